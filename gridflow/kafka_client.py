@@ -1,0 +1,72 @@
+"""Connection settings for aiokafka clients and topic creation, from :class:`Settings`."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from gridflow.config import Settings
+
+#: The contract's topics (without prefix) plus the internal re-key topic.
+CONTRACT_TOPICS = (
+    "grid.events.in",
+    "grid.feedback",
+    "grid.dispositions",
+    "grid.events.dlq",
+    "grid.metrics",
+)
+#: Records that arrived on a partition other than their region's go here, re-keyed.
+COMMANDS_TOPIC = "grid.cases.commands"
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client: bootstrap, TLS and SASL."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+        if settings.kafka_ssl_certfile:
+            context.load_cert_chain(
+                settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None
+            )
+        kwargs["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL"):
+        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+        kwargs["sasl_plain_password"] = settings.kafka_sasl_password
+    return kwargs
+
+
+def all_topics(settings: Settings) -> list[str]:
+    """Every topic gridflow uses, with the prefix, excluding Faust's own changelogs."""
+    return [settings.topic(name) for name in (*CONTRACT_TOPICS, COMMANDS_TOPIC)]
+
+
+async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:
+    """Create every topic with ``settings.partitions`` partitions; return the ones created.
+
+    Topics are created explicitly because a broker's auto-creation picks its own partition
+    count, and Faust refuses co-partitioned topics whose counts differ.
+    """
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in (*all_topics(settings), *extra) if t not in existing]
+        created: list[str] = []
+        for name in wanted:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name, settings.partitions, settings.replication_factor)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        await admin.close()

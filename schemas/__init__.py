@@ -1,0 +1,40 @@
+"""Pydantic v2 models for every message on gridflow's topics (the wire contract).
+
+The JSON Schema files beside this module are generated from these models with
+``gridflow schemas export``; a test fails when they drift.
+"""
+
+from schemas.common import (
+    MAX_TEXT,
+    REGION_CODE_PATTERN,
+    FeedbackAction,
+    DispositionAction,
+    Network,
+    ReporterRole,
+    Severity,
+    Tier,
+)
+from schemas.disposition import Disposition
+from schemas.feedback import Feedback
+from schemas.grid_event import GridEvent, Location, Reporter
+from schemas.merge_metrics import MergeMetrics
+from schemas.rejection import Rejection, RejectReason
+
+__all__ = [
+    "MAX_TEXT",
+    "REGION_CODE_PATTERN",
+    "Disposition",
+    "DispositionAction",
+    "Feedback",
+    "FeedbackAction",
+    "GridEvent",
+    "Location",
+    "MergeMetrics",
+    "Network",
+    "Rejection",
+    "RejectReason",
+    "Reporter",
+    "ReporterRole",
+    "Severity",
+    "Tier",
+]

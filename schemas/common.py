@@ -1,0 +1,90 @@
+"""Enumerations and constrained types shared by the message models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+REGION_CODE_PATTERN = r"^[0-9]{12}$"
+#: Upper bound for free text fields (title, description, note), in characters.
+MAX_TEXT = 2000
+#: Identifiers (event ids, feedback ids, reporter ids) are short opaque strings.
+MAX_ID = 128
+
+
+class Tier(StrEnum):
+    """The four tiers of command centres, top to bottom."""
+
+    CITY = "city"
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Network(StrEnum):
+    """The grid networks named by the contract.
+
+    ``source_network`` is validated against this list plus the networks configured in
+    ``routing_rules/networks.yaml``, so a city can add its own without a code change.
+    """
+
+    ZONGZHI = "zongzhi"
+    CHENGGUAN = "chengguan"
+    GONGAN = "gongan"
+    YINGJI = "yingji"
+    HUANBAO = "huanbao"
+    SHICHANG = "shichang"
+    VIDEO_AI = "video_ai"
+
+
+class ReporterRole(StrEnum):
+    GRID_WORKER = "grid_worker"
+    CITIZEN = "citizen"
+    SENSOR = "sensor"
+    VIDEO_AI = "video_ai"
+
+
+class FeedbackAction(StrEnum):
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    RETURN = "return"
+    ESCALATE = "escalate"
+    EXTEND = "extend"
+    VERIFY = "verify"
+    REJECT_RESOLUTION = "reject_resolution"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    REOPEN = "reopen"
+
+
+class DispositionAction(StrEnum):
+    DISPATCH = "dispatch"
+    MERGE = "merge"
+    ESCALATE = "escalate"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    STATE = "state"
+    REROUTE = "reroute"
+
+
+def _require_offset(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a UTC offset (RFC 3339)")
+    return value
+
+
+#: An RFC 3339 timestamp with an offset; naive timestamps are refused.
+AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
+RegionCode = Annotated[str, Field(pattern=REGION_CODE_PATTERN)]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]

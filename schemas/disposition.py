@@ -1,0 +1,40 @@
+"""Disposition: what the processor tells a command centre (contract: ``grid.dispositions``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import AwareDatetime, DispositionAction, Severity, Tier
+
+
+class Disposition(BaseModel):
+    """One step of a case, addressed to one centre. ``disposition_id`` is deterministic."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    disposition_id: str
+    case_id: str
+    action: DispositionAction
+    tier: Tier
+    center_code: str
+    at: AwareDatetime
+    category: str | None = None
+    priority: Severity | None = None
+    department: str | None = None
+    deadline: AwareDatetime | None = None
+    rule: str | None = None
+    events: list[str] = Field(default_factory=list)
+    networks: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    # Extensions (additive, see README "Contract extensions").
+    #: case state after this step (registered, accepted, resolved, verified, closed, ...).
+    state: str | None = None
+    #: the routing rules' version (content hash) that decided it.
+    rules_version: str | None = None
+    #: which SLA stage ``deadline`` belongs to (accept / resolve).
+    stage: str | None = None
+    #: the region (village) where the incident happened.
+    region_code: str | None = None
+    title: str | None = None
+    #: the earliest report's time, for ingest→disposition latency.
+    reported_at: AwareDatetime | None = None

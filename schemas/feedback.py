@@ -1,0 +1,32 @@
+"""Feedback: what a command centre says about a case (contract: ``grid.feedback``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.common import MAX_TEXT, AwareDatetime, FeedbackAction, Identifier, RegionCode
+
+
+class Feedback(BaseModel):
+    """One action by one centre on one case."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+    feedback_id: Identifier
+    case_id: Identifier
+    center_code: RegionCode
+    action: FeedbackAction
+    at: AwareDatetime
+    note: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
+    #: ``extend`` only: the deadline asked for.
+    until: AwareDatetime | None = None
+    #: ``return`` only (extension): the centre that should hold the case instead.
+    target_center: RegionCode | None = None
+
+    @model_validator(mode="after")
+    def _extend_needs_until(self) -> Feedback:
+        if self.action is FeedbackAction.EXTEND and self.until is None:
+            raise ValueError("extend needs 'until', the deadline asked for")
+        return self
