@@ -1,0 +1,1 @@
+"""Faust agents: thin movers of records between topics, tables and the pure core."""

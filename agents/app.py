@@ -1,0 +1,270 @@
+"""The Faust application: one stateful agent, one timer, the web endpoints.
+
+Records flow: ``grid.events.in`` / ``grid.feedback`` / ``grid.cases.commands`` → the
+``cases`` agent (batched) → :class:`agents.pipeline.Pipeline` → ``grid.dispositions`` and
+``grid.events.dlq``; region rows in the ``cases`` table (changelog-backed). The timer only
+emits tick commands into every partition; the partition's owner does the SLA work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from faust.types import EventT, StreamT
+
+from agents import faust_patches
+from agents.partitioning import partition_for
+from agents.pipeline import BatchResult, Pipeline, TopicNames
+from agents.records import InRecord
+from gridflow import __version__
+from gridflow.config import Settings
+from gridflow.core.ingest import IngestLimits
+from gridflow.kafka_client import COMMANDS_TOPIC
+from gridflow.metrics import Metrics
+from gridflow.reference import load_engine
+
+log = logging.getLogger("gridflow.worker")
+
+TICK = b'{"k":"tick"}'
+#: Records per processed batch at most, and how long a partial batch may wait (s).
+BATCH_MAX = 500
+BATCH_WITHIN = 0.005
+
+
+def topic_names(settings: Settings) -> TopicNames:
+    """The prefixed topic names of this deployment."""
+    t = settings.topic
+    return TopicNames(
+        events_in=t("grid.events.in"),
+        feedback=t("grid.feedback"),
+        commands=t(COMMANDS_TOPIC),
+        dispositions=t("grid.dispositions"),
+        dlq=t("grid.events.dlq"),
+        metrics=t("grid.metrics"),
+    )
+
+
+def _credentials(settings: Settings) -> Any:
+    proto = settings.kafka_security_protocol
+    if proto == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if proto in ("SSL", "SASL_SSL"):
+        ssl_context = faust.ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+        if settings.kafka_ssl_certfile:
+            ssl_context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
+    if proto == "SSL":
+        return faust.SSLCredentials(ssl_context)
+    mechanism = settings.kafka_sasl_mechanism
+    if mechanism == "PLAIN":
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            ssl_context=ssl_context,
+        )
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password,
+        ssl_context=ssl_context,
+        mechanism=mechanism,
+    )
+
+
+class GridflowApp:
+    """Builds the Faust app around a :class:`Pipeline`."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        if not settings.kafka_bootstrap:
+            raise ValueError("GRIDFLOW_KAFKA_BOOTSTRAP is empty: start a broker or point at one")
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.topics = topic_names(settings)
+        self.engine = load_engine(settings)
+        self.metrics.set_build_info(__version__, self.engine.rules.version)
+        faust_patches.install(settings.fetch_max_wait_ms)
+        n = settings.partitions
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
+            broker_credentials=_credentials(settings),
+            store=settings.store,
+            datadir=str(settings.data_dir),
+            topic_partitions=n,
+            topic_replication_factor=settings.replication_factor,
+            topic_allow_declare=True,
+            table_standby_replicas=settings.standby_replicas,
+            processing_guarantee=settings.processing_guarantee,
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+            broker_commit_interval=1.0,
+            producer_linger=settings.producer_linger_ms / 1000.0,
+            producer_max_batch_size=256 * 1024,
+            stream_buffer_maxsize=8192,
+            web_enabled=True,
+            web_bind=settings.web_host,
+            web_port=settings.web_port,
+            web_host=settings.web_host,
+            consumer_auto_offset_reset="earliest",
+            # The embedded broker answers end offsets wrong across batches (PITFALLS.md),
+            # which makes Faust's check refuse a correct persisted offset at restart.
+            recovery_consistency_check=False,
+        )
+        self.table = self.app.Table(
+            "cases",
+            partitions=n,
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+        )
+        self.source = self.app.topic(
+            self.topics.events_in,
+            self.topics.feedback,
+            self.topics.commands,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=n,
+        )
+        self.commands = self.app.topic(
+            self.topics.commands, key_serializer="raw", value_serializer="raw", partitions=n
+        )
+        self.pipeline = Pipeline(
+            engine=self.engine,
+            topics=self.topics,
+            partitions=n,
+            limits=IngestLimits(
+                max_record_bytes=settings.max_record_bytes,
+                max_batch=settings.max_batch_events,
+                max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+            ),
+            metrics=self.metrics,
+            read_state=self._read_state,
+            scan_partition=self._scan_partition,
+        )
+        self.batches = 0
+        self._register()
+
+    # ------------------------------------------------------------ table glue
+    def _read_state(self, region: str) -> bytes | None:
+        value = self.table.get(region.encode())
+        return bytes(value) if value is not None else None
+
+    def _scan_partition(self, partition: int) -> Mapping[str, bytes]:
+        n = self.settings.partitions
+        out: dict[str, bytes] = {}
+        for key, value in self.table.items():
+            region = key.decode() if isinstance(key, bytes) else str(key)
+            if value is not None and partition_for(region, n) == partition:
+                out[region] = bytes(value)
+        return out
+
+    def _write(self, result: BatchResult, context: Mapping[int, EventT]) -> None:
+        for partition, rows in result.writes.items():
+            event = context.get(partition)
+            if event is None:  # cannot happen: every write comes from a record of that partition
+                log.error("no event context for partition %d; %d rows not written", partition, len(rows))
+                continue
+            with _event_context(event):
+                for region, value in rows.items():
+                    key = region.encode()
+                    if value is None:
+                        if key in self.table:
+                            del self.table[key]
+                    else:
+                        self.table[key] = value
+
+    # ---------------------------------------------------------------- agents
+    def _register(self) -> None:
+        app = self.app
+
+        @app.agent(self.source, name="cases", concurrency=1)
+        async def cases(stream: StreamT[bytes]) -> None:
+            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+                await self.handle(events)
+
+        self.cases_agent = cases
+
+        @app.timer(interval=self.settings.tick_interval, on_leader=True)
+        async def tick() -> None:
+            for partition in range(self.settings.partitions):
+                await self.commands.send(value=TICK, partition=partition)
+
+        @app.timer(interval=5.0)
+        async def gauges() -> None:
+            self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
+            self.metrics.set_ready(self.is_ready())
+
+        @app.on_partitions_revoked.connect
+        async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+            self.pipeline.forget_partitions()
+            self.metrics.forget_partitions((tp.topic, tp.partition) for tp in revoked)
+
+        @app.on_partitions_assigned.connect
+        async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+            self.pipeline.forget_partitions()
+            self.metrics.set_assigned_partitions(
+                len({tp.partition for tp in assigned if tp.topic == self.topics.events_in})
+            )
+
+        @app.page("/metrics")
+        async def metrics_page(web: Any, request: Any) -> Any:
+            return web.bytes(self.metrics.render(), content_type="text/plain; version=0.0.4")
+
+        @app.page("/healthz")
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json({"status": "ok", "version": __version__})
+
+        @app.page("/readyz")
+        async def readyz(web: Any, request: Any) -> Any:
+            ready = self.is_ready()
+            return web.json({"ready": ready}, status=200 if ready else 503)
+
+    def is_ready(self) -> bool:
+        """Assigned, recovered and processing: what ``/readyz`` answers."""
+        app = self.app
+        recovery = app.tables.recovery
+        return bool(
+            app.consumer is not None
+            and not app.rebalancing
+            and recovery.completed.is_set()
+            and not recovery.in_recovery
+        )
+
+    async def handle(self, events: list[EventT]) -> None:
+        """Process one batch of Faust events and publish what it produced."""
+        started = time.perf_counter()
+        records: list[InRecord] = []
+        context: dict[int, EventT] = {}
+        for event in events:
+            msg = event.message
+            records.append(
+                InRecord(msg.topic, msg.partition, msg.offset, msg.timestamp, msg.key, msg.value)
+            )
+            context[msg.partition] = event
+        result = self.pipeline.process(records, time.time())
+        self._write(result, context)
+        producer = self.app.producer
+        for out in result.outputs:
+            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+        self.batches += 1
+        self.metrics.observe_batch(len(records))
+        self.metrics.observe_handler("cases", time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _event_context(event: EventT) -> Iterator[None]:
+    # Table writes take their changelog partition from the current event; a batch mixes
+    # partitions, so each region is written under an event of its own partition.
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)

@@ -1,0 +1,348 @@
+"""The hot path: a batch of consumed records in, records to produce and state changes out.
+
+No Faust here: the Faust agent hands over plain records and writes back what this returns,
+so the whole path is testable without a broker and runs without an await per record.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from agents.partitioning import partition_for
+from agents.records import InRecord, OutRecord
+from gridflow.core.due_index import DueIndex
+from gridflow.core.engine import Engine, Outcome
+from gridflow.core.ids import region_of_case
+from gridflow.core.ingest import IngestLimits, Reject, decode_events, decode_feedback, schema_detail
+from gridflow.core.region_state import RegionState
+from gridflow.metrics import Metrics
+from schemas import Disposition, Feedback, GridEvent, Rejection, RejectReason
+from schemas.common import Tier
+
+log = logging.getLogger("gridflow.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Full topic names (with prefix)."""
+
+    events_in: str
+    feedback: str
+    commands: str
+    dispositions: str
+    dlq: str
+    metrics: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch produced."""
+
+    outputs: list[OutRecord] = field(default_factory=list)
+    #: partition -> region -> serialised state (None: delete the row)
+    writes: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
+    dispositions: list[Disposition] = field(default_factory=list)
+
+
+StateReader = Callable[[str], bytes | None]
+TableScan = Callable[[int], Mapping[str, bytes]]
+
+
+class Pipeline:
+    """Validates, re-keys and applies records; owns the per-partition caches and timers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        topics: TopicNames,
+        partitions: int,
+        limits: IngestLimits,
+        metrics: Metrics,
+        read_state: StateReader,
+        scan_partition: TableScan,
+    ) -> None:
+        self.engine = engine
+        self.topics = topics
+        self.partitions = partitions
+        self.limits = limits
+        self.metrics = metrics
+        self._read_state = read_state
+        self._scan_partition = scan_partition
+        self._villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
+        self._networks = engine.catalogue.networks
+        self._states: dict[int, dict[str, RegionState]] = {}
+        self._due: dict[int, DueIndex] = {}
+
+    # ------------------------------------------------------------ rebalances
+    def forget_partitions(self) -> None:
+        """Drop caches and timers after a rebalance; they are rebuilt from the table on use."""
+        self._states.clear()
+        self._due.clear()
+
+    def open_cases_by_tier(self) -> dict[tuple[str, str], int]:
+        """(tier, sla_state) -> open cases, over the cached active partitions."""
+        counts: dict[tuple[str, str], int] = {}
+        now = datetime.now(UTC).timestamp()
+        for states in self._states.values():
+            for state in states.values():
+                for case in state.cases.values():
+                    if not case.is_open:
+                        continue
+                    if case.deadline is not None and now >= case.deadline:
+                        sla = "overdue"
+                    elif case.warned:
+                        sla = "warned"
+                    else:
+                        sla = "on_time"
+                    counts[(case.tier, sla)] = counts.get((case.tier, sla), 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------ state
+    def _state(self, partition: int, region: str) -> RegionState:
+        states = self._states.setdefault(partition, {})
+        state = states.get(region)
+        if state is None:
+            raw = self._read_state(region)
+            state = RegionState.from_bytes(raw) if raw else RegionState(region=region)
+            states[region] = state
+        return state
+
+    def _due_index(self, partition: int) -> DueIndex:
+        index = self._due.get(partition)
+        if index is None:
+            # First use since assignment: the table is recovered by now (Faust resumes
+            # streams only after recovery), so one scan rebuilds this partition's timers.
+            index = DueIndex()
+            states = self._states.setdefault(partition, {})
+            for region, raw in self._scan_partition(partition).items():
+                state = states.get(region) or RegionState.from_bytes(raw)
+                states[region] = state
+                for case in state.cases.values():
+                    due = case.next_due()
+                    if due is not None:
+                        index.push(due, (region, case.id))
+            self._due[partition] = index
+        return index
+
+    # ------------------------------------------------------------------ batch
+    def process(self, records: list[InRecord], now: float) -> BatchResult:
+        """Apply a batch. ``now`` is the wall clock, used only for ticks and validation."""
+        result = BatchResult()
+        dirty: dict[int, set[str]] = {}
+        for rec in records:
+            try:
+                self._one(rec, now, result, dirty)
+            except Exception as exc:  # a bug must not stop the stream: DLQ it with the reason
+                log.exception("unexpected error on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
+                self._dlq(result, rec, Reject(RejectReason.SCHEMA, f"internal error: {type(exc).__name__}: {exc}", rec.value or b""))
+        for partition, regions in dirty.items():
+            states = self._states.get(partition, {})
+            writes = result.writes.setdefault(partition, {})
+            for region in regions:
+                state = states[region]
+                writes[region] = None if state.empty else state.to_bytes()
+        return result
+
+    def _one(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+        topic = rec.topic
+        if topic == self.topics.events_in:
+            self._events_in(rec, now, result, dirty)
+        elif topic == self.topics.feedback:
+            self._feedback_in(rec, result, dirty)
+        elif topic == self.topics.commands:
+            self._command(rec, now, result, dirty)
+        else:
+            log.warning("record from unexpected topic %s", topic)
+
+    def _events_in(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+        events, rejects = decode_events(
+            rec.value,
+            known_region=self._villages,
+            known_network=self._networks,
+            now=datetime.fromtimestamp(now, UTC),
+            limits=self.limits,
+        )
+        for reject in rejects:
+            self._dlq(result, rec, reject)
+        for event in events:
+            self.metrics.event_in(event.source_network)
+            home = partition_for(event.region_code, self.partitions)
+            if home != rec.partition:
+                self._forward(result, event.region_code, "event", event.model_dump(mode="json", exclude_none=True), rec)
+                continue
+            outcome = self.engine.apply_event(self._state(home, event.region_code), event, rec.timestamp)
+            self._apply(outcome, home, event.region_code, rec, result, dirty)
+
+    def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+        items, rejects = decode_feedback(
+            rec.value, known_center=self.engine.regions.__contains__, limits=self.limits
+        )
+        for reject in rejects:
+            self._dlq(result, rec, reject)
+        for fb in items:
+            self._feedback(fb, rec, result, dirty, raw=None)
+
+    def _feedback(
+        self, fb: Feedback, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]], raw: bytes | None
+    ) -> None:
+        self.metrics.feedback_applied(fb.action.value)
+        region = region_of_case(fb.case_id)
+        if region is None:
+            self._dlq(
+                result,
+                rec,
+                Reject(RejectReason.UNKNOWN_CASE, f"case_id {fb.case_id!r} is not a gridflow case id", raw or _dump(fb)),
+            )
+            return
+        home = partition_for(region, self.partitions)
+        if home != rec.partition:
+            self._forward(result, region, "feedback", fb.model_dump(mode="json", exclude_none=True), rec)
+            return
+        outcome = self.engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
+        if outcome.reject is not None:
+            reason, detail = outcome.reject
+            self._dlq(result, rec, Reject(reason, detail, raw or rec.value or _dump(fb)))
+            return
+        self._apply(outcome, home, region, rec, result, dirty)
+
+    def _command(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+        try:
+            doc = orjson.loads(rec.value or b"")
+            kind = doc["k"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self._dlq(result, rec, Reject(RejectReason.INVALID_JSON, f"bad command: {exc}", rec.value or b""))
+            return
+        if kind == "tick":
+            self._tick(rec.partition, now, result, dirty)
+            return
+        body = doc.get("v")
+        raw = orjson.dumps(body)
+        try:
+            if kind == "event":
+                event = GridEvent.model_validate(body)
+                home = partition_for(event.region_code, self.partitions)
+                if home != rec.partition:  # partition count changed under us: forward again
+                    self._forward(result, event.region_code, "event", body, rec)
+                    return
+                ts = float(doc.get("ts", rec.timestamp))
+                outcome = self.engine.apply_event(self._state(home, event.region_code), event, ts)
+                self._apply(outcome, home, event.region_code, rec, result, dirty)
+            elif kind == "feedback":
+                fb = Feedback.model_validate(body)
+                ts = float(doc.get("ts", rec.timestamp))
+                self._feedback(fb, _retimed(rec, ts), result, dirty, raw=raw)
+            else:
+                self._dlq(result, rec, Reject(RejectReason.SCHEMA, f"unknown command kind {kind!r}", rec.value or b""))
+        except ValidationError as exc:
+            self._dlq(result, rec, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
+
+    def _tick(self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+        index = self._due_index(partition)
+        for key in index.pop_due(now):
+            region, case_id = key  # type: ignore[misc]
+            state = self._state(partition, region)
+            outcome = self.engine.apply_tick(state, case_id, now)
+            tick_rec = InRecord(self.topics.commands, partition, -1, now, None, None)
+            self._apply(outcome, partition, region, tick_rec, result, dirty)
+
+    # ---------------------------------------------------------------- outputs
+    def _apply(
+        self,
+        outcome: Outcome,
+        partition: int,
+        region: str,
+        rec: InRecord,
+        result: BatchResult,
+        dirty: dict[int, set[str]],
+    ) -> None:
+        if outcome.duplicate:
+            self.metrics.duplicate(outcome.duplicate)  # type: ignore[arg-type]
+        if outcome.changed:
+            dirty.setdefault(partition, set()).add(region)
+        index = self._due.get(partition)
+        if index is not None:
+            for due, case_id in outcome.due:
+                index.push(due, (region, case_id))
+        for disp in outcome.dispositions:
+            result.dispositions.append(disp)
+            self._count(disp, rec)
+            result.outputs.append(
+                OutRecord(
+                    self.topics.dispositions,
+                    disp.center_code.encode(),
+                    orjson.dumps(_disposition_doc(disp)),
+                )
+            )
+
+    def _count(self, disp: Disposition, rec: InRecord) -> None:
+        action, tier = disp.action.value, disp.tier.value
+        # Timer-driven steps have no input record: they stay out of the latency histogram.
+        latency = None if rec.offset < 0 else max(0.0, _wall() - rec.timestamp)
+        self.metrics.observe_disposition(action, tier, latency)
+        if action == "dispatch":
+            self.metrics.case_opened(tier)
+        elif action == "merge":
+            self.metrics.case_merged(tier)
+        elif action == "escalate":
+            self.metrics.escalated(tier)
+        elif action == "sla_warning":
+            self.metrics.sla_warning(tier)
+        elif action == "sla_breach":
+            self.metrics.sla_breach()
+        elif action == "state" and disp.state in ("closed", "cancelled") and not (disp.reason or "").startswith("inform"):
+            self.metrics.case_closed(tier)
+
+    def _forward(self, result: BatchResult, region: str, kind: str, body: Any, rec: InRecord) -> None:
+        doc = {"k": kind, "v": body, "ts": rec.timestamp, "src": [rec.topic, rec.partition, rec.offset]}
+        result.outputs.append(OutRecord(self.topics.commands, region.encode(), orjson.dumps(doc)))
+
+    def _dlq(self, result: BatchResult, rec: InRecord, reject: Reject) -> None:
+        self.metrics.rejected(reject.reason.value)
+        try:
+            original, is_b64 = reject.original.decode("utf-8"), False
+        except UnicodeDecodeError:
+            original, is_b64 = base64.b64encode(reject.original).decode("ascii"), True
+        rejection = Rejection(
+            reason=reject.reason,
+            detail=reject.detail,
+            source_topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            original=original,
+            at=datetime.now(UTC),
+            original_base64=is_b64,
+            batch_index=reject.batch_index,
+        )
+        result.outputs.append(
+            OutRecord(self.topics.dlq, rec.key, orjson.dumps(rejection.model_dump(mode="json")))
+        )
+
+
+def _wall() -> float:
+    return time.time()
+
+
+def _retimed(rec: InRecord, ts: float) -> InRecord:
+    return InRecord(rec.topic, rec.partition, rec.offset, ts, rec.key, rec.value)
+
+
+def _dump(model: Feedback) -> bytes:
+    return orjson.dumps(model.model_dump(mode="json"))
+
+
+def _disposition_doc(disp: Disposition) -> dict[str, Any]:
+    # model_construct skipped validation on the hot path; orjson writes the same JSON as
+    # model_dump(mode="json") would (enums as values, aware datetimes as RFC 3339).
+    return {k: v for k, v in disp.__dict__.items() if v is not None}
+
+
+__all__ = ["BatchResult", "Pipeline", "TopicNames"]

@@ -1,0 +1,214 @@
+"""``gridflow demo``: embedded broker + worker + simulator + simulated centres, with a live view."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from gridflow.broker import EmbeddedBroker, free_port
+from gridflow.config import Settings, load_settings
+from gridflow.demo_view import DemoFigures, follow
+from gridflow.kafka_client import client_kwargs, ensure_topics
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``demo`` subcommand."""
+    p = sub.add_parser(
+        "demo",
+        help="live demo: embedded broker, a worker, the simulator and simulated centres",
+        description="Start the embedded broker (or use GRIDFLOW_KAFKA_BOOTSTRAP), one worker, "
+        "the event simulator and simulated command centres, and show what happens live: "
+        "events in, cases, merges, dispositions by tier, escalations, DLQ by reason. "
+        "SLA durations are compressed (--sla-scale) so escalations happen within a minute.",
+        epilog="examples:\n  gridflow demo                    run until Ctrl-C\n"
+        "  gridflow demo --duration 60 --json   60 s, then one JSON line of figures",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
+    p.add_argument("--rate", type=float, default=40.0, help="simulated events per second (default 40)")
+    p.add_argument("--sla-scale", type=float, default=0.0005, help="SLA compression (default 0.0005)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    p.add_argument("--partitions", type=int, default=4)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; exit 0 after ``--duration`` or Ctrl-C."""
+    base = load_settings()
+    broker = None
+    bootstrap = base.kafka_bootstrap
+    if not bootstrap:
+        broker = EmbeddedBroker(log_path=Path("var/demo/broker.log")).start() if _mkdir("var/demo") else None
+        assert broker is not None
+        bootstrap = broker.bootstrap
+    settings = load_settings(
+        kafka_bootstrap=bootstrap,
+        sla_scale=args.sla_scale,
+        partitions=args.partitions,
+        app_id=f"gridflow-demo-{os.getpid()}",
+        topic_prefix=base.topic_prefix or f"demo{os.getpid()}.",
+    )
+    worker = None
+    stop_requested = {"flag": False}
+
+    def on_signal(*_: object) -> None:
+        stop_requested["flag"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        asyncio.run(ensure_topics(settings, extra=(f"{settings.app_id}-cases-changelog",)))
+        worker, port = _start_worker(settings)
+        _wait_ready(worker, port, stop_requested)
+        figures = asyncio.run(_live(settings, args, stop_requested))
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if broker is not None:
+            broker.stop()
+    if args.json:
+        print(orjson.dumps(figures.summary()).decode(), flush=True)
+    return 0
+
+
+def _mkdir(path: str) -> bool:
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _start_worker(settings: Settings) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "GRIDFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "GRIDFLOW_APP_ID": settings.app_id,
+            "GRIDFLOW_TOPIC_PREFIX": settings.topic_prefix,
+            "GRIDFLOW_PARTITIONS": str(settings.partitions),
+            "GRIDFLOW_SLA_SCALE": str(settings.sla_scale),
+            "GRIDFLOW_WEB_PORT": str(port),
+            "GRIDFLOW_DATA_DIR": f"var/demo/{settings.app_id}",
+            "GRIDFLOW_TICK_INTERVAL": "0.5",
+        }
+    )
+    log = open("var/demo/worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridflow", "worker"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    print(f"worker pid {proc.pid}: http://127.0.0.1:{port}/metrics (log: var/demo/worker.log)", file=sys.stderr)
+    return proc, port
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not stop["flag"]:
+        if proc.poll() is not None:
+            raise SystemExit(f"worker exited with {proc.returncode}; see var/demo/worker.log")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+            if r.status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit("worker not ready within 90 s; see var/demo/worker.log")
+
+
+async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bool]) -> DemoFigures:
+    from gridflow.simulator.centres import run_centres
+    from gridflow.simulator.producer import run_simulation
+
+    figures = DemoFigures()
+    centres_stop = asyncio.Event()
+    sim = asyncio.create_task(
+        run_simulation(
+            settings,
+            rate=args.rate,
+            duration=args.duration,
+            count=None,
+            seed=args.seed,
+            duplicate_rate=0.3,
+            malformed_rate=0.03,
+            batch_size=1,
+            progress=False,
+        )
+    )
+    centres = asyncio.create_task(run_centres(settings, seed=args.seed, stop=centres_stop))
+    dispositions = settings.topic("grid.dispositions")
+    consumer = AIOKafkaConsumer(
+        dispositions,
+        settings.topic("grid.events.dlq"),
+        **client_kwargs(settings),
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    started = time.monotonic()
+    interactive = sys.stdout.isatty() and not args.json
+    last_print = 0.0
+    try:
+        while not stop["flag"]:
+            await follow(consumer, figures, dispositions)
+            elapsed = time.monotonic() - started
+            stats = getattr(sim, "_gridflow_stats", None)
+            figures.events_in = _produced(sim) if stats is None else stats
+            figures.feedback_sent = _feedback(centres)
+            if interactive and elapsed - last_print >= 1.0:
+                print("\x1b[2J\x1b[H" + figures.render(elapsed), flush=True)
+                last_print = elapsed
+            elif not interactive and elapsed - last_print >= 10.0:
+                print(figures.render(elapsed) + "\n", file=sys.stderr, flush=True)
+                last_print = elapsed
+            if sim.done() and args.duration is not None and elapsed > args.duration:
+                break
+        # Let the last events and timers drain into the view.
+        drain_until = time.monotonic() + 3.0
+        while time.monotonic() < drain_until:
+            await follow(consumer, figures, dispositions)
+    finally:
+        centres_stop.set()
+        if not sim.done():
+            sim.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            result = await sim
+            figures.events_in = _total(result)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            centre_stats = await asyncio.wait_for(centres, timeout=10)
+            figures.feedback_sent = _total_feedback(centre_stats)
+        await consumer.stop()
+    print(figures.render(time.monotonic() - started), file=sys.stderr)
+    return figures
+
+
+def _total(stats: object) -> int:
+    return int(getattr(stats, "total", 0) or getattr(stats, "sent", 0))
+
+
+def _total_feedback(stats: object) -> int:
+    return int(getattr(stats, "sent", 0) or getattr(stats, "feedback_sent", 0))
+
+
+def _produced(task: asyncio.Task[object]) -> int:
+    return 0
+
+
+def _feedback(task: asyncio.Task[object]) -> int:
+    return 0

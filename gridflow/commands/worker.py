@@ -1,0 +1,80 @@
+"""``gridflow worker``: run the Faust application (the stream processor)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from gridflow.config import load_settings
+from gridflow.core.load_errors import ConfigLoadError
+from gridflow.kafka_client import ensure_topics
+from gridflow.logs import configure, logging_config
+
+log = logging.getLogger("gridflow.worker")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``worker`` subcommand."""
+    p = sub.add_parser(
+        "worker",
+        help="run a stream-processing worker",
+        description="Run one gridflow worker: reads grid.events.in and grid.feedback, "
+        "publishes grid.dispositions and grid.events.dlq. Start several with the same "
+        "GRIDFLOW_APP_ID to share the partitions. Settings come from GRIDFLOW_* variables "
+        "(see README, Configuration).",
+        epilog="example:\n  GRIDFLOW_KAFKA_BOOTSTRAP=127.0.0.1:9092 GRIDFLOW_WEB_PORT=6066 gridflow worker",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--web-port", type=int, help="HTTP port for /metrics, /healthz, /readyz")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default: GRIDFLOW_LOG_LEVEL)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load rules strictly, create topics, then hand over to Faust's worker."""
+    overrides: dict[str, object] = {}
+    if args.web_port is not None:
+        overrides["web_port"] = args.web_port
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    settings = load_settings(**overrides)
+    configure(settings.log_level, settings.log_format)
+    broker = None
+    if not settings.kafka_bootstrap:
+        from gridflow.broker import EmbeddedBroker
+
+        broker = EmbeddedBroker().start()
+        settings = load_settings(**overrides, kafka_bootstrap=broker.bootstrap)
+        log.warning("GRIDFLOW_KAFKA_BOOTSTRAP not set: started the embedded broker on %s", broker.bootstrap)
+    try:
+        from agents.app import GridflowApp
+
+        gridflow_app = GridflowApp(settings)
+    except ConfigLoadError as exc:
+        print(f"gridflow worker: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))
+    if created:
+        log.info("created topics", extra={"topics": created})
+    import faust
+
+    worker = faust.Worker(
+        gridflow_app.app,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        logging_config=logging_config(settings.log_level, settings.log_format),
+    )
+    try:
+        worker.execute_from_commandline()
+    finally:
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
+def _changelogs(gridflow_app: object) -> tuple[str, ...]:
+    app = gridflow_app.app  # type: ignore[attr-defined]
+    return tuple(table.changelog_topic.get_topic_name() for table in app.tables.values())

@@ -1,0 +1,179 @@
+"""A case: one real incident, however many networks reported it.
+
+The case is the unit of state. It is serialised compactly (short keys, epoch seconds) into
+its region's row, so bytes per open case stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands in the closed loop (立案→派遣→处置→核查→结案)."""
+
+    DISPATCHED = "dispatched"  # 派遣: waiting for the holder to accept
+    ACCEPTED = "accepted"  # 受理: being handled
+    RESOLVED = "resolved"  # 处置完成: waiting for verification
+    VERIFIED = "verified"  # 核查通过: waiting to be closed
+    CLOSED = "closed"  # 结案
+    CANCELLED = "cancelled"  # 注销
+
+
+#: Statuses in which a case still takes merges and runs SLA timers.
+OPEN_STATUSES = frozenset(
+    {CaseStatus.DISPATCHED, CaseStatus.ACCEPTED, CaseStatus.RESOLVED, CaseStatus.VERIFIED}
+)
+#: The SLA stage that runs in each status (None: no timer).
+STAGE_OF = {
+    CaseStatus.DISPATCHED: "accept",
+    CaseStatus.ACCEPTED: "resolve",
+}
+
+
+@dataclass(slots=True)
+class Case:
+    """The state of one case. Times are epoch seconds (UTC)."""
+
+    id: str
+    region: str
+    category: str
+    priority: str
+    department: str
+    tier: str
+    holder: str
+    status: CaseStatus
+    rule: str
+    policy: str
+    opened_at: float
+    first_reported_at: float
+    last_reported_at: float
+    title: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    grid: str | None = None
+    events: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    #: network of each event, parallel to ``events`` (merge KPIs per network pair).
+    event_networks: list[str] = field(default_factory=list)
+    stage: str | None = "accept"
+    stage_started: float | None = None
+    deadline: float | None = None
+    warn_at: float | None = None
+    warned: bool = False
+    breached: bool = False
+    #: tiers this case was escalated to; one escalation per (case, tier), ever.
+    escalated: list[str] = field(default_factory=list)
+    extensions: int = 0
+    reworks: int = 0
+    seq: int = 0
+    closed_at: float | None = None
+    on_time: bool = True
+
+    @property
+    def is_open(self) -> bool:
+        """True while the case takes merges and runs timers."""
+        return self.status in OPEN_STATUSES
+
+    def next_due(self) -> float | None:
+        """When the SLA timer next needs to look at this case (warning, then deadline)."""
+        if not self.is_open or self.deadline is None:
+            return None
+        if not self.warned and self.warn_at is not None and self.warn_at < self.deadline:
+            return self.warn_at
+        if self.breached:
+            return None
+        return self.deadline
+
+    def next_seq(self) -> int:
+        """Advance and return the case's step counter (part of disposition ids)."""
+        self.seq += 1
+        return self.seq
+
+    def to_dict(self) -> dict[str, Any]:
+        """Compact form for the state store."""
+        d: dict[str, Any] = {
+            "i": self.id,
+            "r": self.region,
+            "c": self.category,
+            "p": self.priority,
+            "d": self.department,
+            "t": self.tier,
+            "h": self.holder,
+            "s": self.status.value,
+            "ru": self.rule,
+            "po": self.policy,
+            "o": self.opened_at,
+            "f": self.first_reported_at,
+            "l": self.last_reported_at,
+            "ti": self.title,
+            "e": self.events,
+            "n": self.networks,
+            "en": self.event_networks,
+            "st": self.stage,
+            "ss": self.stage_started,
+            "dl": self.deadline,
+            "wa": self.warn_at,
+            "q": self.seq,
+        }
+        # Optional fields are written only when set: most cases never need them.
+        if self.lat is not None:
+            d["la"] = self.lat
+            d["lo"] = self.lon
+        if self.grid:
+            d["g"] = self.grid
+        if self.warned:
+            d["w"] = 1
+        if self.breached:
+            d["b"] = 1
+        if self.escalated:
+            d["x"] = self.escalated
+        if self.extensions:
+            d["ex"] = self.extensions
+        if self.reworks:
+            d["rw"] = self.reworks
+        if self.closed_at is not None:
+            d["ca"] = self.closed_at
+        if not self.on_time:
+            d["ot"] = 0
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Case:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            id=d["i"],
+            region=d["r"],
+            category=d["c"],
+            priority=d["p"],
+            department=d["d"],
+            tier=d["t"],
+            holder=d["h"],
+            status=CaseStatus(d["s"]),
+            rule=d["ru"],
+            policy=d["po"],
+            opened_at=d["o"],
+            first_reported_at=d["f"],
+            last_reported_at=d["l"],
+            title=d.get("ti", ""),
+            lat=d.get("la"),
+            lon=d.get("lo"),
+            grid=d.get("g"),
+            events=d.get("e", []),
+            networks=d.get("n", []),
+            event_networks=d.get("en", []),
+            stage=d.get("st"),
+            stage_started=d.get("ss"),
+            deadline=d.get("dl"),
+            warn_at=d.get("wa"),
+            warned=bool(d.get("w", 0)),
+            breached=bool(d.get("b", 0)),
+            escalated=d.get("x", []),
+            extensions=d.get("ex", 0),
+            reworks=d.get("rw", 0),
+            seq=d.get("q", 0),
+            closed_at=d.get("ca"),
+            on_time=bool(d.get("ot", 1)),
+        )

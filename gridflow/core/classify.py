@@ -1,0 +1,269 @@
+"""Keyword classification of a report's free text into a unified category.
+
+Reports that arrive without a usable category code (citizens, most grid-worker apps) are
+classified from their title and description. The method is deliberately simple and
+explainable: configured keyword weights per category (``routing_rules/keywords.yaml``),
+jieba word segmentation so one-character keywords only match whole words, and substring
+matching for longer keywords. docs/classification.md has the method and its measured
+precision and recall.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jieba
+
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.load_errors import YamlDocument
+from schemas.common import Severity
+
+__all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
+
+_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+#: Top-level fields of keywords.yaml; each loader reads its own and tolerates the others.
+KEYWORDS_FIELDS = frozenset({"version", "min_score", "categories", "severity"})
+_CACHE_SIZE = 4096
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+# jieba's dictionary frequency for added keywords: high enough that a keyword is kept
+# whole rather than split into dictionary words.
+_KEYWORD_FREQ = 100_000
+#: Characters each side of a one-character keyword that jieba segments to decide whether
+#: it stands alone as a word.
+_WINDOW = 8
+
+jieba.setLogLevel(logging.WARNING)
+_tokenizer_lock = threading.Lock()
+
+
+@functools.cache
+def _tokenizer() -> Any:
+    # A private jieba.Tokenizer, so the keywords added here do not change segmentation for
+    # other users of jieba's global default tokenizer. One per process: loading jieba's
+    # dictionary takes most of a second.
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def normalise(text: str) -> str:
+    """Text as matched: NFKC (full-width letters and digits to ASCII), lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+class KeywordMatcher:
+    """Finds which of a fixed set of keywords occur in a text.
+
+    Keywords of two or more characters match as substrings; one-character keywords match
+    only as whole jieba words (火 in 火很大, not in 火锅). Where matches overlap the
+    longest wins, so a character counts for one keyword only (消防栓 does not also count
+    as 消防; in 公交站牌 only 公交站 counts).
+    """
+
+    __slots__ = ("_by_first", "_singles", "_tokenizer")
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        """Index ``keywords`` (already normalised) and add them to the jieba dictionary."""
+        words = sorted(set(keywords), key=len, reverse=True)
+        by_first: dict[str, list[str]] = {}
+        singles: set[str] = set()
+        for word in words:
+            if len(word) == 1:
+                singles.add(word)
+            else:
+                by_first.setdefault(word[0], []).append(word)
+        self._by_first = {first: tuple(items) for first, items in by_first.items()}
+        self._singles = frozenset(singles)
+        self._tokenizer = _tokenizer()
+        with _tokenizer_lock:
+            for word in words:
+                self._tokenizer.add_word(word, _KEYWORD_FREQ)
+
+    def find(self, text: str) -> list[tuple[int, str]]:
+        """``(position, keyword)`` of every keyword match in normalised ``text``, in text order."""
+        spans: list[tuple[int, int, str]] = []
+        by_first = self._by_first
+        for start, char in enumerate(text):
+            candidates = by_first.get(char)
+            if candidates is not None:
+                for word in candidates:
+                    if text.startswith(word, start):
+                        spans.append((start, start + len(word), word))
+        kept: list[tuple[int, int, str]] = []
+        taken = bytearray(len(text))
+        # Longest first, then leftmost: a character belongs to one keyword.
+        spans.sort(key=lambda span: (span[0] - span[1], span[0]))
+        for start, end, word in spans:
+            if not any(taken[start:end]):
+                taken[start:end] = b"\x01" * (end - start)
+                kept.append((start, end, word))
+        # One-character keywords come last in that order, so only free characters can
+        # match them. Segmenting costs more than the scan above (~1.5 µs a character):
+        # segment only a window around each candidate, and stop looking for a keyword once
+        # it has matched (a keyword counts once).
+        singles = self._singles
+        if singles and not singles.isdisjoint(text):
+            found: set[str] = set()
+            for position, char in enumerate(text):
+                if (
+                    char in singles
+                    and not taken[position]
+                    and char not in found
+                    and self._is_word(text, position)
+                ):
+                    found.add(char)
+                    kept.append((position, position + 1, char))
+        kept.sort()
+        return [(start, word) for start, _, word in kept]
+
+    def _is_word(self, text: str, position: int) -> bool:
+        # jieba's choice for the middle of a window does not depend on characters this
+        # far away, so a window answers as segmenting the whole text would.
+        start = max(0, position - _WINDOW)
+        window = text[start : position + _WINDOW + 1]
+        offset = position - start
+        return any(
+            begin == offset and end == offset + 1
+            for _, begin, end in self._tokenizer.tokenize(window, HMM=False)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The category chosen for a text.
+
+    ``score`` is the sum of the configured weights of the matched keywords (0 for the
+    fallback); ``matched`` lists those keywords in text order, for explaining a decision.
+    """
+
+    code: str
+    score: float
+    matched: tuple[str, ...]
+
+
+class TextClassifier:
+    """Classifies report text with per-category keyword weights; immutable, thread-safe."""
+
+    __slots__ = ("_classify_cached", "_fallback", "_matcher", "_order", "_weights", "min_score")
+
+    def __init__(
+        self,
+        weights: dict[str, dict[str, float]],
+        catalogue: Catalogue,
+        *,
+        min_score: float = 2.0,
+    ) -> None:
+        """Build from ``{category code: {keyword: weight}}``; use :meth:`load` for files.
+
+        Ties on score go to the category with the higher default severity (confusing a
+        fire with smoke from burning leaves costs less than the reverse), then to the
+        longer matched keyword, then to catalogue order.
+        """
+        if min_score <= 0:
+            raise ValueError("min_score must be > 0")
+        unknown = sorted(set(weights) - {category.code for category in catalogue.categories})
+        if unknown:
+            raise ValueError(f"keywords for unknown category {unknown[0]!r}")
+        self.min_score = min_score
+        self._fallback = Classification(catalogue.fallback, 0.0, ())
+        by_keyword: dict[str, list[tuple[str, float]]] = {}
+        for code, keywords in weights.items():
+            for keyword, weight in keywords.items():
+                by_keyword.setdefault(normalise(keyword), []).append((code, weight))
+        self._weights = {keyword: tuple(pairs) for keyword, pairs in by_keyword.items()}
+        count = len(catalogue.categories)
+        self._order = {
+            category.code: (_SEVERITY_RANK[category.severity], count - index)
+            for index, category in enumerate(catalogue.categories)
+        }
+        self._matcher = KeywordMatcher(self._weights)
+        self._classify_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._classify)
+
+    @classmethod
+    def load(cls, keywords_path: str | Path, catalogue: Catalogue) -> TextClassifier:
+        """Load the ``categories`` and ``min_score`` of ``keywords.yaml``.
+
+        Raises :class:`~gridflow.core.load_errors.ConfigLoadError` with file and line for
+        unknown fields, a code missing from ``catalogue``, a duplicate or empty keyword, a
+        weight that is not a number, or a ``min_score`` that is not positive.
+        """
+        doc = YamlDocument(keywords_path)
+        top = doc.fields(
+            doc.root, "keywords file", required=frozenset({"categories"}), optional=KEYWORDS_FIELDS
+        )
+        if "version" in top and doc.scalar(top["version"], "version") != "1":
+            raise doc.error(top["version"], "unsupported keywords version (this code reads 1)")
+        min_score = 2.0
+        if "min_score" in top:
+            min_score = doc.number(top["min_score"], "min_score")
+            if min_score <= 0:
+                raise doc.error(top["min_score"], "min_score must be > 0")
+        weights: dict[str, dict[str, float]] = {}
+        for code, (key_node, value_node) in doc.mapping(top["categories"], "categories").items():
+            if code not in catalogue:
+                raise doc.error(key_node, f"keywords for unknown category {code!r}")
+            seen: dict[str, str] = {}
+            own: dict[str, float] = {}
+            entries = doc.mapping(value_node, f"keywords of {code}")
+            for keyword, (word_node, weight_node) in entries.items():
+                word = normalise(keyword)
+                if word in seen:
+                    raise doc.error(
+                        word_node, f"keyword {keyword!r} of {code} repeats {seen[word]!r}"
+                    )
+                seen[word] = keyword
+                own[word] = doc.number(weight_node, f"weight of {keyword!r}", minimum=-100.0)
+            weights[code] = own
+        return cls(weights, catalogue, min_score=min_score)
+
+    @classmethod
+    def default(cls) -> TextClassifier:
+        """The classifier for the bundled rules (``routing_rules/``), built once per process."""
+        return _default_classifier()
+
+    def classify(self, text: str) -> Classification:
+        """The best category for ``text``, or the catalogue's fallback with score 0."""
+        return self._classify_cached(text)
+
+    def _classify(self, text: str) -> Classification:
+        matches = self._matcher.find(normalise(text))
+        if not matches:
+            return self._fallback
+        scores: dict[str, float] = {}
+        longest: dict[str, int] = {}
+        seen: set[str] = set()
+        for _, keyword in matches:
+            if keyword in seen:  # a keyword counts once, however often it is repeated
+                continue
+            seen.add(keyword)
+            for code, weight in self._weights[keyword]:
+                scores[code] = scores.get(code, 0.0) + weight
+                if weight > 0 and len(keyword) > longest.get(code, 0):
+                    longest[code] = len(keyword)
+        order = self._order
+        best = max(
+            scores,
+            key=lambda code: (scores[code], order[code][0], longest.get(code, 0), order[code][1]),
+        )
+        if scores[best] < self.min_score:
+            return self._fallback
+        matched = tuple(
+            dict.fromkeys(
+                keyword
+                for _, keyword in matches
+                if any(code == best for code, _ in self._weights[keyword])
+            )
+        )
+        return Classification(best, scores[best], matched)
+
+
+@functools.cache
+def _default_classifier() -> TextClassifier:
+    return TextClassifier.load(_RULES / "keywords.yaml", Catalogue.default())

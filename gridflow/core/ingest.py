@@ -1,0 +1,186 @@
+"""Decode and validate raw ``grid.events.in`` / ``grid.feedback`` values.
+
+Every value becomes either valid messages or rejections with a machine-readable reason;
+nothing raises. A value may be one JSON object or (contract extension) a JSON array of
+objects, each validated, deduplicated and rejected on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from schemas import Feedback, GridEvent, RejectReason
+
+M = TypeVar("M", bound=BaseModel)
+
+_EVENT_ADAPTER: TypeAdapter[GridEvent] = TypeAdapter(GridEvent)
+_FEEDBACK_ADAPTER: TypeAdapter[Feedback] = TypeAdapter(Feedback)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Why one value (or one element of a batch) was refused."""
+
+    reason: RejectReason
+    detail: str
+    #: the refused bytes: the whole value, or the element when it came from a batch.
+    original: bytes
+    batch_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Bounds on what a record may hold."""
+
+    max_record_bytes: int = 256 * 1024
+    max_batch: int = 1000
+    max_clock_skew: timedelta = timedelta(minutes=5)
+
+
+def schema_detail(exc: ValidationError) -> str:
+    """A readable summary of validation errors that never echoes the input values.
+
+    Inputs can hold reporters' personal data; only field paths and messages are kept.
+    """
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(value)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    if more > 0:
+        parts.append(f"... {more} more")
+    return "; ".join(parts)
+
+
+def _split(value: bytes | None, limits: IngestLimits) -> tuple[list[tuple[Any, int | None]], list[Reject]]:
+    """Parse a record value into (document, batch index) pairs, or reject it whole."""
+    raw = value or b""
+    if len(raw) > limits.max_record_bytes:
+        return [], [
+            Reject(
+                RejectReason.TOO_LARGE,
+                f"record is {len(raw)} bytes; the limit is {limits.max_record_bytes}",
+                raw,
+            )
+        ]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [Reject(RejectReason.NOT_UTF8, f"value is not UTF-8: {exc.reason} at byte {exc.start}", raw)]
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return [], [Reject(RejectReason.INVALID_JSON, f"not JSON: {exc}", raw)]
+    if isinstance(doc, list):
+        if len(doc) > limits.max_batch:
+            return [], [
+                Reject(
+                    RejectReason.BATCH_TOO_LARGE,
+                    f"batch holds {len(doc)} events; the limit is {limits.max_batch}",
+                    raw,
+                )
+            ]
+        return [(item, i) for i, item in enumerate(doc)], []
+    return [(doc, None)], []
+
+
+def _element_bytes(doc: Any, index: int | None, whole: bytes | None) -> bytes:
+    if index is None:
+        return whole or b""
+    return orjson.dumps(doc)
+
+
+def decode_events(
+    value: bytes | None,
+    *,
+    known_region: Container[str],
+    known_network: Container[str],
+    now: datetime,
+    limits: IngestLimits,
+) -> tuple[list[GridEvent], list[Reject]]:
+    """Validate a ``grid.events.in`` value into events and rejections."""
+    docs, rejects = _split(value, limits)
+    events: list[GridEvent] = []
+    latest = now + limits.max_clock_skew
+    for doc, index in docs:
+        if not isinstance(doc, dict):
+            rejects.append(
+                Reject(RejectReason.SCHEMA, "a GridEvent must be a JSON object", _element_bytes(doc, index, value), index)
+            )
+            continue
+        try:
+            event = _EVENT_ADAPTER.validate_python(doc)
+        except ValidationError as exc:
+            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), _element_bytes(doc, index, value), index))
+            continue
+        if event.region_code not in known_region:
+            rejects.append(
+                Reject(
+                    RejectReason.UNKNOWN_REGION,
+                    f"region_code {event.region_code} is not a village/community of the loaded division tree",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
+        elif event.source_network not in known_network:
+            rejects.append(
+                Reject(
+                    RejectReason.UNKNOWN_NETWORK,
+                    f"source_network {event.source_network!r} is not configured in networks.yaml",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
+        elif event.reported_at > latest:
+            rejects.append(
+                Reject(
+                    RejectReason.FUTURE_TIMESTAMP,
+                    f"reported_at {event.reported_at.isoformat()} is more than "
+                    f"{int(limits.max_clock_skew.total_seconds())} s ahead of the processor's clock",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
+        else:
+            events.append(event)
+    return events, rejects
+
+
+def decode_feedback(
+    value: bytes | None,
+    *,
+    known_center: Callable[[str], bool],
+    limits: IngestLimits,
+) -> tuple[list[Feedback], list[Reject]]:
+    """Validate a ``grid.feedback`` value into feedback and rejections."""
+    docs, rejects = _split(value, limits)
+    out: list[Feedback] = []
+    for doc, index in docs:
+        if not isinstance(doc, dict):
+            rejects.append(
+                Reject(RejectReason.SCHEMA, "a Feedback must be a JSON object", _element_bytes(doc, index, value), index)
+            )
+            continue
+        try:
+            fb = _FEEDBACK_ADAPTER.validate_python(doc)
+        except ValidationError as exc:
+            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), _element_bytes(doc, index, value), index))
+            continue
+        if not known_center(fb.center_code):
+            rejects.append(
+                Reject(
+                    RejectReason.UNKNOWN_REGION,
+                    f"center_code {fb.center_code} is not a centre of the loaded division tree",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
+            continue
+        out.append(fb)
+    return out, rejects

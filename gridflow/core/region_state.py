@@ -1,0 +1,75 @@
+"""All the state of one region (village): its cases and the ids it has already applied.
+
+One row per region keeps every lookup a merge or a feedback needs partition-local (the
+contract keys events and feedback by region). Applied ids and finished cases expire by
+event time, so the row stays bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from gridflow.core.case import Case
+
+
+@dataclass(slots=True)
+class RegionState:
+    """Cases of one region plus idempotency memory."""
+
+    region: str
+    cases: dict[str, Case] = field(default_factory=dict)
+    #: event_id -> (case_id, expiry epoch)
+    seen_events: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: feedback_id -> expiry epoch
+    seen_feedback: dict[str, float] = field(default_factory=dict)
+    #: event time of the last sweep (not persisted: a restart sweeps at first use).
+    expired_at: float = 0.0
+
+    def open_cases(self) -> list[Case]:
+        """Cases still open (merge candidates, timers)."""
+        return [c for c in self.cases.values() if c.is_open]
+
+    def expire(self, now: float, retention_s: float) -> int:
+        """Drop expired ids and cases finished more than ``retention_s`` ago; count them."""
+        dropped = 0
+        for key in [k for k, (_, exp) in self.seen_events.items() if exp <= now]:
+            del self.seen_events[key]
+            dropped += 1
+        for key in [k for k, exp in self.seen_feedback.items() if exp <= now]:
+            del self.seen_feedback[key]
+            dropped += 1
+        finished = [
+            cid
+            for cid, case in self.cases.items()
+            if not case.is_open and case.closed_at is not None and case.closed_at + retention_s <= now
+        ]
+        for cid in finished:
+            del self.cases[cid]
+            dropped += 1
+        return dropped
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is worth keeping (the row can be deleted: a tombstone)."""
+        return not (self.cases or self.seen_events or self.seen_feedback)
+
+    def to_bytes(self) -> bytes:
+        """Serialise for the changelog."""
+        doc: dict[str, Any] = {
+            "r": self.region,
+            "c": [c.to_dict() for c in self.cases.values()],
+            "e": self.seen_events,
+            "f": self.seen_feedback,
+        }
+        return orjson.dumps(doc)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RegionState:
+        """Inverse of :meth:`to_bytes`."""
+        doc = orjson.loads(data)
+        cases = {d["i"]: Case.from_dict(d) for d in doc.get("c", [])}
+        seen = {k: (v[0], v[1]) for k, v in doc.get("e", {}).items()}
+        return cls(region=doc["r"], cases=cases, seen_events=seen, seen_feedback=doc.get("f", {}))

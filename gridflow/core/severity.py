@@ -1,0 +1,168 @@
+"""A report's severity: the category's default, the reporter's hint and alarming words.
+
+Policy (the max of three, never lower than the category default):
+
+* the category's default severity from the catalogue;
+* keyword escalation: words that mean danger to life (火, 坍塌, 溺水, 燃气泄漏, 被困 …)
+  make it ``critical``, words of violence or injury (受伤, 打架, 持刀 …) ``high``. The
+  words are configurable in the ``severity:`` section of keywords.yaml. Negation is not
+  parsed (没有人受伤 still escalates): a false escalation costs a quick downgrade by the
+  centre, a missed one costs lives;
+* the reporter's hint. A trained or automatic reporter (``grid_worker``, ``sensor``) is
+  trusted: the hint counts in full. Anyone else (``citizen``, ``video_ai``, or an unknown
+  role) may raise the severity by at most one level above the category default, because
+  citizens tick "特急" on most reports and camera analytics over-trigger; their true
+  emergencies are caught by the keywords. A hint never lowers the severity.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from gridflow.core.catalogue import Category
+from gridflow.core.classify import KEYWORDS_FIELDS, KeywordMatcher, normalise
+from gridflow.core.load_errors import YamlDocument
+from schemas.common import ReporterRole, Severity
+
+__all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "raise_by"]
+
+_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+
+#: Severities from lowest to highest.
+SEVERITY_ORDER: tuple[Severity, ...] = (
+    Severity.LOW,
+    Severity.NORMAL,
+    Severity.HIGH,
+    Severity.CRITICAL,
+)
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+#: Roles whose severity hint is taken in full.
+TRUSTED_ROLES = frozenset({ReporterRole.GRID_WORKER, ReporterRole.SENSOR})
+_CACHE_SIZE = 4096
+
+
+def raise_by(severity: Severity, levels: int) -> Severity:
+    """``severity`` moved up ``levels`` steps (down when negative), clamped to the scale."""
+    rank = min(max(_RANK[severity] + levels, 0), len(SEVERITY_ORDER) - 1)
+    return SEVERITY_ORDER[rank]
+
+
+def _higher(a: Severity, b: Severity) -> Severity:
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+class SeverityRules:
+    """Escalation keywords per severity level; immutable, thread-safe."""
+
+    __slots__ = ("_level", "_matcher", "_scan_cached")
+
+    def __init__(self, keywords: Mapping[Severity, Iterable[str]]) -> None:
+        """Build from ``{level: keywords}``; a word listed under two levels takes the higher."""
+        level: dict[str, Severity] = {}
+        for severity, words in keywords.items():
+            for word in words:
+                key = normalise(word)
+                level[key] = _higher(level.get(key, Severity.LOW), severity)
+        self._level = level
+        self._matcher = KeywordMatcher(level)
+        self._scan_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._scan)
+
+    @classmethod
+    def load(cls, keywords_path: str | Path) -> SeverityRules:
+        """Load the ``severity:`` section of keywords.yaml (a list of words per level).
+
+        Raises :class:`~gridflow.core.load_errors.ConfigLoadError` with file and line for an
+        unknown level, a word that is not text, or a word listed twice.
+        """
+        doc = YamlDocument(keywords_path)
+        top = doc.fields(doc.root, "keywords file", optional=KEYWORDS_FIELDS)
+        keywords: dict[Severity, list[str]] = {}
+        if "severity" not in top:
+            return cls(keywords)
+        seen: dict[str, int] = {}
+        for name, (key_node, words_node) in doc.mapping(top["severity"], "severity").items():
+            try:
+                severity = Severity(name)
+            except ValueError:
+                known = ", ".join(s.value for s in SEVERITY_ORDER)
+                raise doc.error(
+                    key_node, f"unknown severity level {name!r} (known: {known})"
+                ) from None
+            words = keywords.setdefault(severity, [])
+            for word_node in doc.sequence(words_node, f"severity {name}"):
+                word = doc.scalar(word_node, f"a word under severity {name}")
+                key = normalise(word)
+                if key in seen:
+                    raise doc.error(
+                        word_node, f"severity word {word!r} already listed at line {seen[key]}"
+                    )
+                seen[key] = doc.line(word_node)
+                words.append(word)
+        return cls(keywords)
+
+    @classmethod
+    def default(cls) -> SeverityRules:
+        """The bundled rules' ``severity:`` section, loaded once per process."""
+        return _default_rules()
+
+    def escalation(self, text: str) -> tuple[Severity | None, tuple[str, ...]]:
+        """The highest level any escalation word in ``text`` asks for, and those words."""
+        return self._scan_cached(text)
+
+    def _scan(self, text: str) -> tuple[Severity | None, tuple[str, ...]]:
+        found: Severity | None = None
+        words: list[str] = []
+        for _, word in self._matcher.find(normalise(text)):
+            level = self._level[word]
+            if found is None or _RANK[level] > _RANK[found]:
+                found, words = level, [word]
+            elif level is found and word not in words:
+                words.append(word)
+        return found, tuple(words)
+
+    def assess(
+        self,
+        category: Category,
+        hint: Severity | None,
+        text: str,
+        *,
+        reporter_role: ReporterRole | str | None = None,
+    ) -> Severity:
+        """The severity of a report; see the module docstring for the policy."""
+        severity = category.severity
+        if hint is not None:
+            if reporter_role in TRUSTED_ROLES:
+                severity = _higher(severity, hint)
+            else:
+                severity = _higher(
+                    severity, min(hint, raise_by(category.severity, 1), key=_RANK.__getitem__)
+                )
+        escalated, _ = self.escalation(text)
+        if escalated is not None:
+            severity = _higher(severity, escalated)
+        return severity
+
+
+def assess_severity(
+    category: Category,
+    hint: Severity | None,
+    text: str,
+    *,
+    reporter_role: ReporterRole | str | None = None,
+    rules: SeverityRules | None = None,
+) -> Severity:
+    """The severity of a report of ``category`` with the reporter's ``hint`` and ``text``.
+
+    The highest of: the category default; the escalation keywords found in ``text``; and
+    the hint, in full from a ``grid_worker`` or ``sensor``, otherwise capped at one level
+    above the category default. Uses the bundled rules unless ``rules`` is given.
+    """
+    active = rules if rules is not None else _default_rules()
+    return active.assess(category, hint, text, reporter_role=reporter_role)
+
+
+@functools.cache
+def _default_rules() -> SeverityRules:
+    return SeverityRules.load(_RULES / "keywords.yaml")

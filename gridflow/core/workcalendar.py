@@ -1,0 +1,335 @@
+"""Working days and working hours for SLA deadlines (工作日 / 工作时间).
+
+Workdays follow the State Council's holiday notices as packaged by ``chinese_calendar``:
+official holidays are days off, and the make-up workdays (调休, e.g. Saturday 2025-09-28)
+are workdays. Working hours are the local periods of the centre's duty roster, by default
+09:00-12:00 and 14:00-18:00 Asia/Shanghai.
+
+Every method takes and returns aware datetimes; results are expressed in the tzinfo of the
+input (so a UTC start gives a UTC deadline). Local wall times are those of ``tz``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import chinese_calendar
+
+from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.yaml_lines import YamlMapping, YamlSequence, check_keys, load_yaml
+
+__all__ = ["DEFAULT_PERIODS", "WorkCalendar", "load_calendar", "parse_time_span"]
+
+DEFAULT_PERIODS: tuple[tuple[dt.time, dt.time], ...] = (
+    (dt.time(9), dt.time(12)),
+    (dt.time(14), dt.time(18)),
+)
+# A search for the next working instant gives up after this many days: a calendar whose
+# overrides mark ten years as holidays is a configuration error, not a deadline.
+_MAX_SCAN_DAYS = 3660
+_ONE_DAY = dt.timedelta(days=1)
+
+
+_SPAN = re.compile(r"^([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})$")
+_US = dt.timedelta(microseconds=1)
+_DAY_US = 86400 * 1_000_000
+
+
+class WorkCalendar:
+    """Workdays, working periods and the arithmetic of working time in one time zone."""
+
+    __slots__ = (
+        "_day_us",
+        "_holidays",
+        "_periods_us",
+        "_workday_cache",
+        "_workdays",
+        "periods",
+        "tz",
+        "tzinfo",
+    )
+
+    def __init__(
+        self,
+        tz: str = "Asia/Shanghai",
+        periods: tuple[tuple[dt.time, dt.time], ...] = DEFAULT_PERIODS,
+        *,
+        holidays: Iterable[dt.date] = (),
+        workdays: Iterable[dt.date] = (),
+    ) -> None:
+        """A calendar in time zone ``tz`` with daily working ``periods`` (local, sorted).
+
+        ``holidays`` and ``workdays`` override the official calendar for single dates: a
+        local day off, or the make-up workdays of a year ``chinese_calendar`` does not
+        cover yet. Raises ``ValueError`` for an unknown zone or bad periods.
+        """
+        try:
+            self.tzinfo = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {tz!r}") from None
+        self.tz = tz
+        if not periods:
+            raise ValueError("at least one working period is needed")
+        previous_end = -1
+        for start, end in periods:
+            if start.tzinfo is not None or end.tzinfo is not None:
+                raise ValueError("working periods are local wall times, without tzinfo")
+            if _micros(start) >= _micros(end):
+                raise ValueError(f"working period {start:%H:%M}-{end:%H:%M} is empty")
+            if _micros(start) < previous_end:
+                raise ValueError("working periods must be sorted and must not overlap")
+            previous_end = _micros(end)
+        self.periods = tuple(periods)
+        self._periods_us = tuple((_micros(s), _micros(e)) for s, e in periods)
+        self._day_us = sum(e - s for s, e in self._periods_us)
+        self._holidays = frozenset(holidays)
+        self._workdays = frozenset(workdays)
+        both = self._holidays & self._workdays
+        if both:
+            raise ValueError(f"dates both holiday and workday: {sorted(both)}")
+        self._workday_cache: dict[dt.date, bool] = {}
+
+    def __repr__(self) -> str:
+        spans = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in self.periods)
+        return f"WorkCalendar({self.tz!r}, [{spans}])"
+
+    @property
+    def working_day_length(self) -> dt.timedelta:
+        """Working time in one workday (7 hours with the default periods)."""
+        return dt.timedelta(microseconds=self._day_us)
+
+    def is_workday(self, day: dt.date) -> bool:
+        """True when ``day`` (a local date) is a workday.
+
+        Order: this calendar's own ``holidays``/``workdays`` overrides, then the official
+        calendar from ``chinese_calendar`` (holidays and 调休 make-up workdays). For years
+        that package does not cover (it raises for them; 1.11.0 covers 2004-2026) the
+        answer falls back to Monday-Friday, so deadlines there ignore holidays unless the
+        overrides list them. Results are cached per date.
+        """
+        cached = self._workday_cache.get(day)
+        if cached is not None:
+            return cached
+        if day in self._holidays:
+            result = False
+        elif day in self._workdays:
+            result = True
+        else:
+            try:
+                result = bool(chinese_calendar.is_workday(day))
+            except NotImplementedError:
+                result = day.weekday() < 5
+        self._workday_cache[day] = result
+        return result
+
+    def covers(self, day: dt.date) -> bool:
+        """True when the official holiday data covers ``day``'s year (no Mon-Fri fallback)."""
+        try:
+            chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return False
+        return True
+
+    def to_local(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` in this calendar's zone. Refuses naive datetimes."""
+        _require_aware(moment)
+        return moment.astimezone(self.tzinfo)
+
+    def is_working_time(self, moment: dt.datetime) -> bool:
+        """True when ``moment`` falls in a working period of a workday (start and end included)."""
+        local = self.to_local(moment)
+        if not self.is_workday(local.date()):
+            return False
+        now = _micros(local.time())
+        return any(s <= now <= e for s, e in self._periods_us)
+
+    def end_of_day(self, day: dt.date) -> dt.datetime:
+        """The end of the last working period of local ``day``, aware in this zone."""
+        return self._at(day, self._periods_us[-1][1])
+
+    def add_working_time(self, start: dt.datetime, amount: dt.timedelta) -> dt.datetime:
+        """The instant when ``amount`` of working time has elapsed since ``start``.
+
+        Only time inside working periods of workdays counts; a start outside them waits
+        for the next period. When the amount runs out exactly at the end of a period
+        the result is that end (18:00), not the start of the next one. ``amount`` zero
+        returns ``start`` unchanged; a negative amount raises ``ValueError``.
+        """
+        _require_aware(start)
+        if amount < dt.timedelta(0):
+            raise ValueError("amount of working time must not be negative")
+        if not amount:
+            return start
+        # Integer microseconds keep the arithmetic exact (and so monotonic).
+        remaining = amount // _US
+        local = start.astimezone(self.tzinfo)
+        day = local.date()
+        cursor = _micros(local.time())
+        first_start = self._periods_us[0][0]
+        for _ in range(_MAX_SCAN_DAYS):
+            if self.is_workday(day):
+                if cursor <= first_start and remaining > self._day_us:
+                    # A whole workday fits: skip it without walking its periods.
+                    remaining -= self._day_us
+                else:
+                    for s, e in self._periods_us:
+                        if cursor >= e:
+                            continue
+                        begin = max(cursor, s)
+                        available = e - begin
+                        if remaining <= available:
+                            return self._at(day, begin + remaining).astimezone(start.tzinfo)
+                        remaining -= available
+            day += _ONE_DAY
+            cursor = 0
+        raise ValueError(f"no working time within {_MAX_SCAN_DAYS} days of {start.isoformat()}")
+
+    def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
+        """The end of the ``days``-th working day after the day ``start`` is received.
+
+        This is how "3个工作日内办结" is read in practice: the receiving day is not counted
+        (次日起算), and the deadline is the close of business (end of the last working
+        period, 18:00 by default) of the last counted day. A start on a non-workday, or
+        at or after close of business, counts as received on the next workday. So
+        ``days=0`` means "by close of business on the receiving day" (当日办结), and from
+        Monday 10:00, ``days=3`` gives Thursday 18:00. Negative ``days`` raises
+        ``ValueError``.
+        """
+        _require_aware(start)
+        if days < 0:
+            raise ValueError("days must not be negative")
+        local = start.astimezone(self.tzinfo)
+        day = local.date()
+        if _micros(local.time()) >= self._periods_us[-1][1] or not self.is_workday(day):
+            day = self._next_workday(day)
+        for _ in range(days):
+            day = self._next_workday(day)
+        return self.end_of_day(day).astimezone(start.tzinfo)
+
+    def working_time_between(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """Working time inside ``[start, end]``; zero when ``end <= start``.
+
+        The inverse of ``add_working_time``: for a start inside working time,
+        ``working_time_between(s, add_working_time(s, a)) == a``.
+        """
+        _require_aware(start)
+        _require_aware(end)
+        if end <= start:
+            return dt.timedelta(0)
+        a = start.astimezone(self.tzinfo)
+        b = end.astimezone(self.tzinfo)
+        total = 0
+        day = a.date()
+        last = b.date()
+        while day <= last:
+            if self.is_workday(day):
+                lo = _micros(a.time()) if day == a.date() else 0
+                hi = _micros(b.time()) if day == last else _DAY_US
+                for s, e in self._periods_us:
+                    total += max(0, min(hi, e) - max(lo, s))
+            day += _ONE_DAY
+        return dt.timedelta(microseconds=total)
+
+    def _next_workday(self, day: dt.date) -> dt.date:
+        for _ in range(_MAX_SCAN_DAYS):
+            day += _ONE_DAY
+            if self.is_workday(day):
+                return day
+        raise ValueError(f"no workday within {_MAX_SCAN_DAYS} days after {day}")
+
+    def _at(self, day: dt.date, micros: int) -> dt.datetime:
+        if micros >= _DAY_US:
+            return dt.datetime.combine(day + _ONE_DAY, dt.time(), self.tzinfo)
+        seconds, micro = divmod(micros, 1_000_000)
+        h, rest = divmod(seconds, 3600)
+        m, sec = divmod(rest, 60)
+        return dt.datetime(day.year, day.month, day.day, h, m, sec, micro, tzinfo=self.tzinfo)
+
+
+def _micros(t: dt.time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
+def _require_aware(moment: dt.datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: SLA arithmetic needs an offset")
+
+
+def parse_time_span(text: object) -> tuple[dt.time, dt.time]:
+    """Parse ``"HH:MM-HH:MM"`` (24-hour local times) into ``(start, end)``.
+
+    The span is half-open, ``[start, end)``; ``start > end`` wraps past midnight
+    (``"22:00-06:00"``): callers that cannot wrap check for it. Equal ends are refused
+    because they could mean "never" or "always". Raises ``ValueError``.
+    """
+    found = _SPAN.match(text) if isinstance(text, str) else None
+    if found is None:
+        raise ValueError(f'time span {text!r} is not HH:MM-HH:MM (e.g. "22:00-06:00")')
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"time span {text!r} has an hour over 23 or a minute over 59")
+    start, end = dt.time(h1, m1), dt.time(h2, m2)
+    if start == end:
+        raise ValueError(f"time span {text!r} is empty (start equals end)")
+    return start, end
+
+
+def load_calendar(path: str | Path) -> WorkCalendar:
+    """Load ``calendar.yaml``: ``timezone``, ``working_periods`` and date overrides.
+
+    Raises ``ConfigLoadError`` (file, line, message) for unknown fields, an unknown zone,
+    malformed, wrapping, unsorted or overlapping periods, and malformed dates.
+    """
+    doc = load_yaml(path)
+    if not isinstance(doc, YamlMapping):
+        raise ConfigLoadError(path, None, "calendar file must be a mapping")
+    check_keys(
+        doc,
+        path,
+        "calendar",
+        required=("timezone", "working_periods"),
+        optional=("holidays", "workdays"),
+    )
+    tz = doc["timezone"]
+    if not isinstance(tz, str):
+        raise ConfigLoadError(path, doc.value_line("timezone"), "timezone must be a name")
+    periods: list[tuple[dt.time, dt.time]] = []
+    for text, line in _items(doc, "working_periods", path):
+        try:
+            start, end = parse_time_span(text)
+        except ValueError as exc:
+            raise ConfigLoadError(path, line, str(exc)) from None
+        if start > end:
+            raise ConfigLoadError(path, line, f"working period {text!r} must not wrap midnight")
+        periods.append((start, end))
+    holidays = [_date(text, line, path) for text, line in _items(doc, "holidays", path)]
+    workdays = [_date(text, line, path) for text, line in _items(doc, "workdays", path)]
+    try:
+        return WorkCalendar(tz, tuple(periods), holidays=holidays, workdays=workdays)
+    except ValueError as exc:
+        key = "timezone" if "zone" in str(exc) else "working_periods"
+        if "holiday and workday" in str(exc):
+            key = "workdays"
+        raise ConfigLoadError(path, doc.value_line(key), str(exc)) from None
+
+
+def _items(doc: YamlMapping, key: str, path: str | Path) -> list[tuple[object, int]]:
+    value = doc.get(key, [])
+    if not isinstance(value, YamlSequence):
+        if value == []:
+            return []
+        raise ConfigLoadError(path, doc.value_line(key), f"{key} must be a list")
+    return [(item, value.item_line(i)) for i, item in enumerate(value)]
+
+
+def _date(text: object, line: int, path: str | Path) -> dt.date:
+    try:
+        if not isinstance(text, str):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigLoadError(path, line, f"{text!r} is not a date (YYYY-MM-DD)") from None

@@ -1,0 +1,107 @@
+"""Live figures of a running deployment, read from its output topics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+
+@dataclass
+class DemoFigures:
+    """What the demo shows and prints as JSON at the end."""
+
+    events_in: int = 0
+    dispositions: int = 0
+    cases: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
+    merges: int = 0
+    escalations: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    dlq: int = 0
+    seen_ids: set[str] = field(default_factory=set)
+    by_action_tier: Counter[tuple[str, str]] = field(default_factory=Counter)
+    escalations_by_tier: Counter[str] = field(default_factory=Counter)
+    dlq_by_reason: Counter[str] = field(default_factory=Counter)
+    feedback_sent: int = 0
+
+    def add_disposition(self, doc: dict[str, Any]) -> None:
+        """Count one disposition, dropping duplicates by id as a centre would."""
+        did = doc.get("disposition_id", "")
+        if did in self.seen_ids:
+            return
+        self.seen_ids.add(did)
+        self.dispositions += 1
+        action, tier = doc.get("action", "?"), doc.get("tier", "?")
+        self.by_action_tier[(action, tier)] += 1
+        if action == "dispatch":
+            self.cases.add(doc["case_id"])
+        elif action == "merge":
+            self.merges += 1
+        elif action == "escalate":
+            self.escalations += 1
+            self.escalations_by_tier[tier] += 1
+        elif action == "sla_warning":
+            self.warnings += 1
+        elif action == "sla_breach":
+            self.breaches += 1
+        elif action == "state" and doc.get("state") == "closed" and doc.get("reason") == "closed":
+            self.closed.add(doc["case_id"])
+
+    def add_rejection(self, doc: dict[str, Any]) -> None:
+        """Count one DLQ record."""
+        self.dlq += 1
+        self.dlq_by_reason[doc.get("reason", "?")] += 1
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON object the demo prints last."""
+        return {
+            "events_in": self.events_in,
+            "cases": len(self.cases),
+            "merges": self.merges,
+            "dispositions": self.dispositions,
+            "escalations": self.escalations,
+            "escalations_by_tier": dict(self.escalations_by_tier),
+            "sla_warnings": self.warnings,
+            "sla_breaches": self.breaches,
+            "closed": len(self.closed),
+            "dlq": self.dlq,
+            "dlq_by_reason": dict(self.dlq_by_reason),
+            "feedback": self.feedback_sent,
+        }
+
+    def render(self, elapsed: float) -> str:
+        """A console table."""
+        tiers = ("village", "town", "county", "city")
+        actions = ("dispatch", "merge", "escalate", "sla_warning", "sla_breach", "state", "reroute")
+        lines = [
+            f"gridflow demo   {elapsed:6.0f} s   events in {self.events_in:>7}   cases {len(self.cases):>6}"
+            f"   merges {self.merges:>5}   closed {len(self.closed):>5}   DLQ {self.dlq:>5}",
+            "",
+            f"{'dispositions':<14}" + "".join(f"{t:>9}" for t in tiers),
+        ]
+        for action in actions:
+            row = "".join(f"{self.by_action_tier[(action, t)]:>9}" for t in tiers)
+            lines.append(f"{action:<14}{row}")
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.dlq_by_reason.items())) or "-"
+        lines += ["", f"DLQ by reason: {reasons}", f"feedback sent by simulated centres: {self.feedback_sent}"]
+        return "\n".join(lines)
+
+
+async def follow(consumer: AIOKafkaConsumer, figures: DemoFigures, dispositions: str) -> None:
+    """Fold everything the consumer reads into ``figures`` (one fetch)."""
+    batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+    for tp, msgs in batches.items():
+        for msg in msgs:
+            try:
+                doc = orjson.loads(msg.value)
+            except orjson.JSONDecodeError:
+                continue
+            if tp.topic == dispositions:
+                figures.add_disposition(doc)
+            else:
+                figures.add_rejection(doc)

@@ -1,0 +1,399 @@
+"""Prometheus metrics of a worker, on an injected registry.
+
+Every worker (and every test) builds its own :class:`Metrics`; nothing registers on the
+process-global ``REGISTRY``, so two workers in one process, or two tests, never collide
+("Duplicated timeseries in CollectorRegistry").
+
+The agents call the small helper methods rather than the metric objects, so label names
+and orders live in this file only. Series whose label values are known in advance (tiers,
+SLA states, disposition and feedback actions, duplicate kinds) are created at zero on
+construction: ``rate()``/``increase()`` then see the first increment, and dashboards show
+a flat zero instead of "No data".
+
+Label values for ``network`` and ``reason`` come from the processor's own validated
+vocabulary (configured source networks, rejection codes), never from raw input text:
+an unbounded label set would grow the registry without limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final, Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.context_managers import Timer
+
+#: The four tiers of command centres, top to bottom (city 市 → village 村/社区).
+TIERS: Final = ("city", "county", "town", "village")
+#: Where an open case stands against its current SLA stage.
+SLA_STATES: Final = ("on_time", "warned", "overdue")
+#: Disposition actions of the wire contract.
+DISPOSITION_ACTIONS: Final = (
+    "dispatch",
+    "merge",
+    "escalate",
+    "sla_warning",
+    "sla_breach",
+    "state",
+    "reroute",
+)
+#: Feedback actions of the wire contract (the closed loop 上报 → … → 结案).
+FEEDBACK_ACTIONS: Final = (
+    "accept",
+    "resolve",
+    "return",
+    "escalate",
+    "extend",
+    "verify",
+    "reject_resolution",
+    "close",
+    "cancel",
+    "reopen",
+)
+#: What an idempotent no-op was a replay of.
+DUPLICATE_KINDS: Final = ("event", "feedback", "disposition")
+
+DuplicateKind = Literal["event", "feedback", "disposition"]
+SlaState = Literal["on_time", "warned", "overdue"]
+
+#: Ingest → disposition latency: 5 ms (hot path) up to 10 min (a backlog after recovery).
+LATENCY_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+)
+#: Records per processed batch: 1 (trickle) up to the largest batch a fetch can return.
+BATCH_SIZE_BUCKETS: Final = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+#: One handler call: sub-millisecond for a merge, seconds only when something is wrong.
+HANDLER_BUCKETS: Final = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+#: ``Content-Type`` of :meth:`Metrics.render` output, for the ``/metrics`` handler.
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """All metrics of one worker, registered on ``registry`` (a new one when ``None``)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+
+        # Intake
+        self.events_in = Counter(
+            "gridflow_events_in_total",
+            "Grid events read from the input topic, per reporting network.",
+            ["network"],
+            registry=r,
+        )
+        self.dlq = Counter(
+            "gridflow_dlq_total",
+            "Records sent to the dead-letter topic, per rejection reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "gridflow_duplicates_total",
+            "Replays recognised and skipped (idempotent no-ops), per kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.feedback = Counter(
+            "gridflow_feedback_total",
+            "Command-centre feedback applied, per action.",
+            ["action"],
+            registry=r,
+        )
+
+        # Cases and merges
+        self.cases_opened = Counter(
+            "gridflow_cases_opened_total",
+            "New cases opened, per tier of the centre they were dispatched to.",
+            ["tier"],
+            registry=r,
+        )
+        self.cases_merged = Counter(
+            "gridflow_cases_merged_total",
+            "Reports merged into an existing case, per tier holding the case.",
+            ["tier"],
+            registry=r,
+        )
+        self.cases_closed = Counter(
+            "gridflow_cases_closed_total",
+            "Cases closed (结案) or cancelled, per tier holding the case.",
+            ["tier"],
+            registry=r,
+        )
+        self.dispositions = Counter(
+            "gridflow_dispositions_total",
+            "Dispositions published, per action and target tier.",
+            ["action", "tier"],
+            registry=r,
+        )
+
+        # SLA and escalations
+        self.escalations = Counter(
+            "gridflow_escalations_total",
+            "Cases escalated, per tier they escalated TO.",
+            ["tier"],
+            registry=r,
+        )
+        self.sla_warnings = Counter(
+            "gridflow_sla_warnings_total",
+            "SLA warnings issued, per tier holding the case.",
+            ["tier"],
+            registry=r,
+        )
+        self.sla_breaches = Counter(
+            "gridflow_sla_breaches_total",
+            "SLA breaches: the top tier ran out of time too.",
+            registry=r,
+        )
+        self.open_cases = Gauge(
+            "gridflow_open_cases",
+            "Open cases held by this worker's active partitions, per tier and SLA state.",
+            ["tier", "sla_state"],
+            registry=r,
+        )
+
+        # Latency
+        self.ingest_to_disposition = Histogram(
+            "gridflow_ingest_to_disposition_seconds",
+            "Seconds from reading the input record to publishing its disposition.",
+            ["action"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "gridflow_batch_size",
+            "Records per processed batch.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.handler_seconds = Histogram(
+            "gridflow_handler_seconds",
+            "Seconds one agent handler call took.",
+            ["agent"],
+            buckets=HANDLER_BUCKETS,
+            registry=r,
+        )
+
+        # Kafka health and lifecycle
+        self.consumer_lag = Gauge(
+            "gridflow_consumer_lag",
+            "Records between the committed offset and the high watermark, per partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.last_commit_age = Gauge(
+            "gridflow_last_commit_age_seconds",
+            "Seconds since this worker last committed an offset, per partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.recovery_progress = Gauge(
+            "gridflow_recovery_progress_ratio",
+            "Share of changelog recovery done (0..1); 1 when recovered.",
+            registry=r,
+        )
+        self.ready = Gauge(
+            "gridflow_ready",
+            "1 when the worker is recovered and processing, else 0.",
+            registry=r,
+        )
+        self.assigned_partitions = Gauge(
+            "gridflow_assigned_partitions",
+            "Partitions actively assigned to this worker.",
+            registry=r,
+        )
+        self.build_info = Gauge(
+            "gridflow_build_info",
+            "Always 1; the labels name the running code and routing rules.",
+            ["version", "rules_version"],
+            registry=r,
+        )
+        self._zero_known_series()
+
+    def _zero_known_series(self) -> None:
+        """Create every series whose label values are known, at zero (see module doc)."""
+        for kind in DUPLICATE_KINDS:
+            self.duplicates.labels(kind=kind)
+        for action in FEEDBACK_ACTIONS:
+            self.feedback.labels(action=action)
+        for tier in TIERS:
+            self.cases_opened.labels(tier=tier)
+            self.cases_merged.labels(tier=tier)
+            self.cases_closed.labels(tier=tier)
+            self.escalations.labels(tier=tier)
+            self.sla_warnings.labels(tier=tier)
+            for state in SLA_STATES:
+                self.open_cases.labels(tier=tier, sla_state=state)
+            for action in DISPOSITION_ACTIONS:
+                self.dispositions.labels(action=action, tier=tier)
+        # 0 until the worker says otherwise: a fresh worker is neither ready nor recovered.
+        self.ready.set(0)
+        self.recovery_progress.set(0)
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def event_in(self, network: str, count: int = 1) -> None:
+        """Count ``count`` events read from ``network`` (a batch counts at once)."""
+        self.events_in.labels(network=network).inc(count)
+
+    def rejected(self, reason: str) -> None:
+        """Count one record sent to the DLQ with the machine-readable ``reason``."""
+        self.dlq.labels(reason=reason).inc()
+
+    def duplicate(self, kind: DuplicateKind) -> None:
+        """Count one replay skipped as an idempotent no-op."""
+        self.duplicates.labels(kind=kind).inc()
+
+    def feedback_applied(self, action: str) -> None:
+        """Count one piece of command-centre feedback that was applied."""
+        self.feedback.labels(action=action).inc()
+
+    # -- cases ----------------------------------------------------------------------------
+
+    def case_opened(self, tier: str) -> None:
+        """Count a new case dispatched to a centre of ``tier``."""
+        self.cases_opened.labels(tier=tier).inc()
+
+    def case_merged(self, tier: str) -> None:
+        """Count a report merged into a case held at ``tier``."""
+        self.cases_merged.labels(tier=tier).inc()
+
+    def case_closed(self, tier: str) -> None:
+        """Count a case closed (or cancelled) at ``tier``."""
+        self.cases_closed.labels(tier=tier).inc()
+
+    def observe_disposition(self, action: str, tier: str, latency_s: float | None = None) -> None:
+        """Count a published disposition; with ``latency_s``, observe ingest→disposition.
+
+        Timer-driven dispositions (``sla_warning``, ``sla_breach``, timed ``escalate``)
+        have no input record to measure from: pass ``None`` so they don't skew the
+        latency histogram with SLA durations.
+        """
+        self.dispositions.labels(action=action, tier=tier).inc()
+        if latency_s is not None:
+            self.ingest_to_disposition.labels(action=action).observe(max(latency_s, 0.0))
+
+    # -- SLA ------------------------------------------------------------------------------
+
+    def escalated(self, to_tier: str) -> None:
+        """Count an escalation to a centre of ``to_tier``."""
+        self.escalations.labels(tier=to_tier).inc()
+
+    def sla_warning(self, tier: str) -> None:
+        """Count an SLA warning for a case held at ``tier``."""
+        self.sla_warnings.labels(tier=tier).inc()
+
+    def sla_breach(self) -> None:
+        """Count an SLA breach (the top tier ran out of time)."""
+        self.sla_breaches.inc()
+
+    def set_open_cases(self, counts: Mapping[tuple[str, SlaState], int]) -> None:
+        """Replace the open-case gauge with ``counts`` keyed by ``(tier, sla_state)``.
+
+        Known combinations missing from ``counts`` are set to 0, so a tier whose last
+        case closed drops to zero instead of keeping its old value.
+        """
+        for tier in TIERS:
+            for state in SLA_STATES:
+                self.open_cases.labels(tier=tier, sla_state=state).set(counts.get((tier, state), 0))
+        for (tier, state), value in counts.items():
+            if tier not in TIERS:
+                self.open_cases.labels(tier=tier, sla_state=state).set(value)
+
+    # -- latency and work -----------------------------------------------------------------
+
+    def observe_batch(self, size: int) -> None:
+        """Observe the number of records in one processed batch."""
+        self.batch_size.observe(size)
+
+    def observe_handler(self, agent: str, seconds: float) -> None:
+        """Observe how long one handler call of ``agent`` took."""
+        self.handler_seconds.labels(agent=agent).observe(seconds)
+
+    def time_handler(self, agent: str) -> Timer:
+        """Context manager (or decorator) timing one handler call of ``agent``."""
+        return self.handler_seconds.labels(agent=agent).time()
+
+    # -- Kafka health ---------------------------------------------------------------------
+
+    def set_partition_progress(
+        self, topic: str, partition: int, lag: int, commit_age_s: float
+    ) -> None:
+        """Set lag and last-commit age of one actively assigned partition."""
+        self.consumer_lag.labels(topic=topic, partition=str(partition)).set(max(lag, 0))
+        self.last_commit_age.labels(topic=topic, partition=str(partition)).set(
+            max(commit_age_s, 0.0)
+        )
+
+    def forget_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop the per-partition series of revoked partitions.
+
+        Without this a revoked partition keeps its last lag and a growing commit age on
+        this worker while its new owner reports it too: the stuck-commit alert would fire
+        on a partition nobody here is responsible for.
+        """
+        for topic, partition in partitions:
+            # remove() is a no-op for a series never reported here.
+            self.consumer_lag.remove(topic, str(partition))
+            self.last_commit_age.remove(topic, str(partition))
+
+    def set_assigned_partitions(self, count: int) -> None:
+        """Set the number of partitions actively assigned to this worker."""
+        self.assigned_partitions.set(count)
+
+    def set_recovery_progress(self, ratio: float) -> None:
+        """Set changelog recovery progress, clamped to 0..1."""
+        self.recovery_progress.set(min(max(ratio, 0.0), 1.0))
+
+    def set_ready(self, ready: bool) -> None:
+        """Say whether the worker is recovered and processing (the ``/readyz`` answer)."""
+        self.ready.set(1 if ready else 0)
+
+    def set_build_info(self, version: str, rules_version: str) -> None:
+        """Name the running code and rules; replaces any earlier pair (rules reload)."""
+        self.build_info.clear()
+        self.build_info.labels(version=version, rules_version=rules_version).set(1)
+
+    # -- exposition -----------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The registry in Prometheus text format, for ``GET /metrics``."""
+        return generate_latest(self.registry)

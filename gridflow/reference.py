@@ -1,0 +1,40 @@
+"""Load the reference data and rules a worker needs, strictly, from the rules directory.
+
+Every loader refuses bad input with ``file:line: what is wrong`` (ConfigLoadError), so a
+worker with a broken rules directory stops at start-up, not on the first event.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridflow.config import Settings
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.classify import TextClassifier
+from gridflow.core.engine import Engine
+from gridflow.core.regions import RegionGraph
+from gridflow.core.rules import RuleSet
+
+DIVISIONS_FILE = Path("divisions") / "chongqing-divisions-2023.csv"
+
+
+def divisions_path(settings: Settings) -> Path:
+    """The division tree file: ``GRIDFLOW_DIVISIONS`` or the bundled Chongqing tree."""
+    return settings.divisions or settings.rules / DIVISIONS_FILE
+
+
+def load_engine(settings: Settings) -> Engine:
+    """Regions, catalogue, classifier and rules from ``settings``, wired into an Engine."""
+    rules_dir = settings.rules
+    regions = RegionGraph.load_csv(divisions_path(settings))
+    catalogue = Catalogue.load(rules_dir / "catalogue.yaml", rules_dir / "networks.yaml")
+    classifier = TextClassifier.load(rules_dir / "keywords.yaml", catalogue)
+    rules = RuleSet.load(rules_dir, catalogue)
+    return Engine(
+        regions=regions,
+        catalogue=catalogue,
+        classifier=classifier,
+        rules=rules,
+        sla_scale=settings.sla_scale,
+        retention_s=settings.retention_s,
+    )
