@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import time
 import weakref
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
+import orjson
 from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
@@ -58,7 +60,7 @@ def _credentials(settings: Settings) -> Any:
         return None
     ssl_context = None
     if proto in ("SSL", "SASL_SSL"):
-        ssl_context = faust.ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+        ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
         if settings.kafka_ssl_certfile:
             ssl_context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
     if proto == "SSL":
@@ -155,7 +157,7 @@ class GridflowApp:
     # ------------------------------------------------------------ table glue
     def _read_state(self, region: str) -> bytes | None:
         value = self.table.get(region.encode())
-        return bytes(value) if value is not None else None
+        return _as_bytes(value) if value is not None else None
 
     def _scan_partition(self, partition: int) -> Mapping[str, bytes]:
         n = self.settings.partitions
@@ -163,10 +165,10 @@ class GridflowApp:
         for key, value in self.table.items():
             region = key.decode() if isinstance(key, bytes) else str(key)
             if value is not None and partition_for(region, n) == partition:
-                out[region] = bytes(value)
+                out[region] = _as_bytes(value)
         return out
 
-    def _write(self, result: BatchResult, context: Mapping[int, EventT]) -> None:
+    def _write(self, result: BatchResult, context: Mapping[int, EventT[Any]]) -> None:
         for partition, rows in result.writes.items():
             event = context.get(partition)
             if event is None:  # cannot happen: every write comes from a record of that partition
@@ -187,7 +189,8 @@ class GridflowApp:
 
         @app.agent(self.source, name="cases", concurrency=1)
         async def cases(stream: StreamT[bytes]) -> None:
-            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            batches = cast(Any, stream).take_events(BATCH_MAX, within=BATCH_WITHIN)
+            async for events in batches:
                 await self.handle(events)
 
         self.cases_agent = cases
@@ -202,12 +205,12 @@ class GridflowApp:
             self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
             self.metrics.set_ready(self.is_ready())
 
-        @app.on_partitions_revoked.connect
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
             self.metrics.forget_partitions((tp.topic, tp.partition) for tp in revoked)
 
-        @app.on_partitions_assigned.connect
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
             self.metrics.set_assigned_partitions(
@@ -230,7 +233,7 @@ class GridflowApp:
     def is_ready(self) -> bool:
         """Assigned, recovered and processing: what ``/readyz`` answers."""
         app = self.app
-        recovery = app.tables.recovery
+        recovery = cast(Any, app.tables).recovery
         return bool(
             app.consumer is not None
             and not app.rebalancing
@@ -238,11 +241,11 @@ class GridflowApp:
             and not recovery.in_recovery
         )
 
-    async def handle(self, events: list[EventT]) -> None:
+    async def handle(self, events: list[EventT[Any]]) -> None:
         """Process one batch of Faust events and publish what it produced."""
         started = time.perf_counter()
         records: list[InRecord] = []
-        context: dict[int, EventT] = {}
+        context: dict[int, EventT[Any]] = {}
         for event in events:
             msg = event.message
             records.append(
@@ -259,8 +262,18 @@ class GridflowApp:
         self.metrics.observe_handler("cases", time.perf_counter() - started)
 
 
+def _as_bytes(value: Any) -> bytes:
+    # Rows written in this process are bytes; rows recovered from the changelog come back
+    # already JSON-decoded by Faust's changelog reader. All are the same document.
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    return orjson.dumps(value)
+
+
 @contextlib.contextmanager
-def _event_context(event: EventT) -> Iterator[None]:
+def _event_context(event: EventT[Any]) -> Iterator[None]:
     # Table writes take their changelog partition from the current event; a batch mixes
     # partitions, so each region is written under an event of its own partition.
     token = _current_event.set(weakref.ref(event))

@@ -16,4 +16,4 @@ from aiokafka.partitioner import murmur2
 @lru_cache(maxsize=65536)
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for ``key`` (UTF-8)."""
-    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions

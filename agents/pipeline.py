@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
@@ -248,7 +248,7 @@ class Pipeline:
     def _tick(self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
         index = self._due_index(partition)
         for key in index.pop_due(now):
-            region, case_id = key  # type: ignore[misc]
+            region, case_id = cast(tuple[str, str], key)
             state = self._state(partition, region)
             outcome = self.engine.apply_tick(state, case_id, now)
             tick_rec = InRecord(self.topics.commands, partition, -1, now, None, None)

@@ -162,9 +162,9 @@ class TextClassifier:
     ) -> None:
         """Build from ``{category code: {keyword: weight}}``; use :meth:`load` for files.
 
-        Ties on score go to the category with the higher default severity (confusing a
-        fire with smoke from burning leaves costs less than the reverse), then to the
-        longer matched keyword, then to catalogue order.
+        Ties on score go to the category with the higher default severity (taking burning
+        leaves for a fire costs less than the reverse), then to the longer matched
+        keyword, then to catalogue order.
         """
         if min_score <= 0:
             raise ValueError("min_score must be > 0")

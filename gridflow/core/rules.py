@@ -205,39 +205,38 @@ class Route:
             yield from child.walk()
 
 
-# Per-field result of walking a subtree: tier, department, policy, priority, deciding id.
-_Found = tuple[Tier | None, str | None, str | None, Severity | None, str]
+# Per-field result of walking: tier, department, policy, priority, deciding route id.
+_Found = tuple[Tier | None, str | None, str | None, Severity | None, str | None]
 
 
-def _walk(node: Route, facts: RouteFacts, matched: list[str], informed: set[Tier]) -> _Found:
-    matched.append(node.id)
-    informed.update(node.inform)
+def _walk_children(
+    node: Route, facts: RouteFacts, matched: list[str], informed: set[Tier]
+) -> _Found:
+    """Settings provided by ``node``'s matched children, without ``node``'s own."""
     tier = department = policy = priority = deciding = None
     for child in node.routes:
         if not child.match.matches(facts):
             continue
-        c_tier, c_department, c_policy, c_priority, c_deciding = _walk(
+        matched.append(child.id)
+        informed.update(child.inform)
+        c_tier, c_department, c_policy, c_priority, c_deciding = _walk_children(
             child, facts, matched, informed
         )
+        # The first matched child that provides a field decides it; the child's own
+        # values stand in for its subtree's when the subtree provides none.
         if deciding is None:
-            deciding = c_deciding
+            deciding = child.id if c_deciding is None else c_deciding
         if tier is None:
-            tier = c_tier
+            tier = child.tier if c_tier is None else c_tier
         if department is None:
-            department = c_department
+            department = child.department if c_department is None else c_department
         if policy is None:
-            policy = c_policy
+            policy = child.policy if c_policy is None else c_policy
         if priority is None:
-            priority = c_priority
+            priority = child.priority if c_priority is None else c_priority
         if not child.continue_:
             break
-    return (
-        node.tier if tier is None else tier,
-        node.department if department is None else department,
-        node.policy if policy is None else policy,
-        node.priority if priority is None else priority,
-        node.id if deciding is None else deciding,
-    )
+    return tier, department, policy, priority, deciding
 
 
 class RuleSet:
@@ -312,29 +311,9 @@ class RuleSet:
         root = self.root
         matched = [root.id]
         informed = set(root.inform)
-        tier: Tier | None = None
-        department: str | None = None
-        policy: str | None = None
-        priority: Severity | None = None
-        deciding: str | None = None
-        for child in root.routes:
-            if not child.match.matches(facts):
-                continue
-            c_tier, c_department, c_policy, c_priority, c_deciding = _walk(
-                child, facts, matched, informed
-            )
-            if deciding is None:
-                deciding = c_deciding
-            if tier is None:
-                tier = c_tier
-            if department is None:
-                department = c_department
-            if policy is None:
-                policy = c_policy
-            if priority is None:
-                priority = c_priority
-            if not child.continue_:
-                break
+        tier, department, policy, priority, deciding = _walk_children(
+            root, facts, matched, informed
+        )
         if department is None or policy is None:
             category = self._catalogue.get(facts.category)
             if category is not None:
@@ -392,16 +371,20 @@ class _Scope:
             ),
         )
 
-    def empty_dimension(self) -> str | None:
+    def contradiction(self) -> str | None:
+        """Why no case can ever satisfy this scope, or ``None`` when one can."""
         for name in ("category", "kind", "network", "severity", "region_prefix"):
             if getattr(self, name) == frozenset():
-                return name
+                return f"its {name} condition excludes everything the routes above it let through"
         if self.minutes == frozenset():
-            return "time_of_day"
+            return "its time_of_day window does not overlap the one of the routes above it"
         if self.category is not None and self.kind is not None:
             kinds = {_KIND_OF_PREFIX[code[:2]] for code in self.category}
             if not kinds & self.kind:
-                return "kind (its categories are of another kind)"
+                return (
+                    f"kind {sorted(self.kind)} contradicts category {sorted(self.category)} "
+                    "(BJ codes are components, SJ events, ZZ governance)"
+                )
         return None
 
     def within(self, other: _Scope) -> bool:
@@ -504,13 +487,9 @@ class _RouteLoader:
         what = f"route {route_id!r}"
         match = self.match(body, what)
         scope = parent_scope.narrowed(match)
-        empty = scope.empty_dimension()
-        if empty is not None:
-            raise self.error(
-                body.key_line("match"),
-                f"{what} can never match: its {empty} condition excludes everything "
-                "the routes above it let through",
-            )
+        contradiction = scope.contradiction()
+        if contradiction is not None:
+            raise self.error(body.key_line("match"), f"{what} can never match: {contradiction}")
         tier = self.enum(body, "tier", Tier, what)
         inform = tuple(
             self.enum_item(v, line, Tier, "tier", what)

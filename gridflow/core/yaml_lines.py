@@ -203,7 +203,7 @@ def check_keys(
 ) -> None:
     """Refuse unknown keys (suggesting the nearest valid one) and missing required keys."""
     needed = tuple(required)
-    allowed = (*needed, *optional)
+    allowed = tuple(dict.fromkeys((*needed, *optional)))
     for key in mapping:
         if key not in allowed:
             raise ConfigLoadError(

@@ -38,6 +38,27 @@ _ASSIGNING = frozenset(
     {DispositionAction.DISPATCH, DispositionAction.ESCALATE, DispositionAction.REROUTE}
 )
 _FINAL_STATES = frozenset({"closed", "cancelled"})
+#: Steps a case in a given state has behind it (a holder does not repeat them).
+_DONE_BY_STATE: dict[str, frozenset[FeedbackAction]] = {
+    "accepted": frozenset({FeedbackAction.ACCEPT}),
+    "resolved": frozenset(
+        {
+            FeedbackAction.ACCEPT,
+            FeedbackAction.EXTEND,
+            FeedbackAction.RESOLVE,
+            FeedbackAction.REJECT_RESOLUTION,
+        }
+    ),
+    "verified": frozenset(
+        {
+            FeedbackAction.ACCEPT,
+            FeedbackAction.EXTEND,
+            FeedbackAction.RESOLVE,
+            FeedbackAction.REJECT_RESOLUTION,
+            FeedbackAction.VERIFY,
+        }
+    ),
+}
 #: An ``extend`` waits (a few delays at most) until the resolve stage's deadline is known.
 _EXTEND_RETRIES = 3
 
@@ -224,6 +245,10 @@ class Casework:
         rng = random.Random(f"{self.seed}|{case_id}|{center}")
         plan, fate = self._plan(rng, disposition.tier)
         self.stats.fates[fate] += 1
+        # A case escalated for a missed resolve deadline arrives already accepted (or
+        # further on): the new holder picks it up where it stands.
+        done = _DONE_BY_STATE.get(disposition.state or "", frozenset())
+        plan = [action for action in plan if action not in done]
         if not plan:
             return  # ignored: the SLA timer will move it on
         self._generation += 1

@@ -255,10 +255,11 @@ class EventGenerator:
         u = rng.random()
         if u < self.malformed_rate:
             self._out.append(self._malformed())
-        elif u < self.malformed_rate + self.duplicate_rate and self._repeat():
-            pass
-        else:
-            self._valid(cap)
+            return
+        if u < self.malformed_rate + self.duplicate_rate and self._repeat():
+            return
+        # Also when a repeat was due but nothing recent can be repeated (the first slots).
+        self._valid(cap)
 
     # ---- valid events ----
 
@@ -334,7 +335,9 @@ class EventGenerator:
         }
         machine = network == "video_ai"
         if machine or rng.random() < 0.92:
-            doc["location"] = {"lat": round(lat, 6), "lon": round(lon, 6)}
+            # The grid follows from the coordinates as sent, so the two always agree.
+            lat, lon = round(lat, 6), round(lon, 6)
+            doc["location"] = {"lat": lat, "lon": lon}
             if machine or rng.random() < 0.8:
                 doc["grid_code"] = self._atlas.grid_code(village, lat, lon)
         category = self._category(template.category, network)

@@ -21,8 +21,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from gridflow.config import Settings
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.regions import RegionGraph
 from gridflow.kafka_client import client_kwargs, ensure_topics
-from gridflow.simulator.events import EventGenerator, SimRecord
+from gridflow.reference import divisions_path
+from gridflow.simulator.events import EventGenerator, SimRecord, network_codes
 from gridflow.simulator.progress import ProgressLine
 
 #: Records handed to the producer per scheduling step before yielding to the event loop.
@@ -116,7 +119,11 @@ async def run_simulation(
     """
     if count is not None and count < 0:
         raise ValueError("count must be >= 0")
+    catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
     options: dict[str, Any] = {
+        "regions": RegionGraph.load_csv(divisions_path(settings)),
+        "catalogue": catalogue,
+        "own_codes": network_codes(catalogue, settings.rules / "networks.yaml"),
         "duplicate_rate": duplicate_rate,
         "malformed_rate": malformed_rate,
         "batch_size": batch_size,
@@ -125,7 +132,8 @@ async def run_simulation(
     }
     if clock is not None:
         options["clock"] = clock
-    # Loading the region tree and catalogue takes a moment: do it before the clock starts.
+    # The same region tree, catalogue and networks as the processor (GRIDFLOW_RULES,
+    # GRIDFLOW_DIVISIONS), loaded before the clock starts: it takes a moment.
     generator = EventGenerator(seed, **options)
     topic = settings.topic("grid.events.in")
     if create_topics:

@@ -49,7 +49,9 @@ def test_tier_of_code_reads_the_digits(code: str, tier: Tier) -> None:
     assert tier_of_code(code) is tier
 
 
-@pytest.mark.parametrize("code", ["", "5001010010", "5001010010011", "50010100100a", "５００１０１００１００１"])
+@pytest.mark.parametrize(
+    "code", ["", "5001010010", "5001010010011", "50010100100a", "５００１０１００１００１"]
+)
 def test_tier_of_code_refuses_anything_but_12_ascii_digits(code: str) -> None:
     with pytest.raises(ValueError, match="12 digits"):
         tier_of_code(code)
@@ -71,7 +73,9 @@ def test_default_is_loaded_once_per_process() -> None:
 
 
 def test_loading_the_bundled_csv_takes_well_under_half_a_second() -> None:
-    path = Path(__file__).resolve().parents[2] / "routing_rules/divisions/chongqing-divisions-2023.csv"
+    path = (
+        Path(__file__).resolve().parents[2] / "routing_rules/divisions/chongqing-divisions-2023.csv"
+    )
     started = time.perf_counter()
     RegionGraph.load_csv(path)
     assert time.perf_counter() - started < 0.5
@@ -129,7 +133,9 @@ def test_chain_runs_bottom_up_to_the_city(
 
 
 def test_lookups(graph: RegionGraph) -> None:
-    assert graph.get(DONGFANG) == Region(DONGFANG, "东方广场社区居民委员会", Tier.VILLAGE, GAOSUNTANG)
+    assert graph.get(DONGFANG) == Region(
+        DONGFANG, "东方广场社区居民委员会", Tier.VILLAGE, GAOSUNTANG
+    )
     assert graph.get("500101001999") is None
     assert DONGFANG in graph
     assert "nonsense" not in graph

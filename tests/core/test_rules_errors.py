@@ -194,7 +194,7 @@ def _append(route: str) -> str:
         pytest.param(
             BASE.replace("category: [SJ0102]", "category: [SJ0102]\n        kind: [component]"),
             7,
-            r"route 'garbage' can never match: its kind \(its categories are of another kind\)",
+            r"route 'garbage' can never match: kind \['component'\] contradicts category \['SJ0102'\]",
             id="never-matches-kind-vs-category",
         ),
         pytest.param(
@@ -204,7 +204,7 @@ def _append(route: str) -> str:
                 '            time_of_day: "11:00-13:00"\n',
             ),
             16,
-            r"route 'noon' can never match: its time_of_day condition",
+            r"route 'noon' can never match: its time_of_day window does not overlap",
             id="never-matches-time-window",
         ),
         pytest.param(

@@ -97,7 +97,10 @@ def test_deadline_is_in_the_tzinfo_of_the_start() -> None:
         (lambda: stage_deadline(CAL, GARBAGE, "verify", at(2025, 9, 30)), "no verify"),
         (lambda: stage_deadline(CAL, GARBAGE, "accept", datetime(2025, 9, 30)), "aware"),
         (lambda: stage_deadline(CAL, GARBAGE, "accept", at(2025, 9, 30), 0), "positive"),
-        (lambda: stage_deadline(CAL, GARBAGE, "triage", at(2025, 9, 30)), "unknown SLA stage"),
+        (
+            lambda: stage_deadline(CAL, GARBAGE, "triage", at(2025, 9, 30)),  # type: ignore[arg-type]
+            "unknown SLA stage",
+        ),
     ],
 )
 def test_stage_deadline_refuses(call: object, message: str) -> None:

@@ -303,9 +303,8 @@ def test_grafana_provisioning_points_at_the_dashboard_and_datasource() -> None:
 
     provider = load_yaml(GRAFANA / "provisioning" / "dashboards" / "gridflow.yml")
     (files,) = provider["providers"]
-    mounts = dict(
-        reversed(v.split(":")[:2]) for v in compose()["services"]["grafana"]["volumes"]
-    )
+    volumes = [v.split(":") for v in compose()["services"]["grafana"]["volumes"]]
+    mounts = {target: source for source, target, *_ in volumes}
     assert mounts[files["options"]["path"]] == "./deploy/grafana/dashboards"
     assert mounts["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
 
@@ -499,7 +498,7 @@ def test_statefulset_keeps_state_on_a_claim_and_probes_health_and_readiness() ->
 
 def test_selectors_match_the_worker_pods() -> None:
     sts = k8s_object("StatefulSet")
-    pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+    pod_labels: dict[str, str] = sts["spec"]["template"]["metadata"]["labels"]
 
     def matches(selector: dict[str, str]) -> bool:
         return selector.items() <= pod_labels.items()

@@ -35,7 +35,7 @@ class SteppingClock:
 
 
 def records(seed: int = 7, count: int = N, **options: object) -> list[SimRecord]:
-    return generate(count, seed, clock=SteppingClock(), **options)  # type: ignore[arg-type]
+    return generate(count, seed, clock=SteppingClock(), **options)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,9 @@ def test_the_same_seed_and_clock_give_the_same_records_byte_for_byte() -> None:
 
 
 def test_another_seed_gives_other_records() -> None:
-    assert [r.value for r in records(seed=3, count=50)] != [r.value for r in records(seed=4, count=50)]
+    assert [r.value for r in records(seed=3, count=50)] != [
+        r.value for r in records(seed=4, count=50)
+    ]
 
 
 def test_count_is_exact_in_events_even_when_batching() -> None:
@@ -82,7 +84,9 @@ def test_count_is_exact_in_events_even_when_batching() -> None:
 # ---- shares ----
 
 
-def test_repeats_and_malformed_records_come_at_the_configured_rates(stream: list[SimRecord]) -> None:
+def test_repeats_and_malformed_records_come_at_the_configured_rates(
+    stream: list[SimRecord],
+) -> None:
     kinds = Counter("malformed" if r.malformed else r.kind for r in stream)
     assert sum(kinds.values()) == N
     assert kinds["duplicate"] + kinds["resend"] == pytest.approx(0.2 * N, rel=0.12)
@@ -132,7 +136,9 @@ def test_valid_events_name_real_villages_configured_networks_and_resolvable_cate
     assert min(categories.values()) > 0.1 * len(events)
 
 
-def test_reported_at_carries_the_china_offset_and_is_not_after_the_clock(stream: list[SimRecord]) -> None:
+def test_reported_at_carries_the_china_offset_and_is_not_after_the_clock(
+    stream: list[SimRecord],
+) -> None:
     for record in stream:
         if record.kind == "valid":
             doc = orjson.loads(record.value)
@@ -157,7 +163,10 @@ def test_locations_lie_in_chongqing_and_grid_codes_agree_with_region_and_locatio
             assert event.grid_code[12:] != "000"
             if event.location is not None:
                 village = villages[event.region_code]
-                assert atlas.grid_code(village, event.location.lat, event.location.lon) == event.grid_code
+                assert (
+                    atlas.grid_code(village, event.location.lat, event.location.lon)
+                    == event.grid_code
+                )
     assert with_grid > N / 2
 
 
@@ -168,7 +177,9 @@ def test_most_records_are_keyed_by_their_region_and_a_few_are_not(stream: list[S
     assert any(r.key in (b"", None) for r in singles)
 
 
-def test_reports_come_mostly_from_the_urban_core(stream: list[SimRecord], regions: RegionGraph) -> None:
+def test_reports_come_mostly_from_the_urban_core(
+    stream: list[SimRecord], regions: RegionGraph
+) -> None:
     villages = regions.by_tier(Tier.VILLAGE)
     core_villages = sum(v.code[:6] in URBAN_CORE for v in villages) / len(villages)
     events = list(parsed(stream).values())
@@ -242,6 +253,7 @@ def test_each_malformed_record_fails_for_the_reason_its_kind_names(
 ) -> None:
     latest = START + timedelta(seconds=0.5 * 2 * N)
     for record in (r for r in stream if r.malformed):
+        assert record.reason is not None
         reason = RejectReason(record.reason)
         if reason is RejectReason.TOO_LARGE:
             assert len(record.value) > 256 * 1024

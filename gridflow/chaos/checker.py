@@ -1,0 +1,389 @@
+"""Verify a chaos run from what was produced and what the output topics hold.
+
+Pure: lists of plain records in, a :class:`Verdict` out, so every rule is unit-tested on
+hand-made lists (``tests/chaos/test_checker.py``). What it checks, after dropping raw
+duplicates by ``disposition_id`` (at-least-once delivery re-sends records; consumers drop
+them by id, as the contract says):
+
+* **lost / split events**: every valid event id (kinds ``valid``, ``duplicate``, ``resend``)
+  is in the ``events`` of exactly one case (the union over the case's dispositions);
+* **one disposition per logical transition**: one ``dispatch`` per case, one ``merge`` per
+  merged event id, one ``escalate`` per (case, tier) — counted by *distinct* ids;
+* **conflicting ids**: one ``disposition_id`` carrying two different transitions (a
+  consumer dropping duplicates by id would lose one of them);
+* **feedback**: every feedback sent (unique ``feedback_id`` on ``grid.feedback``) is
+  reflected by a disposition of its case (``state`` / ``reroute`` / ``escalate``) or is in
+  the DLQ with a reason; more reflections than feedback are duplicate transitions;
+* **DLQ**: every malformed input record is rejected, counted by reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+VALID_KINDS = frozenset({"valid", "duplicate", "resend"})
+MALFORMED_PREFIX = "malformed:"
+#: How many example ids each finding keeps for the report.
+EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One record produced to ``grid.events.in`` and what it was meant to be."""
+
+    kind: str
+    #: the GridEvent ids in the record (empty for malformed records).
+    event_ids: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str | None:
+        """The DLQ reason a malformed record must get."""
+        return (
+            self.kind[len(MALFORMED_PREFIX) :] if self.kind.startswith(MALFORMED_PREFIX) else None
+        )
+
+
+def reflected_kind(disp: Mapping[str, Any]) -> str | None:
+    """The feedback action a disposition reflects, or ``None`` when no feedback drove it."""
+    action = disp.get("action")
+    reason = str(disp.get("reason") or "")
+    if action == "reroute":
+        return "return"
+    if action == "escalate":
+        return "escalate" if reason.startswith("asked up by") else None
+    if action != "state" or reason.startswith("inform"):
+        return None
+    if reason == "accepted":
+        return "accept"
+    if reason == "resolved":
+        return "resolve"
+    if reason == "verified":
+        return "verify"
+    if reason.startswith("rework"):
+        return "reject_resolution"
+    if reason == "closed":
+        return "close"
+    if reason.startswith("cancelled"):
+        return "cancel"
+    if reason == "reopened":
+        return "reopen"
+    if reason.startswith("extended"):
+        return "extend"
+    return None
+
+
+def merged_event(disp: Mapping[str, Any]) -> str | None:
+    """The event id a ``merge`` disposition is about (from its id, else its last event)."""
+    did = str(disp.get("disposition_id") or "")
+    case = str(disp.get("case_id") or "")
+    prefix = f"{case}/merge/"
+    if case and did.startswith(prefix):
+        return did[len(prefix) :]
+    events = disp.get("events") or []
+    return str(events[-1]) if events else None
+
+
+def _signature(disp: Mapping[str, Any]) -> tuple[Any, ...]:
+    # What one logical transition is: replays may differ in ``at``/``deadline`` (ticks use
+    # the wall clock) and in how many events had merged by then, never in these.
+    return (
+        disp.get("case_id"),
+        disp.get("action"),
+        disp.get("tier"),
+        disp.get("center_code"),
+        disp.get("state"),
+        reflected_kind(disp),
+    )
+
+
+@dataclass
+class Verdict:
+    """What the checker found. ``passed`` holds when every count of a defect is zero."""
+
+    events_expected: int = 0
+    events_seen: int = 0
+    cases: int = 0
+    dispositions_raw: int = 0
+    dispositions_unique: int = 0
+    raw_duplicate_dispositions: int = 0
+    #: valid event ids in no case / in two or more cases / rejected to the DLQ.
+    lost: int = 0
+    split: int = 0
+    rejected_valid: int = 0
+    #: cases with more than one distinct dispatch id; event ids merged more than once.
+    duplicate_dispatches: int = 0
+    duplicate_merges: int = 0
+    #: (case, tier) pairs with more than one distinct escalate id.
+    duplicate_escalations: int = 0
+    escalations: int = 0
+    #: (case, tier) pairs whose escalation arrived more than once (same id: replays).
+    raw_duplicate_escalations: int = 0
+    #: cases seen in dispositions without a dispatch.
+    missing_dispatch: int = 0
+    #: one id, two different transitions.
+    conflicting_ids: int = 0
+    feedback_sent: int = 0
+    feedback_reflected: int = 0
+    feedback_dlq: int = 0
+    lost_feedback: int = 0
+    #: reflections beyond the feedback sent: the same transition under two ids.
+    duplicate_transitions: int = 0
+    dlq: int = 0
+    dlq_raw: int = 0
+    dlq_by_reason: dict[str, int] = field(default_factory=dict)
+    malformed_expected: dict[str, int] = field(default_factory=dict)
+    malformed_dlq: dict[str, int] = field(default_factory=dict)
+    missing_dlq: int = 0
+    unexpected_dlq: int = 0
+    internal_errors: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    #: the counts that must be zero for the run to pass.
+    DEFECTS = (
+        "lost",
+        "split",
+        "rejected_valid",
+        "duplicate_dispatches",
+        "duplicate_merges",
+        "duplicate_escalations",
+        "missing_dispatch",
+        "conflicting_ids",
+        "lost_feedback",
+        "duplicate_transitions",
+        "missing_dlq",
+        "internal_errors",
+    )
+
+    @property
+    def passed(self) -> bool:
+        """True when no defect was found."""
+        return all(getattr(self, name) == 0 for name in self.DEFECTS)
+
+    def failures(self) -> list[str]:
+        """``name=count`` for every defect found."""
+        return [f"{n}={getattr(self, n)}" for n in self.DEFECTS if getattr(self, n)]
+
+    def example(self, what: str, item: object) -> None:
+        """Keep a few examples of a finding for the report."""
+        found = self.examples.setdefault(what, [])
+        if len(found) < EXAMPLES:
+            found.append(str(item))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        out = {
+            name: getattr(self, name)
+            for name in self.__dataclass_fields__
+            if name not in ("examples",)
+        }
+        out["examples"] = {k: v for k, v in self.examples.items() if v}
+        out["passed"] = self.passed
+        return out
+
+
+def _dlq_key(rej: Mapping[str, Any]) -> tuple[Any, ...]:
+    # The same input rejected twice (a replay) is one rejection.
+    offset = rej.get("offset")
+    located = isinstance(offset, int) and offset >= 0
+    return (
+        rej.get("source_topic"),
+        rej.get("partition"),
+        offset,
+        rej.get("batch_index"),
+        rej.get("reason"),
+        None if located else rej.get("original"),
+    )
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def check(
+    sent: Iterable[Sent],
+    dispositions: Sequence[Mapping[str, Any]],
+    dlq: Sequence[Mapping[str, Any]],
+    feedback: Sequence[Mapping[str, Any]],
+    events_topic: str = "grid.events.in",
+) -> Verdict:
+    """Verify one run; see the module docstring for the rules."""
+    v = Verdict()
+    expected_ids: set[str] = set()
+    malformed: Counter[str] = Counter()
+    for rec in sent:
+        if rec.kind in VALID_KINDS:
+            expected_ids.update(rec.event_ids)
+        elif rec.reason is not None:
+            malformed[rec.reason] += 1
+    v.events_expected = len(expected_ids)
+    v.malformed_expected = dict(sorted(malformed.items()))
+
+    # ---- dispositions: drop raw duplicates by id, watch for ids reused for another step
+    unique: dict[str, Mapping[str, Any]] = {}
+    signature: dict[str, tuple[Any, ...]] = {}
+    raw_count: Counter[str] = Counter()
+    for disp in dispositions:
+        did = str(disp.get("disposition_id"))
+        raw_count[did] += 1
+        if did in unique:
+            if signature[did] != _signature(disp):
+                v.conflicting_ids += 1
+                v.example("conflicting_ids", f"{did}: {signature[did]} vs {_signature(disp)}")
+            continue
+        unique[did] = disp
+        signature[did] = _signature(disp)
+    v.dispositions_raw = len(dispositions)
+    v.dispositions_unique = len(unique)
+    v.raw_duplicate_dispositions = v.dispositions_raw - v.dispositions_unique
+
+    case_events: dict[str, set[str]] = defaultdict(set)
+    dispatches: dict[str, set[str]] = defaultdict(set)
+    merges: dict[str, set[str]] = defaultdict(set)
+    escalations: dict[tuple[str, str], set[str]] = defaultdict(set)
+    reflected: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for did, disp in unique.items():
+        case = str(disp.get("case_id"))
+        case_events[case].update(str(e) for e in disp.get("events") or ())
+        action = disp.get("action")
+        if action == "dispatch":
+            dispatches[case].add(did)
+        elif action == "merge":
+            event = merged_event(disp)
+            if event is not None:
+                merges[event].add(did)
+        elif action == "escalate":
+            escalations[(case, str(disp.get("tier")))].add(did)
+        kind = reflected_kind(disp)
+        if kind is not None:
+            reflected[(case, kind)].add(did)
+    v.cases = len(case_events)
+
+    # ---- every valid event in exactly one case
+    event_cases: dict[str, set[str]] = defaultdict(set)
+    for case, events in case_events.items():
+        for event in events:
+            event_cases[event].add(case)
+    v.events_seen = len(expected_ids & event_cases.keys())
+    for event in sorted(expected_ids):
+        cases = event_cases.get(event)
+        if not cases:
+            v.lost += 1
+            v.example("lost", event)
+        elif len(cases) > 1:
+            v.split += 1
+            v.example("split", f"{event} in {sorted(cases)}")
+
+    # ---- one disposition per logical transition
+    for case in case_events:
+        ids = dispatches.get(case, set())
+        if not ids:
+            v.missing_dispatch += 1
+            v.example("missing_dispatch", case)
+        elif len(ids) > 1:
+            v.duplicate_dispatches += 1
+            v.example("duplicate_dispatches", f"{case}: {sorted(ids)}")
+    for event, ids in merges.items():
+        if len(ids) > 1:
+            v.duplicate_merges += 1
+            v.example("duplicate_merges", f"{event}: {sorted(ids)}")
+    v.escalations = len(escalations)
+    for (case, tier), ids in escalations.items():
+        if len(ids) > 1:
+            v.duplicate_escalations += 1
+            v.example("duplicate_escalations", f"{case} -> {tier}: {sorted(ids)}")
+        if sum(raw_count[i] for i in ids) > 1:
+            v.raw_duplicate_escalations += 1
+
+    # ---- DLQ: unique rejections; malformed inputs by reason; valid events rejected
+    rejections: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for rej in dlq:
+        rejections.setdefault(_dlq_key(rej), rej)
+    v.dlq_raw = len(dlq)
+    v.dlq = len(rejections)
+    by_reason: Counter[str] = Counter()
+    from_events: Counter[str] = Counter()
+    dlq_feedback: set[str] = set()
+    for rej in rejections.values():
+        reason = str(rej.get("reason"))
+        by_reason[reason] += 1
+        if str(rej.get("detail") or "").startswith("internal error"):
+            v.internal_errors += 1
+            v.example("internal_errors", f"{reason}: {rej.get('detail')}")
+        doc = _loads(rej.get("original")) if not rej.get("original_base64") else None
+        if isinstance(doc, dict) and "feedback_id" in doc:
+            dlq_feedback.add(str(doc["feedback_id"]))
+            continue
+        if rej.get("source_topic") == events_topic:
+            from_events[reason] += 1
+            if isinstance(doc, dict) and doc.get("event_id") in expected_ids:
+                v.rejected_valid += 1
+                v.example("rejected_valid", f"{doc.get('event_id')}: {reason} {rej.get('detail')}")
+    v.dlq_by_reason = dict(sorted(by_reason.items()))
+    v.malformed_dlq = dict(sorted(from_events.items()))
+    for reason, n in malformed.items():
+        short = n - from_events.get(reason, 0)
+        if short > 0:
+            v.missing_dlq += short
+            v.example("missing_dlq", f"{reason}: {short} of {n} not in the DLQ")
+    for reason, n in from_events.items():
+        extra = n - malformed.get(reason, 0)
+        if extra > 0:
+            v.unexpected_dlq += extra
+            v.example("unexpected_dlq", f"{reason}: {extra} more than produced")
+
+    # ---- feedback: reflected by a disposition of its case, or in the DLQ
+    by_case_kind: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for fb in feedback:
+        fid = fb.get("feedback_id")
+        if fid is None:
+            continue
+        by_case_kind[(str(fb.get("case_id")), str(fb.get("action")))].add(str(fid))
+    for (case, kind), fids in sorted(by_case_kind.items()):
+        v.feedback_sent += len(fids)
+        rejected = len(fids & dlq_feedback)
+        v.feedback_dlq += rejected
+        got = len(reflected.get((case, kind), ()))
+        v.feedback_reflected += min(got, len(fids))
+        missing = len(fids) - rejected - got
+        if missing > 0:
+            v.lost_feedback += missing
+            v.example(
+                "lost_feedback",
+                f"{case} {kind}: {missing} of {len(fids)} not reflected nor in the DLQ",
+            )
+    for (case, kind), dids in reflected.items():
+        extra = len(dids) - len(by_case_kind.get((case, kind), ()))
+        if extra > 0:
+            v.duplicate_transitions += extra
+            v.example("duplicate_transitions", f"{case} {kind}: {sorted(dids)}")
+    return v
+
+
+def summary_lines(v: Verdict) -> list[str]:
+    """A human-readable summary of a verdict."""
+    lines = [
+        f"events: {v.events_seen}/{v.events_expected} valid ids in cases, {v.cases} cases",
+        f"dispositions: {v.dispositions_raw} raw, {v.dispositions_unique} unique "
+        f"({v.raw_duplicate_dispositions} raw duplicates dropped by id)",
+        f"escalations: {v.escalations} (case, tier) pairs, {v.duplicate_escalations} with two ids, "
+        f"{v.raw_duplicate_escalations} re-sent under the same id",
+        f"feedback: {v.feedback_sent} sent, {v.feedback_reflected} reflected, {v.feedback_dlq} in the DLQ, "
+        f"{v.lost_feedback} lost, {v.duplicate_transitions} duplicate transitions",
+        f"dlq: {v.dlq} unique ({v.dlq_raw} raw) {v.dlq_by_reason}",
+        f"malformed produced {v.malformed_expected} / rejected from the events topic {v.malformed_dlq}",
+    ]
+    for what, found in v.examples.items():
+        for item in found:
+            lines.append(f"  {what}: {item}")
+    lines.append("PASSED" if v.passed else "FAILED: " + ", ".join(v.failures()))
+    return lines

@@ -1,0 +1,194 @@
+"""``gridflow bench``: gridflow against a raw aiokafka loop, on one embedded broker.
+
+The benchmark code lives in ``bench/`` (see bench/README.md for what each figure means).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gridflow.config import PROJECT_ROOT
+
+DESCRIPTION = """\
+Measure gridflow on this machine, in one process tree, on an embedded broker the bench
+starts itself:
+
+  baseline    a raw aiokafka consume → orjson decode → transform → encode → produce loop
+  gridflow    one `gridflow worker` process over pre-loaded events: single-event records,
+              batch records (JSON arrays of 100) unkeyed, and batch records by partition
+  latency     ingest → disposition p50/p99 at a fixed rate of single-event records
+  state       SLA tick cost, bytes and memory per open case, rebuild time at 10k/100k
+              (1M with --state-1m) open cases, without a broker
+
+Prints a table (figure | gridflow | baseline | ratio) and, as the last line, one JSON
+object: raw_eps, pipeline_eps, single_eps, ratio, input, p50_ms, p99_ms, cores, state …
+Figures are medians of --runs runs."""
+
+EPILOG = """\
+examples:
+  gridflow bench --quick              about a minute: 1 run, 5,000 events
+  gridflow bench                      3 runs of 20,000 events, 2 workers vs 1 (< 10 min)
+  gridflow bench --json-only | jq .ratio
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``bench`` subcommand."""
+    p = sub.add_parser(
+        "bench",
+        help="measure throughput, latency and state costs against a raw Kafka loop",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--events", type=int, metavar="N", help="events per throughput run (default 20000; --quick 5000)")
+    p.add_argument("--runs", type=int, metavar="K", help="runs per figure, the median is reported (default 3; --quick 1)")
+    p.add_argument("--quick", action="store_true", help="1 run, small N, no 2-worker run: about a minute")
+    p.add_argument("--json-only", action="store_true", help="print only the JSON summary line")
+    p.add_argument("--latency-rate", type=float, default=2000.0, metavar="R", help="events/s of the latency run (default 2000)")
+    p.add_argument("--latency-seconds", type=float, metavar="S", help="length of the latency run (default 10; --quick 5)")
+    p.add_argument("--state-1m", action="store_true", help="also measure state at 1,000,000 open cases (about a minute more)")
+    p.add_argument("--skip", default="", metavar="PARTS", help="comma list of parts to skip: raw,gridflow,core,latency,state,workers")
+    p.add_argument("--bootstrap", default="", help="use this broker instead of starting the embedded one")
+    p.set_defaults(func=run)
+
+
+def _import_bench() -> Any:
+    # bench/ sits next to gridflow/ in the source tree but is not an installed package.
+    try:
+        import bench
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(PROJECT_ROOT))
+        import bench
+    return bench
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every part, print the table and the JSON line; 0 unless a part failed."""
+    _import_bench()
+    from bench import cores, median
+    from bench import pipeline_bench as pb
+    from bench import raw_baseline, report, state_bench
+
+    quick = bool(args.quick)
+    n = args.events or (5000 if quick else 20000)
+    runs = max(1, args.runs or (1 if quick else 3))
+    skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    if quick:
+        skip.add("workers")
+    lat_seconds = args.latency_seconds or (5.0 if quick else 10.0)
+    quiet = bool(args.json_only)
+    errors: list[str] = []
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    def attempt(what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # one broken part must not lose the others' figures
+            errors.append(f"{what}: {type(exc).__name__}: {exc}")
+            say(f"{what} failed: {type(exc).__name__}: {exc}")
+            if not quiet:
+                traceback.print_exc(file=sys.stderr)
+            return None
+
+    tmp = Path(tempfile.mkdtemp(prefix="gridflow-bench-"))
+    broker = None
+    bootstrap = args.bootstrap
+    started = time.monotonic()
+    summary: dict[str, Any] = {"cores": cores(), "events": n, "runs": runs, "tmp": str(tmp)}
+    try:
+        if not bootstrap and not ({"raw", "gridflow", "latency", "workers"} <= skip):
+            from gridflow.broker import EmbeddedBroker
+
+            broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
+            bootstrap = broker.bootstrap
+            say(f"embedded broker on {bootstrap}; logs in {tmp}")
+        say(f"generating {n:,} simulator events")
+        events = pb.make_records(n, seed=1)
+        forms = {form: pb.as_form(events, form) for form in pb.FORMS}
+        raw_records = pb.as_form(events, "single")
+        while len(raw_records) < 50_000:  # the raw loop is fast: give it enough to time
+            raw_records.extend(raw_records[: 50_000 - len(raw_records)])
+        summary["raw_events"] = len(raw_records)
+
+        samples: dict[str, list[float | None]] = {k: [] for k in ("raw", *pb.FORMS, "core", "one", "two")}
+        latency: list[dict[str, Any]] = []
+        for i in range(runs):
+            say(f"run {i + 1}/{runs}")
+            if "raw" not in skip:
+                r = attempt("raw", lambda: raw_baseline.run_raw(bootstrap, raw_records))
+                samples["raw"].append(r and r["eps"])
+                say(f"  raw baseline: {report.fmt(r and r['eps'])} events/s")
+            if "gridflow" not in skip:
+                for form in pb.FORMS:
+                    r = attempt(form, lambda form=form: pb.run_throughput(bootstrap, tmp, forms[form]))
+                    samples[form].append(r and r["eps"])
+                    say(f"  gridflow {form}: {report.fmt(r and r['eps'])} events/s")
+            if "core" not in skip:
+                r = attempt("core", lambda: pb.core_eps(events))
+                samples["core"].append(r and r["eps"])
+                say(f"  pipeline core alone: {report.fmt(r and r['eps'])} events/s")
+            if "workers" not in skip:
+                one = attempt("1 worker", lambda: pb.run_throughput(bootstrap, tmp, forms["batch_keyed"], workers=1, preload_first=False))
+                two = attempt("2 workers", lambda: pb.run_throughput(bootstrap, tmp, forms["batch_keyed"], workers=2, preload_first=False))
+                samples["one"].append(one and one["eps"])
+                samples["two"].append(two and two["eps"])
+                say(f"  burst input, 1 worker: {report.fmt(one and one['eps'])}, 2 workers: {report.fmt(two and two['eps'])} events/s")
+            if "latency" not in skip:
+                lat_events = pb.make_records(int(args.latency_rate * lat_seconds), seed=100 + i)
+                r = attempt(
+                    "latency",
+                    lambda: pb.run_latency(bootstrap, tmp, lat_events, rate=args.latency_rate, duration=lat_seconds),
+                )
+                if r:
+                    latency.append(r)
+                    say(f"  latency @ {report.fmt(r['rate'])}/s: p50 {report.fmt(r['p50_ms'])} ms, p99 {report.fmt(r['p99_ms'])} ms ({r['answered']}/{r['sent']} answered)")
+
+        summary["raw_eps"] = median(samples["raw"])
+        for form in pb.FORMS:
+            summary[f"{form}_eps"] = median(samples[form])
+        candidates = {form: summary[f"{form}_eps"] for form in pb.FORMS if summary[f"{form}_eps"] is not None}
+        best = max(candidates, key=lambda f: candidates[f]) if candidates else None
+        summary["input"] = best
+        summary["pipeline_eps"] = candidates.get(best) if best else None
+        summary["ratio"] = report.ratio(summary["pipeline_eps"], summary["raw_eps"])
+        summary["core_eps"] = median(samples["core"])
+        summary["one_worker_eps"] = median(samples["one"])
+        summary["two_workers_eps"] = median(samples["two"])
+        summary["samples"] = {k: v for k, v in samples.items() if v}
+        for key in ("p50_ms", "p99_ms", "max_ms", "recv_p50_ms", "recv_p99_ms", "rate"):
+            summary["latency_rate" if key == "rate" else key] = median(r[key] for r in latency)
+        summary["latency_answered"] = sum(r["answered"] for r in latency)
+        summary["latency_sent"] = sum(r["sent"] for r in latency)
+
+        if "state" not in skip:
+            sizes = [10_000] if quick else list(state_bench.DEFAULT_SIZES)
+            if args.state_1m:
+                sizes.append(state_bench.LARGE)
+            say(f"state at {', '.join(f'{s:,}' for s in sizes)} open cases")
+            st = attempt("state", lambda: state_bench.run_state(sizes))
+            if st:
+                summary["state"] = st["sizes"]
+                largest = st["sizes"][str(max(sizes))]
+                summary["state_cases"] = largest["cases"]
+                for key in ("tick_ms", "scan_ms", "bytes_per_case", "mem_bytes_per_case", "rebuild_s"):
+                    summary[f"state_{key}"] = largest[key]
+    finally:
+        if broker is not None:
+            broker.stop()
+    summary["seconds"] = time.monotonic() - started
+    summary["errors"] = errors
+    if not quiet:
+        print(report.table(summary))
+    print(report.summary_json(summary))
+    return 1 if errors else 0

@@ -1,0 +1,230 @@
+"""The chaos checker on hand-made record lists: each defect is caught, replays are not one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gridflow.chaos.checker import Sent, check, reflected_kind, summary_lines
+
+EVENTS = "p.grid.events.in"
+CASE = "500103001003-aaaaaaaaaaaa"
+CASE2 = "500103001003-bbbbbbbbbbbb"
+
+
+def disp(
+    did: str, action: str, events: list[str], case: str = CASE, **extra: Any
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "disposition_id": did,
+        "case_id": case,
+        "action": action,
+        "tier": "village",
+        "center_code": "500103001003",
+        "state": "dispatched",
+        "events": events,
+    }
+    doc.update(extra)
+    return doc
+
+
+def rejection(reason: str, original: object, offset: int, topic: str = EVENTS) -> dict[str, Any]:
+    text = original if isinstance(original, str) else orjson.dumps(original).decode()
+    return {
+        "reason": reason,
+        "detail": "x",
+        "source_topic": topic,
+        "partition": 0,
+        "offset": offset,
+        "original": text,
+    }
+
+
+def feedback(fid: str, action: str, case: str = CASE) -> dict[str, Any]:
+    return {"feedback_id": fid, "case_id": case, "action": action, "center_code": "500103001003"}
+
+
+def healthy() -> tuple[
+    list[Sent], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]
+]:
+    """A clean run: two reports merged, a resend, one malformed record, three feedbacks."""
+    sent = [
+        Sent("valid", ("e1",)),
+        Sent("duplicate", ("e2",)),
+        Sent("resend", ("e1",)),
+        Sent("malformed:invalid_json"),
+        Sent("valid", ("e3",)),
+    ]
+    dispositions = [
+        disp(f"{CASE}/1/dispatch", "dispatch", ["e1"]),
+        disp(f"{CASE}/merge/e2", "merge", ["e1", "e2"]),
+        disp(
+            f"{CASE}/escalate/town",
+            "escalate",
+            ["e1", "e2"],
+            tier="town",
+            reason="accept deadline missed at 500103001003",
+        ),
+        disp(
+            f"{CASE}/4/state",
+            "state",
+            ["e1", "e2"],
+            tier="town",
+            state="accepted",
+            reason="accepted",
+        ),
+        disp(f"{CASE2}/1/dispatch", "dispatch", ["e3"], case=CASE2),
+    ]
+    dlq = [
+        rejection("invalid_json", "{not json", 3),
+        rejection(
+            "unknown_case", feedback("f3", "resolve", case="nope"), 0, topic="p.grid.feedback"
+        ),
+    ]
+    fbs = [feedback("f1", "accept"), feedback("f3", "resolve", case="nope")]
+    return sent, dispositions, dlq, fbs
+
+
+def test_a_clean_run_passes() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.passed, v.failures()
+    assert v.events_expected == 3 and v.events_seen == 3
+    assert v.cases == 2 and v.escalations == 1
+    assert v.feedback_sent == 2 and v.feedback_reflected == 1 and v.feedback_dlq == 1
+    assert v.malformed_expected == {"invalid_json": 1} and v.malformed_dlq == {"invalid_json": 1}
+    assert summary_lines(v)[-1] == "PASSED"
+
+
+def test_replayed_records_are_dropped_by_id_not_counted_as_defects() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    # at-least-once: every record delivered twice; a tick replay stamps another ``at``
+    again = [dict(d, at="later") for d in dispositions]
+    v = check(sent, dispositions + again, dlq + dlq, fbs + fbs, events_topic=EVENTS)
+    assert v.passed, v.failures()
+    assert v.raw_duplicate_dispositions == len(dispositions)
+    assert v.raw_duplicate_escalations == 1
+    assert v.dlq == 2 and v.dlq_raw == 4
+
+
+def test_catches_a_lost_event() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    sent.append(Sent("valid", ("e4",)))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert not v.passed
+    assert v.lost == 1 and v.examples["lost"] == ["e4"]
+    assert "lost=1" in v.failures()
+
+
+def test_catches_an_event_in_two_cases() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    # state lost after a restart: the replayed merge opens a second case
+    dispositions.append(
+        disp(
+            "500103001003-cccccccccccc/1/dispatch",
+            "dispatch",
+            ["e2"],
+            case="500103001003-cccccccccccc",
+        )
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.split == 1 and not v.passed
+
+
+def test_catches_a_double_escalation() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    dispositions.append(
+        disp(
+            f"{CASE}/5/escalate",
+            "escalate",
+            ["e1", "e2"],
+            tier="town",
+            reason="accept deadline missed",
+        )
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.duplicate_escalations == 1 and not v.passed
+    assert "duplicate_escalations=1" in v.failures()
+
+
+def test_catches_a_second_dispatch_and_a_second_merge() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    dispositions.append(disp(f"{CASE}/7/dispatch", "dispatch", ["e1", "e2"]))
+    dispositions.append(disp(f"{CASE}/8/merge", "merge", ["e1", "e2"], reason="report e2 joined"))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.duplicate_dispatches == 1 and v.duplicate_merges == 1
+
+
+def test_catches_a_missing_dlq_record() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    sent.append(Sent("malformed:schema"))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.missing_dlq == 1 and not v.passed
+    assert v.malformed_expected == {"invalid_json": 1, "schema": 1}
+
+
+def test_a_valid_event_rejected_is_a_defect() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    sent.append(Sent("valid", ("e9",)))
+    dlq.append(rejection("schema", {"event_id": "e9"}, 9))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.rejected_valid == 1 and v.lost == 1 and v.unexpected_dlq == 1
+
+
+def test_catches_lost_feedback_and_a_duplicate_transition() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    fbs.append(feedback("f2", "resolve"))  # neither reflected nor rejected
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.lost_feedback == 1 and not v.passed
+
+    sent, dispositions, dlq, fbs = healthy()
+    # one accept, reflected under two ids (the step counter shifted in a replay)
+    dispositions.append(
+        disp(f"{CASE}/5/state", "state", ["e1", "e2"], state="accepted", reason="accepted")
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.duplicate_transitions == 1 and not v.passed
+
+
+def test_catches_one_id_reused_for_another_transition() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    dispositions.append(
+        disp(
+            f"{CASE}/4/state",
+            "state",
+            ["e1", "e2"],
+            tier="town",
+            state="resolved",
+            reason="resolved",
+        )
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.conflicting_ids == 1 and not v.passed
+
+
+def test_internal_errors_fail_the_run() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    dlq.append(
+        dict(
+            rejection("schema", '{"k":"tick"}', 5, topic="p.grid.cases.commands"),
+            detail="internal error: TypeError: boom",
+        )
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.internal_errors == 1 and not v.passed
+
+
+def test_reflected_kind_maps_every_feedback_driven_disposition() -> None:
+    assert reflected_kind({"action": "state", "reason": "accepted"}) == "accept"
+    assert (
+        reflected_kind({"action": "state", "reason": "rework: verification failed"})
+        == "reject_resolution"
+    )
+    assert reflected_kind({"action": "state", "reason": "cancelled: dup"}) == "cancel"
+    assert reflected_kind({"action": "state", "reason": "extended to 2026-01-01"}) == "extend"
+    assert reflected_kind({"action": "state", "reason": "inform: county centre"}) is None
+    assert reflected_kind({"action": "reroute", "reason": "returned by X: not ours"}) == "return"
+    assert reflected_kind({"action": "escalate", "reason": "asked up by X: help"}) == "escalate"
+    assert reflected_kind({"action": "escalate", "reason": "accept deadline missed at X"}) is None
+    assert reflected_kind({"action": "dispatch"}) is None
