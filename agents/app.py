@@ -23,6 +23,7 @@ from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
 from agents import faust_patches
+from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
 from agents.pipeline import BatchResult, Pipeline, TopicNames
 from agents.records import InRecord
@@ -151,7 +152,9 @@ class GridflowApp:
             read_state=self._read_state,
             scan_partition=self._scan_partition,
         )
+        self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
+        self._commit_seen: dict[Any, tuple[Any, float]] = {}
         self._register()
 
     # ------------------------------------------------------------ table glue
@@ -204,10 +207,16 @@ class GridflowApp:
         async def gauges() -> None:
             self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
             self.metrics.set_ready(self.is_ready())
+            self.metrics.set_recovery_progress(self.recovery_progress())
+            self._kafka_gauges()
+            # Every worker publishes its own partitions' share of the KPI windows.
+            for out in self.kpi.flush(time.time()):
+                await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
+            self._commit_seen.clear()
             self.metrics.forget_partitions((tp.topic, tp.partition) for tp in revoked)
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -229,6 +238,42 @@ class GridflowApp:
         async def readyz(web: Any, request: Any) -> Any:
             ready = self.is_ready()
             return web.json({"ready": ready}, status=200 if ready else 503)
+
+    def recovery_progress(self) -> float:
+        """Share of the changelog records to recover that are recovered (1.0 when done)."""
+        recovery = cast(Any, self.app.tables).recovery
+        if recovery.completed.is_set() and not recovery.in_recovery:
+            return 1.0
+        total = sum(recovery.active_highwaters.values())
+        if not total:
+            return 0.0
+        return float(min(1.0, sum(recovery.active_offsets.values()) / total))
+
+    def _kafka_gauges(self) -> None:
+        consumer = self.app.consumer
+        sources = {self.topics.events_in, self.topics.feedback, self.topics.commands}
+        committed = self.app.monitor.tp_committed_offsets
+        now = time.monotonic()
+        try:
+            assignment = consumer.assignment()
+        except Exception:  # not started or mid-rebalance: try again next time
+            return
+        for tp in assignment:
+            if tp.topic not in sources:
+                continue
+            try:
+                # The fetch high watermark, not end_offsets(): the embedded broker answers
+                # ListOffsets wrong across batches (PITFALLS.md).
+                high = consumer.highwater(tp)
+            except Exception:
+                continue
+            offset = committed.get(tp)
+            seen = self._commit_seen.get(tp)
+            if seen is None or seen[0] != offset:
+                seen = (offset, now)
+                self._commit_seen[tp] = seen
+            lag = max(0, (high or 0) - (offset or 0))
+            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, now - seen[1])
 
     def is_ready(self) -> bool:
         """Assigned, recovered and processing: what ``/readyz`` answers."""
@@ -254,6 +299,7 @@ class GridflowApp:
             context[msg.partition] = event
         result = self.pipeline.process(records, time.time())
         self._write(result, context)
+        self.kpi.observe(result.dispositions)
         producer = self.app.producer
         for out in result.outputs:
             await producer.send(out.topic, out.key, out.value, out.partition, None, None)

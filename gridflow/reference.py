@@ -14,6 +14,7 @@ from gridflow.core.classify import TextClassifier
 from gridflow.core.engine import Engine
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
+from gridflow.core.severity import SeverityRules
 
 DIVISIONS_FILE = Path("divisions") / "chongqing-divisions-2023.csv"
 
@@ -29,12 +30,13 @@ def load_engine(settings: Settings) -> Engine:
     regions = RegionGraph.load_csv(divisions_path(settings))
     catalogue = Catalogue.load(rules_dir / "catalogue.yaml", rules_dir / "networks.yaml")
     classifier = TextClassifier.load(rules_dir / "keywords.yaml", catalogue)
-    rules = RuleSet.load(rules_dir, catalogue)
+    rules = RuleSet.load(rules_dir, catalogue, regions=regions)
     return Engine(
         regions=regions,
         catalogue=catalogue,
         classifier=classifier,
         rules=rules,
+        severity_rules=SeverityRules.load(rules_dir / "keywords.yaml"),
         sla_scale=settings.sla_scale,
         retention_s=settings.retention_s,
     )

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -279,6 +280,57 @@ def dump_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             out.write(orjson.dumps(rec) + b"\n")
 
 
+async def changelog_dump(
+    settings: Settings, topic: str, regions: set[str], quiet_s: float = 3.0
+) -> tuple[dict[int, int], list[dict[str, Any]]]:
+    """The changelog's true end per partition (read to quiet) and every row of ``regions``."""
+    consumer = AIOKafkaConsumer(
+        **client_kwargs(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    ends: dict[int, int] = {}
+    rows: list[dict[str, Any]] = []
+    try:
+        await consumer._client.force_metadata_update()
+        parts = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        last = time.monotonic()
+        while time.monotonic() - last < quiet_s:
+            batches = await consumer.getmany(timeout_ms=300, max_records=10000)
+            for tp, msgs in batches.items():
+                last = time.monotonic()
+                for msg in msgs:
+                    ends[tp.partition] = max(ends.get(tp.partition, 0), msg.offset + 1)
+                    key = (msg.key or b"").decode("utf-8", "replace")
+                    if key in regions:
+                        summary: Any = None
+                        with contextlib.suppress(Exception):
+                            doc = orjson.loads(msg.value or b"null")
+                            summary = {
+                                c.get("i"): {"s": c.get("s"), "t": c.get("t"), "q": c.get("q")}
+                                for c in (doc or {}).get("c", [])
+                            }
+                        rows.append(
+                            {
+                                "partition": tp.partition,
+                                "offset": msg.offset,
+                                "ts": msg.timestamp,
+                                "region": key,
+                                "cases": summary,
+                            }
+                        )
+    finally:
+        await consumer.stop()
+    return ends, rows
+
+
 async def changelog_sample(settings: Settings, topic: str, limit: int = 20) -> list[dict[str, Any]]:
     """The first raw records of the table's changelog: how state is serialised there."""
     consumer = AIOKafkaConsumer(
@@ -339,6 +391,7 @@ class Chaos:
         self.stream_done = asyncio.Event()
         self.events_end: dict[int, int] = {}
         self._committed_broken = False
+        self.commit_log: list[dict[str, Any]] = []
         self.t0 = time.monotonic()
 
     def _say(self, text: str) -> None:
@@ -487,6 +540,26 @@ class Chaos:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
+    async def _sample_commits(
+        self, settings: Settings, outputs: Outputs, stop: asyncio.Event
+    ) -> None:
+        """Every few seconds: the app's committed offsets against what its inputs hold."""
+        while not stop.is_set():
+            committed = await self._committed(settings)
+            if committed is None:
+                return
+            self.commit_log.append(
+                {
+                    "t": round(time.monotonic() - self.t0, 1),
+                    "lag": {
+                        f"{t.rsplit('.', 1)[-1]}[{p}]": e - committed.get((t, p), 0)
+                        for (t, p), e in sorted(self._ends(settings, outputs).items())
+                    },
+                }
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=5.0)
+
     def _ends(self, settings: Settings, outputs: Outputs) -> dict[tuple[str, int], int]:
         ends = {(settings.topic("grid.events.in"), p): e for p, e in self.events_end.items()}
         feedback = settings.topic("grid.feedback")
@@ -544,6 +617,8 @@ class Chaos:
         )
         stop_kills = asyncio.Event()
         killer = asyncio.create_task(self._killer(stop_kills))
+        stop_sampler = asyncio.Event()
+        sampler = asyncio.create_task(self._sample_commits(settings, outputs, stop_sampler))
         stream_started = time.monotonic()
         await self._produce(settings)
         self.timings["stream_s"] = time.monotonic() - stream_started
@@ -585,6 +660,9 @@ class Chaos:
                 f"{await self._lag_text(settings, outputs)}"
             )
 
+        stop_sampler.set()
+        with contextlib.suppress(Exception):
+            await sampler
         exited = [w.name for w in self.workers if not w.alive()]
         for w in self.workers:
             await asyncio.to_thread(w.stop)
@@ -629,6 +707,18 @@ class Chaos:
             outputs.feedback,
             events_topic=settings.topic("grid.events.in"),
         )
+        dump_jsonl(workdir / "committed.jsonl", self.commit_log)
+        regions = {
+            m
+            for found in verdict.examples.values()
+            for item in found
+            for m in re.findall(r"\b(\d{12})-[0-9a-f]{12}\b", item)
+        }
+        with contextlib.suppress(Exception):
+            ends, rows = await changelog_dump(settings, changelog, regions)
+            (workdir / "changelog-ends.json").write_bytes(orjson.dumps(ends))
+            dump_jsonl(workdir / "changelog-regions.jsonl", rows)
+            self._say(f"changelog true ends {dict(sorted(ends.items()))}; evidence in {workdir}")
         return ChaosResult(
             verdict=verdict,
             config=cfg,

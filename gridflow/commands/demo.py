@@ -132,11 +132,13 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
 
 
 async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bool]) -> DemoFigures:
-    from gridflow.simulator.centres import run_centres
-    from gridflow.simulator.producer import run_simulation
+    from gridflow.simulator.centres import CentreStats, run_centres
+    from gridflow.simulator.producer import SimStats, run_simulation
 
     figures = DemoFigures()
     centres_stop = asyncio.Event()
+    sim_stats = SimStats(topic=settings.topic("grid.events.in"), seed=args.seed)
+    centre_stats = CentreStats()
     sim = asyncio.create_task(
         run_simulation(
             settings,
@@ -148,9 +150,12 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
             malformed_rate=0.03,
             batch_size=1,
             progress=False,
+            stats=sim_stats,
         )
     )
-    centres = asyncio.create_task(run_centres(settings, seed=args.seed, stop=centres_stop))
+    centres = asyncio.create_task(
+        run_centres(settings, seed=args.seed, stop=centres_stop, stats=centre_stats)
+    )
     dispositions = settings.topic("grid.dispositions")
     consumer = AIOKafkaConsumer(
         dispositions,
@@ -168,9 +173,8 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
         while not stop["flag"]:
             await follow(consumer, figures, dispositions)
             elapsed = time.monotonic() - started
-            stats = getattr(sim, "_gridflow_stats", None)
-            figures.events_in = _produced(sim) if stats is None else stats
-            figures.feedback_sent = _feedback(centres)
+            figures.events_in = sim_stats.events
+            figures.feedback_sent = centre_stats.sent
             if interactive and elapsed - last_print >= 1.0:
                 print("\x1b[2J\x1b[H" + figures.render(elapsed), flush=True)
                 last_print = elapsed
@@ -188,27 +192,11 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
         if not sim.done():
             sim.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            result = await sim
-            figures.events_in = _total(result)
+            await sim
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            centre_stats = await asyncio.wait_for(centres, timeout=10)
-            figures.feedback_sent = _total_feedback(centre_stats)
+            await asyncio.wait_for(centres, timeout=10)
+        figures.events_in = sim_stats.events
+        figures.feedback_sent = centre_stats.sent
         await consumer.stop()
     print(figures.render(time.monotonic() - started), file=sys.stderr)
     return figures
-
-
-def _total(stats: object) -> int:
-    return int(getattr(stats, "total", 0) or getattr(stats, "sent", 0))
-
-
-def _total_feedback(stats: object) -> int:
-    return int(getattr(stats, "sent", 0) or getattr(stats, "feedback_sent", 0))
-
-
-def _produced(task: asyncio.Task[object]) -> int:
-    return 0
-
-
-def _feedback(task: asyncio.Task[object]) -> int:
-    return 0

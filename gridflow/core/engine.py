@@ -18,8 +18,8 @@ from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
-from gridflow.core.severity import assess_severity
-from gridflow.core.sla import SlaPolicy, stage_deadline, warning_time
+from gridflow.core.severity import SeverityRules, assess_severity
+from gridflow.core.sla import SlaPolicy, extension_verdict, stage_deadline, stage_warning
 from gridflow.core.tiers import parent_tier
 from schemas import Disposition, DispositionAction, Feedback, FeedbackAction, GridEvent, RejectReason
 from schemas.common import Severity, Tier
@@ -57,6 +57,7 @@ class Engine:
     catalogue: Catalogue
     classifier: TextClassifier
     rules: RuleSet
+    severity_rules: SeverityRules | None = None
     sla_scale: float = 1.0
     retention_s: float = 7 * 86400.0
 
@@ -72,7 +73,13 @@ class Engine:
         category = self.catalogue.resolve(event.source_network, event.category)
         if category is None:
             category = self._category(self.classifier.classify(text).code)
-        severity = assess_severity(category, event.severity, text)
+        severity = assess_severity(
+            category,
+            event.severity,
+            text,
+            reporter_role=event.reporter.role if event.reporter else None,
+            rules=self.severity_rules,
+        )
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
         lon = event.location.lon if event.location else None
@@ -108,7 +115,8 @@ class Engine:
         now: float,
         out: Outcome,
     ) -> Case:
-        local = _dt(now).astimezone(self.rules.calendar.tzinfo).time()
+        # Time-of-day rules are about when the incident was seen, not when it was processed.
+        local = event.reported_at.astimezone(self.rules.calendar.tzinfo).time()
         decision = self.rules.route(
             RouteFacts(
                 category=category.code,
@@ -359,25 +367,16 @@ class Engine:
         until = fb.until
         if until is None or case.deadline is None:
             return (RejectReason.INVALID_TRANSITION, "extend needs 'until' and a running deadline")
-        wanted = until.timestamp()
-        if case.extensions >= policy.max_extensions:
-            return (
-                RejectReason.EXTENSION_REFUSED,
-                f"policy {policy.name} allows {policy.max_extensions} extension(s); case has {case.extensions}",
-            )
-        if wanted <= case.deadline:
-            return (RejectReason.EXTENSION_REFUSED, "'until' is not later than the current deadline")
-        limit = policy.max_extension.total_seconds() * self.sla_scale
-        if wanted - case.deadline > limit:
-            return (
-                RejectReason.EXTENSION_REFUSED,
-                f"extension of {int(wanted - case.deadline)} s exceeds the policy's {int(limit)} s",
-            )
+        verdict = extension_verdict(
+            self.rules.calendar, policy, _dt(case.deadline), until, case.extensions, self.sla_scale
+        )
+        if not verdict.granted:
+            return (RejectReason.EXTENSION_REFUSED, verdict.reason)
         case.extensions += 1
-        start = case.stage_started or now
-        case.deadline = wanted
-        case.warn_at = warning_time(_dt(start), until, policy.warn_at).timestamp()
-        case.warned = case.warn_at <= now
+        case.deadline = verdict.deadline.timestamp()
+        # Warn again ahead of the new deadline, at the policy's fraction of the extension.
+        case.warn_at = now + (case.deadline - now) * policy.warn_at
+        case.warned = False
         case.breached = False
         out.dispositions.append(
             self._disp(case, DispositionAction.STATE, now, reason=f"extended to {until.isoformat()}")
@@ -438,11 +437,14 @@ class Engine:
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
         policy = self._policy(case)
         start = _dt(now)
-        deadline = stage_deadline(self.rules.calendar, policy, stage, start, self.sla_scale)  # type: ignore[arg-type]
+        calendar = self.rules.calendar
+        deadline = stage_deadline(calendar, policy, stage, start, self.sla_scale)  # type: ignore[arg-type]
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline.timestamp()
-        case.warn_at = warning_time(start, deadline, policy.warn_at).timestamp()
+        # The warning falls at warn_at of the stage's own clock (working time for working-time
+        # policies), so a reminder does not land at 3 a.m.
+        case.warn_at = stage_warning(calendar, policy, stage, start, self.sla_scale).timestamp()  # type: ignore[arg-type]
         case.warned = False
         case.breached = False
 
