@@ -42,7 +42,10 @@ async def preload(
 ) -> float:
     """Produce ``records`` as fast as the producer goes; return the seconds it took."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, max_request_size=4 * 1024 * 1024
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+        max_request_size=4 * 1024 * 1024,
     )
     await producer.start()
     started = time.perf_counter()
@@ -52,7 +55,9 @@ async def preload(
             partition = rec.partition
             if partition is None and rec.key is None and partitions:
                 partition = i % partitions  # what a keyless producer spreads to, deterministically
-            futures.append(await producer.send(topic, value=rec.value, key=rec.key, partition=partition))
+            futures.append(
+                await producer.send(topic, value=rec.value, key=rec.key, partition=partition)
+            )
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -68,10 +73,13 @@ def transform(value: bytes, now_ms: int) -> bytes:
     return orjson.dumps(doc)
 
 
-async def raw_loop(bootstrap: str, in_topic: str, out_topic: str, expected: int, timeout: float = 120.0) -> dict[str, Any]:
+async def raw_loop(
+    bootstrap: str, in_topic: str, out_topic: str, expected: int, timeout: float = 120.0
+) -> dict[str, Any]:
     """Consume ``expected`` records from ``in_topic`` and write each, transformed, to ``out_topic``.
 
-    Timed from the first fetch that returned records to the last delivery acknowledged.
+    Timed from the first fetch that returned records to the last delivery acknowledged; the
+    process CPU over the same span is ``cpu_s`` (this loop runs in the bench's process).
     """
     consumer = AIOKafkaConsumer(
         in_topic,
@@ -84,13 +92,17 @@ async def raw_loop(bootstrap: str, in_topic: str, out_topic: str, expected: int,
         fetch_max_bytes=16 * 1024 * 1024,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024, max_request_size=4 * 1024 * 1024
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        max_batch_size=256 * 1024,
+        max_request_size=4 * 1024 * 1024,
     )
     await consumer.start()
     await producer.start()
     done = 0
     futures: list[asyncio.Future[Any]] = []
     started: float | None = None
+    cpu_started = time.process_time()
     deadline = time.monotonic() + timeout
     try:
         while done < expected and time.monotonic() < deadline:
@@ -99,24 +111,35 @@ async def raw_loop(bootstrap: str, in_topic: str, out_topic: str, expected: int,
                 continue
             if started is None:
                 started = time.perf_counter()
+                cpu_started = time.process_time()
             now_ms = int(time.time() * 1000)
             for tp, msgs in batches.items():
                 batch = producer.create_batch()
                 for msg in msgs:
                     value = transform(msg.value, now_ms)
                     if batch.append(key=msg.key, value=value, timestamp=None) is None:
-                        futures.append(await producer.send_batch(batch, out_topic, partition=tp.partition))
+                        futures.append(
+                            await producer.send_batch(batch, out_topic, partition=tp.partition)
+                        )
                         batch = producer.create_batch()
                         batch.append(key=msg.key, value=value, timestamp=None)
                     done += 1
                 if batch.record_count():
-                    futures.append(await producer.send_batch(batch, out_topic, partition=tp.partition))
+                    futures.append(
+                        await producer.send_batch(batch, out_topic, partition=tp.partition)
+                    )
         await asyncio.gather(*futures)
         elapsed = time.perf_counter() - (started or time.perf_counter())
+        cpu = time.process_time() - cpu_started
     finally:
         await producer.stop()
         await consumer.stop()
-    return {"records": done, "seconds": elapsed, "eps": done / elapsed if elapsed > 0 and done else 0.0}
+    return {
+        "records": done,
+        "seconds": elapsed,
+        "cpu_s": cpu,
+        "eps": done / elapsed if elapsed > 0 and done else 0.0,
+    }
 
 
 def run_raw(bootstrap: str, records: Sequence[BenchRecord], partitions: int = 4) -> dict[str, Any]:
@@ -134,6 +157,7 @@ def run_raw(bootstrap: str, records: Sequence[BenchRecord], partitions: int = 4)
         events = sum(r.events for r in records)
         result["events"] = events
         result["eps"] = events / result["seconds"] if result["seconds"] > 0 else 0.0
+        result["cpu_us_per_event"] = result["cpu_s"] / events * 1e6 if events else None
         return result
 
     return asyncio.run(main())

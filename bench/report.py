@@ -42,21 +42,57 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     raw = s.get("raw_eps")
     out: list[tuple[str, str, str, str]] = []
 
-    def add(figure: str, ours: Any, base: Any, unit: str = "", r: float | None = None, ratio_text: str | None = None) -> None:
+    def add(
+        figure: str,
+        ours: Any,
+        base: Any,
+        unit: str = "",
+        r: float | None = None,
+        ratio_text: str | None = None,
+    ) -> None:
         text = ratio_text if ratio_text is not None else (f"{r:.3f}" if r is not None else "-")
         out.append((figure, fmt(ours, unit), fmt(base, unit), text))
 
     best = s.get("input") or "?"
     add(f"throughput, best input ({best}), events/s", s.get("pipeline_eps"), raw, r=s.get("ratio"))
-    add("throughput, single-event records, events/s", s.get("single_eps"), raw, r=ratio(s.get("single_eps"), raw))
-    add("throughput, batch records (100, unkeyed), events/s", s.get("batch_eps"), raw, r=ratio(s.get("batch_eps"), raw))
+    add(
+        "throughput, single-event records, events/s",
+        s.get("single_eps"),
+        raw,
+        r=ratio(s.get("single_eps"), raw),
+    )
+    add(
+        "throughput, batch records (100, unkeyed), events/s",
+        s.get("batch_eps"),
+        raw,
+        r=ratio(s.get("batch_eps"), raw),
+    )
     add(
         "throughput, batch records (100, by partition), events/s",
         s.get("batch_keyed_eps"),
         raw,
         r=ratio(s.get("batch_keyed_eps"), raw),
     )
-    add("pipeline core alone (no Faust/broker), events/s", s.get("core_eps"), raw, r=ratio(s.get("core_eps"), raw))
+    raw_cpu = s.get("raw_cpu_us_per_event")
+    for form, label in (
+        ("single", "single-event records"),
+        ("batch", "batch records, unkeyed"),
+        ("batch_keyed", "batch records, by partition"),
+    ):
+        ours = s.get(f"{form}_cpu_us_per_event")
+        if ours is not None:
+            add(
+                f"worker CPU per event, {label}, µs (lower is better)",
+                ours,
+                raw_cpu,
+                r=ratio(raw_cpu, ours),
+            )
+    add(
+        "pipeline core alone (no Faust/broker), events/s",
+        s.get("core_eps"),
+        raw,
+        r=ratio(s.get("core_eps"), raw),
+    )
     if s.get("two_workers_eps") is not None:
         add(
             "2 workers vs 1 (burst input), events/s",
@@ -68,7 +104,11 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     at = f" @ {rate:,.0f}/s" if rate else ""
     add(f"latency ingest→disposition p50{at}, ms", s.get("p50_ms"), None)
     add(f"latency ingest→disposition p99{at}, ms", s.get("p99_ms"), None)
-    add("latency as received by a consumer p50 / p99, ms", _pair(s.get("recv_p50_ms"), s.get("recv_p99_ms")), None)
+    add(
+        "latency as received by a consumer p50 / p99, ms",
+        _pair(s.get("recv_p50_ms"), s.get("recv_p99_ms")),
+        None,
+    )
     for size, st in (s.get("state") or {}).items():
         n = f"{int(size):,}"
         add(
@@ -81,7 +121,11 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         add(f"memory per open case, recovered ({n}), bytes", st.get("mem_bytes_per_case"), None)
         add(f"rebuild all state from rows ({n}), s", st.get("rebuild_s"), None)
     if s.get("recovery_s") is not None:
-        add(f"worker changelog recovery ({s.get('recovery_cases'):,} cases), s", s.get("recovery_s"), None)
+        add(
+            f"worker changelog recovery ({s.get('recovery_cases'):,} cases), s",
+            s.get("recovery_s"),
+            None,
+        )
     return out
 
 

@@ -28,7 +28,7 @@ import gc
 import statistics
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from bench import rss_bytes
 from gridflow.config import Settings
@@ -77,7 +77,9 @@ def prototypes(engine: Engine, count: int = 400, seed: int = 11) -> list[Case]:
     return out
 
 
-def build(engine: Engine, protos: Sequence[Case], n: int, due: int, now: float) -> dict[str, RegionState]:
+def build(
+    engine: Engine, protos: Sequence[Case], n: int, due: int, now: float
+) -> dict[str, RegionState]:
     """``n`` open cases over the real villages; ``due`` of them due at ``now``."""
     villages = [r.code for r in engine.regions.by_tier(Tier.VILLAGE)]
     holders: dict[tuple[str, str], str] = {}
@@ -90,7 +92,9 @@ def build(engine: Engine, protos: Sequence[Case], n: int, due: int, now: float) 
         region = villages[i % nv]
         holder = holders.get((region, proto.tier))
         if holder is None:
-            holder = holders[(region, proto.tier)] = engine.regions.ancestor(region, Tier(proto.tier))
+            holder = holders[(region, proto.tier)] = engine.regions.ancestor(
+                region, Tier(proto.tier)
+            )
         eid = f"BENCH-{i:08d}"
         cid = case_id_for(region, eid)
         if step and i % step == 0 and i // step < due * TICKS:
@@ -138,7 +142,7 @@ def tick(engine: Engine, states: dict[str, RegionState], index: DueIndex, now: f
     """One SLA tick the way the pipeline runs it; returns the dispositions it produced."""
     produced = 0
     for key in index.pop_due(now):
-        region, case_id = key  # type: ignore[misc]
+        region, case_id = cast(tuple[str, str], key)
         outcome = engine.apply_tick(states[region], case_id, now)
         produced += len(outcome.dispositions)
         for due, cid in outcome.due:
@@ -191,7 +195,12 @@ def _phase_recover(path: str, now: float, settings: Settings | None) -> dict[str
     gc.collect()
     held = max(0, rss_bytes() - base)
     t0 = time.perf_counter()
-    scanned = sum(1 for s in states.values() for c in s.cases.values() if (d := c.next_due()) is not None and d <= now)
+    scanned = sum(
+        1
+        for s in states.values()
+        for c in s.cases.values()
+        if (d := c.next_due()) is not None and d <= now
+    )
     scan_s = time.perf_counter() - t0
     ticks: list[float] = []
     produced = 0
@@ -256,9 +265,20 @@ def measure(n: int, due: int = 100, settings: Settings | None = None) -> dict[st
     }
 
 
-def run_state(sizes: Sequence[int] = DEFAULT_SIZES, due: int = 100, settings: Settings | None = None) -> dict[str, Any]:
+def run_state(
+    sizes: Sequence[int] = DEFAULT_SIZES, due: int = 100, settings: Settings | None = None
+) -> dict[str, Any]:
     """Figures for each size (each in fresh processes)."""
     return {"sizes": {str(n): measure(n, due, settings) for n in sizes}}
 
 
-__all__ = ["DEFAULT_SIZES", "LARGE", "build", "due_index", "measure", "prototypes", "run_state", "tick"]
+__all__ = [
+    "DEFAULT_SIZES",
+    "LARGE",
+    "build",
+    "due_index",
+    "measure",
+    "prototypes",
+    "run_state",
+    "tick",
+]

@@ -88,6 +88,12 @@ def merged_event(disp: Mapping[str, Any]) -> str | None:
     return str(events[-1]) if events else None
 
 
+def _keyed(did: str, disp: Mapping[str, Any]) -> bool:
+    """True for ids named by what the step is (merge, escalate, inform), not by a counter."""
+    rest = did[len(str(disp.get("case_id") or "")) :]
+    return rest.startswith(("/merge/", "/escalate/", "/inform/"))
+
+
 def _signature(disp: Mapping[str, Any]) -> tuple[Any, ...]:
     # What one logical transition is: replays may differ in ``at``/``deadline`` (ticks use
     # the wall clock) and in how many events had merged by then, never in these.
@@ -125,8 +131,12 @@ class Verdict:
     raw_duplicate_escalations: int = 0
     #: cases seen in dispositions without a dispatch.
     missing_dispatch: int = 0
-    #: one id, two different transitions.
+    #: one counter-numbered id carrying two different transitions: a consumer dropping
+    #: duplicates by id loses one of them.
     conflicting_ids: int = 0
+    #: one keyed id (merge/escalate/inform) re-sent with other routing or cause: a replay
+    #: that took another path (the SLA timer reads the wall clock); reported, not failed.
+    divergent_ids: int = 0
     feedback_sent: int = 0
     feedback_reflected: int = 0
     feedback_dlq: int = 0
@@ -237,8 +247,9 @@ def check(
         raw_count[did] += 1
         if did in unique:
             if signature[did] != _signature(disp):
-                v.conflicting_ids += 1
-                v.example("conflicting_ids", f"{did}: {signature[did]} vs {_signature(disp)}")
+                what = "divergent_ids" if _keyed(did, disp) else "conflicting_ids"
+                setattr(v, what, getattr(v, what) + 1)
+                v.example(what, f"{did}: {signature[did]} vs {_signature(disp)}")
             continue
         unique[did] = disp
         signature[did] = _signature(disp)
@@ -375,6 +386,8 @@ def summary_lines(v: Verdict) -> list[str]:
         f"events: {v.events_seen}/{v.events_expected} valid ids in cases, {v.cases} cases",
         f"dispositions: {v.dispositions_raw} raw, {v.dispositions_unique} unique "
         f"({v.raw_duplicate_dispositions} raw duplicates dropped by id)",
+        f"ids: {v.conflicting_ids} reused for another transition, {v.divergent_ids} keyed ids "
+        "re-sent with other routing",
         f"escalations: {v.escalations} (case, tier) pairs, {v.duplicate_escalations} with two ids, "
         f"{v.raw_duplicate_escalations} re-sent under the same id",
         f"feedback: {v.feedback_sent} sent, {v.feedback_reflected} reflected, {v.feedback_dlq} in the DLQ, "

@@ -294,6 +294,7 @@ async def changelog_dump(
     await consumer.start()
     ends: dict[int, int] = {}
     rows: list[dict[str, Any]] = []
+    index: list[tuple[int, int, int]] = []
     try:
         await consumer._client.force_metadata_update()
         parts = [
@@ -308,6 +309,7 @@ async def changelog_dump(
                 last = time.monotonic()
                 for msg in msgs:
                     ends[tp.partition] = max(ends.get(tp.partition, 0), msg.offset + 1)
+                    index.append((tp.partition, msg.offset, msg.timestamp))
                     key = (msg.key or b"").decode("utf-8", "replace")
                     if key in regions:
                         summary: Any = None
@@ -328,6 +330,9 @@ async def changelog_dump(
                         )
     finally:
         await consumer.stop()
+    # (partition, offset, timestamp ms) of every row: what a recovery at time T should
+    # have read, to compare with the highwater Faust logged for it.
+    rows.append({"index": index})
     return ends, rows
 
 
@@ -714,11 +719,15 @@ class Chaos:
             for item in found
             for m in re.findall(r"\b(\d{12})-[0-9a-f]{12}\b", item)
         }
-        with contextlib.suppress(Exception):
+        try:
             ends, rows = await changelog_dump(settings, changelog, regions)
-            (workdir / "changelog-ends.json").write_bytes(orjson.dumps(ends))
+            (workdir / "changelog-ends.json").write_bytes(
+                orjson.dumps({str(p): e for p, e in sorted(ends.items())})
+            )
             dump_jsonl(workdir / "changelog-regions.jsonl", rows)
             self._say(f"changelog true ends {dict(sorted(ends.items()))}; evidence in {workdir}")
+        except Exception as exc:  # evidence only: never fail the run on it
+            self._say(f"could not read the changelog: {type(exc).__name__}: {exc}")
         return ChaosResult(
             verdict=verdict,
             config=cfg,

@@ -6,6 +6,8 @@ The benchmark code lives in ``bench/`` (see bench/README.md for what each figure
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 import tempfile
 import time
@@ -48,34 +50,76 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--events", type=int, metavar="N", help="events per throughput run (default 20000; --quick 5000)")
-    p.add_argument("--runs", type=int, metavar="K", help="runs per figure, the median is reported (default 3; --quick 1)")
-    p.add_argument("--quick", action="store_true", help="1 run, small N, no 2-worker run: about a minute")
+    p.add_argument(
+        "--events",
+        type=int,
+        metavar="N",
+        help="events per throughput run (default 20000; --quick 5000)",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        metavar="K",
+        help="runs per figure, the median is reported (default 3; --quick 1)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="1 run, small N, no 2-worker run: about a minute"
+    )
     p.add_argument("--json-only", action="store_true", help="print only the JSON summary line")
-    p.add_argument("--latency-rate", type=float, default=2000.0, metavar="R", help="events/s of the latency run (default 2000)")
-    p.add_argument("--latency-seconds", type=float, metavar="S", help="length of the latency run (default 10; --quick 5)")
-    p.add_argument("--state-1m", action="store_true", help="also measure state at 1,000,000 open cases (about a minute more)")
-    p.add_argument("--skip", default="", metavar="PARTS", help="comma list of parts to skip: raw,gridflow,core,latency,state,workers")
-    p.add_argument("--bootstrap", default="", help="use this broker instead of starting the embedded one")
+    p.add_argument(
+        "--latency-rate",
+        type=float,
+        default=2000.0,
+        metavar="R",
+        help="events/s of the latency run (default 2000)",
+    )
+    p.add_argument(
+        "--latency-seconds",
+        type=float,
+        metavar="S",
+        help="length of the latency run (default 10; --quick 5)",
+    )
+    p.add_argument(
+        "--state-1m",
+        action="store_true",
+        help="also measure state at 1,000,000 open cases (about a minute more)",
+    )
+    p.add_argument(
+        "--skip",
+        default="",
+        metavar="PARTS",
+        help="comma list of parts to skip: raw,gridflow,core,latency,state,workers",
+    )
+    p.add_argument(
+        "--bootstrap", default="", help="use this broker instead of starting the embedded one"
+    )
     p.set_defaults(func=run)
 
 
 def _import_bench() -> Any:
-    # bench/ sits next to gridflow/ in the source tree but is not an installed package.
+    # bench/ sits next to gridflow/ in the source tree but is not an installed package. A
+    # directory named bench elsewhere on sys.path (tests/bench under pytest) would import as
+    # an empty namespace package: drop that one and look in the source tree.
     try:
         import bench
+
+        if getattr(bench, "__file__", None):
+            return bench
+        del sys.modules["bench"]
     except ModuleNotFoundError:
+        pass
+    if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
-        import bench
+    import bench
+
     return bench
 
 
 def run(args: argparse.Namespace) -> int:
     """Run every part, print the table and the JSON line; 0 unless a part failed."""
     _import_bench()
-    from bench import cores, median
+    from bench import cores, median, raw_baseline, report, state_bench
     from bench import pipeline_bench as pb
-    from bench import raw_baseline, report, state_bench
 
     quick = bool(args.quick)
     n = args.events or (5000 if quick else 20000)
@@ -105,7 +149,14 @@ def run(args: argparse.Namespace) -> int:
     broker = None
     bootstrap = args.bootstrap
     started = time.monotonic()
-    summary: dict[str, Any] = {"cores": cores(), "events": n, "runs": runs, "tmp": str(tmp)}
+    summary: dict[str, Any] = {
+        "cores": cores(),
+        "events": n,
+        "runs": runs,
+        "tmp": str(tmp),
+        # The machine may be shared: a high load average means noisy figures.
+        "loadavg_start": round(os.getloadavg()[0], 2),
+    }
     try:
         if not bootstrap and not ({"raw", "gridflow", "latency", "workers"} <= skip):
             from gridflow.broker import EmbeddedBroker
@@ -121,43 +172,83 @@ def run(args: argparse.Namespace) -> int:
             raw_records.extend(raw_records[: 50_000 - len(raw_records)])
         summary["raw_events"] = len(raw_records)
 
-        samples: dict[str, list[float | None]] = {k: [] for k in ("raw", *pb.FORMS, "core", "one", "two")}
+        samples: dict[str, list[float | None]] = {
+            k: []
+            for k in (
+                "raw",
+                *pb.FORMS,
+                "core",
+                "one",
+                "two",
+                "raw_cpu",
+                *(f"{f}_cpu" for f in pb.FORMS),
+            )
+        }
         latency: list[dict[str, Any]] = []
         for i in range(runs):
             say(f"run {i + 1}/{runs}")
             if "raw" not in skip:
                 r = attempt("raw", lambda: raw_baseline.run_raw(bootstrap, raw_records))
                 samples["raw"].append(r and r["eps"])
+                samples["raw_cpu"].append(r and r["cpu_us_per_event"])
                 say(f"  raw baseline: {report.fmt(r and r['eps'])} events/s")
             if "gridflow" not in skip:
                 for form in pb.FORMS:
-                    r = attempt(form, lambda form=form: pb.run_throughput(bootstrap, tmp, forms[form]))
+                    r = attempt(
+                        form, functools.partial(pb.run_throughput, bootstrap, tmp, forms[form])
+                    )
                     samples[form].append(r and r["eps"])
+                    samples[f"{form}_cpu"].append(r and r["cpu_us_per_event"])
                     say(f"  gridflow {form}: {report.fmt(r and r['eps'])} events/s")
             if "core" not in skip:
                 r = attempt("core", lambda: pb.core_eps(events))
                 samples["core"].append(r and r["eps"])
                 say(f"  pipeline core alone: {report.fmt(r and r['eps'])} events/s")
             if "workers" not in skip:
-                one = attempt("1 worker", lambda: pb.run_throughput(bootstrap, tmp, forms["batch_keyed"], workers=1, preload_first=False))
-                two = attempt("2 workers", lambda: pb.run_throughput(bootstrap, tmp, forms["batch_keyed"], workers=2, preload_first=False))
+                one = attempt(
+                    "1 worker",
+                    lambda: pb.run_throughput(
+                        bootstrap, tmp, forms["batch_keyed"], workers=1, preload_first=False
+                    ),
+                )
+                two = attempt(
+                    "2 workers",
+                    lambda: pb.run_throughput(
+                        bootstrap, tmp, forms["batch_keyed"], workers=2, preload_first=False
+                    ),
+                )
                 samples["one"].append(one and one["eps"])
                 samples["two"].append(two and two["eps"])
-                say(f"  burst input, 1 worker: {report.fmt(one and one['eps'])}, 2 workers: {report.fmt(two and two['eps'])} events/s")
+                say(
+                    f"  burst input, 1 worker: {report.fmt(one and one['eps'])}, 2 workers: {report.fmt(two and two['eps'])} events/s"
+                )
             if "latency" not in skip:
                 lat_events = pb.make_records(int(args.latency_rate * lat_seconds), seed=100 + i)
                 r = attempt(
                     "latency",
-                    lambda: pb.run_latency(bootstrap, tmp, lat_events, rate=args.latency_rate, duration=lat_seconds),
+                    functools.partial(
+                        pb.run_latency,
+                        bootstrap,
+                        tmp,
+                        lat_events,
+                        rate=args.latency_rate,
+                        duration=lat_seconds,
+                    ),
                 )
                 if r:
                     latency.append(r)
-                    say(f"  latency @ {report.fmt(r['rate'])}/s: p50 {report.fmt(r['p50_ms'])} ms, p99 {report.fmt(r['p99_ms'])} ms ({r['answered']}/{r['sent']} answered)")
+                    say(
+                        f"  latency @ {report.fmt(r['rate'])}/s: p50 {report.fmt(r['p50_ms'])} ms, p99 {report.fmt(r['p99_ms'])} ms ({r['answered']}/{r['sent']} answered)"
+                    )
 
         summary["raw_eps"] = median(samples["raw"])
+        summary["raw_cpu_us_per_event"] = median(samples["raw_cpu"])
         for form in pb.FORMS:
             summary[f"{form}_eps"] = median(samples[form])
-        candidates = {form: summary[f"{form}_eps"] for form in pb.FORMS if summary[f"{form}_eps"] is not None}
+            summary[f"{form}_cpu_us_per_event"] = median(samples[f"{form}_cpu"])
+        candidates = {
+            form: summary[f"{form}_eps"] for form in pb.FORMS if summary[f"{form}_eps"] is not None
+        }
         best = max(candidates, key=lambda f: candidates[f]) if candidates else None
         summary["input"] = best
         summary["pipeline_eps"] = candidates.get(best) if best else None
@@ -181,12 +272,19 @@ def run(args: argparse.Namespace) -> int:
                 summary["state"] = st["sizes"]
                 largest = st["sizes"][str(max(sizes))]
                 summary["state_cases"] = largest["cases"]
-                for key in ("tick_ms", "scan_ms", "bytes_per_case", "mem_bytes_per_case", "rebuild_s"):
+                for key in (
+                    "tick_ms",
+                    "scan_ms",
+                    "bytes_per_case",
+                    "mem_bytes_per_case",
+                    "rebuild_s",
+                ):
                     summary[f"state_{key}"] = largest[key]
     finally:
         if broker is not None:
             broker.stop()
     summary["seconds"] = time.monotonic() - started
+    summary["loadavg_end"] = round(os.getloadavg()[0], 2)
     summary["errors"] = errors
     if not quiet:
         print(report.table(summary))

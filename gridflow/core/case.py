@@ -79,12 +79,10 @@ class Case:
 
     def next_due(self) -> float | None:
         """When the SLA timer next needs to look at this case (warning, then deadline)."""
-        if not self.is_open or self.deadline is None:
+        if not self.is_open or self.deadline is None or self.breached:
             return None
         if not self.warned and self.warn_at is not None and self.warn_at < self.deadline:
             return self.warn_at
-        if self.breached:
-            return None
         return self.deadline
 
     def next_seq(self) -> int:

@@ -396,12 +396,22 @@ class Engine:
                 out.due.append((due, case.id))
             return out
         assert case.deadline is not None
+        # Timer steps are named by the deadline they are about, so a replay after a crash
+        # repeats the same id instead of inventing a new warning or breach.
+        deadline_key = str(int(case.deadline))
         if now < case.deadline:
             case.warned = True
             out.dispositions.append(
-                self._disp(case, DispositionAction.SLA_WARNING, now, reason=f"{case.stage} deadline near")
+                self._disp(
+                    case,
+                    DispositionAction.SLA_WARNING,
+                    now,
+                    reason=f"{case.stage} deadline near",
+                    key=("sla_warning", case.tier, case.stage or "", deadline_key),
+                )
             )
         else:
+            case.warned = True
             if case.stage == "resolve":
                 case.on_time = False
             up = parent_tier(Tier(case.tier))
@@ -415,6 +425,7 @@ class Engine:
                         DispositionAction.SLA_BREACH,
                         now,
                         reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
+                        key=("sla_breach", case.stage or "", deadline_key),
                     )
                 )
         out.changed = True

@@ -12,9 +12,8 @@ pytestmark = pytest.mark.integration
 
 _import_bench()  # bench/ is in the source tree, not an installed package
 
-from bench import median, percentile  # noqa: E402
+from bench import median, percentile, raw_baseline, report, state_bench  # noqa: E402
 from bench import pipeline_bench as pb  # noqa: E402
-from bench import raw_baseline, report, state_bench  # noqa: E402
 
 
 def test_cli_has_bench() -> None:
@@ -26,7 +25,9 @@ def test_forms_carry_the_same_events() -> None:
     events = pb.make_records(250, seed=3)
     assert len(events) == 250
     forms = {form: pb.as_form(events, form) for form in pb.FORMS}
-    assert {form: sum(r.events for r in recs) for form, recs in forms.items()} == dict.fromkeys(pb.FORMS, 250)
+    assert {form: sum(r.events for r in recs) for form, recs in forms.items()} == dict.fromkeys(
+        pb.FORMS, 250
+    )
     assert all(r.key is None for r in forms["batch"])
     from agents.partitioning import partition_for
 
@@ -36,9 +37,18 @@ def test_forms_carry_the_same_events() -> None:
 
 
 def test_disposition_accounting() -> None:
-    assert pb.event_of({"action": "dispatch", "events": ["e1"], "disposition_id": "c/1/dispatch"}) == "e1"
-    assert pb.event_of({"action": "merge", "events": ["e1", "e2"], "disposition_id": "c/merge/e2"}) == "e2"
-    assert pb.event_of({"action": "state", "events": ["e1"], "disposition_id": "c/inform/town"}) is None
+    assert (
+        pb.event_of({"action": "dispatch", "events": ["e1"], "disposition_id": "c/1/dispatch"})
+        == "e1"
+    )
+    assert (
+        pb.event_of({"action": "merge", "events": ["e1", "e2"], "disposition_id": "c/merge/e2"})
+        == "e2"
+    )
+    assert (
+        pb.event_of({"action": "state", "events": ["e1"], "disposition_id": "c/inform/town"})
+        is None
+    )
     # the first millisecond's group is left out of both count and interval
     assert pb.rate_from_timestamps([1000, 1000, 1500, 2000]) == pytest.approx(2.0)
     assert pb.rate_from_timestamps([1000]) is None
@@ -87,7 +97,16 @@ def test_report_table_and_json() -> None:
         "p50_ms": 40,
         "p99_ms": 120,
         "latency_rate": 2000.0,
-        "state": {"10000": {"due": 100, "tick_ms": 1.5, "scan_ms": 3.0, "bytes_per_case": 595.0, "mem_bytes_per_case": 2400.0, "rebuild_s": 0.2}},
+        "state": {
+            "10000": {
+                "due": 100,
+                "tick_ms": 1.5,
+                "scan_ms": 3.0,
+                "bytes_per_case": 595.0,
+                "mem_bytes_per_case": 2400.0,
+                "rebuild_s": 0.2,
+            }
+        },
     }
     text = report.table(summary)
     assert "figure" in text.splitlines()[0] and "batch_keyed" in text and "0.071" in text

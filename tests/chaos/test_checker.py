@@ -228,3 +228,13 @@ def test_reflected_kind_maps_every_feedback_driven_disposition() -> None:
     assert reflected_kind({"action": "escalate", "reason": "asked up by X: help"}) == "escalate"
     assert reflected_kind({"action": "escalate", "reason": "accept deadline missed at X"}) is None
     assert reflected_kind({"action": "dispatch"}) is None
+
+
+def test_a_keyed_id_resent_with_other_routing_is_reported_not_failed() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    # a replay merged the report after the case had moved up a tier
+    dispositions.append(
+        disp(f"{CASE}/merge/e2", "merge", ["e1", "e2"], tier="town", center_code="500103001000")
+    )
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.divergent_ids == 1 and v.conflicting_ids == 0 and v.passed

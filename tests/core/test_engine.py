@@ -304,3 +304,14 @@ def test_shuffled_and_duplicated_input_gives_the_same_cases(engine: Engine, repo
     duplicated = shuffled + shuffled[: len(shuffled) // 2]
     assert grouping(events) == grouping(duplicated)
     assert grouping(events) == {frozenset(e.event_id for e in events if e.event_id.startswith(f"{i}-")) for i, _ in reports}
+
+
+def test_a_tick_long_after_every_deadline_breaches_once_and_goes_quiet(engine: Engine) -> None:
+    state = RegionState(VILLAGE)
+    case_id = open_case(engine, state)
+    late = NOW + 365 * 86400
+    actions = []
+    for _ in range(10):
+        actions += [d.action for d in engine.apply_tick(state, case_id, late).dispositions]
+    assert actions == ["escalate", "escalate", "escalate", "sla_breach"]
+    assert state.cases[case_id].next_due() is None
