@@ -517,6 +517,7 @@ def core_eps(
     ]
     outputs = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for i in range(0, len(records), batch):
         result = pipeline.process(records[i : i + batch], time.time())
         outputs += len(result.outputs)
@@ -527,10 +528,12 @@ def core_eps(
                 else:
                     table[region] = value
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "events": len(records),
         "seconds": elapsed,
         "eps": len(records) / elapsed,
+        "cpu_us_per_event": cpu / len(records) * 1e6,
         "outputs": outputs,
     }
 

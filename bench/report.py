@@ -93,6 +93,9 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         raw,
         r=ratio(s.get("core_eps"), raw),
     )
+    core_cpu = s.get("core_cpu_us_per_event")
+    if core_cpu is not None:
+        add("pipeline core alone, CPU per event, µs", core_cpu, raw_cpu, r=ratio(raw_cpu, core_cpu))
     if s.get("two_workers_eps") is not None:
         add(
             "2 workers vs 1 (burst input), events/s",

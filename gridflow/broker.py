@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -56,6 +57,35 @@ def metadata_ok(host: str, port: int, timeout: float = 1.0) -> bool:
             return bool(got == correlation)
     except OSError:
         return False
+
+
+def wait_for_brokers(
+    bootstrap: str,
+    *,
+    timeout: float | None = None,
+    on_retry: Callable[[int, float, str], None] | None = None,
+) -> bool:
+    """Block until one broker of ``bootstrap`` answers a metadata request.
+
+    Retries with exponential backoff (0.5 s doubling to 10 s) and calls ``on_retry(attempt,
+    delay, address)`` before each wait, so a worker started before its cluster logs why it
+    waits instead of crash-looping. Returns False when ``timeout`` runs out.
+    """
+    addresses = [a.strip() for a in bootstrap.split(",") if a.strip()]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay, attempt = 0.5, 0
+    while True:
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if metadata_ok(host or "127.0.0.1", int(port), timeout=2.0):
+                return True
+        attempt += 1
+        if deadline is not None and time.monotonic() + delay > deadline:
+            return False
+        if on_retry is not None:
+            on_retry(attempt, delay, bootstrap)
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

@@ -181,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 "one",
                 "two",
                 "raw_cpu",
+                "core_cpu",
                 *(f"{f}_cpu" for f in pb.FORMS),
             )
         }
@@ -203,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             if "core" not in skip:
                 r = attempt("core", lambda: pb.core_eps(events))
                 samples["core"].append(r and r["eps"])
+                samples["core_cpu"].append(r and r["cpu_us_per_event"])
                 say(f"  pipeline core alone: {report.fmt(r and r['eps'])} events/s")
             if "workers" not in skip:
                 one = attempt(
@@ -254,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
         summary["pipeline_eps"] = candidates.get(best) if best else None
         summary["ratio"] = report.ratio(summary["pipeline_eps"], summary["raw_eps"])
         summary["core_eps"] = median(samples["core"])
+        summary["core_cpu_us_per_event"] = median(samples["core_cpu"])
         summary["one_worker_eps"] = median(samples["one"])
         summary["two_workers_eps"] = median(samples["two"])
         summary["samples"] = {k: v for k, v in samples.items() if v}
