@@ -105,8 +105,13 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     rate = s.get("latency_rate")
     at = f" @ {rate:,.0f}/s" if rate else ""
-    add(f"latency ingest→disposition p50{at}, ms", s.get("p50_ms"), None)
-    add(f"latency ingest→disposition p99{at}, ms", s.get("p99_ms"), None)
+    add(f"latency ingest→disposition p50{at}, steady, ms", s.get("p50_ms"), None)
+    add(f"latency ingest→disposition p99{at}, steady, ms", s.get("p99_ms"), None)
+    add(
+        "latency, first 3 s of a fresh worker p50 / p99, ms",
+        _pair(s.get("cold_p50_ms"), s.get("cold_p99_ms")),
+        None,
+    )
     add(
         "latency as received by a consumer p50 / p99, ms",
         _pair(s.get("recv_p50_ms"), s.get("recv_p99_ms")),

@@ -129,6 +129,8 @@ class Verdict:
     escalations: int = 0
     #: (case, tier) pairs whose escalation arrived more than once (same id: replays).
     raw_duplicate_escalations: int = 0
+    #: SLA warnings/breaches sent under two ids for one deadline (the same stage run).
+    duplicate_sla_steps: int = 0
     #: cases seen in dispositions without a dispatch.
     missing_dispatch: int = 0
     #: one counter-numbered id carrying two different transitions: a consumer dropping
@@ -161,6 +163,7 @@ class Verdict:
         "duplicate_dispatches",
         "duplicate_merges",
         "duplicate_escalations",
+        "duplicate_sla_steps",
         "missing_dispatch",
         "conflicting_ids",
         "lost_feedback",
@@ -262,6 +265,7 @@ def check(
     merges: dict[str, set[str]] = defaultdict(set)
     escalations: dict[tuple[str, str], set[str]] = defaultdict(set)
     reflected: dict[tuple[str, str], set[str]] = defaultdict(set)
+    sla_steps: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for did, disp in unique.items():
         case = str(disp.get("case_id"))
         case_events[case].update(str(e) for e in disp.get("events") or ())
@@ -274,6 +278,11 @@ def check(
                 merges[event].add(did)
         elif action == "escalate":
             escalations[(case, str(disp.get("tier")))].add(did)
+        elif action in ("sla_warning", "sla_breach"):
+            # one warning and one breach per deadline: a new deadline (rework, extension,
+            # escalation) may warn and breach again, the same one may not
+            key = (case, action, disp.get("tier"), disp.get("stage"), disp.get("deadline"))
+            sla_steps[key].add(did)
         kind = reflected_kind(disp)
         if kind is not None:
             reflected[(case, kind)].add(did)
@@ -314,6 +323,14 @@ def check(
             v.example("duplicate_escalations", f"{case} -> {tier}: {sorted(ids)}")
         if sum(raw_count[i] for i in ids) > 1:
             v.raw_duplicate_escalations += 1
+
+    for (case, action, tier, stage, deadline), ids in sla_steps.items():
+        if len(ids) > 1:
+            v.duplicate_sla_steps += len(ids) - 1
+            v.example(
+                "duplicate_sla_steps",
+                f"{case} {action} {tier}/{stage} deadline {deadline}: {len(ids)} ids",
+            )
 
     # ---- DLQ: unique rejections; malformed inputs by reason; valid events rejected
     rejections: dict[tuple[Any, ...], Mapping[str, Any]] = {}
@@ -389,7 +406,8 @@ def summary_lines(v: Verdict) -> list[str]:
         f"ids: {v.conflicting_ids} reused for another transition, {v.divergent_ids} keyed ids "
         "re-sent with other routing",
         f"escalations: {v.escalations} (case, tier) pairs, {v.duplicate_escalations} with two ids, "
-        f"{v.raw_duplicate_escalations} re-sent under the same id",
+        f"{v.raw_duplicate_escalations} re-sent under the same id; "
+        f"{v.duplicate_sla_steps} extra SLA warnings/breaches for one deadline",
         f"feedback: {v.feedback_sent} sent, {v.feedback_reflected} reflected, {v.feedback_dlq} in the DLQ, "
         f"{v.lost_feedback} lost, {v.duplicate_transitions} duplicate transitions",
         f"dlq: {v.dlq} unique ({v.dlq_raw} raw) {v.dlq_by_reason}",

@@ -373,13 +373,17 @@ async def changelog_sample(settings: Settings, topic: str, limit: int = 20) -> l
         await consumer.stop()
 
 
-def _event_ids(value: bytes) -> tuple[str, ...]:
+def _event_ids(value: bytes, regions: dict[str, str] | None = None) -> tuple[str, ...]:
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError:
         return ()
-    docs = doc if isinstance(doc, list) else [doc]
-    return tuple(str(d["event_id"]) for d in docs if isinstance(d, dict) and "event_id" in d)
+    docs = [d for d in (doc if isinstance(doc, list) else [doc]) if isinstance(d, dict)]
+    if regions is not None:
+        for d in docs:
+            if "event_id" in d and "region_code" in d:
+                regions[str(d["event_id"])] = str(d["region_code"])
+    return tuple(str(d["event_id"]) for d in docs if "event_id" in d)
 
 
 class Chaos:
@@ -397,6 +401,8 @@ class Chaos:
         self.events_end: dict[int, int] = {}
         self._committed_broken = False
         self.commit_log: list[dict[str, Any]] = []
+        #: event id -> region code, to find the changelog rows of a lost or split event.
+        self.event_region: dict[str, str] = {}
         self.t0 = time.monotonic()
 
     def _say(self, text: str) -> None:
@@ -474,7 +480,11 @@ class Chaos:
                     await asyncio.sleep(min(due - now, 0.2))
                     continue
                 record = generator.next_record(cfg.events - produced)
-                ids = _event_ids(record.value) if record.kind in VALID_KINDS else ()
+                ids = (
+                    _event_ids(record.value, self.event_region)
+                    if record.kind in VALID_KINDS
+                    else ()
+                )
                 future = await producer.send(topic, value=record.value, key=record.key)
                 self.sent.append((Sent(record.kind, ids), future))
                 produced += record.events
@@ -719,6 +729,11 @@ class Chaos:
             for item in found
             for m in re.findall(r"\b(\d{12})-[0-9a-f]{12}\b", item)
         }
+        for what in ("lost", "split", "rejected_valid"):
+            for item in verdict.examples.get(what, []):
+                region = self.event_region.get(item.split(" ")[0].rstrip(":"))
+                if region:
+                    regions.add(region)
         try:
             ends, rows = await changelog_dump(settings, changelog, regions)
             (workdir / "changelog-ends.json").write_bytes(

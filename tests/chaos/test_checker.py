@@ -238,3 +238,18 @@ def test_a_keyed_id_resent_with_other_routing_is_reported_not_failed() -> None:
     )
     v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
     assert v.divergent_ids == 1 and v.conflicting_ids == 0 and v.passed
+
+
+def test_catches_a_breach_repeated_for_one_deadline() -> None:
+    sent, dispositions, dlq, fbs = healthy()
+    breach = {"tier": "city", "stage": "resolve", "deadline": "2026-11-25T11:00:00+00:00"}
+    dispositions.append(disp(f"{CASE}/7/sla_breach", "sla_breach", ["e1", "e2"], **breach))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.passed, v.failures()
+    dispositions.append(disp(f"{CASE}/8/sla_breach", "sla_breach", ["e1", "e2"], **breach))
+    v = check(sent, dispositions, dlq, fbs, events_topic=EVENTS)
+    assert v.duplicate_sla_steps == 1 and not v.passed
+    # a new deadline (rework, extension) may breach again
+    again = dict(breach, deadline="2026-11-25T12:00:00+00:00")
+    dispositions[-1] = disp(f"{CASE}/8/sla_breach", "sla_breach", ["e1", "e2"], **again)
+    assert check(sent, dispositions, dlq, fbs, events_topic=EVENTS).passed
