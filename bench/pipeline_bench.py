@@ -275,6 +275,34 @@ async def read_dispositions(
     return [(ts, eid) for eid, ts in seen.items()]
 
 
+async def read_dispositions_actions(
+    bootstrap: str, topic: str, action: str, expected: int, timeout: float
+) -> int:
+    """How many distinct dispositions of ``action`` arrive (stops at ``expected``)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        while len(seen) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for msgs in batches.values():
+                for msg in msgs:
+                    doc = orjson.loads(msg.value)
+                    if doc.get("action") == action:
+                        seen.add(str(doc.get("disposition_id")))
+    finally:
+        await consumer.stop()
+    return len(seen)
+
+
 def event_of(doc: dict[str, Any]) -> str | None:
     """The input event a disposition accounts for: the opener of a dispatch, the merged report."""
     action = doc.get("action")

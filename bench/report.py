@@ -134,6 +134,12 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
             s.get("recovery_s"),
             None,
         )
+        add(
+            "open cases held after recovery / written",
+            s.get("recovered_cases"),
+            s.get("recovery_cases"),
+            r=ratio(s.get("recovered_cases"), s.get("recovery_cases")),
+        )
     return out
 
 

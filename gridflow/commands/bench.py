@@ -85,6 +85,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also measure state at 1,000,000 open cases (about a minute more)",
     )
     p.add_argument(
+        "--recovery",
+        type=int,
+        nargs="?",
+        const=100_000,
+        default=0,
+        metavar="CASES",
+        help="also time a worker's changelog recovery of CASES open cases (default 100000)",
+    )
+    p.add_argument(
         "--skip",
         default="",
         metavar="PARTS",
@@ -158,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
         "loadavg_start": round(os.getloadavg()[0], 2),
     }
     try:
-        if not bootstrap and not ({"raw", "gridflow", "latency", "workers"} <= skip):
+        if not bootstrap and (
+            args.recovery or not ({"raw", "gridflow", "latency", "workers"} <= skip)
+        ):
             from gridflow.broker import EmbeddedBroker
 
             broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
@@ -292,6 +303,19 @@ def run(args: argparse.Namespace) -> int:
                     "rebuild_s",
                 ):
                     summary[f"state_{key}"] = largest[key]
+        if args.recovery:
+            say(f"changelog recovery of {args.recovery:,} open cases by a worker")
+            rec = attempt(
+                "recovery",
+                functools.partial(state_bench.run_recovery, bootstrap, tmp, n=args.recovery),
+            )
+            if rec:
+                summary.update(rec)
+                if rec["recovered_cases"] < rec["recovery_cases"]:
+                    errors.append(
+                        f"recovery: the worker holds {rec['recovered_cases']:,.0f} of "
+                        f"{rec['recovery_cases']:,} open cases after recovery"
+                    )
     finally:
         if broker is not None:
             broker.stop()

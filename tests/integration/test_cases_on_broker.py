@@ -146,8 +146,13 @@ def test_feedback_drives_the_case_to_closed(
     assert states == ["accepted", "resolved", "verified", "closed"]
 
 
-def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, tmp_path: Path) -> None:
-    dep = Deployment(kafka_bootstrap, tmp_path, sla_scale=sla_scale_for(6.0))
+@pytest.mark.parametrize("standby", [0, 1], ids=["no-standby", "standby-replica"])
+def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, tmp_path: Path, standby: int) -> None:
+    # With a standby replica each worker also holds the other's rows (memory store):
+    # only the partition's active owner may act on them.
+    dep = Deployment(
+        kafka_bootstrap, tmp_path, sla_scale=sla_scale_for(6.0), extra_env={"GRIDFLOW_STANDBY_REPLICAS": str(standby)}
+    )
     dep.create_topics()
     first = WorkerProcess(dep, name="a").start().wait_ready()
     second = WorkerProcess(dep, name="b")
@@ -170,6 +175,10 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, 
                 120,
                 "every case escalated to the county",
             )
+        except AssertionError as exc:
+            seen = Counter((r["action"], r["tier"]) for r in out.records)
+            logs = "\n".join(f"--- {w.name}\n{w.log_tail(30)}" for w in (first, second, restarted))
+            raise AssertionError(f"{exc}; seen {dict(seen)}\n{logs}") from None
         finally:
             restarted.stop()
         escalations = Counter(
@@ -177,6 +186,8 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, 
         )
         per_case_tier = Counter((case, tier) for case, tier, _ in escalations)
         assert max(per_case_tier.values()) == 1, "one escalation id per (case, tier)"
+        breaches = Counter(r["case_id"] for r in records if r["action"] == "sla_breach")
+        assert not breaches or max(breaches.values()) <= 2, "a breach is not repeated by every tick"
     finally:
         out.close()
         second.stop()
