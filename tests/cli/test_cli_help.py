@@ -1,0 +1,65 @@
+"""The ``gridflow`` command: every subcommand explains itself, rules are checked strictly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gridflow.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def gridflow(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gridflow", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)  # type: ignore[arg-type]
+
+
+def test_every_documented_subcommand_exists() -> None:
+    assert {"demo", "worker", "broker", "topics", "simulate", "rules", "schemas", "classify-eval"} <= set(subcommands())
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_each_subcommand_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([name, "--help"])
+    assert exit_.value.code == 0
+    assert len(capsys.readouterr().out) > 100
+
+
+def test_rules_check_passes_on_the_bundled_rules() -> None:
+    result = gridflow("rules", "check", str(ROOT / "routing_rules"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rules_check_names_file_and_line_of_a_bad_rule(tmp_path: Path) -> None:
+    for f in (ROOT / "routing_rules").iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "divisions").symlink_to(ROOT / "routing_rules" / "divisions")
+    routes = (tmp_path / "routes.yaml").read_text(encoding="utf-8")
+    (tmp_path / "routes.yaml").write_text(routes.replace("tier: village", "tier: galaxy", 1), encoding="utf-8")
+    result = gridflow("rules", "check", str(tmp_path))
+    assert result.returncode == 2
+    out = result.stdout + result.stderr
+    assert "routes.yaml:" in out and "galaxy" in out
+
+
+def test_rules_test_explains_an_event(tmp_path: Path) -> None:
+    event = tmp_path / "e.json"
+    event.write_text(
+        '{"event_id":"x","source_network":"chengguan","reported_at":"2026-11-25T10:00:00+08:00",'
+        '"region_code":"500103001003","title":"菜市场旁垃圾堆积无人清运","category":"SJ0102"}',
+        encoding="utf-8",
+    )
+    result = gridflow("rules", "test", "--event", str(event), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "500103001003" in result.stdout
