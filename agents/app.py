@@ -63,7 +63,9 @@ def _credentials(settings: Settings) -> Any:
     if proto in ("SSL", "SASL_SSL"):
         ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
         if settings.kafka_ssl_certfile:
-            ssl_context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
+            ssl_context.load_cert_chain(
+                settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None
+            )
     if proto == "SSL":
         return faust.SSLCredentials(ssl_context)
     mechanism = settings.kafka_sasl_mechanism
@@ -175,7 +177,9 @@ class GridflowApp:
         for partition, rows in result.writes.items():
             event = context.get(partition)
             if event is None:  # cannot happen: every write comes from a record of that partition
-                log.error("no event context for partition %d; %d rows not written", partition, len(rows))
+                log.error(
+                    "no event context for partition %d; %d rows not written", partition, len(rows)
+                )
                 continue
             with _event_context(event):
                 for region, value in rows.items():

@@ -143,7 +143,15 @@ class Pipeline:
                 self._one(rec, now, result, dirty)
             except Exception as exc:  # a bug must not stop the stream: DLQ it with the reason
                 log.exception("unexpected error on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
-                self._dlq(result, rec, Reject(RejectReason.SCHEMA, f"internal error: {type(exc).__name__}: {exc}", rec.value or b""))
+                self._dlq(
+                    result,
+                    rec,
+                    Reject(
+                        RejectReason.SCHEMA,
+                        f"internal error: {type(exc).__name__}: {exc}",
+                        rec.value or b"",
+                    ),
+                )
         for partition, regions in dirty.items():
             states = self._states.get(partition, {})
             writes = result.writes.setdefault(partition, {})
@@ -152,7 +160,9 @@ class Pipeline:
                 writes[region] = None if state.empty else state.to_bytes()
         return result
 
-    def _one(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+    def _one(
+        self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
         topic = rec.topic
         if topic == self.topics.events_in:
             self._events_in(rec, now, result, dirty)
@@ -163,7 +173,9 @@ class Pipeline:
         else:
             log.warning("record from unexpected topic %s", topic)
 
-    def _events_in(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+    def _events_in(
+        self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
         events, rejects = decode_events(
             rec.value,
             known_region=self._villages,
@@ -177,9 +189,17 @@ class Pipeline:
             self.metrics.event_in(event.source_network)
             home = partition_for(event.region_code, self.partitions)
             if home != rec.partition:
-                self._forward(result, event.region_code, "event", event.model_dump(mode="json", exclude_none=True), rec)
+                self._forward(
+                    result,
+                    event.region_code,
+                    "event",
+                    event.model_dump(mode="json", exclude_none=True),
+                    rec,
+                )
                 continue
-            outcome = self.engine.apply_event(self._state(home, event.region_code), event, rec.timestamp)
+            outcome = self.engine.apply_event(
+                self._state(home, event.region_code), event, rec.timestamp
+            )
             self._apply(outcome, home, event.region_code, rec, result, dirty)
 
     def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
@@ -192,7 +212,12 @@ class Pipeline:
             self._feedback(fb, rec, result, dirty, raw=None)
 
     def _feedback(
-        self, fb: Feedback, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]], raw: bytes | None
+        self,
+        fb: Feedback,
+        rec: InRecord,
+        result: BatchResult,
+        dirty: dict[int, set[str]],
+        raw: bytes | None,
     ) -> None:
         self.metrics.feedback_applied(fb.action.value)
         region = region_of_case(fb.case_id)
@@ -200,12 +225,18 @@ class Pipeline:
             self._dlq(
                 result,
                 rec,
-                Reject(RejectReason.UNKNOWN_CASE, f"case_id {fb.case_id!r} is not a gridflow case id", raw or _dump(fb)),
+                Reject(
+                    RejectReason.UNKNOWN_CASE,
+                    f"case_id {fb.case_id!r} is not a gridflow case id",
+                    raw or _dump(fb),
+                ),
             )
             return
         home = partition_for(region, self.partitions)
         if home != rec.partition:
-            self._forward(result, region, "feedback", fb.model_dump(mode="json", exclude_none=True), rec)
+            self._forward(
+                result, region, "feedback", fb.model_dump(mode="json", exclude_none=True), rec
+            )
             return
         outcome = self.engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
         if outcome.reject is not None:
@@ -214,12 +245,18 @@ class Pipeline:
             return
         self._apply(outcome, home, region, rec, result, dirty)
 
-    def _command(self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+    def _command(
+        self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
         try:
             doc = orjson.loads(rec.value or b"")
             kind = doc["k"]
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            self._dlq(result, rec, Reject(RejectReason.INVALID_JSON, f"bad command: {exc}", rec.value or b""))
+            self._dlq(
+                result,
+                rec,
+                Reject(RejectReason.INVALID_JSON, f"bad command: {exc}", rec.value or b""),
+            )
             return
         if kind == "tick":
             self._tick(rec.partition, now, result, dirty)
@@ -241,11 +278,17 @@ class Pipeline:
                 ts = float(doc.get("ts", rec.timestamp))
                 self._feedback(fb, _retimed(rec, ts), result, dirty, raw=raw)
             else:
-                self._dlq(result, rec, Reject(RejectReason.SCHEMA, f"unknown command kind {kind!r}", rec.value or b""))
+                self._dlq(
+                    result,
+                    rec,
+                    Reject(RejectReason.SCHEMA, f"unknown command kind {kind!r}", rec.value or b""),
+                )
         except ValidationError as exc:
             self._dlq(result, rec, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
 
-    def _tick(self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]) -> None:
+    def _tick(
+        self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
         index = self._due_index(partition)
         for key in index.pop_due(now):
             region, case_id = cast(tuple[str, str], key)
@@ -298,11 +341,22 @@ class Pipeline:
             self.metrics.sla_warning(tier)
         elif action == "sla_breach":
             self.metrics.sla_breach()
-        elif action == "state" and disp.state in ("closed", "cancelled") and not (disp.reason or "").startswith("inform"):
+        elif (
+            action == "state"
+            and disp.state in ("closed", "cancelled")
+            and not (disp.reason or "").startswith("inform")
+        ):
             self.metrics.case_closed(tier)
 
-    def _forward(self, result: BatchResult, region: str, kind: str, body: Any, rec: InRecord) -> None:
-        doc = {"k": kind, "v": body, "ts": rec.timestamp, "src": [rec.topic, rec.partition, rec.offset]}
+    def _forward(
+        self, result: BatchResult, region: str, kind: str, body: Any, rec: InRecord
+    ) -> None:
+        doc = {
+            "k": kind,
+            "v": body,
+            "ts": rec.timestamp,
+            "src": [rec.topic, rec.partition, rec.offset],
+        }
         result.outputs.append(OutRecord(self.topics.commands, region.encode(), orjson.dumps(doc)))
 
     def _dlq(self, result: BatchResult, rec: InRecord, reject: Reject) -> None:

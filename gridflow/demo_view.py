@@ -88,7 +88,11 @@ class DemoFigures:
             row = "".join(f"{self.by_action_tier[(action, t)]:>9}" for t in tiers)
             lines.append(f"{action:<14}{row}")
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.dlq_by_reason.items())) or "-"
-        lines += ["", f"DLQ by reason: {reasons}", f"feedback sent by simulated centres: {self.feedback_sent}"]
+        lines += [
+            "",
+            f"DLQ by reason: {reasons}",
+            f"feedback sent by simulated centres: {self.feedback_sent}",
+        ]
         return "\n".join(lines)
 
 

@@ -31,9 +31,7 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
         context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
         if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None
-            )
+            context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
         kwargs["ssl_context"] = context
     if settings.kafka_security_protocol.startswith("SASL"):
         kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism

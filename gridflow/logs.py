@@ -58,7 +58,11 @@ def logging_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"default": {"()": formatter}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # aiokafka's debug logs cost ~20 % throughput when they are built (PITFALLS.md).

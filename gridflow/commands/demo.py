@@ -35,11 +35,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "  gridflow demo --duration 60 --json   60 s, then one JSON line of figures",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
-    p.add_argument("--rate", type=float, default=40.0, help="simulated events per second (default 40)")
-    p.add_argument("--sla-scale", type=float, default=0.0005, help="SLA compression (default 0.0005)")
+    p.add_argument(
+        "--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)"
+    )
+    p.add_argument(
+        "--rate", type=float, default=40.0, help="simulated events per second (default 40)"
+    )
+    p.add_argument(
+        "--sla-scale", type=float, default=0.0005, help="SLA compression (default 0.0005)"
+    )
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    p.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON line at the end"
+    )
     p.add_argument("--partitions", type=int, default=4)
     p.set_defaults(func=run)
 
@@ -50,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     broker = None
     bootstrap = base.kafka_bootstrap
     if not bootstrap:
-        broker = EmbeddedBroker(log_path=Path("var/demo/broker.log")).start() if _mkdir("var/demo") else None
+        broker = (
+            EmbeddedBroker(log_path=Path("var/demo/broker.log")).start()
+            if _mkdir("var/demo")
+            else None
+        )
         assert broker is not None
         bootstrap = broker.bootstrap
     settings = load_settings(
@@ -115,7 +127,10 @@ def _start_worker(settings: Settings) -> tuple[subprocess.Popen[bytes], int]:
         stderr=log,
         start_new_session=True,
     )
-    print(f"worker pid {proc.pid}: http://127.0.0.1:{port}/metrics (log: var/demo/worker.log)", file=sys.stderr)
+    print(
+        f"worker pid {proc.pid}: http://127.0.0.1:{port}/metrics (log: var/demo/worker.log)",
+        file=sys.stderr,
+    )
     return proc, port
 
 
@@ -124,7 +139,10 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
     while time.monotonic() < deadline and not stop["flag"]:
         if proc.poll() is not None:
             raise SystemExit(f"worker exited with {proc.returncode}; see var/demo/worker.log")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r,
+        ):
             if r.status == 200:
                 return
         time.sleep(0.2)
@@ -132,7 +150,8 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
 
 
 async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bool]) -> DemoFigures:
-    from gridflow.simulator.centres import CentreStats, run_centres
+    from gridflow.simulator.casework import CentreStats
+    from gridflow.simulator.centres import run_centres
     from gridflow.simulator.producer import SimStats, run_simulation
 
     figures = DemoFigures()

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Create the contract's topics and the internal commands topic explicitly "
         "(auto-created topics get the broker's partition count, which Faust refuses).",
     )
-    p.add_argument("action", choices=["create", "list"], help="create the topics, or list their names")
+    p.add_argument(
+        "action", choices=["create", "list"], help="create the topics, or list their names"
+    )
     p.set_defaults(func=run)
 
 

@@ -48,13 +48,18 @@ def run(args: argparse.Namespace) -> int:
 
         broker = EmbeddedBroker().start()
         settings = load_settings(**overrides, kafka_bootstrap=broker.bootstrap)
-        log.warning("GRIDFLOW_KAFKA_BOOTSTRAP not set: started the embedded broker on %s", broker.bootstrap)
+        log.warning(
+            "GRIDFLOW_KAFKA_BOOTSTRAP not set: started the embedded broker on %s", broker.bootstrap
+        )
     # The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
     if settings.kafka_security_protocol == "PLAINTEXT":
         wait_for_brokers(
             settings.kafka_bootstrap,
             on_retry=lambda attempt, delay, address: log.warning(
-                "Kafka at %s does not answer (attempt %d); retrying in %.1f s", address, attempt, delay
+                "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
+                address,
+                attempt,
+                delay,
             ),
         )
     try:

@@ -8,7 +8,7 @@ place. Replayed inputs are recognised by their ids and change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue, Category
@@ -21,13 +21,19 @@ from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity
 from gridflow.core.sla import SlaPolicy, extension_verdict, stage_deadline, stage_warning
 from gridflow.core.tiers import parent_tier
-from schemas import Disposition, DispositionAction, Feedback, FeedbackAction, GridEvent, RejectReason
+from schemas import (
+    Disposition,
+    DispositionAction,
+    Feedback,
+    FeedbackAction,
+    GridEvent,
+    RejectReason,
+)
 from schemas.common import Severity, Tier
 
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 #: How often a region row is swept for expired ids and finished cases (event time).
 _EXPIRE_EVERY_S = 3600.0
-
 
 
 @dataclass(slots=True)
@@ -173,7 +179,13 @@ class Engine:
         return case
 
     def _merge(
-        self, case: Case, event: GridEvent, severity: Severity, reported: float, now: float, out: Outcome
+        self,
+        case: Case,
+        event: GridEvent,
+        severity: Severity,
+        reported: float,
+        now: float,
+        out: Outcome,
     ) -> None:
         case.events.append(event.event_id)
         case.event_networks.append(event.source_network)
@@ -186,7 +198,9 @@ class Engine:
             reason += f"; priority raised {case.priority} -> {severity.value}"
             case.priority = severity.value
         out.dispositions.append(
-            self._disp(case, DispositionAction.MERGE, now, reason=reason, key=("merge", event.event_id))
+            self._disp(
+                case, DispositionAction.MERGE, now, reason=reason, key=("merge", event.event_id)
+            )
         )
 
     # --------------------------------------------------------------- feedback
@@ -198,7 +212,10 @@ class Engine:
             return out
         case = state.cases.get(fb.case_id)
         if case is None:
-            out.reject = (RejectReason.UNKNOWN_CASE, f"no case {fb.case_id} in region {state.region}")
+            out.reject = (
+                RejectReason.UNKNOWN_CASE,
+                f"no case {fb.case_id} in region {state.region}",
+            )
             return out
         if not self._may_act(case, fb):
             out.reject = (
@@ -244,7 +261,9 @@ class Engine:
             f"case {case.id} is {case.status.value}; {fb.action.value} needs {names}",
         )
 
-    def _fb_accept(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_accept(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.DISPATCHED,))
         if refused:
             return refused
@@ -253,7 +272,9 @@ class Engine:
         out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="accepted"))
         return None
 
-    def _fb_resolve(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_resolve(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.ACCEPTED,))
         if refused:
             return refused
@@ -264,7 +285,9 @@ class Engine:
         out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="resolved"))
         return None
 
-    def _fb_verify(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_verify(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.RESOLVED,))
         if refused:
             return refused
@@ -286,7 +309,9 @@ class Engine:
         )
         return None
 
-    def _fb_close(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_close(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.VERIFIED, CaseStatus.RESOLVED))
         if refused:
             return refused
@@ -296,7 +321,9 @@ class Engine:
         out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="closed"))
         return None
 
-    def _fb_cancel(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_cancel(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
         if refused:
             return refused
@@ -304,12 +331,21 @@ class Engine:
         case.closed_at = now
         self._stop_stage(case)
         out.dispositions.append(
-            self._disp(case, DispositionAction.STATE, now, reason=f"cancelled: {fb.note or 'not a valid case'}")
+            self._disp(
+                case,
+                DispositionAction.STATE,
+                now,
+                reason=f"cancelled: {fb.note or 'not a valid case'}",
+            )
         )
         return None
 
-    def _fb_reopen(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.VERIFIED))
+    def _fb_reopen(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
+        refused = self._transition(
+            case, fb, (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.VERIFIED)
+        )
         if refused:
             return refused
         case.status = CaseStatus.DISPATCHED
@@ -318,19 +354,35 @@ class Engine:
         out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="reopened"))
         return None
 
-    def _fb_escalate(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_escalate(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
         if refused:
             return refused
         up = parent_tier(Tier(case.tier))
         if up is None:
-            return (RejectReason.INVALID_TRANSITION, f"case {case.id} is already at the city centre")
+            return (
+                RejectReason.INVALID_TRANSITION,
+                f"case {case.id} is already at the city centre",
+            )
         if up.value in case.escalated:
-            return (RejectReason.INVALID_TRANSITION, f"case {case.id} was already escalated to {up.value}")
-        self._escalate(case, up, now, out, reason=f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}")
+            return (
+                RejectReason.INVALID_TRANSITION,
+                f"case {case.id} was already escalated to {up.value}",
+            )
+        self._escalate(
+            case,
+            up,
+            now,
+            out,
+            reason=f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}",
+        )
         return None
 
-    def _fb_return(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_return(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
         if refused:
             return refused
@@ -338,10 +390,16 @@ class Engine:
         if target is None:
             target = self.regions.parent(case.holder)
             if target is None:
-                return (RejectReason.INVALID_TRANSITION, "the city centre has no parent to return to")
+                return (
+                    RejectReason.INVALID_TRANSITION,
+                    "the city centre has no parent to return to",
+                )
         region = self.regions.get(target)
         if region is None:
-            return (RejectReason.UNKNOWN_REGION, f"target_center {target} is not a centre of the division tree")
+            return (
+                RejectReason.UNKNOWN_REGION,
+                f"target_center {target} is not a centre of the division tree",
+            )
         if target == case.holder:
             return (RejectReason.INVALID_TRANSITION, "target_center is the centre holding the case")
         previous = case.holder
@@ -359,7 +417,9 @@ class Engine:
         )
         return None
 
-    def _fb_extend(self, case: Case, fb: Feedback, now: float, out: Outcome) -> tuple[RejectReason, str] | None:
+    def _fb_extend(
+        self, case: Case, fb: Feedback, now: float, out: Outcome
+    ) -> tuple[RejectReason, str] | None:
         refused = self._transition(case, fb, (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED))
         if refused:
             return refused
@@ -379,7 +439,9 @@ class Engine:
         case.warned = False
         case.breached = False
         out.dispositions.append(
-            self._disp(case, DispositionAction.STATE, now, reason=f"extended to {until.isoformat()}")
+            self._disp(
+                case, DispositionAction.STATE, now, reason=f"extended to {until.isoformat()}"
+            )
         )
         return None
 
@@ -416,7 +478,9 @@ class Engine:
                 case.on_time = False
             up = parent_tier(Tier(case.tier))
             if up is not None and up.value not in case.escalated:
-                self._escalate(case, up, now, out, reason=f"{case.stage} deadline missed at {case.holder}")
+                self._escalate(
+                    case, up, now, out, reason=f"{case.stage} deadline missed at {case.holder}"
+                )
             else:
                 case.breached = True
                 out.dispositions.append(
@@ -439,7 +503,9 @@ class Engine:
         case.holder = self.regions.ancestor(case.region, up)
         self._start_stage(case, case.stage or "accept", now)
         out.dispositions.append(
-            self._disp(case, DispositionAction.ESCALATE, now, reason=reason, key=("escalate", up.value))
+            self._disp(
+                case, DispositionAction.ESCALATE, now, reason=reason, key=("escalate", up.value)
+            )
         )
 
     def _policy(self, case: Case) -> SlaPolicy:

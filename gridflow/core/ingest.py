@@ -58,7 +58,9 @@ def schema_detail(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _split(value: bytes | None, limits: IngestLimits) -> tuple[list[tuple[Any, int | None]], list[Reject]]:
+def _split(
+    value: bytes | None, limits: IngestLimits
+) -> tuple[list[tuple[Any, int | None]], list[Reject]]:
     """Parse a record value into (document, batch index) pairs, or reject it whole."""
     raw = value or b""
     if len(raw) > limits.max_record_bytes:
@@ -72,7 +74,11 @@ def _split(value: bytes | None, limits: IngestLimits) -> tuple[list[tuple[Any, i
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [], [Reject(RejectReason.NOT_UTF8, f"value is not UTF-8: {exc.reason} at byte {exc.start}", raw)]
+        return [], [
+            Reject(
+                RejectReason.NOT_UTF8, f"value is not UTF-8: {exc.reason} at byte {exc.start}", raw
+            )
+        ]
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -111,13 +117,25 @@ def decode_events(
     for doc, index in docs:
         if not isinstance(doc, dict):
             rejects.append(
-                Reject(RejectReason.SCHEMA, "a GridEvent must be a JSON object", _element_bytes(doc, index, value), index)
+                Reject(
+                    RejectReason.SCHEMA,
+                    "a GridEvent must be a JSON object",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
             )
             continue
         try:
             event = _EVENT_ADAPTER.validate_python(doc)
         except ValidationError as exc:
-            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), _element_bytes(doc, index, value), index))
+            rejects.append(
+                Reject(
+                    RejectReason.SCHEMA,
+                    schema_detail(exc),
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
             continue
         if event.region_code not in known_region:
             rejects.append(
@@ -164,13 +182,25 @@ def decode_feedback(
     for doc, index in docs:
         if not isinstance(doc, dict):
             rejects.append(
-                Reject(RejectReason.SCHEMA, "a Feedback must be a JSON object", _element_bytes(doc, index, value), index)
+                Reject(
+                    RejectReason.SCHEMA,
+                    "a Feedback must be a JSON object",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
             )
             continue
         try:
             fb = _FEEDBACK_ADAPTER.validate_python(doc)
         except ValidationError as exc:
-            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), _element_bytes(doc, index, value), index))
+            rejects.append(
+                Reject(
+                    RejectReason.SCHEMA,
+                    schema_detail(exc),
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
             continue
         if not known_center(fb.center_code):
             rejects.append(

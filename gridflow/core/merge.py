@@ -41,13 +41,19 @@ def find_merge_target(
     for case in cases:
         if not case.is_open:
             continue
-        if abs(report.reported_at - case.last_reported_at) > window_s and abs(
-            report.reported_at - case.first_reported_at
-        ) > window_s:
+        if (
+            abs(report.reported_at - case.last_reported_at) > window_s
+            and abs(report.reported_at - case.first_reported_at) > window_s
+        ):
             continue
         if not compatible(case.category, report.category):
             continue
-        if report.lat is not None and report.lon is not None and case.lat is not None and case.lon is not None:
+        if (
+            report.lat is not None
+            and report.lon is not None
+            and case.lat is not None
+            and case.lon is not None
+        ):
             distance = haversine_m(report.lat, report.lon, case.lat, case.lon)
             if distance > radius_m:
                 continue

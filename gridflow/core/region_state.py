@@ -44,7 +44,9 @@ class RegionState:
         finished = [
             cid
             for cid, case in self.cases.items()
-            if not case.is_open and case.closed_at is not None and case.closed_at + retention_s <= now
+            if not case.is_open
+            and case.closed_at is not None
+            and case.closed_at + retention_s <= now
         ]
         for cid in finished:
             del self.cases[cid]

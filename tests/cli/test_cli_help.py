@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def gridflow(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gridflow", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gridflow", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def subcommands() -> list[str]:
@@ -24,7 +30,16 @@ def subcommands() -> list[str]:
 
 
 def test_every_documented_subcommand_exists() -> None:
-    assert {"demo", "worker", "broker", "topics", "simulate", "rules", "schemas", "classify-eval"} <= set(subcommands())
+    assert {
+        "demo",
+        "worker",
+        "broker",
+        "topics",
+        "simulate",
+        "rules",
+        "schemas",
+        "classify-eval",
+    } <= set(subcommands())
 
 
 @pytest.mark.parametrize("name", subcommands())
@@ -46,7 +61,9 @@ def test_rules_check_names_file_and_line_of_a_bad_rule(tmp_path: Path) -> None:
             (tmp_path / f.name).write_bytes(f.read_bytes())
     (tmp_path / "divisions").symlink_to(ROOT / "routing_rules" / "divisions")
     routes = (tmp_path / "routes.yaml").read_text(encoding="utf-8")
-    (tmp_path / "routes.yaml").write_text(routes.replace("tier: village", "tier: galaxy", 1), encoding="utf-8")
+    (tmp_path / "routes.yaml").write_text(
+        routes.replace("tier: village", "tier: galaxy", 1), encoding="utf-8"
+    )
     result = gridflow("rules", "check", str(tmp_path))
     assert result.returncode == 2
     out = result.stdout + result.stderr

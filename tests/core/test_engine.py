@@ -27,7 +27,13 @@ def engine() -> Engine:
     return load_engine(Settings())
 
 
-def ev(event_id: str, network: str = "chengguan", lat: float = 29.556, lon: float = 106.571, **kw: object) -> GridEvent:
+def ev(
+    event_id: str,
+    network: str = "chengguan",
+    lat: float = 29.556,
+    lon: float = 106.571,
+    **kw: object,
+) -> GridEvent:
     doc: dict[str, object] = {
         "event_id": event_id,
         "source_network": network,
@@ -43,7 +49,14 @@ def ev(event_id: str, network: str = "chengguan", lat: float = 29.556, lon: floa
 
 def fb(case_id: str, action: str, center: str = VILLAGE, n: int = 0, **kw: object) -> Feedback:
     return Feedback.model_validate(
-        {"feedback_id": f"{case_id}-{action}-{n}", "case_id": case_id, "center_code": center, "action": action, "at": T0.isoformat(), **kw}
+        {
+            "feedback_id": f"{case_id}-{action}-{n}",
+            "case_id": case_id,
+            "center_code": center,
+            "action": action,
+            "at": T0.isoformat(),
+            **kw,
+        }
     )
 
 
@@ -77,7 +90,9 @@ def test_case_and_disposition_ids_are_deterministic(engine: Engine) -> None:
 def test_another_network_reporting_the_same_incident_merges(engine: Engine) -> None:
     state = RegionState(VILLAGE)
     case_id = open_case(engine, state)
-    out = engine.apply_event(state, ev("e2", network="zongzhi", lat=29.5562, lon=106.5712), NOW + 60)
+    out = engine.apply_event(
+        state, ev("e2", network="zongzhi", lat=29.5562, lon=106.5712), NOW + 60
+    )
     [d] = out.dispositions
     assert d.action == "merge" and d.case_id == case_id and d.center_code == VILLAGE
     assert d.events == ["e1", "e2"] and d.networks == ["chengguan", "zongzhi"]
@@ -92,13 +107,19 @@ def test_another_network_reporting_the_same_incident_merges(engine: Engine) -> N
         ("an incompatible category", {"category": "ZZ0101", "title": "邻里纠纷"}),
     ],
 )
-def test_a_report_that_is_not_the_same_incident_opens_its_own_case(engine: Engine, what: str, overrides: dict[str, object]) -> None:
+def test_a_report_that_is_not_the_same_incident_opens_its_own_case(
+    engine: Engine, what: str, overrides: dict[str, object]
+) -> None:
     state = RegionState(VILLAGE)
     open_case(engine, state)
     lat = overrides.pop("lat", 29.556)
     lon = overrides.pop("lon", 106.571)
-    out = engine.apply_event(state, ev("e2", network="zongzhi", lat=lat, lon=lon, **overrides), NOW + 60)  # type: ignore[arg-type]
-    assert [d.action for d in out.dispositions if d.action in ("dispatch", "merge")] == ["dispatch"], what
+    out = engine.apply_event(
+        state, ev("e2", network="zongzhi", lat=lat, lon=lon, **overrides), NOW + 60
+    )  # type: ignore[arg-type]
+    assert [d.action for d in out.dispositions if d.action in ("dispatch", "merge")] == [
+        "dispatch"
+    ], what
     assert len(state.cases) == 2
 
 
@@ -156,7 +177,9 @@ PATH_TO = {
 
 @pytest.mark.parametrize("status", sorted(PATH_TO))
 @pytest.mark.parametrize("action", sorted(ALLOWED))
-def test_every_transition_is_allowed_or_refused_with_a_reason(engine: Engine, status: str, action: str) -> None:
+def test_every_transition_is_allowed_or_refused_with_a_reason(
+    engine: Engine, status: str, action: str
+) -> None:
     state = RegionState(VILLAGE)
     case_id = open_case(engine, state)
     for n, step in enumerate(PATH_TO[status]):
@@ -210,7 +233,11 @@ def test_missed_deadlines_escalate_one_tier_at_a_time_then_breach_once(engine: E
         out = engine.apply_tick(state, case_id, now)
         seen += [(d.action, d.tier, d.center_code) for d in out.dispositions]
     escalations = [s for s in seen if s[0] == "escalate"]
-    assert escalations == [("escalate", "town", TOWN), ("escalate", "county", COUNTY), ("escalate", "city", CITY)]
+    assert escalations == [
+        ("escalate", "town", TOWN),
+        ("escalate", "county", COUNTY),
+        ("escalate", "city", CITY),
+    ]
     assert [s for s in seen if s[0] == "sla_breach"] == [("sla_breach", "city", CITY)]
     assert {s[1] for s in seen if s[0] == "sla_warning"} == {"village", "town", "county", "city"}
     assert engine.apply_tick(state, case_id, now + 10**6).dispositions == []
@@ -223,7 +250,9 @@ def test_an_accepted_case_escalates_when_the_resolve_deadline_passes(engine: Eng
     case = state.cases[case_id]
     assert case.stage == "resolve" and case.deadline is not None
     out = engine.apply_tick(state, case_id, case.deadline)
-    assert [(d.action, d.center_code, d.stage) for d in out.dispositions] == [("escalate", TOWN, "resolve")]
+    assert [(d.action, d.center_code, d.stage) for d in out.dispositions] == [
+        ("escalate", TOWN, "resolve")
+    ]
     assert case.on_time is False
 
 
@@ -256,7 +285,9 @@ def test_extension_is_granted_within_policy_and_refused_beyond(engine: Engine) -
     assert case.deadline is not None
     assert policy.max_extensions >= 1
     too_long = datetime.fromtimestamp(case.deadline + 90 * 86400, UTC)
-    refused = engine.apply_feedback(state, fb(case_id, "extend", n=1, until=too_long.isoformat()), NOW)
+    refused = engine.apply_feedback(
+        state, fb(case_id, "extend", n=1, until=too_long.isoformat()), NOW
+    )
     assert refused.reject is not None and refused.reject[0] == RejectReason.EXTENSION_REFUSED
     ok = datetime.fromtimestamp(case.deadline + 60, UTC)
     granted = engine.apply_feedback(state, fb(case_id, "extend", n=2, until=ok.isoformat()), NOW)
@@ -280,14 +311,18 @@ INCIDENTS = [(29.50 + 0.02 * i, 106.50 + 0.02 * i) for i in range(5)]
 @settings(max_examples=30, deadline=None)
 @given(
     reports=st.lists(
-        st.tuples(st.integers(0, len(INCIDENTS) - 1), st.sampled_from(["chengguan", "zongzhi", "gongan"])),
+        st.tuples(
+            st.integers(0, len(INCIDENTS) - 1), st.sampled_from(["chengguan", "zongzhi", "gongan"])
+        ),
         min_size=1,
         max_size=15,
         unique=True,
     ),
     seed=st.integers(0, 10_000),
 )
-def test_shuffled_and_duplicated_input_gives_the_same_cases(engine: Engine, reports: list[tuple[int, str]], seed: int) -> None:
+def test_shuffled_and_duplicated_input_gives_the_same_cases(
+    engine: Engine, reports: list[tuple[int, str]], seed: int
+) -> None:
     events = [
         ev(f"{i}-{net}", network=net, lat=INCIDENTS[i][0] + 0.0001, lon=INCIDENTS[i][1])
         for i, net in reports
@@ -303,10 +338,14 @@ def test_shuffled_and_duplicated_input_gives_the_same_cases(engine: Engine, repo
     random.Random(seed).shuffle(shuffled)
     duplicated = shuffled + shuffled[: len(shuffled) // 2]
     assert grouping(events) == grouping(duplicated)
-    assert grouping(events) == {frozenset(e.event_id for e in events if e.event_id.startswith(f"{i}-")) for i, _ in reports}
+    assert grouping(events) == {
+        frozenset(e.event_id for e in events if e.event_id.startswith(f"{i}-")) for i, _ in reports
+    }
 
 
-def test_ticks_that_jump_past_warnings_escalate_then_breach_once_and_go_quiet(engine: Engine) -> None:
+def test_ticks_that_jump_past_warnings_escalate_then_breach_once_and_go_quiet(
+    engine: Engine,
+) -> None:
     state = RegionState(VILLAGE)
     case_id = open_case(engine, state)
     case = state.cases[case_id]

@@ -22,17 +22,44 @@ NETWORKS = frozenset({"chengguan", "zongzhi"})
 LIMITS = IngestLimits(max_record_bytes=4096, max_batch=5)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
-EVENT_KEYS = ["event_id", "source_network", "reported_at", "region_code", "title", "description", "location", "category", "severity", "reporter", "attachments", "grid_code"]
+EVENT_KEYS = [
+    "event_id",
+    "source_network",
+    "reported_at",
+    "region_code",
+    "title",
+    "description",
+    "location",
+    "category",
+    "severity",
+    "reporter",
+    "attachments",
+    "grid_code",
+]
 event_like = st.fixed_dictionaries(
     {},
     optional={
         "event_id": st.text(max_size=10) | st.integers(0, 10**6),
-        "source_network": st.sampled_from(["chengguan", "zongzhi", "martians", ""]) | st.integers(0, 9),
-        "reported_at": st.sampled_from(["2026-11-25T10:00:00+08:00", "2026-11-25T10:00:00", "yesterday", "2099-01-01T00:00:00Z"]),
+        "source_network": st.sampled_from(["chengguan", "zongzhi", "martians", ""])
+        | st.integers(0, 9),
+        "reported_at": st.sampled_from(
+            [
+                "2026-11-25T10:00:00+08:00",
+                "2026-11-25T10:00:00",
+                "yesterday",
+                "2099-01-01T00:00:00Z",
+            ]
+        ),
         "region_code": st.sampled_from(["500103001003", "500103999999", "5001", ""]),
         "title": st.text(max_size=30),
         "description": st.text(max_size=30) | st.none(),
@@ -45,7 +72,9 @@ event_like = st.fixed_dictionaries(
 
 
 def check(value: bytes) -> None:
-    events, rejects = decode_events(value, known_region=VILLAGES, known_network=NETWORKS, now=NOW, limits=LIMITS)
+    events, rejects = decode_events(
+        value, known_region=VILLAGES, known_network=NETWORKS, now=NOW, limits=LIMITS
+    )
     for reject in rejects:
         assert isinstance(reject.reason, RejectReason) and reject.detail
     for event in events:
@@ -68,8 +97,14 @@ def test_arbitrary_json_never_crashes_ingest(doc: object) -> None:
 @given(st.lists(event_like, max_size=7) | event_like)
 def test_event_shaped_input_is_accepted_or_rejected_element_by_element(doc: object) -> None:
     value = orjson.dumps(doc)
-    events, rejects = decode_events(value, known_region=VILLAGES, known_network=NETWORKS, now=NOW, limits=LIMITS)
-    if isinstance(doc, list) and len(value) <= LIMITS.max_record_bytes and len(doc) <= LIMITS.max_batch:
+    events, rejects = decode_events(
+        value, known_region=VILLAGES, known_network=NETWORKS, now=NOW, limits=LIMITS
+    )
+    if (
+        isinstance(doc, list)
+        and len(value) <= LIMITS.max_record_bytes
+        and len(doc) <= LIMITS.max_batch
+    ):
         assert len(events) + len(rejects) == len(doc)
         assert sorted(r.batch_index for r in rejects) == sorted(set(r.batch_index for r in rejects))  # type: ignore[type-var]
     else:
@@ -79,7 +114,9 @@ def test_event_shaped_input_is_accepted_or_rejected_element_by_element(doc: obje
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200) | json_values.map(orjson.dumps))
 def test_arbitrary_feedback_never_crashes(value: bytes) -> None:
-    items, rejects = decode_feedback(value, known_center=lambda c: c == "500103001003", limits=LIMITS)
+    items, rejects = decode_feedback(
+        value, known_center=lambda c: c == "500103001003", limits=LIMITS
+    )
     assert all(r.reason for r in rejects)
     assert all(i.center_code == "500103001003" for i in items)
 
@@ -87,11 +124,17 @@ def test_arbitrary_feedback_never_crashes(value: bytes) -> None:
 @pytest.fixture(scope="module")
 def rules_files() -> dict[str, str]:
     root = Path(__file__).resolve().parents[2] / "routing_rules"
-    return {name: (root / name).read_text(encoding="utf-8") for name in ("routes.yaml", "policies.yaml", "calendar.yaml")}
+    return {
+        name: (root / name).read_text(encoding="utf-8")
+        for name in ("routes.yaml", "policies.yaml", "calendar.yaml")
+    }
 
 
 @settings(max_examples=60, deadline=None)
-@given(cut=st.integers(0, 4000), junk=st.sampled_from(["", "\n  - x", ": :", "\t", "{", "tier: moon\n", "  continue: maybe\n"]))
+@given(
+    cut=st.integers(0, 4000),
+    junk=st.sampled_from(["", "\n  - x", ": :", "\t", "{", "tier: moon\n", "  continue: maybe\n"]),
+)
 def test_a_mangled_rules_file_is_refused_with_a_file_and_line_or_loads(
     tmp_path_factory: pytest.TempPathFactory, rules_files: dict[str, str], cut: int, junk: str
 ) -> None:

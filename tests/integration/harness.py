@@ -28,7 +28,9 @@ from gridflow.kafka_client import ensure_topics
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
     """Poll ``condition`` until it returns something truthy; fail with ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -126,7 +128,9 @@ class WorkerProcess:
     def ready(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"worker {self.name} exited {self.proc.returncode}:\n{self.log_tail()}")
+            raise AssertionError(
+                f"worker {self.name} exited {self.proc.returncode}:\n{self.log_tail()}"
+            )
         return self.get("/readyz")[0] == 200
 
     def wait_ready(self, timeout: float = 60) -> WorkerProcess:
@@ -137,7 +141,7 @@ class WorkerProcess:
         return self
 
     def metric(self, name: str, **labels: str) -> float:
-        status, body = self.get("/metrics")
+        _status, body = self.get("/metrics")
         total = 0.0
         for line in body.decode().splitlines():
             if not line.startswith(name) or line.startswith("#"):
@@ -237,7 +241,9 @@ class Collector:
                 self.keys.append(msg.key)
         return self.records
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float, what: str) -> list[dict[str, Any]]:
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float, what: str
+    ) -> list[dict[str, Any]]:
         """Poll until ``predicate(records)`` holds."""
         wait_until(lambda: predicate(self.poll()), timeout, what, interval=0.0)
         return self.records

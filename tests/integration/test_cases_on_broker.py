@@ -63,8 +63,12 @@ def feedback(case_id: str, action: str, center: str = VILLAGE) -> tuple[bytes, b
 
 
 @pytest.fixture(scope="module")
-def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    dep = Deployment(kafka_bootstrap, tmp_path_factory.mktemp("cases"), sla_scale=sla_scale_for(ACCEPT_S))
+def deployment(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    dep = Deployment(
+        kafka_bootstrap, tmp_path_factory.mktemp("cases"), sla_scale=sla_scale_for(ACCEPT_S)
+    )
     dep.create_topics()
     yield dep
 
@@ -112,10 +116,14 @@ def test_no_accept_escalates_to_the_town_on_time_and_never_before(
     deployment: Deployment, worker: WorkerProcess, dispositions: Collector
 ) -> None:
     produce_sync(
-        deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), event("s-1", "chengguan", 29.50, 106.50))]
+        deployment.bootstrap,
+        deployment.topic("grid.events.in"),
+        [(VILLAGE.encode(), event("s-1", "chengguan", 29.50, 106.50))],
     )
     records = dispositions.wait_for(
-        lambda rs: any(r["action"] == "escalate" and "s-1" in r["events"] for r in rs), 60, "the escalation"
+        lambda rs: any(r["action"] == "escalate" and "s-1" in r["events"] for r in rs),
+        60,
+        "the escalation",
     )
     dispatch = next(r for r in records if r["action"] == "dispatch" and "s-1" in r["events"])
     escalate = next(r for r in records if r["action"] == "escalate" and "s-1" in r["events"])
@@ -130,9 +138,13 @@ def test_feedback_drives_the_case_to_closed(
     deployment: Deployment, worker: WorkerProcess, dispositions: Collector
 ) -> None:
     produce_sync(
-        deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), event("f-1", "chengguan", 29.45, 106.45))]
+        deployment.bootstrap,
+        deployment.topic("grid.events.in"),
+        [(VILLAGE.encode(), event("f-1", "chengguan", 29.45, 106.45))],
     )
-    records = dispositions.wait_for(lambda rs: any("f-1" in r["events"] for r in rs), 30, "the dispatch")
+    records = dispositions.wait_for(
+        lambda rs: any("f-1" in r["events"] for r in rs), 30, "the dispatch"
+    )
     case_id = str(next(r["case_id"] for r in records if "f-1" in r["events"]))
     produce_sync(
         deployment.bootstrap,
@@ -140,18 +152,25 @@ def test_feedback_drives_the_case_to_closed(
         [feedback(case_id, a) for a in ("accept", "resolve", "verify", "close")],
     )
     records = dispositions.wait_for(
-        lambda rs: any(r["case_id"] == case_id and r.get("state") == "closed" for r in rs), 30, "the close"
+        lambda rs: any(r["case_id"] == case_id and r.get("state") == "closed" for r in rs),
+        30,
+        "the close",
     )
     states = [r["state"] for r in of_case(records, case_id) if r["action"] == "state"]
     assert states == ["accepted", "resolved", "verified", "closed"]
 
 
 @pytest.mark.parametrize("standby", [0, 1], ids=["no-standby", "standby-replica"])
-def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, tmp_path: Path, standby: int) -> None:
+def test_two_workers_and_a_rebalance_never_escalate_twice(
+    kafka_bootstrap: str, tmp_path: Path, standby: int
+) -> None:
     # With a standby replica each worker also holds the other's rows (memory store):
     # only the partition's active owner may act on them.
     dep = Deployment(
-        kafka_bootstrap, tmp_path, sla_scale=sla_scale_for(6.0), extra_env={"GRIDFLOW_STANDBY_REPLICAS": str(standby)}
+        kafka_bootstrap,
+        tmp_path,
+        sla_scale=sla_scale_for(6.0),
+        extra_env={"GRIDFLOW_STANDBY_REPLICAS": str(standby)},
     )
     dep.create_topics()
     first = WorkerProcess(dep, name="a").start().wait_ready()
@@ -159,19 +178,35 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, 
     out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
     try:
         events = [
-            (VILLAGE.encode() if i % 2 else b"", event(f"r-{i}", "chengguan", 29.0 + i * 0.02, 106.0 + i * 0.02))
+            (
+                VILLAGE.encode() if i % 2 else b"",
+                event(f"r-{i}", "chengguan", 29.0 + i * 0.02, 106.0 + i * 0.02),
+            )
             for i in range(12)
         ]
         # Re-key the ones with an empty key to other villages? No: the empty key lands
         # anywhere and must be re-keyed to the village's partition by the worker.
         produce_sync(dep.bootstrap, dep.topic("grid.events.in"), events)
-        out.wait_for(lambda rs: len({r["case_id"] for r in rs if r["action"] == "dispatch"}) == 12, 30, "12 dispatches")
+        out.wait_for(
+            lambda rs: len({r["case_id"] for r in rs if r["action"] == "dispatch"}) == 12,
+            30,
+            "12 dispatches",
+        )
         second.start().wait_ready()  # forces a rebalance while deadlines run
         first.kill()  # and a crash on top
         restarted = WorkerProcess(dep, name="a2").start().wait_ready()
         try:
             records = out.wait_for(
-                lambda rs: len({(r["case_id"], r["tier"]) for r in rs if r["action"] == "escalate" and r["tier"] == "county"}) == 12,
+                lambda rs: (
+                    len(
+                        {
+                            (r["case_id"], r["tier"])
+                            for r in rs
+                            if r["action"] == "escalate" and r["tier"] == "county"
+                        }
+                    )
+                    == 12
+                ),
                 120,
                 "every case escalated to the county",
             )
@@ -182,7 +217,9 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(kafka_bootstrap: str, 
         finally:
             restarted.stop()
         escalations = Counter(
-            (r["case_id"], r["tier"], r["disposition_id"]) for r in records if r["action"] == "escalate"
+            (r["case_id"], r["tier"], r["disposition_id"])
+            for r in records
+            if r["action"] == "escalate"
         )
         per_case_tier = Counter((case, tier) for case, tier, _ in escalations)
         assert max(per_case_tier.values()) == 1, "one escalation id per (case, tier)"

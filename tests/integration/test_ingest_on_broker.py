@@ -35,7 +35,9 @@ def encode(doc: object) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def deployment(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     dep = Deployment(kafka_bootstrap, tmp_path_factory.mktemp("ingest"))
     dep.create_topics()
     yield dep
@@ -48,8 +50,14 @@ def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
     w.stop()
 
 
-def test_valid_event_becomes_one_dispatch_keyed_by_centre(deployment: Deployment, worker: WorkerProcess) -> None:
-    produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), encode(event("ok-1")))])
+def test_valid_event_becomes_one_dispatch_keyed_by_centre(
+    deployment: Deployment, worker: WorkerProcess
+) -> None:
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic("grid.events.in"),
+        [(VILLAGE.encode(), encode(event("ok-1")))],
+    )
     out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
     try:
         records = out.wait_for(
@@ -91,7 +99,11 @@ def test_each_bad_input_reaches_the_dlq_with_its_reason_while_good_events_flow(
         assert not_utf8["original_base64"] is True
         assert base64.b64decode(not_utf8["original"]) == b"\xff\xfe\x00garbage"
         assert all(r["source_topic"] == deployment.topic("grid.events.in") for r in rejected)
-        out.wait_for(lambda rs: any("ok-2" in r["events"] for r in rs), 30, "the good event after the bad ones")
+        out.wait_for(
+            lambda rs: any("ok-2" in r["events"] for r in rs),
+            30,
+            "the good event after the bad ones",
+        )
     finally:
         dlq.close()
         out.close()
@@ -100,48 +112,87 @@ def test_each_bad_input_reaches_the_dlq_with_its_reason_while_good_events_flow(
 def test_a_resent_event_id_creates_nothing(deployment: Deployment, worker: WorkerProcess) -> None:
     before = worker.metric("gridflow_duplicates_total", kind="event")
     doc = encode(event("resend-1", location={"lat": 29.4, "lon": 106.4}))
-    produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), doc)] * 3)
+    produce_sync(
+        deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), doc)] * 3
+    )
     wait_until(
-        lambda: worker.metric("gridflow_duplicates_total", kind="event") >= before + 2, 30, "two counted no-ops"
+        lambda: worker.metric("gridflow_duplicates_total", kind="event") >= before + 2,
+        30,
+        "two counted no-ops",
     )
     out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
     try:
-        records = out.wait_for(lambda rs: any("resend-1" in r["events"] for r in rs), 30, "the dispatch")
+        records = out.wait_for(
+            lambda rs: any("resend-1" in r["events"] for r in rs), 30, "the dispatch"
+        )
         assert len([r for r in records if r["events"] == ["resend-1"]]) == 1
     finally:
         out.close()
 
 
-def test_batch_record_is_validated_event_by_event(deployment: Deployment, worker: WorkerProcess) -> None:
-    batch = [event("batch-1", location={"lat": 29.6, "lon": 106.6}), {"event_id": "broken"}, event("batch-2", location={"lat": 29.5, "lon": 106.5}, title="路灯不亮", category="SJ0104")]
-    produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), encode(batch))])
+def test_batch_record_is_validated_event_by_event(
+    deployment: Deployment, worker: WorkerProcess
+) -> None:
+    batch = [
+        event("batch-1", location={"lat": 29.6, "lon": 106.6}),
+        {"event_id": "broken"},
+        event("batch-2", location={"lat": 29.5, "lon": 106.5}, title="路灯不亮", category="SJ0104"),
+    ]
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic("grid.events.in"),
+        [(VILLAGE.encode(), encode(batch))],
+    )
     dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
     out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
     try:
-        rejected = dlq.wait_for(lambda rs: any(r.get("batch_index") == 1 for r in rs), 30, "the broken element")
+        rejected = dlq.wait_for(
+            lambda rs: any(r.get("batch_index") == 1 for r in rs), 30, "the broken element"
+        )
         broken = next(r for r in rejected if r.get("batch_index") == 1)
-        assert broken["reason"] == "schema" and orjson.loads(broken["original"]) == {"event_id": "broken"}
+        assert broken["reason"] == "schema" and orjson.loads(broken["original"]) == {
+            "event_id": "broken"
+        }
         out.wait_for(
-            lambda rs: {"batch-1", "batch-2"} <= {e for r in rs for e in r["events"]}, 30, "both valid elements"
+            lambda rs: {"batch-1", "batch-2"} <= {e for r in rs for e in r["events"]},
+            30,
+            "both valid elements",
         )
     finally:
         dlq.close()
         out.close()
 
 
-def test_restarted_worker_does_not_reprocess_committed_input(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_restarted_worker_does_not_reprocess_committed_input(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     deployment = Deployment(kafka_bootstrap, tmp_path)
     deployment.create_topics()
     w = WorkerProcess(deployment, name="restart").start().wait_ready()
     try:
-        produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), encode(event("restart-1", location={"lat": 29.7, "lon": 106.7})))])
+        produce_sync(
+            deployment.bootstrap,
+            deployment.topic("grid.events.in"),
+            [(VILLAGE.encode(), encode(event("restart-1", location={"lat": 29.7, "lon": 106.7})))],
+        )
         out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
         out.wait_for(lambda rs: any("restart-1" in r["events"] for r in rs), 30, "the dispatch")
         assert w.terminate() == 0
         w2 = WorkerProcess(deployment, name="restart2").start().wait_ready()
         try:
-            produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), encode(event("restart-2", location={"lat": 29.71, "lon": 106.75})))])
-            out.wait_for(lambda rs: any("restart-2" in r["events"] for r in rs), 30, "the next dispatch")
+            produce_sync(
+                deployment.bootstrap,
+                deployment.topic("grid.events.in"),
+                [
+                    (
+                        VILLAGE.encode(),
+                        encode(event("restart-2", location={"lat": 29.71, "lon": 106.75})),
+                    )
+                ],
+            )
+            out.wait_for(
+                lambda rs: any("restart-2" in r["events"] for r in rs), 30, "the next dispatch"
+            )
             assert w2.metric("gridflow_events_in_total") == 1, "only the new event was read"
         finally:
             w2.stop()

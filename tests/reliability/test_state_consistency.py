@@ -13,25 +13,33 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from harness import Collector, Deployment, WorkerProcess, produce_sync  # noqa: E402
+from harness import Collector, Deployment, WorkerProcess, produce_sync
 
-from gridflow.config import Settings  # noqa: E402
-from gridflow.core.ingest import IngestLimits, decode_events  # noqa: E402
-from gridflow.core.region_state import RegionState  # noqa: E402
-from gridflow.reference import load_engine  # noqa: E402
-from gridflow.simulator.events import generate  # noqa: E402
-from schemas import Feedback  # noqa: E402
-from schemas.common import Tier  # noqa: E402
+from gridflow.config import Settings
+from gridflow.core.ingest import IngestLimits, decode_events
+from gridflow.core.region_state import RegionState
+from gridflow.reference import load_engine
+from gridflow.simulator.events import generate
+from schemas import Feedback
+from schemas.common import Tier
 
 pytestmark = pytest.mark.integration
 
 
-async def read_all(bootstrap: str, topic: str, quiet_s: float = 3.0) -> list[tuple[int, int, float, bytes | None, bytes | None]]:
+async def read_all(
+    bootstrap: str, topic: str, quiet_s: float = 3.0
+) -> list[tuple[int, int, float, bytes | None, bytes | None]]:
     """Every record of ``topic``, read until nothing new arrives for ``quiet_s``.
 
     End offsets are not trusted: the embedded broker answers them wrong across batches.
     """
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", fetch_max_wait_ms=100)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
     await consumer.start()
     out = []
     last = time.monotonic()
@@ -48,7 +56,11 @@ async def read_all(bootstrap: str, topic: str, quiet_s: float = 3.0) -> list[tup
 
 
 def summary(states: dict[str, RegionState]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    return {cid: (case.status.value, tuple(case.events)) for st in states.values() for cid, case in st.cases.items()}
+    return {
+        cid: (case.status.value, tuple(case.events))
+        for st in states.values()
+        for cid, case in st.cases.items()
+    }
 
 
 def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -69,16 +81,32 @@ def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: 
     out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
     try:
         produce_sync(dep.bootstrap, dep.topic("grid.events.in"), to_send)
-        out.wait_for(lambda rs: valid_ids <= {e for r in rs for e in r["events"]}, 90, "every valid event in a case")
+        out.wait_for(
+            lambda rs: valid_ids <= {e for r in rs for e in r["events"]},
+            90,
+            "every valid event in a case",
+        )
         # Close a few cases through the loop so statuses differ.
         cases = {r["case_id"]: r["center_code"] for r in out.records if r["action"] == "dispatch"}
         feedback = []
         for case_id, centre in list(cases.items())[:20]:
             region = case_id[:12]
-            doc = {"feedback_id": f"{case_id}-acc", "case_id": case_id, "center_code": centre, "action": "accept", "at": "2026-11-25T10:00:00+08:00"}
+            doc = {
+                "feedback_id": f"{case_id}-acc",
+                "case_id": case_id,
+                "center_code": centre,
+                "action": "accept",
+                "at": "2026-11-25T10:00:00+08:00",
+            }
             feedback.append((region.encode(), orjson.dumps(doc)))
         produce_sync(dep.bootstrap, dep.topic("grid.feedback"), feedback)
-        out.wait_for(lambda rs: sum(1 for r in rs if r.get("state") == "accepted" and r["action"] == "state") >= 20, 60, "20 accepts")
+        out.wait_for(
+            lambda rs: (
+                sum(1 for r in rs if r.get("state") == "accepted" and r["action"] == "state") >= 20
+            ),
+            60,
+            "20 accepts",
+        )
     finally:
         out.close()
         worker.stop()
@@ -96,9 +124,17 @@ def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: 
     villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
     rebuilt: dict[str, RegionState] = {}
     for topic in ("grid.events.in", "grid.feedback"):
-        for _, _, ts, _, value in sorted(asyncio.run(read_all(dep.bootstrap, dep.topic(topic))), key=lambda r: (r[0], r[1])):
+        for _, _, ts, _, value in sorted(
+            asyncio.run(read_all(dep.bootstrap, dep.topic(topic))), key=lambda r: (r[0], r[1])
+        ):
             if topic == "grid.events.in":
-                events, _ = decode_events(value, known_region=villages, known_network=engine.catalogue.networks, now=datetime.now(UTC), limits=IngestLimits())
+                events, _ = decode_events(
+                    value,
+                    known_region=villages,
+                    known_network=engine.catalogue.networks,
+                    now=datetime.now(UTC),
+                    limits=IngestLimits(),
+                )
                 for event in events:
                     state = rebuilt.setdefault(event.region_code, RegionState(event.region_code))
                     engine.apply_event(state, event, ts)

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until  # noqa: E402
+from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
-from gridflow.broker import EmbeddedBroker, free_port  # noqa: E402
+from gridflow.broker import EmbeddedBroker, free_port
 
 VILLAGE = "500103001003"
 
@@ -42,21 +42,43 @@ def test_every_state_writing_agent_runs_with_concurrency_one() -> None:
 
 
 @pytest.mark.integration
-def test_sigterm_finishes_in_flight_work_and_a_restart_reprocesses_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_sigterm_finishes_in_flight_work_and_a_restart_reprocesses_nothing(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     dep = Deployment(kafka_bootstrap, tmp_path)
     dep.create_topics()
     first = WorkerProcess(dep, name="first").start().wait_ready()
     out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
     try:
-        produce_sync(dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event(f"t-{i}", i)) for i in range(200)])
-        out.wait_for(lambda rs: len({e for r in rs for e in r["events"]}) >= 200, 60, "200 events handled")
+        produce_sync(
+            dep.bootstrap,
+            dep.topic("grid.events.in"),
+            [(VILLAGE.encode(), event(f"t-{i}", i)) for i in range(200)],
+        )
+        out.wait_for(
+            lambda rs: len({e for r in rs for e in r["events"]}) >= 200, 60, "200 events handled"
+        )
         assert first.terminate(timeout=30) == 0, first.log_tail()
         second = WorkerProcess(dep, name="second").start().wait_ready()
         try:
-            produce_sync(dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("after", 999))])
-            out.wait_for(lambda rs: any("after" in r["events"] for r in rs), 60, "the event sent after the restart")
-            wait_until(lambda: second.metric("gridflow_events_in_total") >= 1, 30, "metrics of the new worker")
-            assert second.metric("gridflow_events_in_total") == 1, "no committed record was read again"
+            produce_sync(
+                dep.bootstrap,
+                dep.topic("grid.events.in"),
+                [(VILLAGE.encode(), event("after", 999))],
+            )
+            out.wait_for(
+                lambda rs: any("after" in r["events"] for r in rs),
+                60,
+                "the event sent after the restart",
+            )
+            wait_until(
+                lambda: second.metric("gridflow_events_in_total") >= 1,
+                30,
+                "metrics of the new worker",
+            )
+            assert second.metric("gridflow_events_in_total") == 1, (
+                "no committed record was read again"
+            )
             assert second.metric("gridflow_duplicates_total") == 0
         finally:
             second.stop()
@@ -71,15 +93,21 @@ def test_a_worker_started_before_its_broker_waits_and_then_works(tmp_path: Path)
     dep = Deployment(f"127.0.0.1:{port}", tmp_path)
     worker = WorkerProcess(dep, name="early").start()
     try:
-        wait_until(lambda: "does not answer" in worker.log_tail(), 30, "the worker to say it is waiting")
+        wait_until(
+            lambda: "does not answer" in worker.log_tail(), 30, "the worker to say it is waiting"
+        )
         assert worker.proc is not None and worker.proc.poll() is None, "no crash loop"
         with EmbeddedBroker(port=port) as broker:
             assert broker.bootstrap == dep.bootstrap
             worker.wait_ready(timeout=90)
-            produce_sync(dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("late-1", 1))])
+            produce_sync(
+                dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("late-1", 1))]
+            )
             out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
             try:
-                out.wait_for(lambda rs: any("late-1" in r["events"] for r in rs), 60, "the first event")
+                out.wait_for(
+                    lambda rs: any("late-1" in r["events"] for r in rs), 60, "the first event"
+                )
             finally:
                 out.close()
             worker.stop()

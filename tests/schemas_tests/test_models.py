@@ -43,7 +43,7 @@ def test_a_minimal_event_is_valid() -> None:
         ("source_network", "Bad Network", "network name syntax"),
         ("location", {"lat": 91, "lon": 0}, "latitude out of range"),
         ("grid_code", "123", "grid code is 15 digits"),
-        ("attachments", ["ftp://x"] , "attachments are http(s) URLs"),
+        ("attachments", ["ftp://x"], "attachments are http(s) URLs"),
         ("attachments", ["https://x"] * 21, "at most 20 attachments"),
         ("description", "长" * 2001, "description too long"),
     ],
@@ -61,7 +61,13 @@ def test_an_event_needs_a_title_or_a_description() -> None:
 
 
 def test_extend_feedback_needs_until() -> None:
-    base = {"feedback_id": "f", "case_id": "500103001003-abc", "center_code": "500103001003", "action": "extend", "at": "2026-11-25T10:00:00+08:00"}
+    base = {
+        "feedback_id": "f",
+        "case_id": "500103001003-abc",
+        "center_code": "500103001003",
+        "action": "extend",
+        "at": "2026-11-25T10:00:00+08:00",
+    }
     with pytest.raises(ValidationError, match="until"):
         Feedback.model_validate(base)
     assert Feedback.model_validate({**base, "until": "2026-11-26T10:00:00+08:00"}).until is not None
@@ -69,7 +75,13 @@ def test_extend_feedback_needs_until() -> None:
 
 def test_a_disposition_round_trips_through_json() -> None:
     d = Disposition(
-        disposition_id="c/1/dispatch", case_id="c", action="dispatch", tier="village",  # type: ignore[arg-type]
-        center_code="500103001003", at=datetime(2026, 11, 25, tzinfo=UTC), events=["e"], networks=["chengguan"],
+        disposition_id="c/1/dispatch",
+        case_id="c",
+        action="dispatch",
+        tier="village",  # type: ignore[arg-type]
+        center_code="500103001003",
+        at=datetime(2026, 11, 25, tzinfo=UTC),
+        events=["e"],
+        networks=["chengguan"],
     )
     assert Disposition.model_validate_json(d.model_dump_json()) == d
