@@ -8,6 +8,7 @@ emits tick commands into every partition; the partition's owner does the SLA wor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -30,7 +31,7 @@ from agents.records import InRecord
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
-from gridflow.kafka_client import COMMANDS_TOPIC
+from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 
@@ -94,7 +95,7 @@ class GridflowApp:
         self.topics = topic_names(settings)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
-        faust_patches.install(settings.fetch_max_wait_ms)
+        faust_patches.install(settings.fetch_max_wait_ms, client_kwargs(settings))
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
@@ -126,6 +127,10 @@ class GridflowApp:
         self.table = self.app.Table(
             "cases",
             partitions=n,
+            # key_type/value_type decide the changelog codec on recovery (the schema alone
+            # does not): without them rows come back JSON-decoded, keys as int.
+            key_type=bytes,
+            value_type=bytes,
             schema=faust.Schema(
                 key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             ),
@@ -302,11 +307,18 @@ class GridflowApp:
             )
             context[msg.partition] = event
         result = self.pipeline.process(records, time.time())
+        # Outputs are delivered before the state that remembers them is written: after a
+        # crash in between, the replay finds no state and sends the same ids again (consumers
+        # drop them), instead of finding state and sending nothing.
+        producer = self.app.producer
+        pending = [
+            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+            for out in result.outputs
+        ]
+        if pending:
+            await asyncio.gather(*pending)
         self._write(result, context)
         self.kpi.observe(result.dispositions)
-        producer = self.app.producer
-        for out in result.outputs:
-            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
         self.batches += 1
         self.metrics.observe_batch(len(records))
         self.metrics.observe_handler("cases", time.perf_counter() - started)

@@ -259,7 +259,9 @@ class Pipeline:
             )
             return
         if kind == "tick":
-            self._tick(rec.partition, now, result, dirty)
+            # A tick acts at the time it was emitted, not when it is read: replayed after a
+            # crash, it sees the deadlines as they were then, not a backlog of misses.
+            self._tick(rec.partition, min(rec.timestamp, now), result, dirty)
             return
         body = doc.get("v")
         raw = orjson.dumps(body)

@@ -50,6 +50,8 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         r: float | None = None,
         ratio_text: str | None = None,
     ) -> None:
+        if ours is None and base is None:
+            return  # a part that did not run (--skip) or failed: no row
         text = ratio_text if ratio_text is not None else (f"{r:.3f}" if r is not None else "-")
         out.append((figure, fmt(ours, unit), fmt(base, unit), text))
 
@@ -164,8 +166,8 @@ def table(summary: Mapping[str, Any]) -> str:
         f"medians of {summary.get('runs')} run(s); {summary.get('events'):,} events per run; "
         f"{summary.get('cores')} cores; baseline = raw aiokafka consume→orjson→produce loop "
         f"({summary.get('raw_events', 0):,} single-event records) on the same broker"
-        if summary.get("events")
-        else ""
+        if summary.get("raw_eps") is not None or summary.get("pipeline_eps") is not None
+        else f"{summary.get('cores')} cores"
     )
     return "\n".join([*lines, note] if note else lines)
 

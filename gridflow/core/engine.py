@@ -159,7 +159,9 @@ class Engine:
         )
         self._start_stage(case, "accept", now)
         state.cases[case.id] = case
-        out.dispositions.append(self._disp(case, DispositionAction.DISPATCH, now))
+        out.dispositions.append(
+            self._disp(case, DispositionAction.DISPATCH, now, key=("dispatch",))
+        )
         for informed in decision.inform:
             if informed == tier:
                 continue
@@ -269,7 +271,11 @@ class Engine:
             return refused
         case.status = CaseStatus.ACCEPTED
         self._start_stage(case, "resolve", now)
-        out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="accepted"))
+        out.dispositions.append(
+            self._disp(
+                case, DispositionAction.STATE, now, reason="accepted", key=("fb", fb.feedback_id)
+            )
+        )
         return None
 
     def _fb_resolve(
@@ -282,7 +288,11 @@ class Engine:
             case.on_time = False
         case.status = CaseStatus.RESOLVED
         self._stop_stage(case)
-        out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="resolved"))
+        out.dispositions.append(
+            self._disp(
+                case, DispositionAction.STATE, now, reason="resolved", key=("fb", fb.feedback_id)
+            )
+        )
         return None
 
     def _fb_verify(
@@ -292,7 +302,11 @@ class Engine:
         if refused:
             return refused
         case.status = CaseStatus.VERIFIED
-        out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="verified"))
+        out.dispositions.append(
+            self._disp(
+                case, DispositionAction.STATE, now, reason="verified", key=("fb", fb.feedback_id)
+            )
+        )
         return None
 
     def _fb_reject_resolution(
@@ -305,7 +319,13 @@ class Engine:
         case.reworks += 1
         self._start_stage(case, "resolve", now)
         out.dispositions.append(
-            self._disp(case, DispositionAction.STATE, now, reason="rework: verification failed")
+            self._disp(
+                case,
+                DispositionAction.STATE,
+                now,
+                reason="rework: verification failed",
+                key=("fb", fb.feedback_id),
+            )
         )
         return None
 
@@ -318,7 +338,11 @@ class Engine:
         case.status = CaseStatus.CLOSED
         case.closed_at = now
         self._stop_stage(case)
-        out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="closed"))
+        out.dispositions.append(
+            self._disp(
+                case, DispositionAction.STATE, now, reason="closed", key=("fb", fb.feedback_id)
+            )
+        )
         return None
 
     def _fb_cancel(
@@ -336,6 +360,7 @@ class Engine:
                 DispositionAction.STATE,
                 now,
                 reason=f"cancelled: {fb.note or 'not a valid case'}",
+                key=("fb", fb.feedback_id),
             )
         )
         return None
@@ -351,7 +376,11 @@ class Engine:
         case.status = CaseStatus.DISPATCHED
         case.closed_at = None
         self._start_stage(case, "accept", now)
-        out.dispositions.append(self._disp(case, DispositionAction.STATE, now, reason="reopened"))
+        out.dispositions.append(
+            self._disp(
+                case, DispositionAction.STATE, now, reason="reopened", key=("fb", fb.feedback_id)
+            )
+        )
         return None
 
     def _fb_escalate(
@@ -413,6 +442,7 @@ class Engine:
                 DispositionAction.REROUTE,
                 now,
                 reason=f"returned by {previous}: {fb.note or 'not ours'}",
+                key=("fb", fb.feedback_id),
             )
         )
         return None
@@ -440,7 +470,11 @@ class Engine:
         case.breached = False
         out.dispositions.append(
             self._disp(
-                case, DispositionAction.STATE, now, reason=f"extended to {until.isoformat()}"
+                case,
+                DispositionAction.STATE,
+                now,
+                reason=f"extended to {until.isoformat()}",
+                key=("fb", fb.feedback_id),
             )
         )
         return None
@@ -552,12 +586,14 @@ class Engine:
         reason: str | None = None,
         center: str | None = None,
         tier: Tier | None = None,
-        key: tuple[str, ...] | None = None,
+        key: tuple[str, ...],
     ) -> Disposition:
-        # Timer- and merge-driven steps get ids from what they are (one escalation per
-        # tier, one merge per event); the rest are numbered in the case's own order.
-        seq = case.next_seq()
-        did = disposition_id(case.id, *key) if key else disposition_id(case.id, seq, action.value)
+        # Every id says what the step is (the feedback that caused it, the tier escalated
+        # to, the report merged, the deadline missed), never where it fell in the order of
+        # processing: a replay after a crash may interleave ticks and feedback differently
+        # and must still produce the same ids.
+        case.next_seq()
+        did = disposition_id(case.id, *key)
         deadline = case.deadline
         return Disposition.model_construct(
             disposition_id=did,
