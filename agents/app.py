@@ -41,6 +41,8 @@ TICK = b'{"k":"tick"}'
 #: Records per processed batch at most, and how long a partial batch may wait (s).
 BATCH_MAX = 500
 BATCH_WITHIN = 0.005
+#: A partition with a backlog and no commit for this long is reported and resumed.
+STUCK_AFTER_S = 8.0
 
 
 def topic_names(settings: Settings) -> TopicNames:
@@ -212,12 +214,12 @@ class GridflowApp:
             for partition in range(self.settings.partitions):
                 await self.commands.send(value=TICK, partition=partition)
 
-        @app.timer(interval=5.0)
+        @app.timer(interval=2.0)
         async def gauges() -> None:
             self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
             self.metrics.set_ready(self.is_ready())
             self.metrics.set_recovery_progress(self.recovery_progress())
-            self._kafka_gauges()
+            await self._kafka_gauges()
             # Every worker publishes its own partitions' share of the KPI windows.
             for out in self.kpi.flush(time.time()):
                 await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
@@ -258,10 +260,10 @@ class GridflowApp:
             return 0.0
         return float(min(1.0, sum(recovery.active_offsets.values()) / total))
 
-    def _kafka_gauges(self) -> None:
+    async def _kafka_gauges(self) -> None:
         consumer = self.app.consumer
         sources = {self.topics.events_in, self.topics.feedback, self.topics.commands}
-        committed = self.app.monitor.tp_committed_offsets
+        committed = cast(Any, consumer)._committed_offset
         now = time.monotonic()
         try:
             assignment = consumer.assignment()
@@ -282,7 +284,43 @@ class GridflowApp:
                 seen = (offset, now)
                 self._commit_seen[tp] = seen
             lag = max(0, (high or 0) - (offset or 0))
-            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, now - seen[1])
+            age = now - seen[1]
+            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, age)
+            if lag and age > STUCK_AFTER_S and not self.app.rebalancing:
+                await self._unstick(tp, lag, age)
+
+    async def _unstick(self, tp: Any, lag: int, age: float) -> None:
+        """A partition with a backlog whose committed offset does not move: re-read it.
+
+        Seen in the chaos drill: Faust's fetch loop advances its read offset past records
+        whose delivery was interrupted by a rebalance's flow suspension, so they are never
+        processed nor acknowledged; the acked list then starts above the committed offset
+        and no commit happens again (and the records wait for the next restart). Seeking
+        the partition back to its committed offset re-reads them; records already applied
+        are recognised by id and change nothing.
+        """
+        consumer = cast(Any, self.app.consumer)
+        acked = consumer._acked.get(tp)
+        committed = consumer._committed_offset.get(tp)
+        paused = tp in consumer._paused_partitions
+        if paused:
+            consumer.resume_partitions([tp])
+        head_gap = bool(acked) and committed is not None and min(acked) - committed > 1
+        if head_gap:
+            await consumer.seek(tp, committed)
+        log.warning(
+            "partition %s[%d]: %d records waiting, no commit for %.0f s "
+            "(committed=%s first acked=%s paused=%s); %s",
+            tp.topic,
+            tp.partition,
+            lag,
+            age,
+            committed,
+            sorted(acked)[:3] if acked else [],
+            paused,
+            "re-reading from the committed offset" if head_gap else "watching",
+        )
+        self._commit_seen[tp] = (self._commit_seen[tp][0], time.monotonic())
 
     def is_ready(self) -> bool:
         """Assigned, recovered and processing: what ``/readyz`` answers."""
