@@ -28,6 +28,8 @@ class DemoFigures:
     escalations_by_tier: Counter[str] = field(default_factory=Counter)
     dlq_by_reason: Counter[str] = field(default_factory=Counter)
     feedback_sent: int = 0
+    kpi_records: int = 0
+    metrics_nonzero: int = 0
 
     def add_disposition(self, doc: dict[str, Any]) -> None:
         """Count one disposition, dropping duplicates by id as a centre would."""
@@ -72,6 +74,8 @@ class DemoFigures:
             "dlq": self.dlq,
             "dlq_by_reason": dict(self.dlq_by_reason),
             "feedback": self.feedback_sent,
+            "kpi_records": self.kpi_records,
+            "metrics_nonzero": self.metrics_nonzero,
         }
 
     def render(self, elapsed: float) -> str:
@@ -96,7 +100,9 @@ class DemoFigures:
         return "\n".join(lines)
 
 
-async def follow(consumer: AIOKafkaConsumer, figures: DemoFigures, dispositions: str) -> None:
+async def follow(
+    consumer: AIOKafkaConsumer, figures: DemoFigures, dispositions: str, metrics: str = ""
+) -> None:
     """Fold everything the consumer reads into ``figures`` (one fetch)."""
     batches = await consumer.getmany(timeout_ms=200, max_records=5000)
     for tp, msgs in batches.items():
@@ -107,5 +113,7 @@ async def follow(consumer: AIOKafkaConsumer, figures: DemoFigures, dispositions:
                 continue
             if tp.topic == dispositions:
                 figures.add_disposition(doc)
+            elif tp.topic == metrics:
+                figures.kpi_records += 1
             else:
                 figures.add_rejection(doc)

@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         worker, port = _start_worker(settings)
         _wait_ready(worker, port, stop_requested)
         figures = asyncio.run(_live(settings, args, stop_requested))
+        figures.metrics_nonzero, zero = _scrape(port)
+        if zero:
+            print(f"metrics still at zero: {', '.join(zero)}", file=sys.stderr)
     finally:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -97,6 +100,30 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps(figures.summary()).decode(), flush=True)
     return 0
+
+
+def _scrape(port: int) -> tuple[int, list[str]]:
+    """How many gridflow_* metrics of the worker have a non-zero sample, and which do not."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0, ["(worker /metrics unreachable)"]
+    seen: dict[str, bool] = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE gridflow_"):
+            seen.setdefault(line.split()[2], False)
+        elif line.startswith("gridflow_"):
+            name, _, value = line.rpartition(" ")
+            family = name.split("{")[0]
+            for suffix in ("_total", "_bucket", "_count", "_sum", "_created"):
+                if family.endswith(suffix) and family[: -len(suffix)] in seen:
+                    family = family[: -len(suffix)]
+            if family.endswith("_created"):
+                continue
+            if float(value) != 0:
+                seen[family] = True
+    return sum(seen.values()), sorted(k for k, v in seen.items() if not v)
 
 
 def _mkdir(path: str) -> bool:
@@ -176,9 +203,11 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
         run_centres(settings, seed=args.seed, stop=centres_stop, stats=centre_stats)
     )
     dispositions = settings.topic("grid.dispositions")
+    metrics = settings.topic("grid.metrics")
     consumer = AIOKafkaConsumer(
         dispositions,
         settings.topic("grid.events.dlq"),
+        metrics,
         **client_kwargs(settings),
         group_id=None,
         auto_offset_reset="earliest",
@@ -190,7 +219,7 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
     last_print = 0.0
     try:
         while not stop["flag"]:
-            await follow(consumer, figures, dispositions)
+            await follow(consumer, figures, dispositions, metrics)
             elapsed = time.monotonic() - started
             figures.events_in = sim_stats.events
             figures.feedback_sent = centre_stats.sent
@@ -205,7 +234,7 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
         # Let the last events and timers drain into the view.
         drain_until = time.monotonic() + 3.0
         while time.monotonic() < drain_until:
-            await follow(consumer, figures, dispositions)
+            await follow(consumer, figures, dispositions, metrics)
     finally:
         centres_stop.set()
         if not sim.done():

@@ -102,6 +102,36 @@ def _element_bytes(doc: Any, index: int | None, whole: bytes | None) -> bytes:
     return orjson.dumps(doc)
 
 
+def _validated(
+    docs: list[tuple[Any, int | None]],
+    value: bytes | None,
+    adapter: TypeAdapter[M],
+    what: str,
+    check: Callable[[M], tuple[RejectReason, str] | None],
+) -> tuple[list[M], list[Reject]]:
+    """Validate each document with ``adapter``, then ``check``; reject the rest with reasons."""
+    ok: list[M] = []
+    rejects: list[Reject] = []
+    for doc, index in docs:
+        original = _element_bytes(doc, index, value)
+        if not isinstance(doc, dict):
+            rejects.append(
+                Reject(RejectReason.SCHEMA, f"a {what} must be a JSON object", original, index)
+            )
+            continue
+        try:
+            item = adapter.validate_python(doc)
+        except ValidationError as exc:
+            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), original, index))
+            continue
+        refused = check(item)
+        if refused is None:
+            ok.append(item)
+        else:
+            rejects.append(Reject(refused[0], refused[1], original, index))
+    return ok, rejects
+
+
 def decode_events(
     value: bytes | None,
     *,
@@ -112,62 +142,29 @@ def decode_events(
 ) -> tuple[list[GridEvent], list[Reject]]:
     """Validate a ``grid.events.in`` value into events and rejections."""
     docs, rejects = _split(value, limits)
-    events: list[GridEvent] = []
     latest = now + limits.max_clock_skew
-    for doc, index in docs:
-        if not isinstance(doc, dict):
-            rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    "a GridEvent must be a JSON object",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
-            )
-            continue
-        try:
-            event = _EVENT_ADAPTER.validate_python(doc)
-        except ValidationError as exc:
-            rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    schema_detail(exc),
-                    _element_bytes(doc, index, value),
-                    index,
-                )
-            )
-            continue
+
+    def check(event: GridEvent) -> tuple[RejectReason, str] | None:
         if event.region_code not in known_region:
-            rejects.append(
-                Reject(
-                    RejectReason.UNKNOWN_REGION,
-                    f"region_code {event.region_code} is not a village/community of the loaded division tree",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
+            return (
+                RejectReason.UNKNOWN_REGION,
+                f"region_code {event.region_code} is not a village/community of the loaded division tree",
             )
-        elif event.source_network not in known_network:
-            rejects.append(
-                Reject(
-                    RejectReason.UNKNOWN_NETWORK,
-                    f"source_network {event.source_network!r} is not configured in networks.yaml",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
+        if event.source_network not in known_network:
+            return (
+                RejectReason.UNKNOWN_NETWORK,
+                f"source_network {event.source_network!r} is not configured in networks.yaml",
             )
-        elif event.reported_at > latest:
-            rejects.append(
-                Reject(
-                    RejectReason.FUTURE_TIMESTAMP,
-                    f"reported_at {event.reported_at.isoformat()} is more than "
-                    f"{int(limits.max_clock_skew.total_seconds())} s ahead of the processor's clock",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
+        if event.reported_at > latest:
+            return (
+                RejectReason.FUTURE_TIMESTAMP,
+                f"reported_at {event.reported_at.isoformat()} is more than "
+                f"{int(limits.max_clock_skew.total_seconds())} s ahead of the processor's clock",
             )
-        else:
-            events.append(event)
-    return events, rejects
+        return None
+
+    events, refused = _validated(docs, value, _EVENT_ADAPTER, "GridEvent", check)
+    return events, rejects + refused
 
 
 def decode_feedback(
@@ -178,39 +175,14 @@ def decode_feedback(
 ) -> tuple[list[Feedback], list[Reject]]:
     """Validate a ``grid.feedback`` value into feedback and rejections."""
     docs, rejects = _split(value, limits)
-    out: list[Feedback] = []
-    for doc, index in docs:
-        if not isinstance(doc, dict):
-            rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    "a Feedback must be a JSON object",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
-            )
-            continue
-        try:
-            fb = _FEEDBACK_ADAPTER.validate_python(doc)
-        except ValidationError as exc:
-            rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    schema_detail(exc),
-                    _element_bytes(doc, index, value),
-                    index,
-                )
-            )
-            continue
+
+    def check(fb: Feedback) -> tuple[RejectReason, str] | None:
         if not known_center(fb.center_code):
-            rejects.append(
-                Reject(
-                    RejectReason.UNKNOWN_REGION,
-                    f"center_code {fb.center_code} is not a centre of the loaded division tree",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
+            return (
+                RejectReason.UNKNOWN_REGION,
+                f"center_code {fb.center_code} is not a centre of the loaded division tree",
             )
-            continue
-        out.append(fb)
-    return out, rejects
+        return None
+
+    items, refused = _validated(docs, value, _FEEDBACK_ADAPTER, "Feedback", check)
+    return items, rejects + refused
