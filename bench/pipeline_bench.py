@@ -1,11 +1,11 @@
 """gridflow end to end: a real ``gridflow worker`` process on the bench's broker.
 
 * :func:`run_throughput`: pre-load N events into ``grid.events.in``, start the worker(s),
-  time from the first disposition to the last. Every valid event ends in exactly one
+  time from the worker's "Worker ready" (its log line: recovery done, streams resumed) to
+  the last disposition's produce timestamp. Every valid event ends in exactly one
   ``dispatch`` (it opened a case) or ``merge`` (it joined one) disposition, so those are
-  what is counted; ``inform`` copies and timer steps are not events. The rate is taken
-  from the dispositions' own record timestamps (the worker's produce time), so the bench's
-  polling does not enter it.
+  what is counted; ``inform`` copies and timer steps are not events. Both ends are the
+  worker's own clock readings, so the bench's polling does not enter the interval.
 * :func:`run_latency`: single-event records at a fixed rate into a running worker; the
   latency of an event is its disposition's produce time minus its own produce time
   (``p50_ms`` / ``p99_ms``), and, as seen by a consumer, receipt time minus produce time.
@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,20 @@ class Worker:
         except (OSError, IndexError, ValueError):
             return 0.0
 
+    def ready_at(self) -> float | None:
+        """Epoch seconds of Faust's "Worker ready" log line (text log format), or None."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if "Worker ready" in line:
+                try:
+                    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                except ValueError:
+                    return None
+        return None
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -351,13 +366,25 @@ def run_throughput(
     in_topic = dep.topic("grid.events.in")
     limit = timeout if timeout is not None else 90.0 + events / 300.0
     procs = [Worker(dep, name=f"w{i + 1}") for i in range(workers)]
+    start: float | None = None
     try:
         if preload_first:
             asyncio.run(preload(bootstrap, in_topic, records, partitions))
         for w in procs:
             w.start()
+
+        # Worker CPU is read when the workers log "Worker ready" (they consume from then on)
+        # and at the end: CPU per event without start-up, which a busy machine disturbs
+        # less than a rate. The log is polled, not /readyz: a worker busy with its first
+        # big batch answers HTTP only after it.
+        def logged_ready() -> bool:
+            for w in procs:
+                w.check()
+            return all(w.ready_at() is not None for w in procs)
+
+        wait_until(logged_ready, 90, "workers ready", interval=0.02)
+        cpu0 = sum(w.cpu_seconds() for w in procs)
         if not preload_first:
-            wait_until(lambda: all(w.ready() for w in procs), 90, "workers ready", interval=0.2)
             wait_until(
                 lambda: (
                     sum(w.metric("gridflow_assigned_partitions") for w in procs) >= partitions
@@ -367,20 +394,15 @@ def run_throughput(
                 "partitions assigned",
                 interval=0.2,
             )
+            cpu0 = sum(w.cpu_seconds() for w in procs)
+            start = time.time()
             asyncio.run(preload(bootstrap, in_topic, records, partitions))
 
-        def started() -> float:
+        def finished() -> bool:
             for w in procs:
                 w.check()
-            return sum(w.events_done() for w in procs)
+            return sum(w.events_done() for w in procs) >= events
 
-        def finished() -> bool:
-            return started() >= events
-
-        # CPU is read when the first dispositions show up and at the end: the worker's CPU
-        # per event without its start-up, a figure a busy machine disturbs less than a rate.
-        done0 = wait_until(started, limit, "first dispositions", interval=0.1)
-        cpu0 = sum(w.cpu_seconds() for w in procs)
         wait_until(finished, limit, f"{events} events through gridflow", interval=0.25)
         cpu = sum(w.cpu_seconds() for w in procs) - cpu0
         got = asyncio.run(
@@ -390,17 +412,23 @@ def run_throughput(
         for w in procs:
             w.stop()
     stamps = [ts for ts, _ in got]
-    eps = rate_from_timestamps(stamps)
+    if preload_first:
+        # The worker consumes from the moment it is ready (recovery done, streams resumed).
+        readies = [t for t in (w.ready_at() for w in procs) if t is not None]
+        start = min(readies) if len(readies) == len(procs) else None
+    eps: float | None
+    if start is not None and stamps and max(stamps) / 1000.0 > start:
+        eps = len(stamps) / (max(stamps) / 1000.0 - start)
+    else:
+        eps = rate_from_timestamps(stamps)
     return {
         "events": events,
         "accounted": len(got),
         "eps": eps,
-        "seconds": (max(stamps) - min(stamps)) / 1000.0 if stamps else None,
+        "seconds": max(stamps) / 1000.0 - start if stamps and start else None,
+        "timed_from": "ready" if preload_first and start else ("produce" if start else "first"),
         "worker_cpu_s": cpu,
-        "cpu_events": events - done0,
-        # Batch records can arrive in one huge first batch: then too few events are left
-        # after the first reading to say anything.
-        "cpu_us_per_event": cpu / (events - done0) * 1e6 if events - done0 >= events / 4 else None,
+        "cpu_us_per_event": cpu / events * 1e6,
         "workers": workers,
     }
 
