@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 import time
 import weakref
@@ -43,6 +44,8 @@ BATCH_MAX = 500
 BATCH_WITHIN = 0.005
 #: A partition with a backlog and no commit for this long is reported and resumed.
 STUCK_AFTER_S = 8.0
+#: Exit status when outputs could not be delivered (EX_TEMPFAIL: restart me).
+EXIT_UNDELIVERED = 75
 
 
 def topic_names(settings: Settings) -> TopicNames:
@@ -216,13 +219,12 @@ class GridflowApp:
 
         @app.timer(interval=2.0)
         async def gauges() -> None:
-            self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
-            self.metrics.set_ready(self.is_ready())
-            self.metrics.set_recovery_progress(self.recovery_progress())
-            await self._kafka_gauges()
-            # Every worker publishes its own partitions' share of the KPI windows.
-            for out in self.kpi.flush(time.time()):
-                await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
+            # Observability must never take the worker down: Faust crashes the whole app
+            # on an exception in a timer (seen in the chaos drill).
+            try:
+                await self._observe()
+            except Exception:
+                log.exception("metrics timer failed; continuing")
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
@@ -250,15 +252,26 @@ class GridflowApp:
             ready = self.is_ready()
             return web.json({"ready": ready}, status=200 if ready else 503)
 
+    async def _observe(self) -> None:
+        self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
+        self.metrics.set_ready(self.is_ready())
+        self.metrics.set_recovery_progress(self.recovery_progress())
+        await self._kafka_gauges()
+        # Every worker publishes its own partitions' share of the KPI windows.
+        for out in self.kpi.flush(time.time()):
+            await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
+
     def recovery_progress(self) -> float:
         """Share of the changelog records to recover that are recovered (1.0 when done)."""
         recovery = cast(Any, self.app.tables).recovery
         if recovery.completed.is_set() and not recovery.in_recovery:
             return 1.0
-        total = sum(recovery.active_highwaters.values())
+        # Values are None for partitions whose offsets are not known yet.
+        total = sum(v or 0 for v in recovery.active_highwaters.values())
         if not total:
             return 0.0
-        return float(min(1.0, sum(recovery.active_offsets.values()) / total))
+        done = sum(v or 0 for v in recovery.active_offsets.values())
+        return float(min(1.0, done / total))
 
     async def _kafka_gauges(self) -> None:
         consumer = self.app.consumer
@@ -354,7 +367,16 @@ class GridflowApp:
             for out in result.outputs
         ]
         if pending:
-            await asyncio.gather(*pending)
+            try:
+                await asyncio.gather(*pending)
+            except Exception:
+                # Faust's take_events acknowledges a batch even when its handler raises, so
+                # raising here would commit inputs whose outputs were never delivered. Dying
+                # without a commit keeps at-least-once: the next owner reprocesses the batch.
+                log.critical(
+                    "could not deliver a batch's outputs; exiting without commit", exc_info=True
+                )
+                os._exit(EXIT_UNDELIVERED)
         self._write(result, context)
         self.kpi.observe(result.dispositions)
         self.batches += 1
