@@ -318,7 +318,7 @@ class GridflowApp:
         paused = tp in consumer._paused_partitions
         if paused:
             consumer.resume_partitions([tp])
-        head_gap = bool(acked) and committed is not None and min(acked) - committed > 1
+        head_gap = bool(acked) and committed is not None and min(acked) > committed
         if head_gap:
             await consumer.seek(tp, committed)
         log.warning(
