@@ -112,7 +112,9 @@ def _scrape(port: int) -> tuple[int, list[str]]:
     seen: dict[str, bool] = {}
     for line in text.splitlines():
         if line.startswith("# TYPE gridflow_"):
-            seen.setdefault(line.split()[2], False)
+            family = line.split()[2]
+            if not family.endswith("_created"):  # creation timestamps, not figures
+                seen.setdefault(family, False)
         elif line.startswith("gridflow_"):
             name, _, value = line.rpartition(" ")
             family = name.split("{")[0]
