@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until  # noqa: E402
+from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
-from gridflow.simulator.events import generate  # noqa: E402
+from gridflow.simulator.events import generate
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,9 @@ def test_a_fresh_worker_recovers_every_row_and_treats_a_full_replay_as_duplicate
 ) -> None:
     dep = Deployment(kafka_bootstrap, tmp_path)
     dep.create_topics()
-    records = [r for r in generate(1500, seed=5, duplicate_rate=0.2, malformed_rate=0.0) if not r.malformed]
+    records = [
+        r for r in generate(1500, seed=5, duplicate_rate=0.2, malformed_rate=0.0) if not r.malformed
+    ]
     sent = []
     ids: set[str] = set()
     for r in records:
@@ -39,10 +41,13 @@ def test_a_fresh_worker_recovers_every_row_and_treats_a_full_replay_as_duplicate
     out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
     try:
         produce_sync(dep.bootstrap, dep.topic("grid.events.in"), sent)
-        out.wait_for(lambda rs: ids <= {e for r in rs for e in r["events"]}, 120, "every event in a case")
+        out.wait_for(
+            lambda rs: ids <= {e for r in rs for e in r["events"]}, 120, "every event in a case"
+        )
         # Let the last changelog writes and the offset commit happen, then crash.
-        wait_until(lambda: first.metric("gridflow_events_in_total") >= len(ids), 30, "events counted")
-        time.sleep(0)  # no sleep-based sync: the commit state does not matter for this test
+        wait_until(
+            lambda: first.metric("gridflow_events_in_total") >= len(ids), 30, "events counted"
+        )
         first.kill()
         dispatched = len({r["case_id"] for r in out.records if r["action"] == "dispatch"})
 
