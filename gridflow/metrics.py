@@ -18,7 +18,7 @@ an unbounded label set would grow the registry without limit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -111,6 +111,8 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        # labels() costs a lock and a tuple build per call; the hot path reuses children.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
 
         # Intake
@@ -270,9 +272,16 @@ class Metrics:
 
     # -- intake ---------------------------------------------------------------------------
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def event_in(self, network: str, count: int = 1) -> None:
         """Count ``count`` events read from ``network`` (a batch counts at once)."""
-        self.events_in.labels(network=network).inc(count)
+        self._child(self.events_in, network).inc(count)
 
     def rejected(self, reason: str) -> None:
         """Count one record sent to the DLQ with the machine-readable ``reason``."""
@@ -290,11 +299,11 @@ class Metrics:
 
     def case_opened(self, tier: str) -> None:
         """Count a new case dispatched to a centre of ``tier``."""
-        self.cases_opened.labels(tier=tier).inc()
+        self._child(self.cases_opened, tier).inc()
 
     def case_merged(self, tier: str) -> None:
         """Count a report merged into a case held at ``tier``."""
-        self.cases_merged.labels(tier=tier).inc()
+        self._child(self.cases_merged, tier).inc()
 
     def case_closed(self, tier: str) -> None:
         """Count a case closed (or cancelled) at ``tier``."""
@@ -307,9 +316,9 @@ class Metrics:
         have no input record to measure from: pass ``None`` so they don't skew the
         latency histogram with SLA durations.
         """
-        self.dispositions.labels(action=action, tier=tier).inc()
+        self._child(self.dispositions, action, tier).inc()
         if latency_s is not None:
-            self.ingest_to_disposition.labels(action=action).observe(max(latency_s, 0.0))
+            self._child(self.ingest_to_disposition, action).observe(max(latency_s, 0.0))
 
     # -- SLA ------------------------------------------------------------------------------
 

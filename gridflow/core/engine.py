@@ -19,7 +19,7 @@ from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity
-from gridflow.core.sla import SlaPolicy, extension_verdict, stage_deadline, stage_warning
+from gridflow.core.sla import SlaPolicy, extension_verdict, stage_times
 from gridflow.core.tiers import parent_tier
 from schemas import (
     Disposition,
@@ -547,15 +547,19 @@ class Engine:
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
         policy = self._policy(case)
-        start = _dt(now)
-        calendar = self.rules.calendar
-        deadline = stage_deadline(calendar, policy, stage, start, self.sla_scale)  # type: ignore[arg-type]
+        deadline, warn = stage_times(
+            self.rules.calendar,
+            policy,
+            stage,  # type: ignore[arg-type]
+            _dt(now),
+            self.sla_scale,
+        )
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline.timestamp()
         # The warning falls at warn_at of the stage's own clock (working time for working-time
         # policies), so a reminder does not land at 3 a.m.
-        case.warn_at = stage_warning(calendar, policy, stage, start, self.sla_scale).timestamp()  # type: ignore[arg-type]
+        case.warn_at = warn.timestamp()
         case.warned = False
         case.breached = False
 

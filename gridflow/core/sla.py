@@ -145,7 +145,27 @@ def stage_warning(
     time, during working hours); for ``wall`` it equals ``warning_time``. ``scale``
     compresses the interval as in ``stage_deadline``.
     """
-    deadline = stage_deadline(calendar, policy, stage, start)
+    return stage_times(calendar, policy, stage, start, scale)[1]
+
+
+def stage_times(
+    calendar: WorkCalendar,
+    policy: SlaPolicy,
+    stage: Stage,
+    start: datetime,
+    scale: float = 1.0,
+) -> tuple[datetime, datetime]:
+    """``(stage_deadline(...), stage_warning(...))`` with the calendar walked once.
+
+    Opening a case and every stage change need both; the working-time walk is the
+    expensive part of each, so the hot path asks for them together.
+    """
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError("start must be an aware datetime")
+    amount = policy.stage_amount(stage)
+    if amount is None:
+        raise ValueError(f"policy {policy.name!r} has no {stage} time limit")
+    deadline = _advance(calendar, policy.clock, start, amount)
     if policy.clock == "wall":
         warn = warning_time(start, deadline, policy.warn_at)
     else:
@@ -154,7 +174,7 @@ def stage_warning(
         warn = calendar.add_working_time(start, worked * policy.warn_at)
         if warn <= start:
             warn = warning_time(start, deadline, policy.warn_at)
-    return _scaled(start, warn, scale)
+    return _scaled(start, deadline, scale), _scaled(start, warn, scale)
 
 
 @dataclass(frozen=True, slots=True)

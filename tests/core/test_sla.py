@@ -247,3 +247,21 @@ def test_policy_file_errors_point_at_the_line(
     with pytest.raises(ConfigLoadError, match=message) as caught:
         load_policies(path)
     assert caught.value.line == line
+
+
+def test_stage_times_gives_the_stage_deadline_and_a_warning_before_it() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gridflow.core.rules import RuleSet
+    from gridflow.core.sla import stage_deadline, stage_times
+
+    rules = RuleSet.load(Path(__file__).resolve().parents[2] / "routing_rules")
+    start = datetime(2026, 9, 30, 9, 30, tzinfo=UTC)  # eve of National Day, through the holiday
+    for policy in rules.policies.values():
+        for stage in ("accept", "resolve"):
+            for offset_h in (0, 7, 15):
+                at = start + timedelta(hours=offset_h)
+                for scale in (1.0, 0.01):
+                    deadline, warn = stage_times(rules.calendar, policy, stage, at, scale)
+                    assert deadline == stage_deadline(rules.calendar, policy, stage, at, scale)
+                    assert at <= warn <= deadline
