@@ -167,7 +167,9 @@ class GridflowApp:
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
         self._commit_seen: dict[Any, tuple[Any, float]] = {}
+        self._committed_at: dict[Any, float] = {}
         self._register()
+        self._clock_commits()
 
     # ------------------------------------------------------------ table glue
     def _read_state(self, region: str) -> bytes | None:
@@ -261,6 +263,20 @@ class GridflowApp:
         for out in self.kpi.flush(time.time()):
             await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
 
+    def _clock_commits(self) -> None:
+        # Faust tells only its monitor when offsets are committed; wrap it to timestamp
+        # each partition's last commit for the last-commit-age gauge.
+        monitor = self.app.monitor
+        original = monitor.on_tp_commit
+
+        def on_tp_commit(tp_offsets: Any) -> None:
+            original(tp_offsets)
+            now = time.monotonic()
+            for tp in tp_offsets:
+                self._committed_at[tp] = now
+
+        monitor.on_tp_commit = on_tp_commit  # type: ignore[method-assign]
+
     def recovery_progress(self) -> float:
         """Share of the changelog records to recover that are recovered (1.0 when done)."""
         recovery = cast(Any, self.app.tables).recovery
@@ -298,7 +314,8 @@ class GridflowApp:
                 self._commit_seen[tp] = seen
             lag = max(0, (high or 0) - (offset or 0))
             age = now - seen[1]
-            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, age)
+            last_commit = self._committed_at.get(tp, seen[1])
+            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, now - last_commit)
             if lag and age > STUCK_AFTER_S and not self.app.rebalancing:
                 await self._unstick(tp, lag, age)
 
