@@ -18,12 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +33,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench import BATCH_EVENTS, BenchRecord, percentile
 from bench.raw_baseline import preload
 from gridflow.broker import free_port
-from gridflow.config import PROJECT_ROOT, Settings
+from gridflow.config import Settings
 from gridflow.kafka_client import ensure_topics
+from gridflow.worker_process import http_get, spawn_worker, terminate
 
 #: Actions that account for one input event each.
 EVENT_ACTIONS = frozenset({"dispatch", "merge"})
@@ -158,25 +155,11 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gridflow", "worker"],
-            env=self.env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+        self.proc = spawn_worker(self.env, self.log_path)
         return self
 
     def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return int(r.status), r.read()
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), exc.read()
-        except OSError:
-            return 0, b""
+        return http_get(self.port, path)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -239,14 +222,7 @@ class Worker:
             return ""
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        terminate(self.proc, 15)
 
 
 def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.1) -> Any:

@@ -16,13 +16,9 @@ import contextlib
 import os
 import random
 import re
-import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -35,11 +31,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.chaos.checker import VALID_KINDS, Sent, Verdict, check
-from gridflow.config import PROJECT_ROOT, Settings, load_settings
+from gridflow.config import Settings, load_settings
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.simulator.casework import CentreStats
 from gridflow.simulator.centres import run_centres
 from gridflow.simulator.events import EventGenerator
+from gridflow.worker_process import http_get, kill_group, spawn_worker, terminate
 
 Log = Callable[[str], None]
 
@@ -134,45 +131,23 @@ class ChaosWorker:
         self.starts = 0
 
     def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n===== start #{self.starts + 1} at {time.time():.3f} =====\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gridflow", "worker"],
-                env=self.env,
-                cwd=PROJECT_ROOT,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+        banner = f"\n===== start #{self.starts + 1} at {time.time():.3f} =====\n"
+        self.proc = spawn_worker(self.env, self.log_path, banner)
         self.starts += 1
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
-                return bool(r.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_get(self.port, "/readyz", timeout=1)[0] == 200
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no goodbye, no commit."""
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, then SIGKILL if it does not leave in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        terminate(self.proc, timeout)
 
 
 class Outputs:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import orjson
@@ -20,6 +19,7 @@ from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.config import Settings, load_settings
 from gridflow.demo_view import DemoFigures, follow
 from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.worker_process import http_get, spawn_worker
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,11 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _scrape(port: int) -> tuple[int, list[str]]:
     """How many gridflow_* metrics of the worker have a non-zero sample, and which do not."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
+    status, body = http_get(port, "/metrics", timeout=5)
+    if status != 200:
         return 0, ["(worker /metrics unreachable)"]
+    text = body.decode()
     seen: dict[str, bool] = {}
     for line in text.splitlines():
         if line.startswith("# TYPE gridflow_"):
@@ -144,18 +143,12 @@ def _start_worker(settings: Settings) -> tuple[subprocess.Popen[bytes], int]:
             "GRIDFLOW_PARTITIONS": str(settings.partitions),
             "GRIDFLOW_SLA_SCALE": str(settings.sla_scale),
             "GRIDFLOW_WEB_PORT": str(port),
-            "GRIDFLOW_DATA_DIR": f"var/demo/{settings.app_id}",
+            # Absolute: the worker runs in the project root, the demo wherever it was started.
+            "GRIDFLOW_DATA_DIR": str(Path("var/demo", settings.app_id).resolve()),
             "GRIDFLOW_TICK_INTERVAL": "0.5",
         }
     )
-    log = open("var/demo/worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gridflow", "worker"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    proc = spawn_worker(env, Path("var/demo/worker.log").resolve())
     print(
         f"worker pid {proc.pid}: http://127.0.0.1:{port}/metrics (log: var/demo/worker.log)",
         file=sys.stderr,
@@ -168,12 +161,8 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
     while time.monotonic() < deadline and not stop["flag"]:
         if proc.poll() is not None:
             raise SystemExit(f"worker exited with {proc.returncode}; see var/demo/worker.log")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r,
-        ):
-            if r.status == 200:
-                return
+        if http_get(port, "/readyz", timeout=1)[0] == 200:
+            return
         time.sleep(0.2)
     raise SystemExit("worker not ready within 90 s; see var/demo/worker.log")
 

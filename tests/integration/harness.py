@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from gridflow.broker import free_port
 from gridflow.config import Settings
 from gridflow.kafka_client import ensure_topics
+from gridflow.worker_process import http_get, kill_group, spawn_worker, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,25 +103,11 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gridflow", "worker"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+        self.proc = spawn_worker(self.env, self.log_path)
         return self
 
     def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-        except OSError:
-            return 0, b""
+        return http_get(self.port, path)
 
     def ready(self) -> bool:
         assert self.proc is not None
@@ -162,20 +146,14 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, no commit."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
 
     def terminate(self, timeout: float = 30) -> int:
         """SIGTERM and wait for a graceful exit."""
         assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode
+        code = terminate(self.proc, timeout)
+        assert code is not None
+        return code
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
