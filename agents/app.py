@@ -1,9 +1,12 @@
-"""The Faust application: one stateful agent, one timer, the web endpoints.
+"""The Faust application: the case table, the input reader, one timer, the web endpoints.
 
 Records flow: ``grid.events.in`` / ``grid.feedback`` / ``grid.cases.commands`` → the
-``cases`` agent (batched) → :class:`agents.pipeline.Pipeline` → ``grid.dispositions`` and
-``grid.events.dlq``; region rows in the ``cases`` table (changelog-backed). The timer only
-emits tick commands into every partition; the partition's owner does the SLA work.
+:class:`agents.input_reader.InputReader` (plain aiokafka, batched, on the partitions Faust
+assigned here) → :class:`agents.pipeline.Pipeline` → ``grid.dispositions`` and
+``grid.events.dlq``; region rows and read positions in the ``cases`` table
+(changelog-backed). Faust owns the group membership, the table's assignment, recovery and
+standbys, the timers and the web server. The timer only emits tick commands into every
+partition; the partition's owner does the SLA work.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ import os
 import ssl
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import faust
 import orjson
 from faust.streams import _current_event
-from faust.types import EventT, StreamT
+from faust.types import StreamT
 
 from agents import faust_patches
+from agents.input_reader import InputReader, Positions, is_position_key, position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
 from agents.pipeline import BatchResult, Pipeline, TopicNames
@@ -39,11 +44,8 @@ from gridflow.reference import load_engine
 log = logging.getLogger("gridflow.worker")
 
 TICK = b'{"k":"tick"}'
-#: Records per processed batch at most, and how long a partial batch may wait (s).
-BATCH_MAX = 500
-BATCH_WITHIN = 0.005
-#: A partition with a backlog and no commit for this long is reported and resumed.
-STUCK_AFTER_S = 8.0
+#: Records per processed batch at most (one fetch).
+BATCH_MAX = 2000
 #: Exit status when outputs could not be delivered (EX_TEMPFAIL: restart me).
 EXIT_UNDELIVERED = 75
 
@@ -89,6 +91,18 @@ def _credentials(settings: Settings) -> Any:
     )
 
 
+class _App(faust.App):
+    """Faust's app, stopping the input reader before Faust stops its own consumer."""
+
+    before_stop: Any = None
+
+    async def on_stop(self) -> None:
+        if self.before_stop is not None:
+            # The batch in flight finishes and is delivered while producer and tables work.
+            await self.before_stop()
+        await super().on_stop()
+
+
 class GridflowApp:
     """Builds the Faust app around a :class:`Pipeline`."""
 
@@ -103,7 +117,7 @@ class GridflowApp:
         faust_patches.install(settings.fetch_max_wait_ms, client_kwargs(settings))
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
+        self.app = _App(
             settings.app_id,
             broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
             broker_credentials=_credentials(settings),
@@ -140,14 +154,6 @@ class GridflowApp:
                 key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             ),
         )
-        self.source = self.app.topic(
-            self.topics.events_in,
-            self.topics.feedback,
-            self.topics.commands,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=n,
-        )
         self.commands = self.app.topic(
             self.topics.commands, key_serializer="raw", value_serializer="raw", partitions=n
         )
@@ -166,10 +172,19 @@ class GridflowApp:
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
-        self._commit_seen: dict[Any, tuple[Any, float]] = {}
-        self._committed_at: dict[Any, float] = {}
+        self.reader = InputReader(
+            client=client_kwargs(settings),
+            topics=(self.topics.events_in, self.topics.feedback, self.topics.commands),
+            handle=self.handle,
+            read_position=self._read_position,
+            may_read=self._recovered,
+            batch_max=BATCH_MAX,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            client_id=f"{settings.app_id}-inputs",
+        )
+        cast(Any, self.app).before_stop = self.reader.stop
+        self._changelog = self.table.changelog_topic.get_topic_name()
         self._register()
-        self._clock_commits()
 
     # ------------------------------------------------------------ table glue
     def _read_state(self, region: str) -> bytes | None:
@@ -180,39 +195,72 @@ class GridflowApp:
         n = self.settings.partitions
         out: dict[str, bytes] = {}
         for key, value in self.table.items():
+            if isinstance(key, bytes) and is_position_key(key):
+                continue
             region = key.decode() if isinstance(key, bytes) else str(key)
             if value is not None and partition_for(region, n) == partition:
                 out[region] = _as_bytes(value)
         return out
 
-    def _write(self, result: BatchResult, context: Mapping[int, EventT[Any]]) -> None:
-        for partition, rows in result.writes.items():
-            event = context.get(partition)
-            if event is None:  # cannot happen: every write comes from a record of that partition
-                log.error(
-                    "no event context for partition %d; %d rows not written", partition, len(rows)
-                )
-                continue
-            with _event_context(event):
-                for region, value in rows.items():
-                    key = region.encode()
+    def _read_position(self, topic: str, partition: int) -> int | None:
+        value = self.table.get(position_key(topic, partition))
+        if value is None:
+            return None
+        # Recovered rows may come back JSON-decoded (an int) rather than as bytes.
+        return int(value.decode() if isinstance(value, bytes | bytearray) else value)
+
+    def _recovered(self, generation: int) -> bool:
+        """True once the assignment of ``generation`` has its table partitions recovered."""
+        app = self.app
+        recovery = cast(Any, app.tables).recovery
+        return bool(
+            app.consumer_generation_id == generation
+            and not app.rebalancing
+            and recovery.completed.is_set()
+            and not recovery.in_recovery
+        )
+
+    def _write(self, result: BatchResult, positions: Positions) -> list[Awaitable[Any]]:
+        """Write state rows, then read positions, to the table and its changelog."""
+        rows: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        for partition, regions in result.writes.items():
+            rows.setdefault(partition, []).extend(
+                (region.encode(), value) for region, value in regions.items()
+            )
+        for (topic, partition), offset in positions.items():
+            # After the state of the same partition: the changelog keeps the order.
+            rows.setdefault(partition, []).append(
+                (position_key(topic, partition), str(offset).encode())
+            )
+        sends: list[Awaitable[Any]] = []
+        producer = self.app.producer
+        store = self.table.data
+        for partition, items in rows.items():
+            with _partition_context(partition):
+                for key, value in items:
                     if value is None:
-                        if key in self.table:
-                            del self.table[key]
+                        store.pop(key, None)
                     else:
-                        self.table[key] = value
+                        store[key] = value
+                    sends.append(producer.send(self._changelog, key, value, partition, None, None))
+        return sends
 
     # ---------------------------------------------------------------- agents
     def _register(self) -> None:
         app = self.app
 
-        @app.agent(self.source, name="cases", concurrency=1)
+        @app.agent(self.commands, name="cases", concurrency=1)
         async def cases(stream: StreamT[bytes]) -> None:
-            batches = cast(Any, stream).take_events(BATCH_MAX, within=BATCH_WITHIN)
-            async for events in batches:
-                await self.handle(events)
+            # Subscribing gives Faust the topic whose partitions decide where the case
+            # table's partitions are active; the records are read by the input reader.
+            async for _ in stream:
+                pass
 
         self.cases_agent = cases
+
+        @app.task
+        async def read_inputs() -> None:
+            await self.reader.run()
 
         @app.timer(interval=self.settings.tick_interval, on_leader=True)
         async def tick() -> None:
@@ -230,16 +278,16 @@ class GridflowApp:
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+            await self.reader.revoke()
             self.pipeline.forget_partitions()
-            self._commit_seen.clear()
             self.metrics.forget_partitions((tp.topic, tp.partition) for tp in revoked)
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
-            self.metrics.set_assigned_partitions(
-                len({tp.partition for tp in assigned if tp.topic == self.topics.events_in})
-            )
+            owned = {tp.partition for tp in assigned if tp.topic == self.topics.commands}
+            self.reader.assign(owned, self.app.consumer_generation_id)
+            self.metrics.set_assigned_partitions(len(owned))
 
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
@@ -263,20 +311,6 @@ class GridflowApp:
         for out in self.kpi.flush(time.time()):
             await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
 
-    def _clock_commits(self) -> None:
-        # Faust tells only its monitor when offsets are committed; wrap it to timestamp
-        # each partition's last commit for the last-commit-age gauge.
-        monitor = self.app.monitor
-        original = monitor.on_tp_commit
-
-        def on_tp_commit(tp_offsets: Any) -> None:
-            original(tp_offsets)
-            now = time.monotonic()
-            for tp in tp_offsets:
-                self._committed_at[tp] = now
-
-        monitor.on_tp_commit = on_tp_commit  # type: ignore[method-assign]
-
     def recovery_progress(self) -> float:
         """Share of the changelog records to recover that are recovered (1.0 when done)."""
         recovery = cast(Any, self.app.tables).recovery
@@ -290,67 +324,8 @@ class GridflowApp:
         return float(min(1.0, done / total))
 
     async def _kafka_gauges(self) -> None:
-        consumer = self.app.consumer
-        sources = {self.topics.events_in, self.topics.feedback, self.topics.commands}
-        committed = cast(Any, consumer)._committed_offset
-        now = time.monotonic()
-        try:
-            assignment = consumer.assignment()
-        except Exception:  # not started or mid-rebalance: try again next time
-            return
-        for tp in assignment:
-            if tp.topic not in sources:
-                continue
-            try:
-                # The fetch high watermark, not end_offsets(): the embedded broker answers
-                # ListOffsets wrong across batches (PITFALLS.md).
-                high = consumer.highwater(tp)
-            except Exception:
-                continue
-            offset = committed.get(tp)
-            seen = self._commit_seen.get(tp)
-            if seen is None or seen[0] != offset:
-                seen = (offset, now)
-                self._commit_seen[tp] = seen
-            lag = max(0, (high or 0) - (offset or 0))
-            age = now - seen[1]
-            last_commit = self._committed_at.get(tp, seen[1])
-            self.metrics.set_partition_progress(tp.topic, tp.partition, lag, now - last_commit)
-            if lag and age > STUCK_AFTER_S and not self.app.rebalancing:
-                await self._unstick(tp, lag, age)
-
-    async def _unstick(self, tp: Any, lag: int, age: float) -> None:
-        """A partition with a backlog whose committed offset does not move: re-read it.
-
-        Seen in the chaos drill: Faust's fetch loop advances its read offset past records
-        whose delivery was interrupted by a rebalance's flow suspension, so they are never
-        processed nor acknowledged; the acked list then starts above the committed offset
-        and no commit happens again (and the records wait for the next restart). Seeking
-        the partition back to its committed offset re-reads them; records already applied
-        are recognised by id and change nothing.
-        """
-        consumer = cast(Any, self.app.consumer)
-        acked = consumer._acked.get(tp)
-        committed = consumer._committed_offset.get(tp)
-        paused = tp in consumer._paused_partitions
-        if paused:
-            consumer.resume_partitions([tp])
-        head_gap = bool(acked) and committed is not None and min(acked) > committed
-        if head_gap:
-            await consumer.seek(tp, committed)
-        log.warning(
-            "partition %s[%d]: %d records waiting, no commit for %.0f s "
-            "(committed=%s first acked=%s paused=%s); %s",
-            tp.topic,
-            tp.partition,
-            lag,
-            age,
-            committed,
-            sorted(acked)[:3] if acked else [],
-            paused,
-            "re-reading from the committed offset" if head_gap else "watching",
-        )
-        self._commit_seen[tp] = (self._commit_seen[tp][0], time.monotonic())
+        for p in self.reader.progress():
+            self.metrics.set_partition_progress(p.topic, p.partition, p.lag, p.stored_age_s)
 
     def is_ready(self) -> bool:
         """Assigned, recovered and processing: what ``/readyz`` answers."""
@@ -361,44 +336,45 @@ class GridflowApp:
             and not app.rebalancing
             and recovery.completed.is_set()
             and not recovery.in_recovery
+            and self.reader.owned is not None
         )
 
-    async def handle(self, events: list[EventT[Any]]) -> None:
-        """Process one batch of Faust events and publish what it produced."""
+    async def handle(self, records: list[InRecord], positions: Positions) -> None:
+        """Process one batch of records; deliver its outputs, then its state and positions."""
         started = time.perf_counter()
-        records: list[InRecord] = []
-        context: dict[int, EventT[Any]] = {}
-        for event in events:
-            msg = event.message
-            records.append(
-                InRecord(msg.topic, msg.partition, msg.offset, msg.timestamp, msg.key, msg.value)
-            )
-            context[msg.partition] = event
         result = self.pipeline.process(records, time.time())
         # Outputs are delivered before the state that remembers them is written: after a
         # crash in between, the replay finds no state and sends the same ids again (consumers
         # drop them), instead of finding state and sending nothing.
         producer = self.app.producer
-        pending = [
-            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
-            for out in result.outputs
-        ]
-        if pending:
-            try:
+        try:
+            pending = [
+                await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+                for out in result.outputs
+            ]
+            if pending:
                 await asyncio.gather(*pending)
-            except Exception:
-                # Faust's take_events acknowledges a batch even when its handler raises, so
-                # raising here would commit inputs whose outputs were never delivered. Dying
-                # without a commit keeps at-least-once: the next owner reprocesses the batch.
-                log.critical(
-                    "could not deliver a batch's outputs; exiting without commit", exc_info=True
-                )
-                os._exit(EXIT_UNDELIVERED)
-        self._write(result, context)
+            written = await asyncio.gather(*self._write(result, positions))
+        except Exception:
+            # Dying without stored positions keeps at-least-once: the next owner reads the
+            # batch again from where the stored state ends.
+            log.critical("could not deliver a batch's outputs or state; exiting", exc_info=True)
+            os._exit(EXIT_UNDELIVERED)
+        self._persisted(written)
         self.kpi.observe(result.dispositions)
         self.batches += 1
         self.metrics.observe_batch(len(records))
         self.metrics.observe_handler("cases", time.perf_counter() - started)
+
+    def _persisted(self, written: list[Any]) -> None:
+        # What Faust's own changelog callback does: a persistent store remembers the
+        # changelog offset it holds, so a restart recovers only what is newer.
+        highest: dict[Any, int] = {}
+        for meta in written:
+            tp = meta.topic_partition
+            highest[tp] = max(highest.get(tp, -1), meta.offset)
+        for tp, offset in highest.items():
+            cast(Any, self.table.data).set_persisted_offset(tp, offset)
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -411,11 +387,21 @@ def _as_bytes(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+class _PartitionEvent:
+    """The one attribute of a Faust event a store reads: ``message.partition``."""
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition)
+
+
 @contextlib.contextmanager
-def _event_context(event: EventT[Any]) -> Iterator[None]:
-    # Table writes take their changelog partition from the current event; a batch mixes
-    # partitions, so each region is written under an event of its own partition.
-    token = _current_event.set(weakref.ref(event))
+def _partition_context(partition: int) -> Iterator[None]:
+    # A persistent store picks the partition's database from the current event's message;
+    # outside a Faust stream we stand in an object carrying just that.
+    event = _PartitionEvent(partition)
+    token = _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
     try:
         yield
     finally:

@@ -9,16 +9,9 @@
   chaos drill: a verified case recovered as resolved). We correct each end offset with
   the high watermark of a fetch at that offset, which both brokers report right; on
   Apache Kafka the two agree and this costs one fetch per partition at recovery.
-- Faust's fetch loop treats a jump in offsets as a "gap" that counts as acknowledged
-  (meant for compacted topics and transaction markers). Our input topics have neither, and
-  in the chaos drill a jump came from records skipped around a rebalance: the gap was
-  committed and 98 events were lost. We record no gaps: a skipped record now holds the
-  commit back, and the worker's stuck-partition check re-reads from the committed offset.
-- Faust's commit bookkeeping keeps the committed offset as the next offset to read but
-  calls a head gap only when the first acked offset is more than one above it: a single
-  unacknowledged record at the head was committed over (single events and feedback lost
-  in the chaos drill). Any record between the committed offset and the first acked one
-  now holds the commit back.
+- The input topics are not read by Faust at all (agents/input_reader.py says why); the
+  patches here concern only what Faust still reads: the commands topic for the table's
+  assignment, and the changelog.
 """
 
 from __future__ import annotations
@@ -29,7 +22,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 log = logging.getLogger("gridflow.recovery")
@@ -37,28 +29,6 @@ log = logging.getLogger("gridflow.recovery")
 _STATE: dict[str, Any] = {"fetch_max_wait_ms": 50, "client": {}}
 _original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 _original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
-_skipped = {"count": 0}
-_original_new_offset = FaustConsumer._new_offset
-
-
-def _new_offset(self: Any, tp: Any) -> int | None:
-    acked = self._acked[tp]
-    committed = self._committed_offset[tp]
-    if acked and committed is not None and min(acked) > committed:
-        return None  # the record at `committed` was never acknowledged
-    result: int | None = _original_new_offset(self, tp)
-    return result
-
-
-async def _no_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
-    _skipped["count"] += offset_to - offset_from + 1
-    log.warning(
-        "offsets %d-%d of %s[%d] were skipped by the fetch loop; holding the commit back",
-        offset_from,
-        offset_to,
-        tp.topic,
-        tp.partition,
-    )
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
@@ -124,5 +94,3 @@ def install(fetch_max_wait_ms: int, client: Mapping[str, Any] | None = None) -> 
     thread = faust_aiokafka.AIOKafkaConsumerThread
     thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
     thread._highwaters = _highwaters  # type: ignore[method-assign]
-    FaustConsumer._add_gap = _no_gap  # type: ignore[method-assign]
-    FaustConsumer._new_offset = _new_offset  # type: ignore[method-assign]
