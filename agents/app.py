@@ -220,7 +220,7 @@ class GridflowApp:
             and not recovery.in_recovery
         )
 
-    def _write(self, result: BatchResult, positions: Positions) -> list[Awaitable[Any]]:
+    async def _write(self, result: BatchResult, positions: Positions) -> list[Awaitable[Any]]:
         """Write state rows, then read positions, to the table and its changelog."""
         rows: dict[int, list[tuple[bytes, bytes | None]]] = {}
         for partition, regions in result.writes.items():
@@ -242,7 +242,10 @@ class GridflowApp:
                         store.pop(key, None)
                     else:
                         store[key] = value
-                    sends.append(producer.send(self._changelog, key, value, partition, None, None))
+                    # Faust's send() returns the delivery future once queued.
+                    sends.append(
+                        await producer.send(self._changelog, key, value, partition, None, None)
+                    )
         return sends
 
     # ---------------------------------------------------------------- agents
@@ -354,7 +357,7 @@ class GridflowApp:
             ]
             if pending:
                 await asyncio.gather(*pending)
-            written = await asyncio.gather(*self._write(result, positions))
+            written = await asyncio.gather(*await self._write(result, positions))
         except Exception:
             # Dying without stored positions keeps at-least-once: the next owner reads the
             # batch again from where the stored state ends.

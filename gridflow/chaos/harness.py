@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.input_reader import POSITION_PREFIX
 from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.chaos.checker import VALID_KINDS, Sent, Verdict, check
 from gridflow.config import Settings, load_settings
@@ -311,6 +312,58 @@ async def changelog_dump(
     return ends, rows
 
 
+class StoredPositions:
+    """The input reader's stored positions, followed incrementally on the changelog."""
+
+    def __init__(self, settings: Settings, changelog: str) -> None:
+        self.settings = settings
+        self.changelog = changelog
+        self.positions: dict[tuple[str, int], int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def refresh(self) -> dict[tuple[str, int], int]:
+        """Read the changelog up to its current end; the latest position per partition."""
+        consumer = self._consumer
+        if consumer is None:
+            consumer = AIOKafkaConsumer(
+                **client_kwargs(self.settings),
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=100,
+            )
+            await consumer.start()
+            self._consumer = consumer
+            await consumer._client.force_metadata_update()
+            parts = [
+                TopicPartition(self.changelog, p)
+                for p in sorted(consumer.partitions_for_topic(self.changelog) or ())
+            ]
+            consumer.assign(parts)
+            await consumer.seek_to_beginning(*parts)
+        empty = 0
+        while empty < 2:
+            batches = await consumer.getmany(timeout_ms=200, max_records=20000)
+            if not batches:
+                empty += 1
+                continue
+            empty = 0
+            for msgs in batches.values():
+                for msg in msgs:
+                    key = msg.key or b""
+                    if key.startswith(POSITION_PREFIX) and msg.value is not None:
+                        topic, _, part = key[len(POSITION_PREFIX) :].decode().rpartition("/")
+                        self.positions[(topic, int(part))] = int(msg.value)
+        return dict(self.positions)
+
+    async def close(self) -> None:
+        """Stop the consumer."""
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+            self._consumer = None
+
+
 async def changelog_sample(settings: Settings, topic: str, limit: int = 20) -> list[dict[str, Any]]:
     """The first raw records of the table's changelog: how state is serialised there."""
     consumer = AIOKafkaConsumer(
@@ -375,6 +428,7 @@ class Chaos:
         self.stream_done = asyncio.Event()
         self.events_end: dict[int, int] = {}
         self._committed_broken = False
+        self._positions: StoredPositions | None = None
         self.commit_log: list[dict[str, Any]] = []
         #: event id -> region code, to find the changelog rows of a lost or split event.
         self.event_region: dict[str, str] = {}
@@ -500,35 +554,28 @@ class Chaos:
             )
 
     async def _committed(self, settings: Settings) -> dict[tuple[str, int], int] | None:
-        """The app group's committed offsets on its input topics (None: unavailable).
+        """The workers' stored read positions on their input topics (None: unavailable).
 
-        Read with a consumer of the app's group that never joins it (aiokafka's admin
-        OffsetFetch breaks the connection on the embedded broker).
+        The workers keep them as rows of the case table; its changelog is what a restart
+        or a new owner resumes from, so that is what is read here.
         """
         if self._committed_broken:
             return None
-        consumer = AIOKafkaConsumer(
-            **client_kwargs(settings), group_id=settings.app_id, enable_auto_commit=False
-        )
+        if self._positions is None:
+            self._positions = StoredPositions(settings, f"{settings.app_id}-cases-changelog")
         try:
-            await asyncio.wait_for(consumer.start(), timeout=10)
-            out: dict[tuple[str, int], int] = {}
-            for topic in (settings.topic("grid.events.in"), settings.topic("grid.feedback")):
-                for part in range(settings.partitions):
-                    got = await asyncio.wait_for(
-                        consumer.committed(TopicPartition(topic, part)), timeout=10
-                    )
-                    out[(topic, part)] = got if got is not None else 0
-            return out
+            stored = await asyncio.wait_for(self._positions.refresh(), timeout=30)
         except Exception as exc:
             self._committed_broken = True
             self._say(
-                f"committed offsets unavailable ({type(exc).__name__}: {exc}); drain waits for quiet only"
+                f"stored positions unavailable ({type(exc).__name__}: {exc}); drain waits for quiet only"
             )
             return None
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+        out: dict[tuple[str, int], int] = {}
+        for topic in (settings.topic("grid.events.in"), settings.topic("grid.feedback")):
+            for part in range(settings.partitions):
+                out[(topic, part)] = stored.get((topic, part), 0)
+        return out
 
     async def _sample_commits(
         self, settings: Settings, outputs: Outputs, stop: asyncio.Event
@@ -660,6 +707,8 @@ class Chaos:
         await follower
         await outputs.read_to_quiet(quiet_s=3.0, deadline=time.monotonic() + 30)
         await outputs.close()
+        if self._positions is not None:
+            await self._positions.close()
         dump_jsonl(workdir / "dispositions.jsonl", outputs.dispositions)
         dump_jsonl(workdir / "dlq.jsonl", outputs.dlq)
         dump_jsonl(workdir / "feedback.jsonl", outputs.feedback)
