@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import ssl
 import time
 import weakref
@@ -29,10 +28,10 @@ from faust.streams import _current_event
 from faust.types import StreamT
 
 from agents import faust_patches
-from agents.input_reader import InputReader, Positions, is_position_key, position_key
+from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
-from agents.pipeline import BatchResult, Pipeline, TopicNames
+from agents.pipeline import Pipeline, TopicNames
 from agents.records import InRecord
 from gridflow import __version__
 from gridflow.config import Settings
@@ -46,8 +45,6 @@ log = logging.getLogger("gridflow.worker")
 TICK = b'{"k":"tick"}'
 #: Records per processed batch at most (one fetch).
 BATCH_MAX = 2000
-#: Exit status when outputs could not be delivered (EX_TEMPFAIL: restart me).
-EXIT_UNDELIVERED = 75
 
 
 def topic_names(settings: Settings) -> TopicNames:
@@ -176,7 +173,8 @@ class GridflowApp:
             client=client_kwargs(settings),
             topics=(self.topics.events_in, self.topics.feedback, self.topics.commands),
             handle=self.handle,
-            read_position=self._read_position,
+            store=self.store,
+            read_row=self.table.get,
             may_read=self._recovered,
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
@@ -202,13 +200,6 @@ class GridflowApp:
                 out[region] = _as_bytes(value)
         return out
 
-    def _read_position(self, topic: str, partition: int) -> int | None:
-        value = self.table.get(position_key(topic, partition))
-        if value is None:
-            return None
-        # Recovered rows may come back JSON-decoded (an int) rather than as bytes.
-        return int(value.decode() if isinstance(value, bytes | bytearray) else value)
-
     def _recovered(self, generation: int) -> bool:
         """True once the assignment of ``generation`` has its table partitions recovered."""
         app = self.app
@@ -220,21 +211,11 @@ class GridflowApp:
             and not recovery.in_recovery
         )
 
-    async def _write(self, result: BatchResult, positions: Positions) -> list[Awaitable[Any]]:
-        """Write state rows, then read positions, to the table and its changelog."""
-        rows: dict[int, list[tuple[bytes, bytes | None]]] = {}
-        for partition, regions in result.writes.items():
-            rows.setdefault(partition, []).extend(
-                (region.encode(), value) for region, value in regions.items()
-            )
-        for (topic, partition), offset in positions.items():
-            # After the state of the same partition: the changelog keeps the order.
-            rows.setdefault(partition, []).append(
-                (position_key(topic, partition), str(offset).encode())
-            )
-        sends: list[Awaitable[Any]] = []
+    async def store(self, rows: Rows) -> None:
+        """Write rows to the table and its changelog, in order per partition; await delivery."""
         producer = self.app.producer
         store = self.table.data
+        sends: list[Awaitable[Any]] = []
         for partition, items in rows.items():
             with _partition_context(partition):
                 for key, value in items:
@@ -246,7 +227,15 @@ class GridflowApp:
                     sends.append(
                         await producer.send(self._changelog, key, value, partition, None, None)
                     )
-        return sends
+        written = await asyncio.gather(*sends)
+        # What Faust's own changelog callback does: a persistent store remembers the
+        # changelog offset it holds, so a restart recovers only what is newer.
+        highest: dict[Any, int] = {}
+        for meta in written:
+            tp = meta.topic_partition
+            highest[tp] = max(highest.get(tp, -1), meta.offset)
+        for tp, offset in highest.items():
+            cast(Any, store).set_persisted_offset(tp, offset)
 
     # ---------------------------------------------------------------- agents
     def _register(self) -> None:
@@ -342,42 +331,25 @@ class GridflowApp:
             and self.reader.owned is not None
         )
 
-    async def handle(self, records: list[InRecord], positions: Positions) -> None:
-        """Process one batch of records; deliver its outputs, then its state and positions."""
+    async def handle(self, records: list[InRecord], now: float) -> Rows:
+        """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
-        result = self.pipeline.process(records, time.time())
-        # Outputs are delivered before the state that remembers them is written: after a
-        # crash in between, the replay finds no state and sends the same ids again (consumers
-        # drop them), instead of finding state and sending nothing.
+        result = self.pipeline.process(records, now)
         producer = self.app.producer
-        try:
-            pending = [
-                await producer.send(out.topic, out.key, out.value, out.partition, None, None)
-                for out in result.outputs
-            ]
-            if pending:
-                await asyncio.gather(*pending)
-            written = await asyncio.gather(*await self._write(result, positions))
-        except Exception:
-            # Dying without stored positions keeps at-least-once: the next owner reads the
-            # batch again from where the stored state ends.
-            log.critical("could not deliver a batch's outputs or state; exiting", exc_info=True)
-            os._exit(EXIT_UNDELIVERED)
-        self._persisted(written)
+        pending = [
+            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+            for out in result.outputs
+        ]
+        if pending:
+            await asyncio.gather(*pending)
         self.kpi.observe(result.dispositions)
         self.batches += 1
         self.metrics.observe_batch(len(records))
         self.metrics.observe_handler("cases", time.perf_counter() - started)
-
-    def _persisted(self, written: list[Any]) -> None:
-        # What Faust's own changelog callback does: a persistent store remembers the
-        # changelog offset it holds, so a restart recovers only what is newer.
-        highest: dict[Any, int] = {}
-        for meta in written:
-            tp = meta.topic_partition
-            highest[tp] = max(highest.get(tp, -1), meta.offset)
-        for tp, offset in highest.items():
-            cast(Any, self.table.data).set_persisted_offset(tp, offset)
+        return {
+            partition: [(region.encode(), value) for region, value in regions.items()]
+            for partition, regions in result.writes.items()
+        }
 
 
 def _as_bytes(value: Any) -> bytes:

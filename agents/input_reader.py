@@ -1,4 +1,4 @@
-"""Reads the input topics for the partitions Faust assigned to this worker.
+"""Reads the input topics for the partitions Faust assigned to this worker, replayably.
 
 Faust still decides which partitions a worker owns (its consumer group, the case table's
 active partitions, changelog recovery, standbys). The records themselves are read here
@@ -6,15 +6,23 @@ with a plain aiokafka consumer, for two measured reasons:
 
 - In the chaos drill Faust's fetch loop skipped records around rebalances (it advances
   its read offset past records whose delivery a flow suspension interrupted) and its
-  commit bookkeeping could then commit over them: events were lost. Patching each path
-  found one more.
+  commit bookkeeping could then commit over them: events were lost.
 - Faust's per-record delivery (fetcher → conductor → channel → stream → buffer → ack)
   costs ~170 µs of CPU per record, more than the domain work (bench/README.md).
 
-Read positions are not committed to a consumer group: the batch handler stores them as
-rows of the case table, on the same changelog partition as the state they produced and
-after it. Whatever survives a crash, the position never runs ahead of the state, so a
-restart or a new owner resumes where the state ends and a replay is recognised by id.
+Nothing is committed to a consumer group. Per partition, the case table (one changelog
+partition, written in order) holds, besides the region rows:
+
+- a **journal** row: the batch being processed (offset range per topic and the clock it
+  was processed with), stored *before* its outputs are sent;
+- **position** rows: where the next batch starts, stored *after* the batch's state.
+
+Outputs go out before the state that remembers them, so a crash in between must not
+change what a replay decides: a different interleaving of the three topics could merge
+a report into another case than the one already announced (seen in the chaos drill as
+one report in two cases). A new owner therefore replays an unfinished journaled batch
+exactly: same records, same order, same clock. Regions whose row was already stored see
+their records as duplicates; the others decide what they decided the first time.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -34,13 +44,21 @@ from agents.records import InRecord
 
 log = logging.getLogger("gridflow.reader")
 
-#: Table keys of read positions start with this; region codes are digits only.
+#: Table keys of the reader's rows start with "~"; region codes are digits only.
 POSITION_PREFIX = b"~pos/"
+JOURNAL_PREFIX = b"~batch/"
+#: Exit status when a batch could not be processed or stored (EX_TEMPFAIL: restart me).
+EXIT_UNDELIVERED = 75
 
-#: (topic, partition) -> next offset to read.
-Positions = dict[tuple[str, int], int]
-BatchHandler = Callable[[list[InRecord], Positions], Awaitable[None]]
-PositionLookup = Callable[[str, int], int | None]
+#: partition -> table rows in the order they must reach the changelog (None: delete).
+Rows = dict[int, list[tuple[bytes, bytes | None]]]
+#: (records in processing order, the clock to process them with) -> state rows, once
+#: the batch's outputs are delivered.
+BatchHandler = Callable[[list[InRecord], float], Awaitable[Rows]]
+#: Writes rows to the table and its changelog; returns once they are delivered.
+RowStore = Callable[[Rows], Awaitable[None]]
+#: Reads one table row (as stored, or as Faust's recovery decoded it).
+RowLookup = Callable[[bytes], Any]
 
 
 def position_key(topic: str, partition: int) -> bytes:
@@ -48,9 +66,99 @@ def position_key(topic: str, partition: int) -> bytes:
     return POSITION_PREFIX + f"{topic}/{partition}".encode()
 
 
+def journal_key(partition: int) -> bytes:
+    """The case-table key holding the last batch begun on ``partition``."""
+    return JOURNAL_PREFIX + str(partition).encode()
+
+
 def is_position_key(key: bytes) -> bool:
-    """True for read-position rows, which share the case table with region rows."""
-    return key.startswith(POSITION_PREFIX)
+    """True for the reader's own rows, which share the case table with region rows."""
+    return key.startswith(b"~")
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return orjson.loads(bytes(value))
+    if isinstance(value, str):
+        return orjson.loads(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """One batch of one partition: the offsets it spans and the clock it ran with."""
+
+    now: float
+    start: dict[str, int]
+    end: dict[str, int]
+
+    def to_bytes(self) -> bytes:
+        """The journal row's value."""
+        return orjson.dumps({"now": self.now, "from": self.start, "to": self.end})
+
+    @classmethod
+    def parse(cls, value: Any) -> Journal:
+        """From a stored row (bytes, or the dict Faust's recovery may hand back)."""
+        doc = _decoded(value)
+        return cls(
+            float(doc["now"]),
+            {str(k): int(v) for k, v in doc["from"].items()},
+            {str(k): int(v) for k, v in doc["to"].items()},
+        )
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records of one fetch in processing order, with their journals."""
+
+    records: list[InRecord]
+    now: float
+    journals: dict[int, Journal] = field(default_factory=dict)
+
+    def position_rows(self) -> Rows:
+        """The positions after this batch, per partition."""
+        rows: Rows = {}
+        for partition, journal in self.journals.items():
+            rows[partition] = [
+                (position_key(topic, partition), str(end).encode())
+                for topic, end in journal.end.items()
+            ]
+        return rows
+
+
+def build_batch(
+    fetched: Mapping[TopicPartition, Sequence[Any]], topics: Sequence[str], now: float
+) -> Batch:
+    """Order fetched records canonically (topic in ``topics`` order, partition, offset).
+
+    The order depends only on which records are in the batch, so a replay of the
+    journaled offsets processes them exactly as the first time.
+    """
+    rank = {topic: i for i, topic in enumerate(topics)}
+    batch = Batch(records=[], now=now)
+    for tp in sorted(fetched, key=lambda tp: (rank.get(tp.topic, len(rank)), tp.partition)):
+        messages = fetched[tp]
+        if not messages:
+            continue
+        for m in messages:
+            batch.records.append(
+                InRecord(m.topic, m.partition, m.offset, m.timestamp / 1000.0, m.key, m.value)
+            )
+        journal = batch.journals.get(tp.partition)
+        if journal is None:
+            journal = batch.journals[tp.partition] = Journal(now, {}, {})
+        journal.start[tp.topic] = messages[0].offset
+        journal.end[tp.topic] = messages[-1].offset + 1
+    return batch
+
+
+def merge_rows(*parts: Rows) -> Rows:
+    """Concatenate row lists per partition, keeping the given order."""
+    out: Rows = {}
+    for part in parts:
+        for partition, rows in part.items():
+            out.setdefault(partition, []).extend(rows)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +171,17 @@ class PartitionProgress:
     stored_age_s: float
 
 
+def _exit_undelivered() -> None:
+    os._exit(EXIT_UNDELIVERED)
+
+
 class InputReader:
     """One aiokafka consumer, manually assigned to the owned partitions of the inputs.
 
     ``assign`` and ``revoke`` are driven by Faust's rebalance signals; reading starts only
     when ``may_read(generation)`` says the assignment's table partitions are recovered.
-    Every batch is handed over under a lock, so ``revoke`` and ``stop`` return only after
-    the batch in flight is fully delivered.
+    Every batch runs under a lock, so ``revoke`` and ``stop`` return only after the
+    batch in flight is processed and stored.
     """
 
     def __init__(
@@ -78,30 +190,39 @@ class InputReader:
         client: Mapping[str, Any],
         topics: Sequence[str],
         handle: BatchHandler,
-        read_position: PositionLookup,
+        store: RowStore,
+        read_row: RowLookup,
         may_read: Callable[[int], bool],
         batch_max: int = 2000,
         fetch_max_wait_ms: int = 50,
         client_id: str = "gridflow-inputs",
+        clock: Callable[[], float] = time.time,
+        on_fatal: Callable[[], None] = _exit_undelivered,
     ) -> None:
         self._client = dict(client)
         self.topics = tuple(topics)
         self._handle = handle
-        self._read_position = read_position
+        self._store = store
+        self._read_row = read_row
         self._may_read = may_read
         self.batch_max = batch_max
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self._client_id = client_id
+        self._clock = clock
+        self._on_fatal = on_fatal
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._pending: tuple[frozenset[int], int] | None = None
         self._owned: frozenset[int] | None = None
+        #: state and position rows of the last batch, not yet stored
+        self._unstored: Rows = {}
         self._position: dict[TopicPartition, int] = {}
         self._stored_at: dict[TopicPartition, float] = {}
         self._stopping = False
         self.batches = 0
         self.records = 0
+        self.replayed_batches = 0
 
     # ------------------------------------------------------------ ownership
     @property
@@ -115,9 +236,10 @@ class InputReader:
         self._changed.set()
 
     async def revoke(self) -> None:
-        """Stop reading; returns after the batch in flight is delivered."""
+        """Stop reading; returns after the batch in flight is processed and stored."""
         self._pending = None
         async with self._lock:
+            await self._flush()
             self._owned = None
             self._position.clear()
             self._stored_at.clear()
@@ -126,10 +248,11 @@ class InputReader:
         self._changed.set()
 
     async def stop(self) -> None:
-        """Finish the batch in flight and stop the consumer."""
+        """Finish and store the batch in flight, then stop the consumer."""
         self._stopping = True
         self._changed.set()
         async with self._lock:
+            await self._flush()
             self._owned = None
             consumer, self._consumer = self._consumer, None
         if consumer is not None:
@@ -138,7 +261,7 @@ class InputReader:
 
     # -------------------------------------------------------------- reading
     async def run(self) -> None:
-        """Read and hand over batches until :meth:`stop`."""
+        """Read, process and store batches until :meth:`stop`."""
         consumer = AIOKafkaConsumer(
             **self._client,
             group_id=None,
@@ -151,20 +274,20 @@ class InputReader:
         self._consumer = consumer
         failures = 0
         while not self._stopping:
-            pending = self._pending
-            if pending is not None and self._may_read(pending[1]):
-                async with self._lock:
-                    if self._pending is pending:
-                        await self._take(pending[0])
-            if not self._owned:
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.05)
-                continue
             try:
+                pending = self._pending
+                if pending is not None and self._may_read(pending[1]):
+                    async with self._lock:
+                        if self._pending is pending and self._consumer is not None:
+                            await self._take(self._consumer, pending[0])
+                if not self._owned:
+                    self._changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
+                    continue
                 async with self._lock:
                     if self._owned and self._consumer is not None:
-                        await self._read_once(self._consumer)
+                        await self._cycle(self._consumer)
                 failures = 0
             except KafkaError as exc:
                 failures += 1
@@ -172,25 +295,26 @@ class InputReader:
                 log.warning("reading the inputs failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _take(self, partitions: frozenset[int]) -> None:
-        """Assign the consumer and seek every partition to its stored position."""
-        assert self._consumer is not None
+    async def _take(self, consumer: AIOKafkaConsumer, partitions: frozenset[int]) -> None:
+        """Assign the consumer, finish unfinished journaled batches, seek to positions."""
         self._pending = None
-        tps = [TopicPartition(t, p) for t in self.topics for p in sorted(partitions)]
-        self._consumer.assign(tps)
         self._position.clear()
         now = time.monotonic()
+        for partition in sorted(partitions):
+            await self._finish_journal(consumer, partition)
+        tps = [TopicPartition(t, p) for t in self.topics for p in sorted(partitions)]
+        consumer.assign(tps)
         start: list[TopicPartition] = []
         for tp in tps:
-            offset = self._read_position(tp.topic, tp.partition)
+            offset = self._stored_position(tp)
             if offset is None:
                 start.append(tp)
             else:
-                self._consumer.seek(tp, offset)
+                consumer.seek(tp, offset)
                 self._position[tp] = offset
             self._stored_at[tp] = now
         if start:
-            await self._consumer.seek_to_beginning(*start)
+            await consumer.seek_to_beginning(*start)
         self._owned = partitions
         log.info(
             "reading partitions %s of %s",
@@ -201,38 +325,108 @@ class InputReader:
             },
         )
 
-    async def _read_once(self, consumer: AIOKafkaConsumer) -> None:
+    def _stored_position(self, tp: TopicPartition) -> int | None:
+        value = self._read_row(position_key(tp.topic, tp.partition))
+        if value is None:
+            return None
+        return int(_decoded(value))
+
+    async def _finish_journal(self, consumer: AIOKafkaConsumer, partition: int) -> None:
+        """Replay the partition's last journaled batch if its positions were not stored."""
+        raw = self._read_row(journal_key(partition))
+        if raw is None:
+            return
+        journal = Journal.parse(raw)
+        finished = all(
+            (self._stored_position(TopicPartition(topic, partition)) or 0) >= end
+            for topic, end in journal.end.items()
+        )
+        if finished:
+            return
+        # The whole batch again, not only the topics whose position is missing: the
+        # records' order in the batch is part of what must repeat.
+        todo = {
+            TopicPartition(topic, partition): (start, journal.end[topic])
+            for topic, start in journal.start.items()
+        }
+        fetched = await self._fetch_ranges(consumer, todo)
+        batch = build_batch(fetched, self.topics, journal.now)
+        log.warning(
+            "partition %d: replaying its unfinished batch (%d records, clock %.3f)",
+            partition,
+            len(batch.records),
+            journal.now,
+        )
+        state = await self._handle(batch.records, journal.now)
+        await self._store(merge_rows(state, batch.position_rows()))
+        self.replayed_batches += 1
+
+    async def _fetch_ranges(
+        self, consumer: AIOKafkaConsumer, ranges: Mapping[TopicPartition, tuple[int, int]]
+    ) -> dict[TopicPartition, list[Any]]:
+        consumer.assign(list(ranges))
+        for tp, (start, _) in ranges.items():
+            consumer.seek(tp, start)
+        out: dict[TopicPartition, list[Any]] = {tp: [] for tp in ranges}
+        waiting = {tp for tp, (start, end) in ranges.items() if end > start}
+        deadline = time.monotonic() + 60.0
+        while waiting and time.monotonic() < deadline:
+            data = await consumer.getmany(*waiting, timeout_ms=200, max_records=self.batch_max)
+            for tp, messages in data.items():
+                end = ranges[tp][1]
+                out[tp].extend(m for m in messages if m.offset < end)
+                if messages and messages[-1].offset >= end - 1:
+                    waiting.discard(tp)
+            for tp in list(waiting):
+                if await consumer.position(tp) >= ranges[tp][1]:
+                    waiting.discard(tp)
+        if waiting:
+            log.error("could not read back the journaled records of %s", sorted(waiting))
+        return out
+
+    async def _cycle(self, consumer: AIOKafkaConsumer) -> None:
         data = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms, max_records=self.batch_max)
         if not data:
+            await self._flush()
             return
-        records: list[InRecord] = []
-        positions: Positions = {}
-        for tp, messages in data.items():
-            for m in messages:
-                records.append(
-                    InRecord(m.topic, m.partition, m.offset, m.timestamp / 1000.0, m.key, m.value)
-                )
-            positions[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        batch = build_batch(data, self.topics, self._clock())
+        journals: Rows = {p: [(journal_key(p), j.to_bytes())] for p, j in batch.journals.items()}
         try:
-            await self._handle(records, positions)
+            # One write: the last batch's state and positions, then this batch's journal.
+            await self._store(merge_rows(self._unstored, journals))
+            self._stored(self._unstored)
+            self._unstored = {}
+            state = await self._handle(batch.records, batch.now)
         except Exception:
-            # The handler delivers everything or raises before storing positions: read the
-            # batch again from where its state ends rather than skip it.
-            log.exception("a batch of %d records failed; reading it again", len(records))
-            for tp in data:
-                stored = self._position.get(tp)
-                if stored is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, stored)
-            await asyncio.sleep(1.0)
-            return
-        now = time.monotonic()
+            log.critical("a batch could not be processed or stored; exiting", exc_info=True)
+            self._on_fatal()
+            raise
+        self._unstored = merge_rows(state, batch.position_rows())
         for tp, messages in data.items():
-            self._position[tp] = messages[-1].offset + 1
-            self._stored_at[tp] = now
+            if messages:
+                self._position[tp] = messages[-1].offset + 1
         self.batches += 1
-        self.records += len(records)
+        self.records += len(batch.records)
+
+    async def _flush(self) -> None:
+        if not self._unstored:
+            return
+        try:
+            await self._store(self._unstored)
+        except Exception:
+            log.critical("a batch's state could not be stored; exiting", exc_info=True)
+            self._on_fatal()
+            raise
+        self._stored(self._unstored)
+        self._unstored = {}
+
+    def _stored(self, rows: Rows) -> None:
+        now = time.monotonic()
+        for partition, items in rows.items():
+            for key, _ in items:
+                if key.startswith(POSITION_PREFIX):
+                    topic = key[len(POSITION_PREFIX) :].decode().rpartition("/")[0]
+                    self._stored_at[TopicPartition(topic, partition)] = now
 
     # ------------------------------------------------------------ observing
     def progress(self) -> list[PartitionProgress]:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from agents.input_reader import InputReader, Positions, is_position_key, position_key
+from agents.input_reader import (
+    InputReader,
+    Journal,
+    Rows,
+    is_position_key,
+    journal_key,
+    position_key,
+)
 from agents.records import InRecord
 
 pytestmark = pytest.mark.integration
@@ -45,42 +52,113 @@ async def _until(condition: Callable[[], bool], timeout: float, what: str) -> No
         await asyncio.sleep(0.02)
 
 
-def test_position_keys_cannot_collide_with_region_codes() -> None:
-    key = position_key("grid.events.in", 3)
-    assert is_position_key(key)
+class Table:
+    """The case table as the reader sees it: rows by key, written in order."""
+
+    def __init__(self, rows: dict[bytes, bytes] | None = None) -> None:
+        self.rows: dict[bytes, bytes] = dict(rows or {})
+        self.writes: list[Rows] = []
+
+    async def store(self, rows: Rows) -> None:
+        self.writes.append(rows)
+        for items in rows.values():
+            for key, value in items:
+                if value is None:
+                    self.rows.pop(key, None)
+                else:
+                    self.rows[key] = value
+
+    def position(self, topic: str, partition: int) -> int | None:
+        value = self.rows.get(position_key(topic, partition))
+        return None if value is None else int(value)
+
+
+def reader_for(
+    bootstrap: str,
+    topic: str,
+    table: Table,
+    handle: Callable[[list[InRecord], float], Awaitable[Rows]],
+    may_read: Callable[[int], bool] = lambda generation: True,
+) -> InputReader:
+    def fatal() -> None:
+        raise AssertionError("the reader gave up")
+
+    return InputReader(
+        client={"bootstrap_servers": bootstrap},
+        topics=[topic],
+        handle=handle,
+        store=table.store,
+        read_row=table.rows.get,
+        may_read=may_read,
+        on_fatal=fatal,
+    )
+
+
+def test_the_reader_rows_cannot_collide_with_region_codes() -> None:
+    assert is_position_key(position_key("grid.events.in", 3))
+    assert is_position_key(journal_key(3))
     assert not is_position_key(b"500103001003")
 
 
-async def test_it_starts_at_the_stored_position_and_hands_over_the_next_one(
+async def test_it_starts_at_the_stored_position_and_stores_the_next_one(
     kafka_bootstrap: str,
 ) -> None:
     topic = await _topic_with_records(kafka_bootstrap, 20)
+    table = Table({position_key(topic, 0): b"15"})
     seen: list[InRecord] = []
-    stored: Positions = {}
 
-    async def handle(records: list[InRecord], positions: Positions) -> None:
+    async def handle(records: list[InRecord], now: float) -> Rows:
         seen.extend(records)
-        stored.update(positions)
+        return {}
 
-    reader = InputReader(
-        client={"bootstrap_servers": kafka_bootstrap},
-        topics=[topic],
-        handle=handle,
-        read_position=lambda t, p: 15 if p == 0 else None,
-        may_read=lambda generation: generation == 7,
-    )
+    reader = reader_for(kafka_bootstrap, topic, table, handle, lambda generation: generation == 7)
     task = asyncio.create_task(reader.run())
     try:
         reader.assign({0, 1}, generation=7)
-        await _until(lambda: stored == {(topic, 0): 20, (topic, 1): 20}, 20, "both partitions")
+        await _until(
+            lambda: table.position(topic, 0) == 20 and table.position(topic, 1) == 20,
+            20,
+            "positions stored at the end of both partitions",
+        )
         assert sorted(r.offset for r in seen if r.partition == 0) == [15, 16, 17, 18, 19]
         assert sorted(r.offset for r in seen if r.partition == 1) == list(range(20))
-        assert {r.value for r in seen if r.partition == 0} == {
-            f"0-{i}".encode() for i in range(15, 20)
-        }
     finally:
         await reader.stop()
         await task
+
+
+async def test_state_is_stored_before_the_position_and_the_journal_before_processing(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await _topic_with_records(kafka_bootstrap, 3)
+    table = Table()
+    journal_before_processing: list[bool] = []
+
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        partition = records[0].partition
+        journal_before_processing.append(journal_key(partition) in table.rows)
+        return {partition: [(f"region-{partition}".encode(), b"state")]}
+
+    reader = reader_for(kafka_bootstrap, topic, table, handle)
+    task = asyncio.create_task(reader.run())
+    try:
+        reader.assign({0, 1}, generation=1)
+        await _until(
+            lambda: table.position(topic, 0) == 3 and table.position(topic, 1) == 3,
+            20,
+            "positions stored",
+        )
+    finally:
+        await reader.stop()
+        await task
+    assert journal_before_processing and all(journal_before_processing)
+    for rows in table.writes:
+        for partition, items in rows.items():
+            keys = [k for k, _ in items]
+            if position_key(topic, partition) in keys and f"region-{partition}".encode() in keys:
+                assert keys.index(f"region-{partition}".encode()) < keys.index(
+                    position_key(topic, partition)
+                ), "state before position"
 
 
 async def test_it_reads_nothing_until_the_assignment_is_recovered(kafka_bootstrap: str) -> None:
@@ -88,17 +166,12 @@ async def test_it_reads_nothing_until_the_assignment_is_recovered(kafka_bootstra
     recovered = False
     seen: list[InRecord] = []
 
-    async def handle(records: list[InRecord], positions: Positions) -> None:
+    async def handle(records: list[InRecord], now: float) -> Rows:
         assert recovered, "a record was handed over before recovery finished"
         seen.extend(records)
+        return {}
 
-    reader = InputReader(
-        client={"bootstrap_servers": kafka_bootstrap},
-        topics=[topic],
-        handle=handle,
-        read_position=lambda t, p: None,
-        may_read=lambda generation: recovered,
-    )
+    reader = reader_for(kafka_bootstrap, topic, Table(), handle, lambda generation: recovered)
     task = asyncio.create_task(reader.run())
     try:
         reader.assign({0, 1}, generation=1)
@@ -110,24 +183,18 @@ async def test_it_reads_nothing_until_the_assignment_is_recovered(kafka_bootstra
         await task
 
 
-async def test_revoke_waits_for_the_batch_in_flight(kafka_bootstrap: str) -> None:
+async def test_revoke_waits_for_the_batch_in_flight_and_stores_it(kafka_bootstrap: str) -> None:
     topic = await _topic_with_records(kafka_bootstrap, 5)
+    table = Table()
     entered = asyncio.Event()
     release = asyncio.Event()
-    finished: list[int] = []
 
-    async def handle(records: list[InRecord], positions: Positions) -> None:
+    async def handle(records: list[InRecord], now: float) -> Rows:
         entered.set()
         await release.wait()
-        finished.append(len(records))
+        return {}
 
-    reader = InputReader(
-        client={"bootstrap_servers": kafka_bootstrap},
-        topics=[topic],
-        handle=handle,
-        read_position=lambda t, p: None,
-        may_read=lambda generation: True,
-    )
+    reader = reader_for(kafka_bootstrap, topic, table, handle)
     task = asyncio.create_task(reader.run())
     try:
         reader.assign({0, 1}, generation=1)
@@ -137,38 +204,58 @@ async def test_revoke_waits_for_the_batch_in_flight(kafka_bootstrap: str) -> Non
         assert not revoking.done(), "revoke returned while a batch was being handled"
         release.set()
         await asyncio.wait_for(revoking, 10)
-        assert finished, "the batch in flight completed before revoke returned"
         assert reader.owned is None
+        stored = [table.position(topic, p) for p in (0, 1)]
+        assert any(stored), "the batch in flight stored its positions before revoke returned"
     finally:
         release.set()
         await reader.stop()
         await task
 
 
-async def test_a_failed_batch_is_read_again_not_skipped(kafka_bootstrap: str) -> None:
-    topic = await _topic_with_records(kafka_bootstrap, 4)
-    attempts = 0
-    delivered: list[tuple[int, int]] = []
+async def test_an_unfinished_journaled_batch_is_replayed_exactly_before_new_records(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await _topic_with_records(kafka_bootstrap, 8)
+    # A previous owner began offsets 2..4 of partition 0 at clock 123.0 and died before
+    # storing their state and positions.
+    journal = Journal(now=123.0, start={topic: 2}, end={topic: 5})
+    table = Table({position_key(topic, 0): b"2", journal_key(0): journal.to_bytes()})
+    calls: list[tuple[float, list[int]]] = []
 
-    async def handle(records: list[InRecord], positions: Positions) -> None:
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            raise RuntimeError("broker said no")
-        delivered.extend((r.partition, r.offset) for r in records)
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        calls.append((now, [r.offset for r in records if r.partition == 0]))
+        return {}
 
-    reader = InputReader(
-        client={"bootstrap_servers": kafka_bootstrap},
-        topics=[topic],
-        handle=handle,
-        read_position=lambda t, p: None,
-        may_read=lambda generation: True,
-    )
+    reader = reader_for(kafka_bootstrap, topic, table, handle)
+    reader.assign({0}, generation=1)
     task = asyncio.create_task(reader.run())
     try:
-        reader.assign({0, 1}, generation=1)
-        await _until(lambda: len(set(delivered)) == 8, 30, "all eight records after a failure")
-        assert sorted(set(delivered)) == [(p, o) for p in (0, 1) for o in range(4)]
+        await _until(lambda: table.position(topic, 0) == 8, 20, "partition 0 read to its end")
     finally:
         await reader.stop()
         await task
+    assert calls[0] == (123.0, [2, 3, 4]), "the journaled batch first, alone, with its clock"
+    assert sorted(o for _, offsets in calls[1:] for o in offsets) == [5, 6, 7]
+    assert reader.replayed_batches == 1
+
+
+async def test_a_finished_journal_is_not_replayed(kafka_bootstrap: str) -> None:
+    topic = await _topic_with_records(kafka_bootstrap, 4)
+    journal = Journal(now=1.0, start={topic: 0}, end={topic: 4})
+    table = Table({position_key(topic, 0): b"4", journal_key(0): journal.to_bytes()})
+    seen: list[int] = []
+
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        seen.extend(r.offset for r in records if r.partition == 0)
+        return {}
+
+    reader = reader_for(kafka_bootstrap, topic, table, handle)
+    reader.assign({0, 1}, generation=1)
+    task = asyncio.create_task(reader.run())
+    try:
+        await _until(lambda: table.position(topic, 1) == 4, 20, "partition 1 read")
+    finally:
+        await reader.stop()
+        await task
+    assert seen == [] and reader.replayed_batches == 0
