@@ -7,9 +7,11 @@ so the whole path is testable without a broker and runs without an await per rec
 from __future__ import annotations
 
 import base64
+import gc
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -81,6 +83,8 @@ class Pipeline:
         self._networks = engine.catalogue.networks
         self._states: dict[int, dict[str, RegionState]] = {}
         self._due: dict[int, DueIndex] = {}
+        self._clock_at = 0.0
+        self._clock = datetime.fromtimestamp(0.0, UTC)
 
     # ------------------------------------------------------------ rebalances
     def forget_partitions(self) -> None:
@@ -138,20 +142,23 @@ class Pipeline:
         """Apply a batch. ``now`` is the wall clock, used only for ticks and validation."""
         result = BatchResult()
         dirty: dict[int, set[str]] = {}
-        for rec in records:
-            try:
-                self._one(rec, now, result, dirty)
-            except Exception as exc:  # a bug must not stop the stream: DLQ it with the reason
-                log.exception("unexpected error on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
-                self._dlq(
-                    result,
-                    rec,
-                    Reject(
-                        RejectReason.SCHEMA,
-                        f"internal error: {type(exc).__name__}: {exc}",
-                        rec.value or b"",
-                    ),
-                )
+        with _collector_paused(), self.metrics.batched():
+            for rec in records:
+                try:
+                    self._one(rec, now, result, dirty)
+                except Exception as exc:  # a bug must not stop the stream: DLQ it with the reason
+                    log.exception(
+                        "unexpected error on %s[%d]@%d", rec.topic, rec.partition, rec.offset
+                    )
+                    self._dlq(
+                        result,
+                        rec,
+                        Reject(
+                            RejectReason.SCHEMA,
+                            f"internal error: {type(exc).__name__}: {exc}",
+                            rec.value or b"",
+                        ),
+                    )
         for partition, regions in dirty.items():
             states = self._states.get(partition, {})
             writes = result.writes.setdefault(partition, {})
@@ -176,11 +183,13 @@ class Pipeline:
     def _events_in(
         self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]
     ) -> None:
+        if now != self._clock_at:  # one conversion per batch, not per record
+            self._clock_at, self._clock = now, datetime.fromtimestamp(now, UTC)
         events, rejects = decode_events(
             rec.value,
             known_region=self._villages,
             known_network=self._networks,
-            now=datetime.fromtimestamp(now, UTC),
+            now=self._clock,
             limits=self.limits,
         )
         for reject in rejects:
@@ -385,6 +394,23 @@ class Pipeline:
 
 def _wall() -> float:
     return time.time()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # A batch allocates containers by the thousand (models, dispositions, out records) that
+    # live until it ends: the cyclic collector would run every 700 of them and walk them
+    # again and again, a sixth of the CPU time of a large batch. Nothing here makes
+    # reference cycles that need reclaiming before the batch ends, so the collector waits
+    # and then sees only what survived the batch. Reference counting frees as usual.
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _retimed(rec: InRecord, ts: float) -> InRecord:

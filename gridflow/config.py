@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
     session_timeout_s: float = Field(default=10.0, gt=0)
-    producer_linger_ms: int = Field(default=20, ge=0)
+    #: Producer linger (ms). The worker awaits delivery of every batch's outputs and state
+    #: at once, so waiting for more records only adds latency: 0 by default.
+    producer_linger_ms: int = Field(default=0, ge=0)
     #: Seconds a closed case and a seen event id stay in state (dedup memory).
     retention_s: float = Field(default=7 * 86400, gt=0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -38,9 +39,17 @@ _KEYWORD_FREQ = 100_000
 #: Characters each side of a one-character keyword that jieba segments to decide whether
 #: it stands alone as a word.
 _WINDOW = 8
+#: Distinct pieces of raw text (see ``KeywordMatcher.find_text``) remembered per matcher.
+_PIECE_CACHE_SIZE = 65_536
+#: A run of characters jieba segments as one block (its ``re_han_default``).
+_JIEBA_BLOCK: re.Pattern[str] = jieba.re_han_default
+#: Candidate marks that end a piece of raw text (see ``_piece_pattern``).
+_PIECE_MARKS = " \t\r\n，。：；、！？,;:!?【】（）()《》〈〉「」『』“”\"'‘’…—·～/／"
 
 jieba.setLogLevel(logging.WARNING)
 _tokenizer_lock = threading.Lock()
+#: Bumped whenever keywords are added to the shared tokenizer (see ``KeywordMatcher.find``).
+_tokenizer_generation = 0
 
 
 @functools.cache
@@ -58,6 +67,23 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def _piece_pattern() -> re.Pattern[str]:
+    # Marks that end a piece: those that normalise to something jieba does not segment
+    # with letters or Han characters (not "." or "-", which it does).
+    marks = "".join(
+        mark
+        for mark in _PIECE_MARKS
+        if (normal := normalise(mark)) and not any(_JIEBA_BLOCK.match(char) for char in normal)
+    )
+    # Only before an ideograph of the original URO block (no decomposition, combining
+    # class 0, uncased): normalisation and lower-casing act on either side of it alone.
+    return re.compile("(?<=[" + re.escape(marks) + "])(?=[\u4e00-\u9fa5])")
+
+
+#: Where ``KeywordMatcher.find_text`` cuts a raw text into pieces.
+_PIECE = _piece_pattern()
+
+
 class KeywordMatcher:
     """Finds which of a fixed set of keywords occur in a text.
 
@@ -67,7 +93,15 @@ class KeywordMatcher:
     as 消防; in 公交站牌 only 公交站 counts).
     """
 
-    __slots__ = ("_by_first", "_singles", "_tokenizer")
+    __slots__ = (
+        "_by_first",
+        "_cache_generation",
+        "_piece_cache",
+        "_pieces",
+        "_singles",
+        "_tokenizer",
+        "_word_cache",
+    )
 
     def __init__(self, keywords: Iterable[str]) -> None:
         """Index ``keywords`` (already normalised) and add them to the jieba dictionary."""
@@ -81,13 +115,72 @@ class KeywordMatcher:
                 by_first.setdefault(word[0], []).append(word)
         self._by_first = {first: tuple(items) for first, items in by_first.items()}
         self._singles = frozenset(singles)
+        # Raw texts are matched piece by piece (see ``find_text``), which needs keywords made
+        # of the characters jieba segments together; any other keyword turns that off.
+        self._pieces: re.Pattern[str] | None = _PIECE
+        if not all(_JIEBA_BLOCK.fullmatch(word) for word in words):
+            self._pieces = None
+        self._piece_cache: dict[str, tuple[int, tuple[tuple[int, str], ...]]] = {}
+        self._word_cache: dict[tuple[str, int], bool] = {}
         self._tokenizer = _tokenizer()
+        global _tokenizer_generation
         with _tokenizer_lock:
             for word in words:
                 self._tokenizer.add_word(word, _KEYWORD_FREQ)
+            _tokenizer_generation += 1
+        self._cache_generation = _tokenizer_generation
+
+    def find_text(self, text: str) -> list[tuple[int, str]]:
+        """``find(normalise(text))`` for raw ``text``, remembering the pieces it has seen.
+
+        Report texts are written from templates and place names, so their clauses repeat
+        while whole texts rarely do. A piece ends where a punctuation mark or a space is
+        followed by a CJK ideograph. At such a point normalisation (NFKC, lower case)
+        neither joins nor reorders characters across it, and jieba segments the text on
+        each side on its own (the mark is none of the characters it segments together,
+        and no keyword holds one), so a piece normalises and matches as it would inside
+        the whole text. What differs is only that a one-character keyword counts once
+        per text, not once per piece.
+        """
+        self._forget_if_stale()
+        pieces = self._pieces
+        if pieces is None:
+            return self.find(normalise(text))
+        found: list[tuple[int, str]] = []
+        singles_found: set[str] | None = None
+        cache = self._piece_cache
+        offset = 0
+        for piece in pieces.split(text):
+            known = cache.get(piece)
+            if known is None:
+                normalised = normalise(piece)
+                known = (len(normalised), tuple(self.find(normalised)))
+                if len(cache) >= _PIECE_CACHE_SIZE:
+                    cache.clear()
+                cache[piece] = known
+            length, matches = known
+            for position, word in matches:
+                if len(word) == 1:
+                    if singles_found is None:
+                        singles_found = set()
+                    elif word in singles_found:
+                        continue
+                    singles_found.add(word)
+                found.append((offset + position, word))
+            offset += length
+        return found
+
+    def _forget_if_stale(self) -> None:
+        if self._cache_generation != _tokenizer_generation:
+            # Keywords added to the shared tokenizer since (by a newer matcher) may change
+            # how a window segments: what was remembered may no longer hold.
+            self._piece_cache.clear()
+            self._word_cache.clear()
+            self._cache_generation = _tokenizer_generation
 
     def find(self, text: str) -> list[tuple[int, str]]:
         """``(position, keyword)`` of every keyword match in normalised ``text``, in text order."""
+        self._forget_if_stale()
         spans: list[tuple[int, int, str]] = []
         by_first = self._by_first
         for start, char in enumerate(text):
@@ -129,10 +222,17 @@ class KeywordMatcher:
         start = max(0, position - _WINDOW)
         window = text[start : position + _WINDOW + 1]
         offset = position - start
-        return any(
-            begin == offset and end == offset + 1
-            for _, begin, end in self._tokenizer.tokenize(window, HMM=False)
-        )
+        key = (window, offset)
+        cached = self._word_cache.get(key)
+        if cached is None:
+            cached = any(
+                begin == offset and end == offset + 1
+                for _, begin, end in self._tokenizer.tokenize(window, HMM=False)
+            )
+            if len(self._word_cache) >= _CACHE_SIZE:
+                self._word_cache.clear()
+            self._word_cache[key] = cached
+        return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +333,7 @@ class TextClassifier:
         return self._classify_cached(text)
 
     def _classify(self, text: str) -> Classification:
-        matches = self._matcher.find(normalise(text))
+        matches = self._matcher.find_text(text)
         if not matches:
             return self._fallback
         scores: dict[str, float] = {}

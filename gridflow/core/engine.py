@@ -19,8 +19,9 @@ from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity
-from gridflow.core.sla import SlaPolicy, extension_verdict, stage_times
+from gridflow.core.sla import SlaPolicy, extension_verdict, stage_timestamps
 from gridflow.core.tiers import parent_tier
+from gridflow.core.trusted import TrustedBuilder
 from schemas import (
     Disposition,
     DispositionAction,
@@ -52,7 +53,21 @@ class Outcome:
 
 
 def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+    # Steps of one input share its time, and cases their deadlines (close of business) and
+    # report times: most conversions were made a moment ago. Datetimes are immutable.
+    found = _DATETIMES.get(ts)
+    if found is None:
+        if len(_DATETIMES) >= _DATETIMES_KEPT:
+            _DATETIMES.clear()
+        found = _DATETIMES[ts] = datetime.fromtimestamp(ts, UTC)
+    return found
+
+
+_DATETIMES: dict[float, datetime] = {}
+_DATETIMES_KEPT = 4096
+_TIERS = {tier.value: tier for tier in Tier}
+_SEVERITIES = {severity.value: severity for severity in Severity}
+_disposition = TrustedBuilder(Disposition)
 
 
 @dataclass(slots=True)
@@ -547,7 +562,7 @@ class Engine:
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
         policy = self._policy(case)
-        deadline, warn = stage_times(
+        deadline, warn = stage_timestamps(
             self.rules.calendar,
             policy,
             stage,  # type: ignore[arg-type]
@@ -556,10 +571,10 @@ class Engine:
         )
         case.stage = stage
         case.stage_started = now
-        case.deadline = deadline.timestamp()
+        case.deadline = deadline
         # The warning falls at warn_at of the stage's own clock (working time for working-time
         # policies), so a reminder does not land at 3 a.m.
-        case.warn_at = warn.timestamp()
+        case.warn_at = warn
         case.warned = False
         case.breached = False
 
@@ -597,29 +612,31 @@ class Engine:
         # processing: a replay after a crash may interleave ticks and feedback differently
         # and must still produce the same ids.
         case.next_seq()
-        did = disposition_id(case.id, *key)
         deadline = case.deadline
-        return Disposition.model_construct(
-            disposition_id=did,
-            case_id=case.id,
-            action=action,
-            tier=tier or Tier(case.tier),
-            center_code=center or case.holder,
-            at=_dt(now),
-            category=case.category,
-            priority=Severity(case.priority),
-            department=case.department,
-            deadline=_dt(deadline) if deadline is not None else None,
-            rule=case.rule,
-            events=list(case.events),
-            networks=list(case.networks),
-            reason=reason,
-            state=case.status.value,
-            rules_version=self.rules.version,
-            stage=case.stage,
-            region_code=case.region,
-            title=case.title,
-            reported_at=_dt(case.first_reported_at),
+        # Every field, in the model's order (the JSON written to the topic follows it).
+        return _disposition(
+            {
+                "disposition_id": disposition_id(case.id, *key),
+                "case_id": case.id,
+                "action": action,
+                "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
+                "center_code": center or case.holder,
+                "at": _dt(now),
+                "category": case.category,
+                "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
+                "department": case.department,
+                "deadline": _dt(deadline) if deadline is not None else None,
+                "rule": case.rule,
+                "events": list(case.events),
+                "networks": list(case.networks),
+                "reason": reason,
+                "state": case.status.value,
+                "rules_version": self.rules.version,
+                "stage": case.stage,
+                "region_code": case.region,
+                "title": case.title,
+                "reported_at": _dt(case.first_reported_at),
+            }
         )
 
 

@@ -34,6 +34,8 @@ class RegionState:
 
     def expire(self, now: float, retention_s: float) -> int:
         """Drop expired ids and cases finished more than ``retention_s`` ago; count them."""
+        if not (self.seen_events or self.seen_feedback or self.cases):
+            return 0  # a region's first input: nothing to sweep
         dropped = 0
         for key in [k for k, (_, exp) in self.seen_events.items() if exp <= now]:
             del self.seen_events[key]

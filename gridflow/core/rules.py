@@ -86,6 +86,8 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _CATEGORY = re.compile(r"^(BJ|SJ|ZZ)(?:[0-9]{2}){0,2}$")
 _REGION_PREFIX = re.compile(r"^[0-9]{1,12}$")
 _TOP_DOWN = {tier: -i for i, tier in enumerate(TIERS_UP)}
+#: Route decisions (and regions' prefix matches) a rule set remembers.
+_REMEMBERED = 65_536
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", Tier, Severity)
@@ -242,7 +244,18 @@ def _walk_children(
 class RuleSet:
     """Routes, SLA policies and the work calendar, loaded and validated together."""
 
-    __slots__ = ("_catalogue", "calendar", "directory", "policies", "root", "version")
+    __slots__ = (
+        "_catalogue",
+        "_decisions",
+        "_minutes",
+        "_prefixes",
+        "_regions",
+        "calendar",
+        "directory",
+        "policies",
+        "root",
+        "version",
+    )
 
     def __init__(
         self,
@@ -260,6 +273,23 @@ class RuleSet:
         self._catalogue = catalogue
         self.version = version
         self.directory = directory
+        # Decisions are remembered by what the routes can tell apart: the facts, with the
+        # region reduced to which region_prefix conditions it meets and the local time
+        # to which time_of_day windows hold it (the minute of the day is enough when the
+        # windows start and end on whole minutes, as loaded ones do).
+        self._decisions: dict[tuple[object, ...], RouteDecision] = {}
+        self._prefixes = tuple(
+            {r.match.region_prefix: None for r in root.walk() if r.match.region_prefix}
+        )
+        self._regions: dict[str, tuple[bool, ...]] = {}
+        windows = tuple(
+            {r.match.time_of_day: None for r in root.walk() if r.match.time_of_day is not None}
+        )
+        self._minutes: tuple[tuple[bool, ...], ...] | None = None
+        if all(_whole_minutes(w.start) and _whole_minutes(w.end) for w in windows):
+            self._minutes = tuple(
+                tuple(time(m // 60, m % 60) in w for w in windows) for m in range(24 * 60)
+            )
 
     @classmethod
     def load(
@@ -308,6 +338,28 @@ class RuleSet:
 
     def route(self, facts: RouteFacts) -> RouteDecision:
         """Decide tier, department, policy, priority and who to inform for a new case."""
+        regions = self._regions
+        region = regions.get(facts.region_code)
+        if region is None:
+            region = tuple(facts.region_code.startswith(p) for p in self._prefixes)
+            if len(regions) >= _REMEMBERED:
+                regions.clear()
+            regions[facts.region_code] = region
+        local = facts.local_time
+        minutes = self._minutes
+        when: object = local
+        if minutes is not None and local.tzinfo is None:
+            when = minutes[local.hour * 60 + local.minute]
+        key = (facts.category, facts.kind, facts.network, facts.severity, region, when)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decide(facts)
+            if len(self._decisions) >= _REMEMBERED:
+                self._decisions.clear()
+            self._decisions[key] = decision
+        return decision
+
+    def _decide(self, facts: RouteFacts) -> RouteDecision:
         root = self.root
         matched = [root.id]
         informed = set(root.inform)
@@ -331,6 +383,10 @@ class RuleSet:
             inform=tuple(sorted(informed, key=_TOP_DOWN.__getitem__)),
             priority=priority or root.priority,
         )
+
+
+def _whole_minutes(moment: time) -> bool:
+    return moment.second == 0 and moment.microsecond == 0 and moment.tzinfo is None
 
 
 def _catalogue_for(folder: Path) -> Catalogue:

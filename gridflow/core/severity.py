@@ -114,7 +114,7 @@ class SeverityRules:
     def _scan(self, text: str) -> tuple[Severity | None, tuple[str, ...]]:
         found: Severity | None = None
         words: list[str] = []
-        for _, word in self._matcher.find(normalise(text)):
+        for _, word in self._matcher.find_text(text):
             level = self._level[word]
             if found is None or _RANK[level] > _RANK[found]:
                 found, words = level, [word]

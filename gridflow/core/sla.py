@@ -44,6 +44,7 @@ __all__ = [
     "extension_verdict",
     "load_policies",
     "stage_deadline",
+    "stage_timestamps",
     "stage_warning",
     "warning_time",
 ]
@@ -52,6 +53,8 @@ Clock = Literal["working_hours", "working_days", "wall"]
 Stage = Literal["accept", "resolve", "verify"]
 CLOCKS: tuple[Clock, ...] = ("working_hours", "working_days", "wall")
 STAGES: tuple[Stage, ...] = ("accept", "resolve", "verify")
+_ZERO = timedelta(0)
+_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,87 @@ def stage_times(
         if warn <= start:
             warn = warning_time(start, deadline, policy.warn_at)
     return _scaled(start, deadline, scale), _scaled(start, warn, scale)
+
+
+def stage_timestamps(
+    calendar: WorkCalendar,
+    policy: SlaPolicy,
+    stage: Stage,
+    start: datetime,
+    scale: float = 1.0,
+) -> tuple[float, float]:
+    """``stage_times`` as epoch seconds: ``(deadline.timestamp(), warning.timestamp())``.
+
+    The engine's form. For a UTC ``start`` on days that keep one UTC offset (every day
+    of a zone without daylight saving time) it walks the calendar in integer
+    microseconds, which gives the same instants as the datetime arithmetic of
+    ``stage_times`` at a fraction of the cost; otherwise it asks ``stage_times``.
+    """
+    found = _stage_micros(calendar, policy, stage, start, scale)
+    if found is None:
+        deadline, warn = stage_times(calendar, policy, stage, start, scale)
+        return deadline.timestamp(), warn.timestamp()
+    return found[0] / 1_000_000, found[1] / 1_000_000
+
+
+def _stage_micros(
+    calendar: WorkCalendar,
+    policy: SlaPolicy,
+    stage: Stage,
+    start: datetime,
+    scale: float,
+) -> tuple[int, int] | None:
+    """``stage_times`` as epoch µs, step for step, or ``None`` where it does not apply."""
+    if start.tzinfo is not UTC or scale <= 0:
+        return None
+    amount = policy.stage_amount(stage)
+    if amount is None or amount < _ZERO:
+        return None
+    local = start.astimezone(calendar.tzinfo)
+    day = local.date()
+    micros = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
+    micros += local.microsecond
+    midnight = calendar.midnight_micros(day)
+    if midnight is None:
+        return None
+    start_us = midnight + micros
+    if policy.clock == "wall":
+        deadline_us = start_us + amount // _US
+        warn_us = start_us + _times(deadline_us - start_us, policy.warn_at)
+    else:
+        if policy.clock == "working_hours":
+            if amount:
+                end_day, end_micros = calendar.add_working_micros(day, micros, amount // _US)
+            else:
+                end_day, end_micros = day, micros
+        else:
+            end_day, end_micros = calendar.add_working_days_at(day, micros, amount.days)
+        end_midnight = calendar.midnight_micros(end_day)
+        if end_midnight is None:
+            return None
+        deadline_us = end_midnight + end_micros
+        worked = 0
+        if deadline_us > start_us:
+            worked = calendar.working_micros_between(day, micros, end_day, end_micros)
+        warn_amount = _times(worked, policy.warn_at)
+        warn_us = start_us
+        if warn_amount:
+            warn_day, warn_micros = calendar.add_working_micros(day, micros, warn_amount)
+            warn_midnight = calendar.midnight_micros(warn_day)
+            if warn_midnight is None:
+                return None
+            warn_us = warn_midnight + warn_micros
+        if warn_us <= start_us:
+            warn_us = start_us + _times(deadline_us - start_us, policy.warn_at)
+    if scale != 1.0:
+        deadline_us = start_us + _times(deadline_us - start_us, scale)
+        warn_us = start_us + _times(warn_us - start_us, scale)
+    return deadline_us, warn_us
+
+
+def _times(micros: int, factor: float) -> int:
+    # timedelta * float rounds to the microsecond as the datetime arithmetic does.
+    return (timedelta(microseconds=micros) * factor) // _US
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ _ONE_DAY = dt.timedelta(days=1)
 
 _SPAN = re.compile(r"^([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})$")
 _US = dt.timedelta(microseconds=1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DAY_US = 86400 * 1_000_000
 
 
@@ -45,6 +46,7 @@ class WorkCalendar:
     __slots__ = (
         "_day_us",
         "_holidays",
+        "_midnights",
         "_periods_us",
         "_workday_cache",
         "_workdays",
@@ -92,6 +94,7 @@ class WorkCalendar:
         if both:
             raise ValueError(f"dates both holiday and workday: {sorted(both)}")
         self._workday_cache: dict[dt.date, bool] = {}
+        self._midnights: dict[dt.date, int | None] = {}
 
     def __repr__(self) -> str:
         spans = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in self.periods)
@@ -164,29 +167,16 @@ class WorkCalendar:
             raise ValueError("amount of working time must not be negative")
         if not amount:
             return start
-        # Integer microseconds keep the arithmetic exact (and so monotonic).
-        remaining = amount // _US
         local = start.astimezone(self.tzinfo)
-        day = local.date()
-        cursor = _micros(local.time())
-        first_start = self._periods_us[0][0]
-        for _ in range(_MAX_SCAN_DAYS):
-            if self.is_workday(day):
-                if cursor <= first_start and remaining > self._day_us:
-                    # A whole workday fits: skip it without walking its periods.
-                    remaining -= self._day_us
-                else:
-                    for s, e in self._periods_us:
-                        if cursor >= e:
-                            continue
-                        begin = max(cursor, s)
-                        available = e - begin
-                        if remaining <= available:
-                            return self._at(day, begin + remaining).astimezone(start.tzinfo)
-                        remaining -= available
-            day += _ONE_DAY
-            cursor = 0
-        raise ValueError(f"no working time within {_MAX_SCAN_DAYS} days of {start.isoformat()}")
+        try:
+            day, micros = self.add_working_micros(
+                local.date(), _micros(local.time()), amount // _US
+            )
+        except ValueError:
+            raise ValueError(
+                f"no working time within {_MAX_SCAN_DAYS} days of {start.isoformat()}"
+            ) from None
+        return self._at(day, micros).astimezone(start.tzinfo)
 
     def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
         """The end of the ``days``-th working day after the day ``start`` is received.
@@ -203,12 +193,8 @@ class WorkCalendar:
         if days < 0:
             raise ValueError("days must not be negative")
         local = start.astimezone(self.tzinfo)
-        day = local.date()
-        if _micros(local.time()) >= self._periods_us[-1][1] or not self.is_workday(day):
-            day = self._next_workday(day)
-        for _ in range(days):
-            day = self._next_workday(day)
-        return self.end_of_day(day).astimezone(start.tzinfo)
+        day, micros = self.add_working_days_at(local.date(), _micros(local.time()), days)
+        return self._at(day, micros).astimezone(start.tzinfo)
 
     def working_time_between(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """Working time inside ``[start, end]``; zero when ``end <= start``.
@@ -222,17 +208,89 @@ class WorkCalendar:
             return dt.timedelta(0)
         a = start.astimezone(self.tzinfo)
         b = end.astimezone(self.tzinfo)
-        total = 0
-        day = a.date()
-        last = b.date()
-        while day <= last:
+        total = self.working_micros_between(
+            a.date(), _micros(a.time()), b.date(), _micros(b.time())
+        )
+        return dt.timedelta(microseconds=total)
+
+    # -- the same arithmetic on local positions: (local date, microseconds into it) -------
+    # Deadlines are computed on every case opening and stage change; these spare the hot
+    # path the datetime objects and time zone conversions of the methods above.
+
+    def add_working_micros(self, day: dt.date, micros: int, amount: int) -> tuple[dt.date, int]:
+        """``add_working_time`` from local ``day`` at ``micros``, for ``amount`` > 0 µs.
+
+        Returns the local position of the result. Raises ``ValueError`` when no working
+        time is found within the scan limit.
+        """
+        remaining = amount
+        cursor = micros
+        periods = self._periods_us
+        day_us = self._day_us
+        first_start = periods[0][0]
+        for _ in range(_MAX_SCAN_DAYS):
             if self.is_workday(day):
-                lo = _micros(a.time()) if day == a.date() else 0
-                hi = _micros(b.time()) if day == last else _DAY_US
-                for s, e in self._periods_us:
+                if cursor <= first_start and remaining > day_us:
+                    # A whole workday fits: skip it without walking its periods.
+                    remaining -= day_us
+                else:
+                    for s, e in periods:
+                        if cursor >= e:
+                            continue
+                        begin = max(cursor, s)
+                        available = e - begin
+                        if remaining <= available:
+                            return day, begin + remaining
+                        remaining -= available
+            day += _ONE_DAY
+            cursor = 0
+        raise ValueError(f"no working time within {_MAX_SCAN_DAYS} days of {day}")
+
+    def add_working_days_at(self, day: dt.date, micros: int, days: int) -> tuple[dt.date, int]:
+        """``add_working_days`` from local ``day`` at ``micros`` (``days`` >= 0), as a position."""
+        close = self._periods_us[-1][1]
+        if micros >= close or not self.is_workday(day):
+            day = self._next_workday(day)
+        for _ in range(days):
+            day = self._next_workday(day)
+        return day, close
+
+    def working_micros_between(
+        self, start_day: dt.date, start_micros: int, end_day: dt.date, end_micros: int
+    ) -> int:
+        """``working_time_between`` in µs for local positions, the start before the end."""
+        total = 0
+        day = start_day
+        periods = self._periods_us
+        while day <= end_day:
+            if self.is_workday(day):
+                lo = start_micros if day == start_day else 0
+                hi = end_micros if day == end_day else _DAY_US
+                for s, e in periods:
                     total += max(0, min(hi, e) - max(lo, s))
             day += _ONE_DAY
-        return dt.timedelta(microseconds=total)
+        return total
+
+    def midnight_micros(self, day: dt.date) -> int | None:
+        """Epoch µs of local ``day``'s midnight, or ``None`` when its UTC offset changes.
+
+        On a day with one offset throughout, the local position ``(day, m)`` is the
+        instant ``midnight_micros(day) + m``.
+        """
+        try:
+            return self._midnights[day]
+        except KeyError:
+            pass
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=self.tzinfo)
+        offset = midnight.utcoffset()
+        # Offsets change on quarter hours at the finest: sampling them finds any change.
+        steady = all(
+            (midnight + dt.timedelta(minutes=minute)).utcoffset() == offset
+            for minute in range(15, 24 * 60 + 1, 15)
+        )
+        found = (midnight - _EPOCH) // _US if steady else None
+        self._midnights[day] = found
+        return found
 
     def _next_workday(self, day: dt.date) -> dt.date:
         for _ in range(_MAX_SCAN_DAYS):
