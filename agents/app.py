@@ -11,23 +11,25 @@ partition; the partition's owner does the SLA work.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import ssl
 import time
 import weakref
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
 import faust
 import orjson
+from aiokafka import AIOKafkaProducer
 from faust.streams import _current_event
 from faust.types import StreamT
 
 from agents import faust_patches
+from agents.batch_send import Record, send_batched
+from agents.heap import settle_startup_heap
 from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
@@ -183,6 +185,7 @@ class GridflowApp:
         cast(Any, self.app).before_stop = self.reader.stop
         self._changelog = self.table.changelog_topic.get_topic_name()
         self._register()
+        settle_startup_heap()
 
     # ------------------------------------------------------------ table glue
     def _read_state(self, region: str) -> bytes | None:
@@ -211,11 +214,14 @@ class GridflowApp:
             and not recovery.in_recovery
         )
 
+    def _kafka_producer(self) -> AIOKafkaProducer:
+        # Faust's transport producer wraps the aiokafka one; its batch API is not exposed.
+        return cast(AIOKafkaProducer, cast(Any, self.app.producer)._ensure_producer())
+
     async def store(self, rows: Rows) -> None:
         """Write rows to the table and its changelog, in order per partition; await delivery."""
-        producer = self.app.producer
         store = self.table.data
-        sends: list[Awaitable[Any]] = []
+        records: list[Record] = []
         for partition, items in rows.items():
             with _partition_context(partition):
                 for key, value in items:
@@ -223,18 +229,11 @@ class GridflowApp:
                         store.pop(key, None)
                     else:
                         store[key] = value
-                    # Faust's send() returns the delivery future once queued.
-                    sends.append(
-                        await producer.send(self._changelog, key, value, partition, None, None)
-                    )
-        written = await asyncio.gather(*sends)
+                    records.append((self._changelog, key, value, partition))
+        written = await send_batched(self._kafka_producer(), records)
         # What Faust's own changelog callback does: a persistent store remembers the
         # changelog offset it holds, so a restart recovers only what is newer.
-        highest: dict[Any, int] = {}
-        for meta in written:
-            tp = meta.topic_partition
-            highest[tp] = max(highest.get(tp, -1), meta.offset)
-        for tp, offset in highest.items():
+        for tp, offset in written.items():
             cast(Any, store).set_persisted_offset(tp, offset)
 
     # ---------------------------------------------------------------- agents
@@ -335,13 +334,11 @@ class GridflowApp:
         """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
         result = self.pipeline.process(records, now)
-        producer = self.app.producer
-        pending = [
-            await producer.send(out.topic, out.key, out.value, out.partition, None, None)
-            for out in result.outputs
-        ]
-        if pending:
-            await asyncio.gather(*pending)
+        if result.outputs:
+            await send_batched(
+                self._kafka_producer(),
+                [(out.topic, out.key, out.value, out.partition) for out in result.outputs],
+            )
         self.kpi.observe(result.dispositions)
         self.batches += 1
         self.metrics.observe_batch(len(records))
