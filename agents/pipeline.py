@@ -27,10 +27,13 @@ from gridflow.core.ids import region_of_case
 from gridflow.core.ingest import IngestLimits, Reject, decode_events, decode_feedback, schema_detail
 from gridflow.core.region_state import RegionState
 from gridflow.metrics import Metrics
-from schemas import Disposition, Feedback, GridEvent, Rejection, RejectReason
+from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
 
 log = logging.getLogger("gridflow.pipeline")
+
+#: Case states after which a ``state`` disposition counts as a closed case.
+_FINAL_STATES = frozenset({"closed", "cancelled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,12 @@ class Pipeline:
         self._due: dict[int, DueIndex] = {}
         self._clock_at = 0.0
         self._clock = datetime.fromtimestamp(0.0, UTC)
+        # Per-batch tallies, handed to the metrics once per label set when the batch ends.
+        self._events_by_network: dict[str, int] = {}
+        #: (action, tier, closes a case) -> dispositions
+        self._disposition_tally: dict[tuple[DispositionAction, Tier, bool], int] = {}
+        #: (action, input record timestamp) -> dispositions with that ingest latency
+        self._latency_tally: dict[tuple[DispositionAction, float], int] = {}
 
     # ------------------------------------------------------------ rebalances
     def forget_partitions(self) -> None:
@@ -143,6 +152,9 @@ class Pipeline:
         result = BatchResult()
         dirty: dict[int, set[str]] = {}
         with _collector_paused(), self.metrics.batched():
+            self._events_by_network.clear()
+            self._disposition_tally.clear()
+            self._latency_tally.clear()
             for rec in records:
                 try:
                     self._one(rec, now, result, dirty)
@@ -159,6 +171,7 @@ class Pipeline:
                             rec.value or b"",
                         ),
                     )
+            self._flush_tallies()
         for partition, regions in dirty.items():
             states = self._states.get(partition, {})
             writes = result.writes.setdefault(partition, {})
@@ -194,8 +207,10 @@ class Pipeline:
         )
         for reject in rejects:
             self._dlq(result, rec, reject)
+        counted = self._events_by_network
         for event in events:
-            self.metrics.event_in(event.source_network)
+            network = event.source_network
+            counted[network] = counted.get(network, 0) + 1
             home = partition_for(event.region_code, self.partitions)
             if home != rec.partition:
                 self._forward(
@@ -326,38 +341,55 @@ class Pipeline:
         if index is not None:
             for due, case_id in outcome.due:
                 index.push(due, (region, case_id))
+        if not outcome.dispositions:
+            return
+        tally = self._disposition_tally
+        latencies = self._latency_tally
+        # Timer-driven steps have no input record: they stay out of the latency histogram.
+        timed = rec.offset >= 0
+        timestamp = rec.timestamp
+        topic = self.topics.dispositions
+        outputs = result.outputs
         for disp in outcome.dispositions:
             result.dispositions.append(disp)
-            self._count(disp, rec)
-            result.outputs.append(
-                OutRecord(
-                    self.topics.dispositions,
-                    disp.center_code.encode(),
-                    orjson.dumps(_disposition_doc(disp)),
-                )
+            action = disp.action
+            closes = (
+                action is DispositionAction.STATE
+                and disp.state in _FINAL_STATES
+                and not (disp.reason or "").startswith("inform")
+            )
+            key = (action, disp.tier, closes)
+            tally[key] = tally.get(key, 0) + 1
+            if timed:
+                at = (action, timestamp)
+                latencies[at] = latencies.get(at, 0) + 1
+            outputs.append(
+                OutRecord(topic, disp.center_code.encode(), orjson.dumps(_disposition_doc(disp)))
             )
 
-    def _count(self, disp: Disposition, rec: InRecord) -> None:
-        action, tier = disp.action.value, disp.tier.value
-        # Timer-driven steps have no input record: they stay out of the latency histogram.
-        latency = None if rec.offset < 0 else max(0.0, _wall() - rec.timestamp)
-        self.metrics.observe_disposition(action, tier, latency)
-        if action == "dispatch":
-            self.metrics.case_opened(tier)
-        elif action == "merge":
-            self.metrics.case_merged(tier)
-        elif action == "escalate":
-            self.metrics.escalated(tier)
-        elif action == "sla_warning":
-            self.metrics.sla_warning(tier)
-        elif action == "sla_breach":
-            self.metrics.sla_breach()
-        elif (
-            action == "state"
-            and disp.state in ("closed", "cancelled")
-            and not (disp.reason or "").startswith("inform")
-        ):
-            self.metrics.case_closed(tier)
+    def _flush_tallies(self) -> None:
+        metrics = self.metrics
+        for network, count in self._events_by_network.items():
+            metrics.event_in(network, count)
+        for (action, tier_enum, closes), count in self._disposition_tally.items():
+            tier = tier_enum.value
+            metrics.dispositions_published(action.value, tier, count)
+            if action is DispositionAction.DISPATCH:
+                metrics.case_opened(tier, count)
+            elif action is DispositionAction.MERGE:
+                metrics.case_merged(tier, count)
+            elif action is DispositionAction.ESCALATE:
+                metrics.escalated(tier, count)
+            elif action is DispositionAction.SLA_WARNING:
+                metrics.sla_warning(tier, count)
+            elif action is DispositionAction.SLA_BREACH:
+                metrics.sla_breach(count)
+            elif closes:
+                metrics.case_closed(tier, count)
+        # The dispositions go out when the batch is done: that is when their latency ends.
+        wall = _wall()
+        for (action, timestamp), count in self._latency_tally.items():
+            metrics.observe_latency(action.value, wall - timestamp, count)
 
     def _forward(
         self, result: BatchResult, region: str, kind: str, body: Any, rec: InRecord

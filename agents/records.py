@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +19,13 @@ class InRecord:
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class OutRecord:
-    """One record to produce."""
+class OutRecord(NamedTuple):
+    """One record to produce.
+
+    A named tuple rather than a frozen dataclass: every disposition makes one, and a
+    tuple is built in one step (a frozen dataclass sets each field through
+    ``object.__setattr__``). Immutable and compared by value all the same.
+    """
 
     topic: str
     key: bytes | None

@@ -17,6 +17,7 @@ an unbounded label set would grow the registry without limit.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, Literal
@@ -328,17 +329,17 @@ class Metrics:
 
     # -- cases ----------------------------------------------------------------------------
 
-    def case_opened(self, tier: str) -> None:
-        """Count a new case dispatched to a centre of ``tier``."""
-        self._inc(self.cases_opened, (tier,))
+    def case_opened(self, tier: str, count: int = 1) -> None:
+        """Count ``count`` new cases dispatched to a centre of ``tier``."""
+        self._inc(self.cases_opened, (tier,), count)
 
-    def case_merged(self, tier: str) -> None:
-        """Count a report merged into a case held at ``tier``."""
-        self._inc(self.cases_merged, (tier,))
+    def case_merged(self, tier: str, count: int = 1) -> None:
+        """Count ``count`` reports merged into cases held at ``tier``."""
+        self._inc(self.cases_merged, (tier,), count)
 
-    def case_closed(self, tier: str) -> None:
-        """Count a case closed (or cancelled) at ``tier``."""
-        self._inc(self.cases_closed, (tier,))
+    def case_closed(self, tier: str, count: int = 1) -> None:
+        """Count ``count`` cases closed (or cancelled) at ``tier``."""
+        self._inc(self.cases_closed, (tier,), count)
 
     def observe_disposition(self, action: str, tier: str, latency_s: float | None = None) -> None:
         """Count a published disposition; with ``latency_s``, observe ingest→disposition.
@@ -351,19 +352,44 @@ class Metrics:
         if latency_s is not None:
             self._child(self.ingest_to_disposition, action).observe(max(latency_s, 0.0))
 
+    def dispositions_published(self, action: str, tier: str, count: int) -> None:
+        """Count ``count`` published dispositions; their latencies go to ``observe_latency``."""
+        self._inc(self.dispositions, (action, tier), count)
+
+    def observe_latency(self, action: str, latency_s: float, count: int = 1) -> None:
+        """Observe ``count`` ingest→disposition latencies of ``latency_s`` each.
+
+        The dispositions of one input record share its latency: one bucket search and
+        one lock per bucket stand for all of them.
+        """
+        child = self._child(self.ingest_to_disposition, action)
+        amount = max(latency_s, 0.0)
+        buckets = getattr(child, "_buckets", None)
+        bounds = getattr(child, "_upper_bounds", None)
+        total = getattr(child, "_sum", None)
+        if buckets is None or bounds is None or total is None:
+            # Unknown client internals: the public call per sample.
+            for _ in range(count):
+                child.observe(amount)
+            return
+        # What ``Histogram.observe`` does per sample: the first bucket whose bound holds it
+        # (the last bound is +Inf, so there always is one), and the sum.
+        total.inc(amount * count)
+        buckets[bisect_left(bounds, amount)].inc(count)
+
     # -- SLA ------------------------------------------------------------------------------
 
-    def escalated(self, to_tier: str) -> None:
-        """Count an escalation to a centre of ``to_tier``."""
-        self._inc(self.escalations, (to_tier,))
+    def escalated(self, to_tier: str, count: int = 1) -> None:
+        """Count ``count`` escalations to a centre of ``to_tier``."""
+        self._inc(self.escalations, (to_tier,), count)
 
-    def sla_warning(self, tier: str) -> None:
-        """Count an SLA warning for a case held at ``tier``."""
-        self._inc(self.sla_warnings, (tier,))
+    def sla_warning(self, tier: str, count: int = 1) -> None:
+        """Count ``count`` SLA warnings for cases held at ``tier``."""
+        self._inc(self.sla_warnings, (tier,), count)
 
-    def sla_breach(self) -> None:
-        """Count an SLA breach (the top tier ran out of time)."""
-        self._inc(self.sla_breaches, ())
+    def sla_breach(self, count: int = 1) -> None:
+        """Count ``count`` SLA breaches (the top tier ran out of time)."""
+        self._inc(self.sla_breaches, (), count)
 
     def set_open_cases(self, counts: Mapping[tuple[str, SlaState], int]) -> None:
         """Replace the open-case gauge with ``counts`` keyed by ``(tier, sla_state)``.

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 
 class CaseStatus(StrEnum):
     """Where a case stands in the closed loop (立案→派遣→处置→核查→结案)."""
@@ -35,7 +37,12 @@ STAGE_OF = {
 
 @dataclass(slots=True)
 class Case:
-    """The state of one case. Times are epoch seconds (UTC)."""
+    """The state of one case. Times are epoch seconds (UTC).
+
+    Every step that changes a case advances :attr:`seq` (the engine names each step's
+    disposition by it), and :meth:`to_json` relies on that: a case serialised at one
+    ``seq`` is not serialised again until the next step.
+    """
 
     id: str
     region: str
@@ -71,6 +78,10 @@ class Case:
     seq: int = 0
     closed_at: float | None = None
     on_time: bool = True
+    #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
+    _json: tuple[int, orjson.Fragment] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def is_open(self) -> bool:
@@ -137,6 +148,19 @@ class Case:
         if not self.on_time:
             d["ot"] = 0
         return d
+
+    def to_json(self) -> orjson.Fragment:
+        """:meth:`to_dict` as JSON, remembered until the case takes its next step.
+
+        A region's row is written whole whenever any of its cases changes, while most of
+        its cases (finished ones above all) stay as they were: those are not rebuilt.
+        """
+        known = self._json
+        if known is not None and known[0] == self.seq:
+            return known[1]
+        fragment = orjson.Fragment(orjson.dumps(self.to_dict()))
+        self._json = (self.seq, fragment)
+        return fragment
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Case:

@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,8 @@ class KeywordMatcher:
         "_cache_generation",
         "_piece_cache",
         "_pieces",
+        "_rank_cache",
+        "_ranks",
         "_singles",
         "_tokenizer",
         "_word_cache",
@@ -122,6 +124,8 @@ class KeywordMatcher:
             self._pieces = None
         self._piece_cache: dict[str, tuple[int, tuple[tuple[int, str], ...]]] = {}
         self._word_cache: dict[tuple[str, int], bool] = {}
+        self._rank_cache: dict[str, int] = {}
+        self._ranks: Mapping[str, int] | None = None
         self._tokenizer = _tokenizer()
         global _tokenizer_generation
         with _tokenizer_lock:
@@ -170,12 +174,43 @@ class KeywordMatcher:
             offset += length
         return found
 
+    def highest(self, text: str, ranks: Mapping[str, int]) -> int:
+        """The highest ``ranks[word]`` over the keywords ``find_text(text)`` finds; -1: none.
+
+        For callers that need only the strongest match (a severity level), not the words
+        or where they are: each piece's highest rank is remembered, so a text costs a
+        split and a lookup per piece. The first ``ranks`` mapping given is the one
+        remembered against; pass the same mapping every time.
+        """
+        self._forget_if_stale()
+        pieces = self._pieces
+        if pieces is None:
+            return max((ranks[word] for _, word in self.find(normalise(text))), default=-1)
+        if ranks is not self._ranks:
+            self._rank_cache.clear()
+            self._ranks = ranks
+        cache = self._rank_cache
+        best = -1
+        for piece in pieces.split(text):
+            rank = cache.get(piece)
+            if rank is None:
+                # A piece holds no cut point of its own, so find_text sees it as one piece.
+                found = self.find_text(piece)
+                rank = max((ranks[word] for _, word in found), default=-1)
+                if len(cache) >= _PIECE_CACHE_SIZE:
+                    cache.clear()
+                cache[piece] = rank
+            if rank > best:
+                best = rank
+        return best
+
     def _forget_if_stale(self) -> None:
         if self._cache_generation != _tokenizer_generation:
             # Keywords added to the shared tokenizer since (by a newer matcher) may change
             # how a window segments: what was remembered may no longer hold.
             self._piece_cache.clear()
             self._word_cache.clear()
+            self._rank_cache.clear()
             self._cache_generation = _tokenizer_generation
 
     def find(self, text: str) -> list[tuple[int, str]]:

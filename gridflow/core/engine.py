@@ -22,6 +22,7 @@ from gridflow.core.severity import SeverityRules, assess_severity
 from gridflow.core.sla import SlaPolicy, extension_verdict, stage_timestamps
 from gridflow.core.tiers import parent_tier
 from gridflow.core.trusted import TrustedBuilder
+from gridflow.core.workcalendar import WorkCalendar
 from schemas import (
     Disposition,
     DispositionAction,
@@ -65,6 +66,9 @@ def _dt(ts: float) -> datetime:
 
 _DATETIMES: dict[float, datetime] = {}
 _DATETIMES_KEPT = 4096
+#: (policy name, stage, start epoch, scale) -> (policy, calendar, deadline, warning)
+_STAGE_TIMES: dict[tuple[str, str, float, float], tuple[SlaPolicy, WorkCalendar, float, float]] = {}
+_STAGE_TIMES_KEPT = 4096
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
@@ -90,7 +94,9 @@ class Engine:
             out.duplicate = "event"
             return out
         self._maybe_expire(state, now)
-        text = " ".join(t for t in (event.title, event.description) if t)
+        title, description = event.title, event.description
+        # " ".join of the parts that are there (the schema requires at least one).
+        text = f"{title} {description}" if title and description else title or description or ""
         category = self.catalogue.resolve(event.source_network, event.category)
         if category is None:
             category = self._category(self.classifier.classify(text).code)
@@ -562,13 +568,26 @@ class Engine:
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
         policy = self._policy(case)
-        deadline, warn = stage_timestamps(
-            self.rules.calendar,
-            policy,
-            stage,  # type: ignore[arg-type]
-            _dt(now),
-            self.sla_scale,
-        )
+        calendar = self.rules.calendar
+        # Cases opened by one input record (or by records stamped in the same millisecond)
+        # start their stages at the same instant: the calendar walk is done once. Entries
+        # hold the policy and calendar they were computed with, so a rules reload that
+        # reuses a policy name recomputes instead of trusting the name.
+        key = (case.policy, stage, now, self.sla_scale)
+        known = _STAGE_TIMES.get(key)
+        if known is not None and known[0] is policy and known[1] is calendar:
+            deadline, warn = known[2], known[3]
+        else:
+            deadline, warn = stage_timestamps(
+                calendar,
+                policy,
+                stage,  # type: ignore[arg-type]
+                _dt(now),
+                self.sla_scale,
+            )
+            if len(_STAGE_TIMES) >= _STAGE_TIMES_KEPT:
+                _STAGE_TIMES.clear()
+            _STAGE_TIMES[key] = (policy, calendar, deadline, warn)
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline

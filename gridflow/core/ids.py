@@ -29,4 +29,4 @@ def region_of_case(case_id: str) -> str | None:
 
 def disposition_id(case_id: str, *parts: object) -> str:
     """A disposition id from the case and the parts that name its logical step."""
-    return "/".join((case_id, *(str(p) for p in parts)))
+    return "/".join([case_id, *map(str, parts)])

@@ -72,16 +72,21 @@ def _split(
             )
         ]
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [
-            Reject(
-                RejectReason.NOT_UTF8, f"value is not UTF-8: {exc.reason} at byte {exc.start}", raw
-            )
-        ]
-    try:
+        # orjson checks the whole input as strict UTF-8 before parsing, so a value it
+        # accepts is UTF-8: only a refused one pays for the separate check, which decides
+        # which of the two reasons applies (not UTF-8 wins, as it always has).
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return [], [
+                Reject(
+                    RejectReason.NOT_UTF8,
+                    f"value is not UTF-8: {bad.reason} at byte {bad.start}",
+                    raw,
+                )
+            ]
         return [], [Reject(RejectReason.INVALID_JSON, f"not JSON: {exc}", raw)]
     if isinstance(doc, list):
         if len(doc) > limits.max_batch:
@@ -112,23 +117,38 @@ def _validated(
     """Validate each document with ``adapter``, then ``check``; reject the rest with reasons."""
     ok: list[M] = []
     rejects: list[Reject] = []
+    # The core validator itself: the TypeAdapter method only forwards its defaults to it.
+    validate = adapter.validator.validate_python
     for doc, index in docs:
-        original = _element_bytes(doc, index, value)
+        # The refused bytes are needed only for a rejection: a batch element is not
+        # re-serialised when it is accepted.
         if not isinstance(doc, dict):
             rejects.append(
-                Reject(RejectReason.SCHEMA, f"a {what} must be a JSON object", original, index)
+                Reject(
+                    RejectReason.SCHEMA,
+                    f"a {what} must be a JSON object",
+                    _element_bytes(doc, index, value),
+                    index,
+                )
             )
             continue
         try:
-            item = adapter.validate_python(doc)
+            item = validate(doc)
         except ValidationError as exc:
-            rejects.append(Reject(RejectReason.SCHEMA, schema_detail(exc), original, index))
+            rejects.append(
+                Reject(
+                    RejectReason.SCHEMA,
+                    schema_detail(exc),
+                    _element_bytes(doc, index, value),
+                    index,
+                )
+            )
             continue
         refused = check(item)
         if refused is None:
             ok.append(item)
         else:
-            rejects.append(Reject(refused[0], refused[1], original, index))
+            rejects.append(Reject(refused[0], refused[1], _element_bytes(doc, index, value), index))
     return ok, rejects
 
 

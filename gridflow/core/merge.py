@@ -10,15 +10,14 @@ does not depend on dictionary order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gridflow.core.case import Case
 from gridflow.core.geo import haversine_m
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What the merge needs to know about a new report."""
+class Report(NamedTuple):
+    """What the merge needs to know about a new report (one per event: a cheap tuple)."""
 
     category: str
     reported_at: float

@@ -64,7 +64,7 @@ class RegionState:
         """Serialise for the changelog."""
         doc: dict[str, Any] = {
             "r": self.region,
-            "c": [c.to_dict() for c in self.cases.values()],
+            "c": [c.to_json() for c in self.cases.values()],
             "e": self.seen_events,
             "f": self.seen_feedback,
         }

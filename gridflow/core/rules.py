@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import ConfigLoadError
@@ -93,9 +93,11 @@ _T = TypeVar("_T")
 _E = TypeVar("_E", Tier, Severity)
 
 
-@dataclass(frozen=True, slots=True)
-class RouteFacts:
-    """What routing looks at: the case's category, network, severity, place and local time."""
+class RouteFacts(NamedTuple):
+    """What routing looks at: the case's category, network, severity, place and local time.
+
+    A named tuple: one is built per opened case, in one step rather than a field at a time.
+    """
 
     category: str
     kind: str

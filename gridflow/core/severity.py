@@ -56,7 +56,7 @@ def _higher(a: Severity, b: Severity) -> Severity:
 class SeverityRules:
     """Escalation keywords per severity level; immutable, thread-safe."""
 
-    __slots__ = ("_level", "_matcher", "_scan_cached")
+    __slots__ = ("_level", "_matcher", "_scan_cached", "_word_rank")
 
     def __init__(self, keywords: Mapping[Severity, Iterable[str]]) -> None:
         """Build from ``{level: keywords}``; a word listed under two levels takes the higher."""
@@ -66,6 +66,7 @@ class SeverityRules:
                 key = normalise(word)
                 level[key] = _higher(level.get(key, Severity.LOW), severity)
         self._level = level
+        self._word_rank = {word: _RANK[severity] for word, severity in level.items()}
         self._matcher = KeywordMatcher(level)
         self._scan_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._scan)
 
@@ -139,9 +140,10 @@ class SeverityRules:
                 severity = _higher(
                     severity, min(hint, raise_by(category.severity, 1), key=_RANK.__getitem__)
                 )
-        escalated, _ = self.escalation(text)
-        if escalated is not None:
-            severity = _higher(severity, escalated)
+        # Only the strongest escalation word matters here, not which words they were.
+        rank = self._matcher.highest(text, self._word_rank)
+        if rank >= 0:
+            severity = _higher(severity, SEVERITY_ORDER[rank])
         return severity
 
 

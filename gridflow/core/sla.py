@@ -257,8 +257,25 @@ def _stage_micros(
 
 
 def _times(micros: int, factor: float) -> int:
-    # timedelta * float rounds to the microsecond as the datetime arithmetic does.
-    return (timedelta(microseconds=micros) * factor) // _US
+    """``(timedelta(microseconds=micros) * factor) // _US`` in integers.
+
+    timedelta * float multiplies the microseconds by the float's exact ratio and rounds
+    half to even; doing the same here skips building two timedeltas per call.
+    """
+    ratio = _RATIOS.get(factor)
+    if ratio is None:
+        if len(_RATIOS) >= 256:
+            _RATIOS.clear()
+        ratio = _RATIOS[factor] = factor.as_integer_ratio()
+    quotient, remainder = divmod(micros * ratio[0], ratio[1])
+    twice = 2 * remainder
+    if twice > ratio[1] or (twice == ratio[1] and quotient & 1):
+        quotient += 1
+    return quotient
+
+
+#: float -> its exact ratio (warning fractions and scales: a handful of values).
+_RATIOS: dict[float, tuple[int, int]] = {}
 
 
 @dataclass(frozen=True, slots=True)

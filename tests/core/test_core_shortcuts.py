@@ -1,0 +1,268 @@
+"""More hot-path shortcuts checked against the plain computations they replace.
+
+Case JSON remembered between steps, the strongest severity word found piece by piece,
+stage deadlines remembered per start instant, ingest's single UTF-8 check, latency samples
+observed in groups, and the pipeline's per-batch metric tallies.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import generate_latest
+
+from agents.partitioning import partition_for
+from agents.pipeline import Pipeline, TopicNames
+from agents.records import InRecord
+from gridflow.config import Settings
+from gridflow.core import engine as engine_module
+from gridflow.core.engine import Engine
+from gridflow.core.ingest import IngestLimits, decode_events
+from gridflow.core.region_state import RegionState
+from gridflow.core.severity import SEVERITY_ORDER, SeverityRules
+from gridflow.core.sla import _times
+from gridflow.metrics import Metrics
+from gridflow.reference import load_engine
+from schemas import Feedback, GridEvent, RejectReason
+
+VILLAGE = "500103001003"
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Chongqing
+NOW = T0.timestamp()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return load_engine(Settings())
+
+
+def _event(event_id: str, lat: float, title: str = "菜市场旁垃圾堆积无人清运") -> GridEvent:
+    return GridEvent.model_validate(
+        {
+            "event_id": event_id,
+            "source_network": "chengguan",
+            "reported_at": T0.isoformat(),
+            "region_code": VILLAGE,
+            "location": {"lat": lat, "lon": 106.571},
+            "title": title,
+            "category": "SJ0102",
+        }
+    )
+
+
+def _plain_bytes(state: RegionState) -> bytes:
+    # RegionState.to_bytes as it was before cases remembered their JSON.
+    return orjson.dumps(
+        {
+            "r": state.region,
+            "c": [case.to_dict() for case in state.cases.values()],
+            "e": state.seen_events,
+            "f": state.seen_feedback,
+        }
+    )
+
+
+_ACTIONS = ["accept", "resolve", "verify", "close", "reject_resolution", "escalate", "cancel"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9)), max_size=25))
+def test_remembered_case_json_is_the_json_of_the_case_now(
+    engine: Engine, steps: list[tuple[int, int]]
+) -> None:
+    state = RegionState(VILLAGE)
+    now = NOW
+    for n, (kind, pick) in enumerate(steps):
+        now += 600.0
+        cases = sorted(state.cases)
+        if kind == 0 or not cases:
+            # Two spots: reports near one of them merge, so cases take merges too.
+            engine.apply_event(state, _event(f"e{n}", 29.556 + 0.05 * (pick % 2)), now)
+        elif kind == 1:
+            case_id = cases[pick % len(cases)]
+            case = state.cases[case_id]
+            action = _ACTIONS[pick % len(_ACTIONS)]
+            feedback = Feedback.model_validate(
+                {
+                    "feedback_id": f"f{n}",
+                    "case_id": case_id,
+                    "center_code": case.holder,
+                    "action": action,
+                    "at": T0.isoformat(),
+                }
+            )
+            engine.apply_feedback(state, feedback, now)
+        else:
+            case_id = cases[pick % len(cases)]
+            engine.apply_tick(state, case_id, now + pick * 86400.0)
+        assert state.to_bytes() == _plain_bytes(state)
+    assert RegionState.from_bytes(state.to_bytes()).to_bytes() == _plain_bytes(state)
+
+
+def test_a_case_is_serialised_again_only_after_its_next_step(engine: Engine) -> None:
+    state = RegionState(VILLAGE)
+    engine.apply_event(state, _event("e1", 29.556), NOW)
+    [case] = state.cases.values()
+    first = case.to_json()
+    assert case.to_json() is first
+    engine.apply_event(state, _event("e2", 29.556), NOW + 60)  # merges: the case moves on
+    assert case.to_json() is not first
+    assert bytes(orjson.dumps(case.to_json())) == orjson.dumps(case.to_dict())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from(
+            [
+                "起火",
+                "火",
+                "火锅",
+                "，",
+                "。",
+                " ",
+                "浓烟",
+                "坍塌",
+                "有人受伤",
+                "ＫＴＶ",
+                "位置：",
+                "老人",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_the_strongest_severity_word_is_what_the_full_scan_finds(parts: list[str]) -> None:
+    rules = SeverityRules.default()
+    text = "".join(parts)
+    level, _ = rules._scan(text)
+    rank = rules._matcher.highest(text, rules._word_rank)
+    assert (SEVERITY_ORDER[rank] if rank >= 0 else None) == level
+    assert rules._matcher.highest(text, rules._word_rank) == rank  # and from what it remembered
+
+
+def test_stage_times_are_recomputed_for_another_policy_under_the_same_name(
+    engine: Engine,
+) -> None:
+    state = RegionState(VILLAGE)
+    engine.apply_event(state, _event("e1", 29.556), NOW)
+    [case] = state.cases.values()
+    remembered = engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
+    assert remembered[0] is engine.rules.policies[case.policy]
+    # Another entry under the key, for other rules: the engine does not take it.
+    engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
+        remembered[0],
+        object(),  # type: ignore[dict-item]
+        0.0,
+        0.0,
+    )
+    again = RegionState(VILLAGE)
+    engine.apply_event(again, _event("e1", 29.556), NOW)
+    assert [c.deadline for c in again.cases.values()] == [case.deadline]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b'{"a": "\xff"', RejectReason.NOT_UTF8),  # neither UTF-8 nor JSON: UTF-8 is named
+        (b'"\xed\xa0\x80"', RejectReason.NOT_UTF8),  # an encoded surrogate
+        (b'{"a": 1', RejectReason.INVALID_JSON),
+        (b"\xef\xbb\xbf{}", RejectReason.INVALID_JSON),  # UTF-8, but a BOM is not JSON
+        (b"", RejectReason.INVALID_JSON),
+    ],
+)
+def test_a_value_is_checked_for_utf8_only_when_json_refuses_it(
+    value: bytes, reason: RejectReason
+) -> None:
+    events, rejects = decode_events(
+        value,
+        known_region={VILLAGE},
+        known_network={"chengguan"},
+        now=T0,
+        limits=IngestLimits(),
+    )
+    assert events == [] and [r.reason for r in rejects] == [reason]
+
+
+def _samples(metrics: Metrics) -> list[str]:
+    return [
+        line
+        for line in generate_latest(metrics.registry).decode().splitlines()
+        if "ingest_to_disposition" in line and "_created" not in line
+    ]
+
+
+def test_latencies_observed_in_groups_are_the_samples_observed_one_by_one() -> None:
+    one_by_one, grouped = Metrics(), Metrics()
+    for latency, count in [(0.004, 3), (0.005, 2), (0.5, 1), (7.25, 4), (9999.0, 2), (-1.0, 2)]:
+        for _ in range(count):
+            one_by_one._child(one_by_one.ingest_to_disposition, "merge").observe(max(latency, 0.0))
+        grouped.observe_latency("merge", latency, count)
+    assert _samples(grouped) == _samples(one_by_one)
+
+
+def test_batch_tallies_count_every_disposition_once(engine: Engine) -> None:
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    metrics = Metrics()
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), metrics, table.get, lambda p: {})
+    rng = random.Random(4)
+    records = []
+    for i in range(60):
+        doc: dict[str, Any] = {
+            "event_id": f"e{i}",
+            "source_network": rng.choice(["chengguan", "zongzhi"]),
+            "reported_at": (T0 + timedelta(seconds=i)).isoformat(),
+            "region_code": VILLAGE,
+            "location": {"lat": 29.5 + 0.01 * rng.randrange(6), "lon": 106.571},
+            "title": "菜市场旁垃圾堆积无人清运",
+        }
+        records.append(InRecord("in", partition_for(VILLAGE, 4), i, NOW, None, orjson.dumps(doc)))
+    result = pipeline.process(records, NOW + 60)
+    registry = metrics.registry
+    by_action: dict[str, int] = {}
+    for disp in result.dispositions:
+        by_action[disp.action.value] = by_action.get(disp.action.value, 0) + 1
+    for action, count in by_action.items():
+        total = sum(
+            registry.get_sample_value(
+                "gridflow_dispositions_total", {"action": action, "tier": tier}
+            )
+            or 0
+            for tier in ("city", "county", "town", "village")
+        )
+        assert total == count
+        assert (
+            registry.get_sample_value(
+                "gridflow_ingest_to_disposition_seconds_count", {"action": action}
+            )
+            == count
+        )
+    opened = sum(
+        registry.get_sample_value("gridflow_cases_opened_total", {"tier": tier}) or 0
+        for tier in ("city", "county", "town", "village")
+    )
+    assert opened == by_action["dispatch"]
+    networks = sum(
+        registry.get_sample_value("gridflow_events_in_total", {"network": n}) or 0
+        for n in ("chengguan", "zongzhi")
+    )
+    assert networks == len(records)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    micros=st.integers(-(10**14), 10**14),
+    factor=st.one_of(
+        st.sampled_from([0.5, 0.8, 0.37, 1 / 3, 2.5, 1.0, 0.0]),
+        st.floats(min_value=0.0, max_value=100.0, allow_nan=False),
+    ),
+)
+def test_times_rounds_as_timedelta_times_float(micros: int, factor: float) -> None:
+    expected = (timedelta(microseconds=micros) * factor) // timedelta(microseconds=1)
+    assert _times(micros, factor) == expected
