@@ -9,8 +9,6 @@ Storage is memory only: a broker restart loses every topic (see README, Reliabil
 from __future__ import annotations
 
 import atexit
-import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -22,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-_PR_SET_PDEATHSIG = 1
+from gridflow.parent_death import signal_on_parent_death
 
 
 class BrokerError(RuntimeError):
@@ -99,11 +97,12 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 
 def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel to kill us when the parent dies.
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Runs in the child between fork and exec: killed when we die, in its own group.
+    _KILLED_WITH_PARENT()
     os.setpgrp()
+
+
+_KILLED_WITH_PARENT = signal_on_parent_death(signal.SIGKILL)
 
 
 @dataclass

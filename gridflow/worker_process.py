@@ -1,7 +1,8 @@
 """A ``gridflow worker`` in a child process: how the demo, tests, bench and chaos drill run one.
 
 The child gets its own session (process group), so a SIGKILL reaches everything it
-started, and a Ctrl-C in the parent's terminal reaches it only through the parent.
+started, and a Ctrl-C in the parent's terminal reaches it only through the parent. It gets
+SIGTERM when the parent dies, so no worker outlives the demo, test or drill that started it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gridflow.config import PROJECT_ROOT
+from gridflow.parent_death import signal_on_parent_death
 
 
 def spawn_worker(
@@ -35,6 +37,8 @@ def spawn_worker(
             stdout=log,
             stderr=log,
             start_new_session=True,
+            # A worker whose parent died drains and stops (SIGTERM) instead of running on.
+            preexec_fn=signal_on_parent_death(signal.SIGTERM),
         )
 
 
