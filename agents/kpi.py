@@ -42,6 +42,9 @@ __all__ = ["KpiPublisher"]
 
 log = logging.getLogger("gridflow.kpi")
 
+#: Marks a region code not looked up yet (``None`` in the cache means "has no county").
+_UNSEEN = ""
+
 
 class KpiPublisher:
     """Per-county KPI windows of this worker's dispositions, flushed as ``OutRecord``s."""
@@ -64,12 +67,19 @@ class KpiPublisher:
 
     def observe(self, dispositions: Iterable[Disposition]) -> None:
         """Count a batch's dispositions in the windows of their county."""
+        # Runs for every disposition of every batch: the county cache is read inline and
+        # the windows take the whole batch at once (see KpiWindows.observe_batch).
+        known = self._county
+        counted: list[tuple[Disposition, str]] = []
         for disp in dispositions:
-            county = self._county_of(disp)
+            county = known.get(disp.region_code or disp.center_code, _UNSEEN)
+            if county is _UNSEEN:
+                county = self._county_of(disp)
             if county is None:
                 self.skipped += 1
                 continue
-            self.windows.observe(disp, county)
+            counted.append((disp, county))
+        self.windows.observe_batch(counted)
 
     def flush(self, now: float) -> list[OutRecord]:
         """Records of every window ended by ``now`` (epoch s, wall clock) minus the grace."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from agents.kpi import KpiPublisher
 from gridflow.config import Settings
 from gridflow.core.engine import Engine
-from gridflow.core.kpi import KpiWindows
+from gridflow.core.kpi import _MERGE_REASON, UNKNOWN_NETWORK, KpiWindows, _merge_reporter
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.reference import load_engine
@@ -669,3 +670,95 @@ def test_the_engine_s_own_dispositions_are_counted(
         "closed_on_time": on_time,
         "merged_by_pair": {"chengguan>zongzhi": 1},
     }
+
+
+# ------------------------------------------ batches: the same as one observe each
+def _story() -> list[tuple[Disposition, str]]:
+    """Dispositions of several cases and counties across minute and hour boundaries."""
+    out: list[tuple[Disposition, str]] = []
+    for i in range(6):
+        case = f"{VILLAGE}-s{i}"
+        county = COUNTY if i % 2 else OTHER_COUNTY
+        t0 = 3500.0 + 37 * i  # some cases cross the hour boundary at 3600
+        out += [
+            (dispatch(f"o{i}", t0, case=case, network="gongan" if i % 3 else "chengguan"), county),
+            (merge(f"m{i}", "zongzhi", t0 + 1), county),
+            (accepted(f"a{i}", t0 + 2, deadline=t0 + (5 if i % 2 else 500), case=case), county),
+            (resolved(f"r{i}", t0 + 30, case=case), county),
+            (closed(f"c{i}", t0 + 61, case=case), county),
+        ]
+    out.append((disp("i", "state", 3601, state="dispatched", reason="inform: x"), COUNTY))
+    out.append((disp("w", "state", 3602, state="accepted", reason="rework: again"), COUNTY))
+    return out
+
+
+def _one_by_one(items: Sequence[tuple[Disposition, str]], **kw: int) -> KpiWindows:
+    windows = KpiWindows(**kw)
+    for d, county in items:
+        windows.observe(d, county)
+    return windows
+
+
+def _dump(metrics: list[MergeMetrics]) -> list[str]:
+    return [m.model_dump_json() for m in metrics]
+
+
+@pytest.mark.parametrize("max_cases", [100_000, 2], ids=["roomy table", "evicting table"])
+def test_a_batch_counts_exactly_what_one_observe_each_counts(max_cases: int) -> None:
+    items = _story()
+    batched = KpiWindows(max_cases=max_cases)
+    for i in range(0, len(items), 7):  # uneven batches
+        batched.observe_batch(items[i : i + 7])
+    single = _one_by_one(items, max_cases=max_cases)
+    assert len(batched) == len(single) > 0
+    assert batched.tracked_cases == single.tracked_cases
+    assert _dump(batched.flush(E0 + 3662)) == _dump(single.flush(E0 + 3662))
+    assert _dump(batched.drain()) == _dump(single.drain())
+
+
+def test_late_dispositions_are_counted_per_disposition_within_a_batch() -> None:
+    windows = KpiWindows(windows=(("1m", 60),))
+    windows.observe(dispatch("a", 10), COUNTY)
+    windows.flush(E0 + 62)  # the first minute is gone
+    windows.observe_batch(
+        [
+            (dispatch("b", 20, case="late-1"), COUNTY),
+            (dispatch("c", 61, case="on-time"), COUNTY),
+            (dispatch("d", 30, case="late-2"), COUNTY),
+        ]
+    )
+    assert windows.late == 2
+    got = [(m.window_start.timestamp() - E0, m.cases_opened) for m in windows.drain()]
+    assert got == [(0, 2), (60, 1)]
+
+
+def test_pending_counts_reach_the_windows_before_any_flush() -> None:
+    windows = KpiWindows()
+    windows.observe_batch([(dispatch("a", 10), COUNTY)])
+    assert len(windows) == 2  # one 1m and one 1h window
+    windows.observe_batch([(dispatch("b", 20, case="x"), COUNTY)])
+    assert [m.cases_opened for m in windows.drain()] == [2, 2]
+    assert len(windows) == 0
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "report e1 from gongan joined the case",
+        "report e1 from gongan joined the case; priority raised normal -> high",
+        "report x from zongzhi joined from gongan from video_ai joined the case",
+        "report a from b from c joined the case; from d",  # last " from " is no network
+        "report from gongan joined the case",  # no event id: no match
+        "report e\n1 from gongan joined the case",  # '.' matches no newline
+        "report e1 from gongan joined the case\nmore",
+        "report e1 from Gongan joined the case",  # not a network name
+        "report e1 from " + "a" * 33 + " joined the case",  # too long a name
+        "report e1 from gongan joined",
+        "report e1 from gongan",
+        "joined",
+        "",
+    ],
+)
+def test_the_merge_reporter_is_what_the_regex_reads(reason: str) -> None:
+    match = _MERGE_REASON.match(reason)
+    assert _merge_reporter(reason) == (match.group("net") if match else UNKNOWN_NETWORK)
