@@ -182,7 +182,7 @@ class GridflowApp:
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
         )
-        cast(Any, self.app).before_stop = self.reader.stop
+        cast(Any, self.app).before_stop = self._before_stop
         self._changelog = self.table.changelog_topic.get_topic_name()
         self._register()
         settle_startup_heap()
@@ -213,6 +213,27 @@ class GridflowApp:
             and recovery.completed.is_set()
             and not recovery.in_recovery
         )
+
+    async def _before_stop(self) -> None:
+        """Finish the batch in flight, then publish the open KPI windows as partial records.
+
+        Whoever takes the partitions over publishes the rest of those windows; consumers
+        sum the partial records (docs/kpis.md). Without this a clean stop lost them.
+        """
+        await self.reader.stop()
+        records = self.kpi.drain()
+        if not records:
+            return
+        try:
+            await send_batched(
+                self._kafka_producer(), [(r.topic, r.key, r.value, r.partition) for r in records]
+            )
+        except Exception:
+            # Stopping must not hang or crash on a KPI record: they are a dip, not a loss
+            # of cases.
+            log.warning(
+                "could not publish %d open KPI windows at stop", len(records), exc_info=True
+            )
 
     def _kafka_producer(self) -> AIOKafkaProducer:
         # Faust's transport producer wraps the aiokafka one; its batch API is not exposed.
@@ -271,7 +292,10 @@ class GridflowApp:
         async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
             await self.reader.revoke()
             self.pipeline.forget_partitions()
-            self.metrics.forget_partitions((tp.topic, tp.partition) for tp in revoked)
+            # Faust revokes the commands topic's partitions; the reader reported lag and
+            # position age for the same partitions of every input topic.
+            gone = {tp.partition for tp in revoked if tp.topic == self.topics.commands}
+            self.metrics.forget_partitions((t, p) for t in self.reader.topics for p in gone)
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 """The hot path: a batch of consumed records in, records to produce and state changes out.
 
-No Faust here: the Faust agent hands over plain records and writes back what this returns,
+No Faust here: the input reader hands over plain records and writes back what this returns,
 so the whole path is testable without a broker and runs without an await per record.
 """
 

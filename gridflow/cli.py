@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+from pydantic import ValidationError
 
 from gridflow import __version__
 
@@ -70,8 +73,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    code = args.func(args)
+    try:
+        code = args.func(args)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        print(settings_error_text(exc), file=sys.stderr)
+        return 2
     return int(code or 0)
+
+
+def settings_error_text(exc: ValidationError) -> str:
+    """One line per invalid ``GRIDFLOW_*`` setting: the variable, its value and what is wrong."""
+    source = os.environ.get("GRIDFLOW_CONFIG")
+    where = f"the environment or {source}" if source else "the environment"
+    lines = [f"gridflow: invalid settings (from {where}):"]
+    for error in exc.errors():
+        name = "GRIDFLOW_" + "_".join(str(part) for part in error["loc"]).upper()
+        # Secrets are never echoed back.
+        shown = "***" if "PASSWORD" in name else repr(error.get("input"))
+        lines.append(f"  {name}={shown}: {error['msg']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     standby_replicas: int = Field(default=0, ge=0)
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    #: The only guarantee the worker gives: outputs before state, idempotent ids, exact
+    #: replay of an unfinished batch. ``exactly_once`` is refused at load: the input
+    #: reader's outputs and state rows are not transactional, so it would promise nothing.
+    processing_guarantee: Literal["at_least_once"] = "at_least_once"
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
     session_timeout_s: float = Field(default=10.0, gt=0)

@@ -20,6 +20,12 @@ CONTRACT_TOPICS = (
 )
 #: Records that arrived on a partition other than their region's go here, re-keyed.
 COMMANDS_TOPIC = "grid.cases.commands"
+#: The topics a worker reads: it reads partitions 0 .. GRIDFLOW_PARTITIONS-1 of each.
+INPUT_TOPICS = ("grid.events.in", "grid.feedback", COMMANDS_TOPIC)
+
+
+class TopicLayoutError(RuntimeError):
+    """An input topic's partition count differs from ``GRIDFLOW_PARTITIONS``."""
 
 
 def client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -49,7 +55,8 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
     """Create every topic with ``settings.partitions`` partitions; return the ones created.
 
     Topics are created explicitly because a broker's auto-creation picks its own partition
-    count, and Faust refuses co-partitioned topics whose counts differ.
+    count, and Faust refuses co-partitioned topics whose counts differ. Raises
+    :class:`TopicLayoutError` when an existing input topic has another partition count.
     """
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
@@ -65,6 +72,19 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
+        inputs = [settings.topic(name) for name in INPUT_TOPICS]
+        wrong = [
+            f"{t['topic']} has {len(t['partitions'])}"
+            for t in await admin.describe_topics(inputs)
+            if t["partitions"] and len(t["partitions"]) != settings.partitions
+        ]
+        if wrong:
+            # A worker reads the partitions GRIDFLOW_PARTITIONS names: the records of any
+            # further partition would never be read, and fewer would leave regions unowned.
+            raise TopicLayoutError(
+                f"{'; '.join(wrong)} partitions, GRIDFLOW_PARTITIONS is {settings.partitions}: "
+                "set GRIDFLOW_PARTITIONS to the topics' count (every input topic needs the same)"
+            )
         return created
     finally:
         await admin.close()

@@ -221,13 +221,13 @@ class Metrics:
         # Kafka health and lifecycle
         self.consumer_lag = Gauge(
             "gridflow_consumer_lag",
-            "Records between the committed offset and the high watermark, per partition.",
+            "Records between the next offset to read and the high watermark, per input partition.",
             ["topic", "partition"],
             registry=r,
         )
         self.last_commit_age = Gauge(
             "gridflow_last_commit_age_seconds",
-            "Seconds since this worker last committed an offset, per partition.",
+            "Seconds since this worker last stored the read position, per input partition.",
             ["topic", "partition"],
             registry=r,
         )

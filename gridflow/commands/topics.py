@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "topics",
         help="create every topic with GRIDFLOW_PARTITIONS partitions",
         description="Create the contract's topics and the internal commands topic explicitly "
-        "(auto-created topics get the broker's partition count, which Faust refuses).",
+        "(auto-created topics get the broker's partition count, on which the workers refuse to start).",
     )
     p.add_argument(
         "action", choices=["create", "list"], help="create the topics, or list their names"

@@ -10,7 +10,7 @@ import sys
 from gridflow.broker import wait_for_brokers
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
-from gridflow.kafka_client import ensure_topics
+from gridflow.kafka_client import TopicLayoutError, ensure_topics
 from gridflow.logs import configure, logging_config
 
 log = logging.getLogger("gridflow.worker")
@@ -21,8 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "worker",
         help="run a stream-processing worker",
-        description="Run one gridflow worker: reads grid.events.in and grid.feedback, "
-        "publishes grid.dispositions and grid.events.dlq. Start several with the same "
+        description="Run one gridflow worker: reads grid.events.in, grid.feedback and "
+        "grid.cases.commands on the partitions Faust assigns it; publishes "
+        "grid.dispositions, grid.events.dlq, grid.metrics and re-keyed commands. Refuses to "
+        "start when an input topic's partition count differs from GRIDFLOW_PARTITIONS. "
+        "Start several with the same "
         "GRIDFLOW_APP_ID to share the partitions. Settings come from GRIDFLOW_* variables "
         "(see README, Configuration).",
         epilog="example:\n  GRIDFLOW_KAFKA_BOOTSTRAP=127.0.0.1:9092 GRIDFLOW_WEB_PORT=6066 gridflow worker",
@@ -69,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigLoadError as exc:
         print(f"gridflow worker: invalid configuration: {exc}", file=sys.stderr)
         return 2
-    created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))
+    try:
+        created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))
+    except TopicLayoutError as exc:
+        print(f"gridflow worker: {exc}", file=sys.stderr)
+        return 2
     if created:
         log.info("created topics", extra={"topics": created})
     import faust

@@ -42,7 +42,7 @@ def test_every_state_writing_agent_runs_with_concurrency_one() -> None:
 
 
 @pytest.mark.integration
-def test_sigterm_finishes_in_flight_work_and_a_restart_reprocesses_nothing(
+def test_sigterm_finishes_in_flight_work_publishes_open_kpis_and_a_restart_reprocesses_nothing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     dep = Deployment(kafka_bootstrap, tmp_path)
@@ -59,6 +59,18 @@ def test_sigterm_finishes_in_flight_work_and_a_restart_reprocesses_nothing(
             lambda rs: len({e for r in rs for e in r["events"]}) >= 200, 60, "200 events handled"
         )
         assert first.terminate(timeout=30) == 0, first.log_tail()
+        # The open KPI windows went out at the stop (partial records, summed by consumers):
+        # the hour window that holds the 200 events counts every one of them.
+        kpis = Collector(dep.bootstrap, dep.topic("grid.metrics"))
+        try:
+            kpis.wait_for(
+                lambda rs: sum(r["events_in"] for r in rs if r["window"] == "1h") >= 200,
+                30,
+                "KPI records of the 200 events",
+            )
+            assert sum(r["events_in"] for r in kpis.poll() if r["window"] == "1h") == 200
+        finally:
+            kpis.close()
         second = WorkerProcess(dep, name="second").start().wait_ready()
         try:
             produce_sync(
