@@ -84,8 +84,13 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(ensure_topics(settings, extra=(f"{settings.app_id}-cases-changelog",)))
         worker, port = _start_worker(settings)
         _wait_ready(worker, port, stop_requested)
-        figures = asyncio.run(_live(settings, args, stop_requested))
-        figures.metrics_nonzero, zero = _scrape(port)
+        seen: dict[str, bool] = {}
+        figures = asyncio.run(_live(settings, args, stop_requested, port, seen))
+        _scrape_into(port, seen)
+        figures.metrics_nonzero = sum(seen.values())
+        zero = sorted(k for k, v in seen.items() if not v)
+        if not seen:
+            zero = ["(worker /metrics unreachable)"]
         if zero:
             print(f"metrics still at zero: {', '.join(zero)}", file=sys.stderr)
     finally:
@@ -102,29 +107,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scrape(port: int) -> tuple[int, list[str]]:
-    """How many gridflow_* metrics of the worker have a non-zero sample, and which do not."""
+def _scrape_into(port: int, seen: dict[str, bool]) -> None:
+    """Note which gridflow_* metric families of the worker have a non-zero sample now.
+
+    ``seen`` accumulates over the run: a gauge such as the consumer lag is non-zero only
+    while records wait, so one scrape at the end would miss it.
+    """
     status, body = http_get(port, "/metrics", timeout=5)
     if status != 200:
-        return 0, ["(worker /metrics unreachable)"]
+        return
     text = body.decode()
-    seen: dict[str, bool] = {}
+    families: set[str] = set()
     for line in text.splitlines():
         if line.startswith("# TYPE gridflow_"):
             family = line.split()[2]
             if not family.endswith("_created"):  # creation timestamps, not figures
+                families.add(family)
                 seen.setdefault(family, False)
         elif line.startswith("gridflow_"):
             name, _, value = line.rpartition(" ")
             family = name.split("{")[0]
             for suffix in ("_total", "_bucket", "_count", "_sum", "_created"):
-                if family.endswith(suffix) and family[: -len(suffix)] in seen:
+                if family.endswith(suffix) and family[: -len(suffix)] in families:
                     family = family[: -len(suffix)]
             if family.endswith("_created"):
                 continue
             if float(value) != 0:
                 seen[family] = True
-    return sum(seen.values()), sorted(k for k, v in seen.items() if not v)
 
 
 def _mkdir(path: str) -> bool:
@@ -167,7 +176,13 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
     raise SystemExit("worker not ready within 90 s; see var/demo/worker.log")
 
 
-async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bool]) -> DemoFigures:
+async def _live(
+    settings: Settings,
+    args: argparse.Namespace,
+    stop: dict[str, bool],
+    port: int,
+    seen: dict[str, bool],
+) -> DemoFigures:
     from gridflow.simulator.casework import CentreStats
     from gridflow.simulator.centres import run_centres
     from gridflow.simulator.producer import SimStats, run_simulation
@@ -208,10 +223,14 @@ async def _live(settings: Settings, args: argparse.Namespace, stop: dict[str, bo
     started = time.monotonic()
     interactive = sys.stdout.isatty() and not args.json
     last_print = 0.0
+    last_scrape = 0.0
     try:
         while not stop["flag"]:
             await follow(consumer, figures, dispositions, metrics)
             elapsed = time.monotonic() - started
+            if elapsed - last_scrape >= 5.0:
+                await asyncio.to_thread(_scrape_into, port, seen)
+                last_scrape = elapsed
             figures.events_in = sim_stats.events
             figures.feedback_sent = centre_stats.sent
             if interactive and elapsed - last_print >= 1.0:
