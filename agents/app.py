@@ -11,12 +11,13 @@ partition; the partition's owner does the SLA work.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -34,7 +35,7 @@ from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
 from agents.pipeline import Pipeline, TopicNames
-from agents.records import InRecord
+from agents.records import InRecord, OutRecord
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
@@ -222,12 +223,8 @@ class GridflowApp:
         """
         await self.reader.stop()
         records = self.kpi.drain()
-        if not records:
-            return
         try:
-            await send_batched(
-                self._kafka_producer(), [(r.topic, r.key, r.value, r.partition) for r in records]
-            )
+            await asyncio.wait_for(self._send(records), timeout=5.0)
         except Exception:
             # Stopping must not hang or crash on a KPI record: they are a dip, not a loss
             # of cases.
@@ -238,6 +235,13 @@ class GridflowApp:
     def _kafka_producer(self) -> AIOKafkaProducer:
         # Faust's transport producer wraps the aiokafka one; its batch API is not exposed.
         return cast(AIOKafkaProducer, cast(Any, self.app.producer)._ensure_producer())
+
+    async def _send(self, records: Sequence[OutRecord]) -> None:
+        """Produce output records in per-partition batches and await their delivery."""
+        if records:
+            await send_batched(
+                self._kafka_producer(), [(r.topic, r.key, r.value, r.partition) for r in records]
+            )
 
     async def store(self, rows: Rows) -> None:
         """Write rows to the table and its changelog, in order per partition; await delivery."""
@@ -323,6 +327,7 @@ class GridflowApp:
         self.metrics.set_recovery_progress(self.recovery_progress())
         await self._kafka_gauges()
         # Every worker publishes its own partitions' share of the KPI windows.
+        # Queued, not awaited: a broker outage must not stall the gauges behind a KPI send.
         for out in self.kpi.flush(time.time()):
             await self.app.producer.send(out.topic, out.key, out.value, None, None, None)
 
@@ -358,11 +363,7 @@ class GridflowApp:
         """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
         result = self.pipeline.process(records, now)
-        if result.outputs:
-            await send_batched(
-                self._kafka_producer(),
-                [(out.topic, out.key, out.value, out.partition) for out in result.outputs],
-            )
+        await self._send(result.outputs)
         self.kpi.observe(result.dispositions)
         self.batches += 1
         self.metrics.observe_batch(len(records))
