@@ -22,6 +22,7 @@ from typing import Any
 
 import jieba
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import YamlDocument
 from schemas.common import Severity
@@ -158,10 +159,9 @@ class KeywordMatcher:
             known = cache.get(piece)
             if known is None:
                 normalised = normalise(piece)
-                known = (len(normalised), tuple(self.find(normalised)))
-                if len(cache) >= _PIECE_CACHE_SIZE:
-                    cache.clear()
-                cache[piece] = known
+                known = remember(
+                    cache, _PIECE_CACHE_SIZE, piece, (len(normalised), tuple(self.find(normalised)))
+                )
             length, matches = known
             for position, word in matches:
                 if len(word) == 1:
@@ -196,10 +196,9 @@ class KeywordMatcher:
             if rank is None:
                 # A piece holds no cut point of its own, so find_text sees it as one piece.
                 found = self.find_text(piece)
-                rank = max((ranks[word] for _, word in found), default=-1)
-                if len(cache) >= _PIECE_CACHE_SIZE:
-                    cache.clear()
-                cache[piece] = rank
+                rank = remember(
+                    cache, _PIECE_CACHE_SIZE, piece, max((ranks[w] for _, w in found), default=-1)
+                )
             if rank > best:
                 best = rank
         return best
@@ -260,13 +259,15 @@ class KeywordMatcher:
         key = (window, offset)
         cached = self._word_cache.get(key)
         if cached is None:
-            cached = any(
-                begin == offset and end == offset + 1
-                for _, begin, end in self._tokenizer.tokenize(window, HMM=False)
+            cached = remember(
+                self._word_cache,
+                _CACHE_SIZE,
+                key,
+                any(
+                    begin == offset and end == offset + 1
+                    for _, begin, end in self._tokenizer.tokenize(window, HMM=False)
+                ),
             )
-            if len(self._word_cache) >= _CACHE_SIZE:
-                self._word_cache.clear()
-            self._word_cache[key] = cached
         return cached
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import TextClassifier
@@ -58,9 +59,7 @@ def _dt(ts: float) -> datetime:
     # report times: most conversions were made a moment ago. Datetimes are immutable.
     found = _DATETIMES.get(ts)
     if found is None:
-        if len(_DATETIMES) >= _DATETIMES_KEPT:
-            _DATETIMES.clear()
-        found = _DATETIMES[ts] = datetime.fromtimestamp(ts, UTC)
+        found = remember(_DATETIMES, _DATETIMES_KEPT, ts, datetime.fromtimestamp(ts, UTC))
     return found
 
 
@@ -585,9 +584,7 @@ class Engine:
                 _dt(now),
                 self.sla_scale,
             )
-            if len(_STAGE_TIMES) >= _STAGE_TIMES_KEPT:
-                _STAGE_TIMES.clear()
-            _STAGE_TIMES[key] = (policy, calendar, deadline, warn)
+            remember(_STAGE_TIMES, _STAGE_TIMES_KEPT, key, (policy, calendar, deadline, warn))
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline

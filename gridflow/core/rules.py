@@ -38,6 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.sla import SlaPolicy, load_policies
@@ -343,10 +344,12 @@ class RuleSet:
         regions = self._regions
         region = regions.get(facts.region_code)
         if region is None:
-            region = tuple(facts.region_code.startswith(p) for p in self._prefixes)
-            if len(regions) >= _REMEMBERED:
-                regions.clear()
-            regions[facts.region_code] = region
+            region = remember(
+                regions,
+                _REMEMBERED,
+                facts.region_code,
+                tuple(facts.region_code.startswith(p) for p in self._prefixes),
+            )
         local = facts.local_time
         minutes = self._minutes
         when: object = local
@@ -355,10 +358,7 @@ class RuleSet:
         key = (facts.category, facts.kind, facts.network, facts.severity, region, when)
         decision = self._decisions.get(key)
         if decision is None:
-            decision = self._decide(facts)
-            if len(self._decisions) >= _REMEMBERED:
-                self._decisions.clear()
-            self._decisions[key] = decision
+            decision = remember(self._decisions, _REMEMBERED, key, self._decide(facts))
         return decision
 
     def _decide(self, facts: RouteFacts) -> RouteDecision:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.durations import DurationError, parse_duration
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.workcalendar import WorkCalendar
@@ -264,9 +265,7 @@ def _times(micros: int, factor: float) -> int:
     """
     ratio = _RATIOS.get(factor)
     if ratio is None:
-        if len(_RATIOS) >= 256:
-            _RATIOS.clear()
-        ratio = _RATIOS[factor] = factor.as_integer_ratio()
+        ratio = remember(_RATIOS, 256, factor, factor.as_integer_ratio())
     quotient, remainder = divmod(micros * ratio[0], ratio[1])
     twice = 2 * remainder
     if twice > ratio[1] or (twice == ratio[1] and quotient & 1):
