@@ -348,9 +348,9 @@ class Metrics:
         have no input record to measure from: pass ``None`` so they don't skew the
         latency histogram with SLA durations.
         """
-        self._inc(self.dispositions, (action, tier))
+        self.dispositions_published(action, tier, 1)
         if latency_s is not None:
-            self._child(self.ingest_to_disposition, action).observe(max(latency_s, 0.0))
+            self.observe_latency(action, latency_s)
 
     def dispositions_published(self, action: str, tier: str, count: int) -> None:
         """Count ``count`` published dispositions; their latencies go to ``observe_latency``."""
