@@ -30,7 +30,7 @@ from faust.types import StreamT
 
 from agents import faust_patches
 from agents.batch_send import Record, send_batched
-from agents.heap import settle_startup_heap
+from agents.heap import SWEEP_INTERVAL_S, settle_startup_heap, sweep
 from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
@@ -169,6 +169,7 @@ class GridflowApp:
             metrics=self.metrics,
             read_state=self._read_state,
             scan_partition=self._scan_partition,
+            retire_survivors=True,
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
@@ -282,6 +283,11 @@ class GridflowApp:
         async def tick() -> None:
             for partition in range(self.settings.partitions):
                 await self.commands.send(value=TICK, partition=partition)
+
+        @app.timer(interval=SWEEP_INTERVAL_S)
+        async def heap_sweep() -> None:
+            # Reference cycles among retired batch survivors are reclaimed only here.
+            sweep()
 
         @app.timer(interval=2.0)
         async def gauges() -> None:

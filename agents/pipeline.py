@@ -7,11 +7,9 @@ so the whole path is testable without a broker and runs without an await per rec
 from __future__ import annotations
 
 import base64
-import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -19,6 +17,7 @@ from typing import Any, cast
 import orjson
 from pydantic import ValidationError
 
+from agents.heap import batch_collector
 from agents.partitioning import partition_for
 from agents.records import InRecord, OutRecord
 from gridflow.core.due_index import DueIndex
@@ -74,8 +73,11 @@ class Pipeline:
         metrics: Metrics,
         read_state: StateReader,
         scan_partition: TableScan,
+        retire_survivors: bool = False,
     ) -> None:
         self.engine = engine
+        #: Freeze what each batch leaves alive (agents.heap): for a worker, which sweeps.
+        self.retire_survivors = retire_survivors
         self.topics = topics
         self.partitions = partitions
         self.limits = limits
@@ -151,7 +153,7 @@ class Pipeline:
         """Apply a batch. ``now`` is the wall clock, used only for ticks and validation."""
         result = BatchResult()
         dirty: dict[int, set[str]] = {}
-        with _collector_paused(), self.metrics.batched():
+        with batch_collector(self.retire_survivors), self.metrics.batched():
             self._events_by_network.clear()
             self._disposition_tally.clear()
             self._latency_tally.clear()
@@ -426,23 +428,6 @@ class Pipeline:
 
 def _wall() -> float:
     return time.time()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    # A batch allocates containers by the thousand (models, dispositions, out records) that
-    # live until it ends: the cyclic collector would run every 700 of them and walk them
-    # again and again, a sixth of the CPU time of a large batch. Nothing here makes
-    # reference cycles that need reclaiming before the batch ends, so the collector waits
-    # and then sees only what survived the batch. Reference counting frees as usual.
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _retimed(rec: InRecord, ts: float) -> InRecord:

@@ -551,6 +551,7 @@ def core_eps(
         metrics=Metrics(),
         read_state=table.get,
         scan_partition=lambda p: {},
+        retire_survivors=True,
     )
     # As the worker does after start-up: what exists now lives as long as the process.
     # Undone at the end: the rest of the bench runs in this process.
