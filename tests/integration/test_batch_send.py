@@ -78,3 +78,24 @@ async def test_records_without_a_partition_go_where_their_key_hashes(kafka_boots
     assert len(got) == 40
     for m in got:
         assert m.partition == partition_for(m.key.decode(), 4)  # type: ignore[attr-defined]
+
+
+async def test_a_custom_partitioner_still_decides_where_keyed_records_go(
+    kafka_bootstrap: str,
+) -> None:
+    # Hashes are remembered only for aiokafka's default partitioner; any other one is
+    # asked for every record.
+    topic = await _topic(kafka_bootstrap, 3)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap,
+        partitioner=lambda key, all_partitions, available: all_partitions[-1],
+    )
+    await producer.start()
+    try:
+        regions = [f"5001{i:08d}" for i in range(12)]
+        await send_batched(producer, [(topic, r.encode(), b"{}", None) for r in regions])
+    finally:
+        await producer.stop()
+    got = await _read_all(kafka_bootstrap, topic, 3, 12)
+    assert len(got) == 12
+    assert {m.partition for m in got} == {2}  # type: ignore[attr-defined]
