@@ -328,7 +328,7 @@ class GridflowApp:
             return web.json({"ready": ready}, status=200 if ready else 503)
 
     async def _observe(self) -> None:
-        self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())  # type: ignore[arg-type]
+        self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
         self.metrics.set_recovery_progress(self.recovery_progress())
         await self._kafka_gauges()

@@ -37,6 +37,8 @@ GEN2_THRESHOLD = 1000
 #: The same order as the full collections above: one walk (~0.1 s at 1 M open cases)
 #: per ten minutes.
 SWEEP_INTERVAL_S = 600.0
+#: Sweeps at least this long are logged at INFO (the worker pauses for them).
+SLOW_SWEEP_S = 0.25
 
 
 def settle_startup_heap() -> None:
@@ -79,5 +81,11 @@ def sweep() -> float:
     found = gc.collect()
     gc.freeze()
     took = time.perf_counter() - started
-    log.debug("heap sweep: %d unreachable objects in %.3f s", found, took)
+    # A long sweep is a pause of the whole worker: worth a line for whoever reads p99s.
+    log.log(
+        logging.INFO if took >= SLOW_SWEEP_S else logging.DEBUG,
+        "heap sweep: %d unreachable objects reclaimed in %.3f s",
+        found,
+        took,
+    )
     return took

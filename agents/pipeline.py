@@ -24,7 +24,7 @@ from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
 from gridflow.core.ids import region_of_case
 from gridflow.core.ingest import IngestLimits, Reject, decode_events, decode_feedback, schema_detail
-from gridflow.core.region_state import RegionState
+from gridflow.core.region_state import RegionState, SlaState
 from gridflow.metrics import Metrics
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
@@ -103,22 +103,18 @@ class Pipeline:
         self._states.clear()
         self._due.clear()
 
-    def open_cases_by_tier(self) -> dict[tuple[str, str], int]:
-        """(tier, sla_state) -> open cases, over the cached active partitions."""
-        counts: dict[tuple[str, str], int] = {}
-        now = datetime.now(UTC).timestamp()
+    def open_cases_by_tier(self) -> dict[tuple[str, SlaState], int]:
+        """(tier, sla_state) -> open cases, over the cached active partitions.
+
+        Sums each region's remembered tally (recounted only for regions a batch changed):
+        at a million open cases a walk over every case took ~0.5 s of the event loop
+        every time the gauges were read.
+        """
+        counts: dict[tuple[str, SlaState], int] = {}
         for states in self._states.values():
             for state in states.values():
-                for case in state.cases.values():
-                    if not case.is_open:
-                        continue
-                    if case.deadline is not None and now >= case.deadline:
-                        sla = "overdue"
-                    elif case.warned:
-                        sla = "warned"
-                    else:
-                        sla = "on_time"
-                    counts[(case.tier, sla)] = counts.get((case.tier, sla), 0) + 1
+                for key, count in state.open_tally().items():
+                    counts[key] = counts.get(key, 0) + count
         return counts
 
     # ------------------------------------------------------------------ state
@@ -179,6 +175,7 @@ class Pipeline:
             writes = result.writes.setdefault(partition, {})
             for region in regions:
                 state = states[region]
+                state.forget_tally()
                 writes[region] = None if state.empty else state.to_bytes()
         return result
 

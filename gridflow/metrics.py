@@ -32,6 +32,8 @@ from prometheus_client import (
 )
 from prometheus_client.context_managers import Timer
 
+from gridflow.core.region_state import SlaState
+
 #: The four tiers of command centres, top to bottom (city 市 → village 村/社区).
 TIERS: Final = ("city", "county", "town", "village")
 #: Where an open case stands against its current SLA stage.
@@ -63,7 +65,6 @@ FEEDBACK_ACTIONS: Final = (
 DUPLICATE_KINDS: Final = ("event", "feedback", "disposition")
 
 DuplicateKind = Literal["event", "feedback", "disposition"]
-SlaState = Literal["on_time", "warned", "overdue"]
 
 #: Ingest → disposition latency: 5 ms (hot path) up to 10 min (a backlog after recovery).
 LATENCY_BUCKETS: Final = (

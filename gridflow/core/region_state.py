@@ -8,11 +8,13 @@ event time, so the row stays bounded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from gridflow.core.case import Case
+
+SlaState = Literal["on_time", "warned", "overdue"]
 
 
 @dataclass(slots=True)
@@ -27,6 +29,10 @@ class RegionState:
     seen_feedback: dict[str, float] = field(default_factory=dict)
     #: event time of the last sweep (not persisted: a restart sweeps at first use).
     expired_at: float = 0.0
+    #: open cases by (tier, SLA state) as last counted; None: count again (not persisted).
+    _tally: dict[tuple[str, SlaState], int] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def open_cases(self) -> list[Case]:
         """Cases still open (merge candidates, timers)."""
@@ -54,6 +60,33 @@ class RegionState:
             del self.cases[cid]
             dropped += 1
         return dropped
+
+    def open_tally(self) -> dict[tuple[str, SlaState], int]:
+        """Open cases by (tier, SLA state), remembered until :meth:`forget_tally`.
+
+        ``overdue``: the running stage's deadline was missed with no tier left to escalate
+        to (the SLA tick that finds it past records that; a miss below the top escalates
+        and starts a new deadline instead); ``warned``: a warning was; else ``on_time``. Flags rather than the
+        clock, so the count changes only when the region does: a gauge over a million
+        open cases sums a few thousand of these instead of walking every case.
+        """
+        tally = self._tally
+        if tally is None:
+            tally = {}
+            for case in self.cases.values():
+                if not case.is_open:
+                    continue
+                # A stopped stage (resolved, verified) has no deadline left to be past.
+                overdue = case.breached and case.deadline is not None
+                sla: SlaState = "overdue" if overdue else "warned" if case.warned else "on_time"
+                key = (case.tier, sla)
+                tally[key] = tally.get(key, 0) + 1
+            self._tally = tally
+        return tally
+
+    def forget_tally(self) -> None:
+        """The region's cases changed: count them again on the next :meth:`open_tally`."""
+        self._tally = None
 
     @property
     def empty(self) -> bool:

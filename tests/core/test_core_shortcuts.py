@@ -266,3 +266,57 @@ def test_batch_tallies_count_every_disposition_once(engine: Engine) -> None:
 def test_times_rounds_as_timedelta_times_float(micros: int, factor: float) -> None:
     expected = (timedelta(microseconds=micros) * factor) // timedelta(microseconds=1)
     assert _times(micros, factor) == expected
+
+
+def _walked(pipeline: Pipeline) -> dict[tuple[str, str], int]:
+    # Every open case counted from its flags, as the remembered tallies should say.
+    counts: dict[tuple[str, str], int] = {}
+    for states in pipeline._states.values():
+        for state in states.values():
+            for case in state.cases.values():
+                if case.is_open:
+                    if case.breached and case.deadline is not None:
+                        sla = "overdue"
+                    else:
+                        sla = "warned" if case.warned else "on_time"
+                    counts[(case.tier, sla)] = counts.get((case.tier, sla), 0) + 1
+    return counts
+
+
+def test_open_case_tallies_follow_every_batch_that_changes_a_region(engine: Engine) -> None:
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), table.get, lambda p: {})
+    home = partition_for(VILLAGE, 4)
+    rng = random.Random(7)
+    offset = 0
+
+    def batch(records: list[InRecord], now: float) -> None:
+        result = pipeline.process(records, now)
+        for rows in result.writes.values():
+            for region, value in rows.items():
+                if value is not None:
+                    table[region] = value
+        assert pipeline.open_cases_by_tier() == _walked(pipeline)
+
+    seen = [pipeline.open_cases_by_tier()]
+    for step in range(6):
+        records = []
+        for _ in range(10):
+            offset += 1
+            doc = {
+                "event_id": f"t{offset}",
+                "source_network": "chengguan",
+                "reported_at": T0.isoformat(),
+                "region_code": VILLAGE,
+                "location": {"lat": 29.5 + 0.05 * rng.randrange(40), "lon": 106.571},
+                "title": rng.choice(["菜市场旁垃圾堆积无人清运", "井盖丢失", "路灯不亮"]),
+            }
+            records.append(InRecord("in", home, offset, NOW, None, orjson.dumps(doc)))
+        batch(records, NOW + 60)
+        # Ticks far enough apart to warn, then breach and escalate what is still open.
+        tick_at = NOW + 3600.0 * 24 * (step + 1)
+        batch([InRecord("cmd", home, 10_000 + step, tick_at, None, b'{"k":"tick"}')], tick_at)
+        seen.append(pipeline.open_cases_by_tier())
+    states = {sla for counts in seen for _, sla in counts}
+    assert {"on_time", "overdue"} <= states  # the ticks moved cases between SLA states
