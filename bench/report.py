@@ -127,6 +127,12 @@ def rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
             st.get("scan_ms"),
             r=ratio(st.get("tick_ms"), st.get("scan_ms")),
         )
+        add(
+            f"open-case gauge after 100 regions changed, {n} open (vs walking all), ms",
+            st.get("gauge_ms"),
+            st.get("gauge_walk_ms"),
+            r=ratio(st.get("gauge_ms"), st.get("gauge_walk_ms")),
+        )
         add(f"state bytes per open case, serialised ({n})", st.get("bytes_per_case"), None)
         add(f"memory per open case, recovered ({n}), bytes", st.get("mem_bytes_per_case"), None)
         add(f"rebuild all state from rows ({n}), s", st.get("rebuild_s"), None)

@@ -213,7 +213,9 @@ def _phase_recover(path: str, now: float, settings: Settings | None) -> dict[str
     empty = tick(engine, states, index, now + (TICKS - 1) * TICK_GAP)
     tick_empty_s = time.perf_counter() - t0
     tick_s = statistics.median(ticks)
+    gauge = _gauge_costs(states)
     return {
+        **gauge,
         "due": scanned,
         "tick_dispositions": (produced + empty) / TICKS,
         "tick_ms": tick_s * 1000,
@@ -223,6 +225,47 @@ def _phase_recover(path: str, now: float, settings: Settings | None) -> dict[str
         "rebuild_s": rebuild_s,
         "rss_mb": held / 2**20,
         "heap_entries": len(index),
+    }
+
+
+def _gauge_costs(states: dict[str, RegionState]) -> dict[str, float]:
+    """The open-case gauge as the worker reads it every 2 s, against walking every case.
+
+    ``gauge_ms``: after a batch that changed 100 regions (their tallies recounted, the
+    rest summed as remembered); ``gauge_first_ms``: the first read after recovery, which
+    counts every region; ``gauge_walk_ms``: what a walk over every open case costs.
+    """
+
+    def read() -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for state in states.values():
+            for key, count in state.open_tally().items():
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
+    t0 = time.perf_counter()
+    first = read()
+    first_s = time.perf_counter() - t0
+    for state in list(states.values())[:100]:
+        state.forget_tally()
+    t0 = time.perf_counter()
+    again = read()
+    steady_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    walked: dict[tuple[str, str], int] = {}
+    for state in states.values():
+        for case in state.cases.values():
+            if case.is_open:
+                overdue = case.breached and case.deadline is not None
+                sla = "overdue" if overdue else "warned" if case.warned else "on_time"
+                walked[(case.tier, sla)] = walked.get((case.tier, sla), 0) + 1
+    walk_s = time.perf_counter() - t0
+    if not first == again == walked:
+        raise AssertionError(f"gauge tallies disagree: {first} / {again} / {walked}")
+    return {
+        "gauge_ms": steady_s * 1000,
+        "gauge_first_ms": first_s * 1000,
+        "gauge_walk_ms": walk_s * 1000,
     }
 
 
@@ -253,6 +296,9 @@ def measure(n: int, due: int = 100, settings: Settings | None = None) -> dict[st
         "tick_max_ms": recovered["tick_max_ms"],
         "tick_empty_us": recovered["tick_empty_us"],
         "scan_ms": recovered["scan_ms"],
+        "gauge_ms": recovered["gauge_ms"],
+        "gauge_first_ms": recovered["gauge_first_ms"],
+        "gauge_walk_ms": recovered["gauge_walk_ms"],
         "build_s": built["build_s"],
         "serialise_s": built["serialise_s"],
         "bytes_per_case": built["total_bytes"] / n,

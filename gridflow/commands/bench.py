@@ -298,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
                 for key in (
                     "tick_ms",
                     "scan_ms",
+                    "gauge_ms",
+                    "gauge_walk_ms",
                     "bytes_per_case",
                     "mem_bytes_per_case",
                     "rebuild_s",
