@@ -30,7 +30,7 @@ from faust.types import StreamT
 
 from agents import faust_patches
 from agents.batch_send import Record, send_batched
-from agents.heap import SWEEP_INTERVAL_S, settle_startup_heap, sweep
+from agents.heap import settle_startup_heap, sweep
 from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
 from agents.partitioning import partition_for
@@ -284,10 +284,12 @@ class GridflowApp:
             for partition in range(self.settings.partitions):
                 await self.commands.send(value=TICK, partition=partition)
 
-        @app.timer(interval=SWEEP_INTERVAL_S)
-        async def heap_sweep() -> None:
-            # Reference cycles among retired batch survivors are reclaimed only here.
-            sweep()
+        if self.settings.heap_sweep_s > 0:
+
+            @app.timer(interval=self.settings.heap_sweep_s)
+            async def heap_sweep() -> None:
+                # Reference cycles among retired batch survivors are reclaimed only here.
+                sweep()
 
         @app.timer(interval=2.0)
         async def gauges() -> None:

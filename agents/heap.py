@@ -13,7 +13,9 @@ reference counting frees once they are sent; walking it in the young generations
 ``retire=True`` those survivors go straight to the permanent generation instead, which
 costs nothing (a list splice). Reference counting still frees them; only reference
 cycles among them wait for :func:`sweep`, which a worker runs every
-:data:`SWEEP_INTERVAL_S`.
+``GRIDFLOW_HEAP_SWEEP_S`` (an hour by default). The pipeline core makes none: a sweep
+after 20,000 events through it reclaimed 0 objects; the rest of the worker (asyncio,
+the Kafka clients) is what a sweep is for.
 """
 
 from __future__ import annotations
@@ -33,10 +35,6 @@ GEN1_THRESHOLD = 10
 #: every ten minutes at 2,000 events/s rather than every few seconds. The reference
 #: cycles they reclaim are rare here, so memory does not grow in between.
 GEN2_THRESHOLD = 1000
-#: How often a worker walks the whole heap for cycles among retired batch survivors.
-#: The same order as the full collections above: one walk (~0.1 s at 1 M open cases)
-#: per ten minutes.
-SWEEP_INTERVAL_S = 600.0
 #: Sweeps at least this long are logged at INFO (the worker pauses for them).
 SLOW_SWEEP_S = 0.25
 
