@@ -41,6 +41,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from agents.records import InRecord
+from gridflow.core.compact_json import dumps_compact
 
 log = logging.getLogger("gridflow.reader")
 
@@ -94,7 +95,7 @@ class Journal:
 
     def to_bytes(self) -> bytes:
         """The journal row's value."""
-        return orjson.dumps({"now": self.now, "from": self.start, "to": self.end})
+        return dumps_compact({"now": self.now, "from": self.start, "to": self.end})
 
     @classmethod
     def parse(cls, value: Any) -> Journal:

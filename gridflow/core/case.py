@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from gridflow.core.compact_json import dumps_compact
+
 
 class CaseStatus(StrEnum):
     """Where a case stands in the closed loop (立案→派遣→处置→核查→结案)."""
@@ -158,7 +160,7 @@ class Case:
         known = self._json
         if known is not None and known[0] == self.seq:
             return known[1]
-        fragment = orjson.Fragment(orjson.dumps(self.to_dict()))
+        fragment = orjson.Fragment(dumps_compact(self.to_dict()))
         self._json = (self.seq, fragment)
         return fragment
 

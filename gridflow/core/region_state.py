@@ -13,6 +13,7 @@ from typing import Any, Literal
 import orjson
 
 from gridflow.core.case import Case
+from gridflow.core.compact_json import dumps_compact
 
 SlaState = Literal["on_time", "warned", "overdue"]
 
@@ -101,7 +102,7 @@ class RegionState:
             "e": self.seen_events,
             "f": self.seen_feedback,
         }
-        return orjson.dumps(doc)
+        return dumps_compact(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RegionState:
