@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from agents.heap import batch_collector
 from agents.partitioning import partition_for
 from agents.records import InRecord, OutRecord
+from gridflow.core.compact_json import dumps_compact
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
 from gridflow.core.ids import region_of_case
@@ -363,7 +364,7 @@ class Pipeline:
                 at = (action, timestamp)
                 latencies[at] = latencies.get(at, 0) + 1
             outputs.append(
-                OutRecord(topic, disp.center_code.encode(), orjson.dumps(_disposition_doc(disp)))
+                OutRecord(topic, disp.center_code.encode(), dumps_compact(_disposition_doc(disp)))
             )
 
     def _flush_tallies(self) -> None:
