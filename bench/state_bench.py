@@ -36,7 +36,7 @@ from gridflow.core.case import Case
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine
 from gridflow.core.ids import case_id_for
-from gridflow.core.region_state import RegionState
+from gridflow.core.region_state import RegionState, sla_state
 from gridflow.reference import load_engine
 from schemas.common import Tier
 
@@ -256,9 +256,8 @@ def _gauge_costs(states: dict[str, RegionState]) -> dict[str, float]:
     for state in states.values():
         for case in state.cases.values():
             if case.is_open:
-                overdue = case.breached and case.deadline is not None
-                sla = "overdue" if overdue else "warned" if case.warned else "on_time"
-                walked[(case.tier, sla)] = walked.get((case.tier, sla), 0) + 1
+                key = (case.tier, sla_state(case))
+                walked[key] = walked.get(key, 0) + 1
     walk_s = time.perf_counter() - t0
     if not first == again == walked:
         raise AssertionError(f"gauge tallies disagree: {first} / {again} / {walked}")

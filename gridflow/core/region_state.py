@@ -18,6 +18,19 @@ from gridflow.core.compact_json import dumps_compact
 SlaState = Literal["on_time", "warned", "overdue"]
 
 
+def sla_state(case: Case) -> SlaState:
+    """Where an open case stands against its SLA, as the SLA tick last recorded it.
+
+    ``overdue``: the running stage's deadline was missed with no tier left to escalate to
+    (a miss below the top escalates and starts a new deadline instead); ``warned``: a
+    warning went out; else ``on_time``. A stopped stage (resolved, verified) has no
+    deadline left to be past.
+    """
+    if case.breached and case.deadline is not None:
+        return "overdue"
+    return "warned" if case.warned else "on_time"
+
+
 @dataclass(slots=True)
 class RegionState:
     """Cases of one region plus idempotency memory."""
@@ -63,25 +76,19 @@ class RegionState:
         return dropped
 
     def open_tally(self) -> dict[tuple[str, SlaState], int]:
-        """Open cases by (tier, SLA state), remembered until :meth:`forget_tally`.
+        """Open cases by (tier, :func:`sla_state`), remembered until :meth:`forget_tally`.
 
-        ``overdue``: the running stage's deadline was missed with no tier left to escalate
-        to (the SLA tick that finds it past records that; a miss below the top escalates
-        and starts a new deadline instead); ``warned``: a warning was; else ``on_time``. Flags rather than the
-        clock, so the count changes only when the region does: a gauge over a million
-        open cases sums a few thousand of these instead of walking every case.
+        The states come from the cases' flags rather than the clock, so the count changes
+        only when the region does: a gauge over a million open cases sums a few thousand
+        of these instead of walking every case.
         """
         tally = self._tally
         if tally is None:
             tally = {}
             for case in self.cases.values():
-                if not case.is_open:
-                    continue
-                # A stopped stage (resolved, verified) has no deadline left to be past.
-                overdue = case.breached and case.deadline is not None
-                sla: SlaState = "overdue" if overdue else "warned" if case.warned else "on_time"
-                key = (case.tier, sla)
-                tally[key] = tally.get(key, 0) + 1
+                if case.is_open:
+                    key = (case.tier, sla_state(case))
+                    tally[key] = tally.get(key, 0) + 1
             self._tally = tally
         return tally
 
