@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from gridflow.broker import free_port
 from gridflow.config import Settings
@@ -158,6 +159,17 @@ class WorkerProcess:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.terminate(timeout=15)
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int) -> str:
+    """Create ``name`` with ``partitions`` partitions (replication 1); return the name."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+    return name
 
 
 async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:

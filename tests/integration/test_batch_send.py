@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
+from harness import create_topic
 
 from agents.batch_send import send_batched
 from agents.partitioning import partition_for
@@ -16,14 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _topic(bootstrap: str, partitions: int) -> str:
-    topic = f"batch-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
-    return topic
+    return await create_topic(bootstrap, f"batch-{uuid.uuid4().hex[:8]}", partitions)
 
 
 async def _read_all(bootstrap: str, topic: str, partitions: int, expected: int) -> list[object]:
@@ -64,20 +58,27 @@ async def test_keeps_order_per_partition_and_reports_the_last_offsets(
         assert values == sent + sent[:5]
 
 
-async def test_records_without_a_partition_go_where_their_key_hashes(kafka_bootstrap: str) -> None:
-    # Re-keyed commands rely on this: the producer's partitioner and partition_for agree.
-    topic = await _topic(kafka_bootstrap, 4)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+async def _send_region_keyed(
+    bootstrap: str, partitions: int, regions: int, **producer_options: Any
+) -> list[Any]:
+    """Send one record per region code, keyed by it and without a partition; read them."""
+    topic = await _topic(bootstrap, partitions)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_options)
     await producer.start()
     try:
-        regions = [f"5001{i:08d}" for i in range(40)]
-        await send_batched(producer, [(topic, r.encode(), b"{}", None) for r in regions])
+        codes = [f"5001{i:08d}" for i in range(regions)]
+        await send_batched(producer, [(topic, c.encode(), b"{}", None) for c in codes])
     finally:
         await producer.stop()
-    got = await _read_all(kafka_bootstrap, topic, 4, 40)
-    assert len(got) == 40
-    for m in got:
-        assert m.partition == partition_for(m.key.decode(), 4)  # type: ignore[attr-defined]
+    got = await _read_all(bootstrap, topic, partitions, regions)
+    assert len(got) == regions
+    return got
+
+
+async def test_records_without_a_partition_go_where_their_key_hashes(kafka_bootstrap: str) -> None:
+    # Re-keyed commands rely on this: the producer's partitioner and partition_for agree.
+    for m in await _send_region_keyed(kafka_bootstrap, 4, 40):
+        assert m.partition == partition_for(m.key.decode(), 4)
 
 
 async def test_a_custom_partitioner_still_decides_where_keyed_records_go(
@@ -85,17 +86,10 @@ async def test_a_custom_partitioner_still_decides_where_keyed_records_go(
 ) -> None:
     # Hashes are remembered only for aiokafka's default partitioner; any other one is
     # asked for every record.
-    topic = await _topic(kafka_bootstrap, 3)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap,
+    got = await _send_region_keyed(
+        kafka_bootstrap,
+        3,
+        12,
         partitioner=lambda key, all_partitions, available: all_partitions[-1],
     )
-    await producer.start()
-    try:
-        regions = [f"5001{i:08d}" for i in range(12)]
-        await send_batched(producer, [(topic, r.encode(), b"{}", None) for r in regions])
-    finally:
-        await producer.stop()
-    got = await _read_all(kafka_bootstrap, topic, 3, 12)
-    assert len(got) == 12
-    assert {m.partition for m in got} == {2}  # type: ignore[attr-defined]
+    assert {m.partition for m in got} == {2}

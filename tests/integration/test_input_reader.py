@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from harness import create_topic
 
 from agents.input_reader import (
     InputReader,
@@ -25,13 +25,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _topic_with_records(bootstrap: str, per_partition: int) -> str:
-    topic = f"reader-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-    finally:
-        await admin.close()
+    topic = await create_topic(bootstrap, f"reader-{uuid.uuid4().hex[:8]}", 2)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:

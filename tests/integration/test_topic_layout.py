@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from harness import create_topic
 
 from gridflow.config import Settings
 from gridflow.kafka_client import TopicLayoutError, all_topics, ensure_topics
@@ -35,11 +35,6 @@ async def test_an_input_topic_with_another_partition_count_is_refused(
     # A worker reads partitions 0..GRIDFLOW_PARTITIONS-1: a fifth partition would be
     # silently unread, so the worker must not start.
     settings = _settings(kafka_bootstrap, 4)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(settings.topic("grid.events.in"), 5, 1)])
-    finally:
-        await admin.close()
+    await create_topic(kafka_bootstrap, settings.topic("grid.events.in"), 5)
     with pytest.raises(TopicLayoutError, match=r"grid\.events\.in has 5 partitions"):
         await ensure_topics(settings)
