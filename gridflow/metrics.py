@@ -342,19 +342,13 @@ class Metrics:
         """Count ``count`` cases closed (or cancelled) at ``tier``."""
         self._inc(self.cases_closed, (tier,), count)
 
-    def observe_disposition(self, action: str, tier: str, latency_s: float | None = None) -> None:
-        """Count a published disposition; with ``latency_s``, observe ingest→disposition.
-
-        Timer-driven dispositions (``sla_warning``, ``sla_breach``, timed ``escalate``)
-        have no input record to measure from: pass ``None`` so they don't skew the
-        latency histogram with SLA durations.
-        """
-        self.dispositions_published(action, tier, 1)
-        if latency_s is not None:
-            self.observe_latency(action, latency_s)
-
     def dispositions_published(self, action: str, tier: str, count: int) -> None:
-        """Count ``count`` published dispositions; their latencies go to ``observe_latency``."""
+        """Count ``count`` published dispositions; their latencies go to ``observe_latency``.
+
+        Timer-driven steps (SLA warnings, escalations, breaches from a tick) have no input
+        record to measure from: the pipeline observes no latency for them, so SLA
+        durations do not skew the histogram.
+        """
         self._inc(self.dispositions, (action, tier), count)
 
     def observe_latency(self, action: str, latency_s: float, count: int = 1) -> None:

@@ -255,6 +255,47 @@ def test_batch_tallies_count_every_disposition_once(engine: Engine) -> None:
     assert networks == len(records)
 
 
+def test_a_timer_driven_disposition_has_no_latency_sample(engine: Engine) -> None:
+    # SLA steps from a tick have no input record to measure from: they are counted, but
+    # their SLA durations stay out of the ingest -> disposition histogram.
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    metrics = Metrics()
+    table: dict[str, bytes] = {}
+    # One village, so the table is its partition's scan (the timers are rebuilt from it).
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), metrics, table.get, lambda p: table)
+    home = partition_for(VILLAGE, 4)
+    doc = {
+        "event_id": "timer-1",
+        "source_network": "chengguan",
+        "reported_at": T0.isoformat(),
+        "region_code": VILLAGE,
+        "location": {"lat": 29.5, "lon": 106.571},
+        "title": "菜市场旁垃圾堆积无人清运",
+    }
+    opened = pipeline.process([InRecord("in", home, 1, NOW, None, orjson.dumps(doc))], NOW + 60)
+    table.update({k: v for rows in opened.writes.values() for k, v in rows.items() if v})
+    tick_at = NOW + 3600.0 * 24 * 30
+    result = pipeline.process([InRecord("cmd", home, 2, tick_at, None, b'{"k":"tick"}')], tick_at)
+    timed = {d.action.value for d in result.dispositions}
+    assert timed  # the tick warned or escalated the case
+    registry = metrics.registry
+    for action in timed:
+        counted = sum(
+            registry.get_sample_value(
+                "gridflow_dispositions_total", {"action": action, "tier": tier}
+            )
+            or 0
+            for tier in ("city", "county", "town", "village")
+        )
+        assert counted >= 1
+        assert (
+            registry.get_sample_value(
+                "gridflow_ingest_to_disposition_seconds_count", {"action": action}
+            )
+            is None
+        )
+
+
 @settings(max_examples=2000, deadline=None)
 @given(
     micros=st.integers(-(10**14), 10**14),

@@ -43,7 +43,8 @@ def exercised() -> Metrics:
     m.case_opened("village")
     m.case_merged("village")
     m.case_closed("town")
-    m.observe_disposition("dispatch", "village", 0.042)
+    m.dispositions_published("dispatch", "village", 1)
+    m.observe_latency("dispatch", 0.042)
     m.escalated("town")
     m.sla_warning("village")
     m.sla_breach()
@@ -127,7 +128,8 @@ def test_known_series_exist_at_zero_before_anything_happens() -> None:
 
 def test_a_disposition_counts_and_observes_its_latency() -> None:
     m = Metrics()
-    m.observe_disposition("dispatch", "village", 0.03)
+    m.dispositions_published("dispatch", "village", 1)
+    m.observe_latency("dispatch", 0.03)
     assert sample(m, "gridflow_dispositions_total", action="dispatch", tier="village") == 1
     assert sample(m, "gridflow_ingest_to_disposition_seconds_count", action="dispatch") == 1
     assert (
@@ -136,21 +138,10 @@ def test_a_disposition_counts_and_observes_its_latency() -> None:
     )
 
 
-def test_a_timer_driven_disposition_has_no_latency_sample() -> None:
-    m = Metrics()
-    m.observe_disposition("sla_breach", "city", None)
-    assert sample(m, "gridflow_dispositions_total", action="sla_breach", tier="city") == 1
-    assert (
-        m.registry.get_sample_value(
-            "gridflow_ingest_to_disposition_seconds_count", {"action": "sla_breach"}
-        )
-        is None
-    )
-
-
 def test_latency_buckets_span_5ms_to_10min() -> None:
     m = Metrics()
-    m.observe_disposition("merge", "town", 0.001)
+    m.dispositions_published("merge", "town", 1)
+    m.observe_latency("merge", 0.001)
     bucket = "gridflow_ingest_to_disposition_seconds_bucket"
     assert sample(m, bucket, action="merge", le="0.005") == 1
     assert sample(m, bucket, action="merge", le="600.0") == 1
