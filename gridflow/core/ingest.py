@@ -101,10 +101,13 @@ def _split(
     return [(doc, None)], []
 
 
-def _element_bytes(doc: Any, index: int | None, whole: bytes | None) -> bytes:
-    if index is None:
-        return whole or b""
-    return orjson.dumps(doc)
+def _refused(
+    reason: RejectReason, detail: str, doc: Any, index: int | None, whole: bytes | None
+) -> Reject:
+    # The refused bytes are built only for a rejection: an accepted batch element is never
+    # re-serialised. A batch element is refused on its own; a single value as it came.
+    original = (whole or b"") if index is None else orjson.dumps(doc)
+    return Reject(reason, detail, original, index)
 
 
 def _validated(
@@ -120,35 +123,21 @@ def _validated(
     # The core validator itself: the TypeAdapter method only forwards its defaults to it.
     validate = adapter.validator.validate_python
     for doc, index in docs:
-        # The refused bytes are needed only for a rejection: a batch element is not
-        # re-serialised when it is accepted.
         if not isinstance(doc, dict):
             rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    f"a {what} must be a JSON object",
-                    _element_bytes(doc, index, value),
-                    index,
-                )
+                _refused(RejectReason.SCHEMA, f"a {what} must be a JSON object", doc, index, value)
             )
             continue
         try:
             item = validate(doc)
         except ValidationError as exc:
-            rejects.append(
-                Reject(
-                    RejectReason.SCHEMA,
-                    schema_detail(exc),
-                    _element_bytes(doc, index, value),
-                    index,
-                )
-            )
+            rejects.append(_refused(RejectReason.SCHEMA, schema_detail(exc), doc, index, value))
             continue
         refused = check(item)
         if refused is None:
             ok.append(item)
         else:
-            rejects.append(Reject(refused[0], refused[1], _element_bytes(doc, index, value), index))
+            rejects.append(_refused(refused[0], refused[1], doc, index, value))
     return ok, rejects
 
 
