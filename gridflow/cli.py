@@ -24,6 +24,7 @@ COMMANDS = (
     "gridflow.commands.classify_eval",
     "gridflow.commands.bench",
     "gridflow.commands.chaos",
+    "gridflow.commands.api",
 )
 
 DESCRIPTION = """\
@@ -42,6 +43,7 @@ examples:
   GRIDFLOW_KAFKA_BOOTSTRAP=host:9092 gridflow worker
   gridflow simulate --rate 200 --duration 30 --centres
   gridflow rules check routing_rules/
+  gridflow api                         the HTTP API (docs/api.md)
 """
 
 

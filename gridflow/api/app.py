@@ -1,0 +1,106 @@
+"""The FastAPI application: routers, error shapes, access log, metrics, CORS, lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from gridflow import __version__
+from gridflow.api import cases, feedback, health, intake, kpis, open311, stream
+from gridflow.api.context import ApiContext
+from gridflow.api.errors import install_error_handlers
+from gridflow.api.models import FeedbackRequest
+from schemas import GridEvent
+
+log = logging.getLogger("gridflow.api.access")
+
+DESCRIPTION = """\
+gridflow's HTTP service: field apps report events (GridEvent or Open311 GeoReport v2),
+command centres query their cases and act on them (立案 → 派遣 → 处置 → 核查 → 结案), ops
+read KPIs. Every error answers `{"reason": <machine-readable>, "detail": <text>}`.
+See docs/api.md."""
+
+
+def create_app(
+    ctx: ApiContext,
+    lifespan: Callable[[FastAPI], Any] | None = None,
+) -> FastAPI:
+    """The ASGI app around ``ctx``; ``lifespan`` starts and stops what ``ctx`` holds."""
+
+    @asynccontextmanager
+    async def default_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="gridflow API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan or default_lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app, open311.PREFIX)
+    for module in (intake, cases, feedback, stream, kpis, health):
+        app.include_router(module.router)
+    if hasattr(open311, "router"):
+        app.include_router(open311.router)
+    origins = [o.strip() for o in ctx.api.cors_origins.split(",") if o.strip()]
+    if origins:  # CORS is off unless origins are named
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+
+    @app.middleware("http")
+    async def access(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            # The route template, never the path or query: ids and search words stay out
+            # of logs and metric labels (a query may hold a reporter's phone number).
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            ctx.metrics.requests.labels(template, request.method, str(status)).inc()
+            ctx.metrics.latency.labels(template).observe(elapsed)
+            log.info(
+                "%s %s %d %.1fms token=%s",
+                request.method,
+                template,
+                status,
+                elapsed * 1000,
+                getattr(request.state, "token_name", "-"),
+            )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (GridEvent, FeedbackRequest):
+            doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(doc.pop("$defs", {}))
+            components[model.__name__] = doc
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

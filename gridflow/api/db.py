@@ -1,0 +1,149 @@
+"""The read model's tables and the one database layer (SQLAlchemy 2 Core, async).
+
+SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) serves replicas. Times
+are stored as Unix seconds (float): one sortable type on both engines, no time zone
+conversions. Only ``insert … on conflict`` differs per dialect (:func:`upsert`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+#: An auto-incrementing 64-bit key (SQLite only auto-increments INTEGER PRIMARY KEY).
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+#: One row per case: the latest state the dispositions told.
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("region_code", String(12), nullable=False, index=True),
+    #: the centre holding the case (the target of its last dispatch/escalate/reroute).
+    Column("holder", String(12), nullable=False, index=True),
+    Column("tier", String(8), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("stage", String(16)),
+    Column("category", String(32)),
+    Column("priority", String(8)),
+    Column("department", String(64)),
+    Column("deadline", Float),
+    Column("title", String(200)),
+    Column("networks", Text, nullable=False, default="[]"),
+    Column("events", Integer, nullable=False, default=0),
+    Column("opened_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("closed", Boolean, nullable=False, default=False),
+    Index("ix_cases_holder_deadline", "holder", "deadline"),
+)
+
+#: Every step of every case: dispositions and refusals of feedback, in projection order.
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    #: disposition_id, or ``refusal/<feedback_id>``: the idempotency key of the projection.
+    Column("entry_id", String(255), nullable=False, unique=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("center_code", String(12), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("feedback_id", String(128), index=True),
+    Column("reason", Text),
+    Column("body", Text, nullable=False),
+)
+
+#: Which case each report (event id) ended in.
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+)
+
+#: Every partial KPI record of grid.metrics, keyed by its topic position (idempotent).
+kpi_records = Table(
+    "kpi_records",
+    metadata,
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("region_code", String(12), nullable=False),
+    Column("window", String(8), nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("window_end", Float, nullable=False),
+    Column("events_in", Integer, nullable=False),
+    Column("cases_opened", Integer, nullable=False),
+    Column("cases_closed", Integer, nullable=False),
+    Column("closed_on_time", Integer, nullable=False),
+    Column("merges", Integer, nullable=False),
+    Column("reworks", Integer, nullable=False),
+    Column("extensions", Integer, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("maps", Text, nullable=False),
+    Index("ix_kpi_window", "window", "window_start", "region_code"),
+)
+
+#: The projector's next offset per topic partition, written with the rows it covers.
+positions = Table(
+    "positions",
+    metadata,
+    Column("topic", String(255), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+)
+
+PROJECTED = (cases, timeline, case_events, kpi_records, positions)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL so readers never wait for the projector."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create missing tables (the schema is the projection's: rebuild to change it)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+
+
+async def clear(engine: AsyncEngine) -> None:
+    """Delete every projected row and position: the next start projects from offset 0."""
+    async with engine.begin() as conn:
+        for table in PROJECTED:
+            await conn.execute(table.delete())
+
+
+def upsert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's ``INSERT`` that supports ``on_conflict_do_nothing/update``."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

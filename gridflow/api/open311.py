@@ -1,0 +1,16 @@
+"""Open311 GeoReport v2 (placeholder until the adapter lands): the spec's error format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import ORJSONResponse
+
+PREFIX = "/open311/v2"
+
+
+def open311_error(status: int, description: str, headers: Any = None) -> ORJSONResponse:
+    """GeoReport v2 errors: an array of ``{"code": <status>, "description": ..}``."""
+    return ORJSONResponse(
+        [{"code": status, "description": description}], status_code=status, headers=headers
+    )

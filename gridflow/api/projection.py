@@ -1,0 +1,307 @@
+"""Apply output records to the read model, idempotently, with their topic positions.
+
+One call applies one fetched batch in one transaction: the rows and the next offsets of
+the partitions they came from commit together, so a crash between two batches resumes
+exactly after the last committed one, and a replay of a batch (a crash after the commit
+but before the consumer moved on cannot happen; a rebuild can) changes nothing:
+
+* a disposition is keyed by its ``disposition_id`` (deterministic, so a worker's replay
+  after a crash repeats the same ids);
+* a refusal of feedback (``grid.events.dlq`` with ``source_topic`` = the feedback topic)
+  by ``refusal/<feedback_id>``;
+* a KPI record by its (partition, offset): every record is a partial figure to be summed.
+
+Dispositions of one case are keyed by their target centre, so they can arrive on
+different partitions out of order: the case row takes a disposition's fields only when
+its ``at`` is not older than the row's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gridflow.api import db
+from schemas import Disposition, MergeMetrics, Rejection
+
+log = logging.getLogger("gridflow.api.projection")
+
+#: Case states after which a case no longer appears among open cases.
+FINAL_STATES = frozenset({"closed", "cancelled"})
+#: Dispositions that tell another tier about a case they do not hold.
+_INFORM_PREFIX = "inform:"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTopics:
+    """Full names (with prefix) of the topics the projection reads."""
+
+    dispositions: str
+    dlq: str
+    metrics: str
+    #: the feedback topic: DLQ records from it are refusals of feedback.
+    feedback: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a batch added (new timeline rows drive the live streams)."""
+
+    new_entries: int = 0
+    skipped: int = 0
+    kpi_records: int = 0
+    #: centre codes that got new timeline rows
+    centres: set[str] = field(default_factory=set)
+    feedback_ids: set[str] = field(default_factory=set)
+
+
+def _feedback_of(rejection: Rejection) -> dict[str, Any] | None:
+    try:
+        doc = orjson.loads(rejection.original)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("case_id"), str):
+        return None
+    return doc
+
+
+async def apply_batch(
+    conn: AsyncConnection, topics: OutputTopics, records: Sequence[Record]
+) -> Applied:
+    """Project ``records`` and advance the positions; the caller commits the transaction."""
+    applied = Applied()
+    dispositions: list[tuple[Disposition, bytes]] = []
+    refusals: list[tuple[Rejection, dict[str, Any], bytes]] = []
+    kpis: list[dict[str, Any]] = []
+    next_offsets: dict[tuple[str, int], int] = {}
+    for rec in records:
+        key = (rec.topic, rec.partition)
+        next_offsets[key] = max(next_offsets.get(key, 0), rec.offset + 1)
+        if not rec.value:
+            continue
+        try:
+            if rec.topic == topics.dispositions:
+                dispositions.append((Disposition.model_validate_json(rec.value), rec.value))
+            elif rec.topic == topics.dlq:
+                rejection = Rejection.model_validate_json(rec.value)
+                if rejection.source_topic != topics.feedback:
+                    continue
+                doc = _feedback_of(rejection)
+                if doc is not None:
+                    refusals.append((rejection, doc, rec.value))
+            elif rec.topic == topics.metrics:
+                m = MergeMetrics.model_validate_json(rec.value)
+                kpis.append(_kpi_row(rec, m))
+        except ValidationError as exc:
+            # Output topics are the processor's own: a bad record is a bug upstream, and
+            # must not stop the projection. Counted and logged without its content.
+            applied.skipped += 1
+            log.warning(
+                "skipping %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, exc.error_count()
+            )
+    await _dispositions(conn, dispositions, applied)
+    await _refusals(conn, refusals, applied)
+    if kpis:
+        stmt = db.upsert(conn, db.kpi_records).on_conflict_do_nothing()
+        await conn.execute(stmt, kpis)
+        applied.kpi_records += len(kpis)
+    await _advance(conn, next_offsets)
+    return applied
+
+
+def _kpi_row(rec: Record, m: MergeMetrics) -> dict[str, Any]:
+    maps = {
+        "reports_by_network": m.reports_by_network,
+        "merged_by_network": m.merged_by_network,
+        "merged_by_pair": m.merged_by_pair,
+    }
+    return {
+        "partition": rec.partition,
+        "offset": rec.offset,
+        "region_code": m.region_code,
+        "window": m.window,
+        "window_start": m.window_start.timestamp(),
+        "window_end": m.window_end.timestamp(),
+        "events_in": m.events_in,
+        "cases_opened": m.cases_opened,
+        "cases_closed": m.cases_closed,
+        "closed_on_time": m.closed_on_time,
+        "merges": m.merges,
+        "reworks": m.reworks,
+        "extensions": m.extensions,
+        "escalations": m.escalations,
+        "maps": orjson.dumps(maps).decode(),
+    }
+
+
+async def _known(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
+    wanted = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # bound the IN list
+        chunk = wanted[start : start + 500]
+        rows = await conn.execute(
+            select(db.timeline.c.entry_id).where(db.timeline.c.entry_id.in_(chunk))
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
+def _feedback_id_of(d: Disposition) -> str | None:
+    # Feedback-caused steps carry ``<case>/fb/<feedback_id>`` (gridflow.core.engine._disp).
+    marker = f"{d.case_id}/fb/"
+    if d.disposition_id.startswith(marker):
+        return d.disposition_id[len(marker) :]
+    return None
+
+
+async def _dispositions(
+    conn: AsyncConnection, items: list[tuple[Disposition, bytes]], applied: Applied
+) -> None:
+    if not items:
+        return
+    known = await _known(conn, (d.disposition_id for d, _ in items))
+    fresh: dict[str, tuple[Disposition, bytes]] = {}
+    for d, raw in items:
+        if d.disposition_id not in known and d.disposition_id not in fresh:
+            fresh[d.disposition_id] = (d, raw)
+    if not fresh:
+        return
+    ordered = sorted(fresh.values(), key=lambda item: item[0].at)
+    rows = []
+    events: dict[str, str] = {}
+    for d, raw in ordered:
+        at = d.at.timestamp()
+        fid = _feedback_id_of(d)
+        rows.append(
+            {
+                "entry_id": d.disposition_id,
+                "case_id": d.case_id,
+                "kind": "disposition",
+                "action": d.action.value,
+                "center_code": d.center_code,
+                "at": at,
+                "feedback_id": fid,
+                "reason": d.reason,
+                "body": raw.decode("utf-8"),
+            }
+        )
+        applied.centres.add(d.center_code)
+        if fid:
+            applied.feedback_ids.add(fid)
+        for event_id in d.events:
+            events.setdefault(event_id, d.case_id)
+    await conn.execute(_insert_entries(conn), rows)
+    applied.new_entries += len(rows)
+    if events:
+        stmt = db.upsert(conn, db.case_events).on_conflict_do_nothing()
+        await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in events.items()])
+    for d, _raw in ordered:
+        if d.reason and d.reason.startswith(_INFORM_PREFIX):
+            continue  # addressed to another tier; the holder did not change
+        await _case_row(conn, d)
+
+
+async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
+    at = d.at.timestamp()
+    state = d.state or "registered"
+    values = {
+        "region_code": d.region_code or d.case_id[:12],
+        "holder": d.center_code,
+        "tier": d.tier.value,
+        "state": state,
+        "stage": d.stage,
+        "category": d.category,
+        "priority": d.priority.value if d.priority else None,
+        "department": d.department,
+        "deadline": d.deadline.timestamp() if d.deadline else None,
+        "title": d.title,
+        "networks": orjson.dumps(d.networks).decode(),
+        "events": len(d.events),
+        "updated_at": at,
+        "closed": state in FINAL_STATES,
+    }
+    opened = d.reported_at.timestamp() if d.reported_at else at
+    stmt = db.upsert(conn, db.cases).values(case_id=d.case_id, opened_at=opened, **values)
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[db.cases.c.case_id],
+        set_={name: excluded[name] for name in values},
+        where=db.cases.c.updated_at <= excluded.updated_at,
+    )
+    await conn.execute(stmt)
+
+
+async def _refusals(
+    conn: AsyncConnection,
+    items: list[tuple[Rejection, dict[str, Any], bytes]],
+    applied: Applied,
+) -> None:
+    if not items:
+        return
+    by_id: dict[str, tuple[Rejection, dict[str, Any], bytes]] = {}
+    for rejection, doc, raw in items:
+        fid = str(doc.get("feedback_id") or f"{rejection.partition}:{rejection.offset}")
+        by_id.setdefault(f"refusal/{fid}", (rejection, doc, raw))
+    known = await _known(conn, by_id)
+    rows = []
+    for entry_id, (rejection, doc, raw) in by_id.items():
+        if entry_id in known:
+            continue
+        centre = str(doc.get("center_code") or "")[:12]
+        rows.append(
+            {
+                "entry_id": entry_id,
+                "case_id": str(doc["case_id"])[:64],
+                "kind": "refusal",
+                "action": str(doc.get("action") or "")[:24],
+                "center_code": centre,
+                "at": rejection.at.timestamp(),
+                "feedback_id": entry_id.removeprefix("refusal/")[:128],
+                "reason": rejection.reason.value,
+                "body": raw.decode("utf-8"),
+            }
+        )
+        applied.centres.add(centre)
+        applied.feedback_ids.add(entry_id.removeprefix("refusal/"))
+    if rows:
+        await conn.execute(_insert_entries(conn), rows)
+        applied.new_entries += len(rows)
+
+
+def _insert_entries(conn: AsyncConnection) -> Any:
+    # Another replica's projector may have written the same entry meanwhile.
+    return db.upsert(conn, db.timeline).on_conflict_do_nothing(index_elements=["entry_id"])
+
+
+async def _advance(conn: AsyncConnection, next_offsets: dict[tuple[str, int], int]) -> None:
+    if not next_offsets:
+        return
+    rows = [{"topic": t, "partition": p, "next_offset": o} for (t, p), o in next_offsets.items()]
+    stmt = db.upsert(conn, db.positions).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[db.positions.c.topic, db.positions.c.partition],
+        set_={"next_offset": stmt.excluded.next_offset},
+        # Two projectors on one database (replicas) never move a position backwards.
+        where=db.positions.c.next_offset < stmt.excluded.next_offset,
+    )
+    await conn.execute(stmt)
+
+
+async def load_positions(conn: AsyncConnection) -> dict[tuple[str, int], int]:
+    rows = await conn.execute(select(db.positions))
+    return {(r.topic, r.partition): r.next_offset for r in rows}

@@ -1,0 +1,273 @@
+"""Queries on the read model: cases, timelines, feedback outcomes, KPI sums."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gridflow.api import db
+from gridflow.api.models import (
+    CaseDetail,
+    CaseSummary,
+    FeedbackOutcome,
+    KpiFigures,
+    TimelineEntry,
+)
+
+_C = db.cases.c
+_T = db.timeline.c
+_K = db.kpi_records.c
+#: sorts after every digit: ``code < prefix + _AFTER`` bounds a prefix range on an index.
+_AFTER = ":"
+_COUNTS = (
+    "events_in",
+    "cases_opened",
+    "cases_closed",
+    "closed_on_time",
+    "merges",
+    "reworks",
+    "extensions",
+    "escalations",
+)
+_MAPS = ("reports_by_network", "merged_by_network", "merged_by_pair")
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _summary(row: Row[Any], now: float) -> CaseSummary:
+    return CaseSummary(
+        case_id=row.case_id,
+        region_code=row.region_code,
+        holder=row.holder,
+        tier=row.tier,
+        state=row.state,
+        stage=row.stage,
+        category=row.category,
+        priority=row.priority,
+        department=row.department,
+        deadline=_dt(row.deadline),
+        overdue=bool(not row.closed and row.deadline is not None and row.deadline < now),
+        title=row.title,
+        networks=orjson.loads(row.networks),
+        events=row.events,
+        opened_at=datetime.fromtimestamp(row.opened_at, UTC),
+        updated_at=datetime.fromtimestamp(row.updated_at, UTC),
+        closed=bool(row.closed),
+    )
+
+
+def entry(row: Row[Any]) -> TimelineEntry:
+    return TimelineEntry(
+        seq=row.seq,
+        kind=row.kind,
+        action=row.action,
+        center_code=row.center_code,
+        at=datetime.fromtimestamp(row.at, UTC),
+        reason=row.reason,
+        feedback_id=row.feedback_id,
+        case_id=row.case_id,
+        record=orjson.loads(row.body),
+    )
+
+
+class ReadModel:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def case_row(self, case_id: str) -> Row[Any] | None:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(db.cases).where(_C.case_id == case_id))
+            return result.first()
+
+    async def case(self, case_id: str, now: float) -> CaseDetail | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(db.cases).where(_C.case_id == case_id))).first()
+            if row is None:
+                return None
+            steps = await conn.execute(
+                select(db.timeline).where(_T.case_id == case_id).order_by(_T.at, _T.seq)
+            )
+            timeline = [entry(r) for r in steps]
+        summary = _summary(row, now)
+        return CaseDetail(**summary.model_dump(), timeline=timeline)
+
+    async def case_of_event(self, event_id: str) -> str | None:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(db.case_events.c.case_id).where(db.case_events.c.event_id == event_id)
+            )
+            return result.scalar()
+
+    async def cases(
+        self,
+        prefix: str,
+        *,
+        now: float,
+        state: str | None = None,
+        tier: str | None = None,
+        category: str | None = None,
+        overdue: bool | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CaseSummary], bool]:
+        """A centre's cases (holder under ``prefix``), by deadline; and whether more follow."""
+        where: list[Any] = []
+        if prefix:
+            where.append(and_(_C.holder >= prefix, _C.holder < prefix + _AFTER))
+        if state == "open":
+            where.append(_C.closed.is_(False))
+        elif state == "closed":
+            where.append(_C.closed.is_(True))
+        elif state:
+            where.append(_C.state == state)
+        if tier:
+            where.append(_C.tier == tier)
+        if category:
+            where.append(_C.category.startswith(category, autoescape=True))
+        if overdue is True:
+            where.append(and_(_C.closed.is_(False), _C.deadline < now))
+        elif overdue is False:
+            where.append(or_(_C.closed.is_(True), _C.deadline.is_(None), _C.deadline >= now))
+        if q:
+            where.append(
+                or_(
+                    _C.title.contains(q, autoescape=True), _C.case_id.startswith(q, autoescape=True)
+                )
+            )
+        stmt = (
+            select(db.cases)
+            .where(*where)
+            # Cases without a running deadline (closed, or waiting for 核查) come last.
+            .order_by(_C.deadline.is_(None), _C.deadline, _C.case_id)
+            .limit(limit + 1)
+            .offset(offset)
+        )
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(stmt))
+        return [_summary(r, now) for r in rows[:limit]], len(rows) > limit
+
+    async def outcome(
+        self, case_id: str, feedback_id: str, action: str | None = None, since: float = 0.0
+    ) -> FeedbackOutcome:
+        """The worker's answer to one feedback: its disposition, its refusal, or pending."""
+        match = _T.feedback_id == feedback_id
+        if action == "escalate":
+            # An escalation's id names the tier, not the feedback (gridflow.core.engine).
+            match = or_(
+                match,
+                and_(_T.action == "escalate", _T.at >= since, _T.reason.startswith("asked up by")),
+            )
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(db.timeline).where(_T.case_id == case_id, match).order_by(_T.seq).limit(1)
+            )
+            row = result.first()
+        if row is None:
+            return FeedbackOutcome(feedback_id=feedback_id, case_id=case_id, status="pending")
+        found = entry(row)
+        if found.kind == "refusal":
+            return FeedbackOutcome(
+                feedback_id=feedback_id,
+                case_id=case_id,
+                status="refused",
+                reason=found.reason,
+                detail=str(found.record.get("detail", "")),
+                entry=found,
+            )
+        return FeedbackOutcome(
+            feedback_id=feedback_id,
+            case_id=case_id,
+            status="applied",
+            reason=found.reason,
+            entry=found,
+        )
+
+    async def entries_after(
+        self, prefix: str, after: int, limit: int = 500
+    ) -> Sequence[TimelineEntry]:
+        """Timeline rows for centres under ``prefix`` with ``seq > after`` (live streams)."""
+        where: list[Any] = [_T.seq > after]
+        if prefix:
+            where.append(and_(_T.center_code >= prefix, _T.center_code < prefix + _AFTER))
+        stmt = select(db.timeline).where(*where).order_by(_T.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [entry(r) for r in await conn.execute(stmt)]
+
+    async def last_seq(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.max(_T.seq)))).scalar() or 0)
+
+    async def kpis(
+        self,
+        window: str,
+        county: str | None,
+        prefix: str,
+        start: float | None,
+        end: float | None,
+    ) -> list[KpiFigures]:
+        """Sum every partial record per (county, window start), then the rates (docs/kpis.md)."""
+        where: list[Any] = [_K.window == window]
+        if county:
+            where.append(_K.region_code == county)
+        elif prefix:
+            where.append(and_(_K.region_code >= prefix, _K.region_code < prefix + _AFTER))
+        if start is not None:
+            where.append(_K.window_start >= start)
+        if end is not None:
+            where.append(_K.window_start < end)
+        stmt = (
+            select(db.kpi_records)
+            .where(*where)
+            .order_by(_K.window_start, _K.region_code)
+            .limit(200_000)
+        )
+        sums: dict[tuple[str, float], dict[str, Any]] = {}
+        async with self.engine.connect() as conn:
+            for row in await conn.execute(stmt):
+                key = (row.region_code, row.window_start)
+                acc = sums.get(key)
+                if acc is None:
+                    acc = {"window_end": row.window_end, "parts": 0}
+                    acc.update({c: 0 for c in _COUNTS})
+                    acc.update({m: {} for m in _MAPS})
+                    sums[key] = acc
+                acc["parts"] += 1
+                for c in _COUNTS:
+                    acc[c] += getattr(row, c)
+                maps = orjson.loads(row.maps)
+                for m in _MAPS:
+                    target = acc[m]
+                    for k, v in (maps.get(m) or {}).items():
+                        target[k] = target.get(k, 0) + v
+        return [_figures(region, window, ws, acc) for (region, ws), acc in sums.items()]
+
+
+def _rate(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def _figures(region: str, window: str, start: float, acc: dict[str, Any]) -> KpiFigures:
+    return KpiFigures(
+        region_code=region,
+        window=window,
+        window_start=datetime.fromtimestamp(start, UTC),
+        window_end=datetime.fromtimestamp(acc["window_end"], UTC),
+        parts=acc["parts"],
+        **{c: acc[c] for c in _COUNTS},
+        close_rate=_rate(acc["cases_closed"], acc["cases_opened"]),
+        on_time_close_rate=_rate(acc["closed_on_time"], acc["cases_closed"]),
+        rework_rate=_rate(acc["reworks"], acc["cases_closed"]),
+        extension_rate=_rate(acc["extensions"], acc["cases_closed"]),
+        escalation_rate=_rate(acc["escalations"], acc["cases_opened"]),
+        merge_ratio=_rate(acc["merges"], acc["events_in"]),
+        **{m: acc[m] for m in _MAPS},
+    )

@@ -1,0 +1,91 @@
+"""Assemble a running API process: settings → context → app with its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from gridflow.api import db
+from gridflow.api.app import create_app
+from gridflow.api.context import ApiContext
+from gridflow.api.projection import OutputTopics
+from gridflow.api.projector import Projector
+from gridflow.api.settings import ApiSettings
+from gridflow.api.sink import KafkaSink, Sink
+from gridflow.api.tokens import TokenStore
+from gridflow.config import Settings
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.regions import RegionGraph
+from gridflow.kafka_client import ensure_topics
+from gridflow.reference import divisions_path
+
+log = logging.getLogger("gridflow.api")
+
+
+def output_topics(settings: Settings) -> OutputTopics:
+    return OutputTopics(
+        dispositions=settings.topic("grid.dispositions"),
+        dlq=settings.topic("grid.events.dlq"),
+        metrics=settings.topic("grid.metrics"),
+        feedback=settings.topic("grid.feedback"),
+    )
+
+
+def build_context(
+    settings: Settings,
+    api: ApiSettings,
+    *,
+    sink: Sink,
+    tokens: TokenStore | None = None,
+    database_url: str | None = None,
+) -> ApiContext:
+    """Load reference data and tokens strictly (ConfigLoadError on anything wrong)."""
+    regions = RegionGraph.load_csv(divisions_path(settings))
+    catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
+    if tokens is None:
+        tokens = TokenStore.load(api.tokens_file, regions) if api.tokens_file else TokenStore({})
+    url = database_url or api.url_for(Path(settings.data_dir))
+    if url.startswith("sqlite"):
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return ApiContext(
+        settings=settings,
+        api=api,
+        regions=regions,
+        catalogue=catalogue,
+        tokens=tokens,
+        engine=db.make_engine(url),
+        sink=sink,
+        topics=output_topics(settings),
+        events_topic=settings.topic("grid.events.in"),
+        feedback_topic=settings.topic("grid.feedback"),
+    )
+
+
+def kafka_app(ctx: ApiContext, *, rebuild: bool = False) -> FastAPI:
+    """The app whose lifespan creates the schema, topics, producer and projector."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await db.create_schema(ctx.engine)
+        if rebuild:
+            await db.clear(ctx.engine)
+            log.warning("read model cleared: projecting the output topics from offset 0")
+        await ensure_topics(ctx.settings)
+        if isinstance(ctx.sink, KafkaSink):
+            await ctx.sink.start()
+        if ctx.api.projector:
+            ctx.projector = Projector(ctx.settings, ctx.engine, ctx.topics, on_applied=ctx.notify)
+            await ctx.projector.start()
+        try:
+            yield
+        finally:
+            if ctx.projector is not None:
+                await ctx.projector.stop()
+            await ctx.sink.stop()
+            await ctx.engine.dispose()
+
+    return create_app(ctx, lifespan=lifespan)

@@ -1,0 +1,148 @@
+"""Bearer tokens from a YAML file, stored as SHA-256 hashes, each bound to a role and region.
+
+A token is 32 random bytes (``gridflow api token`` makes one): with that much entropy a
+plain SHA-256 is enough at rest (a slow password hash protects guessable secrets; these
+are not), and a look-up stays one dict access per request.
+
+File format (``GRIDFLOW_API_TOKENS_FILE``)::
+
+    tokens:
+      - name: yuzhong-county          # shown in logs and metrics instead of the token
+        role: centre                  # centre | field_app | ops
+        region: "500103000000"        # the centre's code; what the token may see and act on
+        sha256: 3f1c…                 # hex SHA-256 of the token
+        rate_per_s: 20                # optional: overrides GRIDFLOW_API_RATE_PER_S
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+
+from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.regions import RegionGraph
+
+_FIELDS = {"name", "role", "region", "sha256", "rate_per_s"}
+
+
+class Role(StrEnum):
+    #: a command centre: reads and acts on its own and its subordinate regions' cases.
+    CENTRE = "centre"
+    #: a field app, hotline or camera platform: may only submit events.
+    FIELD_APP = "field_app"
+    #: operations: reads KPIs and health.
+    OPS = "ops"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    name: str
+    role: Role
+    region: str
+    rate_per_s: float | None = None
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return "gf_" + secrets.token_urlsafe(32)
+
+
+class TokenStore:
+    """Hash → token; immutable once loaded."""
+
+    def __init__(self, tokens: dict[str, Token]) -> None:
+        self._by_hash = tokens
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def lookup(self, secret: str) -> Token | None:
+        return self._by_hash.get(hash_token(secret))
+
+    @classmethod
+    def from_secrets(cls, entries: list[tuple[str, Token]]) -> TokenStore:
+        """A store from plain secrets (the demo and tests; files hold only hashes)."""
+        return cls({hash_token(secret): token for secret, token in entries})
+
+    @classmethod
+    def load(cls, path: Path, regions: RegionGraph) -> TokenStore:
+        """Read a token file; :class:`ConfigLoadError` with file and line for what is wrong."""
+        file = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigLoadError(file, None, f"cannot read: {exc.strerror or exc}") from exc
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigLoadError(file, mark.line + 1 if mark else None, f"YAML: {exc}") from exc
+        if root is None:
+            return cls({})
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigLoadError(file, root.start_mark.line + 1, "expected 'tokens:' at the top")
+        tokens: dict[str, Token] = {}
+        names: set[str] = set()
+        for key, value in root.value:
+            if key.value != "tokens":
+                raise ConfigLoadError(file, key.start_mark.line + 1, f"unknown field {key.value!r}")
+            if not isinstance(value, yaml.SequenceNode):
+                raise ConfigLoadError(file, value.start_mark.line + 1, "tokens must be a list")
+            for item in value.value:
+                token, digest = _entry(file, item, regions)
+                line = item.start_mark.line + 1
+                if token.name in names:
+                    raise ConfigLoadError(file, line, f"duplicate token name {token.name!r}")
+                if digest in tokens:
+                    raise ConfigLoadError(file, line, "duplicate sha256: two names for one token")
+                names.add(token.name)
+                tokens[digest] = token
+        return cls(tokens)
+
+
+def _entry(file: str, node: yaml.Node, regions: RegionGraph) -> tuple[Token, str]:
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigLoadError(file, line, "a token entry must be a mapping")
+    fields: dict[str, str] = {}
+    for key, value in node.value:
+        if key.value not in _FIELDS:
+            raise ConfigLoadError(
+                file,
+                key.start_mark.line + 1,
+                f"unknown field {key.value!r} (known: {sorted(_FIELDS)})",
+            )
+        if not isinstance(value, yaml.ScalarNode):
+            raise ConfigLoadError(file, value.start_mark.line + 1, f"{key.value} must be a scalar")
+        fields[key.value] = str(value.value)
+    missing = {"name", "role", "region", "sha256"} - fields.keys()
+    if missing:
+        raise ConfigLoadError(file, line, f"missing {', '.join(sorted(missing))}")
+    try:
+        role = Role(fields["role"])
+    except ValueError:
+        raise ConfigLoadError(
+            file, line, f"role {fields['role']!r} is not one of {', '.join(r.value for r in Role)}"
+        ) from None
+    if fields["region"] not in regions:
+        raise ConfigLoadError(file, line, f"region {fields['region']} is not in the division tree")
+    digest = fields["sha256"].lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ConfigLoadError(file, line, "sha256 must be 64 hex digits (gridflow api token)")
+    rate: float | None = None
+    if "rate_per_s" in fields:
+        try:
+            rate = float(fields["rate_per_s"])
+        except ValueError:
+            rate = -1.0
+        if rate <= 0:
+            raise ConfigLoadError(file, line, "rate_per_s must be a positive number")
+    return Token(fields["name"], role, fields["region"], rate), digest
