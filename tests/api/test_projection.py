@@ -1,0 +1,165 @@
+"""The read model's projection, on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from conftest import TOWN, VILLAGE
+from history import TOPICS, History, event
+from sqlalchemy import func, select
+
+from gridflow.api import db
+from gridflow.api.projection import apply_batch, load_positions
+from gridflow.api.readmodel import ReadModel
+
+
+async def project(url: str, records: list, *, chunk: int = 1000) -> None:
+    engine = db.make_engine(url)
+    await db.create_schema(engine)
+    try:
+        for start in range(0, len(records), chunk):
+            async with engine.begin() as conn:
+                await apply_batch(conn, TOPICS, records[start : start + chunk])
+    finally:
+        await engine.dispose()
+
+
+async def snapshot(url: str) -> dict[str, object]:
+    engine = db.make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            cases = [
+                tuple(r) for r in await conn.execute(select(db.cases).order_by(db.cases.c.case_id))
+            ]
+            entries = [
+                r.entry_id
+                for r in await conn.execute(select(db.timeline).order_by(db.timeline.c.entry_id))
+            ]
+            kpis = (await conn.execute(select(func.count()).select_from(db.kpi_records))).scalar()
+            positions = await load_positions(conn)
+        return {"cases": cases, "entries": entries, "kpis": kpis, "positions": positions}
+    finally:
+        await engine.dispose()
+
+
+def closed_loop() -> tuple[History, str]:
+    """A case reported twice (two networks), accepted, resolved, verified, closed; a refusal."""
+    h = History(VILLAGE)
+    (dispatch, *_) = h.report(event("e1", VILLAGE))
+    case_id = dispatch.case_id
+    h.report(event("e2", VILLAGE, network="zongzhi"))
+    assert h.act(case_id, TOWN, "accept", "fb-wrong") is not None  # the town does not hold it
+    holder = dispatch.center_code
+    for action in ("accept", "resolve", "verify", "close"):
+        h.act(case_id, holder, action, f"fb-{action}")
+    h.metrics("500103000000", datetime(2026, 1, 1, tzinfo=UTC), events_in=2, cases_opened=1)
+    return h, case_id
+
+
+async def test_a_closed_loop_projects_into_one_case_with_its_timeline(database_url: str) -> None:
+    h, case_id = closed_loop()
+    await project(database_url, h.records)
+    model = ReadModel(db.make_engine(database_url))
+    try:
+        case = await model.case(case_id, now=h.now)
+    finally:
+        await model.engine.dispose()
+    assert case is not None
+    assert case.state == "closed" and case.closed
+    assert case.networks == ["chengguan", "zongzhi"] and case.events == 2
+    kinds = [(e.kind, e.action) for e in case.timeline]
+    assert kinds[0] == ("disposition", "dispatch")
+    assert ("disposition", "merge") in kinds
+    refusal = next(e for e in case.timeline if e.kind == "refusal")
+    assert refusal.feedback_id == "fb-wrong" and refusal.reason == "wrong_center"
+    assert {e.feedback_id for e in case.timeline} >= {
+        "fb-accept",
+        "fb-resolve",
+        "fb-verify",
+        "fb-close",
+    }
+
+
+async def test_replaying_every_record_changes_nothing(database_url: str) -> None:
+    h, _ = closed_loop()
+    await project(database_url, h.records)
+    first = await snapshot(database_url)
+    await project(database_url, h.records, chunk=3)  # a rebuild that finds the rows there
+    assert await snapshot(database_url) == first
+
+
+async def test_positions_are_the_next_offsets_of_what_was_applied(database_url: str) -> None:
+    h, _ = closed_loop()
+    half = len(h.records) // 2
+    await project(database_url, h.records[:half])
+    stored = (await snapshot(database_url))["positions"]
+    expected: dict[tuple[str, int], int] = {}
+    for rec in h.records[:half]:
+        expected[(rec.topic, rec.partition)] = rec.offset + 1
+    assert stored == expected
+
+
+async def test_a_batch_that_fails_leaves_neither_rows_nor_positions(database_url: str) -> None:
+    h, _ = closed_loop()
+    engine = db.make_engine(database_url)
+    await db.create_schema(engine)
+    try:
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                await apply_batch(conn, TOPICS, h.records)
+                raise RuntimeError("crash before commit")
+    finally:
+        await engine.dispose()
+    after = await snapshot(database_url)
+    assert after["entries"] == [] and after["positions"] == {}
+
+
+async def test_out_of_order_dispositions_keep_the_latest_state(database_url: str) -> None:
+    h, case_id = closed_loop()
+    dispositions = [r for r in h.records if r.topic == TOPICS.dispositions]
+    await project(database_url, list(reversed(dispositions)), chunk=1)
+    model = ReadModel(db.make_engine(database_url))
+    try:
+        case = await model.case(case_id, now=h.now)
+    finally:
+        await model.engine.dispose()
+    assert case is not None and case.state == "closed"
+
+
+async def test_kpi_records_are_kept_one_per_topic_position(database_url: str) -> None:
+    h = History(VILLAGE)
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    h.metrics(
+        "500103000000",
+        start,
+        events_in=3,
+        cases_opened=2,
+        cases_closed=1,
+        closed_on_time=1,
+        reports_by_network={"chengguan": 3},
+    )
+    h.metrics(
+        "500103000000",
+        start,
+        events_in=1,
+        cases_opened=1,
+        merges=1,
+        reports_by_network={"chengguan": 1, "zongzhi": 1},
+    )
+    await project(database_url, h.records)
+    await project(database_url, h.records)
+    model = ReadModel(db.make_engine(database_url))
+    try:
+        (w,) = await model.kpis("1m", "500103000000", "", None, None)
+    finally:
+        await model.engine.dispose()
+    assert (w.parts, w.events_in, w.cases_opened, w.cases_closed) == (2, 4, 3, 1)
+    assert w.close_rate == pytest.approx(1 / 3) and w.merge_ratio == pytest.approx(0.25)
+    assert w.reports_by_network == {"chengguan": 4, "zongzhi": 1}
+
+
+def test_history_records_are_json() -> None:
+    h, _ = closed_loop()
+    assert all(orjson.loads(r.value) for r in h.records)
