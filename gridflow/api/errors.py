@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gridflow.api.responses import JsonResponse
 from gridflow.core.ingest import schema_detail
 
 
@@ -35,8 +35,8 @@ class ApiError(Exception):
 
 def error_response(
     status: int, reason: str, detail: str, headers: dict[str, str] | None = None
-) -> ORJSONResponse:
-    return ORJSONResponse({"reason": reason, "detail": detail}, status_code=status, headers=headers)
+) -> JsonResponse:
+    return JsonResponse({"reason": reason, "detail": detail}, status_code=status, headers=headers)
 
 
 _STATUS_REASONS = {

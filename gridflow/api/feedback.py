@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import ORJSONResponse
 from pydantic import ValidationError
 
 from gridflow.api.auth import CentreToken, check_region, ctx_of
@@ -20,6 +19,7 @@ from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import FeedbackOutcome, FeedbackRequest
 from gridflow.api.readmodel import ReadModel
+from gridflow.api.responses import JsonResponse
 from gridflow.core.ingest import schema_detail
 from schemas import Feedback
 
@@ -127,7 +127,7 @@ async def post_feedback(
     else:
         outcome = FeedbackOutcome(feedback_id=fb.feedback_id, case_id=case_id, status="pending")
         status = 202
-    return ORJSONResponse(outcome.model_dump(mode="json"), status_code=status)
+    return JsonResponse(outcome.model_dump(mode="json"), status_code=status)
 
 
 @router.get(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gridflow.api.auth import ctx_of
 from gridflow.api.models import Health
+from gridflow.api.responses import JsonResponse
 
 router = APIRouter(tags=["health"])
 
@@ -41,7 +42,7 @@ async def readyz(request: Request) -> Any:
         caught_up=caught_up,
         detail=detail,
     )
-    return ORJSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+    return JsonResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 
 from gridflow.api.auth import ReporterToken, ctx_of
 from gridflow.api.body import read_body, require_json
@@ -15,6 +14,7 @@ from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import EventCase, IntakeResult, RefusedEvent
 from gridflow.api.readmodel import ReadModel
+from gridflow.api.responses import JsonResponse
 from gridflow.api.scope import covers
 from gridflow.api.tokens import Token
 from gridflow.core.ingest import decode_events
@@ -169,13 +169,13 @@ async def post_events(request: Request, token: ReporterToken) -> Any:
     result = IntakeResult(accepted=[e.event_id for e in accepted], refused=refused)
     if whole is not None:
         result.reason, result.detail = refused[0].reason, refused[0].detail
-        return ORJSONResponse(result.model_dump(mode="json"), status_code=whole)
+        return JsonResponse(result.model_dump(mode="json"), status_code=whole)
     if not accepted:
         forbidden = all(r.reason == "forbidden_region" for r in refused)
         result.reason = "forbidden_region" if forbidden else "all_refused"
         result.detail = "; ".join(f"[{r.index}] {r.reason}: {r.detail}" for r in refused[:5])
-        return ORJSONResponse(result.model_dump(mode="json"), status_code=403 if forbidden else 422)
-    return ORJSONResponse(result.model_dump(mode="json"), status_code=202)
+        return JsonResponse(result.model_dump(mode="json"), status_code=403 if forbidden else 422)
+    return JsonResponse(result.model_dump(mode="json"), status_code=202)
 
 
 @router.get(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import ORJSONResponse
+from gridflow.api.responses import JsonResponse
 
 PREFIX = "/open311/v2"
 
 
-def open311_error(status: int, description: str, headers: Any = None) -> ORJSONResponse:
+def open311_error(status: int, description: str, headers: Any = None) -> JsonResponse:
     """GeoReport v2 errors: an array of ``{"code": <status>, "description": ..}``."""
-    return ORJSONResponse(
+    return JsonResponse(
         [{"code": status, "description": description}], status_code=status, headers=headers
     )

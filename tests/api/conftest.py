@@ -23,7 +23,7 @@ from gridflow.api.tokens import Role, Token, TokenStore
 from gridflow.config import Settings
 
 VILLAGE = "500103001003"
-OTHER_VILLAGE = "500103001004"
+OTHER_VILLAGE = "500103001006"
 TOWN = "500103001000"
 COUNTY = "500103000000"
 OTHER_COUNTY = "500104000000"
@@ -107,7 +107,7 @@ class Api:
 @pytest_asyncio.fixture
 async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     """The app on a memory sink (no broker) over an empty read model, with httpx in front."""
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", max_batch_events=10)
     sink = MemorySink()
     ctx = build_context(
         settings,
