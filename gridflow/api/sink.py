@@ -30,30 +30,41 @@ class KafkaSink:
     """
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        # Created here: aiokafka binds its clients to the running loop (uvicorn's).
         self._producer = AIOKafkaProducer(
-            **client_kwargs(settings),
+            **client_kwargs(self.settings),
             acks="all",
             linger_ms=2,
             max_batch_size=1024 * 1024,
             max_request_size=2 * 1024 * 1024,
         )
-
-    async def start(self) -> None:
         await self._producer.start()
 
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("KafkaSink.start() was not awaited")
+        return self._producer
+
     async def send(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
-        futures = [await self._producer.send(topic, value=v, key=k) for k, v in records]
+        producer = self.producer
+        futures = [await producer.send(topic, value=v, key=k) for k, v in records]
         await asyncio.gather(*futures)
 
     async def ping(self) -> bool:
         try:
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=3)
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
         except Exception:
             return False
         return True
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
 
 
 class MemorySink:
