@@ -3,6 +3,8 @@
 #   promtool             Debian package `prometheus` (apt-get)
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
+#   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
+#                        start a server in a temporary directory (tests/api/postgres.py)
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #
@@ -93,6 +95,36 @@ install_pypi_tools() {
     return 0
 }
 
+install_postgresql() {
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        say "PostgreSQL present: $(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1 || ! as_root true; then
+        say "PostgreSQL missing and no apt-get as root: install Debian's 'postgresql'; PostgreSQL read-model tests will skip"
+        return 0
+    fi
+    if ! apt-cache policy postgresql 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        as_root apt-get update -qq || say "apt-get update failed"
+    fi
+    # The tests start their own server; keep the package's cluster from starting (policy-rc.d).
+    local guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$guard" >/dev/null && as_root chmod +x "$guard"
+    fi
+    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null; then
+        say "installed PostgreSQL: $(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"
+    else
+        say "apt-get install postgresql failed; PostgreSQL read-model tests will skip"
+    fi
+    if [ -n "$guard" ]; then
+        as_root rm -f "$guard"
+    fi
+    return 0
+}
+
 install_promtool
 install_pypi_tools
+install_postgresql
 exit 0

@@ -206,3 +206,34 @@ async def test_a_refusal_is_the_outcome_too(api: Api) -> None:
     assert r.json()["status"] == "refused" and r.json()["reason"] == "invalid_transition"
     case = (await api.client.get(f"/v1/cases/{case_id}", headers=auth("t-village"))).json()
     assert case["timeline"][-1]["kind"] == "refusal"
+
+
+async def test_kpis_sum_every_workers_partial_records(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    h = History(VILLAGE)
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    h.metrics(COUNTY, start, events_in=3, cases_opened=2, cases_closed=2, closed_on_time=1)
+    h.metrics(
+        COUNTY, start, events_in=1, cases_opened=2, merges=1, reports_by_network={"zongzhi": 1}
+    )
+    h.metrics("500104000000", start, events_in=9, cases_opened=9)
+    await project(api, h)
+    r = await api.client.get("/v1/kpis", params={"window": "1m"}, headers=auth("t-ops"))
+    assert r.status_code == 200, r.text
+    by_county = {w["region_code"]: w for w in r.json()["windows"]}
+    ours = by_county[COUNTY]
+    assert (ours["parts"], ours["events_in"], ours["cases_opened"]) == (2, 4, 4)
+    assert ours["close_rate"] == 0.5 and ours["on_time_close_rate"] == 0.5
+    assert ours["merge_ratio"] == 0.25 and ours["reports_by_network"] == {"zongzhi": 1}
+    # A county's centre sees only its own county; a window filter bounds the range.
+    own = await api.client.get("/v1/kpis", params={"window": "1m"}, headers=auth("t-county"))
+    assert [w["region_code"] for w in own.json()["windows"]] == [COUNTY]
+    later = await api.client.get(
+        "/v1/kpis",
+        params={"window": "1m", "from": "2026-01-01T08:01:00+00:00"},
+        headers=auth("t-ops"),
+    )
+    assert later.json()["windows"] == []
+    bad = await api.client.get("/v1/kpis", params={"window": "5m"}, headers=auth("t-ops"))
+    assert (bad.status_code, bad.json()["reason"]) == (422, "schema")
