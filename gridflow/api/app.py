@@ -15,8 +15,9 @@ from fastapi.openapi.utils import get_openapi
 from gridflow import __version__
 from gridflow.api import cases, feedback, health, intake, kpis, open311, stream
 from gridflow.api.context import ApiContext
-from gridflow.api.errors import install_error_handlers
+from gridflow.api.errors import ErrorBody, install_error_handlers
 from gridflow.api.models import FeedbackRequest
+from gridflow.api.open311 import Open311Error
 from schemas import GridEvent
 
 log = logging.getLogger("gridflow.api.access")
@@ -99,8 +100,30 @@ def create_app(
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(doc.pop("$defs", {}))
             components[model.__name__] = doc
+        _error_shapes(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _error_shapes(schema: dict[str, Any]) -> None:
+    """Document the 422 bodies the app really sends (FastAPI assumes its own shape)."""
+    components = schema["components"]["schemas"]
+    components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    components.setdefault("Open311Error", Open311Error.model_json_schema())
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith(open311.PREFIX):
+            body = {"type": "array", "items": {"$ref": "#/components/schemas/Open311Error"}}
+        else:
+            body = {"$ref": "#/components/schemas/ErrorBody"}
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer is None:
+                continue
+            content = answer.setdefault("content", {}).setdefault("application/json", {})
+            if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                content["schema"] = body
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
