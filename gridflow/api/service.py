@@ -20,7 +20,6 @@ from gridflow.api.tokens import TokenStore
 from gridflow.config import Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
-from gridflow.kafka_client import ensure_topics
 from gridflow.reference import divisions_path
 
 log = logging.getLogger("gridflow.api")
@@ -74,7 +73,6 @@ def kafka_app(ctx: ApiContext, *, rebuild: bool = False) -> FastAPI:
         if rebuild:
             await db.clear(ctx.engine)
             log.warning("read model cleared: projecting the output topics from offset 0")
-        await ensure_topics(ctx.settings)
         if isinstance(ctx.sink, KafkaSink):
             await ctx.sink.start()
         if ctx.api.projector:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.kafka_client import TopicLayoutError, ensure_topics
 
 log = logging.getLogger("gridflow.api")
 
@@ -90,6 +92,24 @@ def run(args: argparse.Namespace) -> int:
         ctx = build_context(settings, api, sink=KafkaSink(settings))
     except ConfigLoadError as exc:
         return _fail(f"invalid configuration: {exc}")
+    # The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        from gridflow.broker import wait_for_brokers
+
+        wait_for_brokers(
+            settings.kafka_bootstrap,
+            on_retry=lambda attempt, delay, address: log.warning(
+                "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
+                address,
+                attempt,
+                delay,
+            ),
+        )
+    try:
+        # Before the server starts: a wrong layout is one line and exit 2, not a traceback.
+        asyncio.run(ensure_topics(settings))
+    except TopicLayoutError as exc:
+        return _fail(str(exc))
     if len(ctx.tokens) == 0:
         log.warning("no tokens loaded (GRIDFLOW_API_TOKENS_FILE): every /v1 request gets 401")
     app = kafka_app(ctx, rebuild=args.rebuild)
