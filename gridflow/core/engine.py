@@ -14,6 +14,7 @@ from gridflow.core.bounded_cache import remember
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import TextClassifier
+from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
 from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.region_state import RegionState
@@ -44,6 +45,9 @@ class Outcome:
     """What applying one input produced."""
 
     dispositions: list[Disposition] = field(default_factory=list)
+    #: what each disposition's step did, as data: ``facts[i]`` belongs to
+    #: ``dispositions[i]``. KPIs and metrics count these, never the ``reason`` text.
+    facts: list[StepFact] = field(default_factory=list)
     #: (reason, detail) when the input was refused.
     reject: tuple[RejectReason, str] | None = None
     #: "event" / "feedback" when the input was a replay: a counted no-op.
@@ -179,23 +183,29 @@ class Engine:
         )
         self._start_stage(case, "accept", now)
         state.cases[case.id] = case
-        out.dispositions.append(
-            self._disp(case, DispositionAction.DISPATCH, now, key=("dispatch",))
+        self._step(
+            out,
+            case,
+            DispositionAction.DISPATCH,
+            now,
+            StepKind.OPENED,
+            key=("dispatch",),
+            network=event.source_network,
         )
         for informed in decision.inform:
             if informed == tier:
                 continue
             centre = self.regions.ancestor(event.region_code, informed)
-            out.dispositions.append(
-                self._disp(
-                    case,
-                    DispositionAction.STATE,
-                    now,
-                    reason=f"inform: {tier.value} centre {case.holder} holds a {priority.value} case",
-                    center=centre,
-                    tier=informed,
-                    key=("inform", informed.value),
-                )
+            self._step(
+                out,
+                case,
+                DispositionAction.STATE,
+                now,
+                StepKind.INFORMED,
+                reason=f"inform: {tier.value} centre {case.holder} holds a {priority.value} case",
+                center=centre,
+                tier=informed,
+                key=("inform", informed.value),
             )
         self._schedule(case, out)
         return case
@@ -219,10 +229,15 @@ class Engine:
         if _SEVERITY_RANK[severity] > _SEVERITY_RANK[Severity(case.priority)]:
             reason += f"; priority raised {case.priority} -> {severity.value}"
             case.priority = severity.value
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.MERGE, now, reason=reason, key=("merge", event.event_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.MERGE,
+            now,
+            StepKind.MERGED,
+            reason=reason,
+            key=("merge", event.event_id),
+            network=event.source_network,
         )
 
     # --------------------------------------------------------------- feedback
@@ -250,6 +265,7 @@ class Engine:
         if refused is not None:
             out.reject = refused
             out.dispositions.clear()
+            out.facts.clear()
             return out
         state.seen_feedback[fb.feedback_id] = now + self.retention_s
         out.changed = True
@@ -291,10 +307,14 @@ class Engine:
             return refused
         case.status = CaseStatus.ACCEPTED
         self._start_stage(case, "resolve", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="accepted", key=("fb", fb.feedback_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.ACCEPTED,
+            reason="accepted",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -305,13 +325,18 @@ class Engine:
         if refused:
             return refused
         if case.deadline is not None and now > case.deadline:
-            case.on_time = False
+            self._late(case, case.deadline)
+        case.resolved_at = now
         case.status = CaseStatus.RESOLVED
         self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="resolved", key=("fb", fb.feedback_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.RESOLVED,
+            reason="resolved",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -322,10 +347,14 @@ class Engine:
         if refused:
             return refused
         case.status = CaseStatus.VERIFIED
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="verified", key=("fb", fb.feedback_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.VERIFIED,
+            reason="verified",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -338,14 +367,14 @@ class Engine:
         case.status = CaseStatus.ACCEPTED
         case.reworks += 1
         self._start_stage(case, "resolve", now)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason="rework: verification failed",
-                key=("fb", fb.feedback_id),
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.REWORKED,
+            reason="rework: verification failed",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -358,10 +387,14 @@ class Engine:
         case.status = CaseStatus.CLOSED
         case.closed_at = now
         self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="closed", key=("fb", fb.feedback_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.CLOSED,
+            reason="closed",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -374,14 +407,14 @@ class Engine:
         case.status = CaseStatus.CANCELLED
         case.closed_at = now
         self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason=f"cancelled: {fb.note or 'not a valid case'}",
-                key=("fb", fb.feedback_id),
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.CANCELLED,
+            reason=f"cancelled: {fb.note or 'not a valid case'}",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -396,10 +429,14 @@ class Engine:
         case.status = CaseStatus.DISPATCHED
         case.closed_at = None
         self._start_stage(case, "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="reopened", key=("fb", fb.feedback_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.REOPENED,
+            reason="reopened",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -456,14 +493,14 @@ class Engine:
         case.tier = region.tier.value
         case.status = CaseStatus.DISPATCHED
         self._start_stage(case, "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.REROUTE,
-                now,
-                reason=f"returned by {previous}: {fb.note or 'not ours'}",
-                key=("fb", fb.feedback_id),
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.REROUTE,
+            now,
+            StepKind.RETURNED,
+            reason=f"returned by {previous}: {fb.note or 'not ours'}",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -488,14 +525,14 @@ class Engine:
         case.warn_at = now + (case.deadline - now) * policy.warn_at
         case.warned = False
         case.breached = False
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason=f"extended to {until.isoformat()}",
-                key=("fb", fb.feedback_id),
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.EXTENDED,
+            reason=f"extended to {until.isoformat()}",
+            key=("fb", fb.feedback_id),
         )
         return None
 
@@ -517,50 +554,77 @@ class Engine:
         deadline_key = str(int(case.deadline))
         if now < case.deadline:
             case.warned = True
-            out.dispositions.append(
-                self._disp(
-                    case,
-                    DispositionAction.SLA_WARNING,
-                    now,
-                    reason=f"{case.stage} deadline near",
-                    key=("sla_warning", case.tier, case.stage or "", deadline_key),
-                )
+            self._step(
+                out,
+                case,
+                DispositionAction.SLA_WARNING,
+                now,
+                StepKind.WARNED,
+                reason=f"{case.stage} deadline near",
+                key=("sla_warning", case.tier, case.stage or "", deadline_key),
+                stage=case.stage,
             )
         else:
             case.warned = True
             if case.stage == "resolve":
-                case.on_time = False
+                self._late(case, case.deadline)
             up = parent_tier(Tier(case.tier))
             if up is not None and up.value not in case.escalated:
                 self._escalate(
-                    case, up, now, out, reason=f"{case.stage} deadline missed at {case.holder}"
+                    case,
+                    up,
+                    now,
+                    out,
+                    reason=f"{case.stage} deadline missed at {case.holder}",
+                    missed=case.stage,
                 )
             else:
                 case.breached = True
-                out.dispositions.append(
-                    self._disp(
-                        case,
-                        DispositionAction.SLA_BREACH,
-                        now,
-                        reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
-                        key=("sla_breach", case.stage or "", deadline_key),
-                    )
+                self._step(
+                    out,
+                    case,
+                    DispositionAction.SLA_BREACH,
+                    now,
+                    StepKind.BREACHED,
+                    reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
+                    key=("sla_breach", case.stage or "", deadline_key),
+                    stage=case.stage,
                 )
         out.changed = True
         self._schedule(case, out)
         return out
 
     # ---------------------------------------------------------------- helpers
-    def _escalate(self, case: Case, up: Tier, now: float, out: Outcome, reason: str) -> None:
+    def _escalate(
+        self,
+        case: Case,
+        up: Tier,
+        now: float,
+        out: Outcome,
+        reason: str,
+        missed: str | None = None,
+    ) -> None:
         case.escalated.append(up.value)
         case.tier = up.value
         case.holder = self.regions.ancestor(case.region, up)
         self._start_stage(case, case.stage or "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.ESCALATE, now, reason=reason, key=("escalate", up.value)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.ESCALATE,
+            now,
+            StepKind.ESCALATED,
+            reason=reason,
+            key=("escalate", up.value),
+            stage=missed,
         )
+
+    @staticmethod
+    def _late(case: Case, deadline: float) -> None:
+        """The case missed a resolve-stage deadline: late for good (按期结案 judged on it)."""
+        case.on_time = False
+        if case.late_since is None:
+            case.late_since = deadline
 
     def _policy(self, case: Case) -> SlaPolicy:
         return self.rules.policies[case.policy]
@@ -611,6 +675,38 @@ class Engine:
         if now - state.expired_at >= _EXPIRE_EVERY_S:
             state.expire(now, self.retention_s)
             state.expired_at = now
+
+    def _step(
+        self,
+        out: Outcome,
+        case: Case,
+        action: DispositionAction,
+        now: float,
+        kind: StepKind,
+        *,
+        reason: str | None = None,
+        center: str | None = None,
+        tier: Tier | None = None,
+        key: tuple[str, ...],
+        network: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Emit one step: its disposition and, at the same index, its fact."""
+        out.dispositions.append(
+            self._disp(case, action, now, reason=reason, center=center, tier=tier, key=key)
+        )
+        fact = StepFact(kind, case.id, case.region, tier.value if tier else case.tier, now)
+        if kind is StepKind.OPENED:
+            fact.network = network
+        elif kind is StepKind.MERGED:
+            fact.network = network
+            fact.first_network = case.networks[0] if case.networks else None
+        elif kind is StepKind.CLOSED:
+            fact.on_time = case.on_time
+            fact.lateness_s = case.lateness_s()
+        elif stage is not None:
+            fact.stage = stage
+        out.facts.append(fact)
 
     def _disp(
         self,
