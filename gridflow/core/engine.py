@@ -7,6 +7,7 @@ place. Replayed inputs are recognised by their ids and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import TextClassifier
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
+from gridflow.core.loop import LOOP, StageChange, Who
 from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
@@ -75,6 +77,8 @@ _STAGE_TIMES_KEPT = 4096
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
+#: What a feedback action's effect returns: a refusal, or the disposition's reason.
+_Effect = tuple[RejectReason, str] | str
 
 
 @dataclass(slots=True)
@@ -242,7 +246,12 @@ class Engine:
 
     # --------------------------------------------------------------- feedback
     def apply_feedback(self, state: RegionState, fb: Feedback, now: float) -> Outcome:
-        """Drive the closed loop; refuse what the case's state or holder does not allow."""
+        """Drive the closed loop; refuse what the case's state or holder does not allow.
+
+        The rules are the rows of :data:`gridflow.core.loop.LOOP` (who may act, from which
+        states, the next state, the SLA stage); an action's own effect, where it has one,
+        is its handler in ``_EFFECTS``.
+        """
         out = Outcome()
         if fb.feedback_id in state.seen_feedback:
             out.duplicate = "feedback"
@@ -254,198 +263,85 @@ class Engine:
                 f"no case {fb.case_id} in region {state.region}",
             )
             return out
-        if not self._may_act(case, fb):
+        rule = LOOP[fb.action]
+        if not self._may_act(case, fb, rule.who):
             out.reject = (
                 RejectReason.WRONG_CENTER,
                 f"centre {fb.center_code} does not hold case {case.id} (held by {case.holder})",
             )
             return out
-        handler = _FEEDBACK_HANDLERS[fb.action]
-        refused = handler(self, case, fb, now, out)
-        if refused is not None:
-            out.reject = refused
-            out.dispositions.clear()
-            out.facts.clear()
+        if case.status not in rule.allowed:
+            names = ", ".join(s.value for s in rule.allowed)
+            out.reject = (
+                RejectReason.INVALID_TRANSITION,
+                f"case {case.id} is {case.status.value}; {fb.action.value} needs {names}",
+            )
             return out
+        effect = _EFFECTS[fb.action]
+        # An effect refuses before it changes anything, or returns the step's reason.
+        reason = effect(self, case, fb, now)
+        if isinstance(reason, tuple):
+            out.reject = reason
+            return out
+        if rule.becomes is not None:
+            case.status = rule.becomes
+        stage = rule.stage
+        if stage is StageChange.START_ACCEPT:
+            self._start_stage(case, "accept", now)
+        elif stage is StageChange.START_RESOLVE:
+            self._start_stage(case, "resolve", now)
+        elif stage is StageChange.STOP:
+            self._stop_stage(case)
+        elif stage is StageChange.RESTART:
+            self._start_stage(case, case.stage or "accept", now)
+        # MOVE: the effect moved the deadline; NONE: no stage runs.
+        # An escalation is named by the tier it reached, whoever asked for it: one per
+        # (case, tier), ever, shared with the timer's escalations.
+        key = ("escalate", case.tier) if rule.step is StepKind.ESCALATED else ("fb", fb.feedback_id)
+        self._step(out, case, rule.disposition, now, rule.step, reason=reason, key=key)
         state.seen_feedback[fb.feedback_id] = now + self.retention_s
         out.changed = True
         self._schedule(case, out)
         return out
 
-    def _may_act(self, case: Case, fb: Feedback) -> bool:
+    def _may_act(self, case: Case, fb: Feedback, who: Who) -> bool:
         if fb.center_code == case.holder:
             return True
-        # The supervising side (any centre above the holder) may verify, close, cancel, reopen.
-        supervising = fb.action in (
-            FeedbackAction.VERIFY,
-            FeedbackAction.CLOSE,
-            FeedbackAction.CANCEL,
-            FeedbackAction.REOPEN,
-            FeedbackAction.REJECT_RESOLUTION,
-        )
-        return supervising and fb.center_code in self.regions.chain(case.holder)[1:]
+        # The supervising side (any centre above the holder) may take supervision actions.
+        return who is Who.SUPERVISION and fb.center_code in self.regions.chain(case.holder)[1:]
 
-    def _transition(
-        self,
-        case: Case,
-        fb: Feedback,
-        allowed: tuple[CaseStatus, ...],
-    ) -> tuple[RejectReason, str] | None:
-        if case.status in allowed:
-            return None
-        names = ", ".join(s.value for s in allowed)
-        return (
-            RejectReason.INVALID_TRANSITION,
-            f"case {case.id} is {case.status.value}; {fb.action.value} needs {names}",
-        )
+    # Effects: what an action does beyond the table's state and stage change. Each runs
+    # after the table's checks and before the change; it returns a refusal (nothing
+    # changed) or the disposition's reason.
+    def _fx_accept(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        return "accepted"
 
-    def _fb_accept(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED,))
-        if refused:
-            return refused
-        case.status = CaseStatus.ACCEPTED
-        self._start_stage(case, "resolve", now)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.ACCEPTED,
-            reason="accepted",
-            key=("fb", fb.feedback_id),
-        )
-        return None
-
-    def _fb_resolve(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.ACCEPTED,))
-        if refused:
-            return refused
+    def _fx_resolve(self, case: Case, fb: Feedback, now: float) -> _Effect:
         if case.deadline is not None and now > case.deadline:
             self._late(case, case.deadline)
         case.resolved_at = now
-        case.status = CaseStatus.RESOLVED
-        self._stop_stage(case)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.RESOLVED,
-            reason="resolved",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return "resolved"
 
-    def _fb_verify(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.RESOLVED,))
-        if refused:
-            return refused
-        case.status = CaseStatus.VERIFIED
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.VERIFIED,
-            reason="verified",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+    def _fx_verify(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        return "verified"
 
-    def _fb_reject_resolution(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.RESOLVED, CaseStatus.VERIFIED))
-        if refused:
-            return refused
-        case.status = CaseStatus.ACCEPTED
+    def _fx_reject_resolution(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.reworks += 1
-        self._start_stage(case, "resolve", now)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.REWORKED,
-            reason="rework: verification failed",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return "rework: verification failed"
 
-    def _fb_close(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.VERIFIED, CaseStatus.RESOLVED))
-        if refused:
-            return refused
-        case.status = CaseStatus.CLOSED
+    def _fx_close(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
-        self._stop_stage(case)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.CLOSED,
-            reason="closed",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return "closed"
 
-    def _fb_cancel(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
-        case.status = CaseStatus.CANCELLED
+    def _fx_cancel(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
-        self._stop_stage(case)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.CANCELLED,
-            reason=f"cancelled: {fb.note or 'not a valid case'}",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return f"cancelled: {fb.note or 'not a valid case'}"
 
-    def _fb_reopen(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(
-            case, fb, (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.VERIFIED)
-        )
-        if refused:
-            return refused
-        case.status = CaseStatus.DISPATCHED
+    def _fx_reopen(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = None
-        self._start_stage(case, "accept", now)
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.REOPENED,
-            reason="reopened",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return "reopened"
 
-    def _fb_escalate(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
+    def _fx_escalate(self, case: Case, fb: Feedback, now: float) -> _Effect:
         up = parent_tier(Tier(case.tier))
         if up is None:
             return (
@@ -457,21 +353,10 @@ class Engine:
                 RejectReason.INVALID_TRANSITION,
                 f"case {case.id} was already escalated to {up.value}",
             )
-        self._escalate(
-            case,
-            up,
-            now,
-            out,
-            reason=f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}",
-        )
-        return None
+        self._move_up(case, up)
+        return f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}"
 
-    def _fb_return(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
+    def _fx_return(self, case: Case, fb: Feedback, now: float) -> _Effect:
         target = fb.target_center
         if target is None:
             target = self.regions.parent(case.holder)
@@ -491,25 +376,9 @@ class Engine:
         previous = case.holder
         case.holder = target
         case.tier = region.tier.value
-        case.status = CaseStatus.DISPATCHED
-        self._start_stage(case, "accept", now)
-        self._step(
-            out,
-            case,
-            DispositionAction.REROUTE,
-            now,
-            StepKind.RETURNED,
-            reason=f"returned by {previous}: {fb.note or 'not ours'}",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return f"returned by {previous}: {fb.note or 'not ours'}"
 
-    def _fb_extend(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED))
-        if refused:
-            return refused
+    def _fx_extend(self, case: Case, fb: Feedback, now: float) -> _Effect:
         policy = self._policy(case)
         until = fb.until
         if until is None or case.deadline is None:
@@ -525,16 +394,7 @@ class Engine:
         case.warn_at = now + (case.deadline - now) * policy.warn_at
         case.warned = False
         case.breached = False
-        self._step(
-            out,
-            case,
-            DispositionAction.STATE,
-            now,
-            StepKind.EXTENDED,
-            reason=f"extended to {until.isoformat()}",
-            key=("fb", fb.feedback_id),
-        )
-        return None
+        return f"extended to {until.isoformat()}"
 
     # ------------------------------------------------------------------ ticks
     def apply_tick(self, state: RegionState, case_id: str, now: float) -> Outcome:
@@ -604,9 +464,7 @@ class Engine:
         reason: str,
         missed: str | None = None,
     ) -> None:
-        case.escalated.append(up.value)
-        case.tier = up.value
-        case.holder = self.regions.ancestor(case.region, up)
+        self._move_up(case, up)
         self._start_stage(case, case.stage or "accept", now)
         self._step(
             out,
@@ -618,6 +476,11 @@ class Engine:
             key=("escalate", up.value),
             stage=missed,
         )
+
+    def _move_up(self, case: Case, up: Tier) -> None:
+        case.escalated.append(up.value)
+        case.tier = up.value
+        case.holder = self.regions.ancestor(case.region, up)
 
     @staticmethod
     def _late(case: Case, deadline: float) -> None:
@@ -752,15 +615,16 @@ class Engine:
         )
 
 
-_FEEDBACK_HANDLERS = {
-    FeedbackAction.ACCEPT: Engine._fb_accept,
-    FeedbackAction.RESOLVE: Engine._fb_resolve,
-    FeedbackAction.VERIFY: Engine._fb_verify,
-    FeedbackAction.REJECT_RESOLUTION: Engine._fb_reject_resolution,
-    FeedbackAction.CLOSE: Engine._fb_close,
-    FeedbackAction.CANCEL: Engine._fb_cancel,
-    FeedbackAction.REOPEN: Engine._fb_reopen,
-    FeedbackAction.ESCALATE: Engine._fb_escalate,
-    FeedbackAction.RETURN: Engine._fb_return,
-    FeedbackAction.EXTEND: Engine._fb_extend,
+#: Each feedback action's own effect (see ``gridflow.core.loop`` for the table's part).
+_EFFECTS: dict[FeedbackAction, Callable[[Engine, Case, Feedback, float], _Effect]] = {
+    FeedbackAction.ACCEPT: Engine._fx_accept,
+    FeedbackAction.RESOLVE: Engine._fx_resolve,
+    FeedbackAction.VERIFY: Engine._fx_verify,
+    FeedbackAction.REJECT_RESOLUTION: Engine._fx_reject_resolution,
+    FeedbackAction.CLOSE: Engine._fx_close,
+    FeedbackAction.CANCEL: Engine._fx_cancel,
+    FeedbackAction.REOPEN: Engine._fx_reopen,
+    FeedbackAction.ESCALATE: Engine._fx_escalate,
+    FeedbackAction.RETURN: Engine._fx_return,
+    FeedbackAction.EXTEND: Engine._fx_extend,
 }
