@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from gridflow.core.bounded_cache import remember
 from gridflow.core.case import Case, CaseStatus
-from gridflow.core.catalogue import Catalogue, Category
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
 from gridflow.core.loop import LOOP, StageChange, Who
 from gridflow.core.merge import Report, find_merge_target
+from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
-from gridflow.core.rules import RouteFacts, RuleSet
-from gridflow.core.severity import SeverityRules, assess_severity
-from gridflow.core.sla import SlaPolicy, extension_verdict, stage_timestamps
+from gridflow.core.rules import RuleSet
+from gridflow.core.severity import SeverityRules
+from gridflow.core.sla import SlaPolicy, extension_verdict
 from gridflow.core.tiers import parent_tier
 from gridflow.core.trusted import TrustedBuilder
-from gridflow.core.workcalendar import WorkCalendar
 from schemas import (
     Disposition,
     DispositionAction,
@@ -60,20 +58,7 @@ class Outcome:
     due: list[tuple[float, str]] = field(default_factory=list)
 
 
-def _dt(ts: float) -> datetime:
-    # Steps of one input share its time, and cases their deadlines (close of business) and
-    # report times: most conversions were made a moment ago. Datetimes are immutable.
-    found = _DATETIMES.get(ts)
-    if found is None:
-        found = remember(_DATETIMES, _DATETIMES_KEPT, ts, datetime.fromtimestamp(ts, UTC))
-    return found
-
-
-_DATETIMES: dict[float, datetime] = {}
-_DATETIMES_KEPT = 4096
-#: (policy name, stage, start epoch, scale) -> (policy, calendar, deadline, warning)
-_STAGE_TIMES: dict[tuple[str, str, float, float], tuple[SlaPolicy, WorkCalendar, float, float]] = {}
-_STAGE_TIMES_KEPT = 4096
+_dt = utc
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
@@ -101,19 +86,8 @@ class Engine:
             out.duplicate = "event"
             return out
         self._maybe_expire(state, now)
-        title, description = event.title, event.description
-        # " ".join of the parts that are there (the schema requires at least one).
-        text = f"{title} {description}" if title and description else title or description or ""
-        category = self.catalogue.resolve(event.source_network, event.category)
-        if category is None:
-            category = self._category(self.classifier.classify(text).code)
-        severity = assess_severity(
-            category,
-            event.severity,
-            text,
-            reporter_role=event.reporter.role if event.reporter else None,
-            rules=self.severity_rules,
-        )
+        assessment = assess_report(event, self.catalogue, self.classifier, self.severity_rules)
+        category, severity = assessment.category, assessment.severity
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
         lon = event.location.lon if event.location else None
@@ -127,57 +101,38 @@ class Engine:
         if target is not None:
             self._merge(target, event, severity, reported, now, out)
         else:
-            target = self._open(state, event, category, severity, text, reported, now, out)
+            target = self._open(state, event, assessment, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
         out.changed = True
         return out
-
-    def _category(self, code: str) -> Category:
-        found = self.catalogue.get(code) or self.catalogue.get(self.catalogue.fallback)
-        if found is None:  # the catalogue loader guarantees the fallback exists
-            raise LookupError(f"catalogue has no category {code} and no fallback")
-        return found
 
     def _open(
         self,
         state: RegionState,
         event: GridEvent,
-        category: Category,
-        severity: Severity,
-        text: str,
+        assessment: Assessment,
         reported: float,
         now: float,
         out: Outcome,
     ) -> Case:
-        # Time-of-day rules are about when the incident was seen, not when it was processed.
-        local = event.reported_at.astimezone(self.rules.calendar.tzinfo).time()
-        decision = self.rules.route(
-            RouteFacts(
-                category=category.code,
-                kind=category.kind,
-                network=event.source_network,
-                severity=severity,
-                region_code=event.region_code,
-                local_time=local,
-            )
-        )
-        priority = decision.priority or severity
-        tier = decision.tier
+        # The same plan `gridflow rules test` prints, counted from the record's time.
+        plan = plan_case(event, assessment, self.rules, self.regions, now, self.sla_scale)
+        decision = plan.decision
         case = Case(
             id=case_id_for(event.region_code, event.event_id),
             region=event.region_code,
-            category=category.code,
-            priority=priority.value,
-            department=decision.department or category.department,
-            tier=tier.value,
-            holder=self.regions.ancestor(event.region_code, tier),
+            category=assessment.category.code,
+            priority=plan.priority.value,
+            department=plan.department,
+            tier=decision.tier.value,
+            holder=plan.centre,
             status=CaseStatus.DISPATCHED,
             rule=decision.rule,
             policy=decision.policy,
             opened_at=now,
             first_reported_at=reported,
             last_reported_at=reported,
-            title=(event.title or text)[:60],
+            title=(event.title or assessment.text)[:60],
             lat=event.location.lat if event.location else None,
             lon=event.location.lon if event.location else None,
             grid=event.grid_code,
@@ -185,7 +140,7 @@ class Engine:
             networks=[event.source_network],
             event_networks=[event.source_network],
         )
-        self._start_stage(case, "accept", now)
+        self._set_stage(case, "accept", now, plan.accept_by, plan.accept_warn_at)
         state.cases[case.id] = case
         self._step(
             out,
@@ -196,17 +151,15 @@ class Engine:
             key=("dispatch",),
             network=event.source_network,
         )
-        for informed in decision.inform:
-            if informed == tier:
-                continue
-            centre = self.regions.ancestor(event.region_code, informed)
+        for informed, centre in plan.informed:
             self._step(
                 out,
                 case,
                 DispositionAction.STATE,
                 now,
                 StepKind.INFORMED,
-                reason=f"inform: {tier.value} centre {case.holder} holds a {priority.value} case",
+                reason=f"inform: {decision.tier.value} centre {case.holder} holds a "
+                f"{plan.priority.value} case",
                 center=centre,
                 tier=informed,
                 key=("inform", informed.value),
@@ -493,25 +446,11 @@ class Engine:
         return self.rules.policies[case.policy]
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
-        policy = self._policy(case)
-        calendar = self.rules.calendar
-        # Cases opened by one input record (or by records stamped in the same millisecond)
-        # start their stages at the same instant: the calendar walk is done once. Entries
-        # hold the policy and calendar they were computed with, so a rules reload that
-        # reuses a policy name recomputes instead of trusting the name.
-        key = (case.policy, stage, now, self.sla_scale)
-        known = _STAGE_TIMES.get(key)
-        if known is not None and known[0] is policy and known[1] is calendar:
-            deadline, warn = known[2], known[3]
-        else:
-            deadline, warn = stage_timestamps(
-                calendar,
-                policy,
-                stage,  # type: ignore[arg-type]
-                _dt(now),
-                self.sla_scale,
-            )
-            remember(_STAGE_TIMES, _STAGE_TIMES_KEPT, key, (policy, calendar, deadline, warn))
+        deadline, warn = stage_clock(self.rules, case.policy, stage, now, self.sla_scale)
+        self._set_stage(case, stage, now, deadline, warn)
+
+    @staticmethod
+    def _set_stage(case: Case, stage: str, now: float, deadline: float, warn: float) -> None:
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline

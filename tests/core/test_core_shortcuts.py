@@ -21,7 +21,7 @@ from agents.partitioning import partition_for
 from agents.pipeline import Pipeline, TopicNames
 from agents.records import InRecord
 from gridflow.config import Settings
-from gridflow.core import engine as engine_module
+from gridflow.core import opening as opening_module
 from gridflow.core.engine import Engine
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.region_state import RegionState
@@ -152,10 +152,10 @@ def test_stage_times_are_recomputed_for_another_policy_under_the_same_name(
     state = RegionState(VILLAGE)
     engine.apply_event(state, _event("e1", 29.556), NOW)
     [case] = state.cases.values()
-    remembered = engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
+    remembered = opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
     assert remembered[0] is engine.rules.policies[case.policy]
     # Another entry under the key, for other rules: the engine does not take it.
-    engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
+    opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
         remembered[0],
         object(),  # type: ignore[dict-item]
         0.0,
