@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -28,7 +27,7 @@ from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
-from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs
+from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.checkpoint import Rows
@@ -60,31 +59,18 @@ def topic_names(settings: Settings) -> TopicNames:
 
 
 def _credentials(settings: Settings) -> Any:
-    proto = settings.kafka_security_protocol
-    if proto == "PLAINTEXT":
-        return None
-    ssl_context = None
-    if proto in ("SSL", "SASL_SSL"):
-        ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
-        if settings.kafka_ssl_certfile:
-            ssl_context.load_cert_chain(
-                settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None
-            )
-    if proto == "SSL":
-        return faust.SSLCredentials(ssl_context)
-    mechanism = settings.kafka_sasl_mechanism
-    if mechanism == "PLAIN":
+    """Faust's form of the TLS context and SASL login (built in ``kafka_security``)."""
+    security = kafka_security(settings)
+    if security.sasl_mechanism is not None:
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password,
-            ssl_context=ssl_context,
+            username=security.sasl_username,
+            password=security.sasl_password,
+            ssl_context=security.ssl_context,
+            mechanism=security.sasl_mechanism,
         )
-    return faust.SASLCredentials(
-        username=settings.kafka_sasl_username,
-        password=settings.kafka_sasl_password,
-        ssl_context=ssl_context,
-        mechanism=mechanism,
-    )
+    if security.ssl_context is not None:
+        return faust.SSLCredentials(security.ssl_context)
+    return None
 
 
 class _App(faust.App):
@@ -135,7 +121,7 @@ class GridflowApp:
             web_port=settings.web_port,
             web_host=settings.web_host,
             consumer_auto_offset_reset="earliest",
-            # The embedded broker answers end offsets wrong across batches (PITFALLS.md),
+            # The embedded broker answers end offsets wrong across batches (docs/PITFALLS.md),
             # which makes Faust's check refuse a correct persisted offset at restart.
             recovery_consistency_check=False,
         )

@@ -2,7 +2,7 @@
 
 - Faust hard-codes the worker consumer's ``fetch_max_wait_ms=1500``; a broker then holds a
   fetch for up to that long when a partition is quiet, which alone puts p99 latency over a
-  second (PITFALLS.md). We lower it after Faust builds the consumer.
+  second (docs/PITFALLS.md). We lower it after Faust builds the consumer.
 - Changelog recovery ends at the partition's end offset from ListOffsets. The embedded
   broker answers that wrong across produce batches (the last batch's base offset + 1), so
   recovery stopped up to a batch early and lost the newest rows of a region (seen in the

@@ -27,7 +27,7 @@ from gridflow.core.durations import format_duration
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.sla import stage_deadline
-from schemas.common import Tier
+from gridflow.core.tiers import TIERS_DOWN
 
 CHECK_EPILOG = """\
 examples:
@@ -162,9 +162,7 @@ def _check(settings: Settings) -> int:
     print(f"OK {settings.rules} (rules version {rules.version})")
     print(
         f"  regions    {len(engine.regions)}: "
-        + ", ".join(
-            f"{tiers[t]} {t.value}" for t in (Tier.CITY, Tier.COUNTY, Tier.TOWN, Tier.VILLAGE)
-        )
+        + ", ".join(f"{tiers[t]} {t.value}" for t in TIERS_DOWN)
     )
     print(
         f"  catalogue  {len(engine.catalogue)} categories in "

@@ -679,7 +679,8 @@ class _RouteLoader:
             return None
         found: set[str] = set()
         for value, line in self.items(m, key, what):
-            if value not in valid:
+            # A nested mapping or list is unhashable: test the type before membership.
+            if not isinstance(value, str) or value not in valid:
                 raise self.error(
                     line,
                     f"{what}: unknown {key} {value!r}{did_you_mean(str(value), valid)}; "

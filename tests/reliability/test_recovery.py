@@ -1,6 +1,6 @@
 """A worker that starts with no local state recovers every row from the changelog.
 
-The embedded broker answers end offsets wrong across produce batches (PITFALLS.md), which
+The embedded broker answers end offsets wrong across produce batches (docs/PITFALLS.md), which
 could end a changelog recovery early. Replaying the whole input after a SIGKILL must then
 be recognised, record by record, as already applied.
 """

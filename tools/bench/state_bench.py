@@ -338,7 +338,7 @@ def run_recovery(bootstrap: str, tmp: Any, n: int = 100_000, due: int = 100) -> 
     to ``/readyz`` minus that of a worker of an empty deployment. ``due`` cases are due
     now, so the first SLA tick after recovery must warn exactly those: ``recovered_due``
     checks that the recovered table is complete (this broker answers end offsets wrongly
-    across batches, PITFALLS.md), and so does ``recovered_cases``, the worker's open-case
+    across batches, docs/PITFALLS.md), and so does ``recovered_cases``, the worker's open-case
     gauge after the first tick loaded every row.
     """
     import asyncio
