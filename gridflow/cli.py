@@ -41,7 +41,7 @@ examples:
   gridflow broker                      run the embedded broker alone
   GRIDFLOW_KAFKA_BOOTSTRAP=host:9092 gridflow worker
   gridflow simulate --rate 200 --duration 30 --centres
-  gridflow rules check routing_rules/
+  gridflow rules check                 the rules in GRIDFLOW_RULES (default: the bundled ones)
 """
 
 

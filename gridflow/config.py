@@ -13,8 +13,11 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridflow.core.bundled import BUNDLED_RULES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RULES = PROJECT_ROOT / "routing_rules"
+#: The bundled rules (package data); ``GRIDFLOW_RULES`` overrides.
+DEFAULT_RULES = BUNDLED_RULES
 
 
 class Settings(BaseSettings):

@@ -31,7 +31,7 @@ from gridflow.core.tiers import TIERS_DOWN
 
 CHECK_EPILOG = """\
 examples:
-  gridflow rules check                       the directory in GRIDFLOW_RULES (default routing_rules/)
+  gridflow rules check                       the directory in GRIDFLOW_RULES (default: the bundled rules)
   gridflow rules check ./my_city_rules       another directory
   gridflow rules check --divisions tree.csv  with another division tree
 
@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "directory",
         nargs="?",
         type=Path,
-        help="rules directory (default: GRIDFLOW_RULES, i.e. routing_rules/)",
+        help="rules directory (default: GRIDFLOW_RULES, else the bundled gridflow/routing_rules/)",
     )
     _add_divisions(check)
     check.set_defaults(func=run)

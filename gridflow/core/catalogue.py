@@ -15,12 +15,12 @@ from typing import Literal
 
 import yaml
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import YamlDocument
 from schemas.common import Severity
 
 __all__ = ["CODE_PATTERN", "Catalogue", "Category", "Kind"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 
 Kind = Literal["component", "event", "governance"]
 _KINDS: dict[str, Kind] = {"BJ": "component", "SJ": "event", "ZZ": "governance"}
@@ -154,7 +154,7 @@ class Catalogue:
 
 @functools.cache
 def _default_catalogue() -> Catalogue:
-    return Catalogue.load(_RULES / "catalogue.yaml", _RULES / "networks.yaml")
+    return Catalogue.load(BUNDLED_RULES / "catalogue.yaml", BUNDLED_RULES / "networks.yaml")
 
 
 def _load_catalogue(

@@ -23,13 +23,13 @@ from typing import Any
 import jieba
 
 from gridflow.core.bounded_cache import remember
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import YamlDocument
 from gridflow.core.tiers import SEVERITY_RANK
 
 __all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 #: Top-level fields of keywords.yaml; each loader reads its own and tolerates the others.
 KEYWORDS_FIELDS = frozenset({"version", "min_score", "categories", "severity"})
 _CACHE_SIZE = 4096
@@ -401,4 +401,4 @@ class TextClassifier:
 
 @functools.cache
 def _default_classifier() -> TextClassifier:
-    return TextClassifier.load(_RULES / "keywords.yaml", Catalogue.default())
+    return TextClassifier.load(BUNDLED_RULES / "keywords.yaml", Catalogue.default())

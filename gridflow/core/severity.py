@@ -21,6 +21,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Category
 from gridflow.core.classify import KEYWORDS_FIELDS, KeywordMatcher, normalise
 from gridflow.core.load_errors import YamlDocument
@@ -29,7 +30,6 @@ from schemas.common import ReporterRole, Severity
 
 __all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "raise_by"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 
 _RANK = SEVERITY_RANK
 #: Roles whose severity hint is taken in full.
@@ -161,4 +161,4 @@ def assess_severity(
 
 @functools.cache
 def _default_rules() -> SeverityRules:
-    return SeverityRules.load(_RULES / "keywords.yaml")
+    return SeverityRules.load(BUNDLED_RULES / "keywords.yaml")
