@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 
 from gridflow.core.bundled import BUNDLED_RULES
-from gridflow.core.load_errors import YamlDocument
+from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import Severity
 
 __all__ = ["CODE_PATTERN", "Catalogue", "Category", "Kind"]
@@ -116,6 +116,12 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.categories)
+
+    def own_codes(self) -> dict[str, dict[str, str]]:
+        """network -> its own code -> unified code, every network in file order."""
+        return {
+            network: dict(self._network_codes.get(network, {})) for network in self._network_names
+        }
 
     def network_name(self, network: str) -> str | None:
         """The display name of a network (``"城管"`` for ``chengguan``), or ``None``."""

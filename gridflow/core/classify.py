@@ -25,8 +25,8 @@ import jieba
 from gridflow.core.bounded_cache import remember
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
-from gridflow.core.load_errors import YamlDocument
 from gridflow.core.tiers import SEVERITY_RANK
+from gridflow.core.yaml_lines import YamlDocument
 
 __all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Category
 from gridflow.core.classify import KEYWORDS_FIELDS, KeywordMatcher, normalise
-from gridflow.core.load_errors import YamlDocument
 from gridflow.core.tiers import SEVERITY_ORDER, SEVERITY_RANK
+from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import ReporterRole, Severity
 
 __all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "raise_by"]

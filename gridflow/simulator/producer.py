@@ -123,7 +123,7 @@ async def run_simulation(
     options: dict[str, Any] = {
         "regions": RegionGraph.load_csv(divisions_path(settings)),
         "catalogue": catalogue,
-        "own_codes": network_codes(catalogue, settings.rules / "networks.yaml"),
+        "own_codes": network_codes(catalogue),
         "duplicate_rate": duplicate_rate,
         "malformed_rate": malformed_rate,
         "batch_size": batch_size,
