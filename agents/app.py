@@ -27,35 +27,23 @@ from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
-from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs, kafka_security
+from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.heap import settle_startup_heap, sweep
 from gridflow.runtime.kpi_publisher import KpiPublisher
-from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.runtime.sender import send_batched
+from gridflow.topics import TopicNames
 
 log = logging.getLogger("gridflow.worker")
 
 TICK = b'{"k":"tick"}'
 #: Records per processed batch at most (one fetch).
 BATCH_MAX = 2000
-
-
-def topic_names(settings: Settings) -> TopicNames:
-    """The prefixed topic names of this deployment."""
-    t = settings.topic
-    return TopicNames(
-        events_in=t("grid.events.in"),
-        feedback=t("grid.feedback"),
-        commands=t(COMMANDS_TOPIC),
-        dispositions=t("grid.dispositions"),
-        dlq=t("grid.events.dlq"),
-        metrics=t("grid.metrics"),
-    )
 
 
 def _credentials(settings: Settings) -> Any:
@@ -93,7 +81,7 @@ class GridflowApp:
             raise ValueError("GRIDFLOW_KAFKA_BOOTSTRAP is empty: start a broker or point at one")
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self.topics = topic_names(settings)
+        self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
         faust_patches.install(settings.fetch_max_wait_ms, client_kwargs(settings))

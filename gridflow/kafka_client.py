@@ -10,19 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-
-#: The contract's topics (without prefix) plus the internal re-key topic.
-CONTRACT_TOPICS = (
-    "grid.events.in",
-    "grid.feedback",
-    "grid.dispositions",
-    "grid.events.dlq",
-    "grid.metrics",
-)
-#: Records that arrived on a partition other than their region's go here, re-keyed.
-COMMANDS_TOPIC = "grid.cases.commands"
-#: The topics a worker reads: it reads partitions 0 .. GRIDFLOW_PARTITIONS-1 of each.
-INPUT_TOPICS = ("grid.events.in", "grid.feedback", COMMANDS_TOPIC)
+from gridflow.topics import ALL_TOPICS, INPUT_TOPICS
 
 
 class TopicLayoutError(RuntimeError):
@@ -82,7 +70,7 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
 
 def all_topics(settings: Settings) -> list[str]:
     """Every topic gridflow uses, with the prefix, excluding Faust's own changelogs."""
-    return [settings.topic(name) for name in (*CONTRACT_TOPICS, COMMANDS_TOPIC)]
+    return [settings.topic(name) for name in ALL_TOPICS]
 
 
 async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:

@@ -27,6 +27,7 @@ from gridflow.metrics import Metrics
 from gridflow.runtime.heap import batch_collector
 from gridflow.runtime.partitioning import partition_for
 from gridflow.runtime.records import InRecord, OutRecord
+from gridflow.topics import TopicNames
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
 
@@ -34,18 +35,6 @@ log = logging.getLogger("gridflow.pipeline")
 
 #: Case states after which a ``state`` disposition counts as a closed case.
 _FINAL_STATES = frozenset({"closed", "cancelled"})
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    """Full topic names (with prefix)."""
-
-    events_in: str
-    feedback: str
-    commands: str
-    dispositions: str
-    dlq: str
-    metrics: str
 
 
 @dataclass(slots=True)
@@ -442,4 +431,4 @@ def _disposition_doc(disp: Disposition) -> dict[str, Any]:
     return {k: v for k, v in disp.__dict__.items() if v is not None}
 
 
-__all__ = ["BatchResult", "Pipeline", "TopicNames"]
+__all__ = ["BatchResult", "Pipeline"]

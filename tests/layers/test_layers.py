@@ -112,3 +112,21 @@ def test_one_yaml_reader() -> None:
                 ):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
+
+
+def test_topic_names_come_from_the_one_registry() -> None:
+    from gridflow.topics import ALL_TOPICS
+
+    found = []
+    for package in ("gridflow", "agents", "schemas", "tools", "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "gridflow" / "topics.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and node.value.endswith(ALL_TOPICS)
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert found == []

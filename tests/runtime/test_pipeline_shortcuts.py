@@ -27,8 +27,9 @@ from gridflow.core.sla import _times
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.partitioning import partition_for
-from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.records import InRecord
+from gridflow.topics import TopicNames
 from schemas import Feedback, GridEvent, RejectReason
 
 VILLAGE = "500103001003"
