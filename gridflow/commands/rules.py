@@ -147,13 +147,18 @@ def run(args: argparse.Namespace) -> int:
 def _check(settings: Settings) -> int:
     # Imported here: loading the reference data pulls in jieba, slow for `--help`.
     from gridflow.core.severity import SeverityRules
-    from gridflow.reference import load_engine
+    from gridflow.reference import divisions_path, load_engine
 
     engine = load_engine(settings)
     keywords = settings.rules / "keywords.yaml"
     SeverityRules.load(keywords)
     # Again with the division tree, so every region_prefix must name real regions.
-    rules = RuleSet.load(settings.rules, engine.catalogue, regions=engine.regions)
+    rules = RuleSet.load(
+        settings.rules,
+        engine.catalogue,
+        regions=engine.regions,
+        divisions=divisions_path(settings),
+    )
     tiers = Counter(region.tier for region in engine.regions)
     routes = list(rules.routes())
     used = {route.policy for route in routes} | {c.sla_policy for c in engine.catalogue.categories}

@@ -11,3 +11,5 @@ from pathlib import Path
 
 #: The rules directory installed with gridflow.
 BUNDLED_RULES: Path = Path(__file__).resolve().parent.parent / "routing_rules"
+#: The division tree inside a rules directory (``GRIDFLOW_DIVISIONS`` names another file).
+DIVISIONS_FILE: Path = Path("divisions") / "chongqing-divisions-2023.csv"

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.tiers import TIER_DEPTH, TIERS_DOWN
 from schemas.common import Tier
 
 __all__ = ["TIER_DEPTH", "Region", "RegionGraph", "tier_of_code"]
 
-_BUNDLED = BUNDLED_RULES / "divisions" / "chongqing-divisions-2023.csv"
+_BUNDLED = BUNDLED_RULES / DIVISIONS_FILE
 
 #: Depth of each tier below the city (city 0 … village 3).
 _TIERS_BY_DEPTH = TIERS_DOWN
