@@ -68,6 +68,17 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+async def cluster_id(settings: Settings) -> str | None:
+    """The id the cluster reports in its metadata (None when it reports none)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        found = (await admin.describe_cluster()).get("cluster_id")
+        return str(found) if found else None
+    finally:
+        await admin.close()
+
+
 def all_topics(settings: Settings) -> list[str]:
     """Every topic gridflow uses, with the prefix, excluding Faust's own changelogs."""
     return [settings.topic(name) for name in ALL_TOPICS]
