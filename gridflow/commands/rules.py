@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "directory",
         nargs="?",
         type=Path,
-        help="rules directory (default: GRIDFLOW_RULES, else the bundled gridflow/routing_rules/)",
+        help="rules directory (default: GRIDFLOW_RULES, else the bundled routing_rules/)",
     )
     _add_divisions(check)
     check.set_defaults(func=run)
