@@ -14,10 +14,9 @@ from gridflow.api.app import create_app
 from gridflow.api.context import ApiContext
 from gridflow.api.projection import OutputTopics
 from gridflow.api.projector import Projector
-from gridflow.api.settings import ApiSettings
 from gridflow.api.sink import KafkaSink, Sink
 from gridflow.api.tokens import TokenStore
-from gridflow.config import Settings
+from gridflow.config import ApiSettings, Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.reference import divisions_path

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from gridflow.config import Settings
-from gridflow.core import engine as engine_module
+from gridflow.core import opening as opening_module
 from gridflow.core.engine import Engine
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.region_state import RegionState
@@ -27,8 +27,9 @@ from gridflow.core.sla import _times
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.partitioning import partition_for
-from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.records import InRecord
+from gridflow.topics import TopicNames
 from schemas import Feedback, GridEvent, RejectReason
 
 VILLAGE = "500103001003"
@@ -152,10 +153,10 @@ def test_stage_times_are_recomputed_for_another_policy_under_the_same_name(
     state = RegionState(VILLAGE)
     engine.apply_event(state, _event("e1", 29.556), NOW)
     [case] = state.cases.values()
-    remembered = engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
+    remembered = opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
     assert remembered[0] is engine.rules.policies[case.policy]
     # Another entry under the key, for other rules: the engine does not take it.
-    engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
+    opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
         remembered[0],
         object(),  # type: ignore[dict-item]
         0.0,
@@ -253,6 +254,53 @@ def test_batch_tallies_count_every_disposition_once(engine: Engine) -> None:
         for n in ("chengguan", "zongzhi")
     )
     assert networks == len(records)
+
+
+def test_closed_cases_are_counted_from_the_step_facts(engine: Engine) -> None:
+    """A close and a cancel finish a case; the notices to other tiers and the rest do not."""
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    metrics = Metrics()
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), metrics, {}.get, lambda p: {})
+    home = partition_for(VILLAGE, 4)
+    fire = _event("fire", 29.9, "居民楼起火有人被困").model_dump(mode="json", exclude_none=True)
+    fire.pop("category")
+    events = [
+        _event("e1", 29.5).model_dump(mode="json"),
+        _event("e2", 29.7).model_dump(mode="json"),
+        fire,
+    ]
+    records = [
+        InRecord("in", home, i, NOW, None, orjson.dumps(doc)) for i, doc in enumerate(events)
+    ]
+    result = pipeline.process(records, NOW + 1)
+    assert [f.kind.value for f in result.facts].count("informed") >= 1
+    first, second = [d.case_id for d in result.dispositions if d.action == "dispatch"][:2]
+
+    def fb(n: int, case_id: str, action: str) -> InRecord:
+        doc = {
+            "feedback_id": f"f{n}",
+            "case_id": case_id,
+            "center_code": VILLAGE,
+            "action": action,
+            "at": T0.isoformat(),
+        }
+        return InRecord("fb", home, n, NOW + 2 + n, None, orjson.dumps(doc))
+
+    steps = [(first, "accept"), (first, "resolve"), (first, "verify"), (first, "close")]
+    steps.append((second, "cancel"))
+    result = pipeline.process([fb(n, c, a) for n, (c, a) in enumerate(steps)], NOW + 10)
+    assert [f.kind.value for f in result.facts] == [
+        "accepted",
+        "resolved",
+        "verified",
+        "closed",
+        "cancelled",
+    ]
+    closed = sum(
+        metrics.registry.get_sample_value("gridflow_cases_closed_total", {"tier": tier}) or 0
+        for tier in ("city", "county", "town", "village")
+    )
+    assert closed == 2
 
 
 def test_a_timer_driven_disposition_has_no_latency_sample(engine: Engine) -> None:
@@ -361,3 +409,63 @@ def test_open_case_tallies_follow_every_batch_that_changes_a_region(engine: Engi
         seen.append(pipeline.open_cases_by_tier())
     states = {sla for counts in seen for _, sla in counts}
     assert {"on_time", "overdue"} <= states  # the ticks moved cases between SLA states
+
+
+# -- feedback re-keyed through the commands topic ------------------------------------------
+
+
+def _rekeyed_refusal(engine: Engine, value: bytes, arrived_on: int) -> tuple[Any, list[Any]]:
+    """Feedback ``value`` sent to partition ``arrived_on`` (a producer whose partitioner
+    differs from the worker's), re-keyed, then applied on its home partition: (the
+    command record, the records the home partition produced)."""
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), table.get, lambda p: {})
+    sent = InRecord("fb", arrived_on, 41, NOW, b"not-the-region", value)
+    first = pipeline.process([sent], NOW)
+    (command,) = [r for r in first.outputs if r.topic == "cmd"]
+    home = partition_for(VILLAGE, 4)
+    assert home != arrived_on
+    rekeyed = InRecord("cmd", home, 7, NOW, command.key, command.value)
+    return command, pipeline.process([rekeyed], NOW).outputs
+
+
+def _feedback_bytes(case_id: str) -> bytes:
+    # What a centre's system might send: an extra field, a note with trailing spaces, a
+    # timestamp with a numeric offset; re-serialising would change all three.
+    return (
+        b'{"feedback_id": "fb-1", "case_id": "' + case_id.encode() + b'", '
+        b'"center_code": "' + VILLAGE.encode() + b'", "action": "resolve", '
+        b'"at": "2026-11-25T10:00:00.000+08:00", "note": "done   ", '
+        b'"vendor_extra": {"x": 1}}'
+    )
+
+
+@pytest.mark.parametrize("case_id", [f"{VILLAGE}-nosuchcase", "not-a-case-id"])
+def test_a_rekeyed_feedback_refused_names_the_record_as_it_was_sent(
+    engine: Engine, case_id: str
+) -> None:
+    home = partition_for(VILLAGE, 4)
+    arrived_on = (home + 1) % 4
+    value = _feedback_bytes(case_id)
+    if case_id == "not-a-case-id":
+        # Refused before any re-keying: the original record, on the partition it came in.
+        outputs = _rekeyed_refusal_direct(engine, value, arrived_on)
+    else:
+        command, outputs = _rekeyed_refusal(engine, value, arrived_on)
+        assert orjson.loads(command.value)["src"] == ["fb", arrived_on, 41]
+    (dlq,) = [r for r in outputs if r.topic == "dlq"]
+    rejection = orjson.loads(dlq.value)
+    assert (rejection["source_topic"], rejection["partition"], rejection["offset"]) == (
+        "fb",
+        arrived_on,
+        41,
+    )
+    assert rejection["original"].encode() == value
+    assert rejection["reason"] in {RejectReason.UNKNOWN_CASE.value, "invalid_transition"}
+
+
+def _rekeyed_refusal_direct(engine: Engine, value: bytes, arrived_on: int) -> list[Any]:
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), {}.get, lambda p: {})
+    return pipeline.process([InRecord("fb", arrived_on, 41, NOW, None, value)], NOW).outputs

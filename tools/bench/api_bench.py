@@ -262,10 +262,9 @@ def run_query(
     from gridflow.api import db
     from gridflow.api.app import create_app
     from gridflow.api.service import build_context
-    from gridflow.api.settings import ApiSettings
     from gridflow.api.sink import MemorySink
     from gridflow.api.tokens import Role, Token, TokenStore
-    from gridflow.config import Settings
+    from gridflow.config import ApiSettings, Settings
     from gridflow.core.regions import RegionGraph
     from schemas.common import Tier
 
