@@ -319,10 +319,10 @@ def run_query(
                 )
             )
             if len(rows) == 50_000:
-                conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 17)})", rows)
+                conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 19)})", rows)
                 rows.clear()
         if rows:
-            conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 17)})", rows)
+            conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 19)})", rows)
         conn.execute("ANALYZE")
     conn.close()
     load_s = time.perf_counter() - started
