@@ -302,6 +302,8 @@ def run_query(
                     f"{village}-{i:012x}",
                     village,
                     holder,
+                    holder[:6],
+                    holder[:9],
                     "village",
                     "closed" if closed else "accepted",
                     "resolve",
