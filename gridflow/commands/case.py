@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import datetime
 
 import orjson
 from rich.console import Console
@@ -104,6 +105,18 @@ def _centre(code: str, regions: RegionGraph | None) -> str:
     return f"{region.name} {code}" if region else code
 
 
+_STAGE = {"accept": "受理时限", "resolve": "处置时限"}
+
+
+def _deadline(summary: dict[str, object]) -> str:
+    text = summary.get("deadline")
+    if not text:
+        return "-"
+    when = datetime.fromisoformat(str(text)).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    stage = summary.get("stage")
+    return f"{when}（{_STAGE.get(str(stage), str(stage))}）" if stage else when
+
+
 def _print(timeline: CaseTimeline, regions: RegionGraph | None) -> None:
     s = timeline.summary()
     console = Console(highlight=False)
@@ -121,7 +134,7 @@ def _print(timeline: CaseTimeline, regions: RegionGraph | None) -> None:
             if holder
             else "-",
         ),
-        ("时限", f"{s.get('deadline') or '-'}" + (f"（{s['stage']}）" if s.get("stage") else "")),
+        ("时限", _deadline(s)),
         ("事项分类", s.get("category") or "-"),
         ("优先级", s.get("priority") or "-"),
         ("发生地", _centre(s.get("region_code") or "", regions) or "-"),
@@ -136,7 +149,7 @@ def _print(timeline: CaseTimeline, regions: RegionGraph | None) -> None:
         table.add_column(column)
     for step in timeline.ordered():
         table.add_row(
-            step.at.strftime("%m-%d %H:%M:%S"),
+            step.at.astimezone().strftime("%m-%d %H:%M:%S"),
             step.step,
             vocabulary.tier_word(step.tier) if step.tier else "-",
             _centre(step.centre, regions) or "-",

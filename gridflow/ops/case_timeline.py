@@ -131,7 +131,7 @@ def _disposition_detail(disp: Disposition) -> str:
     if disp.action is DispositionAction.DISPATCH and disp.rule:
         parts.append(f"规则 {disp.rule}")
     if disp.deadline:
-        parts.append(f"时限 {disp.deadline.strftime('%m-%d %H:%M')}")
+        parts.append(f"时限 {disp.deadline.astimezone().strftime('%m-%d %H:%M')}")
     if disp.action in (DispositionAction.MERGE, DispositionAction.DISPATCH) and disp.networks:
         parts.append("来源 " + "、".join(disp.networks))
     if disp.reason and disp.action is not DispositionAction.STATE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 
@@ -31,6 +32,9 @@ def one_line_errors(
     def wrap(func: Callable[..., int]) -> Callable[..., int]:
         @functools.wraps(func)
         def run(*args: object, **kwargs: object) -> int:
+            # aiokafka logs every failed connection attempt; with no logging set up they
+            # would reach stderr as extra lines. The failure that matters is raised.
+            logging.getLogger("aiokafka").addHandler(logging.NullHandler())
             try:
                 return func(*args, **kwargs)
             except KeyboardInterrupt:
@@ -38,7 +42,9 @@ def one_line_errors(
             except (OpsError, DurationError, ConfigLoadError) as exc:
                 message = str(exc)
             except KafkaError as exc:
-                message = f"Kafka: {type(exc).__name__}: {exc}"
+                text = str(exc)
+                name = type(exc).__name__
+                message = f"Kafka: {text if text.startswith(name) else f'{name}: {text}'}"
             except OSError as exc:
                 message = f"{exc.strerror or type(exc).__name__}: {exc.filename or exc}"
             print(f"gridflow {command}: {' '.join(message.split())}", file=sys.stderr)

@@ -149,12 +149,12 @@ def _clip(text: object, width: int = 40) -> str:
 
 
 def local_time(value: object) -> str:
-    """An RFC 3339 timestamp as ``MM-DD HH:MM:SS`` in its own offset (the centre's clock)."""
+    """An RFC 3339 timestamp as ``MM-DD HH:MM:SS`` on this machine's clock (TZ applies)."""
     try:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return when.strftime("%m-%d %H:%M:%S")
+    return when.astimezone().strftime("%m-%d %H:%M:%S")
 
 
 def describe(v: RecordView) -> str:

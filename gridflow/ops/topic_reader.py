@@ -76,8 +76,8 @@ class TopicReader:
         )
 
     async def __aenter__(self) -> TopicReader:
-        await self._consumer.start()
         try:
+            await self._consumer.start()
             await self._consumer._client.force_metadata_update()
             for topic in self.topics:
                 found = self._consumer.partitions_for_topic(topic)
