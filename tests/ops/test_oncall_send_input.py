@@ -1,0 +1,75 @@
+"""What ``gridflow send`` reads, checks and keys, before anything is sent."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from gridflow.ops.errors import OpsError
+from gridflow.ops.send_input import contract_key, documents, prepare
+
+EVENT = {
+    "event_id": "e1",
+    "source_network": "chengguan",
+    "reported_at": "2026-12-04T09:00:00+08:00",
+    "region_code": "500103001003",
+    "title": "井盖缺失",
+}
+FEEDBACK = {
+    "feedback_id": "f1",
+    "case_id": "500103001003-aaaaaaaaaaaa",
+    "center_code": "500103001003",
+    "action": "accept",
+    "at": "2026-12-04T09:00:00+08:00",
+}
+
+
+def test_one_object_per_line_with_line_numbers_and_blank_lines_skipped() -> None:
+    text = '{"a": 1}\n\n{"a": 2}\n'
+    assert documents(text, "f") == [(1, {"a": 1}), (3, {"a": 2})]
+
+
+def test_a_json_array_is_one_record_per_element() -> None:
+    assert documents('\n [{"a": 1}, {"a": 2}]', "f") == [(2, {"a": 1}), (2, {"a": 2})]
+
+
+@pytest.mark.parametrize(
+    ("topic", "doc", "key"),
+    [
+        ("grid.events.in", EVENT, "500103001003"),
+        ("grid.events.in", {**EVENT, "region_code": ""}, None),
+        ("grid.feedback", FEEDBACK, "500103001003"),
+        ("grid.feedback", {**FEEDBACK, "case_id": "foreign"}, None),
+        ("grid.dispositions", {"center_code": "500103001000"}, "500103001000"),
+        ("grid.events.dlq", {"reason": "schema"}, None),
+    ],
+)
+def test_keys_follow_the_contract(topic: str, doc: dict[str, object], key: str | None) -> None:
+    assert contract_key(topic, doc) == key
+
+
+def test_records_are_validated_and_keyed() -> None:
+    (event,) = prepare("grid.events.in", orjson.dumps(EVENT).decode(), "f", raw=False, key=None)
+    assert event.key == b"500103001003" and event.ident == "e1"
+    (fb,) = prepare("grid.feedback", orjson.dumps(FEEDBACK).decode(), "f", raw=False, key="k")
+    assert fb.key == b"k"
+
+
+@pytest.mark.parametrize(
+    ("topic", "text", "message"),
+    [
+        ("grid.events.in", '{"event_id": "x"}', r"f:1: not a valid GridEvent: .*source_network"),
+        ("grid.feedback", '{"feedback_id": "x"}\n', r"f:1: not a valid Feedback"),
+        ("grid.events.in", "{nope\n", r"f:1: not JSON"),
+        ("grid.events.in", "\n\n", r"no records"),
+        ("grid.dispositions", '{"a": 1}', r"--raw"),
+    ],
+)
+def test_bad_input_is_refused_with_where_and_why(topic: str, text: str, message: str) -> None:
+    with pytest.raises(OpsError, match=message):
+        prepare(topic, text, "f", raw=False, key=None)
+
+
+def test_raw_sends_anything_json_as_given() -> None:
+    (rec,) = prepare("grid.events.in", '{"event_id": "x"}', "f", raw=True, key=None)
+    assert orjson.loads(rec.value) == {"event_id": "x"} and rec.key is None
