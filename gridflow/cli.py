@@ -28,6 +28,7 @@ COMMANDS = (
     "gridflow.commands.tail",
     "gridflow.commands.dlq",
     "gridflow.commands.case",
+    "gridflow.commands.alert_inbox",
 )
 
 DESCRIPTION = """\
