@@ -10,13 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
 from gridflow.config import Settings, load_settings
-from gridflow.kafka_client import client_kwargs
-from gridflow.ops import arguments, dlq, progress, topics, vocabulary
+from gridflow.ops import arguments, dlq, progress, topic_writer, topics, vocabulary
 from gridflow.ops.errors import OpsError, one_line_errors
 from gridflow.ops.record_view import Filter, RecordView, parse_object, view
 from gridflow.ops.topic_reader import TopicReader
@@ -280,7 +278,7 @@ def _confirm(n: int, args: argparse.Namespace) -> None:
 
 
 async def _send(settings: Settings, rows: list[dict[str, Any]]) -> None:
-    producer = AIOKafkaProducer(**client_kwargs(settings), acks="all")
+    producer = topic_writer.producer(settings)
     await producer.start()
     try:
         sent = []

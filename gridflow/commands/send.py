@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from gridflow.config import load_settings
-from gridflow.kafka_client import client_kwargs
+from gridflow.ops import topic_writer
 from gridflow.ops.errors import one_line_errors
 from gridflow.ops.send_input import Outgoing, prepare
 from gridflow.ops.topic_reader import TopicReader, require_bootstrap
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         # Fails with one line, before any record is sent, when the topic does not exist.
         async with TopicReader(settings, [full]):
             pass
-        producer = AIOKafkaProducer(**client_kwargs(settings), acks="all")
+        producer = topic_writer.producer(settings)
         await producer.start()
         try:
             futures = [await producer.send(full, r.value, key=r.key) for r in records]

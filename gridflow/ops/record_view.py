@@ -166,6 +166,12 @@ def describe(v: RecordView) -> str:
     doc = v.doc
     if doc is None:
         raw = (rec.value or b"").decode("utf-8", errors="replace")
+        try:
+            items = orjson.loads(rec.value or b"")
+        except orjson.JSONDecodeError:
+            items = None
+        if isinstance(items, list):  # a batch record (contract extension)
+            return f"{head}  批量记录：{len(items)} 条  {_clip(raw, 60)}"
         return f"{head}  （非 JSON 对象）{_clip(raw, 80)}"
     if rec.header("gridflow-replay-of"):
         head += f"  [重放自 {rec.header('gridflow-replay-of').decode(errors='replace')}]"  # type: ignore[union-attr]
