@@ -130,11 +130,12 @@ async def _read(settings: Settings, args: argparse.Namespace) -> list[dlq.Refusa
 
 
 # ---------------------------------------------------------------------------------- list
-_TALLY_TITLES = {
-    "reason": "按原因",
-    "network": "按来源网络",
-    "source_topic": "按来源主题",
-    "hour": "按小时（UTC）",
+#: Each tally's column heading; the table is titled 按<heading>.
+_TALLY_COLUMNS = {
+    "reason": "原因",
+    "network": "来源网络",
+    "source_topic": "来源主题",
+    "hour": "小时（UTC）",
 }
 
 
@@ -146,11 +147,11 @@ def _list(items: list[dlq.Refusal], args: argparse.Namespace) -> int:
         return 0
     console = Console()
     console.print(f"DLQ 共 {len(items)} 条拒收记录")
-    for name, title in _TALLY_TITLES.items():
+    for name, heading in _TALLY_COLUMNS.items():
         if not counts[name]:
             continue
-        table = Table(title=title, title_justify="left")
-        table.add_column(name)
+        table = Table(title=f"按{heading}", title_justify="left")
+        table.add_column(heading)
         if name == "reason":
             table.add_column("说明")
         table.add_column("条数", justify="right")

@@ -77,26 +77,53 @@ def prepare(topic: str, text: str, source: str, *, raw: bool, key: str | None) -
             f"{topic} is not an input topic: only {' and '.join(topics.INPUTS)} are "
             "validated; pass --raw to write to it anyway"
         )
+    if raw:
+        return _verbatim(topic, text, source, key)
     out = []
     for line, doc in documents(text, source):
-        if model is not None and not raw:
+        if model is not None:
             try:
                 model.model_validate(doc)
             except ValidationError as exc:
                 raise OpsError(
                     f"{source}:{line}: not a valid {model.__name__}: {schema_detail(exc)}"
                 ) from None
-        chosen = key if key is not None else contract_key(topic, doc)
-        ident = ""
-        if isinstance(doc, dict):
-            ident = str(
-                doc.get("event_id") or doc.get("feedback_id") or doc.get("disposition_id") or ""
-            )
-        out.append(
-            Outgoing(
-                line, chosen.encode() if chosen is not None else None, orjson.dumps(doc), ident
-            )
-        )
+        out.append(_outgoing(topic, line, doc, orjson.dumps(doc), key))
     if not out:
         raise OpsError(f"{source}: no records (one JSON object per line, or a JSON array)")
     return out
+
+
+def _verbatim(topic: str, text: str, source: str, key: str | None) -> list[Outgoing]:
+    """``--raw``: each non-blank line's bytes exactly as given (a JSON array: its elements).
+
+    Verbatim so an operator can reproduce what a broken producer sent, invalid JSON too.
+    """
+    if text.lstrip().startswith("["):
+        try:
+            docs = documents(text, source)
+        except OpsError:
+            docs = []
+        if docs:
+            return [_outgoing(topic, line, doc, orjson.dumps(doc), key) for line, doc in docs]
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                doc = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                doc = None
+            out.append(_outgoing(topic, number, doc, line.encode("utf-8"), key))
+    if not out:
+        raise OpsError(f"{source}: no records (one per line, or a JSON array)")
+    return out
+
+
+def _outgoing(topic: str, line: int, doc: Any, value: bytes, key: str | None) -> Outgoing:
+    chosen = key if key is not None else contract_key(topic, doc)
+    ident = ""
+    if isinstance(doc, dict):
+        ident = str(
+            doc.get("event_id") or doc.get("feedback_id") or doc.get("disposition_id") or ""
+        )
+    return Outgoing(line, chosen.encode() if chosen is not None else None, value, ident)

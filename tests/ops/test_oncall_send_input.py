@@ -73,3 +73,12 @@ def test_bad_input_is_refused_with_where_and_why(topic: str, text: str, message:
 def test_raw_sends_anything_json_as_given() -> None:
     (rec,) = prepare("grid.events.in", '{"event_id": "x"}', "f", raw=True, key=None)
     assert orjson.loads(rec.value) == {"event_id": "x"} and rec.key is None
+
+
+def test_raw_sends_each_line_byte_for_byte_even_when_not_json() -> None:
+    broken, event = "not json at all", orjson.dumps(EVENT).decode()
+    records = prepare("grid.events.in", f"{broken}\n\n{event}\n", "f", raw=True, key=None)
+    assert [(r.line, r.value, r.key) for r in records] == [
+        (1, broken.encode(), None),
+        (3, event.encode(), b"500103001003"),
+    ]
