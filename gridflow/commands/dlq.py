@@ -238,8 +238,8 @@ async def _replay(settings: Settings, items: list[dlq.Refusal], args: argparse.N
     done: dict[str, str] = {}
     if earliest is not None:
         wanted = {t for t in targets.values() if t is not None}
-        with progress.reading("查找已重放记录"):
-            done = await dlq.replayed_already(settings, wanted, earliest)
+        with progress.reading("查找已重放记录") as update:
+            done = await dlq.replayed_already(settings, wanted, earliest, update)
     for item in items:
         target = targets[item.where]
         status = "would_replay"

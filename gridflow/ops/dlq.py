@@ -15,14 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridflow.config import Settings
-from gridflow.ops import topics
+from gridflow.ops import headers, topics
 from gridflow.ops.record_view import RecordView, rejection_original
-from gridflow.ops.topic_reader import TopicReader
+from gridflow.ops.topic_reader import Progress, TopicReader
 
-#: Header a replayed record carries: ``dlq-topic/partition/offset`` of the DLQ record.
-REPLAY_HEADER = "gridflow-replay-of"
-#: Header with the reason it was refused, for whoever reads the input topic later.
-REPLAY_REASON_HEADER = "gridflow-replay-reason"
 #: How far before a refusal the guard starts looking for its replay: the replaying host's
 #: clock may run behind the worker's that stamped the DLQ record.
 CLOCK_MARGIN = timedelta(hours=1)
@@ -105,7 +101,7 @@ def _hour(item: Refusal) -> str:
 
 
 async def replayed_already(
-    settings: Settings, targets: set[str], since: datetime
+    settings: Settings, targets: set[str], since: datetime, progress: Progress | None = None
 ) -> dict[str, str]:
     """``{DLQ record: where its replay sits}`` for every replay found on ``targets``."""
     found: dict[str, str] = {}
@@ -113,8 +109,8 @@ async def replayed_already(
         return found
     async with TopicReader(settings, sorted(targets)) as reader:
         await reader.seek(since - CLOCK_MARGIN)
-        async for record in reader.to_end():
-            marker = record.header(REPLAY_HEADER)
+        async for record in reader.to_end(progress):
+            marker = record.header(headers.REPLAY_OF)
             if marker is not None:
                 found[marker.decode("utf-8", errors="replace")] = record.where
     return found
@@ -123,6 +119,6 @@ async def replayed_already(
 def replay_headers(item: Refusal) -> list[tuple[str, bytes]]:
     """The headers a replayed record carries."""
     return [
-        (REPLAY_HEADER, item.where.encode()),
-        (REPLAY_REASON_HEADER, item.reason.encode()),
+        (headers.REPLAY_OF, item.where.encode()),
+        (headers.REPLAY_REASON, item.reason.encode()),
     ]

@@ -16,7 +16,7 @@ import orjson
 
 from gridflow.core.ids import region_of_case
 from gridflow.core.regions import RegionGraph
-from gridflow.ops import topics, vocabulary
+from gridflow.ops import headers, topics, vocabulary
 from gridflow.ops.topic_reader import TopicRecord
 from schemas import Disposition
 
@@ -173,8 +173,8 @@ def describe(v: RecordView) -> str:
         if isinstance(items, list):  # a batch record (contract extension)
             return f"{head}  批量记录：{len(items)} 条  {_clip(raw, 60)}"
         return f"{head}  （非 JSON 对象）{_clip(raw, 80)}"
-    if rec.header("gridflow-replay-of"):
-        head += f"  [重放自 {rec.header('gridflow-replay-of').decode(errors='replace')}]"  # type: ignore[union-attr]
+    if (replay_of := rec.header(headers.REPLAY_OF)) is not None:
+        head += f"  [重放自 {replay_of.decode(errors='replace')}]"
     if v.topic == topics.DISPOSITIONS:
         try:
             disp = Disposition.model_validate(doc)
