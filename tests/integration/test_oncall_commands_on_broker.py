@@ -161,6 +161,15 @@ def test_mistakes_are_one_line_on_stderr_and_exit_2(
     assert "Traceback" not in result.err
 
 
+def test_a_topic_missing_on_the_broker_is_one_line_and_exit_2(deployment: Deployment) -> None:
+    result = gridflow(deployment, "tail", "grid.metrics", GRIDFLOW_TOPIC_PREFIX="elsewhere.")
+    assert result.code == 2
+    assert result.err.strip() == (
+        f"gridflow tail: topic elsewhere.grid.metrics does not exist on {deployment.bootstrap} "
+        "(create it with: gridflow topics create)"
+    )
+
+
 def test_an_unreachable_broker_is_one_line_and_exit_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gridflow", "tail", "grid.dispositions"],
