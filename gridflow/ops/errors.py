@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -39,6 +40,11 @@ def one_line_errors(
                 return func(*args, **kwargs)
             except KeyboardInterrupt:
                 return 130
+            except BrokenPipeError:
+                # `gridflow tail ... | head`: the reader has what it wanted. Point stdout
+                # at /dev/null so the interpreter's final flush does not complain.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
             except (OpsError, DurationError, ConfigLoadError) as exc:
                 message = str(exc)
             except KafkaError as exc:
