@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from gridflow.config import Settings, load_settings
 from gridflow.ops import arguments, dlq, progress, topic_writer, topics, vocabulary
 from gridflow.ops.errors import OpsError, one_line_errors
-from gridflow.ops.record_view import Filter, RecordView, parse_object, view
+from gridflow.ops.record_view import Filter, parse_object, view
 from gridflow.ops.topic_reader import TopicReader
 
 EPILOG = """\
@@ -87,11 +88,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatch to list, show or replay."""
     settings = load_settings()
-    selected = asyncio.run(_read(settings, args))
     if args.dlq_action == "list":
-        return _list(selected, args)
+        counts = dlq.Tally()
+        asyncio.run(_read(settings, args, counts.add))
+        return _list(counts, args)
     if args.dlq_action == "show":
-        return _show(selected[-args.limit :] if args.limit > 0 else selected, args)
+        last: deque[dlq.Refusal] = deque(maxlen=args.limit if args.limit > 0 else None)
+        asyncio.run(_read(settings, args, last.append))
+        return _show(list(last), args)
+    if not _selected_anything(args):
+        raise OpsError(
+            "replay needs a selection (--reason, --since, --record, ...) or --all; "
+            "try --dry-run first"
+        )
+    selected: list[dlq.Refusal] = []
+    asyncio.run(_read(settings, args, selected.append))
     return asyncio.run(_replay(settings, selected, args))
 
 
@@ -109,14 +120,13 @@ def _records(args: argparse.Namespace) -> set[tuple[int, int]] | None:
     return out
 
 
-async def _read(settings: Settings, args: argparse.Namespace) -> list[dlq.Refusal]:
-    """The DLQ records the arguments select, oldest first."""
+async def _read(
+    settings: Settings, args: argparse.Namespace, take: Callable[[dlq.Refusal], None]
+) -> None:
+    """Hand every DLQ record the arguments select to ``take`` (each partition in order)."""
     wanted: Filter = arguments.record_filter(args, settings)
     records = _records(args)
     since = arguments.since_time(args.since) if args.since else None
-    keep: deque[RecordView] | list[RecordView] = (
-        deque(maxlen=args.limit) if args.dlq_action == "show" and args.limit > 0 else []
-    )
     async with TopicReader(settings, [settings.topic(topics.DLQ)]) as reader:
         await reader.seek(since)
         with progress.reading("读取 DLQ") as update:
@@ -124,9 +134,9 @@ async def _read(settings: Settings, args: argparse.Namespace) -> list[dlq.Refusa
                 if records is not None and (record.partition, record.offset) not in records:
                     continue
                 v = view(record, topics.DLQ)
-                if wanted.matches(v):
-                    keep.append(v)
-    return dlq.refusals(list(keep))
+                item = dlq.refusal(v)
+                if item is not None and wanted.matches(v):
+                    take(item)
 
 
 # ---------------------------------------------------------------------------------- list
@@ -139,14 +149,17 @@ _TALLY_COLUMNS = {
 }
 
 
-def _list(items: list[dlq.Refusal], args: argparse.Namespace) -> int:
-    counts = dlq.tally(items)
+def _list(tally: dlq.Tally, args: argparse.Namespace) -> int:
+    counts = tally.by
     if args.json:
-        doc = {"total": len(items), **{f"by_{k}": dict(v.most_common()) for k, v in counts.items()}}
+        doc = {
+            "total": tally.total,
+            **{f"by_{k}": dict(v.most_common()) for k, v in counts.items()},
+        }
         print(orjson.dumps(doc).decode())
         return 0
     console = Console()
-    console.print(f"DLQ 共 {len(items)} 条拒收记录")
+    console.print(f"DLQ 共 {tally.total} 条拒收记录")
     for name, heading in _TALLY_COLUMNS.items():
         if not counts[name]:
             continue
@@ -227,11 +240,6 @@ def _selected_anything(args: argparse.Namespace) -> bool:
 
 
 async def _replay(settings: Settings, items: list[dlq.Refusal], args: argparse.Namespace) -> int:
-    if not _selected_anything(args):
-        raise OpsError(
-            "replay needs a selection (--reason, --since, --record, ...) or --all; "
-            "try --dry-run first"
-        )
     plan: list[dict[str, Any]] = []
     targets: dict[str, str | None] = {item.where: item.target(settings) for item in items}
     earliest = min((item.view.at for item in items), default=None)

@@ -71,25 +71,33 @@ class Refusal:
         return None
 
 
-def refusals(views: list[RecordView]) -> list[Refusal]:
-    """The DLQ records among ``views`` (a value that is not a Rejection is skipped)."""
-    return [Refusal(v) for v in views if v.doc is not None and "reason" in v.doc]
+def refusal(v: RecordView) -> Refusal | None:
+    """The DLQ record ``v`` holds, or ``None`` when its value is not a Rejection."""
+    return Refusal(v) if v.doc is not None and "reason" in v.doc else None
 
 
-def tally(items: list[Refusal]) -> dict[str, Counter[str]]:
-    """Counts by reason, source network, source topic and hour (UTC) of refusal."""
-    by: dict[str, Counter[str]] = {
-        "reason": Counter(),
-        "network": Counter(),
-        "source_topic": Counter(),
-        "hour": Counter(),
-    }
-    for item in items:
-        by["reason"][item.reason] += 1
-        by["network"][item.view.facts.network or "-"] += 1
-        by["source_topic"][item.source_topic] += 1
-        by["hour"][_hour(item)] += 1
-    return by
+class Tally:
+    """Counts by reason, source network, source topic and hour (UTC) of refusal.
+
+    Counted as the records stream past, so ``gridflow dlq list`` over a DLQ of millions
+    holds a few counters, not the records.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by: dict[str, Counter[str]] = {
+            "reason": Counter(),
+            "network": Counter(),
+            "source_topic": Counter(),
+            "hour": Counter(),
+        }
+
+    def add(self, item: Refusal) -> None:
+        self.total += 1
+        self.by["reason"][item.reason] += 1
+        self.by["network"][item.view.facts.network or "-"] += 1
+        self.by["source_topic"][item.source_topic] += 1
+        self.by["hour"][_hour(item)] += 1
 
 
 def _hour(item: Refusal) -> str:

@@ -42,7 +42,8 @@ def refusal(source: str, original: object, reason: str = "schema", offset: int =
     record = TopicRecord(
         PREFIX + "grid.events.dlq", 0, offset, 0, b"500103001003", orjson.dumps(doc), ()
     )
-    (item,) = dlq.refusals([view(record, "grid.events.dlq")])
+    item = dlq.refusal(view(record, "grid.events.dlq"))
+    assert item is not None
     return item
 
 
@@ -87,7 +88,11 @@ def test_tally_counts_by_reason_network_topic_and_hour() -> None:
         refusal("grid.events.in", EVENT, "unknown_region"),
         refusal("grid.feedback", FEEDBACK, "unknown_case"),
     ]
-    counts = dlq.tally(items)
+    tally = dlq.Tally()
+    for item in items:
+        tally.add(item)
+    counts = tally.by
+    assert tally.total == 3
     assert counts["reason"] == {"unknown_region": 2, "unknown_case": 1}
     assert counts["network"] == {"huanbao": 2, "-": 1}
     assert counts["source_topic"] == {PREFIX + "grid.events.in": 2, PREFIX + "grid.feedback": 1}
