@@ -10,11 +10,12 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from gridflow import topics
 from gridflow.config import Settings, load_settings
 from gridflow.core.ids import region_of_case
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.regions import RegionGraph
-from gridflow.ops import arguments, progress, topics, vocabulary
+from gridflow.ops import arguments, progress, vocabulary
 from gridflow.ops.case_timeline import CaseTimeline
 from gridflow.ops.errors import OpsError, one_line_errors
 from gridflow.ops.record_view import view

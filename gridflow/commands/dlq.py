@@ -14,8 +14,9 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from gridflow import topics
 from gridflow.config import Settings, load_settings
-from gridflow.ops import arguments, dlq, progress, topic_writer, topics, vocabulary
+from gridflow.ops import arguments, dlq, progress, topic_writer, vocabulary
 from gridflow.ops.errors import OpsError, one_line_errors
 from gridflow.ops.record_view import Filter, parse_object, view
 from gridflow.ops.topic_reader import TopicReader

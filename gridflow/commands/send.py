@@ -9,12 +9,14 @@ from pathlib import Path
 
 import orjson
 
+from gridflow import topics
 from gridflow.config import load_settings
 from gridflow.ops import topic_writer
 from gridflow.ops.errors import one_line_errors
 from gridflow.ops.send_input import Outgoing, prepare
+from gridflow.ops.topic_names import resolve
 from gridflow.ops.topic_reader import TopicReader, require_bootstrap
-from gridflow.ops.topics import KNOWN, resolve
+from gridflow.topics import ALL_TOPICS
 
 EPILOG = """\
 examples:
@@ -38,11 +40,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write JSON records to a gridflow topic: one object per line or one "
         "JSON array, from a file or stdin. Records for grid.events.in and grid.feedback are "
         "validated against GridEvent and Feedback first. Prints the partition and offset "
-        f"of each record written. TOPIC is one of {', '.join(KNOWN)}.",
+        f"of each record written. TOPIC is one of {', '.join(ALL_TOPICS)}.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("topic", metavar="TOPIC", help="the topic to write to, e.g. grid.events.in")
+    p.add_argument("topic", metavar="TOPIC", help=f"the topic to write to, e.g. {topics.EVENTS_IN}")
     p.add_argument(
         "-f", "--file", default="-", help="file to read (default: stdin, also written -)"
     )

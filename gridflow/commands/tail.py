@@ -8,12 +8,14 @@ import sys
 
 import orjson
 
+from gridflow import topics
 from gridflow.config import load_settings
 from gridflow.ops import arguments
 from gridflow.ops.errors import one_line_errors
 from gridflow.ops.record_view import describe, view
+from gridflow.ops.topic_names import resolve
 from gridflow.ops.topic_reader import TopicReader
-from gridflow.ops.topics import KNOWN, resolve
+from gridflow.topics import ALL_TOPICS
 
 EPILOG = """\
 examples:
@@ -36,11 +38,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="follow a topic, pretty-printed (中文) or as JSON, with filters",
         description="Print the records of a gridflow topic as they arrive, one line each "
         "in the command centres' words (or one JSON object per line with --json). "
-        f"TOPIC is one of {', '.join(KNOWN)}, with or without GRIDFLOW_TOPIC_PREFIX.",
+        f"TOPIC is one of {', '.join(ALL_TOPICS)}, with or without GRIDFLOW_TOPIC_PREFIX.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("topic", metavar="TOPIC", help="the topic to read, e.g. grid.dispositions")
+    p.add_argument("topic", metavar="TOPIC", help=f"the topic to read, e.g. {topics.DISPOSITIONS}")
     start = p.add_mutually_exclusive_group()
     start.add_argument(
         "--from-beginning", action="store_true", help="start at the oldest record still kept"

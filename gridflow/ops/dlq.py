@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gridflow import topics
 from gridflow.config import Settings
-from gridflow.ops import headers, topics
+from gridflow.ops import headers, topic_names
 from gridflow.ops.record_view import RecordView, rejection_original
 from gridflow.ops.topic_reader import Progress, TopicReader
 
@@ -60,8 +61,8 @@ class Refusal:
         A record the worker forwarded through its internal commands topic is refused with
         that topic as its source; it goes back to the input topic of its kind.
         """
-        source = topics.bare_name(settings, self.source_topic)
-        if source in topics.INPUTS:
+        source = topic_names.bare_name(settings, self.source_topic)
+        if source in topic_names.CONTRACT_INPUTS:
             return settings.topic(source)
         if source == topics.COMMANDS:
             kind = (

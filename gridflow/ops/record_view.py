@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 
+from gridflow import topics
 from gridflow.core.ids import region_of_case
 from gridflow.core.regions import RegionGraph
-from gridflow.ops import headers, topics, vocabulary
+from gridflow.ops import headers, vocabulary
 from gridflow.ops.topic_reader import TopicRecord
 from schemas import Disposition
 

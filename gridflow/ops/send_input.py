@@ -12,9 +12,10 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from gridflow import topics
 from gridflow.core.ids import region_of_case
 from gridflow.core.ingest import schema_detail
-from gridflow.ops import topics
+from gridflow.ops import topic_names
 from gridflow.ops.errors import OpsError
 from schemas import Feedback, GridEvent
 
@@ -74,7 +75,7 @@ def prepare(topic: str, text: str, source: str, *, raw: bool, key: str | None) -
     model = MODELS.get(topic)
     if model is None and not raw:
         raise OpsError(
-            f"{topic} is not an input topic: only {' and '.join(topics.INPUTS)} are "
+            f"{topic} is not an input topic: only {' and '.join(topic_names.CONTRACT_INPUTS)} are "
             "validated; pass --raw to write to it anyway"
         )
     if raw:

@@ -11,13 +11,16 @@ from pathlib import Path
 import orjson
 import pytest
 from cli_runner import gridflow
-from harness import ROOT, Collector, Deployment, WorkerProcess
+from harness import Collector, Deployment, WorkerProcess
+
+from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
 TOWN = "500103001000"  # 七星岗街道, 渝中区
 NEW_VILLAGE = "500103001099"  # not in the 2023 tree: a community founded since
-DIVISIONS = ROOT / "routing_rules" / "divisions" / "chongqing-divisions-2023.csv"
+DIVISIONS = BUNDLED_RULES / DIVISIONS_FILE
 
 
 def report(event_id: str) -> str:
@@ -53,9 +56,9 @@ def test_a_refused_report_is_replayed_once_after_the_division_file_gains_its_reg
 ) -> None:
     assert NEW_VILLAGE not in divisions_of(deployment).read_text(encoding="utf-8")
     worker = WorkerProcess(deployment, "before").start().wait_ready()
-    dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
+    dlq = Collector(deployment.bootstrap, deployment.topic(DLQ))
     try:
-        sent = gridflow(deployment, "send", "grid.events.in", stdin=report("new-1"))
+        sent = gridflow(deployment, "send", EVENTS_IN, stdin=report("new-1"))
         assert sent.code == 0, sent.err
         dlq.wait_for(lambda rs: any(r["reason"] == "unknown_region" for r in rs), 30, "the refusal")
     finally:
@@ -67,7 +70,7 @@ def test_a_refused_report_is_replayed_once_after_the_division_file_gains_its_reg
     counts = orjson.loads(listed.out)
     assert counts["by_reason"] == {"unknown_region": 1}
     assert counts["by_network"] == {"zongzhi": 1}
-    assert counts["by_source_topic"] == {deployment.topic("grid.events.in"): 1}
+    assert counts["by_source_topic"] == {deployment.topic(EVENTS_IN): 1}
 
     shown = gridflow(deployment, "dlq", "show", "--reason", "unknown_region")
     assert shown.code == 0, shown.err
@@ -77,7 +80,7 @@ def test_a_refused_report_is_replayed_once_after_the_division_file_gains_its_reg
     assert dry.code == 0, dry.err
     (planned,) = dry.json_lines()
     assert planned["status"] == "would_replay"
-    assert planned["target"] == deployment.topic("grid.events.in")
+    assert planned["target"] == deployment.topic(EVENTS_IN)
     assert planned["key"] == NEW_VILLAGE
 
     unconfirmed = gridflow(deployment, "dlq", "replay", "--reason", "unknown_region")
@@ -87,7 +90,7 @@ def test_a_refused_report_is_replayed_once_after_the_division_file_gains_its_reg
     with divisions_of(deployment).open("a", encoding="utf-8") as f:
         f.write(f"{NEW_VILLAGE},新城社区居民委员会,village,{TOWN}\r\n")
     worker = WorkerProcess(deployment, "after").start().wait_ready()
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         replay = gridflow(deployment, "dlq", "replay", "--reason", "unknown_region", "--yes")
         assert replay.code == 0, replay.err
@@ -102,16 +105,12 @@ def test_a_refused_report_is_replayed_once_after_the_division_file_gains_its_reg
         assert again.code == 0, again.err
         assert [row["status"] for row in again.json_lines()] == ["already_replayed"]
 
-        tail = gridflow(
-            deployment, "tail", "grid.events.in", "--from-beginning", "--no-follow", "--json"
-        )
+        tail = gridflow(deployment, "tail", EVENTS_IN, "--from-beginning", "--no-follow", "--json")
         docs = tail.json_lines()
         assert [d["value"]["event_id"] for d in docs] == ["new-1", "new-1"]
         original, replayed = docs
         assert original["headers"] == {}
-        assert replayed["headers"]["gridflow-replay-of"].startswith(
-            deployment.topic("grid.events.dlq") + "/"
-        )
+        assert replayed["headers"]["gridflow-replay-of"].startswith(deployment.topic(DLQ) + "/")
         assert replayed["key"] == original["key"] == NEW_VILLAGE
 
         case = gridflow(deployment, "case", dispatch["case_id"])

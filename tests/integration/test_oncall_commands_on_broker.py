@@ -16,6 +16,8 @@ import pytest
 from cli_runner import gridflow
 from harness import ROOT, Collector, Deployment, WorkerProcess, wait_until
 
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK, METRICS
+
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"  # 华一坡社区, 七星岗街道, 渝中区 (bundled tree)
@@ -68,9 +70,9 @@ def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
 @pytest.fixture(scope="module")
 def case_id(deployment: Deployment, worker: WorkerProcess) -> str:
     """A case opened through ``gridflow send``, accepted, and one refused feedback."""
-    sent = gridflow(deployment, "send", "grid.events.in", "--json", stdin=lines(event("oc-1")))
+    sent = gridflow(deployment, "send", EVENTS_IN, "--json", stdin=lines(event("oc-1")))
     assert sent.code == 0, sent.err
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         records = out.wait_for(
             lambda rs: any("oc-1" in r["events"] for r in rs), 30, "the dispatch of oc-1"
@@ -80,7 +82,7 @@ def case_id(deployment: Deployment, worker: WorkerProcess) -> str:
         fb = gridflow(
             deployment,
             "send",
-            "grid.feedback",
+            FEEDBACK,
             stdin=lines(feedback(case, "accept"), feedback(case, "close", town)),
         )
         assert fb.code == 0, fb.err
@@ -91,7 +93,7 @@ def case_id(deployment: Deployment, worker: WorkerProcess) -> str:
         )
     finally:
         out.close()
-    dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
+    dlq = Collector(deployment.bootstrap, deployment.topic(DLQ))
     try:
         dlq.wait_for(lambda rs: any(case in r["original"] for r in rs), 30, "the refused close")
     finally:
@@ -108,7 +110,7 @@ def test_send_writes_each_record_keyed_by_its_region_and_says_where(
     result = gridflow(
         deployment,
         "send",
-        "grid.events.in",
+        EVENTS_IN,
         "--json",
         stdin=orjson.dumps([event("s-1"), event("s-2", region_code="500103001006")]).decode(),
     )
@@ -116,7 +118,7 @@ def test_send_writes_each_record_keyed_by_its_region_and_says_where(
     written = result.json_lines()
     assert [w["id"] for w in written] == ["s-1", "s-2"]
     assert [w["key"] for w in written] == [VILLAGE, "500103001006"]
-    assert all(w["topic"] == deployment.topic("grid.events.in") for w in written)
+    assert all(w["topic"] == deployment.topic(EVENTS_IN) for w in written)
     assert all(w["offset"] >= 0 and w["partition"] >= 0 for w in written)
 
 
@@ -125,20 +127,16 @@ def test_send_validates_every_record_first_and_sends_none_when_one_is_bad(
 ) -> None:
     bad = event("s-bad")
     del bad["reported_at"]
-    result = gridflow(
-        deployment, "send", "grid.events.in", stdin=lines(event("s-ok-but-not-sent"), bad)
-    )
+    result = gridflow(deployment, "send", EVENTS_IN, stdin=lines(event("s-ok-but-not-sent"), bad))
     assert result.code == 2 and result.out == ""
     assert len(result.err.strip().splitlines()) == 1
     assert "stdin:2" in result.err and "reported_at" in result.err
-    tail = gridflow(
-        deployment, "tail", "grid.events.in", "--from-beginning", "--no-follow", "--json"
-    )
+    tail = gridflow(deployment, "tail", EVENTS_IN, "--from-beginning", "--no-follow", "--json")
     assert "s-ok-but-not-sent" not in tail.out
 
 
 def test_send_to_an_output_topic_needs_raw(deployment: Deployment) -> None:
-    result = gridflow(deployment, "send", "grid.dispositions", stdin='{"a": 1}\n')
+    result = gridflow(deployment, "send", DISPOSITIONS, stdin='{"a": 1}\n')
     assert result.code == 2 and "--raw" in result.err
 
 
@@ -149,7 +147,7 @@ def test_send_to_an_output_topic_needs_raw(deployment: Deployment) -> None:
         (("tail", "grid.nope"), "unknown topic"),
         (("case", "not-a-case"), "not a gridflow case id"),
         (("case", "500103001003-000000000000"), "not found"),
-        (("tail", "grid.dispositions", "--since", "10 minutes"), "bad duration"),
+        (("tail", DISPOSITIONS, "--since", "10 minutes"), "bad duration"),
     ],
 )
 def test_mistakes_are_one_line_on_stderr_and_exit_2(
@@ -162,7 +160,7 @@ def test_mistakes_are_one_line_on_stderr_and_exit_2(
 
 
 def test_a_topic_missing_on_the_broker_is_one_line_and_exit_2(deployment: Deployment) -> None:
-    result = gridflow(deployment, "tail", "grid.metrics", GRIDFLOW_TOPIC_PREFIX="elsewhere.")
+    result = gridflow(deployment, "tail", METRICS, GRIDFLOW_TOPIC_PREFIX="elsewhere.")
     assert result.code == 2
     assert result.err.strip() == (
         f"gridflow tail: topic elsewhere.grid.metrics does not exist on {deployment.bootstrap} "
@@ -172,7 +170,7 @@ def test_a_topic_missing_on_the_broker_is_one_line_and_exit_2(deployment: Deploy
 
 def test_an_unreachable_broker_is_one_line_and_exit_2() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gridflow", "tail", "grid.dispositions"],
+        [sys.executable, "-m", "gridflow", "tail", DISPOSITIONS],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -192,7 +190,7 @@ def test_tail_prints_a_cases_dispositions_in_the_centres_words(
     result = gridflow(
         deployment,
         "tail",
-        "grid.dispositions",
+        DISPOSITIONS,
         "--from-beginning",
         "--no-follow",
         "--case",
@@ -212,7 +210,7 @@ def test_tail_filters_by_action_and_region_subtree_as_json(
     result = gridflow(
         deployment,
         "tail",
-        "grid.dispositions",
+        DISPOSITIONS,
         "--from-beginning",
         "--no-follow",
         "--json",
@@ -228,7 +226,7 @@ def test_tail_filters_by_action_and_region_subtree_as_json(
     other = gridflow(
         deployment,
         "tail",
-        "grid.dispositions",
+        DISPOSITIONS,
         "--from-beginning",
         "--no-follow",
         "--region",
@@ -241,7 +239,7 @@ def test_tail_follows_from_the_end_without_joining_the_workers_group(
     deployment: Deployment, case_id: str
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gridflow", "tail", "grid.events.in", "--json", "--count", "1"],
+        [sys.executable, "-m", "gridflow", "tail", EVENTS_IN, "--json", "--count", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -255,7 +253,7 @@ def test_tail_follows_from_the_end_without_joining_the_workers_group(
             # keep reporting until one report reaches it.
             nonlocal n
             n += 1
-            sent = gridflow(deployment, "send", "grid.events.in", stdin=lines(event(f"t-{n}")))
+            sent = gridflow(deployment, "send", EVENTS_IN, stdin=lines(event(f"t-{n}")))
             assert sent.code == 0, sent.err
             try:
                 proc.wait(timeout=1)

@@ -9,6 +9,7 @@ import pytest
 from gridflow.config import Settings
 from gridflow.ops import topic_reader, topic_writer
 from gridflow.ops.errors import OpsError
+from gridflow.topics import DISPOSITIONS
 
 SASL = Settings(
     kafka_bootstrap="kafka-1:9093,kafka-2:9093",
@@ -26,7 +27,7 @@ class Captured:
 
 def test_reader_uses_the_security_settings_and_no_group(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topic_reader, "AIOKafkaConsumer", Captured)
-    reader = topic_reader.TopicReader(SASL, ["grid.dispositions"])
+    reader = topic_reader.TopicReader(SASL, [DISPOSITIONS])
     kwargs = reader._consumer.kwargs  # type: ignore[attr-defined]
     assert kwargs["bootstrap_servers"] == ["kafka-1:9093", "kafka-2:9093"]
     assert kwargs["security_protocol"] == "SASL_PLAINTEXT"

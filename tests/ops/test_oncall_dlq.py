@@ -14,12 +14,13 @@ from gridflow.ops import dlq
 from gridflow.ops.arguments import since_time
 from gridflow.ops.errors import OpsError
 from gridflow.ops.record_view import Filter, view
+from gridflow.ops.topic_names import resolve
 from gridflow.ops.topic_reader import TopicRecord
-from gridflow.ops.topics import resolve
+from gridflow.topics import COMMANDS, DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK
 
 PREFIX = "t1."
 SETTINGS = Settings(topic_prefix=PREFIX)
-FEEDBACK = {"feedback_id": "f1", "case_id": "500103001003-aaaaaaaaaaaa", "action": "close"}
+FEEDBACK_DOC = {"feedback_id": "f1", "case_id": "500103001003-aaaaaaaaaaaa", "action": "close"}
 EVENT = {"event_id": "e1", "source_network": "huanbao", "region_code": "500103001003"}
 
 
@@ -39,10 +40,8 @@ def refusal(source: str, original: object, reason: str = "schema", offset: int =
         "original_base64": b64,
         "at": "2026-12-04T09:15:00+08:00",
     }
-    record = TopicRecord(
-        PREFIX + "grid.events.dlq", 0, offset, 0, b"500103001003", orjson.dumps(doc), ()
-    )
-    item = dlq.refusal(view(record, "grid.events.dlq"))
+    record = TopicRecord(PREFIX + DLQ, 0, offset, 0, b"500103001003", orjson.dumps(doc), ())
+    item = dlq.refusal(view(record, DLQ))
     assert item is not None
     return item
 
@@ -50,12 +49,12 @@ def refusal(source: str, original: object, reason: str = "schema", offset: int =
 @pytest.mark.parametrize(
     ("source", "original", "target"),
     [
-        ("grid.events.in", EVENT, "grid.events.in"),
-        ("grid.feedback", FEEDBACK, "grid.feedback"),
+        (EVENTS_IN, EVENT, EVENTS_IN),
+        (FEEDBACK, FEEDBACK_DOC, FEEDBACK),
         # Forwarded through the workers' re-key topic: back to the input of its kind.
-        ("grid.cases.commands", FEEDBACK, "grid.feedback"),
-        ("grid.cases.commands", EVENT, "grid.events.in"),
-        ("grid.dispositions", {"a": 1}, None),
+        (COMMANDS, FEEDBACK_DOC, FEEDBACK),
+        (COMMANDS, EVENT, EVENTS_IN),
+        (DISPOSITIONS, {"a": 1}, None),
     ],
 )
 def test_a_replay_goes_to_the_input_topic_it_came_from(
@@ -66,7 +65,7 @@ def test_a_replay_goes_to_the_input_topic_it_came_from(
 
 
 def test_the_replay_sends_the_original_bytes_even_when_not_utf8() -> None:
-    item = refusal("grid.events.in", b"\xff\xfe not utf-8")
+    item = refusal(EVENTS_IN, b"\xff\xfe not utf-8")
     assert item.original == b"\xff\xfe not utf-8"
     assert dict(dlq.replay_headers(item)) == {
         "gridflow-replay-of": f"{PREFIX}grid.events.dlq/0/7".encode(),
@@ -75,18 +74,18 @@ def test_the_replay_sends_the_original_bytes_even_when_not_utf8() -> None:
 
 
 def test_facts_of_a_refusal_come_from_its_original() -> None:
-    v = refusal("grid.feedback", FEEDBACK, "invalid_transition").view
-    assert v.facts.case == FEEDBACK["case_id"] and v.facts.action == "close"
+    v = refusal(FEEDBACK, FEEDBACK_DOC, "invalid_transition").view
+    assert v.facts.case == FEEDBACK_DOC["case_id"] and v.facts.action == "close"
     assert v.facts.region == "500103001003" and v.facts.reason == "invalid_transition"
-    assert Filter(case=FEEDBACK["case_id"], reason="invalid_transition").matches(v)
+    assert Filter(case=FEEDBACK_DOC["case_id"], reason="invalid_transition").matches(v)
     assert not Filter(reason="schema").matches(v)
 
 
 def test_tally_counts_by_reason_network_topic_and_hour() -> None:
     items = [
-        refusal("grid.events.in", EVENT, "unknown_region"),
-        refusal("grid.events.in", EVENT, "unknown_region"),
-        refusal("grid.feedback", FEEDBACK, "unknown_case"),
+        refusal(EVENTS_IN, EVENT, "unknown_region"),
+        refusal(EVENTS_IN, EVENT, "unknown_region"),
+        refusal(FEEDBACK, FEEDBACK_DOC, "unknown_case"),
     ]
     tally = dlq.Tally()
     for item in items:
@@ -95,15 +94,15 @@ def test_tally_counts_by_reason_network_topic_and_hour() -> None:
     assert tally.total == 3
     assert counts["reason"] == {"unknown_region": 2, "unknown_case": 1}
     assert counts["network"] == {"huanbao": 2, "-": 1}
-    assert counts["source_topic"] == {PREFIX + "grid.events.in": 2, PREFIX + "grid.feedback": 1}
+    assert counts["source_topic"] == {PREFIX + EVENTS_IN: 2, PREFIX + FEEDBACK: 1}
     assert counts["hour"] == {"2026-12-04T01:00Z": 3}
 
 
 def test_topics_are_named_with_or_without_the_prefix() -> None:
-    assert resolve(SETTINGS, "grid.feedback") == ("grid.feedback", PREFIX + "grid.feedback")
-    assert resolve(SETTINGS, PREFIX + "grid.feedback") == (
-        "grid.feedback",
-        PREFIX + "grid.feedback",
+    assert resolve(SETTINGS, FEEDBACK) == (FEEDBACK, PREFIX + FEEDBACK)
+    assert resolve(SETTINGS, PREFIX + FEEDBACK) == (
+        FEEDBACK,
+        PREFIX + FEEDBACK,
     )
     with pytest.raises(OpsError, match="unknown topic"):
         resolve(SETTINGS, "grid.events")
@@ -128,5 +127,5 @@ def test_since_takes_an_age_or_a_time_with_offset() -> None:
     ],
 )
 def test_region_filter_keeps_the_regions_subtree(region: str, kept: bool) -> None:
-    v = refusal("grid.events.in", EVENT).view
+    v = refusal(EVENTS_IN, EVENT).view
     assert Filter(region=region, regions=RegionGraph.default()).matches(v) is kept

@@ -8,6 +8,7 @@ import pytest
 
 from gridflow.ops.record_view import describe, view
 from gridflow.ops.topic_reader import TopicRecord
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK
 
 CASE = "500103001003-aaaaaaaaaaaa"
 
@@ -21,7 +22,7 @@ def record(topic: str, value: object, headers: tuple[tuple[str, bytes], ...] = (
     ("topic", "value", "shown"),
     [
         (
-            "grid.dispositions",
+            DISPOSITIONS,
             {
                 "disposition_id": f"{CASE}/escalate/town",
                 "case_id": CASE,
@@ -41,21 +42,21 @@ def record(topic: str, value: object, headers: tuple[tuple[str, bytes], ...] = (
             ],
         ),
         (
-            "grid.feedback",
+            FEEDBACK,
             {"feedback_id": "f", "case_id": CASE, "center_code": "500103001003", "action": "close"},
             ["反馈：结案 (close)", f"案件 {CASE}", "中心 500103001003"],
         ),
         (
-            "grid.events.in",
+            EVENTS_IN,
             {"event_id": "e-9", "source_network": "video_ai", "region_code": "500103001003"},
             ["上报：e-9", "网络 video_ai", "区划 500103001003"],
         ),
         (
-            "grid.events.dlq",
+            DLQ,
             {
                 "reason": "unknown_network",
                 "detail": "network 'xx' is not configured",
-                "source_topic": "grid.events.in",
+                "source_topic": EVENTS_IN,
                 "partition": 1,
                 "offset": 5,
                 "original": "{}",
@@ -63,8 +64,8 @@ def record(topic: str, value: object, headers: tuple[tuple[str, bytes], ...] = (
             },
             ["拒收：未登记的来源网络 (unknown_network)", "来源 grid.events.in[1]@5"],
         ),
-        ("grid.events.in", b"[{}, {}]", ["批量记录：2 条"]),
-        ("grid.events.in", b"\xff garbage", ["（非 JSON 对象）"]),
+        (EVENTS_IN, b"[{}, {}]", ["批量记录：2 条"]),
+        (EVENTS_IN, b"\xff garbage", ["（非 JSON 对象）"]),
     ],
     ids=["disposition", "feedback", "event", "dlq", "batch", "garbage"],
 )
@@ -77,11 +78,11 @@ def test_each_topic_reads_as_one_line(topic: str, value: object, shown: list[str
 
 def test_a_replayed_record_says_where_it_came_from() -> None:
     rec = record(
-        "grid.events.in",
+        EVENTS_IN,
         {"event_id": "e"},
         (("gridflow-replay-of", b"grid.events.dlq/0/3"),),
     )
-    assert "重放自 grid.events.dlq/0/3" in describe(view(rec, "grid.events.in"))
-    assert view(rec, "grid.events.in").to_json()["headers"] == {
+    assert "重放自 grid.events.dlq/0/3" in describe(view(rec, EVENTS_IN))
+    assert view(rec, EVENTS_IN).to_json()["headers"] == {
         "gridflow-replay-of": "grid.events.dlq/0/3"
     }

@@ -7,6 +7,7 @@ import pytest
 
 from gridflow.ops.errors import OpsError
 from gridflow.ops.send_input import contract_key, documents, prepare
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK
 
 EVENT = {
     "event_id": "e1",
@@ -15,7 +16,7 @@ EVENT = {
     "region_code": "500103001003",
     "title": "井盖缺失",
 }
-FEEDBACK = {
+FEEDBACK_DOC = {
     "feedback_id": "f1",
     "case_id": "500103001003-aaaaaaaaaaaa",
     "center_code": "500103001003",
@@ -36,12 +37,12 @@ def test_a_json_array_is_one_record_per_element() -> None:
 @pytest.mark.parametrize(
     ("topic", "doc", "key"),
     [
-        ("grid.events.in", EVENT, "500103001003"),
-        ("grid.events.in", {**EVENT, "region_code": ""}, None),
-        ("grid.feedback", FEEDBACK, "500103001003"),
-        ("grid.feedback", {**FEEDBACK, "case_id": "foreign"}, None),
-        ("grid.dispositions", {"center_code": "500103001000"}, "500103001000"),
-        ("grid.events.dlq", {"reason": "schema"}, None),
+        (EVENTS_IN, EVENT, "500103001003"),
+        (EVENTS_IN, {**EVENT, "region_code": ""}, None),
+        (FEEDBACK, FEEDBACK_DOC, "500103001003"),
+        (FEEDBACK, {**FEEDBACK_DOC, "case_id": "foreign"}, None),
+        (DISPOSITIONS, {"center_code": "500103001000"}, "500103001000"),
+        (DLQ, {"reason": "schema"}, None),
     ],
 )
 def test_keys_follow_the_contract(topic: str, doc: dict[str, object], key: str | None) -> None:
@@ -49,20 +50,20 @@ def test_keys_follow_the_contract(topic: str, doc: dict[str, object], key: str |
 
 
 def test_records_are_validated_and_keyed() -> None:
-    (event,) = prepare("grid.events.in", orjson.dumps(EVENT).decode(), "f", raw=False, key=None)
+    (event,) = prepare(EVENTS_IN, orjson.dumps(EVENT).decode(), "f", raw=False, key=None)
     assert event.key == b"500103001003" and event.ident == "e1"
-    (fb,) = prepare("grid.feedback", orjson.dumps(FEEDBACK).decode(), "f", raw=False, key="k")
+    (fb,) = prepare(FEEDBACK, orjson.dumps(FEEDBACK_DOC).decode(), "f", raw=False, key="k")
     assert fb.key == b"k"
 
 
 @pytest.mark.parametrize(
     ("topic", "text", "message"),
     [
-        ("grid.events.in", '{"event_id": "x"}', r"f:1: not a valid GridEvent: .*source_network"),
-        ("grid.feedback", '{"feedback_id": "x"}\n', r"f:1: not a valid Feedback"),
-        ("grid.events.in", "{nope\n", r"f:1: not JSON"),
-        ("grid.events.in", "\n\n", r"no records"),
-        ("grid.dispositions", '{"a": 1}', r"--raw"),
+        (EVENTS_IN, '{"event_id": "x"}', r"f:1: not a valid GridEvent: .*source_network"),
+        (FEEDBACK, '{"feedback_id": "x"}\n', r"f:1: not a valid Feedback"),
+        (EVENTS_IN, "{nope\n", r"f:1: not JSON"),
+        (EVENTS_IN, "\n\n", r"no records"),
+        (DISPOSITIONS, '{"a": 1}', r"--raw"),
     ],
 )
 def test_bad_input_is_refused_with_where_and_why(topic: str, text: str, message: str) -> None:
@@ -71,13 +72,13 @@ def test_bad_input_is_refused_with_where_and_why(topic: str, text: str, message:
 
 
 def test_raw_sends_anything_json_as_given() -> None:
-    (rec,) = prepare("grid.events.in", '{"event_id": "x"}', "f", raw=True, key=None)
+    (rec,) = prepare(EVENTS_IN, '{"event_id": "x"}', "f", raw=True, key=None)
     assert orjson.loads(rec.value) == {"event_id": "x"} and rec.key is None
 
 
 def test_raw_sends_each_line_byte_for_byte_even_when_not_json() -> None:
     broken, event = "not json at all", orjson.dumps(EVENT).decode()
-    records = prepare("grid.events.in", f"{broken}\n\n{event}\n", "f", raw=True, key=None)
+    records = prepare(EVENTS_IN, f"{broken}\n\n{event}\n", "f", raw=True, key=None)
     assert [(r.line, r.value, r.key) for r in records] == [
         (1, broken.encode(), None),
         (3, event.encode(), b"500103001003"),
