@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
 from gridflow.core.loop import LOOP, StageChange, Who
@@ -75,6 +76,7 @@ class Engine:
     classifier: TextClassifier
     rules: RuleSet
     severity_rules: SeverityRules | None = None
+    danger: DangerLexicon | None = None
     sla_scale: float = 1.0
     retention_s: float = 7 * 86400.0
 
@@ -86,7 +88,9 @@ class Engine:
             out.duplicate = "event"
             return out
         self._maybe_expire(state, now)
-        assessment = assess_report(event, self.catalogue, self.classifier, self.severity_rules)
+        assessment = assess_report(
+            event, self.catalogue, self.classifier, self.severity_rules, self.danger
+        )
         category, severity = assessment.category, assessment.severity
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
