@@ -59,7 +59,6 @@ class Outcome:
     due: list[tuple[float, str]] = field(default_factory=list)
 
 
-_dt = utc
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
@@ -341,7 +340,7 @@ class Engine:
         if until is None or case.deadline is None:
             return (RejectReason.INVALID_TRANSITION, "extend needs 'until' and a running deadline")
         verdict = extension_verdict(
-            self.rules.calendar, policy, _dt(case.deadline), until, case.extensions, self.sla_scale
+            self.rules.calendar, policy, utc(case.deadline), until, case.extensions, self.sla_scale
         )
         if not verdict.granted:
             return (RejectReason.EXTENSION_REFUSED, verdict.reason)
@@ -539,11 +538,11 @@ class Engine:
                 "action": action,
                 "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
                 "center_code": center or case.holder,
-                "at": _dt(now),
+                "at": utc(now),
                 "category": case.category,
                 "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
                 "department": case.department,
-                "deadline": _dt(deadline) if deadline is not None else None,
+                "deadline": utc(deadline) if deadline is not None else None,
                 "rule": case.rule,
                 "events": list(case.events),
                 "networks": list(case.networks),
@@ -553,7 +552,7 @@ class Engine:
                 "stage": case.stage,
                 "region_code": case.region,
                 "title": case.title,
-                "reported_at": _dt(case.first_reported_at),
+                "reported_at": utc(case.first_reported_at),
             }
         )
 

@@ -247,8 +247,9 @@ class KpiWindows:
     def drain(self) -> list[MergeMetrics]:
         """Every open window, ended or not, then forget them (a clean stop, a rebalance).
 
-        A window drained early goes out as a partial record; steps that fall in it
-        later go out in another one, and consumers sum the two (see ``agents.kpi``).
+        A window drained early goes out as a partial record; steps that fall in it later
+        go out in another one, and consumers sum the two (see
+        ``gridflow.runtime.kpi_publisher``).
         """
         return self._emit(float("inf"))
 

@@ -17,9 +17,8 @@ event is what a worker does with it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue, Category
@@ -36,9 +35,10 @@ from schemas.common import Severity, Tier
 __all__ = ["Assessment", "CasePlan", "assess_report", "plan_case", "stage_clock"]
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What a report is about, before it is merged into a case or opens one."""
+
+    # Named tuples: one of each is built per report on the hot path, in one C call.
 
     category: Category
     severity: Severity
@@ -53,8 +53,7 @@ class Assessment:
     danger: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CasePlan:
+class CasePlan(NamedTuple):
     """Where a new case goes and when its first deadline falls. Times are epoch s (UTC)."""
 
     decision: RouteDecision
@@ -194,7 +193,9 @@ def plan_case(
             (informed, regions.ancestor(region, informed))
             for informed in decision.inform
             if informed != tier
-        ),
+        )
+        if decision.inform
+        else (),
         start=start,
         accept_by=accept_by,
         accept_warn_at=warn_at,

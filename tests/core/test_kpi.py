@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.kpi import KpiPublisher
 from gridflow.config import Settings
 from gridflow.core.engine import Engine
 from gridflow.core.facts import StepFact, StepKind
@@ -18,6 +17,7 @@ from gridflow.core.kpi import KpiWindows
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.reference import load_engine
+from gridflow.runtime.kpi_publisher import KpiPublisher
 from schemas import Feedback, GridEvent, MergeMetrics
 
 VILLAGE = "500103001003"

@@ -9,7 +9,6 @@ still count the close as late.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +16,6 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 pytestmark = pytest.mark.integration
