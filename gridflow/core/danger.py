@@ -43,7 +43,7 @@ _FIELDS = frozenset(
         "conditionals",
     }
 )
-_CUE_FIELDS = frozenset({"level", "hazard", "words"})
+_CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # What a matched word is: a cue of a class, a hazard or incident marker, or a negation.
@@ -64,6 +64,8 @@ class DangerCue:
     #: the hazard category a hazard report of this class goes to (火灾隐患 for fire).
     hazard_category: str
     words: tuple[str, ...]
+    #: categories whose own urgency covers this cue (电梯困人 for trapped).
+    not_in: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +205,20 @@ class DangerLexicon:
                 raise doc.error(
                     fields["hazard"], f"hazard category {hazard!r} is not in the catalogue"
                 )
+            exempt: set[str] = set()
+            listed = fields.get("not_in")
+            for item in doc.sequence(listed, f"not_in of cue {name}") if listed else ():
+                code = doc.scalar(item, f"a category of cue {name}")
+                if code not in catalogue:
+                    raise doc.error(item, f"category {code!r} is not in the catalogue")
+                exempt.add(code)
             cues.append(
                 DangerCue(
-                    name, level, hazard, tuple(words("words", fields["words"], f"cue {name}"))
+                    name,
+                    level,
+                    hazard,
+                    tuple(words("words", fields["words"], f"cue {name}")),
+                    frozenset(exempt),
                 )
             )
         prefixes: list[str] = []
@@ -244,6 +257,13 @@ class DangerLexicon:
     def is_hazard_category(self, code: str) -> bool:
         """Is ``code`` a hazard category in itself (消防隐患, 危房 …)?"""
         return code.startswith(self._hazard_prefixes)
+
+    def level_for(self, reading: DangerReading, category: str) -> Severity | None:
+        """The highest level of the reading's cues that apply to ``category``."""
+        for cue in reading.cues:  # strongest first
+            if category not in self.cues[cue].not_in:
+                return self.cues[cue].level
+        return None
 
     def hazard_category(self, reading: DangerReading) -> str | None:
         """The hazard category for a hazard report with these cues (strongest cue's)."""

@@ -136,15 +136,16 @@ def assess_report(
     )
     if reading is None or lexicon is None:
         return Assessment(category, severity, text, classified_by)
-    if reading.level is not None:
+    level = lexicon.level_for(reading, category.code) if reading.level is not None else None
+    if level is not None:
         triage = catalogue.get(lexicon.triage) if category is fallback else None
         if triage is not None:
             # Unplaced: the town's duty room looks first, within minutes, and re-files it;
             # not yet a critical incident at the county (nobody knows what it is).
             category = triage
-            severity = higher(severity, at_most(reading.level, Severity.HIGH))
+            severity = higher(severity, at_most(level, Severity.HIGH))
         else:
-            severity = higher(severity, reading.level)
+            severity = higher(severity, level)
     hazard = lexicon.is_hazard_category(category.code) and severity is not Severity.CRITICAL
     return Assessment(category, severity, text, classified_by, hazard, reading.cues)
 

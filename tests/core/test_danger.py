@@ -115,11 +115,11 @@ def test_assessment(
 @pytest.mark.parametrize(
     ("edit", "line", "message"),
     [
-        (lambda t: t.replace("triage: SJ0603", "triage: SJ9999"), 28, "triage category 'SJ9999'"),
-        (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 38, "unknown level"),
-        (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 39, "not in the catalogue"),
-        (lambda t: t.replace("火苗,", "火灾,", 1), 40, "already listed"),
-        (lambda t: t.replace("version: 1", "version: 1\nlexicon: x"), 27, "unknown field 'lexicon'"),
+        (lambda t: t.replace("triage: SJ0603", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
+        (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 40, "unknown level"),
+        (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 41, "not in the catalogue"),
+        (lambda t: t.replace("火苗,", "火灾,", 1), 42, "already listed"),
+        (lambda t: t.replace("version: 1", "version: 1\nlexicon: x"), 29, "unknown field 'lexicon'"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
