@@ -35,7 +35,7 @@ from schemas import (
     GridEvent,
     RejectReason,
 )
-from schemas.common import Severity, Tier
+from schemas.common import Satisfaction, Severity, Tier
 
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 #: How often a region row is swept for expired ids and finished cases (event time).
@@ -385,6 +385,16 @@ class Engine:
         case.closed_at = now
         return "closed"
 
+    def _fx_revisit(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        answer = fb.satisfaction.value if fb.satisfaction else "unknown"
+        if fb.satisfaction is Satisfaction.UNSATISFIED and self._policy(case).reopen_unsatisfied:
+            # 不满意: back to the handler, as a reopen would do.
+            case.status = CaseStatus.DISPATCHED
+            case.closed_at = None
+            self._start_stage(case, "accept", now)
+            return f"回访 {answer}: reopened for rework"
+        return f"回访 {answer}"
+
     def _fx_cancel(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
         return f"cancelled: {fb.note or 'not a valid case'}"
@@ -673,6 +683,7 @@ _EFFECTS: dict[FeedbackAction, Callable[[Engine, Case, Feedback, float], _Effect
     FeedbackAction.VERIFY: Engine._fx_verify,
     FeedbackAction.REJECT_RESOLUTION: Engine._fx_reject_resolution,
     FeedbackAction.CLOSE: Engine._fx_close,
+    FeedbackAction.REVISIT: Engine._fx_revisit,
     FeedbackAction.CANCEL: Engine._fx_cancel,
     FeedbackAction.REOPEN: Engine._fx_reopen,
     FeedbackAction.ESCALATE: Engine._fx_escalate,

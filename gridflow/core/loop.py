@@ -121,6 +121,12 @@ _ROWS = (
         FeedbackAction.EXTEND, (_A, _D), Who.HOLDER, None, StageChange.MOVE, _STATE,
         StepKind.EXTENDED, "to `until`, if the policy allows",
     ),
+    Transition(
+        FeedbackAction.REVISIT, (_V, _C), Who.SUPERVISOR, None, StageChange.NONE, _STATE,
+        StepKind.REVISITED,
+        "回访: `unsatisfied` reopens (dispatched, accept starts) if the policy's "
+        "`reopen_unsatisfied`",
+    ),
 )  # fmt: skip
 
 #: Feedback action -> its transition; every action of the contract has one.

@@ -61,7 +61,12 @@ def test_every_feedback_action_has_one_row() -> None:
 
 
 def feedback(
-    case_id: str, action: str, n: int, center: str = VILLAGE, deadline: float | None = None
+    case_id: str,
+    action: str,
+    n: int,
+    center: str = VILLAGE,
+    deadline: float | None = None,
+    satisfaction: str = "satisfied",
 ) -> Feedback:
     doc: dict[str, object] = {
         "feedback_id": f"f{n}-{action}",
@@ -76,6 +81,8 @@ def feedback(
         doc["until"] = until.isoformat()
     if action == "return":
         doc["target_center"] = NEIGHBOUR
+    if action == "revisit":
+        doc["satisfaction"] = satisfaction
     return Feedback.model_validate(doc)
 
 
@@ -223,3 +230,37 @@ def test_a_missed_deadline_gives_a_supervised_deadline_not_a_fresh_stage(
         datetime.fromtimestamp(missed_at, UTC), policy.supervise
     ).timestamp()
     assert case.deadline == pytest.approx(supervised) and case.deadline < full
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "stage"),
+    [
+        ("satisfied", CaseStatus.CLOSED, None),
+        ("basically_satisfied", CaseStatus.CLOSED, None),
+        ("unsatisfied", CaseStatus.DISPATCHED, "accept"),
+    ],
+)
+def test_a_revisit_records_satisfaction_and_unsatisfied_reopens(
+    engine: Engine, answer: str, status: CaseStatus, stage: str | None
+) -> None:
+    state, case_id = case_in(engine, CaseStatus.CLOSED)
+    fb = feedback(case_id, "revisit", 50, TOWN, satisfaction=answer)
+    out = engine.apply_feedback(state, fb, NOW + 60)
+    assert out.reject is None, out.reject
+    [disposition] = out.dispositions
+    assert disposition.reason is not None and answer in disposition.reason
+    case = state.cases[case_id]
+    assert (case.status, case.stage) == (status, stage)
+
+
+def test_a_revisit_needs_a_satisfaction() -> None:
+    with pytest.raises(ValueError, match="satisfaction"):
+        Feedback.model_validate(
+            {
+                "feedback_id": "f1",
+                "case_id": f"{VILLAGE}-x",
+                "center_code": TOWN,
+                "action": "revisit",
+                "at": T0.isoformat(),
+            }
+        )
