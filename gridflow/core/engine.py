@@ -71,6 +71,7 @@ class Outcome:
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
+_MERGED, _CLOSED = StepKind.MERGED, StepKind.CLOSED
 #: What a feedback action's effect returns: a refusal, or the disposition's reason.
 _Effect = tuple[RejectReason, str] | str
 
@@ -616,33 +617,6 @@ class Engine:
         stage: str | None = None,
     ) -> None:
         """Emit one step: its disposition and, at the same index, its fact."""
-        out.dispositions.append(
-            self._disp(case, action, now, reason=reason, center=center, tier=tier, key=key)
-        )
-        fact = StepFact(kind, case.id, case.region, tier.value if tier else case.tier, now)
-        if kind is StepKind.OPENED:
-            fact.network = network
-        elif kind is StepKind.MERGED:
-            fact.network = network
-            fact.first_network = case.networks[0] if case.networks else None
-        elif kind is StepKind.CLOSED:
-            fact.on_time = case.on_time
-            fact.lateness_s = case.lateness_s()
-        elif stage is not None:
-            fact.stage = stage
-        out.facts.append(fact)
-
-    def _disp(
-        self,
-        case: Case,
-        action: DispositionAction,
-        now: float,
-        *,
-        reason: str | None = None,
-        center: str | None = None,
-        tier: Tier | None = None,
-        key: tuple[str, ...],
-    ) -> Disposition:
         # Every id says what the step is (the feedback that caused it, the tier escalated
         # to, the report merged, the deadline missed), never where it fell in the order of
         # processing: a replay after a crash may interleave ticks and feedback differently
@@ -650,30 +624,41 @@ class Engine:
         case.next_seq()
         deadline = case.deadline
         # Every field, in the model's order (the JSON written to the topic follows it).
-        return _disposition(
-            {
-                "disposition_id": disposition_id(case.id, *key),
-                "case_id": case.id,
-                "action": action,
-                "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
-                "center_code": center or case.holder,
-                "at": utc(now),
-                "category": case.category,
-                "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
-                "department": case.department,
-                "deadline": utc(deadline) if deadline is not None else None,
-                "rule": case.rule,
-                "events": list(case.events),
-                "networks": list(case.networks),
-                "reason": reason,
-                "state": case.status.value,
-                "rules_version": self.rules.version,
-                "stage": case.stage,
-                "region_code": case.region,
-                "title": case.title,
-                "reported_at": utc(case.first_reported_at),
-            }
+        out.dispositions.append(
+            _disposition(
+                {
+                    "disposition_id": disposition_id(case.id, *key),
+                    "case_id": case.id,
+                    "action": action,
+                    "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
+                    "center_code": center or case.holder,
+                    "at": utc(now),
+                    "category": case.category,
+                    "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
+                    "department": case.department,
+                    "deadline": utc(deadline) if deadline is not None else None,
+                    "rule": case.rule,
+                    "events": list(case.events),
+                    "networks": list(case.networks),
+                    "reason": reason,
+                    "state": case.status.value,
+                    "rules_version": self.rules.version,
+                    "stage": case.stage,
+                    "region_code": case.region,
+                    "title": case.title,
+                    "reported_at": utc(case.first_reported_at),
+                }
+            )
         )
+        fact = StepFact(
+            kind, case.id, case.region, tier.value if tier else case.tier, now, network, None, stage
+        )
+        if kind is _MERGED:
+            fact.first_network = case.networks[0] if case.networks else None
+        elif kind is _CLOSED:
+            fact.on_time = case.on_time
+            fact.lateness_s = case.lateness_s()
+        out.facts.append(fact)
 
 
 #: Each feedback action's own effect (see ``gridflow.core.loop`` for the table's part).
