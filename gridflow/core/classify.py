@@ -23,17 +23,16 @@ from typing import Any
 import jieba
 
 from gridflow.core.bounded_cache import remember
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
-from gridflow.core.load_errors import YamlDocument
-from schemas.common import Severity
+from gridflow.core.tiers import SEVERITY_RANK
+from gridflow.core.yaml_lines import YamlDocument
 
 __all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 #: Top-level fields of keywords.yaml; each loader reads its own and tolerates the others.
 KEYWORDS_FIELDS = frozenset({"version", "min_score", "categories", "severity"})
 _CACHE_SIZE = 4096
-_SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # jieba's dictionary frequency for added keywords: high enough that a keyword is kept
 # whole rather than split into dictionary words.
 _KEYWORD_FREQ = 100_000
@@ -106,8 +105,13 @@ class KeywordMatcher:
         "_word_cache",
     )
 
-    def __init__(self, keywords: Iterable[str]) -> None:
-        """Index ``keywords`` (already normalised) and add them to the jieba dictionary."""
+    def __init__(self, keywords: Iterable[str], *, add_to_dictionary: bool = True) -> None:
+        """Index ``keywords`` (already normalised) and add them to the jieba dictionary.
+
+        ``add_to_dictionary=False``: leave the shared dictionary alone (a lexicon read
+        beside the classifier, whose words must not change how the classifier's
+        one-character keywords segment: 火很大 as a word would hide 火).
+        """
         words = sorted(set(keywords), key=len, reverse=True)
         by_first: dict[str, list[str]] = {}
         singles: set[str] = set()
@@ -129,10 +133,11 @@ class KeywordMatcher:
         self._ranks: Mapping[str, int] | None = None
         self._tokenizer = _tokenizer()
         global _tokenizer_generation
-        with _tokenizer_lock:
-            for word in words:
-                self._tokenizer.add_word(word, _KEYWORD_FREQ)
-            _tokenizer_generation += 1
+        if add_to_dictionary:
+            with _tokenizer_lock:
+                for word in words:
+                    self._tokenizer.add_word(word, _KEYWORD_FREQ)
+                _tokenizer_generation += 1
         self._cache_generation = _tokenizer_generation
 
     def find_text(self, text: str) -> list[tuple[int, str]]:
@@ -316,7 +321,7 @@ class TextClassifier:
         self._weights = {keyword: tuple(pairs) for keyword, pairs in by_keyword.items()}
         count = len(catalogue.categories)
         self._order = {
-            category.code: (_SEVERITY_RANK[category.severity], count - index)
+            category.code: (SEVERITY_RANK[category.severity], count - index)
             for index, category in enumerate(catalogue.categories)
         }
         self._matcher = KeywordMatcher(self._weights)
@@ -402,4 +407,4 @@ class TextClassifier:
 
 @functools.cache
 def _default_classifier() -> TextClassifier:
-    return TextClassifier.load(_RULES / "keywords.yaml", Catalogue.default())
+    return TextClassifier.load(BUNDLED_RULES / "keywords.yaml", Catalogue.default())

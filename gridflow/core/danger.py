@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import KeywordMatcher, normalise
-from gridflow.core.load_errors import YamlDocument
+from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import Severity
 
 __all__ = ["DangerCue", "DangerLexicon", "DangerReading"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 _FIELDS = frozenset(
     {
         "version",
@@ -142,7 +142,8 @@ class DangerLexicon:
                 )
                 kind[word] = (held, marker)
         self._kind: Mapping[str, tuple[str, str]] = kind
-        self._matcher = KeywordMatcher(kind)
+        # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
+        self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
 
     @classmethod
@@ -314,4 +315,4 @@ class DangerLexicon:
 
 @functools.cache
 def _default_lexicon() -> DangerLexicon:
-    return DangerLexicon.load(_RULES / "danger.yaml", Catalogue.default())
+    return DangerLexicon.load(BUNDLED_RULES / "danger.yaml", Catalogue.default())

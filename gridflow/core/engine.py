@@ -25,7 +25,7 @@ from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
 from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
-from gridflow.core.tiers import is_above, parent_tier
+from gridflow.core.tiers import SEVERITY_RANK, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from schemas import (
     Disposition,
@@ -37,7 +37,6 @@ from schemas import (
 )
 from schemas.common import Satisfaction, Severity, Tier
 
-_SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 #: How often a region row is swept for expired ids and finished cases (event time).
 _EXPIRE_EVERY_S = 3600.0
 #: 危害大小: independent reports from this many networks, or this many reports, make a
@@ -198,7 +197,7 @@ class Engine:
         case.last_reported_at = max(case.last_reported_at, reported)
         case.first_reported_at = min(case.first_reported_at, reported)
         reason = f"report {event.event_id} from {event.source_network} joined the case"
-        if _SEVERITY_RANK[severity] > _SEVERITY_RANK[Severity(case.priority)]:
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(case.priority)]:
             reason += f"; priority raised {case.priority} -> {severity.value}"
             case.priority = severity.value
         self._step(
@@ -229,9 +228,9 @@ class Engine:
             return
         after = Severity(case.priority)
         if len(case.networks) >= _WIDE_NETWORKS or len(case.events) >= _WIDE_REPORTS:
-            after = max(after, Severity.HIGH, key=_SEVERITY_RANK.__getitem__)
+            after = max(after, Severity.HIGH, key=SEVERITY_RANK.__getitem__)
             case.priority = after.value
-        if _SEVERITY_RANK[after] <= _SEVERITY_RANK[routed_at]:
+        if SEVERITY_RANK[after] <= SEVERITY_RANK[routed_at]:
             return
         category = self.catalogue.get(case.category)
         if category is None:

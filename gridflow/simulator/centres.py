@@ -21,6 +21,7 @@ from gridflow.core.regions import RegionGraph
 from gridflow.kafka_client import client_kwargs
 from gridflow.reference import divisions_path
 from gridflow.simulator.casework import Behaviour, Casework, CentreStats
+from gridflow.topics import DISPOSITIONS, FEEDBACK
 from schemas import Disposition
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,9 @@ async def run_centres(
         seed, behaviour, max_cases=max_cases, stats=stats, supervisor_of=supervisor_of
     )
     stats = casework.stats
-    feedback_topic = settings.topic("grid.feedback")
+    feedback_topic = settings.topic(FEEDBACK)
     consumer = AIOKafkaConsumer(
-        settings.topic("grid.dispositions"),
+        settings.topic(DISPOSITIONS),
         **client_kwargs(settings),
         client_id=f"{settings.app_id}-sim-centres",
         group_id=group_id or f"{settings.app_id}-sim-centres",

@@ -1,7 +1,7 @@
 """Measured: critical incidents, hazards and urgent matters on a labelled evaluation set.
 
-tests/data/danger_eval.jsonl holds reports written for this evaluation, apart from the
-classifier's tuning data (tests/data/classification_eval.jsonl): long narratives,
+routing_rules/danger_eval.jsonl holds reports written for this evaluation, apart from the
+classifier's tuning data (routing_rules/classification_eval.jsonl): long narratives,
 camera alerts, Chongqing dialect, hazards, emergencies phrased without the obvious
 words, and everyday reports with tempting words (火锅, 烧烤, 消防演练). Each is labelled
 ``critical`` (someone is in danger now), ``hazard`` (隐患: may happen), ``urgent``
@@ -40,7 +40,7 @@ from schemas import GridEvent
 from schemas.common import Severity
 
 ROOT = Path(__file__).resolve().parents[2]
-EVAL_SET = ROOT / "tests" / "data" / "danger_eval.jsonl"
+EVAL_SET = ROOT / "routing_rules" / "danger_eval.jsonl"
 WHEN = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Chongqing
 
 
@@ -131,7 +131,7 @@ def test_the_set_is_large_and_varied() -> None:
     assert labels == {"critical", "hazard", "urgent", "routine"}
     assert sum(row["network"] == "video_ai" for row in rows) >= 10
     # Apart from the classifier's tuning data.
-    tuning = (ROOT / "tests" / "data" / "classification_eval.jsonl").read_text(encoding="utf-8")
+    tuning = (ROOT / "routing_rules" / "classification_eval.jsonl").read_text(encoding="utf-8")
     assert not any(row["text"] in tuning for row in rows)
 
 
