@@ -18,6 +18,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
+from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK, METRICS
+
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"
@@ -78,13 +80,13 @@ def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
 ) -> None:
     dep = Deployment(kafka_bootstrap, tmp_path)
     dep.create_topics()
-    feedback_topic = dep.topic("grid.feedback")
+    feedback_topic = dep.topic(FEEDBACK)
     opener = WorkerProcess(dep, name="opener").start().wait_ready()
     closer = WorkerProcess(dep, name="closer")
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
-    kpis = Collector(dep.bootstrap, dep.topic("grid.metrics"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
+    kpis = Collector(dep.bootstrap, dep.topic(METRICS))
     try:
-        produce_sync(dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("e1"))])
+        produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), [(VILLAGE.encode(), event("e1"))])
         [opened] = out.wait_for(
             lambda rs: any(r["action"] == "dispatch" for r in rs), 60, "the dispatch"
         )
