@@ -83,7 +83,7 @@ def event(text: str, **extra: object) -> GridEvent:
     ("text", "extra", "category", "severity", "hazard"),
     [
         # Unplaced with a danger cue: triage (险情待核实), high, not the village fallback.
-        ("楼下一股臭鸡蛋味，越来越冲", {}, "SJ0603", Severity.HIGH, False),
+        ("楼下一股臭鸡蛋味，越来越冲", {}, "SJ0620", Severity.HIGH, False),
         # Unplaced without one: the fallback as before.
         ("门口那个事情请处理一下", {}, "SJ0601", Severity.NORMAL, False),
         # A hazard the classifier reads as a fire moves to 火灾隐患; never critical, even
@@ -102,7 +102,7 @@ def event(text: str, **extra: object) -> GridEvent:
         ("居民楼起火了，火势很大", {}, "SJ0401", Severity.CRITICAL, False),
         # A camera alert type maps to its category without text.
         ("AI告警", {"source_network": "video_ai", "category": "fire_smoke"}, "SJ0401", Severity.CRITICAL, False),
-        ("AI告警", {"source_network": "video_ai", "category": "person_fall"}, "SJ0411", Severity.HIGH, False),
+        ("AI告警", {"source_network": "video_ai", "category": "person_fall"}, "SJ0421", Severity.HIGH, False),
     ],
 )  # fmt: skip
 def test_assessment(
@@ -115,7 +115,7 @@ def test_assessment(
 @pytest.mark.parametrize(
     ("edit", "line", "message"),
     [
-        (lambda t: t.replace("triage: SJ0603", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
+        (lambda t: t.replace("triage: SJ0620", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
         (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 40, "unknown level"),
         (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 41, "not in the catalogue"),
         (lambda t: t.replace("火苗,", "火灾,", 1), 42, "already listed"),

@@ -248,14 +248,14 @@ BUNDLED = RuleSet.load(RULES, regions=RegionGraph.default())
         # A wall-clock matter at night: the town's duty room, not the closed village office;
         # by day the village (独居人员失联: the grid worker knocks first).
         (
-            facts("ZZ0505", Severity.HIGH, at=time(23)),
+            facts("ZZ0520", Severity.HIGH, at=time(23)),
             Tier.TOWN,
             "urgent_wall",
             "out-of-contact",
             (),
         ),
         (
-            facts("ZZ0505", Severity.HIGH, at=time(10)),
+            facts("ZZ0520", Severity.HIGH, at=time(10)),
             Tier.VILLAGE,
             "urgent_wall",
             "out-of-contact",
