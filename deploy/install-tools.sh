@@ -3,6 +3,8 @@
 #   promtool             Debian package `prometheus` (apt-get)
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
+#   java, mvn            Debian packages openjdk-17-jre-headless and maven (apt-get), to
+#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #
@@ -93,6 +95,37 @@ install_pypi_tools() {
     return 0
 }
 
+apt_install() {
+    # apt_install WHAT PACKAGE...: install Debian packages as root, updating lists once.
+    local what="$1"
+    shift
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "$what missing and no apt-get here: install $* by hand"
+        return 1
+    fi
+    if ! as_root true; then
+        say "$what missing and not root (no passwordless sudo): run 'apt-get install $*' as root"
+        return 1
+    fi
+    if ! apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        as_root apt-get update -qq || say "apt-get update failed"
+    fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+install_apache_kafka() {
+    if ! command -v java >/dev/null 2>&1; then
+        apt_install java openjdk-17-jre-headless || { say "no Java: Apache Kafka tests will skip"; return 0; }
+    fi
+    if ! command -v mvn >/dev/null 2>&1; then
+        apt_install mvn maven || { say "no Maven: Apache Kafka tests will skip"; return 0; }
+    fi
+    # Jars cached outside the repo: only the first run on a machine downloads them.
+    bash "$(dirname "$0")/kafka/fetch.sh" || say "fetching Apache Kafka failed; its tests will skip"
+    return 0
+}
+
 install_promtool
 install_pypi_tools
+install_apache_kafka
 exit 0

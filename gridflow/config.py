@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     tick_interval: float = Field(default=1.0, gt=0)
     #: Largest accepted record value, bytes.
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: ``max.message.bytes`` of the topics gridflow creates (Apache Kafka's default): no
+    #: record the worker writes is larger (a Rejection keeps only a prefix of its input).
+    max_message_bytes: int = Field(default=1_048_588, ge=65536)
     #: Largest batch record (JSON array of GridEvents), events.
     max_batch_events: int = Field(default=1000, ge=1)
     #: Events reported more than this many seconds in the future are refused.
