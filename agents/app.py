@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import faust
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faust.streams import _current_event
 from faust.types import StreamT
 
@@ -165,6 +165,7 @@ class GridflowApp:
                 max_record_bytes=settings.max_record_bytes,
                 max_batch=settings.max_batch_events,
                 max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+                max_quote_bytes=settings.max_message_bytes // 4,
             ),
             metrics=self.metrics,
             read_state=self._read_state,
@@ -241,8 +242,23 @@ class GridflowApp:
         """Produce output records in per-partition batches and await their delivery."""
         if records:
             await send_batched(
-                self._kafka_producer(), [(r.topic, r.key, r.value, r.partition) for r in records]
+                self._kafka_producer(),
+                [(r.topic, r.key, r.value, r.partition) for r in records],
+                on_refused=self._refused,
             )
+
+    def _refused(self, tp: TopicPartition, count: int, error: BaseException) -> None:
+        # Outputs are bounded (a Rejection quotes a prefix), so this means a topic whose
+        # max.message.bytes is below GRIDFLOW_MAX_MESSAGE_BYTES: an operator must know.
+        self.metrics.output_refused(tp.topic, count)
+        log.error(
+            "the broker refused %d record(s) for %s[%d] as too large (%s); skipped. Check the "
+            "topic's max.message.bytes against GRIDFLOW_MAX_MESSAGE_BYTES",
+            count,
+            tp.topic,
+            tp.partition,
+            error,
+        )
 
     async def store(self, rows: Rows) -> None:
         """Write rows to the table and its changelog, in order per partition; await delivery."""

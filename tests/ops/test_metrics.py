@@ -11,6 +11,7 @@ from gridflow.metrics import TIERS, Metrics
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_events_in_total": ("counter", ("network",)),
     "gridflow_dlq_total": ("counter", ("reason",)),
+    "gridflow_outputs_refused_total": ("counter", ("topic",)),
     "gridflow_duplicates_total": ("counter", ("kind",)),
     "gridflow_feedback_total": ("counter", ("action",)),
     "gridflow_cases_opened_total": ("counter", ("tier",)),
@@ -38,6 +39,7 @@ def exercised() -> Metrics:
     m = Metrics(CollectorRegistry())
     m.event_in("zongzhi", 3)
     m.rejected("invalid_json")
+    m.output_refused("grid.events.dlq")
     m.duplicate("event")
     m.feedback_applied("accept")
     m.case_opened("village")
