@@ -37,6 +37,7 @@ from agents.partitioning import partition_for
 from agents.pipeline import Pipeline, TopicNames
 from agents.records import InRecord, OutRecord
 from gridflow import __version__
+from gridflow.broker_kind import BrokerKind, probe_broker_kind
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
 from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs
@@ -114,7 +115,14 @@ class GridflowApp:
         self.topics = topic_names(settings)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
-        faust_patches.install(settings.fetch_max_wait_ms, client_kwargs(settings))
+        self.broker_kind = probe_broker_kind(
+            settings.kafka_bootstrap, settings.kafka_security_protocol
+        )
+        # The embedded broker's workarounds (PITFALLS.md) only where it may be the broker.
+        on_kafka = self.broker_kind is BrokerKind.APACHE_KAFKA
+        faust_patches.install(
+            settings.fetch_max_wait_ms, None if on_kafka else client_kwargs(settings)
+        )
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.app = _App(
@@ -141,7 +149,7 @@ class GridflowApp:
             consumer_auto_offset_reset="earliest",
             # The embedded broker answers end offsets wrong across batches (PITFALLS.md),
             # which makes Faust's check refuse a correct persisted offset at restart.
-            recovery_consistency_check=False,
+            recovery_consistency_check=on_kafka,
         )
         self.table = self.app.Table(
             "cases",

@@ -7,8 +7,8 @@
   broker answers that wrong across produce batches (the last batch's base offset + 1), so
   recovery stopped up to a batch early and lost the newest rows of a region (seen in the
   chaos drill: a verified case recovered as resolved). We correct each end offset with
-  the high watermark of a fetch at that offset, which both brokers report right; on
-  Apache Kafka the two agree and this costs one fetch per partition at recovery.
+  the high watermark of a fetch at that offset, which both brokers report right. On
+  Apache Kafka the two agree, so the worker skips the check there (agents/app.py).
 - The input topics are not read by Faust at all (agents/input_reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
@@ -88,7 +88,10 @@ async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
 
 
 def install(fetch_max_wait_ms: int, client: Mapping[str, Any] | None = None) -> None:
-    """Patch Faust's consumer thread: fetch wait, and end offsets checked by a fetch."""
+    """Patch Faust's consumer thread: fetch wait, and end offsets checked by a fetch.
+
+    ``client`` None (on Apache Kafka, whose end offsets are right) skips the check.
+    """
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
     _STATE["client"] = dict(client or {})
     thread = faust_aiokafka.AIOKafkaConsumerThread
