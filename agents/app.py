@@ -30,6 +30,7 @@ from faust.types import StreamT
 
 from agents import faust_patches
 from agents.batch_send import Record, send_batched
+from agents.exactly_once import PartitionTransactions, UnsupportedGuarantee, current_producer
 from agents.heap import settle_startup_heap, sweep
 from agents.input_reader import InputReader, Rows, is_position_key
 from agents.kpi import KpiPublisher
@@ -120,8 +121,17 @@ class GridflowApp:
         )
         # The embedded broker's workarounds (PITFALLS.md) only where it may be the broker.
         on_kafka = self.broker_kind is BrokerKind.APACHE_KAFKA
+        exactly_once = settings.processing_guarantee == "exactly_once"
+        if exactly_once and not on_kafka:
+            raise UnsupportedGuarantee(
+                f"GRIDFLOW_PROCESSING_GUARANTEE=exactly_once needs Apache Kafka's transactions; "
+                f"the broker at {settings.kafka_bootstrap} is {self.broker_kind.value} "
+                "(the embedded broker's transactions are unusable): use at_least_once"
+            )
         faust_patches.install(
-            settings.fetch_max_wait_ms, None if on_kafka else client_kwargs(settings)
+            settings.fetch_max_wait_ms,
+            None if on_kafka else client_kwargs(settings),
+            read_committed=client_kwargs(settings) if exactly_once else None,
         )
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +145,9 @@ class GridflowApp:
             topic_replication_factor=settings.replication_factor,
             topic_allow_declare=True,
             table_standby_replicas=settings.standby_replicas,
-            processing_guarantee=settings.processing_guarantee,
+            # Faust's own exactly-once wraps its stream processing, which gridflow does not
+            # use: the input reader makes the transactions (agents/exactly_once.py).
+            processing_guarantee="at_least_once",
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
             broker_commit_interval=1.0,
@@ -182,6 +194,14 @@ class GridflowApp:
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
+        self.transactions = (
+            PartitionTransactions(
+                client_kwargs(settings), settings.app_id, settings.producer_linger_ms
+            )
+            if exactly_once
+            else None
+        )
+        self._fencing: Any = None
         self.reader = InputReader(
             client=client_kwargs(settings),
             topics=(self.topics.events_in, self.topics.feedback, self.topics.commands),
@@ -192,6 +212,7 @@ class GridflowApp:
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
+            transactions=self.transactions,
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._changelog = self.table.changelog_topic.get_topic_name()
@@ -243,7 +264,11 @@ class GridflowApp:
             )
 
     def _kafka_producer(self) -> AIOKafkaProducer:
-        # Faust's transport producer wraps the aiokafka one; its batch API is not exposed.
+        # Under exactly-once, the batch's transaction; else Faust's transport producer,
+        # which wraps the aiokafka one (its batch API is not exposed).
+        txn = current_producer.get()
+        if txn is not None:
+            return txn
         return cast(AIOKafkaProducer, cast(Any, self.app.producer)._ensure_producer())
 
     async def _send(self, records: Sequence[OutRecord]) -> None:
@@ -337,6 +362,15 @@ class GridflowApp:
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
             owned = {tp.partition for tp in assigned if tp.topic == self.topics.commands}
+            if self.transactions is not None:
+                # While recovery reads the changelog: starting the partitions' producers
+                # fences their last owners and aborts a transaction a killed one left
+                # open, which would hold read_committed readers back for a minute. On
+                # the app's loop (this signal may run on the consumer thread's), and
+                # not awaited: the rebalance must not wait for it.
+                self._fencing = asyncio.run_coroutine_threadsafe(
+                    self.transactions.own(frozenset(owned)), self.app.loop
+                )
             self.reader.assign(owned, self.app.consumer_generation_id)
             self.metrics.set_assigned_partitions(len(owned))
 

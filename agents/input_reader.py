@@ -40,6 +40,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from agents.exactly_once import PartitionTransactions
 from agents.records import InRecord
 from gridflow.core.compact_json import dumps_compact
 
@@ -199,6 +200,7 @@ class InputReader:
         client_id: str = "gridflow-inputs",
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[], None] = _exit_undelivered,
+        transactions: PartitionTransactions | None = None,
     ) -> None:
         self._client = dict(client)
         self.topics = tuple(topics)
@@ -211,6 +213,8 @@ class InputReader:
         self._client_id = client_id
         self._clock = clock
         self._on_fatal = on_fatal
+        #: exactly-once (agents/exactly_once.py): each partition's batch is one transaction
+        self._transactions = transactions
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -259,6 +263,9 @@ class InputReader:
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+        if self._transactions is not None:
+            with contextlib.suppress(Exception):
+                await self._transactions.close()
 
     # -------------------------------------------------------------- reading
     async def run(self) -> None:
@@ -270,6 +277,8 @@ class InputReader:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             client_id=self._client_id,
+            # The commands topic is written in transactions under exactly-once.
+            isolation_level="read_committed" if self._transactions else "read_uncommitted",
         )
         await consumer.start()
         self._consumer = consumer
@@ -301,6 +310,8 @@ class InputReader:
         self._pending = None
         self._position.clear()
         now = time.monotonic()
+        if self._transactions is not None:
+            await self._transactions.own(partitions)
         for partition in sorted(partitions):
             await self._finish_journal(consumer, partition)
         tps = [TopicPartition(t, p) for t in self.topics for p in sorted(partitions)]
@@ -358,9 +369,15 @@ class InputReader:
             len(batch.records),
             journal.now,
         )
-        state = await self._handle(batch.records, journal.now)
-        await self._store(merge_rows(state, batch.position_rows()))
+        async with self._atomically(partition):
+            state = await self._handle(batch.records, journal.now)
+            await self._store(merge_rows(state, batch.position_rows()))
         self.replayed_batches += 1
+
+    def _atomically(self, partition: int) -> contextlib.AbstractAsyncContextManager[None]:
+        if self._transactions is None:
+            return contextlib.nullcontext()
+        return self._transactions.transaction(partition)
 
     async def _fetch_ranges(
         self, consumer: AIOKafkaConsumer, ranges: Mapping[TopicPartition, tuple[int, int]]
@@ -390,6 +407,9 @@ class InputReader:
         if not data:
             await self._flush()
             return
+        if self._transactions is not None:
+            await self._cycle_transactional(data)
+            return
         batch = build_batch(data, self.topics, self._clock())
         journals: Rows = {p: [(journal_key(p), j.to_bytes())] for p, j in batch.journals.items()}
         try:
@@ -408,6 +428,32 @@ class InputReader:
                 self._position[tp] = messages[-1].offset + 1
         self.batches += 1
         self.records += len(batch.records)
+
+    async def _cycle_transactional(self, data: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """One transaction per partition: outputs, state rows and positions, or none of them.
+
+        No journal: an aborted transaction leaves nothing a replay could contradict.
+        """
+        now = self._clock()
+        for partition in sorted({tp.partition for tp, messages in data.items() if messages}):
+            batch = build_batch(
+                {tp: m for tp, m in data.items() if tp.partition == partition}, self.topics, now
+            )
+            positions = batch.position_rows()
+            try:
+                async with self._atomically(partition):
+                    state = await self._handle(batch.records, now)
+                    await self._store(merge_rows(state, positions))
+            except Exception:
+                log.critical("a batch's transaction failed; exiting", exc_info=True)
+                self._on_fatal()
+                raise
+            self._stored(positions)
+            self.batches += 1
+            self.records += len(batch.records)
+        for tp, messages in data.items():
+            if messages:
+                self._position[tp] = messages[-1].offset + 1
 
     async def _flush(self) -> None:
         if not self._unstored:

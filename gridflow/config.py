@@ -62,10 +62,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     standby_replicas: int = Field(default=0, ge=0)
-    #: The only guarantee the worker gives: outputs before state, idempotent ids, exact
-    #: replay of an unfinished batch. ``exactly_once`` is refused at load: the input
-    #: reader's outputs and state rows are not transactional, so it would promise nothing.
-    processing_guarantee: Literal["at_least_once"] = "at_least_once"
+    #: ``at_least_once``: outputs before state, idempotent ids, exact replay of an
+    #: unfinished batch (consumers may see a disposition twice, never a different one).
+    #: ``exactly_once`` (Apache Kafka only, refused at start elsewhere): a partition's
+    #: batch -- outputs, state rows, read positions -- is one transaction, so
+    #: ``read_committed`` consumers see every disposition once (agents/exactly_once.py).
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
     session_timeout_s: float = Field(default=10.0, gt=0)

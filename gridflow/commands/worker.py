@@ -67,10 +67,14 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         from agents.app import GridflowApp
+        from agents.exactly_once import UnsupportedGuarantee
 
         gridflow_app = GridflowApp(settings)
     except ConfigLoadError as exc:
         print(f"gridflow worker: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except UnsupportedGuarantee as exc:
+        print(f"gridflow worker: {exc}", file=sys.stderr)
         return 2
     try:
         created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))
