@@ -9,10 +9,10 @@
   chaos drill: a verified case recovered as resolved). We correct each end offset with
   the high watermark of a fetch at that offset, which both brokers report right. On
   Apache Kafka the two agree, so the worker skips the check there (agents/app.py).
-- Under exactly-once (agents/exactly_once.py) the changelog is transactional: recovery
-  reads it ``read_committed`` and ends at the last committed row, not at the end offset
-  (which counts commit markers no reader receives).
-- The input topics are not read by Faust at all (agents/input_reader.py says why); the
+- Under exactly-once (gridflow/runtime/exactly_once.py) the changelog is transactional:
+  recovery reads it ``read_committed`` and ends at the last committed row, not at the end
+  offset (which counts commit markers no reader receives).
+- The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
 """

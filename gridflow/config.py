@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     #: unfinished batch (consumers may see a disposition twice, never a different one).
     #: ``exactly_once`` (Apache Kafka only, refused at start elsewhere): a partition's
     #: batch -- outputs, state rows, read positions -- is one transaction, so
-    #: ``read_committed`` consumers see every disposition once (agents/exactly_once.py).
+    #: ``read_committed`` consumers see every disposition once (gridflow/runtime/exactly_once.py).
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     producer_linger_ms: int = Field(default=0, ge=0)
     #: Seconds a closed case and a seen event id stay in state (dedup memory).
     retention_s: float = Field(default=7 * 86400, gt=0)
-    #: Seconds between whole-heap sweeps for reference cycles (agents/heap.py); each one
+    #: Seconds between whole-heap sweeps for reference cycles (gridflow/runtime/heap.py); each one
     #: pauses the worker (0.7 s in a live worker at ~110,000 open cases). 0: never.
     heap_sweep_s: float = Field(default=3600.0, ge=0)
 

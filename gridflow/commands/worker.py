@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         from agents.app import GridflowApp
-        from agents.exactly_once import UnsupportedGuarantee
+        from gridflow.runtime.exactly_once import UnsupportedGuarantee
 
         gridflow_app = GridflowApp(settings)
     except ConfigLoadError as exc:

@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from conftest import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
-from agents.batch_send import send_batched
+from gridflow.runtime.sender import send_batched
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+
+from gridflow.runtime.checkpoint import Batch, Checkpoint, merge_rows
+
+log = logging.getLogger("gridflow.reader")
 
 #: The transactional producer of the batch being processed (None: at-least-once, use
 #: the worker's shared producer).
@@ -88,3 +93,42 @@ class PartitionTransactions:
             self.commits += 1
         finally:
             current_producer.reset(token)
+
+
+class TransactionalCheckpoint(Checkpoint):
+    """The checkpoint protocol under exactly-once: no journal, one transaction per partition.
+
+    Each partition's records of a fetch are processed, and their outputs, state rows and
+    positions written, inside that partition's transaction. A crash before the commit
+    aborts all of it: nothing a replay could contradict is visible, so nothing is
+    journaled and the new owner simply reads on from the last committed positions.
+    """
+
+    def __init__(self, transactions: PartitionTransactions, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transactions = transactions
+
+    async def replay(self, batch: Batch) -> None:
+        """A batch journaled under at-least-once (before a switch): replayed atomically."""
+        (partition,) = batch.journals
+        async with self.transactions.transaction(partition):
+            await super().replay(batch)
+
+    async def run(self, batch: Batch) -> None:
+        """Each partition's share of ``batch`` in its own transaction."""
+        for partition, journal in sorted(batch.journals.items()):
+            share = Batch(
+                records=[r for r in batch.records if r.partition == partition],
+                now=batch.now,
+                journals={partition: journal},
+            )
+            positions = share.position_rows()
+            try:
+                async with self.transactions.transaction(partition):
+                    state = await self._handle(share.records, share.now)
+                    await self._store(merge_rows(state, positions))
+            except Exception:
+                log.critical("a batch's transaction failed; exiting", exc_info=True)
+                self._on_fatal()
+                raise
+            self._on_stored(positions)
