@@ -2,13 +2,14 @@
 
 - Faust hard-codes the worker consumer's ``fetch_max_wait_ms=1500``; a broker then holds a
   fetch for up to that long when a partition is quiet, which alone puts p99 latency over a
-  second (PITFALLS.md). We lower it after Faust builds the consumer.
+  second (docs/PITFALLS.md). We lower it after Faust builds the consumer.
 - Changelog recovery ends at the partition's end offset from ListOffsets. The embedded
   broker answers that wrong across produce batches (the last batch's base offset + 1), so
   recovery stopped up to a batch early and lost the newest rows of a region (seen in the
-  chaos drill: a verified case recovered as resolved). We correct each end offset with
-  the high watermark of a fetch at that offset, which both brokers report right. On
-  Apache Kafka the two agree, so the worker skips the check there (agents/app.py).
+  chaos drill: a verified case recovered as resolved). On that broker only (the worker
+  recognises it by its cluster id, ``gridflow.broker.TANSU_CLUSTER_IDS``) we correct each
+  end offset with the high watermark of a fetch at that offset, which it reports right;
+  on any other cluster ListOffsets is trusted as Faust does.
 - Under exactly-once (gridflow/runtime/exactly_once.py) the changelog is transactional:
   recovery reads it ``read_committed`` and ends at the last committed row, not at the end
   offset (which counts commit markers no reader receives).
@@ -160,12 +161,10 @@ def install(
     *,
     read_committed: Mapping[str, Any] | None = None,
 ) -> None:
-    """Patch Faust's consumer thread: fetch wait, and end offsets checked by a fetch.
-
-    ``client`` None (on Apache Kafka, whose end offsets are right) skips the check.
-    ``read_committed`` (exactly-once: the client to read the changelog with) makes
-    recovery read committed rows only and end at the last of them.
-    """
+    """Patch Faust's consumer thread: fetch wait, and (given ``client``, for the embedded
+    broker only) end offsets checked by a fetch. ``read_committed`` (exactly-once: the
+    client to read the changelog with) makes recovery read committed rows only and end at
+    the last of them."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
     _STATE["client"] = dict(client or {})
     _STATE["isolation_level"] = "read_committed" if read_committed else "read_uncommitted"
