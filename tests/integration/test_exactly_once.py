@@ -16,6 +16,8 @@ import pytest
 from conftest import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
+
 pytestmark = pytest.mark.integration
 
 # One village per partition of 4 (real codes of the bundled division tree).
@@ -70,11 +72,11 @@ def test_read_committed_consumers_see_each_disposition_once_across_a_sigkill(
         pytest.skip("exactly-once needs Apache Kafka's transactions")
     total = 400
     first = WorkerProcess(deployment, name="eos-1").start().wait_ready()
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"), "read_committed")
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS), "read_committed")
     try:
         produce_sync(
             deployment.bootstrap,
-            deployment.topic("grid.events.in"),
+            deployment.topic(EVENTS_IN),
             [event(i) for i in range(total // 2)],
         )
         # Killed while it works: some batch is mid-transaction or just committed.
@@ -86,7 +88,7 @@ def test_read_committed_consumers_see_each_disposition_once_across_a_sigkill(
         first.kill()
         produce_sync(
             deployment.bootstrap,
-            deployment.topic("grid.events.in"),
+            deployment.topic(EVENTS_IN),
             [event(i) for i in range(total // 2, total)],
         )
         second = WorkerProcess(deployment, name="eos-2").start().wait_ready(timeout=120)

@@ -21,6 +21,7 @@ from conftest import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 from gridflow.runtime.sender import send_batched
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +65,11 @@ def test_large_inputs_are_rejected_with_a_bounded_prefix_and_the_worker_goes_on(
         }
         produce_sync(
             deployment.bootstrap,
-            deployment.topic("grid.events.in"),
+            deployment.topic(EVENTS_IN),
             [(b"k", value) for value in inputs.values()] + [(VILLAGE.encode(), event("after-big"))],
         )
-        dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
-        out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+        dlq = Collector(deployment.bootstrap, deployment.topic(DLQ))
+        out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
         try:
             rejected = dlq.wait_for(lambda rs: len(rs) >= 2, 60, "both large inputs in the DLQ")
             assert all(r["reason"] == "too_large" for r in rejected)

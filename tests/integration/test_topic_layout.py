@@ -12,7 +12,7 @@ from harness import create_topic
 
 from gridflow.config import Settings
 from gridflow.kafka_client import TopicLayoutError, all_topics, ensure_topics
-from gridflow.topics import EVENTS_IN
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ async def test_topics_get_production_settings_on_apache_kafka(broker: BrokerUnde
     try:
         described = await admin.describe_configs(
             [
-                ConfigResource(ConfigResourceType.TOPIC, settings.topic("grid.dispositions")),
+                ConfigResource(ConfigResourceType.TOPIC, settings.topic(DISPOSITIONS)),
                 ConfigResource(ConfigResourceType.TOPIC, changelog),
             ]
         )
@@ -67,7 +67,7 @@ async def test_topics_get_production_settings_on_apache_kafka(broker: BrokerUnde
         for resource in response.resources
         for name in [resource[3]]
     }
-    dispositions = configs[settings.topic("grid.dispositions")]
+    dispositions = configs[settings.topic(DISPOSITIONS)]
     assert dispositions["max.message.bytes"] == str(settings.max_message_bytes)
     assert dispositions["min.insync.replicas"] == "1"  # one broker: replication factor 1
     assert dispositions["cleanup.policy"] == "delete"

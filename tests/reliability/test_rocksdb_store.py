@@ -14,6 +14,8 @@ import pytest
 from conftest import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
+
 pytest.importorskip("rocksdb", reason="faust-streaming-rocksdb is not installed")
 
 pytestmark = pytest.mark.integration
@@ -42,12 +44,10 @@ def test_a_rocksdb_worker_restarts_on_its_data_and_reads_only_new_input(
         pytest.skip("the embedded broker's end offsets break a persistent store's restart")
     dep = Deployment(broker.bootstrap, tmp_path, extra_env={"GRIDFLOW_STORE": "rocksdb://"})
     dep.create_topics()
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
     try:
         first = WorkerProcess(dep, name="rocks").start().wait_ready(timeout=120)
-        produce_sync(
-            dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("r-1", 29.5))]
-        )
+        produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), [(VILLAGE.encode(), event("r-1", 29.5))])
         out.wait_for(lambda rs: any("r-1" in r["events"] for r in rs), 60, "the first dispatch")
         assert first.terminate() == 0
         assert any((tmp_path / "data-rocks").rglob("*.sst")) or any(
@@ -57,7 +57,7 @@ def test_a_rocksdb_worker_restarts_on_its_data_and_reads_only_new_input(
         second = WorkerProcess(dep, name="rocks").start().wait_ready(timeout=120)
         try:
             produce_sync(
-                dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("r-2", 29.9))]
+                dep.bootstrap, dep.topic(EVENTS_IN), [(VILLAGE.encode(), event("r-2", 29.9))]
             )
             out.wait_for(lambda rs: any("r-2" in r["events"] for r in rs), 60, "the next dispatch")
             assert second.metric("gridflow_events_in_total") == 1, "only the new event was read"

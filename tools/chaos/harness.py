@@ -690,7 +690,7 @@ class Chaos:
         if self.cluster is not None and cfg.kafka_nodes >= 3:
             self.broker_failures = BrokerFailures(
                 self.cluster,
-                settings.topic("grid.events.in"),
+                settings.topic(EVENTS_IN),
                 random.Random(cfg.seed + 1),
                 self._say,
                 min_kills=cfg.broker_kills,
