@@ -14,6 +14,7 @@ from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.kafka_client import TopicLayoutError, cluster_id, ensure_topics
 from gridflow.logs import configure, logging_config
+from gridflow.runtime.exactly_once import UnsupportedGuarantee
 
 log = logging.getLogger("gridflow.worker")
 
@@ -106,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
         log.info("the broker is the embedded Tansu: its end-offset workarounds are on")
     try:
         from agents.app import GridflowApp
-        from gridflow.runtime.exactly_once import UnsupportedGuarantee
 
         gridflow_app = GridflowApp(settings, tansu=tansu)
     except ConfigLoadError as exc:
