@@ -77,7 +77,9 @@ def java_binary() -> str | None:
 def unavailable_reason(version: str = KAFKA_VERSION) -> str | None:
     """Why Apache Kafka cannot run here, or None when it can."""
     if java_binary() is None:
-        return "no Java runtime (install openjdk-17-jre-headless, or run `make tools`)"
+        return (
+            "no Java runtime (install default-jre-headless, Java 17 or newer, or run `make tools`)"
+        )
     lib = lib_dir(version)
     if not (lib / f"kafka_2.13-{version}.jar").exists():
         return f"Apache Kafka {version} jars not in {lib} (run `make tools` to fetch them)"
