@@ -29,7 +29,8 @@ ENV_PREFIX = "GRIDFLOW_"
 #: ``GRIDFLOW_*`` variables that are not settings but are read, with what for.
 OTHER_VARIABLES = {
     "GRIDFLOW_CONFIG": "names a settings file of KEY=value lines",
-    "GRIDFLOW_TEST_KAFKA": "tests only: 'testcontainers' runs the broker tests on Apache Kafka",
+    "GRIDFLOW_TEST_BROKERS": "tests only: 'embedded' or 'kafka' runs the broker tests on one",
+    "GRIDFLOW_KAFKA_HOME": "where Apache Kafka's jars are cached (gridflow/apache_kafka.py)",
 }
 
 #: The levels GRIDFLOW_LOG_LEVEL accepts (any case).
