@@ -4,6 +4,8 @@
 #   amtool               Debian package `prometheus-alertmanager` (apt-get)
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
+#   java, mvn            Debian packages default-jre-headless (Java 17+) and maven, to
+#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
 #                        start a server in a temporary directory (tests/api/postgres.py)
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
@@ -127,8 +129,22 @@ install_postgresql() {
     return 0
 }
 
+install_apache_kafka() {
+    # A JDK's runtime and Maven from Debian when missing (install_debian says why not),
+    # then Kafka's jars, cached outside the repo: only a machine's first run downloads them.
+    install_debian java default-jre-headless
+    install_debian mvn maven
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+        say "no Java or no Maven: Apache Kafka tests will skip"
+        return 0
+    fi
+    bash "$(dirname "$0")/kafka/fetch.sh" || say "fetching Apache Kafka failed; its tests will skip"
+    return 0
+}
+
 install_debian promtool prometheus
 install_debian amtool prometheus-alertmanager
 install_pypi_tools
+install_apache_kafka
 install_postgresql
 exit 0
