@@ -157,9 +157,17 @@ async def test_feedback_is_produced_to_grid_feedback_keyed_by_the_cases_region(a
         ({"action": "accept", "center_code": VILLAGE}, "t-village", 422, "schema"),
         ({"action": "extend"}, "t-village", 422, "schema"),
         ({"action": "accept"}, "t-town", 409, "wrong_center"),
+        ({"action": "verify"}, "t-village", 409, "wrong_center"),
         ({"action": "accept"}, "t-other-village", 403, "forbidden_region"),
     ],
-    ids=["action", "unknown-field", "extend-without-until", "not-the-holder", "other-region"],
+    ids=[
+        "action",
+        "unknown-field",
+        "extend-without-until",
+        "not-the-holder",
+        "checks-own-work",
+        "other-region",
+    ],
 )
 async def test_bad_feedback_is_refused_before_kafka(
     api: Api, body: object, secret: str, status: int, reason: str
@@ -200,9 +208,9 @@ async def test_wait_returns_the_outcome_once_projected(api: Api) -> None:
 async def test_a_refusal_is_the_outcome_too(api: Api) -> None:
     h, (case_id, *_) = await opened(api, 1)
     mark = len(h.records)
-    assert h.act(case_id, VILLAGE, "close", "fb-early") is not None  # not resolved yet
+    assert isinstance(h.act(case_id, TOWN, "close", "fb-early"), tuple)  # not resolved yet
     await project(api, h, since=mark)
-    r = await api.client.get(f"/v1/cases/{case_id}/feedback/fb-early", headers=auth("t-village"))
+    r = await api.client.get(f"/v1/cases/{case_id}/feedback/fb-early", headers=auth("t-town"))
     assert r.json()["status"] == "refused" and r.json()["reason"] == "invalid_transition"
     case = (await api.client.get(f"/v1/cases/{case_id}", headers=auth("t-village"))).json()
     assert case["timeline"][-1]["kind"] == "refusal"

@@ -50,10 +50,17 @@ def closed_loop() -> tuple[History, str]:
     (dispatch, *_) = h.report(event("e1", VILLAGE))
     case_id = dispatch.case_id
     h.report(event("e2", VILLAGE, network="zongzhi"))
-    assert h.act(case_id, TOWN, "accept", "fb-wrong") is not None  # the town does not hold it
+    assert isinstance(
+        h.act(case_id, TOWN, "accept", "fb-wrong"), tuple
+    )  # the town does not hold it
     holder = dispatch.center_code
-    for action in ("accept", "resolve", "verify", "close"):
-        h.act(case_id, holder, action, f"fb-{action}")
+    for action, centre in (
+        ("accept", holder),
+        ("resolve", holder),
+        ("verify", TOWN),
+        ("close", TOWN),
+    ):
+        assert not isinstance(h.act(case_id, centre, action, f"fb-{action}"), tuple), action
     h.metrics("500103000000", datetime(2026, 1, 1, tzinfo=UTC), events_in=2, cases_opened=1)
     return h, case_id
 
