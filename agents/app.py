@@ -22,8 +22,7 @@ from typing import Any, cast
 import faust
 from faust.types import StreamT
 
-from agents import faust_patches
-from agents.faust_table import CaseTable, aiokafka_producer
+from agents.faust_table import CaseTable, aiokafka_producer, install_patches
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
@@ -88,9 +87,7 @@ class GridflowApp:
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
         # The end-offset probe is for Tansu's wrong ListOffsets answers only.
-        faust_patches.install(
-            settings.fetch_max_wait_ms, client_kwargs(settings) if tansu else None
-        )
+        install_patches(settings.fetch_max_wait_ms, client_kwargs(settings) if tansu else None)
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.app = _App(

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from agents import faust_patches
+from agents import faust_table
 from agents.app import GridflowApp
 from gridflow.broker import EMBEDDED_CLUSTER_ID, TANSU_CLUSTER_IDS
 from gridflow.config import Settings
@@ -23,7 +23,7 @@ from gridflow.kafka_client import cluster_id
 def test_workarounds_follow_the_broker(tansu: bool) -> None:
     app = GridflowApp(Settings(kafka_bootstrap="127.0.0.1:1"), tansu=tansu)
     assert app.app.conf.recovery_consistency_check is (not tansu)
-    assert bool(faust_patches._STATE["client"]) is tansu
+    assert bool(faust_table._STATE["client"]) is tansu
 
 
 @pytest.mark.integration
