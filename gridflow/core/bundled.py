@@ -1,7 +1,9 @@
-"""Where the bundled rules and reference data are: ``gridflow/routing_rules/``.
+"""Where the bundled rules and reference data are: the top-level ``routing_rules/``.
 
-They ship inside the package (package data), so an installed gridflow finds them without
-a checkout. ``GRIDFLOW_RULES`` names another directory (``gridflow.config.Settings``);
+The directory stays at the top of the checkout (the project's layout keeps rules beside
+``agents/`` and ``schemas/``) and is installed as a data-only top-level package of the
+same name, so it sits beside ``gridflow/`` in site-packages as it does in a checkout and
+an installed gridflow finds it without one. ``GRIDFLOW_RULES`` names another directory (``gridflow.config.Settings``);
 this is the one definition of the default every loader falls back to.
 """
 
@@ -10,6 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The rules directory installed with gridflow.
-BUNDLED_RULES: Path = Path(__file__).resolve().parent.parent / "routing_rules"
+BUNDLED_RULES: Path = Path(__file__).resolve().parents[2] / "routing_rules"
 #: The division tree inside a rules directory (``GRIDFLOW_DIVISIONS`` names another file).
 DIVISIONS_FILE: Path = Path("divisions") / "chongqing-divisions-2023.csv"

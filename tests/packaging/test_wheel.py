@@ -76,10 +76,10 @@ def test_the_wheel_holds_the_rules_and_leaves_tools_and_tests_out(
     wheel, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
     for rules in ("routes.yaml", "policies.yaml", "calendar.yaml", "catalogue.yaml"):
-        assert f"gridflow/routing_rules/{rules}" in names
-    assert "gridflow/routing_rules/divisions/chongqing-divisions-2023.csv" in names
+        assert f"routing_rules/{rules}" in names
+    assert "routing_rules/divisions/chongqing-divisions-2023.csv" in names
     tops = {name.split("/")[0] for name in names if not name.startswith("gridflow-")}
-    assert tops == {"gridflow", "agents", "schemas"}
+    assert tops == {"gridflow", "agents", "schemas", "routing_rules"}
 
 
 def test_an_installed_gridflow_checks_its_bundled_rules_outside_the_checkout(

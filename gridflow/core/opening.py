@@ -1,0 +1,242 @@
+"""How a case opens (立案): one report assessed, then planned to a tier, centre and deadlines.
+
+The engine and ``gridflow rules test`` both call these, so what the CLI prints for an
+event is what a worker does with it:
+
+* :func:`assess_report`: the category (from the report's code, or classified from its
+  text), the severity (category default, danger words, the reporter's hint) and whether
+  the report is a hazard (隐患) or an incident (``danger.py``): an unplaced report with a
+  danger cue goes to triage, a hazard never runs as a critical incident;
+* :func:`plan_case`: the routing decision, the centre that gets the dispatch, the
+  department, SLA policy, priority, the tiers informed, and the accept deadline and
+  warning, all counted from one start instant (the worker's: the input record's time);
+* :func:`stage_clock`: a stage's deadline and warning from a start instant, the one SLA
+  function of the engine (remembered: cases opened by one input record, or records
+  stamped in the same millisecond, share their walk through the calendar).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple, cast
+
+from gridflow.core.bounded_cache import remember
+from gridflow.core.catalogue import Catalogue, Category
+from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
+from gridflow.core.regions import RegionGraph
+from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
+from gridflow.core.severity import SeverityRules, assess_severity, at_most, higher
+from gridflow.core.sla import SlaPolicy, Stage, stage_timestamps
+from gridflow.core.workcalendar import WorkCalendar
+from schemas import GridEvent
+from schemas.common import Severity, Tier
+
+__all__ = ["Assessment", "CasePlan", "assess_report", "plan_case", "stage_clock"]
+
+
+class Assessment(NamedTuple):
+    """What a report is about, before it is merged into a case or opens one."""
+
+    # Named tuples: one of each is built per report on the hot path, in one C call.
+
+    category: Category
+    severity: Severity
+    #: the report's text: title and description, as the classifier read them.
+    text: str
+    #: the classifier's keywords when the category came from the text; ``None`` when it
+    #: came from the report's own code.
+    classified_by: tuple[str, ...] | None
+    #: a hazard (隐患: may happen) rather than an incident in progress.
+    hazard: bool = False
+    #: the danger cue classes found in the text (``fire``, ``gas`` …), strongest first.
+    danger: tuple[str, ...] = ()
+
+
+class CasePlan(NamedTuple):
+    """Where a new case goes and when its first deadline falls. Times are epoch s (UTC)."""
+
+    decision: RouteDecision
+    #: the centre that gets the dispatch (the ancestor of the village at ``decision.tier``).
+    centre: str
+    department: str
+    #: the route's priority override, else the assessed severity.
+    priority: Severity
+    #: the other tiers told about the case, with their centres, top down.
+    informed: tuple[tuple[Tier, str], ...]
+    #: the instant the case opens, from which the deadlines are counted.
+    start: float
+    accept_by: float
+    accept_warn_at: float
+
+    @property
+    def tier(self) -> Tier:
+        """The tier whose centre holds the case."""
+        return self.decision.tier
+
+    @property
+    def policy(self) -> str:
+        """The SLA policy's name."""
+        return self.decision.policy
+
+
+def report_text(event: GridEvent) -> str:
+    """Title and description, as the classifier and the severity rules read them."""
+    title, description = event.title, event.description
+    # " ".join of the parts that are there (the schema requires at least one).
+    return f"{title} {description}" if title and description else title or description or ""
+
+
+def assess_report(
+    event: GridEvent,
+    catalogue: Catalogue,
+    classifier: TextClassifier,
+    severity_rules: SeverityRules | None,
+    danger: DangerLexicon | None = None,
+) -> Assessment:
+    """The category and severity of one report, as every worker assesses it.
+
+    With a danger lexicon (the bundled one when ``danger`` is None and the catalogue has
+    its triage category):
+
+    * a hazard report (hazard marker, no incident marker) keeps the category default and
+      the reporter's hint, at most ``high``: danger words do not raise it; a hazard the
+      classifier put in an incident category (or nowhere) moves to its cue's hazard
+      category (火灾隐患, 燃气安全隐患 …), which runs on rectification days;
+    * otherwise the strongest danger cue raises the severity to its level, and a report
+      the classifier could not place that carries a cue becomes the triage category.
+    """
+    text = report_text(event)
+    category = catalogue.resolve(event.source_network, event.category)
+    classified_by: tuple[str, ...] | None = None
+    fallback = catalogue.get(catalogue.fallback)
+    if fallback is None:  # the catalogue loader guarantees the fallback exists
+        raise LookupError(f"catalogue has no fallback category {catalogue.fallback}")
+    if category is None:
+        classified = classifier.classify(text)
+        category = catalogue.get(classified.code) or fallback
+        classified_by = classified.matched
+    lexicon = danger if danger is not None else _default_danger(catalogue)
+    reading = lexicon.read(text) if lexicon is not None else None
+    role = event.reporter.role if event.reporter else None
+    if reading is not None and lexicon is not None and reading.hazard:
+        if (
+            category is fallback
+            or category.severity is Severity.CRITICAL
+            or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
+        ):
+            moved = catalogue.get(lexicon.hazard_category(reading) or "")
+            category = moved or category
+        # No danger words: a hazard is what may happen. Capped at high, never critical.
+        severity = assess_severity(category, event.severity, "", reporter_role=role)
+        severity = at_most(severity, Severity.HIGH)
+        return Assessment(category, severity, text, classified_by, True, reading.cues)
+    severity = assess_severity(
+        category, event.severity, text, reporter_role=role, rules=severity_rules
+    )
+    if reading is None or lexicon is None:
+        return Assessment(category, severity, text, classified_by)
+    level = lexicon.level_for(reading, category.code) if reading.level is not None else None
+    if level is not None:
+        triage = catalogue.get(lexicon.triage) if category is fallback else None
+        if triage is not None:
+            # Unplaced: the town's duty room looks first, within minutes, and re-files it;
+            # not yet a critical incident at the county (nobody knows what it is).
+            category = triage
+            severity = higher(severity, at_most(level, Severity.HIGH))
+        else:
+            severity = higher(severity, level)
+    hazard = lexicon.is_hazard_category(category.code) and severity is not Severity.CRITICAL
+    return Assessment(category, severity, text, classified_by, hazard, reading.cues)
+
+
+#: Incident categories (突发事件): a hazard report classified here moves to a hazard one.
+_INCIDENTS = ("SJ04",)
+
+
+def _default_danger(catalogue: Catalogue) -> DangerLexicon | None:
+    # The bundled lexicon names bundled categories: only for a catalogue that has them.
+    lexicon = DangerLexicon.default()
+    return lexicon if lexicon.triage in catalogue else None
+
+
+def plan_case(
+    event: GridEvent,
+    assessment: Assessment,
+    rules: RuleSet,
+    regions: RegionGraph,
+    start: float,
+    sla_scale: float = 1.0,
+) -> CasePlan:
+    """Route a new case and count its accept deadline from ``start`` (epoch s)."""
+    category = assessment.category
+    # Time-of-day rules are about when the incident was seen, not when it was processed.
+    local = event.reported_at.astimezone(rules.calendar.tzinfo).time()
+    decision = rules.route(
+        RouteFacts(
+            category=category.code,
+            kind=category.kind,
+            network=event.source_network,
+            severity=assessment.severity,
+            region_code=event.region_code,
+            local_time=local,
+        )
+    )
+    tier = decision.tier
+    region = event.region_code
+    accept_by, warn_at = stage_clock(rules, decision.policy, "accept", start, sla_scale)
+    return CasePlan(
+        decision=decision,
+        centre=regions.ancestor(region, tier),
+        department=decision.department or category.department,
+        priority=decision.priority or assessment.severity,
+        informed=tuple(
+            (informed, regions.ancestor(region, informed))
+            for informed in decision.inform
+            if informed != tier
+        )
+        if decision.inform
+        else (),
+        start=start,
+        accept_by=accept_by,
+        accept_warn_at=warn_at,
+    )
+
+
+def stage_clock(
+    rules: RuleSet, policy_name: str, stage: str, start: float, scale: float = 1.0
+) -> tuple[float, float]:
+    """``(deadline, warning)`` of ``stage`` under the named policy, started at ``start``.
+
+    ``stage`` is a case's ``stage`` (``accept`` or ``resolve``, stored as text).
+    """
+    policy = rules.policies[policy_name]
+    calendar = rules.calendar
+    # Entries hold the policy and calendar they were computed with, so a rules reload
+    # that reuses a policy name recomputes instead of trusting the name.
+    key = (policy_name, stage, start, scale)
+    known = _STAGE_TIMES.get(key)
+    if known is not None and known[0] is policy and known[1] is calendar:
+        return known[2], known[3]
+    deadline, warn = stage_timestamps(calendar, policy, cast(Stage, stage), utc(start), scale)
+    remember(_STAGE_TIMES, _STAGE_TIMES_KEPT, key, (policy, calendar, deadline, warn))
+    return deadline, warn
+
+
+def utc(ts: float) -> datetime:
+    """``ts`` (epoch s) as an aware UTC datetime, remembered.
+
+    Steps of one input share its time, and cases their deadlines (close of business) and
+    report times: most conversions were made a moment ago. Datetimes are immutable.
+    """
+    found = _DATETIMES.get(ts)
+    if found is None:
+        found = remember(_DATETIMES, _DATETIMES_KEPT, ts, datetime.fromtimestamp(ts, UTC))
+    return found
+
+
+_DATETIMES: dict[float, datetime] = {}
+_DATETIMES_KEPT = 4096
+#: (policy name, stage, start epoch, scale) -> (policy, calendar, deadline, warning)
+_STAGE_TIMES: dict[tuple[str, str, float, float], tuple[SlaPolicy, WorkCalendar, float, float]] = {}
+_STAGE_TIMES_KEPT = 4096
