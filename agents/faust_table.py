@@ -14,31 +14,12 @@ takes four things Faust does not offer as API, all here:
 - **recovery state**: whether the assignment of a generation has its table partitions
   recovered, and how far recovery is (``app.tables.recovery``);
 - **the aiokafka producer** behind Faust's transport producer (its batch API is not
-  exposed);
-- **two patches to Faust's consumer thread** (:func:`install_patches`), applied from here rather
-  than a fork:
-
-  - Faust hard-codes the worker consumer's ``fetch_max_wait_ms=1500``; a broker then
-    holds a fetch for up to that long when a partition is quiet, which alone puts p99
-    latency over a second (docs/PITFALLS.md). We lower it after Faust builds the consumer.
-  - Changelog recovery ends at the partition's end offset from ListOffsets. The embedded
-    broker answers that wrong across produce batches (the last batch's base offset + 1),
-    so recovery stopped up to a batch early and lost the newest rows of a region (seen in
-    the chaos drill: a verified case recovered as resolved). On that broker only (the
-    worker recognises it by its cluster id, ``gridflow.broker.TANSU_CLUSTER_IDS``) we
-    correct each end offset with the high watermark of a fetch at that offset, which it
-    reports right; on any other cluster ListOffsets is trusted as Faust does.
-
-  The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
-  patches concern only what Faust still reads: the commands topic for the table's
-  assignment, and the changelog.
+  exposed).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import time
 import weakref
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
@@ -46,17 +27,21 @@ from typing import Any, cast
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from faust.streams import _current_event
-from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from gridflow.runtime.checkpoint import Rows, is_position_key
+from gridflow.runtime.exactly_once import current_producer
 from gridflow.runtime.partitioning import partition_for
 from gridflow.runtime.sender import Record, send_batched
 
 
 def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
-    """The aiokafka producer Faust's transport producer wraps."""
+    """The producer of the batch's transaction (exactly-once), else the aiokafka producer
+    Faust's transport producer wraps."""
+    txn = current_producer.get()
+    if txn is not None:
+        return txn
     return cast(AIOKafkaProducer, cast(Any, app.producer)._ensure_producer())
 
 
@@ -176,78 +161,3 @@ def _partition_context(partition: int) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
-
-
-# ------------------------------------------------------ consumer thread patches
-
-log = logging.getLogger("gridflow.recovery")
-
-_STATE: dict[str, Any] = {"fetch_max_wait_ms": 50, "client": {}}
-_original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
-_original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
-
-
-def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    consumer = _original_create(self, transport)
-    # aiokafka reads this attribute when it builds its fetcher in start().
-    consumer._fetch_max_wait_ms = _STATE["fetch_max_wait_ms"]
-    return consumer
-
-
-async def true_end_offsets(
-    client: Mapping[str, Any], ends: Mapping[TopicPartition, int], timeout: float = 10.0
-) -> dict[TopicPartition, int]:
-    """End offsets corrected by a fetch's high watermark (see the module docstring)."""
-    result = dict(ends)
-    probe = [tp for tp, end in ends.items() if end > 0]
-    if not probe:
-        return result
-    consumer = AIOKafkaConsumer(
-        **client, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
-    )
-    await consumer.start()
-    try:
-        consumer.assign(probe)
-        for tp in probe:
-            consumer.seek(tp, ends[tp] - 1)
-        waiting = set(probe)
-        deadline = time.monotonic() + timeout
-        while waiting and time.monotonic() < deadline:
-            await consumer.getmany(*waiting, timeout_ms=200)
-            for tp in list(waiting):
-                high = consumer.highwater(tp)
-                if high is not None:
-                    result[tp] = max(result[tp], high)
-                    waiting.discard(tp)
-        if waiting:
-            log.warning(
-                "no fetch answer for %d partition(s); using their end offsets", len(waiting)
-            )
-    finally:
-        await consumer.stop()
-    return result
-
-
-async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
-    ends = await _original_highwaters(self, partitions)
-    if self.consumer.in_transaction or not _STATE["client"]:
-        return ends
-    try:
-        fixed = await true_end_offsets(_STATE["client"], ends)
-    except (TimeoutError, OSError, Exception) as exc:  # never block recovery on the probe
-        log.warning("could not verify end offsets (%s); using ListOffsets", exc)
-        return ends
-    moved = {tp: (ends[tp], fixed[tp]) for tp in ends if fixed[tp] != ends[tp]}
-    if moved:
-        log.info("end offsets corrected by fetch high watermark: %s", moved)
-    return fixed
-
-
-def install_patches(fetch_max_wait_ms: int, client: Mapping[str, Any] | None = None) -> None:
-    """Patch Faust's consumer thread: fetch wait, and (given ``client``, for the embedded
-    broker only) end offsets checked by a fetch."""
-    _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
-    _STATE["client"] = dict(client or {})
-    thread = faust_aiokafka.AIOKafkaConsumerThread
-    thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
-    thread._highwaters = _highwaters  # type: ignore[method-assign]

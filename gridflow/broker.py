@@ -24,7 +24,7 @@ from gridflow.parent_death import signal_on_parent_death
 
 #: The cluster id the embedded broker is started with, and Tansu's own default: a worker
 #: that finds either turns on the workarounds for Tansu's wrong end offsets
-#: (``agents/faust_table.py``); on any other cluster they stay off.
+#: (``agents/faust_patches.py``); on any other cluster they stay off.
 EMBEDDED_CLUSTER_ID = "gridflow-embedded"
 TANSU_CLUSTER_IDS = frozenset({EMBEDDED_CLUSTER_ID, "tansu_cluster"})
 

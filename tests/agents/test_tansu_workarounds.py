@@ -8,11 +8,11 @@ other cluster both stay as Faust has them. The worker recognises Tansu by its cl
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
+from conftest import BrokerUnderTest
 
-from agents import faust_table
+from agents import faust_patches
 from agents.app import GridflowApp
 from gridflow.broker import EMBEDDED_CLUSTER_ID, TANSU_CLUSTER_IDS
 from gridflow.config import Settings
@@ -23,12 +23,15 @@ from gridflow.kafka_client import cluster_id
 def test_workarounds_follow_the_broker(tansu: bool) -> None:
     app = GridflowApp(Settings(kafka_bootstrap="127.0.0.1:1"), tansu=tansu)
     assert app.app.conf.recovery_consistency_check is (not tansu)
-    assert bool(faust_table._STATE["client"]) is tansu
+    assert bool(faust_patches._STATE["client"]) is tansu
 
 
 @pytest.mark.integration
-def test_the_embedded_broker_is_recognised_by_its_cluster_id(kafka_bootstrap: str) -> None:
-    if os.environ.get("GRIDFLOW_KAFKA_BOOTSTRAP") or os.environ.get("GRIDFLOW_TEST_KAFKA"):
-        pytest.skip("the tests run on another broker than the embedded one")
-    found = asyncio.run(cluster_id(Settings(kafka_bootstrap=kafka_bootstrap)))
-    assert found == EMBEDDED_CLUSTER_ID and found in TANSU_CLUSTER_IDS
+def test_each_broker_is_recognised_by_its_cluster_id(broker: BrokerUnderTest) -> None:
+    if broker.kind == "external":
+        pytest.skip("the tests run on a cluster given by GRIDFLOW_KAFKA_BOOTSTRAP")
+    found = asyncio.run(cluster_id(Settings(kafka_bootstrap=broker.bootstrap)))
+    if broker.is_apache_kafka:
+        assert found not in TANSU_CLUSTER_IDS
+    else:
+        assert found == EMBEDDED_CLUSTER_ID and found in TANSU_CLUSTER_IDS
