@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-from gridflow.topics import ALL_TOPICS, INPUT_TOPICS
+from gridflow.topics import ALL_TOPICS, COMPACTED_TOPICS, INPUT_TOPICS
 
 
 class TopicLayoutError(RuntimeError):
@@ -96,12 +96,20 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
     try:
         existing = set(await admin.list_topics())
         wanted = [t for t in (*all_topics(settings), *extra) if t not in existing]
+        compacted = {settings.topic(name) for name in COMPACTED_TOPICS}
         created: list[str] = []
         for name in wanted:
-            try:
-                await admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor)]
+            if name in compacted:
+                topic = NewTopic(
+                    name,
+                    1,
+                    settings.replication_factor,
+                    topic_configs={"cleanup.policy": "compact"},
                 )
+            else:
+                topic = NewTopic(name, settings.partitions, settings.replication_factor)
+            try:
+                await admin.create_topics([topic])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass

@@ -19,6 +19,7 @@ from schemas.feedback import Feedback
 from schemas.grid_event import GridEvent, Location, Reporter
 from schemas.merge_metrics import MergeMetrics
 from schemas.rejection import Rejection, RejectReason
+from schemas.rules_bundle import RulesBundle
 
 __all__ = [
     "MAX_TEXT",
@@ -35,6 +36,7 @@ __all__ = [
     "Rejection",
     "Reporter",
     "ReporterRole",
+    "RulesBundle",
     "Severity",
     "Tier",
 ]

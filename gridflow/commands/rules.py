@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from gridflow.commands.rules_diff import add_diff
+from gridflow.commands.rules_publish import add_publish
 from gridflow.config import Settings, load_settings
 from gridflow.core.durations import format_duration
 from gridflow.core.load_errors import ConfigLoadError
@@ -142,6 +143,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     test.add_argument("--json", action="store_true", help="print one JSON object instead")
     test.set_defaults(func=run)
     add_diff(actions)
+    add_publish(actions)
 
 
 def _add_divisions(parser: argparse.ArgumentParser) -> None:
