@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from tabulate import tabulate
+from rich.console import Console
+from rich.table import Table
 
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
@@ -226,55 +227,59 @@ def _document(
     }
 
 
+def console() -> Console:
+    """Plain output (no markup: ids hold brackets); wide when not a terminal (CI logs)."""
+    return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _print(doc: dict[str, Any], examples: int) -> None:
+    out = console()
     skipped = f", {doc['skipped']:,} outside --from/--to" if doc["skipped"] else ""
-    print(
+    out.print(
         f"回放 replay  {doc['events_file']}: {doc['records']:,} records, "
         f"{doc['events']:,} events, {doc['feedback']:,} feedback{skipped}"
     )
-    rows = [
-        [
+    sides = Table(title_justify="left")
+    for column in (
+        "规则",
+        "directory",
+        "version",
+        "立案 cases",
+        "拒收 refused",
+        "升级 escalations",
+    ):
+        sides.add_column(column, no_wrap=column == "version")
+    for key, name in (("old", "旧 old"), ("new", "新 new")):
+        side = doc[key]
+        sides.add_row(
             name,
-            doc[key]["directory"],
-            doc[key]["rules_version"],
-            doc[key]["cases"],
-            doc[key]["refused"],
-            doc[key]["escalations"],
-        ]
-        for key, name in (("old", "旧 old"), ("new", "新 new"))
-    ]
-    print(
-        tabulate(
-            rows,
-            headers=[
-                "规则",
-                "directory",
-                "version",
-                "立案 cases",
-                "拒收 refused",
-                "升级 escalations",
-            ],
+            side["directory"],
+            side["rules_version"],
+            f"{side['cases']:,}",
+            f"{side['refused']:,}",
+            f"{side['escalations']:,}",
         )
-    )
+    out.print(sides)
     if not doc["groups"]:
-        print("\n无变更 no decision changes")
+        out.print("无变更 no decision changes")
         return
-    print(f"\n变更 {doc['changes']:,} changed decisions in {len(doc['groups'])} groups:")
-    table = []
+    table = Table(
+        title=f"变更 {doc['changes']:,} changed decisions in {len(doc['groups'])} groups",
+        title_justify="left",
+        show_lines=True,
+    )
+    table.add_column("字段 field", no_wrap=True)
+    table.add_column("变化 change")
+    table.add_column("数量 count", justify="right")
+    table.add_column("例 examples")
     for group in doc["groups"]:
         shown = []
         for case in group["cases"][:examples]:
             title = f" 「{case['title'][:16]}」" if case["title"] else ""
             detail = f" {case['old']} → {case['new']}" if group["field"] in _DETAILED else ""
             shown.append(f"{case['id']}{title}{detail}")
-        table.append([group["label"], group["change"], group["count"], "\n".join(shown)])
-    print(
-        tabulate(
-            table,
-            headers=["字段 field", "变化 change", "数量 count", "例 examples"],
-            maxcolwidths=[None, 40, None, 90],
-        )
-    )
+        table.add_row(group["label"], group["change"], f"{group['count']:,}", "\n".join(shown))
+    out.print(table)
 
 
 #: Fields whose group does not say the values: examples show old → new.

@@ -16,8 +16,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from tabulate import tabulate
+from rich.table import Table
 
+from gridflow.commands.rules_diff import console
 from gridflow.config import Settings, load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.topics import RULES
@@ -210,8 +211,12 @@ def run_list(args: argparse.Namespace) -> int:
     if not bundles:
         print("no rules published yet (gridflow rules publish DIR --label L --note N)")
         return 0
-    table = [
-        [
+    table = Table()
+    for column in ("", "版本 label", "version", "生效 effective from", "发布 published", "author"):
+        table.add_column(column, no_wrap=column != "author")
+    table.add_column("说明 note")
+    for b in bundles:
+        table.add_row(
             "*" if b is current else "",
             b.label,
             b.version,
@@ -219,22 +224,6 @@ def run_list(args: argparse.Namespace) -> int:
             b.published_at.astimezone(b.effective_from.tzinfo).isoformat(timespec="seconds"),
             b.author,
             b.note,
-        ]
-        for b in bundles
-    ]
-    print(
-        tabulate(
-            table,
-            headers=[
-                "",
-                "版本 label",
-                "version",
-                "生效 effective from",
-                "发布 published",
-                "author",
-                "说明 note",
-            ],
-            maxcolwidths=[None, 20, None, None, None, 16, 50],
         )
-    )
+    console().print(table)
     return 0
