@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``rules`` with its ``check`` and ``test`` subcommands."""
     parser = sub.add_parser(
         "rules",
-        help="validate the routing rules, or test how an event is routed",
+        help="validate, test, diff (replay) and publish the routing rules",
         description="Work with the rules directory: routes.yaml (routing tree), "
         "policies.yaml (SLA policies), calendar.yaml (working hours), catalogue.yaml, "
         "networks.yaml, keywords.yaml and the division tree. See docs/routing-rules.md.",
