@@ -11,6 +11,7 @@ from schemas.common import (
     FeedbackAction,
     Network,
     ReporterRole,
+    Satisfaction,
     Severity,
     Tier,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Reporter",
     "ReporterRole",
     "RulesBundle",
+    "Satisfaction",
     "Severity",
     "Tier",
 ]
