@@ -66,6 +66,7 @@ FEEDBACK = {
     FeedbackAction.CLOSE: "结案",
     FeedbackAction.CANCEL: "注销",
     FeedbackAction.REOPEN: "重新办理",
+    FeedbackAction.REVISIT: "回访",
 }
 
 REASON = {
