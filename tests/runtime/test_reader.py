@@ -11,15 +11,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from harness import create_topic
 
-from agents.input_reader import (
-    InputReader,
-    Journal,
-    Rows,
-    is_position_key,
-    journal_key,
-    position_key,
-)
-from agents.records import InRecord
+from gridflow.runtime.checkpoint import Journal, Rows, is_position_key, journal_key, position_key
+from gridflow.runtime.reader import InputReader
+from gridflow.runtime.records import InRecord
 
 pytestmark = pytest.mark.integration
 
