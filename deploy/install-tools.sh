@@ -4,6 +4,9 @@
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
+#   chromium             Debian package `chromium` (apt-get): the console's browser tests
+#                        (tests/console) drive it through Playwright; Playwright's own
+#                        browser download is not used (no internet on the machines)
 #                        start a server in a temporary directory (tests/api/postgres.py)
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
@@ -124,7 +127,28 @@ install_postgresql() {
     return 0
 }
 
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        say "chromium present: $(chromium --version 2>/dev/null | head -n 1)"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1 || ! as_root true; then
+        say "chromium missing and no apt-get as root: install Debian's 'chromium'; console browser tests will skip"
+        return 0
+    fi
+    if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        as_root apt-get update -qq || say "apt-get update failed"
+    fi
+    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null; then
+        say "installed chromium: $(chromium --version 2>/dev/null | head -n 1)"
+    else
+        say "apt-get install chromium failed; console browser tests will skip"
+    fi
+    return 0
+}
+
 install_promtool
 install_pypi_tools
+install_chromium
 install_postgresql
 exit 0

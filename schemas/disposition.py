@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import AwareDatetime, DispositionAction, Severity, Tier
+from schemas.grid_event import Location
 
 
 class Disposition(BaseModel):
@@ -38,3 +39,7 @@ class Disposition(BaseModel):
     title: str | None = None
     #: the earliest report's time, for ingest→disposition latency.
     reported_at: AwareDatetime | None = None
+    #: where the case's first located report placed it (the console's map), if any.
+    location: Location | None = None
+    #: the 15-digit grid (网格) of the case's first report that named one.
+    grid_code: str | None = None

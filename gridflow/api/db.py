@@ -51,6 +51,10 @@ cases = Table(
     Column("opened_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
+    # Where the case is (the console's map): the first located report's coordinates.
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("grid_code", String(15)),
     Index("ix_cases_holder_deadline", "holder", "deadline"),
 )
 
