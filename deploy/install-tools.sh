@@ -4,7 +4,8 @@
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
-#   chromium             Debian package `chromium` (apt-get): the console's browser tests
+#   chromium             Debian packages `chromium` and `fonts-wqy-microhei` (a CJK font:
+#                        without one the screenshots show boxes) for the console's browser tests
 #                        (tests/console) drive it through Playwright; Playwright's own
 #                        browser download is not used (no internet on the machines)
 #                        start a server in a temporary directory (tests/api/postgres.py)
@@ -128,7 +129,7 @@ install_postgresql() {
 }
 
 install_chromium() {
-    if command -v chromium >/dev/null 2>&1; then
+    if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then
         say "chromium present: $(chromium --version 2>/dev/null | head -n 1)"
         return 0
     fi
@@ -139,7 +140,7 @@ install_chromium() {
     if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
         as_root apt-get update -qq || say "apt-get update failed"
     fi
-    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null; then
+    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; then
         say "installed chromium: $(chromium --version 2>/dev/null | head -n 1)"
     else
         say "apt-get install chromium failed; console browser tests will skip"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import AwareDatetime, DispositionAction, Severity, Tier
-from schemas.grid_event import Location
 
 
 class Disposition(BaseModel):
@@ -39,7 +38,8 @@ class Disposition(BaseModel):
     title: str | None = None
     #: the earliest report's time, for ingest→disposition latency.
     reported_at: AwareDatetime | None = None
-    #: where the case's first located report placed it (the console's map), if any.
-    location: Location | None = None
+    #: where the case's first located report placed it (WGS-84; the console's map), if any.
+    lat: float | None = None
+    lon: float | None = None
     #: the 15-digit grid (网格) of the case's first report that named one.
     grid_code: str | None = None

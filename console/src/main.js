@@ -29,6 +29,21 @@ export function refusalText(err) {
   return String(err);
 }
 
+// A critical case arriving or escalated here: a banner on every screen and a short tone.
+function cue(entry) {
+  const rec = entry.record || {};
+  if (rec.priority !== 'critical' || !['dispatch', 'escalate'].includes(entry.action)) return;
+  showAlert(`特急案件：${rec.title || entry.case_id}（点击待办查看）`);
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 880;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.25);
+  } catch { /* no audio device: the banner is the cue */ }
+}
+
 function renderLogin(message = '') {
   document.getElementById('top').hidden = true;
   main.innerHTML = `
@@ -71,7 +86,7 @@ async function start() {
   document.getElementById('centre-tier').textContent = me.tier_name;
   if (stopStream) stopStream();
   const live = document.getElementById('live');
-  stopStream = follow(me.region.code, (entry) => listeners.forEach((fn) => fn(entry)), (up) => {
+  stopStream = follow(me.region.code, (entry) => { cue(entry); listeners.forEach((fn) => fn(entry)); }, (up) => {
     live.textContent = up ? '● 实时' : '○ 重连中';
     live.className = up ? 'live up' : 'live';
   });

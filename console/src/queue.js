@@ -1,7 +1,7 @@
 // 待办: the centre's open cases by deadline, live countdown, filters, search, live updates.
 import { api, countdown, esc, fmtTime, session } from './api.js';
 import { label, NETWORKS, PRIORITIES, STATES, TIERS } from './labels.js';
-import { every, onLive, showAlert } from './main.js';
+import { every, onLive } from './main.js';
 
 let groups = null; // 大类 from the Open311 service list: [{prefix, name}]
 
@@ -78,11 +78,6 @@ export async function renderQueue(main) {
   form.addEventListener('submit', (e) => { e.preventDefault(); reload(); });
   onLive((entry) => {
     fresh.add(entry.case_id);
-    const rec = entry.record || {};
-    if (rec.priority === 'critical' && (entry.action === 'dispatch' || entry.action === 'escalate')) {
-      showAlert(`特急案件：${rec.title || entry.case_id}`);
-      beep();
-    }
     reload();
   });
   every(1000, () => {
@@ -96,15 +91,4 @@ export async function renderQueue(main) {
     });
   });
   await load();
-}
-
-function beep() {
-  try {
-    const ctx = new AudioContext();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = 880;
-    osc.connect(ctx.destination);
-    osc.start();
-    osc.stop(ctx.currentTime + 0.25);
-  } catch { /* no audio: the banner is the cue */ }
 }

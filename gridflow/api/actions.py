@@ -25,6 +25,14 @@ HOLDER_ACTIONS: dict[str, tuple[str, ...]] = {
 SUPERVISING = frozenset({"verify", "close", "cancel", "reopen", "reject_resolution"})
 
 
+def may_act(regions: RegionGraph, holder: str, centre: str, action: str) -> bool:
+    """The worker's holder rule: the holder may send anything; a centre above it (its
+    supervisor) only the supervising actions. The state is the worker's to judge."""
+    if centre == holder:
+        return True
+    return action in SUPERVISING and holder in regions and centre in regions.chain(holder)[1:]
+
+
 def allowed_actions(
     regions: RegionGraph, state: str, holder: str, holder_tier: str, centre: str
 ) -> list[str]:

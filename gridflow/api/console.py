@@ -31,7 +31,12 @@ from gridflow.core.workcalendar import WorkCalendar, load_calendar
 
 #: Where ``make console`` (Vite) writes the built app; not committed (see docs/console.md).
 CONSOLE_DIST = Path(__file__).resolve().parent / "console_dist"
-TIER_NAMES = {"city": "市级", "county": "区县级", "town": "乡镇（街道）级", "village": "村（社区）级"}
+TIER_NAMES = {
+    "city": "市级",
+    "county": "区县级",
+    "town": "乡镇（街道）级",
+    "village": "村（社区）级",
+}
 
 router = APIRouter(tags=["console"])
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
 
+from gridflow.api.actions import may_act
 from gridflow.api.auth import CentreToken, check_region, ctx_of
 from gridflow.api.body import read_body, require_json
 from gridflow.api.context import ApiContext
@@ -96,7 +97,7 @@ async def post_feedback(
     row = await ReadModel(ctx.engine).case_row(case_id)
     if row is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
-    if row.holder != token.region:
+    if not may_act(ctx.regions, row.holder, token.region, req.action.value):
         raise ApiError(
             409,
             "wrong_center",

@@ -30,7 +30,6 @@ from schemas import (
     Feedback,
     FeedbackAction,
     GridEvent,
-    Location,
     RejectReason,
 )
 from schemas.common import Severity, Tier
@@ -653,16 +652,11 @@ class Engine:
                 "region_code": case.region,
                 "title": case.title,
                 "reported_at": _dt(case.first_reported_at),
-                "location": _location(case.lat, case.lon),
+                "lat": case.lat,
+                "lon": case.lon,
                 "grid_code": case.grid,
             }
         )
-
-
-def _location(lat: float | None, lon: float | None) -> Location | None:
-    if lat is None or lon is None:
-        return None
-    return Location.model_construct(lat=lat, lon=lon)
 
 
 _FEEDBACK_HANDLERS = {
