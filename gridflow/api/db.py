@@ -27,6 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 metadata = MetaData()
 
+#: ``cases.due`` of a case without a running deadline (after every real one).
+NO_DEADLINE = 1.0e12
+
 #: An auto-incrementing 64-bit key (SQLite only auto-increments INTEGER PRIMARY KEY).
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -45,6 +48,9 @@ cases = Table(
     Column("priority", String(8)),
     Column("department", String(64)),
     Column("deadline", Float),
+    #: the sort key of a centre's list: the deadline, or NO_DEADLINE when none runs, so
+    #: "by deadline, the rest last" is a plain index order on both engines.
+    Column("due", Float, nullable=False),
     Column("title", String(200)),
     Column("networks", Text, nullable=False, default="[]"),
     Column("events", Integer, nullable=False, default=0),
@@ -55,7 +61,8 @@ cases = Table(
     Column("lat", Float),
     Column("lon", Float),
     Column("grid_code", String(15)),
-    Index("ix_cases_holder_deadline", "holder", "deadline"),
+    Index("ix_cases_holder_due", "holder", "due", "case_id"),
+    Index("ix_cases_due", "due", "case_id"),
 )
 
 #: Every step of every case: dispositions and refusals of feedback, in projection order.

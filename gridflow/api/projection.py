@@ -229,6 +229,7 @@ async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
         "priority": d.priority.value if d.priority else None,
         "department": d.department,
         "deadline": d.deadline.timestamp() if d.deadline else None,
+        "due": d.deadline.timestamp() if d.deadline else db.NO_DEADLINE,
         "title": d.title,
         "networks": orjson.dumps(d.networks).decode(),
         "events": len(d.events),

@@ -150,7 +150,7 @@ class ReadModel:
             select(db.cases)
             .where(*where)
             # Cases without a running deadline (closed, or waiting for 核查) come last.
-            .order_by(_C.deadline.is_(None), _C.deadline, _C.case_id)
+            .order_by(_C.due, _C.case_id)
             .limit(limit + 1)
             .offset(offset)
         )

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from gridflow.commands import checkout_tools
 
 DESCRIPTION = (
@@ -108,11 +110,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--bootstrap", default="", help="use this broker instead of starting the embedded one"
     )
+    p.add_argument(
+        "--api",
+        action="store_true",
+        help="measure the HTTP API instead: batched intake events/s, POST → disposition "
+        "p99 at --latency-rate (default here 1000), a centre's first page p99 at "
+        "--api-cases projected cases",
+    )
+    p.add_argument(
+        "--api-cases",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="cases in the read model for the --api query figure (default 1000000)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run every part, print the table and the JSON line; 0 unless a part failed."""
+    if args.api:
+        return run_api(args)
     try:
         bench = checkout_tools.load("bench")
         pb = checkout_tools.load("bench.pipeline_bench")
@@ -321,4 +339,59 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         print(report.table(summary))
     print(report.summary_json(summary))
+    return 1 if errors else 0
+
+
+def run_api(args: argparse.Namespace) -> int:
+    """``--api``: intake, POST → disposition and query figures; one JSON line at the end."""
+    try:
+        pb = checkout_tools.load("bench.pipeline_bench")
+        api_bench = checkout_tools.load("bench.api_bench")
+    except checkout_tools.ToolsMissingError as exc:
+        print(f"gridflow: {exc}", file=sys.stderr)
+        return 2
+    quick = bool(args.quick)
+    quiet = bool(args.json_only)
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    tmp = Path(tempfile.mkdtemp(prefix="gridflow-bench-api-"))
+    n = args.events or (5000 if quick else 20000)
+    rate = args.latency_rate if args.latency_rate != 2000.0 else 1000.0
+    seconds = args.latency_seconds or (6.0 if quick else 10.0)
+    summary: dict[str, Any] = {"tmp": str(tmp), "loadavg_start": round(os.getloadavg()[0], 2)}
+    errors: list[str] = []
+    broker = None
+    bootstrap = args.bootstrap
+    try:
+        if not bootstrap:
+            from gridflow.broker import EmbeddedBroker
+
+            broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
+            bootstrap = broker.bootstrap
+        events = pb.make_records(max(n, int(rate * seconds)), seed=3)
+        parts: tuple[tuple[str, Callable[[], Any]], ...] = (
+            ("intake", lambda: api_bench.run_intake(bootstrap, tmp, events[:n])),
+            ("latency", lambda: api_bench.run_latency(bootstrap, tmp, events, rate, seconds)),
+            ("query", lambda: api_bench.run_query(tmp, args.api_cases, say=say)),
+        )
+        for name, part in parts:
+            if name in args.skip:
+                continue
+            say(f"{name} …")
+            try:
+                summary[name] = part()
+                say(f"  {name}: {summary[name]}")
+            except Exception as exc:  # one broken part must not lose the others' figures
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                say(f"{name} failed: {type(exc).__name__}: {exc}")
+    finally:
+        if broker is not None:
+            broker.stop()
+    summary["loadavg_end"] = round(os.getloadavg()[0], 2)
+    if errors:
+        summary["errors"] = errors
+    print(orjson.dumps(summary).decode(), flush=True)
     return 1 if errors else 0

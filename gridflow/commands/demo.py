@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         topic_prefix=base.topic_prefix or f"demo{os.getpid()}.",
     )
     worker = None
+    api = None
     stop_requested = {"flag": False}
 
     def on_signal(*_: object) -> None:
@@ -84,8 +86,24 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(ensure_topics(settings, extra=(f"{settings.app_id}-cases-changelog",)))
         worker, port = _start_worker(settings)
         _wait_ready(worker, port, stop_requested)
+        from gridflow.commands.demo_api import start_api
+
+        api = start_api(settings, Path("var/demo", settings.app_id, "api").resolve())
+        api.wait_ready()
         seen: dict[str, bool] = {}
-        figures = asyncio.run(_live(settings, args, stop_requested, port, seen))
+
+        async def live() -> DemoFigures:
+            assert api is not None
+            try:
+                return await _live(settings, args, stop_requested, port, seen, api.deliver)
+            finally:
+                await api.close()
+
+        figures = asyncio.run(live())
+        print(
+            f"feedback through the API: {api.sent} (fell back to Kafka: {api.fallback})",
+            file=sys.stderr,
+        )
         _scrape_into(port, seen)
         figures.metrics_nonzero = sum(seen.values())
         zero = sorted(k for k, v in seen.items() if not v)
@@ -94,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if zero:
             print(f"metrics still at zero: {', '.join(zero)}", file=sys.stderr)
     finally:
+        if api is not None:
+            api.stop()
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
             try:
@@ -182,6 +202,7 @@ async def _live(
     stop: dict[str, bool],
     port: int,
     seen: dict[str, bool],
+    deliver: Callable[[bytes, bytes], Awaitable[bool]] | None = None,
 ) -> DemoFigures:
     from gridflow.simulator.casework import CentreStats
     from gridflow.simulator.centres import run_centres
@@ -206,7 +227,9 @@ async def _live(
         )
     )
     centres = asyncio.create_task(
-        run_centres(settings, seed=args.seed, stop=centres_stop, stats=centre_stats)
+        run_centres(
+            settings, seed=args.seed, stop=centres_stop, stats=centre_stats, deliver=deliver
+        )
     )
     dispositions = settings.topic("grid.dispositions")
     metrics = settings.topic("grid.metrics")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -44,13 +45,16 @@ async def run_centres(
     max_cases: int = 50_000,
     stats: CentreStats | None = None,
     ready: asyncio.Event | None = None,
+    deliver: Callable[[bytes, bytes], Awaitable[bool]] | None = None,
 ) -> CentreStats:
     """Answer dispositions as command centres would, until ``stop`` is set (or cancelled).
 
     Probabilities are those of :class:`~gridflow.simulator.casework.Behaviour`. Pass
     ``stats`` to watch the counters while it runs; the same object is returned. ``ready``
     is set once the consumer has its partitions. ``from_beginning``: a new group starts
-    at the earliest disposition rather than the latest.
+    at the earliest disposition rather than the latest. ``deliver(key, value)``, when
+    given, is offered each feedback first (the demo sends some through the HTTP API); what
+    it declines is produced to Kafka.
     """
     behaviour = Behaviour(
         accept_p=accept_p,
@@ -108,6 +112,8 @@ async def run_centres(
                             continue
                         casework.on_disposition(disposition, now)
                 for key, value in casework.due(loop.time()):
+                    if deliver is not None and await deliver(key, value):
+                        continue
                     future = await producer.send(feedback_topic, value=value, key=key)
                     future.add_done_callback(delivered)
             await producer.flush()

@@ -34,6 +34,13 @@ ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
 IDS = [f"{m} {p}" for m, p, *_ in ENDPOINTS]
 
 
+@pytest.fixture
+def database_kind() -> str:
+    """The HTTP layer's rules do not depend on the database: SQLite only (the queries are
+    tested on both in test_projection.py and test_cases_feedback.py)."""
+    return "sqlite"
+
+
 async def call(api: Api, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
     if body is None:
         return await api.client.request(method, path, headers=headers)

@@ -10,6 +10,13 @@ import pytest
 from conftest import OTHER_COUNTY_VILLAGE, VILLAGE, Api, auth
 
 
+@pytest.fixture
+def database_kind() -> str:
+    """The HTTP layer's rules do not depend on the database: SQLite only (the queries are
+    tested on both in test_projection.py and test_cases_feedback.py)."""
+    return "sqlite"
+
+
 def ev(event_id: str, region: str = VILLAGE, **extra: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "event_id": event_id,

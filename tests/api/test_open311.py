@@ -15,6 +15,13 @@ from gridflow.api.projection import apply_batch
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+@pytest.fixture
+def database_kind() -> str:
+    """The HTTP layer's rules do not depend on the database: SQLite only (the queries are
+    tested on both in test_projection.py and test_cases_feedback.py)."""
+    return "sqlite"
+
+
 async def test_services_list_the_catalogue_in_the_specs_shape(api: Api) -> None:
     r = await api.client.get("/open311/v2/services.json", params={"jurisdiction_id": "cq.gov.cn"})
     assert r.status_code == 200

@@ -47,12 +47,12 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_as_a_city_centre(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"Authorization": "Bearer t-city"}, checks=CHECKS)
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_as_a_field_app(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"Authorization": "Bearer t-app"}, checks=CHECKS)

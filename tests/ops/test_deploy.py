@@ -22,6 +22,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from gridflow.api.settings import ApiSettings
 from gridflow.config import Settings
 from gridflow.metrics import Metrics
 
@@ -162,7 +163,7 @@ def dashboard_exprs() -> list[str]:
 
 def pod_spec() -> dict[str, Any]:
     """The worker StatefulSet's pod spec."""
-    spec: dict[str, Any] = k8s_object("StatefulSet")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = k8s_object("StatefulSet", "gridflow")["spec"]["template"]["spec"]
     return spec
 
 
@@ -358,6 +359,21 @@ def test_compose_starts_everything_in_order() -> None:
                 assert check.get("test") and not check.get("disable"), (name, dependency)
 
 
+def test_compose_runs_the_api_on_postgres_after_the_topics() -> None:
+    services = compose()["services"]
+    api = services["api"]
+    env = api["environment"]
+    assert api["command"] == ["api"]
+    assert env["GRIDFLOW_API_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in env["GRIDFLOW_API_DATABASE_URL"]
+    assert env["GRIDFLOW_PARTITIONS"] == services["topics"]["environment"]["GRIDFLOW_PARTITIONS"]
+    assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert api["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert f"{env['GRIDFLOW_API_PORT']}:{env['GRIDFLOW_API_PORT']}" in api["ports"]
+    targets = {v.split(":")[1] for v in api["volumes"]}
+    assert env["GRIDFLOW_API_TOKENS_FILE"] in targets
+
+
 def test_compose_workers_are_configured_for_the_compose_network() -> None:
     services = compose()["services"]
     partitions = {services["topics"]["environment"]["GRIDFLOW_PARTITIONS"]}
@@ -430,10 +446,14 @@ def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
 
 
 def settings_env_names() -> set[str]:
-    """Every environment variable the worker reads: GRIDFLOW_ + each Settings field."""
-    prefix = Settings.model_config.get("env_prefix", "GRIDFLOW_")
+    """Every environment variable gridflow reads: GRIDFLOW_ + each Settings field, and
+    GRIDFLOW_API_ + each ApiSettings field."""
+    names = set()
+    for model in (Settings, ApiSettings):
+        prefix = model.model_config.get("env_prefix", "GRIDFLOW_")
+        names |= {f"{prefix}{name.upper()}" for name in model.model_fields}
     # GRIDFLOW_CONFIG is read too: it names the optional settings file.
-    return {f"{prefix}{name.upper()}" for name in Settings.model_fields} | {"GRIDFLOW_CONFIG"}
+    return names | {"GRIDFLOW_CONFIG"}
 
 
 @pytest.mark.parametrize(
@@ -481,7 +501,7 @@ def test_kustomization_lists_every_manifest_except_examples() -> None:
 
 
 def test_statefulset_keeps_state_on_a_claim_and_probes_health_and_readiness() -> None:
-    sts = k8s_object("StatefulSet")
+    sts = k8s_object("StatefulSet", "gridflow")
     config = k8s_object("ConfigMap")["data"]
     (container,) = pod_spec()["containers"]
     (claim,) = sts["spec"]["volumeClaimTemplates"]
@@ -497,7 +517,7 @@ def test_statefulset_keeps_state_on_a_claim_and_probes_health_and_readiness() ->
 
 
 def test_selectors_match_the_worker_pods() -> None:
-    sts = k8s_object("StatefulSet")
+    sts = k8s_object("StatefulSet", "gridflow")
     pod_labels: dict[str, str] = sts["spec"]["template"]["metadata"]["labels"]
 
     def matches(selector: dict[str, str]) -> bool:
@@ -506,7 +526,13 @@ def test_selectors_match_the_worker_pods() -> None:
     assert matches(sts["spec"]["selector"]["matchLabels"])
     assert matches(k8s_object("PodDisruptionBudget")["spec"]["selector"]["matchLabels"])
     assert matches(k8s_object("PodMonitor")["spec"]["selector"]["matchLabels"])
-    services = {s["metadata"]["name"]: s for _, s in k8s_documents() if s["kind"] == "Service"}
+    services = {
+        s["metadata"]["name"]: s
+        for _, s in k8s_documents()
+        if s["kind"] == "Service"
+        # The API's and its database's Services select their own pods (test below).
+        and s["metadata"]["labels"].get("app.kubernetes.io/component") not in ("api", "database")
+    }
     for service in services.values():
         assert matches(service["spec"]["selector"]), service["metadata"]["name"]
     headless = services[sts["spec"]["serviceName"]]
@@ -514,10 +540,36 @@ def test_selectors_match_the_worker_pods() -> None:
     assert any(s is not headless for s in services.values()), "no metrics Service"
 
 
+def test_the_api_and_its_database_have_services_probes_and_secrets() -> None:
+    api = k8s_object("Deployment", "gridflow-api")
+    db = k8s_object("StatefulSet", "gridflow-postgres")
+    config = k8s_object("ConfigMap")["data"]
+    for workload, service_name in ((api, "gridflow-api"), (db, "gridflow-postgres")):
+        service = k8s_object("Service", service_name)
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items()
+        assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["api"]
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}["http-api"]
+    assert str(port) == config["GRIDFLOW_API_PORT"] and config["GRIDFLOW_API_HOST"] == "0.0.0.0"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert str(Path(config["GRIDFLOW_API_TOKENS_FILE"]).parent) in mounts
+    secrets = {
+        d["metadata"]["name"]: d["stringData"]
+        for path, d in k8s_documents()
+        if d["kind"] == "Secret" and path.name.endswith(".example.yaml")
+    }
+    assert "GRIDFLOW_API_DATABASE_URL" in secrets["gridflow-postgres"]
+    assert "tokens.yaml" in secrets["gridflow-api-tokens"]
+
+
 def test_pod_monitor_scrapes_metrics_as_job_gridflow() -> None:
     monitor = k8s_object("PodMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    pod_labels = k8s_object("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    pod_labels = k8s_object("StatefulSet", "gridflow")["spec"]["template"]["metadata"]["labels"]
     # The alert rules and the dashboard select job="gridflow".
     assert pod_labels[monitor["spec"]["jobLabel"]] == "gridflow"
     ports = {p["name"] for p in pod_spec()["containers"][0]["ports"]}
