@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gridflow.cli import build_parser
+from gridflow.core.bundled import BUNDLED_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,15 +52,15 @@ def test_each_subcommand_has_help(name: str, capsys: pytest.CaptureFixture[str])
 
 
 def test_rules_check_passes_on_the_bundled_rules() -> None:
-    result = gridflow("rules", "check", str(ROOT / "routing_rules"))
+    result = gridflow("rules", "check", str(BUNDLED_RULES))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rules_check_names_file_and_line_of_a_bad_rule(tmp_path: Path) -> None:
-    for f in (ROOT / "routing_rules").iterdir():
+    for f in (BUNDLED_RULES).iterdir():
         if f.is_file():
             (tmp_path / f.name).write_bytes(f.read_bytes())
-    (tmp_path / "divisions").symlink_to(ROOT / "routing_rules" / "divisions")
+    (tmp_path / "divisions").symlink_to(BUNDLED_RULES / "divisions")
     routes = (tmp_path / "routes.yaml").read_text(encoding="utf-8")
     (tmp_path / "routes.yaml").write_text(
         routes.replace("tier: village", "tier: galaxy", 1), encoding="utf-8"

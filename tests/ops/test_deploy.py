@@ -23,7 +23,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from gridflow.api.settings import ApiSettings
-from gridflow.config import Settings
+from gridflow.config import setting_variables
 from gridflow.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -446,14 +446,10 @@ def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
 
 
 def settings_env_names() -> set[str]:
-    """Every environment variable gridflow reads: GRIDFLOW_ + each Settings field, and
-    GRIDFLOW_API_ + each ApiSettings field."""
-    names = set()
-    for model in (Settings, ApiSettings):
-        prefix = model.model_config.get("env_prefix", "GRIDFLOW_")
-        names |= {f"{prefix}{name.upper()}" for name in model.model_fields}
-    # GRIDFLOW_CONFIG is read too: it names the optional settings file.
-    return names | {"GRIDFLOW_CONFIG"}
+    """Every environment variable gridflow reads: each GRIDFLOW_* of the worker
+    (Settings, GRIDFLOW_CONFIG, …) and GRIDFLOW_API_ + each ApiSettings field."""
+    api = {f"GRIDFLOW_API_{name.upper()}" for name in ApiSettings.model_fields}
+    return set(setting_variables()) | api
 
 
 @pytest.mark.parametrize(
