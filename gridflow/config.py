@@ -154,10 +154,16 @@ def _unknown(name: str, known: Mapping[str, str]) -> str:
     return f"{name} is not a gridflow setting{hint}"
 
 
+#: ``gridflow api``'s own settings (gridflow/api/settings.py checks them as strictly).
+API_ENV_PREFIX = ENV_PREFIX + "API_"
+
+
 def check_environment(environ: Mapping[str, str]) -> None:
     """Refuse ``GRIDFLOW_*`` variables gridflow does not read."""
     known = setting_variables()
     for name in sorted(environ):
+        if name.startswith(API_ENV_PREFIX):
+            continue
         if name.startswith(ENV_PREFIX) and name not in known:
             raise SettingsError(f"unknown variable {_unknown(name, known)}")
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridflow.config import SettingsError
+
 
 class ApiSettings(BaseSettings):
     """What ``gridflow api`` reads from its environment; unknown ``GRIDFLOW_API_*`` fail."""
@@ -41,6 +43,15 @@ class ApiSettings(BaseSettings):
     projector: bool = True
     #: Open311 ``jurisdiction_id`` this deployment answers to (empty: any is accepted).
     jurisdiction_id: str = "cq.gov.cn"
+
+    @classmethod
+    def from_environment(cls) -> ApiSettings:
+        """The settings, refusing a ``GRIDFLOW_API_*`` variable that is none of them."""
+        known = {f"GRIDFLOW_API_{name.upper()}" for name in cls.model_fields}
+        for name in sorted(os.environ):
+            if name.startswith("GRIDFLOW_API_") and name not in known:
+                raise SettingsError(f"unknown variable {name} is not a gridflow api setting")
+        return cls()
 
     def url_for(self, data_dir: Path) -> str:
         """The database URL, defaulting to an SQLite file in the data dir."""

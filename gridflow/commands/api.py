@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from gridflow.logs import configure
 
     settings = load_settings()
-    api = ApiSettings()
+    api = ApiSettings.from_environment()
     configure(settings.log_level, settings.log_format)
     broker = None
     if not settings.kafka_bootstrap:
