@@ -78,3 +78,21 @@ export function duration(ms) {
 
 export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }) : '—');
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+// Centre names: a region's code is shown as <span data-region=code> and named once known.
+const names = new Map();
+export const regionSpan = (code) => `<span data-region="${esc(code)}">${esc(names.get(code) || code)}</span>`;
+export function fillNames(root) {
+  for (const r of [session.me?.region, ...(session.me?.above || [])]) if (r) names.set(r.code, r.name);
+  const wanted = new Set([...root.querySelectorAll('[data-region]')].map((el) => el.dataset.region));
+  for (const code of wanted) {
+    const known = names.get(code);
+    if (known) { paint(root, code, known); continue; }
+    if (names.has(code)) continue; // asked already
+    names.set(code, null);
+    api(`/v1/regions/${code}`).then((r) => { names.set(code, r.name); paint(document, code, r.name); }).catch(() => {});
+  }
+}
+function paint(root, code, name) {
+  root.querySelectorAll(`[data-region="${code}"]`).forEach((el) => { el.textContent = name; });
+}

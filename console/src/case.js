@@ -1,5 +1,5 @@
 // 案件详情: facts, provenance (多网合一), the full timeline, rule, and the actions allowed now.
-import { api, countdown, esc, fmtTime } from './api.js';
+import { api, countdown, esc, fillNames, fmtTime, regionSpan } from './api.js';
 import { ACTIONS, label, NETWORKS, PRIORITIES, REFUSALS, STATE_REASONS, STATES, STEPS, TIERS } from './labels.js';
 import { onLive, refusalText, showAlert } from './main.js';
 
@@ -45,9 +45,9 @@ export async function renderCase(main, caseId) {
           <dt>类别</dt><dd>${esc(c.category || '—')}（大类 ${esc((c.category || '').slice(0, 4) || '—')}，小类 ${esc(c.category || '—')}）</dd>
           <dt>紧急程度</dt><dd><span class="prio prio-${esc(c.priority)}">${esc(label(PRIORITIES, c.priority))}</span></dd>
           <dt>责任部门</dt><dd>${esc(c.department || '—')}</dd>
-          <dt>承办中心</dt><dd>${esc(label(TIERS, c.tier))} ${esc(c.holder)}</dd>
+          <dt>承办中心</dt><dd>${regionSpan(c.holder)}（${esc(label(TIERS, c.tier))}）</dd>
           <dt>期限</dt><dd>${fmtTime(c.deadline)} <span class="${c.overdue ? 'sla-overdue' : cd.cls}">${esc(c.closed ? '' : cd.text)}</span></dd>
-          <dt>发生地</dt><dd>行政区划 ${esc(c.region_code)}${c.grid_code ? `，网格 ${esc(c.grid_code)}` : ''}${c.lat != null ? `，坐标 ${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}` : ''}</dd>
+          <dt>发生地</dt><dd>${regionSpan(c.region_code)}（${esc(c.region_code)}）${c.grid_code ? `，网格 ${esc(c.grid_code)}` : ''}${c.lat != null ? `，坐标 ${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}` : ''}</dd>
           <dt>路由规则</dt><dd>${esc(last.rule || '—')}（规则版本 ${esc(last.rules_version || '—')}）</dd>
         </dl>
       </section>
@@ -69,12 +69,13 @@ export async function renderCase(main, caseId) {
     <section aria-labelledby="tl-h"><h2 id="tl-h">办理过程</h2>
       <ol class="timeline" id="timeline">${c.timeline.map((e) => `
         <li class="tl-${esc(e.kind)} tl-${esc(e.action)}"><time>${fmtTime(e.at)}</time>
-          <strong>${esc(stepText(e))}</strong> <span class="muted">${esc(label(TIERS, e.record?.tier))} ${esc(e.center_code)}</span>
+          <strong>${esc(stepText(e))}</strong> <span class="muted">${regionSpan(e.center_code)}</span>
           ${e.kind === 'refusal' ? `<div class="error">原因：${esc(label(REFUSALS, e.reason))}（${esc(e.reason)}）${esc(e.record?.detail || '')}</div>` : e.reason && e.action !== 'state' ? `<div>${esc(e.reason)}</div>` : ''}
           ${e.record?.state && e.kind === 'disposition' ? `<span class="tag">${esc(label(STATES, e.record.state))}</span>` : ''}
         </li>`).join('')}</ol>
     </section>`;
 
+  fillNames(main);
   main.querySelectorAll('[data-action]').forEach((btn) => btn.addEventListener('click', async () => {
     const form = main.querySelector('#act');
     const f = new FormData(form);

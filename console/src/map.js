@@ -16,10 +16,14 @@ export { echarts };
 // The package's boundaries predate two renamings (梁平县 → 梁平区 2016, 武隆县 → 武隆区 2016).
 const RENAMED = { 梁平县: '梁平区', 武隆县: '武隆区' };
 let registered = false;
+const centres = new Map(); // county name → [lng, lat] label point the data carries
 function register() {
   if (registered) return;
   const geo = JSON.parse(chongqing);
-  for (const f of geo.features) f.properties.name = RENAMED[f.properties.name] || f.properties.name;
+  for (const f of geo.features) {
+    f.properties.name = RENAMED[f.properties.name] || f.properties.name;
+    if (f.properties.cp) centres.set(f.properties.name, f.properties.cp);
+  }
   echarts.registerMap('chongqing', geo);
   registered = true;
 }
@@ -101,9 +105,25 @@ export async function renderMap(main) {
   await load();
   if (countyCode) {
     const name = [...countyNames].find(([, code]) => code === countyCode)?.[0];
-    if (name) showCounty(main, countyCode, name, cases);
+    if (name) {
+      focusCounty(chart, name);
+      showCounty(main, countyCode, name, cases);
+    }
   }
   void city;
+}
+
+// A county, town or village centre opens on its own county, outlined, the city around it.
+function focusCounty(chart, name) {
+  try {
+    const geo = chart.getModel().getComponent('geo').coordinateSystem;
+    const region = geo.getRegion(name);
+    const rect = region.getBoundingRect();
+    const all = geo.getBoundingRect();
+    // Close enough to find the county, far enough to keep its neighbours in view.
+    const zoom = Math.min(4, Math.max(1, 0.6 * Math.min(all.width / rect.width, all.height / rect.height)));
+    chart.setOption({ geo: { center: centres.get(name), zoom, regions: [{ name, itemStyle: { borderColor: '#d0021b', borderWidth: 2 } }] } });
+  } catch { /* the whole city stays in view */ }
 }
 
 async function showCounty(main, code, name, cases) {

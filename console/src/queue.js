@@ -1,5 +1,5 @@
 // 待办: the centre's open cases by deadline, live countdown, filters, search, live updates.
-import { api, countdown, esc, fmtTime, session } from './api.js';
+import { api, countdown, esc, fillNames, fmtTime, regionSpan, session } from './api.js';
 import { label, NETWORKS, PRIORITIES, STATES, TIERS } from './labels.js';
 import { every, onLive } from './main.js';
 
@@ -67,9 +67,10 @@ export async function renderQueue(main) {
         <td><a href="#/case/${encodeURIComponent(c.case_id)}">${esc(c.title || c.case_id)}</a></td>
         <td>${esc(c.category || '—')}</td><td><span class="prio prio-${esc(c.priority)}">${esc(label(PRIORITIES, c.priority))}</span></td>
         <td><span class="state state-${esc(c.state)}">${esc(label(STATES, c.state))}</span></td>
-        <td>${esc(label(TIERS, c.tier))} ${esc(c.holder)}</td>
+        <td>${regionSpan(c.holder)}</td>
         <td>${c.networks.map((n) => esc(label(NETWORKS, n))).join('、')}</td></tr>`;
     }).join('') || '<tr><td colspan="8" class="muted">暂无待办</td></tr>';
+    fillNames(rows);
   }
 
   let pending = null;
