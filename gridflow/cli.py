@@ -46,7 +46,7 @@ examples:
   GRIDFLOW_KAFKA_BOOTSTRAP=host:9092 gridflow worker
   gridflow simulate --rate 200 --duration 30 --centres
   gridflow rules check                 the rules in GRIDFLOW_RULES (default: the bundled ones)
-  gridflow api                         the HTTP API and the console (docs/api.md)
+  gridflow api                         the HTTP API (docs/api.md)
 """
 
 
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Flushed here, not at exit: a reader that went away (| head) is reported below.
         sys.stdout.flush()
     except ValidationError as exc:
-        if exc.title != "Settings":
+        if exc.title not in ("Settings", "ApiSettings"):
             raise
         return _fail(settings_error_text(exc))
     except SettingsError as exc:
@@ -107,8 +107,9 @@ def settings_error_text(exc: ValidationError) -> str:
     source = os.environ.get("GRIDFLOW_CONFIG")
     where = f"the environment or {source}" if source else "the environment"
     problems = []
+    prefix = "GRIDFLOW_API_" if exc.title == "ApiSettings" else "GRIDFLOW_"
     for error in exc.errors():
-        name = "GRIDFLOW_" + "_".join(str(part) for part in error["loc"]).upper()
+        name = prefix + "_".join(str(part) for part in error["loc"]).upper()
         # Secrets are never echoed back.
         shown = "***" if "PASSWORD" in name else repr(error.get("input"))
         message = str(error["msg"]).removeprefix("Value error, ")

@@ -141,9 +141,51 @@ def broker_address_problem(address: str) -> str | None:
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
 
 
+class ApiSettings(BaseSettings):
+    """What ``gridflow api`` reads from its environment; unknown ``GRIDFLOW_API_*`` fail."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: SQLAlchemy async URL of the read model: ``sqlite+aiosqlite:///path`` (default, under
+    #: the data dir) or ``postgresql+asyncpg://user:pw@host/db``.
+    database_url: str = ""
+    #: YAML file of bearer tokens (hashed); see docs/api.md "Tokens".
+    tokens_file: Path | None = None
+    #: Largest request body, bytes (413 above it).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Requests per second each token may make (token bucket); a token may set its own.
+    rate_per_s: float = Field(default=50.0, gt=0)
+    #: Burst of the token bucket, requests.
+    rate_burst: int = Field(default=100, ge=1)
+    #: Comma list of origins allowed by CORS; empty: CORS off (no headers sent).
+    cors_origins: str = ""
+    #: /readyz fails when the projection has not been caught up for this many seconds.
+    ready_lag_s: float = Field(default=30.0, gt=0)
+    #: Longest ``?wait=`` a feedback POST may ask for, seconds.
+    max_wait_s: float = Field(default=30.0, gt=0)
+    #: Run the projector in this process (one replica per read model database is enough).
+    projector: bool = True
+    #: Open311 ``jurisdiction_id`` this deployment answers to (empty: any is accepted).
+    jurisdiction_id: str = "cq.gov.cn"
+
+    def url_for(self, data_dir: Path) -> str:
+        """The database URL, defaulting to an SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{data_dir / 'api-readmodel.sqlite3'}"
+
+
 def setting_variables() -> dict[str, str]:
     """Every ``GRIDFLOW_*`` variable gridflow reads, with what it is for."""
     known = {ENV_PREFIX + name.upper(): "a setting" for name in Settings.model_fields}
+    known.update(
+        {
+            ENV_PREFIX + "API_" + name.upper(): "a gridflow api setting"
+            for name in ApiSettings.model_fields
+        }
+    )
     known.update(OTHER_VARIABLES)
     return known
 
@@ -154,16 +196,10 @@ def _unknown(name: str, known: Mapping[str, str]) -> str:
     return f"{name} is not a gridflow setting{hint}"
 
 
-#: ``gridflow api``'s own settings (gridflow/api/settings.py checks them as strictly).
-API_ENV_PREFIX = ENV_PREFIX + "API_"
-
-
 def check_environment(environ: Mapping[str, str]) -> None:
     """Refuse ``GRIDFLOW_*`` variables gridflow does not read."""
     known = setting_variables()
     for name in sorted(environ):
-        if name.startswith(API_ENV_PREFIX):
-            continue
         if name.startswith(ENV_PREFIX) and name not in known:
             raise SettingsError(f"unknown variable {_unknown(name, known)}")
 
@@ -191,6 +227,12 @@ def config_file(environ: Mapping[str, str]) -> Path | None:
             where = f"{path}:{number}" if number else str(path)
             raise SettingsError(f"{where}: unknown key {_unknown(key, known)}")
     return path
+
+
+def load_api_settings(**overrides: object) -> ApiSettings:
+    """The API's ``GRIDFLOW_API_*`` settings, read as strictly as :func:`load_settings`."""
+    check_environment(os.environ)
+    return ApiSettings(_env_file=config_file(os.environ), **overrides)  # type: ignore[arg-type]
 
 
 def load_settings(**overrides: object) -> Settings:

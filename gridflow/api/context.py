@@ -12,10 +12,9 @@ from gridflow.api.metrics import ApiMetrics
 from gridflow.api.projection import Applied, OutputTopics
 from gridflow.api.projector import Projector
 from gridflow.api.ratelimit import RateLimiter
-from gridflow.api.settings import ApiSettings
 from gridflow.api.sink import Sink
 from gridflow.api.tokens import TokenStore
-from gridflow.config import Settings
+from gridflow.config import ApiSettings, Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.ingest import IngestLimits
 from gridflow.core.regions import RegionGraph

@@ -101,7 +101,9 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._consumer is not None:
-            await self._consumer.stop()
+            # A fetch in flight may end in CancelledError at shutdown: nothing to keep.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consumer.stop()
 
     async def _run(self) -> None:
         assert self._consumer is not None

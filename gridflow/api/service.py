@@ -14,13 +14,11 @@ from gridflow.api.app import create_app
 from gridflow.api.context import ApiContext
 from gridflow.api.projection import OutputTopics
 from gridflow.api.projector import Projector
-from gridflow.api.settings import ApiSettings
 from gridflow.api.sink import KafkaSink, Sink
 from gridflow.api.tokens import TokenStore
-from gridflow.config import Settings
+from gridflow.config import ApiSettings, Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
-from gridflow.kafka_client import ensure_topics
 from gridflow.reference import divisions_path
 
 log = logging.getLogger("gridflow.api")
@@ -74,7 +72,6 @@ def kafka_app(ctx: ApiContext, *, rebuild: bool = False) -> FastAPI:
         if rebuild:
             await db.clear(ctx.engine)
             log.warning("read model cleared: projecting the output topics from offset 0")
-        await ensure_topics(ctx.settings)
         if isinstance(ctx.sink, KafkaSink):
             await ctx.sink.start()
         if ctx.api.projector:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.kafka_client import TopicLayoutError, ensure_topics
 
 log = logging.getLogger("gridflow.api")
 
@@ -43,6 +45,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="clear the read model first and project the output topics from offset 0",
     )
+    p.add_argument(
+        "--embedded",
+        action="store_true",
+        help="start the embedded in-memory broker (development only)",
+    )
     p.set_defaults(func=run)
     verbs = p.add_subparsers(dest="api_command", metavar="ACTION")
     o = verbs.add_parser("openapi", help="print the OpenAPI document (JSON)")
@@ -69,27 +76,47 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gridflow.api.service import build_context, kafka_app
-    from gridflow.api.settings import ApiSettings
     from gridflow.api.sink import KafkaSink
-    from gridflow.config import load_settings
+    from gridflow.config import load_api_settings, load_settings
     from gridflow.logs import configure
 
     settings = load_settings()
-    api = ApiSettings.from_environment()
+    api = load_api_settings()
     configure(settings.log_level, settings.log_format)
     broker = None
-    if not settings.kafka_bootstrap:
+    if not settings.kafka_bootstrap and not args.embedded:
+        return _fail(
+            "GRIDFLOW_KAFKA_BOOTSTRAP is not set: point it at the cluster, or pass "
+            "--embedded to start the embedded in-memory broker (development only)"
+        )
+    if args.embedded and not settings.kafka_bootstrap:
         from gridflow.broker import EmbeddedBroker
 
         broker = EmbeddedBroker().start()
         settings = load_settings(kafka_bootstrap=broker.bootstrap)
-        log.warning(
-            "GRIDFLOW_KAFKA_BOOTSTRAP not set: started the embedded broker on %s", broker.bootstrap
-        )
+        log.warning("--embedded: started the in-memory embedded broker on %s", broker.bootstrap)
     try:
         ctx = build_context(settings, api, sink=KafkaSink(settings))
     except ConfigLoadError as exc:
         return _fail(f"invalid configuration: {exc}")
+    # The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        from gridflow.broker import wait_for_brokers
+
+        wait_for_brokers(
+            settings.kafka_bootstrap,
+            on_retry=lambda attempt, delay, address: log.warning(
+                "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
+                address,
+                attempt,
+                delay,
+            ),
+        )
+    try:
+        # Before the server starts: a wrong layout is one line and exit 2, not a traceback.
+        asyncio.run(ensure_topics(settings))
+    except TopicLayoutError as exc:
+        return _fail(str(exc))
     if len(ctx.tokens) == 0:
         log.warning("no tokens loaded (GRIDFLOW_API_TOKENS_FILE): every /v1 request gets 401")
     app = kafka_app(ctx, rebuild=args.rebuild)
@@ -114,9 +141,8 @@ def openapi_document() -> dict[str, object]:
     """The OpenAPI document of the app, built without a broker or database."""
     from gridflow.api.app import create_app
     from gridflow.api.service import build_context
-    from gridflow.api.settings import ApiSettings
     from gridflow.api.sink import MemorySink
-    from gridflow.config import load_settings
+    from gridflow.config import ApiSettings, load_settings
 
     ctx = build_context(
         load_settings(), ApiSettings(), sink=MemorySink(), database_url="sqlite+aiosqlite://"

@@ -17,10 +17,9 @@ from gridflow.api import db
 from gridflow.api.app import create_app
 from gridflow.api.context import ApiContext
 from gridflow.api.service import build_context
-from gridflow.api.settings import ApiSettings
 from gridflow.api.sink import MemorySink
 from gridflow.api.tokens import Role, Token, TokenStore
-from gridflow.config import Settings
+from gridflow.config import ApiSettings, Settings
 
 VILLAGE = "500103001003"
 OTHER_VILLAGE = "500103001006"

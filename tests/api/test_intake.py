@@ -114,3 +114,30 @@ async def test_personal_data_is_never_echoed_in_refusals(api: Api) -> None:
     r = await post(api, bad)
     assert r.status_code == 422
     assert "13812345678" not in r.text
+
+
+def test_accepted_events_travel_as_one_array_per_partition_within_the_workers_limits() -> None:
+    from gridflow.api.intake import pack
+    from gridflow.core.ingest import IngestLimits
+    from gridflow.runtime.partitioning import partition_for
+
+    regions = ["500103001003", "500103001006", "500104001001", "500101001001"]
+    records = [
+        (regions[i % 4].encode(), orjson.dumps({"event_id": f"p{i}", "pad": "x" * 300}))
+        for i in range(100)
+    ]
+    limits = IngestLimits(max_record_bytes=4096, max_batch=7)
+    packed = pack(records, 4, limits)
+    seen = []
+    for key, value in packed:
+        assert len(value) <= limits.max_record_bytes
+        doc = orjson.loads(value)
+        docs = doc if isinstance(doc, list) else [doc]
+        assert len(docs) <= limits.max_batch
+        seen += [d["event_id"] for d in docs]
+        home = partition_for(key.decode(), 4)
+        assert all(partition_for(regions[int(d["event_id"][1:]) % 4], 4) == home for d in docs)
+    assert sorted(seen) == sorted(f"p{i}" for i in range(100))
+    assert len(packed) < len(records)
+    (lone,) = pack(records[:1], 4, limits)
+    assert orjson.loads(lone[1])["event_id"] == "p0"

@@ -17,10 +17,9 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from gridflow.api import db
 from gridflow.api.app import create_app
 from gridflow.api.service import build_context
-from gridflow.api.settings import ApiSettings
 from gridflow.api.sink import MemorySink
 from gridflow.api.tokens import TokenStore
-from gridflow.config import Settings
+from gridflow.config import ApiSettings, Settings
 
 _DIR = Path(tempfile.mkdtemp(prefix="gridflow-fuzz-"))
 _URL = f"sqlite+aiosqlite:///{_DIR / 'readmodel.sqlite3'}"

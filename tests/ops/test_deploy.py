@@ -22,7 +22,6 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from gridflow.api.settings import ApiSettings
 from gridflow.config import setting_variables
 from gridflow.metrics import Metrics
 
@@ -446,10 +445,8 @@ def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
 
 
 def settings_env_names() -> set[str]:
-    """Every environment variable gridflow reads: each GRIDFLOW_* of the worker
-    (Settings, GRIDFLOW_CONFIG, …) and GRIDFLOW_API_ + each ApiSettings field."""
-    api = {f"GRIDFLOW_API_{name.upper()}" for name in ApiSettings.model_fields}
-    return set(setting_variables()) | api
+    """Every GRIDFLOW_* variable gridflow reads (each Settings field, GRIDFLOW_CONFIG, …)."""
+    return set(setting_variables())
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import orjson
 
 from gridflow.api.tokens import hash_token
 from gridflow.broker import free_port
+from gridflow.parent_death import signal_on_parent_death
 from gridflow.worker_process import http_get, terminate
 from tools.bench import percentile
 from tools.bench.pipeline_bench import Deployment, Worker, event_of, wait_until
@@ -77,6 +79,8 @@ class ApiServer:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                # An API whose bench died stops instead of running on.
+                preexec_fn=signal_on_parent_death(signal.SIGTERM),
             )
         wait_until(self.ready, 90, "gridflow api ready", interval=0.2)
         return self
@@ -258,10 +262,9 @@ def run_query(
     from gridflow.api import db
     from gridflow.api.app import create_app
     from gridflow.api.service import build_context
-    from gridflow.api.settings import ApiSettings
     from gridflow.api.sink import MemorySink
     from gridflow.api.tokens import Role, Token, TokenStore
-    from gridflow.config import Settings
+    from gridflow.config import ApiSettings, Settings
     from gridflow.core.regions import RegionGraph
     from schemas.common import Tier
 
