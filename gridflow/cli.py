@@ -27,6 +27,11 @@ COMMANDS = (
     "gridflow.commands.bench",
     "gridflow.commands.chaos",
     "gridflow.commands.api",
+    "gridflow.commands.send",
+    "gridflow.commands.tail",
+    "gridflow.commands.dlq",
+    "gridflow.commands.case",
+    "gridflow.commands.alert_inbox",
 )
 
 DESCRIPTION = """\
@@ -47,6 +52,9 @@ examples:
   gridflow simulate --rate 200 --duration 30 --centres
   gridflow rules check                 the rules in GRIDFLOW_RULES (default: the bundled ones)
   gridflow api                         the HTTP API (docs/api.md)
+  gridflow tail grid.dispositions --since 10m   what the workers are telling the centres
+  gridflow dlq list --since 1d                  what was refused, by reason
+  gridflow case 500103001003-1a2b3c4d5e6f       one case's state and timeline
 """
 
 
