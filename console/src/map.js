@@ -62,6 +62,7 @@ export async function renderMap(main) {
     countyNames.set(county.name, county.code);
   }
   let cases = [];
+  let focus = {}; // a county centre's view: kept across live redraws
   const draw = () => {
     const mode = main.querySelector('#map-mode')?.value || 'open';
     const stats = new Map();
@@ -83,7 +84,7 @@ export async function renderMap(main) {
         ? `${esc(p.name)}<br/>未结 ${p.data?.open ?? 0} 件，超期 ${p.data?.overdue ?? 0} 件`
         : `${esc(p.name)}<br/>${esc(label(PRIORITIES, p.data.priority))} · ${esc(label(STATES, p.data.state))}`) },
       visualMap: { min: 0, max: mode === 'open' ? max : 100, left: 10, bottom: 10, text: mode === 'open' ? ['多', '少'] : ['超期占比高 %', '低'], calculable: true, seriesIndex: 0, inRange: { color: ['#e8f3ff', '#6aa9e9', '#1f5fa8'] } },
-      geo: { map: 'chongqing', roam: true, layoutCenter: ['50%', '50%'], layoutSize: '95%', itemStyle: { areaColor: '#f4f6f8', borderColor: '#8aa' }, emphasis: { label: { show: true } } },
+      geo: { map: 'chongqing', roam: true, layoutCenter: ['50%', '50%'], layoutSize: '95%', itemStyle: { areaColor: '#f4f6f8', borderColor: '#8aa' }, emphasis: { label: { show: true } }, ...focus },
       series: [
         { type: 'map', geoIndex: 0, data },
         { type: 'scatter', coordinateSystem: 'geo', name: '未结案件', symbolSize: 7, itemStyle: { color: '#e67e22' }, data: located.filter((c) => c.priority !== 'critical').map(point) },
@@ -106,7 +107,8 @@ export async function renderMap(main) {
   if (countyCode) {
     const name = [...countyNames].find(([, code]) => code === countyCode)?.[0];
     if (name) {
-      focusCounty(chart, name);
+      focus = focusOn(chart, name);
+      draw();
       showCounty(main, countyCode, name, cases);
     }
   }
@@ -114,7 +116,7 @@ export async function renderMap(main) {
 }
 
 // A county, town or village centre opens on its own county, outlined, the city around it.
-function focusCounty(chart, name) {
+function focusOn(chart, name) {
   try {
     const geo = chart.getModel().getComponent('geo').coordinateSystem;
     const region = geo.getRegion(name);
@@ -122,8 +124,10 @@ function focusCounty(chart, name) {
     const all = geo.getBoundingRect();
     // Close enough to find the county, far enough to keep its neighbours in view.
     const zoom = Math.min(4, Math.max(1, 0.6 * Math.min(all.width / rect.width, all.height / rect.height)));
-    chart.setOption({ geo: { center: centres.get(name), zoom, regions: [{ name, itemStyle: { borderColor: '#d0021b', borderWidth: 2 } }] } });
-  } catch { /* the whole city stays in view */ }
+    return { center: centres.get(name), zoom, regions: [{ name, itemStyle: { borderColor: '#d0021b', borderWidth: 2 } }] };
+  } catch {
+    return {}; // the whole city stays in view
+  }
 }
 
 async function showCounty(main, code, name, cases) {
