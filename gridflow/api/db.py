@@ -41,6 +41,10 @@ cases = Table(
     Column("region_code", String(12), nullable=False, index=True),
     #: the centre holding the case (the target of its last dispatch/escalate/reroute).
     Column("holder", String(12), nullable=False, index=True),
+    #: the holder's county and town code prefixes (6 and 9 digits): a supervising centre's
+    #: list is then one index range in deadline order, not a sort of all its cases.
+    Column("holder_county", String(6), nullable=False),
+    Column("holder_town", String(9), nullable=False),
     Column("tier", String(8), nullable=False),
     Column("state", String(24), nullable=False),
     Column("stage", String(16)),
@@ -62,6 +66,8 @@ cases = Table(
     Column("lon", Float),
     Column("grid_code", String(15)),
     Index("ix_cases_holder_due", "holder", "due", "case_id"),
+    Index("ix_cases_county_due", "holder_county", "due", "case_id"),
+    Index("ix_cases_town_due", "holder_town", "due", "case_id"),
     Index("ix_cases_due", "due", "case_id"),
 )
 

@@ -222,6 +222,8 @@ async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
     values = {
         "region_code": d.region_code or d.case_id[:12],
         "holder": d.center_code,
+        "holder_county": d.center_code[:6],
+        "holder_town": d.center_code[:9],
         "tier": d.tier.value,
         "state": state,
         "stage": d.stage,

@@ -124,8 +124,12 @@ class ReadModel:
     ) -> tuple[list[CaseSummary], bool]:
         """A centre's cases (holder under ``prefix``), by deadline; and whether more follow."""
         where: list[Any] = []
-        if prefix:
-            where.append(and_(_C.holder >= prefix, _C.holder < prefix + _AFTER))
+        if len(prefix) == 6:
+            where.append(_C.holder_county == prefix)
+        elif len(prefix) == 9:
+            where.append(_C.holder_town == prefix)
+        elif prefix:
+            where.append(_C.holder == prefix)
         if state == "open":
             where.append(_C.closed.is_(False))
         elif state == "closed":

@@ -302,6 +302,8 @@ def run_query(
                     f"{village}-{i:012x}",
                     village,
                     holder,
+                    holder[:6],
+                    holder[:9],
                     "village",
                     "closed" if closed else "accepted",
                     "resolve",
@@ -319,10 +321,10 @@ def run_query(
                 )
             )
             if len(rows) == 50_000:
-                conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 17)})", rows)
+                conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 19)})", rows)
                 rows.clear()
         if rows:
-            conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 17)})", rows)
+            conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * 19)})", rows)
         conn.execute("ANALYZE")
     conn.close()
     load_s = time.perf_counter() - started
