@@ -5,11 +5,13 @@
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
-#   chromium             Debian packages `chromium` and `fonts-wqy-microhei` (a CJK font:
-#                        without one the screenshots show boxes) for the console's browser tests
-#                        (tests/console) drive it through Playwright; Playwright's own
-#                        browser download is not used (no internet on the machines)
 #                        start a server in a temporary directory (tests/api/postgres.py)
+#   chromium             Debian packages `chromium` and `fonts-wqy-microhei` (a CJK font:
+#                        without one the screenshots show boxes): the console's browser
+#                        tests (tests/console) drive it through Playwright; Playwright's
+#                        own browser download is not used (no internet on the machines)
+#   java, mvn            Debian packages default-jre-headless (Java 17+) and maven, to
+#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #
@@ -151,9 +153,23 @@ install_chromium() {
     return 0
 }
 
+install_apache_kafka() {
+    # A JDK's runtime and Maven from Debian when missing (install_debian says why not),
+    # then Kafka's jars, cached outside the repo: only a machine's first run downloads them.
+    install_debian java default-jre-headless
+    install_debian mvn maven
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+        say "no Java or no Maven: Apache Kafka tests will skip"
+        return 0
+    fi
+    bash "$(dirname "$0")/kafka/fetch.sh" || say "fetching Apache Kafka failed; its tests will skip"
+    return 0
+}
+
 install_debian promtool prometheus
 install_debian amtool prometheus-alertmanager
 install_pypi_tools
 install_chromium
 install_postgresql
+install_apache_kafka
 exit 0

@@ -17,7 +17,7 @@ def catalogue() -> Catalogue:
 
 
 def test_bundled_catalogue_shape(catalogue: Catalogue) -> None:
-    assert 50 <= len(catalogue.categories) <= 80
+    assert 50 <= len(catalogue.categories) <= 150
     assert catalogue.fallback == "SJ0601"
     assert catalogue.get("SJ0601") is not None
     assert {network.value for network in Network} <= catalogue.networks
@@ -122,9 +122,9 @@ def test_resolve(
 @pytest.mark.parametrize(
     "network", ["chengguan", "zongzhi", "gongan", "yingji", "huanbao", "shichang", "video_ai"]
 )
-def test_each_network_maps_10_to_25_own_codes(catalogue: Catalogue, network: str) -> None:
+def test_each_network_maps_10_to_40_own_codes(catalogue: Catalogue, network: str) -> None:
     own = catalogue._network_codes[network]
-    assert 10 <= len(own) <= 25
+    assert 10 <= len(own) <= 40
     assert catalogue.network_name(network)
 
 

@@ -283,7 +283,7 @@ def test_region_prefix_must_lead_to_a_region_of_the_tree(tmp_path: Path) -> None
         pytest.param(
             "policies.yaml",
             lambda text: text.replace("resolve: 4h", "resolve: 4hrs", 1),
-            68,
+            83,
             r"policy 'garbage_exposed', resolve: bad duration '4hrs': unknown unit 'hrs'",
             id="bad-duration",
         ),
