@@ -1,6 +1,6 @@
 // 案件详情: facts, provenance (多网合一), the full timeline, rule, and the actions allowed now.
 import { api, countdown, esc, fillNames, fmtTime, regionSpan } from './api.js';
-import { ACTIONS, label, NETWORKS, PRIORITIES, REFUSALS, STATE_REASONS, STATES, STEPS, TIERS } from './labels.js';
+import { ACTIONS, label, NETWORKS, PRIORITIES, REFUSALS, SATISFACTION, STATE_REASONS, STATES, STEPS, TIERS } from './labels.js';
 import { onLive, refusalText, showAlert } from './main.js';
 
 function stepText(e) {
@@ -55,6 +55,7 @@ export async function renderCase(main, caseId) {
         <form id="act" class="actions">
           <label>办理意见 <input name="note" maxlength="500" placeholder="可选" /></label>
           ${allowed.actions.includes('extend') ? '<label>延期至 <input name="until" type="datetime-local" /></label>' : ''}
+          ${allowed.actions.includes('revisit') ? `<label>回访结果 <select name="satisfaction">${Object.entries(SATISFACTION).map(([v, t]) => `<option value="${v}">${esc(t)}</option>`).join('')}</select></label>` : ''}
           ${allowed.actions.includes('return') ? `<label>退回给 <select name="target">${allowed.return_targets.map((t) => `<option value="${t.code}">${esc(t.name)}（${esc(label(TIERS, t.tier))}）</option>`).join('')}</select></label>` : ''}
           <div class="buttons">${allowed.actions.map((a) => `<button type="button" data-action="${a}">${esc(label(ACTIONS, a))}</button>`).join('') || '<span class="muted">本中心当前无可办理操作</span>'}</div>
           <p id="act-result" role="status" aria-live="polite"></p>
@@ -86,6 +87,7 @@ export async function renderCase(main, caseId) {
       body.until = new Date(f.get('until')).toISOString();
     }
     if (body.action === 'return') body.target_center = f.get('target');
+    if (body.action === 'revisit') body.satisfaction = f.get('satisfaction');
     const out = main.querySelector('#act-result');
     out.textContent = `正在提交：${label(ACTIONS, body.action)}…`;
     main.querySelectorAll('[data-action]').forEach((b) => { b.disabled = true; });

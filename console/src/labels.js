@@ -6,8 +6,9 @@ export const STATES = {
 export const ACTIONS = {
   accept: '受理', resolve: '处置完成', return: '退回', escalate: '请求上级协调',
   extend: '申请延期', verify: '核查通过', reject_resolution: '核查不通过', close: '结案',
-  cancel: '注销', reopen: '重新办理',
+  cancel: '注销', reopen: '重新办理', revisit: '回访',
 };
+export const SATISFACTION = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
 export const STEPS = {
   dispatch: '派遣', merge: '合并上报', escalate: '升级', sla_warning: '时限预警',
   sla_breach: '超期', state: '状态变更', reroute: '改派',

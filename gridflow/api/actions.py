@@ -1,50 +1,67 @@
-"""Which feedback a centre may send for a case now: the closed loop's table, as data.
+"""Which feedback a centre may send for a case now, from the closed loop's own table.
 
-The worker decides in ``gridflow/core/engine.py`` (``_may_act`` and each ``_fb_*``
-handler's allowed states); this is the same table for the console's buttons, and
-``tests/api/test_actions.py`` runs every (state, action, centre) through the engine to
-keep the two equal. Checks the read model cannot see (an escalation to a tier the case
-was already escalated to, an extension the policy refuses) stay with the worker: the
-console shows its refusal and the reason.
+``gridflow/core/loop.py: LOOP`` says, per action, the states it is allowed from and who
+may take it (the holder; the holder or a centre above it; only a centre above it, 监管分离).
+The console's buttons and the API's pre-check read the same rows the engine executes;
+``tests/api/test_actions.py`` runs every (state, action, centre) through the engine.
+Checks the read model cannot make (an escalation to a tier already escalated to, an
+extension the policy refuses) stay with the worker: the console shows its refusal.
 """
 
 from __future__ import annotations
 
+from gridflow.core.case import CaseStatus
+from gridflow.core.loop import LOOP, Who
 from gridflow.core.regions import RegionGraph
+from schemas import FeedbackAction
 
-#: State → actions the holding centre may take, in the order the console shows them.
-HOLDER_ACTIONS: dict[str, tuple[str, ...]] = {
-    "dispatched": ("accept", "return", "escalate", "extend", "cancel"),
-    "accepted": ("resolve", "return", "escalate", "extend", "cancel"),
-    "resolved": ("verify", "reject_resolution", "close"),
-    "verified": ("close", "reject_resolution", "reopen"),
-    "closed": ("reopen",),
-    "cancelled": ("reopen",),
-}
-#: What a centre above the holder (its supervisor) may do besides watching.
-SUPERVISING = frozenset({"verify", "close", "cancel", "reopen", "reject_resolution"})
+#: The order the console shows the buttons in: the loop's next step first.
+ORDER = (
+    FeedbackAction.ACCEPT,
+    FeedbackAction.RESOLVE,
+    FeedbackAction.VERIFY,
+    FeedbackAction.REJECT_RESOLUTION,
+    FeedbackAction.CLOSE,
+    FeedbackAction.REVISIT,
+    FeedbackAction.RETURN,
+    FeedbackAction.ESCALATE,
+    FeedbackAction.EXTEND,
+    FeedbackAction.CANCEL,
+    FeedbackAction.REOPEN,
+)
 
 
 def may_act(regions: RegionGraph, holder: str, centre: str, action: str) -> bool:
-    """The worker's holder rule: the holder may send anything; a centre above it (its
-    supervisor) only the supervising actions. The state is the worker's to judge."""
+    """The loop's ``who`` for ``action``: may ``centre`` send it for a case ``holder`` holds?"""
+    try:
+        who = LOOP[FeedbackAction(action)].who
+    except ValueError:
+        return False
+    above = regions.chain(holder)[1:] if holder in regions else ()
+    if who is Who.SUPERVISOR:  # 监管分离: from above; only the top centre checks itself
+        return centre in above or (not above and centre == holder)
     if centre == holder:
         return True
-    return action in SUPERVISING and holder in regions and centre in regions.chain(holder)[1:]
+    return who is Who.SUPERVISION and centre in above
 
 
 def allowed_actions(
     regions: RegionGraph, state: str, holder: str, holder_tier: str, centre: str
 ) -> list[str]:
     """The actions ``centre`` may send for a case in ``state`` held by ``holder``."""
-    actions = HOLDER_ACTIONS.get(state, ())
-    if centre == holder:
-        if holder_tier == "city":  # nobody above the city to escalate or return to by default
-            return [a for a in actions if a != "escalate"]
-        return list(actions)
-    if holder in regions and centre in regions.chain(holder)[1:]:
-        return [a for a in actions if a in SUPERVISING]
-    return []
+    shown = []
+    for action in ORDER:
+        rule = LOOP[action]
+        if state not in {s.value for s in rule.allowed}:
+            continue
+        if not may_act(regions, holder, centre, action.value):
+            continue
+        if action is FeedbackAction.ESCALATE and holder_tier == "city":
+            continue  # nobody above the city
+        if action is FeedbackAction.CLOSE and state == CaseStatus.RESOLVED.value:
+            continue  # closing unverified needs a policy's close_requires_verify: false
+        shown.append(action.value)
+    return shown
 
 
 def return_targets(regions: RegionGraph, holder: str) -> list[str]:

@@ -156,7 +156,7 @@ def test_village_accepts_and_resolves_town_verifies_and_closes(
     town = sign_in(browser, api, TOKENS["town"][0], f"#/case/{case_id}")
     town.wait_for_selector("#case-state:has-text('待核查')")
     town_actions = town.eval_on_selector_all("[data-action]", "bs => bs.map(b => b.dataset.action)")
-    assert town_actions == ["verify", "reject_resolution", "close"]
+    assert town_actions == ["verify", "reject_resolution"]  # 监管分离: checked from above
     town.click("[data-action=verify]")
     town.wait_for_selector("#case-state:has-text('核查通过')")
     town.click("[data-action=close]")
@@ -165,7 +165,8 @@ def test_village_accepts_and_resolves_town_verifies_and_closes(
     for step in ("派遣", "受理", "处置完成", "核查通过", "结案"):
         assert step in steps, steps
     assert town.eval_on_selector_all("[data-action]", "bs => bs.map(b => b.dataset.action)") == [
-        "reopen"
+        "revisit",
+        "reopen",
     ]
     shot(town, "case")
     # The village's open page follows the case live.
