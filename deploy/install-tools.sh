@@ -4,14 +4,14 @@
 #   amtool               Debian package `prometheus-alertmanager` (apt-get)
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
+#   java, mvn            Debian packages default-jre-headless (Java 17+) and maven, to
+#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
 #                        start a server in a temporary directory (tests/api/postgres.py)
 #   chromium             Debian packages `chromium` and `fonts-wqy-microhei` (a CJK font:
 #                        without one the screenshots show boxes): the console's browser
 #                        tests (tests/console) drive it through Playwright; Playwright's
 #                        own browser download is not used (no internet on the machines)
-#   java, mvn            Debian packages default-jre-headless (Java 17+) and maven, to
-#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #

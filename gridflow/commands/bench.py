@@ -111,6 +111,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--bootstrap", default="", help="use this broker instead of starting the embedded one"
     )
     p.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="start the embedded broker (default) or Apache Kafka (one KRaft node, "
+        "gridflow/apache_kafka.py) for the run",
+    )
+    p.add_argument(
+        "--guarantee",
+        choices=("at_least_once", "exactly_once"),
+        default="at_least_once",
+        help="GRIDFLOW_PROCESSING_GUARANTEE of the measured workers (exactly_once: --broker kafka)",
+    )
+    p.add_argument(
         "--api",
         action="store_true",
         help="measure the HTTP API instead: batched intake events/s, POST → disposition "
@@ -123,19 +136,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1_000_000,
         metavar="N",
         help="cases in the read model for the --api query figure (default 1000000)",
-    )
-    p.add_argument(
-        "--broker",
-        choices=("embedded", "kafka"),
-        default="embedded",
-        help="start the embedded broker (default) or Apache Kafka (one KRaft node, "
-        "gridflow/apache_kafka.py) for the run",
-    )
-    p.add_argument(
-        "--guarantee",
-        choices=("at_least_once", "exactly_once"),
-        default="at_least_once",
-        help="GRIDFLOW_PROCESSING_GUARANTEE of the measured workers (exactly_once: --broker kafka)",
     )
     p.set_defaults(func=run)
 
