@@ -8,6 +8,10 @@
 #                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 #   initdb/pg_ctl        Debian package `postgresql` (apt-get): the API's read-model tests
 #                        start a server in a temporary directory (tests/api/postgres.py)
+#   chromium             Debian packages `chromium` and `fonts-wqy-microhei` (a CJK font:
+#                        without one the screenshots show boxes): the console's browser
+#                        tests (tests/console) drive it through Playwright; Playwright's
+#                        own browser download is not used (no internet on the machines)
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #
@@ -129,6 +133,26 @@ install_postgresql() {
     return 0
 }
 
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then
+        say "chromium present: $(chromium --version 2>/dev/null | head -n 1)"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1 || ! as_root true; then
+        say "chromium missing and no apt-get as root: install Debian's 'chromium'; console browser tests will skip"
+        return 0
+    fi
+    if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        as_root apt-get update -qq || say "apt-get update failed"
+    fi
+    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; then
+        say "installed chromium: $(chromium --version 2>/dev/null | head -n 1)"
+    else
+        say "apt-get install chromium failed; console browser tests will skip"
+    fi
+    return 0
+}
+
 install_apache_kafka() {
     # A JDK's runtime and Maven from Debian when missing (install_debian says why not),
     # then Kafka's jars, cached outside the repo: only a machine's first run downloads them.
@@ -145,6 +169,7 @@ install_apache_kafka() {
 install_debian promtool prometheus
 install_debian amtool prometheus-alertmanager
 install_pypi_tools
-install_apache_kafka
+install_chromium
 install_postgresql
+install_apache_kafka
 exit 0

@@ -38,3 +38,8 @@ class Disposition(BaseModel):
     title: str | None = None
     #: the earliest report's time, for ingest→disposition latency.
     reported_at: AwareDatetime | None = None
+    #: where the case's first located report placed it (WGS-84; the console's map), if any.
+    lat: float | None = None
+    lon: float | None = None
+    #: the 15-digit grid (网格) of the case's first report that named one.
+    grid_code: str | None = None

@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from gridflow import __version__
-from gridflow.api import cases, feedback, health, intake, kpis, open311, stream
+from gridflow.api import cases, console, feedback, health, intake, kpis, open311, stream
 from gridflow.api.context import ApiContext
 from gridflow.api.errors import ErrorBody, install_error_handlers
 from gridflow.api.models import FeedbackRequest
@@ -49,8 +49,9 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, open311.PREFIX)
-    for module in (intake, cases, feedback, stream, kpis, health):
+    for module in (intake, cases, feedback, stream, kpis, health, console):
         app.include_router(module.router)
+    console.mount_console(app)
     if hasattr(open311, "router"):
         app.include_router(open311.router)
     origins = [o.strip() for o in ctx.api.cors_origins.split(",") if o.strip()]

@@ -61,6 +61,10 @@ cases = Table(
     Column("opened_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
+    # Where the case is (the console's map): the first located report's coordinates.
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("grid_code", String(15)),
     Index("ix_cases_holder_due", "holder", "due", "case_id"),
     Index("ix_cases_county_due", "holder_county", "due", "case_id"),
     Index("ix_cases_town_due", "holder_town", "due", "case_id"),

@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
 
+from gridflow.api.actions import may_act
 from gridflow.api.auth import CentreToken, check_region, ctx_of
 from gridflow.api.body import read_body, require_json
 from gridflow.api.context import ApiContext
@@ -21,22 +22,11 @@ from gridflow.api.models import FeedbackOutcome, FeedbackRequest
 from gridflow.api.readmodel import ReadModel
 from gridflow.api.responses import JsonResponse
 from gridflow.core.ingest import schema_detail
-from gridflow.core.loop import LOOP, Who
-from gridflow.core.regions import RegionGraph
+from gridflow.core.loop import LOOP
 from schemas import Feedback
 
 router = APIRouter(tags=["feedback"])
 CaseId = Annotated[str, Path(min_length=13, max_length=64, pattern=r"^[0-9]{12}-[0-9a-zA-Z._:-]+$")]
-
-
-def may_act(regions: RegionGraph, holder: str, centre: str, who: Who) -> bool:
-    """The engine's rule (gridflow.core.engine.Engine._may_act) on the read model's holder."""
-    above = regions.chain(holder)[1:] if holder in regions else ()
-    if who is Who.SUPERVISOR:
-        return centre in above or (not above and centre == holder)
-    if centre == holder:
-        return True
-    return who is Who.SUPERVISION and centre in above
 
 
 async def wait_outcome(
@@ -109,7 +99,7 @@ async def post_feedback(
     if row is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
     who = LOOP[req.action].who
-    if not may_act(ctx.regions, row.holder, token.region, who):
+    if not may_act(ctx.regions, row.holder, token.region, req.action.value):
         raise ApiError(
             409,
             "wrong_center",

@@ -61,6 +61,10 @@ class CaseSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
     closed: bool = False
+    #: the case's coordinates (WGS-84) and grid, when a report gave them
+    lat: float | None = None
+    lon: float | None = None
+    grid_code: str | None = None
 
 
 class TimelineEntry(BaseModel):

@@ -238,6 +238,8 @@ async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
         "updated_at": at,
         "closed": state in FINAL_STATES,
     }
+    if d.lat is not None:  # older dispositions carry none: keep what a newer one told
+        values.update(lat=d.lat, lon=d.lon, grid_code=d.grid_code)
     opened = d.reported_at.timestamp() if d.reported_at else at
     stmt = db.upsert(conn, db.cases).values(case_id=d.case_id, opened_at=opened, **values)
     excluded = stmt.excluded

@@ -61,6 +61,9 @@ def _summary(row: Row[Any], now: float) -> CaseSummary:
         opened_at=datetime.fromtimestamp(row.opened_at, UTC),
         updated_at=datetime.fromtimestamp(row.updated_at, UTC),
         closed=bool(row.closed),
+        lat=row.lat,
+        lon=row.lon,
+        grid_code=row.grid_code,
     )
 
 

@@ -146,6 +146,7 @@ def start_api(settings: Settings, data_dir: Path) -> DemoApi:
         )
     url = f"http://127.0.0.1:{port}"
     print(
+        f"控制台 console {url}/console/ (sign in with a centre token below)\n"
         f"API {url} (docs {url}/docs, log {log_path}); demo tokens:\n" + "\n".join(shown),
         file=sys.stderr,
         flush=True,

@@ -17,7 +17,7 @@ from gridflow.core.classify import TextClassifier
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
-from gridflow.core.loop import LOOP, StageChange, Who
+from gridflow.core.loop import LOOP, StageChange, Who, may_act
 from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
@@ -347,14 +347,7 @@ class Engine:
         return out
 
     def _may_act(self, case: Case, fb: Feedback, who: Who) -> bool:
-        above = self.regions.chain(case.holder)[1:]
-        if who is Who.SUPERVISOR:
-            # 监管分离: checking comes from above; only the top centre checks itself.
-            return fb.center_code in above or (not above and fb.center_code == case.holder)
-        if fb.center_code == case.holder:
-            return True
-        # The supervising side (any centre above the holder) may take supervision actions.
-        return who is Who.SUPERVISION and fb.center_code in above
+        return may_act(who, fb.center_code, case.holder, self.regions.chain(case.holder)[1:])
 
     # Effects: what an action does beyond the table's state and stage change. Each runs
     # after the table's checks and before the change; it returns a refusal (nothing
@@ -646,6 +639,9 @@ class Engine:
                     "region_code": case.region,
                     "title": case.title,
                     "reported_at": utc(case.first_reported_at),
+                    "lat": case.lat,
+                    "lon": case.lon,
+                    "grid_code": case.grid,
                 }
             )
         )

@@ -13,7 +13,7 @@ test keeps the two equal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -33,6 +33,22 @@ class Who(StrEnum):
     #: 监管分离: a centre above the holder, never the centre that handled it (the city
     #: centre, with no one above, checks its own cases).
     SUPERVISOR = "a centre above the holder"
+
+
+def may_act(who: Who, centre: str, holder: str, above: Sequence[str]) -> bool:
+    """May ``centre`` take an action open to ``who`` on a case ``holder`` holds?
+
+    ``above`` is the chain of centres above the holder, nearest first. The engine judges
+    feedback with this and the API (and its console) judge the buttons they offer with it,
+    so a centre is never shown an action the worker would refuse for who sent it.
+    """
+    if who is Who.SUPERVISOR:
+        # 监管分离: checking comes from above; only the top centre checks itself.
+        return centre in above or (not above and centre == holder)
+    if centre == holder:
+        return True
+    # The supervising side (any centre above the holder) may take supervision actions.
+    return who is Who.SUPERVISION and centre in above
 
 
 class StageChange(StrEnum):

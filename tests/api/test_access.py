@@ -30,6 +30,9 @@ ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
     ("GET", f"/v1/cases/{CASE}/feedback/fb-1", None, "t-other-county", "t-ops"),
     ("GET", f"/v1/centres/{VILLAGE}/stream", None, "t-other-village", "t-app"),
     ("GET", f"/v1/kpis?county={OTHER_COUNTY}", None, "t-county", "t-app"),
+    ("GET", f"/v1/regions/{VILLAGE}", None, "t-other-village", "t-app"),
+    ("GET", "/v1/calendar", None, None, "t-app"),
+    ("GET", f"/v1/cases/{CASE}/actions", None, "t-other-county", "t-app"),
 ]
 IDS = [f"{m} {p}" for m, p, *_ in ENDPOINTS]
 

@@ -254,6 +254,9 @@ def _disposition_values() -> dict[str, object]:
         "region_code": "500101001001",
         "title": "垃圾",
         "reported_at": at,
+        "lat": 29.556,
+        "lon": 106.571,
+        "grid_code": None,
     }
 
 
