@@ -18,7 +18,7 @@ import ssl
 import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -333,6 +333,8 @@ class GridflowApp:
         self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
         self.metrics.set_recovery_progress(self.recovery_progress())
+        ends = self.engine.rules.coverage_ends(datetime.now(UTC))
+        self.metrics.set_calendar_covered_until(ends.timestamp())
         await self._kafka_gauges()
         # Every worker publishes its own partitions' share of the KPI windows.
         # Queued, not awaited: a broker outage must not stall the gauges behind a KPI send.

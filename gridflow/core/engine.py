@@ -478,7 +478,12 @@ class Engine:
         if until is None or case.deadline is None:
             return (RejectReason.INVALID_TRANSITION, "extend needs 'until' and a running deadline")
         verdict = extension_verdict(
-            self.rules.calendar, policy, _dt(case.deadline), until, case.extensions, self.sla_scale
+            self.rules.calendar_for(policy),
+            policy,
+            _dt(case.deadline),
+            until,
+            case.extensions,
+            self.sla_scale,
         )
         if not verdict.granted:
             return (RejectReason.EXTENSION_REFUSED, verdict.reason)
@@ -567,7 +572,7 @@ class Engine:
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
         policy = self._policy(case)
-        calendar = self.rules.calendar
+        calendar = self.rules.calendar_for(policy)
         # Cases opened by one input record (or by records stamped in the same millisecond)
         # start their stages at the same instant: the calendar walk is done once. Entries
         # hold the policy and calendar they were computed with, so a rules reload that

@@ -33,7 +33,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -43,7 +43,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.sla import SlaPolicy, load_policies
 from gridflow.core.tiers import TIERS_UP
-from gridflow.core.workcalendar import WorkCalendar, load_calendar, parse_time_span
+from gridflow.core.workcalendar import OFFICE, WorkCalendar, load_calendars, parse_time_span
 from gridflow.core.yaml_lines import (
     YamlMapping,
     YamlSequence,
@@ -254,6 +254,7 @@ class RuleSet:
         "_prefixes",
         "_regions",
         "calendar",
+        "calendars",
         "directory",
         "policies",
         "root",
@@ -268,11 +269,19 @@ class RuleSet:
         catalogue: Catalogue,
         version: str,
         directory: Path | None = None,
+        calendars: Mapping[str, WorkCalendar] | None = None,
     ) -> None:
-        """Assemble a rule set; ``load`` is the validated way to get one."""
+        """Assemble a rule set; ``load`` is the validated way to get one.
+
+        ``calendar`` is the office calendar; ``calendars`` the named ones policies may
+        use (``calendar:`` in policies.yaml), the office one included or added.
+        """
         self.root = root
         self.policies: Mapping[str, SlaPolicy] = MappingProxyType(dict(policies))
         self.calendar = calendar
+        self.calendars: Mapping[str, WorkCalendar] = MappingProxyType(
+            {**(calendars or {}), OFFICE: calendar}
+        )
         self._catalogue = catalogue
         self.version = version
         self.directory = directory
@@ -322,7 +331,8 @@ class RuleSet:
             except OSError as exc:
                 raise ConfigLoadError(path, None, f"cannot read: {exc.strerror or exc}") from None
             digest.update(name.encode() + b"\0" + content + b"\0")
-        policies = load_policies(folder / "policies.yaml")
+        calendars = load_calendars(folder / "calendar.yaml")
+        policies = load_policies(folder / "policies.yaml", calendars)
         for category in catalogue.categories:
             if category.sla_policy is not None and category.sla_policy not in policies:
                 raise ConfigLoadError(
@@ -331,9 +341,41 @@ class RuleSet:
                     f"catalogue category {category.code} names sla_policy "
                     f"{category.sla_policy!r}, which is not defined here",
                 )
-        calendar = load_calendar(folder / "calendar.yaml")
         root = _RouteLoader(folder / "routes.yaml", policies, catalogue, regions).load()
-        return cls(root, policies, calendar, catalogue, digest.hexdigest()[:12], folder)
+        return cls(
+            root,
+            policies,
+            calendars[OFFICE],
+            catalogue,
+            digest.hexdigest()[:12],
+            folder,
+            calendars,
+        )
+
+    def calendar_for(self, policy: SlaPolicy) -> WorkCalendar:
+        """The calendar ``policy`` counts working time on (the office one by default)."""
+        return self.calendars.get(policy.calendar, self.calendar)
+
+    def covered_until(self, today: date) -> date:
+        """The last day up to which every calendar a policy uses knows its workdays."""
+        used = {
+            self.calendar_for(policy).name: self.calendar_for(policy)
+            for policy in self.policies.values()
+        }
+        used[OFFICE] = self.calendar
+        return min(calendar.covered_until(today) for calendar in used.values())
+
+    def coverage_ends(self, now: datetime) -> datetime:
+        """The instant the covered days end: local midnight after ``covered_until``.
+
+        ``now`` must be aware; the result is aware in the office calendar's zone.
+        """
+        local = self.calendar.to_local(now)
+        last = self.covered_until(local.date())
+        if last >= date.max - timedelta(days=1):
+            return datetime.max.replace(tzinfo=self.calendar.tzinfo)
+        after = last + timedelta(days=1)
+        return datetime(after.year, after.month, after.day, tzinfo=self.calendar.tzinfo)
 
     def routes(self) -> Iterator[Route]:
         """Every route, root first, depth first in file order."""

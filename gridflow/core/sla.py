@@ -24,6 +24,7 @@ a drill at ``0.001`` still shows the calendar's shape. Results are in the tzinfo
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,9 @@ class SlaPolicy:
     warn_at: float
     max_extensions: int
     max_extension: timedelta
+    #: Name of the calendar.yaml calendar its working time is counted on ("office" by
+    #: default; e.g. "every_day" for 环卫, who work weekends and holidays).
+    calendar: str = "office"
 
     def stage_amount(self, stage: Stage) -> timedelta | None:
         """The time limit of ``stage`` (``None`` for an untimed verify)."""
@@ -330,16 +334,19 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CLOCK_UNITS: dict[str, str] = {"working_hours": "hms", "working_days": "d", "wall": "dhms"}
 _CLOCK_NAMES: dict[str, Clock] = {clock: clock for clock in CLOCKS}
 _POLICY_FIELDS = ("clock", "accept", "resolve")
-_POLICY_OPTIONAL = ("verify", "warn_at", "extensions")
+_POLICY_OPTIONAL = ("verify", "warn_at", "extensions", "calendar")
 _EXTENSION_FIELDS = ("max_count", "max_length")
 
 
-def load_policies(path: str | Path) -> dict[str, SlaPolicy]:
+def load_policies(
+    path: str | Path, calendars: Collection[str] | None = None
+) -> dict[str, SlaPolicy]:
     """Load ``policies.yaml`` (``policies: {name: {clock, accept, resolve, ...}}``).
 
     Raises ``ConfigLoadError`` (file, line, message) for unknown fields, an unknown clock,
     bad or zero durations (``0d`` is allowed on ``working_days``: same day), a ``warn_at``
-    outside (0, 1), and bad extension limits.
+    outside (0, 1), bad extension limits, and, given ``calendars`` (the names
+    calendar.yaml defines), a ``calendar`` not among them.
     """
     doc = load_yaml(path)
     if not isinstance(doc, YamlMapping):
@@ -361,6 +368,14 @@ def load_policies(path: str | Path) -> dict[str, SlaPolicy]:
                 path, table.value_line(name), f"policy {name!r} must be a mapping"
             )
         policies[name] = _policy(name, body, path)
+        calendar = policies[name].calendar
+        if calendars is not None and calendar not in calendars:
+            raise ConfigLoadError(
+                path,
+                body.value_line("calendar"),
+                f"policy {name!r}, calendar: {calendar!r} is not defined in calendar.yaml"
+                f"{did_you_mean(calendar, tuple(calendars))}; defined: {', '.join(calendars)}",
+            )
     return policies
 
 
@@ -427,4 +442,5 @@ def _policy(name: str, body: YamlMapping, path: str | Path) -> SlaPolicy:
         warn_at=float(warn_at),
         max_extensions=max_count,
         max_extension=max_length,
+        calendar=str(body.get("calendar", "office")),
     )
