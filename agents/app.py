@@ -183,6 +183,7 @@ class GridflowApp:
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
+            max_skew_s=settings.max_clock_skew_s,
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._changelog = self.table.changelog_topic.get_topic_name()

@@ -42,6 +42,7 @@ from aiokafka.errors import KafkaError
 
 from agents.records import InRecord
 from gridflow.core.compact_json import dumps_compact
+from gridflow.core.record_clock import trusted_record_time
 
 log = logging.getLogger("gridflow.reader")
 
@@ -128,12 +129,16 @@ class Batch:
 
 
 def build_batch(
-    fetched: Mapping[TopicPartition, Sequence[Any]], topics: Sequence[str], now: float
+    fetched: Mapping[TopicPartition, Sequence[Any]],
+    topics: Sequence[str],
+    now: float,
+    max_skew_s: float = 300.0,
 ) -> Batch:
     """Order fetched records canonically (topic in ``topics`` order, partition, offset).
 
     The order depends only on which records are in the batch, so a replay of the
-    journaled offsets processes them exactly as the first time.
+    journaled offsets processes them exactly as the first time. Record timestamps are
+    taken as ``trusted_record_time`` allows against the batch clock ``now``.
     """
     rank = {topic: i for i, topic in enumerate(topics)}
     batch = Batch(records=[], now=now)
@@ -142,9 +147,8 @@ def build_batch(
         if not messages:
             continue
         for m in messages:
-            batch.records.append(
-                InRecord(m.topic, m.partition, m.offset, m.timestamp / 1000.0, m.key, m.value)
-            )
+            ts = trusted_record_time(m.timestamp / 1000.0, m.timestamp_type, now, max_skew_s)
+            batch.records.append(InRecord(m.topic, m.partition, m.offset, ts, m.key, m.value))
         journal = batch.journals.get(tp.partition)
         if journal is None:
             journal = batch.journals[tp.partition] = Journal(now, {}, {})
@@ -199,6 +203,7 @@ class InputReader:
         client_id: str = "gridflow-inputs",
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[], None] = _exit_undelivered,
+        max_skew_s: float = 300.0,
     ) -> None:
         self._client = dict(client)
         self.topics = tuple(topics)
@@ -211,6 +216,7 @@ class InputReader:
         self._client_id = client_id
         self._clock = clock
         self._on_fatal = on_fatal
+        self.max_skew_s = max_skew_s
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -351,7 +357,7 @@ class InputReader:
             for topic, start in journal.start.items()
         }
         fetched = await self._fetch_ranges(consumer, todo)
-        batch = build_batch(fetched, self.topics, journal.now)
+        batch = build_batch(fetched, self.topics, journal.now, self.max_skew_s)
         log.warning(
             "partition %d: replaying its unfinished batch (%d records, clock %.3f)",
             partition,
@@ -390,7 +396,7 @@ class InputReader:
         if not data:
             await self._flush()
             return
-        batch = build_batch(data, self.topics, self._clock())
+        batch = build_batch(data, self.topics, self._clock(), self.max_skew_s)
         journals: Rows = {p: [(journal_key(p), j.to_bytes())] for p, j in batch.journals.items()}
         try:
             # One write: the last batch's state and positions, then this batch's journal.

@@ -22,6 +22,8 @@ CONTRACT_TOPICS = (
 COMMANDS_TOPIC = "grid.cases.commands"
 #: The topics a worker reads: it reads partitions 0 .. GRIDFLOW_PARTITIONS-1 of each.
 INPUT_TOPICS = ("grid.events.in", "grid.feedback", COMMANDS_TOPIC)
+#: Settings of the input topics gridflow creates.
+INPUT_TOPIC_CONFIGS: dict[str, str] = {"message.timestamp.type": "LogAppendTime"}
 
 
 class TopicLayoutError(RuntimeError):
@@ -64,18 +66,28 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
         existing = set(await admin.list_topics())
         wanted = [t for t in (*all_topics(settings), *extra) if t not in existing]
         created: list[str] = []
+        inputs = {settings.topic(name) for name in INPUT_TOPICS}
         for name in wanted:
+            # Input records carry the broker's append time: the SLA clock starts when a
+            # report reached Kafka, not at a producer's unchecked clock (core/record_clock).
+            configs = INPUT_TOPIC_CONFIGS if name in inputs else {}
             try:
                 await admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor)]
+                    [
+                        NewTopic(
+                            name,
+                            settings.partitions,
+                            settings.replication_factor,
+                            topic_configs=dict(configs),
+                        )
+                    ]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
-        inputs = [settings.topic(name) for name in INPUT_TOPICS]
         wrong = [
             f"{t['topic']} has {len(t['partitions'])}"
-            for t in await admin.describe_topics(inputs)
+            for t in await admin.describe_topics(sorted(inputs))
             if t["partitions"] and len(t["partitions"]) != settings.partitions
         ]
         if wrong:
