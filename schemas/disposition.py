@@ -38,3 +38,5 @@ class Disposition(BaseModel):
     title: str | None = None
     #: the earliest report's time, for ingest→disposition latency.
     reported_at: AwareDatetime | None = None
+    #: a 12345 case: the caller's request type (咨询, 求助, 投诉, 举报, 建议, 表扬).
+    request_type: str | None = None

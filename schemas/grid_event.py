@@ -13,6 +13,7 @@ from schemas.common import (
     NetworkName,
     RegionCode,
     ReporterRole,
+    RequestType,
     Severity,
 )
 
@@ -58,6 +59,9 @@ class GridEvent(BaseModel):
     title: Annotated[str, Field(max_length=200)] | None = None
     description: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
     severity: Severity | None = None
+    #: Contract extension: a 12345 caller's request type (诉求类型), which sets the
+    #: hotline's time limit (networks.yaml request_types).
+    request_type: RequestType | None = None
     reporter: Reporter | None = None
     attachments: Annotated[
         list[Annotated[str, Field(max_length=1024, pattern=r"^https?://")]], Field(max_length=20)

@@ -181,6 +181,7 @@ def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
     tiers = Counter(region.tier for region in engine.regions)
     routes = list(rules.routes())
     used = {route.policy for route in routes} | {c.sla_policy for c in engine.catalogue.categories}
+    used |= set(engine.catalogue.policy_names())
     calendar = rules.calendar
     periods = " ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in calendar.periods)
     today = as_of or datetime.now(calendar.tzinfo).date()

@@ -151,6 +151,7 @@ class Engine:
                 severity=severity,
                 region_code=event.region_code,
                 local_time=local,
+                request_type=event.request_type,
             )
         )
         priority = decision.priority or severity
@@ -173,6 +174,7 @@ class Engine:
             lat=event.location.lat if event.location else None,
             lon=event.location.lon if event.location else None,
             grid=event.grid_code,
+            request_type=event.request_type,
             events=[event.event_id],
             networks=[event.source_network],
             event_networks=[event.source_network],
@@ -657,6 +659,7 @@ class Engine:
                 "region_code": case.region,
                 "title": case.title,
                 "reported_at": _dt(case.first_reported_at),
+                "request_type": case.request_type,
             }
         )
 

@@ -107,6 +107,8 @@ class RouteFacts(NamedTuple):
     region_code: str
     #: Local wall time (the rules' calendar zone) when the case opens.
     local_time: time
+    #: A 12345 caller's request type; with the network's request_types it sets the policy.
+    request_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +335,13 @@ class RuleSet:
             digest.update(name.encode() + b"\0" + content + b"\0")
         calendars = load_calendars(folder / "calendar.yaml")
         policies = load_policies(folder / "policies.yaml", calendars)
+        for policy, where in catalogue.policy_names().items():
+            if policy not in policies:
+                raise ConfigLoadError(
+                    folder / "policies.yaml",
+                    None,
+                    f"{where} names SLA policy {policy!r}, which is not defined here",
+                )
         for category in catalogue.categories:
             if category.sla_policy is not None and category.sla_policy not in policies:
                 raise ConfigLoadError(
@@ -397,7 +406,15 @@ class RuleSet:
         when: object = local
         if minutes is not None and local.tzinfo is None:
             when = minutes[local.hour * 60 + local.minute]
-        key = (facts.category, facts.kind, facts.network, facts.severity, region, when)
+        key = (
+            facts.category,
+            facts.kind,
+            facts.network,
+            facts.severity,
+            region,
+            when,
+            facts.request_type,
+        )
         decision = self._decisions.get(key)
         if decision is None:
             decision = remember(self._decisions, _REMEMBERED, key, self._decide(facts))
@@ -415,6 +432,15 @@ class RuleSet:
             if category is not None:
                 department = department or category.department
                 policy = policy or category.sla_policy
+        # A hotline request's type (or its urgency) sets its time limit, whatever route
+        # placed it: the hotline rules tie the limit to the request, not to the place. A
+        # wall-clock (emergency) policy is kept: a fire is not a 3-day 求助.
+        requested = self._catalogue.request_policy(
+            facts.network, facts.request_type, facts.severity
+        )
+        decided = self.policies.get(policy or "")
+        if requested is not None and (decided is None or decided.clock != "wall"):
+            policy = requested
         # The root's tier and policy are required at load time.
         tier = tier or root.tier or Tier.VILLAGE
         informed.discard(tier)

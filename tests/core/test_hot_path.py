@@ -254,6 +254,7 @@ def _disposition_values() -> dict[str, object]:
         "region_code": "500101001001",
         "title": "垃圾",
         "reported_at": at,
+        "request_type": None,
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
 from schemas.common import Severity, Tier
@@ -266,4 +267,5 @@ def test_bundled_rules_fill_the_department_from_the_catalogue() -> None:
 
 def test_every_bundled_policy_is_used_by_a_route_or_the_catalogue() -> None:
     used = {route.policy for route in BUNDLED.routes()} - {None}
-    assert used | {"emergency"} == set(BUNDLED.policies)
+    hotline = set(Catalogue.default().policy_names())
+    assert used | {"emergency"} | hotline == set(BUNDLED.policies)
