@@ -1,1 +1,4 @@
-"""Faust agents: thin movers of records between topics, tables and the pure core."""
+"""The Faust layer: app wiring, timers, web pages and the ``cases`` table's internals.
+
+Everything that does not touch Faust lives in :mod:`gridflow.runtime`.
+"""

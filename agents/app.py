@@ -1,47 +1,43 @@
 """The Faust application: the case table, the input reader, one timer, the web endpoints.
 
 Records flow: ``grid.events.in`` / ``grid.feedback`` / ``grid.cases.commands`` → the
-:class:`agents.input_reader.InputReader` (plain aiokafka, batched, on the partitions Faust
-assigned here) → :class:`agents.pipeline.Pipeline` → ``grid.dispositions`` and
-``grid.events.dlq``; region rows and read positions in the ``cases`` table
-(changelog-backed). Faust owns the group membership, the table's assignment, recovery and
-standbys, the timers and the web server. The timer only emits tick commands into every
-partition; the partition's owner does the SLA work.
+:class:`gridflow.runtime.reader.InputReader` (plain aiokafka, batched, on the partitions
+Faust assigned here) → :class:`gridflow.runtime.pipeline.Pipeline` → ``grid.dispositions``
+and ``grid.events.dlq``; region rows and read positions in the ``cases`` table
+(changelog-backed, :mod:`agents.faust_table`), by the protocol of
+:mod:`gridflow.runtime.checkpoint`. Faust owns the group membership, the table's
+assignment, recovery and standbys, the timers and the web server. The timer only emits
+tick commands into every partition; the partition's owner does the SLA work.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, cast
 
 import faust
-import orjson
-from aiokafka import AIOKafkaProducer
-from faust.streams import _current_event
 from faust.types import StreamT
 
 from agents import faust_patches
-from agents.batch_send import Record, send_batched
-from agents.heap import settle_startup_heap, sweep
-from agents.input_reader import InputReader, Rows, is_position_key
-from agents.kpi import KpiPublisher
-from agents.partitioning import partition_for
-from agents.pipeline import Pipeline, TopicNames
-from agents.records import InRecord, OutRecord
+from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
 from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
+from gridflow.runtime.checkpoint import Rows
+from gridflow.runtime.heap import settle_startup_heap, sweep
+from gridflow.runtime.kpi_publisher import KpiPublisher
+from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.reader import InputReader
+from gridflow.runtime.records import InRecord, OutRecord
+from gridflow.runtime.sender import send_batched
 
 log = logging.getLogger("gridflow.worker")
 
@@ -143,17 +139,8 @@ class GridflowApp:
             # which makes Faust's check refuse a correct persisted offset at restart.
             recovery_consistency_check=False,
         )
-        self.table = self.app.Table(
-            "cases",
-            partitions=n,
-            # key_type/value_type decide the changelog codec on recovery (the schema alone
-            # does not): without them rows come back JSON-decoded, keys as int.
-            key_type=bytes,
-            value_type=bytes,
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
-        )
+        self.cases = CaseTable(self.app, n)
+        self.table = self.cases.table
         self.commands = self.app.topic(
             self.topics.commands, key_serializer="raw", value_serializer="raw", partitions=n
         )
@@ -167,8 +154,8 @@ class GridflowApp:
                 max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
             ),
             metrics=self.metrics,
-            read_state=self._read_state,
-            scan_partition=self._scan_partition,
+            read_state=self.cases.read_state,
+            scan_partition=self.cases.scan_partition,
             retire_survivors=True,
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
@@ -177,46 +164,19 @@ class GridflowApp:
             client=client_kwargs(settings),
             topics=(self.topics.events_in, self.topics.feedback, self.topics.commands),
             handle=self.handle,
-            store=self.store,
-            read_row=self.table.get,
-            may_read=self._recovered,
+            store=self.cases.store,
+            read_row=self.cases.get,
+            may_read=self.cases.recovered,
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
             max_skew_s=settings.max_clock_skew_s,
         )
         cast(Any, self.app).before_stop = self._before_stop
-        self._changelog = self.table.changelog_topic.get_topic_name()
         self._register()
         settle_startup_heap()
 
-    # ------------------------------------------------------------ table glue
-    def _read_state(self, region: str) -> bytes | None:
-        value = self.table.get(region.encode())
-        return _as_bytes(value) if value is not None else None
-
-    def _scan_partition(self, partition: int) -> Mapping[str, bytes]:
-        n = self.settings.partitions
-        out: dict[str, bytes] = {}
-        for key, value in self.table.items():
-            if isinstance(key, bytes) and is_position_key(key):
-                continue
-            region = key.decode() if isinstance(key, bytes) else str(key)
-            if value is not None and partition_for(region, n) == partition:
-                out[region] = _as_bytes(value)
-        return out
-
-    def _recovered(self, generation: int) -> bool:
-        """True once the assignment of ``generation`` has its table partitions recovered."""
-        app = self.app
-        recovery = cast(Any, app.tables).recovery
-        return bool(
-            app.consumer_generation_id == generation
-            and not app.rebalancing
-            and recovery.completed.is_set()
-            and not recovery.in_recovery
-        )
-
+    # ------------------------------------------------------------- stopping
     async def _before_stop(self) -> None:
         """Finish the batch in flight, then publish the open KPI windows as partial records.
 
@@ -234,34 +194,13 @@ class GridflowApp:
                 "could not publish %d open KPI windows at stop", len(records), exc_info=True
             )
 
-    def _kafka_producer(self) -> AIOKafkaProducer:
-        # Faust's transport producer wraps the aiokafka one; its batch API is not exposed.
-        return cast(AIOKafkaProducer, cast(Any, self.app.producer)._ensure_producer())
-
     async def _send(self, records: Sequence[OutRecord]) -> None:
         """Produce output records in per-partition batches and await their delivery."""
         if records:
             await send_batched(
-                self._kafka_producer(), [(r.topic, r.key, r.value, r.partition) for r in records]
+                aiokafka_producer(self.app),
+                [(r.topic, r.key, r.value, r.partition) for r in records],
             )
-
-    async def store(self, rows: Rows) -> None:
-        """Write rows to the table and its changelog, in order per partition; await delivery."""
-        store = self.table.data
-        records: list[Record] = []
-        for partition, items in rows.items():
-            with _partition_context(partition):
-                for key, value in items:
-                    if value is None:
-                        store.pop(key, None)
-                    else:
-                        store[key] = value
-                    records.append((self._changelog, key, value, partition))
-        written = await send_batched(self._kafka_producer(), records)
-        # What Faust's own changelog callback does: a persistent store remembers the
-        # changelog offset it holds, so a restart recovers only what is newer.
-        for tp, offset in written.items():
-            cast(Any, store).set_persisted_offset(tp, offset)
 
     # ---------------------------------------------------------------- agents
     def _register(self) -> None:
@@ -344,15 +283,7 @@ class GridflowApp:
 
     def recovery_progress(self) -> float:
         """Share of the changelog records to recover that are recovered (1.0 when done)."""
-        recovery = cast(Any, self.app.tables).recovery
-        if recovery.completed.is_set() and not recovery.in_recovery:
-            return 1.0
-        # Values are None for partitions whose offsets are not known yet.
-        total = sum(v or 0 for v in recovery.active_highwaters.values())
-        if not total:
-            return 0.0
-        done = sum(v or 0 for v in recovery.active_offsets.values())
-        return float(min(1.0, done / total))
+        return self.cases.recovery_progress()
 
     async def _kafka_gauges(self) -> None:
         for p in self.reader.progress():
@@ -361,12 +292,10 @@ class GridflowApp:
     def is_ready(self) -> bool:
         """Assigned, recovered and processing: what ``/readyz`` answers."""
         app = self.app
-        recovery = cast(Any, app.tables).recovery
         return bool(
             app.consumer is not None
             and not app.rebalancing
-            and recovery.completed.is_set()
-            and not recovery.in_recovery
+            and self.cases.recovery_done()
             and self.reader.owned is not None
         )
 
@@ -383,34 +312,3 @@ class GridflowApp:
             partition: [(region.encode(), value) for region, value in regions.items()]
             for partition, regions in result.writes.items()
         }
-
-
-def _as_bytes(value: Any) -> bytes:
-    # Rows written in this process are bytes; rows recovered from the changelog come back
-    # already JSON-decoded by Faust's changelog reader. All are the same document.
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode()
-    return orjson.dumps(value)
-
-
-class _PartitionEvent:
-    """The one attribute of a Faust event a store reads: ``message.partition``."""
-
-    __slots__ = ("__weakref__", "message")
-
-    def __init__(self, partition: int) -> None:
-        self.message = SimpleNamespace(partition=partition)
-
-
-@contextlib.contextmanager
-def _partition_context(partition: int) -> Iterator[None]:
-    # A persistent store picks the partition's database from the current event's message;
-    # outside a Faust stream we stand in an object carrying just that.
-    event = _PartitionEvent(partition)
-    token = _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        _current_event.reset(token)

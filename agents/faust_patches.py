@@ -9,7 +9,7 @@
   chaos drill: a verified case recovered as resolved). We correct each end offset with
   the high watermark of a fetch at that offset, which both brokers report right; on
   Apache Kafka the two agree and this costs one fetch per partition at recovery.
-- The input topics are not read by Faust at all (agents/input_reader.py says why); the
+- The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
 """

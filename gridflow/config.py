@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     producer_linger_ms: int = Field(default=0, ge=0)
     #: Seconds a closed case and a seen event id stay in state (dedup memory).
     retention_s: float = Field(default=7 * 86400, gt=0)
-    #: Seconds between whole-heap sweeps for reference cycles (agents/heap.py); each one
+    #: Seconds between whole-heap sweeps for reference cycles (gridflow/runtime/heap.py); each one
     #: pauses the worker (0.7 s in a live worker at ~110,000 open cases). 0: never.
     heap_sweep_s: float = Field(default=3600.0, ge=0)
 

@@ -1,6 +1,7 @@
 """``gridflow bench``: gridflow against a raw aiokafka loop, on one embedded broker.
 
-The benchmark code lives in ``bench/`` (see bench/README.md for what each figure means).
+The benchmark code lives in the checkout's ``tools/bench/`` (see tools/bench/README.md for
+what each figure means); it is not in the wheel.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gridflow.config import PROJECT_ROOT
+from gridflow.commands import checkout_tools
 
-DESCRIPTION = """\
+DESCRIPTION = (
+    """\
 Measure gridflow on this machine, in one process tree, on an embedded broker the bench
 starts itself:
 
@@ -31,7 +33,11 @@ starts itself:
 
 Prints a table (figure | gridflow | baseline | ratio) and, as the last line, one JSON
 object: raw_eps, pipeline_eps, single_eps, ratio, input, p50_ms, p99_ms, cores, state …
-Figures are medians of --runs runs."""
+Figures are medians of --runs runs.
+
+"""
+    + checkout_tools.HELP_NOTE
+)
 
 EPILOG = """\
 examples:
@@ -105,30 +111,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _import_bench() -> Any:
-    # bench/ sits next to gridflow/ in the source tree but is not an installed package. A
-    # directory named bench elsewhere on sys.path (tests/bench under pytest) would import as
-    # an empty namespace package: drop that one and look in the source tree.
-    try:
-        import bench
-
-        if getattr(bench, "__file__", None):
-            return bench
-        del sys.modules["bench"]
-    except ModuleNotFoundError:
-        pass
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    import bench
-
-    return bench
-
-
 def run(args: argparse.Namespace) -> int:
     """Run every part, print the table and the JSON line; 0 unless a part failed."""
-    _import_bench()
-    from bench import cores, median, raw_baseline, report, state_bench
-    from bench import pipeline_bench as pb
+    try:
+        bench = checkout_tools.load("bench")
+        pb = checkout_tools.load("bench.pipeline_bench")
+        raw_baseline = checkout_tools.load("bench.raw_baseline")
+        report = checkout_tools.load("bench.report")
+        state_bench = checkout_tools.load("bench.state_bench")
+    except checkout_tools.ToolsMissingError as exc:
+        print(f"gridflow: {exc}", file=sys.stderr)
+        return 2
+    cores, median = bench.cores, bench.median
 
     quick = bool(args.quick)
     n = args.events or (5000 if quick else 20000)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from gridflow.chaos.checker import summary_lines
-from gridflow.chaos.harness import ChaosConfig, run_chaos
+from gridflow.commands import checkout_tools
 
 #: ``--quick``: the short run the test suite does (a couple of minutes at most).
 QUICK = {
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "valid event in exactly one case, one disposition per transition after dropping "
         "duplicates by id, one escalation per (case, tier), no feedback lost, every "
         "malformed record in the DLQ. The last line is one JSON object; exit 0 only when "
-        "the checks pass.",
+        "the checks pass.\n\n" + checkout_tools.HELP_NOTE,
         epilog="examples:\n  gridflow chaos --quick\n  gridflow chaos --events 20000 --workers 3 --kill-every 5 30 --min-kills 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -87,9 +87,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def config_from(args: argparse.Namespace) -> ChaosConfig:
-    """The run's configuration: defaults, then --quick, then explicit options."""
-    cfg = ChaosConfig(
+def config_from(args: argparse.Namespace) -> Any:
+    """The run's ``ChaosConfig``: defaults, then --quick, then explicit options."""
+    cfg = checkout_tools.load("chaos.harness").ChaosConfig(
         workers=args.workers,
         sla_scale=args.sla_scale,
         seed=args.seed,
@@ -116,13 +116,19 @@ def config_from(args: argparse.Namespace) -> ChaosConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Run the drill; print a summary and, last, one JSON line. 0 only when it passes."""
+    try:
+        harness = checkout_tools.load("chaos.harness")
+        checker = checkout_tools.load("chaos.checker")
+    except checkout_tools.ToolsMissingError as exc:
+        print(f"gridflow: {exc}", file=sys.stderr)
+        return 2
     cfg = config_from(args)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    result = run_chaos(cfg, log=log)
-    for line in summary_lines(result.verdict):
+    result = harness.run_chaos(cfg, log=log)
+    for line in checker.summary_lines(result.verdict):
         print(line)
     print(f"kills: {len(result.kills)}; drained: {result.drained}; timings: {result.timings}")
     print(f"worker logs: {result.workdir}")

@@ -383,7 +383,7 @@ class KpiWindows:
         """Every open window, ended or not, then forget them (a clean stop, a rebalance).
 
         A window drained early goes out as a partial record; dispositions that fall in it
-        later go out in another one, and consumers sum the two (see ``agents.kpi``).
+        later go out in another one, and consumers sum the two (see ``gridflow.runtime.kpi_publisher``).
         """
         return self._emit(float("inf"))
 

@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.kpi import KpiPublisher
 from gridflow.config import Settings
 from gridflow.core.engine import Engine
 from gridflow.core.kpi import _MERGE_REASON, UNKNOWN_NETWORK, KpiWindows, _merge_reporter
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.reference import load_engine
+from gridflow.runtime.kpi_publisher import KpiPublisher
 from schemas import Disposition, Feedback, GridEvent, MergeMetrics
 
 VILLAGE = "500103001003"

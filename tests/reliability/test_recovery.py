@@ -7,14 +7,11 @@ be recognised, record by record, as already applied.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.simulator.events import generate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,15 +10,13 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
-from agents.input_reader import is_position_key
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.region_state import RegionState
 from gridflow.reference import load_engine
+from gridflow.runtime.checkpoint import is_position_key
 from gridflow.simulator.events import generate
 from schemas import Feedback
 from schemas.common import Tier

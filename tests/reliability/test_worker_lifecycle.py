@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.broker import EmbeddedBroker, free_port

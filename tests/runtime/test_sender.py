@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from harness import create_topic
 
-from agents.batch_send import send_batched
-from agents.partitioning import partition_for
+from gridflow.runtime.partitioning import partition_for
+from gridflow.runtime.sender import send_batched
 
 pytestmark = pytest.mark.integration
 

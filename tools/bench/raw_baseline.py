@@ -18,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench import BenchRecord
+from tools.bench import BenchRecord
 
 #: Records per getmany at most (the gridflow agent takes batches of 500 too).
 FETCH_MAX_RECORDS = 2000

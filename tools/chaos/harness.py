@@ -6,7 +6,7 @@ simulated stream (cross-network duplicates, resends, malformed records) at a ste
 while simulated centres answer on ``grid.feedback``, and every ``kill_every`` seconds
 SIGKILL a random worker's process group and start it again. Then drain, read every output
 topic until nothing new arrives (the embedded broker's end offsets are wrong, so they are
-never trusted), and hand everything to :func:`gridflow.chaos.checker.check`.
+never trusted), and hand everything to :func:`tools.chaos.checker.check`.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from agents.input_reader import POSITION_PREFIX
 from gridflow.broker import EmbeddedBroker, free_port
-from gridflow.chaos.checker import VALID_KINDS, Sent, Verdict, check
 from gridflow.config import Settings, load_settings
 from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.runtime.checkpoint import POSITION_PREFIX
 from gridflow.simulator.casework import CentreStats
 from gridflow.simulator.centres import run_centres
 from gridflow.simulator.events import EventGenerator
 from gridflow.worker_process import http_get, kill_group, spawn_worker, terminate
+from tools.chaos.checker import VALID_KINDS, Sent, Verdict, check
 
 Log = Callable[[str], None]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from gridflow.chaos.checker import Sent, check, reflected_kind, summary_lines
+from tools.chaos.checker import Sent, check, reflected_kind, summary_lines
 
 EVENTS = "p.grid.events.in"
 CASE = "500103001003-aaaaaaaaaaaa"

@@ -9,7 +9,7 @@ freed by reference counting; a full collection here reclaims a few hundred objec
 Batches are processed with the collector paused (:func:`batch_collector`). What a batch
 leaves alive is mostly state (new cases, their lists, applied ids) plus outputs that
 reference counting frees once they are sent; walking it in the young generations cost
-~5 µs per event in the pipeline core and 12-23 µs in a worker (bench/README.md). With
+~5 µs per event in the pipeline core and 12-23 µs in a worker (tools/bench/README.md). With
 ``retire=True`` those survivors go straight to the permanent generation instead, which
 costs nothing (a list splice). Reference counting still frees them; only reference
 cycles among them wait for :func:`sweep`, which a worker runs every

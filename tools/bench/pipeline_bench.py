@@ -9,7 +9,7 @@
 * :func:`run_latency`: single-event records at a fixed rate into a running worker; the
   latency of an event is its disposition's produce time minus its own produce time
   (``p50_ms`` / ``p99_ms``), and, as seen by a consumer, receipt time minus produce time.
-* :func:`core_eps`: :class:`agents.pipeline.Pipeline` alone, no Faust, no broker: how much
+* :func:`core_eps`: :class:`gridflow.runtime.pipeline.Pipeline` alone, no Faust, no broker: how much
   of the cost is the domain work.
 """
 
@@ -31,12 +31,12 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench import BATCH_EVENTS, BenchRecord, percentile
-from bench.raw_baseline import preload
 from gridflow.broker import free_port
 from gridflow.config import Settings
 from gridflow.kafka_client import ensure_topics
 from gridflow.worker_process import http_get, spawn_worker, terminate
+from tools.bench import BATCH_EVENTS, BenchRecord, percentile
+from tools.bench.raw_baseline import preload
 
 #: Actions that account for one input event each.
 EVENT_ACTIONS = frozenset({"dispatch", "merge"})
@@ -82,7 +82,7 @@ def as_form(
             for i in range(0, len(events), BATCH_EVENTS)
         ]
     if form == "batch_keyed":
-        from agents.partitioning import partition_for
+        from gridflow.runtime.partitioning import partition_for
 
         groups: dict[int, list[tuple[bytes, str]]] = {}
         out: list[BenchRecord] = []
@@ -531,13 +531,13 @@ def core_eps(
     validate + classify + route + merge + open + serialise state + encode dispositions.
     """
     from agents.app import topic_names
-    from agents.heap import settle_startup_heap
-    from agents.partitioning import partition_for
-    from agents.pipeline import Pipeline
-    from agents.records import InRecord
     from gridflow.core.ingest import IngestLimits
     from gridflow.metrics import Metrics
     from gridflow.reference import load_engine
+    from gridflow.runtime.heap import settle_startup_heap
+    from gridflow.runtime.partitioning import partition_for
+    from gridflow.runtime.pipeline import Pipeline
+    from gridflow.runtime.records import InRecord
 
     settings = Settings(kafka_bootstrap="127.0.0.1:1", partitions=partitions, sla_scale=1.0)
     table: dict[str, bytes] = {}

@@ -17,9 +17,6 @@ from typing import Any, cast
 import orjson
 from pydantic import ValidationError
 
-from agents.heap import batch_collector
-from agents.partitioning import partition_for
-from agents.records import InRecord, OutRecord
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
@@ -27,6 +24,9 @@ from gridflow.core.ids import region_of_case
 from gridflow.core.ingest import IngestLimits, Reject, decode_events, decode_feedback, schema_detail
 from gridflow.core.region_state import RegionState, SlaState
 from gridflow.metrics import Metrics
+from gridflow.runtime.heap import batch_collector
+from gridflow.runtime.partitioning import partition_for
+from gridflow.runtime.records import InRecord, OutRecord
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
 
@@ -77,7 +77,7 @@ class Pipeline:
         retire_survivors: bool = False,
     ) -> None:
         self.engine = engine
-        #: Freeze what each batch leaves alive (agents.heap): for a worker, which sweeps.
+        #: Freeze what each batch leaves alive (gridflow.runtime.heap): for a worker, which sweeps.
         self.retire_survivors = retire_survivors
         self.topics = topics
         self.partitions = partitions

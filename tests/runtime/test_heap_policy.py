@@ -1,6 +1,6 @@
 """The worker's collector policy: batches retire their survivors, sweeps reclaim cycles.
 
-``agents.heap`` trades the young-generation walks of what each batch leaves alive for a
+``gridflow.runtime.heap`` trades the young-generation walks of what each batch leaves alive for a
 periodic whole-heap sweep. These check both halves of that trade on the real collector.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.heap import batch_collector, sweep
+from gridflow.runtime.heap import batch_collector, sweep
 
 
 class _Node:

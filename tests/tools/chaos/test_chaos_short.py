@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gridflow.chaos.checker import summary_lines
-from gridflow.chaos.harness import ChaosConfig, run_chaos
+from tools.chaos.checker import summary_lines
+from tools.chaos.harness import ChaosConfig, run_chaos
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -30,7 +30,6 @@ import time
 from collections.abc import Sequence
 from typing import Any, cast
 
-from bench import rss_bytes
 from gridflow.config import Settings
 from gridflow.core.case import Case
 from gridflow.core.due_index import DueIndex
@@ -39,6 +38,7 @@ from gridflow.core.ids import case_id_for
 from gridflow.core.region_state import RegionState, sla_state
 from gridflow.reference import load_engine
 from schemas.common import Tier
+from tools.bench import rss_bytes
 
 DEFAULT_SIZES = (10_000, 100_000)
 LARGE = 1_000_000
@@ -344,10 +344,10 @@ def run_recovery(bootstrap: str, tmp: Any, n: int = 100_000, due: int = 100) -> 
     import asyncio
     from pathlib import Path
 
-    from agents.partitioning import partition_for
-    from bench import BenchRecord
-    from bench.pipeline_bench import Deployment, Worker, read_dispositions_actions, wait_until
-    from bench.raw_baseline import preload
+    from gridflow.runtime.partitioning import partition_for
+    from tools.bench import BenchRecord
+    from tools.bench.pipeline_bench import Deployment, Worker, read_dispositions_actions, wait_until
+    from tools.bench.raw_baseline import preload
 
     engine = load_engine(Settings())
     protos = prototypes(engine)

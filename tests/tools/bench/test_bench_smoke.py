@@ -6,14 +6,10 @@ import orjson
 import pytest
 
 from gridflow.cli import build_parser
-from gridflow.commands.bench import _import_bench
+from tools.bench import median, percentile, raw_baseline, report, state_bench
+from tools.bench import pipeline_bench as pb
 
 pytestmark = pytest.mark.integration
-
-_import_bench()  # bench/ is in the source tree, not an installed package
-
-from bench import median, percentile, raw_baseline, report, state_bench  # noqa: E402
-from bench import pipeline_bench as pb  # noqa: E402
 
 
 def test_cli_has_bench() -> None:
@@ -29,7 +25,7 @@ def test_forms_carry_the_same_events() -> None:
         pb.FORMS, 250
     )
     assert all(r.key is None for r in forms["batch"])
-    from agents.partitioning import partition_for
+    from gridflow.runtime.partitioning import partition_for
 
     for rec in forms["batch_keyed"]:
         regions = {doc["region_code"] for doc in orjson.loads(rec.value)}

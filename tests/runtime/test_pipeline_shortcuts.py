@@ -17,9 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
-from agents.partitioning import partition_for
-from agents.pipeline import Pipeline, TopicNames
-from agents.records import InRecord
 from gridflow.config import Settings
 from gridflow.core import engine as engine_module
 from gridflow.core.engine import Engine
@@ -29,6 +26,9 @@ from gridflow.core.severity import SEVERITY_ORDER, SeverityRules
 from gridflow.core.sla import _times
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
+from gridflow.runtime.partitioning import partition_for
+from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.records import InRecord
 from schemas import Feedback, GridEvent, RejectReason
 
 VILLAGE = "500103001003"

@@ -32,9 +32,9 @@ from collections.abc import Iterable
 
 import orjson
 
-from agents.records import OutRecord
 from gridflow.core.kpi import DEFAULT_WINDOWS, KpiWindows
 from gridflow.core.regions import RegionGraph
+from gridflow.runtime.records import OutRecord
 from schemas import Disposition, MergeMetrics
 from schemas.common import Tier
 

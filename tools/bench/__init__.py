@@ -1,6 +1,6 @@
 """gridflow's benchmark: the full pipeline against a raw aiokafka loop on the same broker.
 
-Run it with ``gridflow bench`` (``make bench``); ``bench/README.md`` says what each figure
+Run it with ``gridflow bench`` (``make bench``); ``tools/bench/README.md`` says what each figure
 means and what dominates the remaining cost. The pieces:
 
 * :mod:`bench.raw_baseline`: consume → orjson decode → trivial transform → encode → produce,

@@ -6,56 +6,16 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import TopicPartition
 from harness import create_topic
 
-from agents.input_reader import (
-    InputReader,
-    Journal,
-    Rows,
-    build_batch,
-    is_position_key,
-    journal_key,
-    position_key,
-)
-from agents.records import InRecord
+from gridflow.runtime.checkpoint import Journal, Rows, is_position_key, journal_key, position_key
+from gridflow.runtime.reader import InputReader
+from gridflow.runtime.records import InRecord
 
 pytestmark = pytest.mark.integration
-
-
-def test_a_batch_clamps_record_times_the_worker_cannot_vouch_for() -> None:
-    # The embedded broker keeps producer timestamps (CreateTime, type 0) even on a topic
-    # created with LogAppendTime: a back-dated one must not start an SLA clock a day ago.
-    now = 1_796_000_000.0
-
-    def message(offset: int, seconds: float, kind: int) -> SimpleNamespace:
-        return SimpleNamespace(
-            topic="in",
-            partition=0,
-            offset=offset,
-            timestamp=int(seconds * 1000),
-            timestamp_type=kind,
-            key=None,
-            value=b"{}",
-        )
-
-    fetched = {
-        TopicPartition("in", 0): [
-            message(0, now - 1, 0),
-            message(1, now - 86_400, 0),
-            message(2, now - 86_400, 1),
-            message(3, now + 3_600, 1),
-        ]
-    }
-    first = build_batch(fetched, ["in"], now, max_skew_s=300)
-    assert [r.timestamp for r in first.records] == [now - 1, now, now - 86_400, now]
-    # A replay of the journaled batch runs on the journaled clock and clamps the same way.
-    again = build_batch(fetched, ["in"], first.now, max_skew_s=300)
-    assert again.records == first.records
 
 
 async def _topic_with_records(bootstrap: str, per_partition: int) -> str:

@@ -1,5 +1,0 @@
-"""Chaos drill: workers SIGKILLed at random under load, outputs verified end to end.
-
-* :mod:`~gridflow.chaos.checker`: pure verification over collected records (no Kafka);
-* :mod:`~gridflow.chaos.harness`: runs the scenario on a broker (``gridflow chaos``).
-"""
