@@ -275,6 +275,7 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
             severity=severity,
             region_code=event.region_code,
             local_time=reported.time(),
+            request_type=event.request_type,
         )
     )
     policy = rules.policies[decision.policy]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,22 @@ def test_rules_check_names_file_and_line_of_a_bad_rule(tmp_path: Path) -> None:
     assert result.returncode == 2
     out = result.stdout + result.stderr
     assert "routes.yaml:" in out and "galaxy" in out
+
+
+def test_rules_test_takes_a_12345_request_type(tmp_path: Path) -> None:
+    event = tmp_path / "e.json"
+    event.write_text(
+        '{"event_id":"rx","source_network":"12345","reported_at":"2026-12-31T17:45:00+08:00",'
+        '"region_code":"500103001003","category":"0201","request_type":"投诉",'
+        '"title":"小区门口垃圾三天没人清运"}',
+        encoding="utf-8",
+    )
+    result = gridflow("rules", "test", "--event", str(event), "--json")
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["decision"]["policy"] == "hotline_complaint"
+    # 13 working days from New Year's Eve: 元旦 2027 and the weekends skipped.
+    assert decision["sla"]["resolve_by"].startswith("2027-01-20T18:00")
 
 
 def test_rules_test_explains_an_event(tmp_path: Path) -> None:
