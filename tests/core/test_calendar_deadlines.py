@@ -120,3 +120,10 @@ def test_calendar_file_refuses_bad_calendars(tmp_path: Path, extra: str, message
     )
     with pytest.raises(ConfigLoadError, match=message):
         load_calendars(path)
+
+
+def test_the_worker_exports_the_end_of_the_covered_days(rules: RuleSet) -> None:
+    # gridflow_calendar_covered_until_timestamp_seconds: local midnight after 2026-12-31.
+    ends = rules.coverage_ends(datetime(2026, 12, 4, 12, tzinfo=SH))
+    assert ends == datetime(2027, 1, 1, tzinfo=SH)
+    assert rules.covered_until(datetime(2026, 12, 4).date()).isoformat() == "2026-12-31"
