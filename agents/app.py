@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -28,16 +27,17 @@ from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
-from gridflow.kafka_client import COMMANDS_TOPIC, client_kwargs
+from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.heap import settle_startup_heap, sweep
 from gridflow.runtime.kpi_publisher import KpiPublisher
-from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.runtime.sender import send_batched
+from gridflow.topics import TopicNames
 
 log = logging.getLogger("gridflow.worker")
 
@@ -46,45 +46,19 @@ TICK = b'{"k":"tick"}'
 BATCH_MAX = 2000
 
 
-def topic_names(settings: Settings) -> TopicNames:
-    """The prefixed topic names of this deployment."""
-    t = settings.topic
-    return TopicNames(
-        events_in=t("grid.events.in"),
-        feedback=t("grid.feedback"),
-        commands=t(COMMANDS_TOPIC),
-        dispositions=t("grid.dispositions"),
-        dlq=t("grid.events.dlq"),
-        metrics=t("grid.metrics"),
-    )
-
-
 def _credentials(settings: Settings) -> Any:
-    proto = settings.kafka_security_protocol
-    if proto == "PLAINTEXT":
-        return None
-    ssl_context = None
-    if proto in ("SSL", "SASL_SSL"):
-        ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
-        if settings.kafka_ssl_certfile:
-            ssl_context.load_cert_chain(
-                settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None
-            )
-    if proto == "SSL":
-        return faust.SSLCredentials(ssl_context)
-    mechanism = settings.kafka_sasl_mechanism
-    if mechanism == "PLAIN":
+    """Faust's form of the TLS context and SASL login (built in ``kafka_security``)."""
+    security = kafka_security(settings)
+    if security.sasl_mechanism is not None:
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password,
-            ssl_context=ssl_context,
+            username=security.sasl_username,
+            password=security.sasl_password,
+            ssl_context=security.ssl_context,
+            mechanism=security.sasl_mechanism,
         )
-    return faust.SASLCredentials(
-        username=settings.kafka_sasl_username,
-        password=settings.kafka_sasl_password,
-        ssl_context=ssl_context,
-        mechanism=mechanism,
-    )
+    if security.ssl_context is not None:
+        return faust.SSLCredentials(security.ssl_context)
+    return None
 
 
 class _App(faust.App):
@@ -102,15 +76,21 @@ class _App(faust.App):
 class GridflowApp:
     """Builds the Faust app around a :class:`Pipeline`."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics | None = None, *, tansu: bool = False
+    ) -> None:
+        """``tansu``: the brokers are the embedded Tansu (its workarounds are turned on)."""
         if not settings.kafka_bootstrap:
             raise ValueError("GRIDFLOW_KAFKA_BOOTSTRAP is empty: start a broker or point at one")
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self.topics = topic_names(settings)
+        self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
-        faust_patches.install(settings.fetch_max_wait_ms, client_kwargs(settings))
+        # The end-offset probe is for Tansu's wrong ListOffsets answers only.
+        faust_patches.install(
+            settings.fetch_max_wait_ms, client_kwargs(settings) if tansu else None
+        )
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.app = _App(
@@ -135,9 +115,10 @@ class GridflowApp:
             web_port=settings.web_port,
             web_host=settings.web_host,
             consumer_auto_offset_reset="earliest",
-            # The embedded broker answers end offsets wrong across batches (PITFALLS.md),
-            # which makes Faust's check refuse a correct persisted offset at restart.
-            recovery_consistency_check=False,
+            # The embedded broker answers end offsets wrong across batches (docs/PITFALLS.md),
+            # which makes Faust's check refuse a correct persisted offset at restart; on any
+            # other cluster the check stays on.
+            recovery_consistency_check=not tansu,
         )
         self.cases = CaseTable(self.app, n)
         self.table = self.cases.table

@@ -2,13 +2,14 @@
 
 - Faust hard-codes the worker consumer's ``fetch_max_wait_ms=1500``; a broker then holds a
   fetch for up to that long when a partition is quiet, which alone puts p99 latency over a
-  second (PITFALLS.md). We lower it after Faust builds the consumer.
+  second (docs/PITFALLS.md). We lower it after Faust builds the consumer.
 - Changelog recovery ends at the partition's end offset from ListOffsets. The embedded
   broker answers that wrong across produce batches (the last batch's base offset + 1), so
   recovery stopped up to a batch early and lost the newest rows of a region (seen in the
-  chaos drill: a verified case recovered as resolved). We correct each end offset with
-  the high watermark of a fetch at that offset, which both brokers report right; on
-  Apache Kafka the two agree and this costs one fetch per partition at recovery.
+  chaos drill: a verified case recovered as resolved). On that broker only (the worker
+  recognises it by its cluster id, ``gridflow.broker.TANSU_CLUSTER_IDS``) we correct each
+  end offset with the high watermark of a fetch at that offset, which it reports right;
+  on any other cluster ListOffsets is trusted as Faust does.
 - The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
@@ -88,7 +89,8 @@ async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
 
 
 def install(fetch_max_wait_ms: int, client: Mapping[str, Any] | None = None) -> None:
-    """Patch Faust's consumer thread: fetch wait, and end offsets checked by a fetch."""
+    """Patch Faust's consumer thread: fetch wait, and (given ``client``, for the embedded
+    broker only) end offsets checked by a fetch."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
     _STATE["client"] = dict(client or {})
     thread = faust_aiokafka.AIOKafkaConsumerThread

@@ -22,6 +22,12 @@ from types import TracebackType
 
 from gridflow.parent_death import signal_on_parent_death
 
+#: The cluster id the embedded broker is started with, and Tansu's own default: a worker
+#: that finds either turns on the workarounds for Tansu's wrong end offsets
+#: (``agents/faust_patches.py``); on any other cluster they stay off.
+EMBEDDED_CLUSTER_ID = "gridflow-embedded"
+TANSU_CLUSTER_IDS = frozenset({EMBEDDED_CLUSTER_ID, "tansu_cluster"})
+
 
 class BrokerError(RuntimeError):
     """The embedded broker could not be started or did not become ready."""
@@ -138,6 +144,8 @@ class EmbeddedBroker:
                 url,
                 "--storage-engine",
                 "memory://tansu/",
+                "--cluster-id",
+                EMBEDDED_CLUSTER_ID,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -8,9 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from gridflow import __version__
+from gridflow.config import SettingsError
 
 #: Subcommand modules, each exposing ``register(subparsers)``.
 COMMANDS = (
@@ -32,8 +34,9 @@ per incident, routes it to the lowest tier of command centre that can handle it 
 escalates it up (village → town → county → city) when nobody acts in time.
 
 Every command reads GRIDFLOW_* settings from the environment (or a file named by
-GRIDFLOW_CONFIG). GRIDFLOW_KAFKA_BOOTSTRAP points at a Kafka cluster; without it the
-commands that need one start the embedded broker."""
+GRIDFLOW_CONFIG); an unknown GRIDFLOW_* variable or key is an error. GRIDFLOW_KAFKA_BOOTSTRAP
+points at a Kafka cluster; without it `demo`, `bench` and `chaos` start the embedded
+broker, and `worker` starts only with --embedded. Errors are one line on stderr, exit 2."""
 
 EPILOG = """\
 examples:
@@ -41,7 +44,7 @@ examples:
   gridflow broker                      run the embedded broker alone
   GRIDFLOW_KAFKA_BOOTSTRAP=host:9092 gridflow worker
   gridflow simulate --rate 200 --duration 30 --centres
-  gridflow rules check routing_rules/
+  gridflow rules check                 the rules in GRIDFLOW_RULES (default: the bundled ones)
 """
 
 
@@ -75,25 +78,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = args.func(args)
+        # Flushed here, not at exit: a reader that went away (| head) is reported below.
+        sys.stdout.flush()
     except ValidationError as exc:
         if exc.title != "Settings":
             raise
-        print(settings_error_text(exc), file=sys.stderr)
-        return 2
+        return _fail(settings_error_text(exc))
+    except SettingsError as exc:
+        return _fail(f"gridflow: {exc}")
+    except BrokenPipeError:
+        # Nothing more can reach stdout; keep the interpreter's last flush from failing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _fail("gridflow: output closed early (broken pipe); stopped")
+    except KafkaError as exc:
+        return _fail(f"gridflow: Kafka: {exc}")
     return int(code or 0)
 
 
+def _fail(line: str) -> int:
+    print(line, file=sys.stderr)
+    return 2
+
+
 def settings_error_text(exc: ValidationError) -> str:
-    """One line per invalid ``GRIDFLOW_*`` setting: the variable, its value and what is wrong."""
+    """One line naming each invalid ``GRIDFLOW_*`` setting, its value and what is wrong."""
     source = os.environ.get("GRIDFLOW_CONFIG")
     where = f"the environment or {source}" if source else "the environment"
-    lines = [f"gridflow: invalid settings (from {where}):"]
+    problems = []
     for error in exc.errors():
         name = "GRIDFLOW_" + "_".join(str(part) for part in error["loc"]).upper()
         # Secrets are never echoed back.
         shown = "***" if "PASSWORD" in name else repr(error.get("input"))
-        lines.append(f"  {name}={shown}: {error['msg']}")
-    return "\n".join(lines)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}={shown}: {message}")
+    return f"gridflow: invalid settings (from {where}): " + "; ".join(problems)
 
 
 if __name__ == "__main__":

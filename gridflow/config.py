@@ -2,31 +2,51 @@
 
 Precedence: explicit arguments > environment > the file named by ``GRIDFLOW_CONFIG``
 (``KEY=value`` lines, as a ``.env`` file) > defaults.
+
+Strict, because a misspelt setting otherwise looks healthy: :func:`load_settings` refuses
+a ``GRIDFLOW_*`` variable that is not a setting (``GRIDFLOW_KAFKA_BOOTSTRAPS``), a key in
+the file that is not one, and a ``GRIDFLOW_CONFIG`` naming a file that does not exist,
+each with a did-you-mean; values are checked by the model (a broker address without a
+port, an unknown log level).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridflow.core.bundled import BUNDLED_RULES
+
+ENV_PREFIX = "GRIDFLOW_"
+#: ``GRIDFLOW_*`` variables that are not settings but are read, with what for.
+OTHER_VARIABLES = {
+    "GRIDFLOW_CONFIG": "names a settings file of KEY=value lines",
+    "GRIDFLOW_TEST_KAFKA": "tests only: 'testcontainers' runs the broker tests on Apache Kafka",
+}
+
+#: The levels GRIDFLOW_LOG_LEVEL accepts (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RULES = PROJECT_ROOT / "routing_rules"
+#: The bundled rules (package data); ``GRIDFLOW_RULES`` overrides.
+DEFAULT_RULES = BUNDLED_RULES
 
 
 class Settings(BaseSettings):
     """Everything a worker, the simulator and the demo read from their environment."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="GRIDFLOW_",
-        env_file=os.environ.get("GRIDFLOW_CONFIG"),
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    #: Comma list of brokers. Empty: start the embedded broker (Tansu).
+    #: Comma list of brokers, each host:port. Empty: no broker; ``gridflow worker`` then
+    #: refuses to start unless told ``--embedded``.
     kafka_bootstrap: str = ""
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
@@ -56,6 +76,7 @@ class Settings(BaseSettings):
     max_clock_skew_s: float = Field(default=300.0, ge=0)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
+    #: DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case.
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     standby_replicas: int = Field(default=0, ge=0)
@@ -77,14 +98,96 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_bootstrap")
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return ",".join(part.strip() for part in value.split(",") if part.strip())
+    def _brokers(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        for part in parts:
+            problem = broker_address_problem(part)
+            if problem:
+                raise ValueError(problem)
+        return ",".join(parts)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     def topic(self, name: str) -> str:
         """The full name of a contract topic, with the configured prefix."""
         return f"{self.topic_prefix}{name}"
 
 
+class SettingsError(ValueError):
+    """A variable, a config file or a key in it that gridflow does not know (one line)."""
+
+
+def broker_address_problem(address: str) -> str | None:
+    """Why ``address`` is not a usable ``host:port``, or None when it is."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host:
+        return f"{address!r} has no port: write host:port, e.g. {address or 'localhost'}:9092"
+    if "://" in address or "/" in host:
+        return f"{address!r}: write host:port without a scheme or path"
+    if not _HOST.match(host):
+        return f"{address!r}: {host!r} is not a host name or address"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{address!r}: port {port!r} is not a number from 1 to 65535"
+    return None
+
+
+#: Host names, IPv4 and bracketed IPv6 addresses.
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
+
+
+def setting_variables() -> dict[str, str]:
+    """Every ``GRIDFLOW_*`` variable gridflow reads, with what it is for."""
+    known = {ENV_PREFIX + name.upper(): "a setting" for name in Settings.model_fields}
+    known.update(OTHER_VARIABLES)
+    return known
+
+
+def _unknown(name: str, known: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{name} is not a gridflow setting{hint}"
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse ``GRIDFLOW_*`` variables gridflow does not read."""
+    known = setting_variables()
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            raise SettingsError(f"unknown variable {_unknown(name, known)}")
+
+
+def config_file(environ: Mapping[str, str]) -> Path | None:
+    """The file ``GRIDFLOW_CONFIG`` names, checked: it exists and holds only settings."""
+    named = environ.get("GRIDFLOW_CONFIG", "").strip()
+    if not named:
+        return None
+    path = Path(named)
+    if not path.is_file():
+        raise SettingsError(f"GRIDFLOW_CONFIG names {named}, which is not a file")
+    known = {name: what for name, what in setting_variables().items() if name != "GRIDFLOW_CONFIG"}
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for key in dotenv_values(path):
+        if key not in known:
+            number = next(
+                (
+                    i
+                    for i, line in enumerate(lines, 1)
+                    if re.match(rf"^\s*(export\s+)?{re.escape(key)}\s*=", line)
+                ),
+                None,
+            )
+            where = f"{path}:{number}" if number else str(path)
+            raise SettingsError(f"{where}: unknown key {_unknown(key, known)}")
+    return path
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings; keyword overrides win over the environment."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings strictly (see the module docstring); keyword overrides win."""
+    check_environment(os.environ)
+    return Settings(_env_file=config_file(os.environ), **overrides)  # type: ignore[arg-type]

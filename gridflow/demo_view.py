@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from gridflow.core.tiers import TIERS_UP
+
 
 @dataclass
 class DemoFigures:
@@ -80,7 +82,7 @@ class DemoFigures:
 
     def render(self, elapsed: float) -> str:
         """A console table."""
-        tiers = ("village", "town", "county", "city")
+        tiers = tuple(tier.value for tier in TIERS_UP)
         actions = ("dispatch", "merge", "escalate", "sla_warning", "sla_breach", "state", "reroute")
         lines = [
             f"gridflow demo   {elapsed:6.0f} s   events in {self.events_in:>7}   cases {len(self.cases):>6}"

@@ -3,54 +3,85 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-
-#: The contract's topics (without prefix) plus the internal re-key topic.
-CONTRACT_TOPICS = (
-    "grid.events.in",
-    "grid.feedback",
-    "grid.dispositions",
-    "grid.events.dlq",
-    "grid.metrics",
-)
-#: Records that arrived on a partition other than their region's go here, re-keyed.
-COMMANDS_TOPIC = "grid.cases.commands"
-#: The topics a worker reads: it reads partitions 0 .. GRIDFLOW_PARTITIONS-1 of each.
-INPUT_TOPICS = ("grid.events.in", "grid.feedback", COMMANDS_TOPIC)
-#: Settings of the input topics gridflow creates.
-INPUT_TOPIC_CONFIGS: dict[str, str] = {"message.timestamp.type": "LogAppendTime"}
+from gridflow.topics import ALL_TOPICS, INPUT_TOPIC_CONFIGS, INPUT_TOPICS
 
 
 class TopicLayoutError(RuntimeError):
     """An input topic's partition count differs from ``GRIDFLOW_PARTITIONS``."""
 
 
-def client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for any aiokafka client: bootstrap, TLS and SASL."""
-    kwargs: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "security_protocol": settings.kafka_security_protocol,
-    }
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+@dataclass(frozen=True, slots=True)
+class KafkaSecurity:
+    """How to reach the brokers: TLS context and SASL login, from the settings.
+
+    The one place both are built; aiokafka clients take :func:`client_kwargs`, Faust takes
+    the same values as its credentials (``agents/app.py``).
+    """
+
+    protocol: str
+    #: For SSL and SASL_SSL; None otherwise.
+    ssl_context: ssl.SSLContext | None
+    #: For SASL_PLAINTEXT and SASL_SSL; None otherwise.
+    sasl_mechanism: str | None
+    sasl_username: str
+    sasl_password: str
+
+
+def kafka_security(settings: Settings) -> KafkaSecurity:
+    """The TLS context and SASL login ``GRIDFLOW_KAFKA_*`` describe."""
+    proto = settings.kafka_security_protocol
+    context = None
+    if proto in ("SSL", "SASL_SSL"):
         context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
         if settings.kafka_ssl_certfile:
             context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile or None)
-        kwargs["ssl_context"] = context
-    if settings.kafka_security_protocol.startswith("SASL"):
-        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
-        kwargs["sasl_plain_password"] = settings.kafka_sasl_password
+    sasl = proto.startswith("SASL")
+    return KafkaSecurity(
+        protocol=proto,
+        ssl_context=context,
+        sasl_mechanism=settings.kafka_sasl_mechanism if sasl else None,
+        sasl_username=settings.kafka_sasl_username if sasl else "",
+        sasl_password=settings.kafka_sasl_password if sasl else "",
+    )
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client: bootstrap, TLS and SASL."""
+    security = kafka_security(settings)
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": security.protocol,
+    }
+    if security.ssl_context is not None:
+        kwargs["ssl_context"] = security.ssl_context
+    if security.sasl_mechanism is not None:
+        kwargs["sasl_mechanism"] = security.sasl_mechanism
+        kwargs["sasl_plain_username"] = security.sasl_username
+        kwargs["sasl_plain_password"] = security.sasl_password
     return kwargs
+
+
+async def cluster_id(settings: Settings) -> str | None:
+    """The id the cluster reports in its metadata (None when it reports none)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        found = (await admin.describe_cluster()).get("cluster_id")
+        return str(found) if found else None
+    finally:
+        await admin.close()
 
 
 def all_topics(settings: Settings) -> list[str]:
     """Every topic gridflow uses, with the prefix, excluding Faust's own changelogs."""
-    return [settings.topic(name) for name in (*CONTRACT_TOPICS, COMMANDS_TOPIC)]
+    return [settings.topic(name) for name in ALL_TOPICS]
 
 
 async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:

@@ -65,7 +65,7 @@ def logging_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
             }
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
-        # aiokafka's debug logs cost ~20 % throughput when they are built (PITFALLS.md).
+        # aiokafka's debug logs cost ~20 % throughput when they are built (docs/PITFALLS.md).
         "loggers": {"aiokafka": {"level": "WARNING"}, "kafka": {"level": "WARNING"}},
     }
 

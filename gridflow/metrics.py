@@ -33,9 +33,10 @@ from prometheus_client import (
 from prometheus_client.context_managers import Timer
 
 from gridflow.core.region_state import SlaState
+from gridflow.core.tiers import TIERS_DOWN
 
 #: The four tiers of command centres, top to bottom (city 市 → village 村/社区).
-TIERS: Final = ("city", "county", "town", "village")
+TIERS: Final = tuple(tier.value for tier in TIERS_DOWN)
 #: Where an open case stands against its current SLA stage.
 SLA_STATES: Final = ("on_time", "warned", "overdue")
 #: Disposition actions of the wire contract.

@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridflow.config import Settings
+from gridflow.core.bundled import DIVISIONS_FILE
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 from gridflow.core.engine import Engine
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
 from gridflow.core.severity import SeverityRules
-
-DIVISIONS_FILE = Path("divisions") / "chongqing-divisions-2023.csv"
 
 
 def divisions_path(settings: Settings) -> Path:
@@ -27,10 +26,11 @@ def divisions_path(settings: Settings) -> Path:
 def load_engine(settings: Settings) -> Engine:
     """Regions, catalogue, classifier and rules from ``settings``, wired into an Engine."""
     rules_dir = settings.rules
-    regions = RegionGraph.load_csv(divisions_path(settings))
+    divisions = divisions_path(settings)
+    regions = RegionGraph.load_csv(divisions)
     catalogue = Catalogue.load(rules_dir / "catalogue.yaml", rules_dir / "networks.yaml")
     classifier = TextClassifier.load(rules_dir / "keywords.yaml", catalogue)
-    rules = RuleSet.load(rules_dir, catalogue, regions=regions)
+    rules = RuleSet.load(rules_dir, catalogue, regions=regions, divisions=divisions)
     return Engine(
         regions=regions,
         catalogue=catalogue,

@@ -1,23 +1,27 @@
 """``gridflow classify-eval``: precision, recall and F1 of the text classifier per 大类.
 
-Runs the keyword classifier over a labelled JSON-lines file (default: the bundled
-evaluation set, tests/data/classification_eval.jsonl) and prints one row per 大类 plus
-overall accuracy, for the 大类 and for the exact 小类 code.
+Runs the keyword classifier over a labelled JSON-lines file (default: the evaluation set
+installed with the bundled rules, ``routing_rules/classification_eval.jsonl``, which the
+bundled keywords were tuned against) and prints one row per 大类 plus overall accuracy,
+for the 大类 and for the exact 小类 code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 
-DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "tests" / "data" / "classification_eval.jsonl"
+#: The labelled set shipped beside the bundled keywords.
+DEFAULT_EVAL = BUNDLED_RULES / "classification_eval.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +152,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         '({"text": ..., "category": "SJ0102", "major": "SJ01", "split": "tune"}) and print '
         "per-大类 precision, recall and F1, and overall accuracy.",
     )
-    p.add_argument("--file", type=Path, default=DEFAULT_EVAL, help="labelled JSON lines")
+    p.add_argument(
+        "--file",
+        type=Path,
+        default=DEFAULT_EVAL,
+        help="labelled JSON lines (default: the set installed with the bundled rules)",
+    )
     p.add_argument(
         "--split",
         default="each",
@@ -165,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         samples = read_samples(args.file)
     except (OSError, ValueError) as exc:
-        print(f"classify-eval: {exc}")
+        print(f"gridflow classify-eval: {exc}", file=sys.stderr)
         return 2
     catalogue = Catalogue.default()
     classifier = (
@@ -185,7 +194,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         groups = [(args.split, [s for s in samples if s.split == args.split])]
         if not groups[0][1]:
-            print(f"classify-eval: no samples with split {args.split!r} in {args.file}")
+            print(
+                f"gridflow classify-eval: no samples with split {args.split!r} in {args.file}",
+                file=sys.stderr,
+            )
             return 2
     for name, items in groups:
         result = evaluate(items, classifier, catalogue)

@@ -19,6 +19,7 @@ from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.config import Settings, load_settings
 from gridflow.demo_view import DemoFigures, follow
 from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, METRICS
 from gridflow.worker_process import http_get, spawn_worker
 
 
@@ -189,7 +190,7 @@ async def _live(
 
     figures = DemoFigures()
     centres_stop = asyncio.Event()
-    sim_stats = SimStats(topic=settings.topic("grid.events.in"), seed=args.seed)
+    sim_stats = SimStats(topic=settings.topic(EVENTS_IN), seed=args.seed)
     centre_stats = CentreStats()
     sim = asyncio.create_task(
         run_simulation(
@@ -208,11 +209,11 @@ async def _live(
     centres = asyncio.create_task(
         run_centres(settings, seed=args.seed, stop=centres_stop, stats=centre_stats)
     )
-    dispositions = settings.topic("grid.dispositions")
-    metrics = settings.topic("grid.metrics")
+    dispositions = settings.topic(DISPOSITIONS)
+    metrics = settings.topic(METRICS)
     consumer = AIOKafkaConsumer(
         dispositions,
-        settings.topic("grid.events.dlq"),
+        settings.topic(DLQ),
         metrics,
         **client_kwargs(settings),
         group_id=None,

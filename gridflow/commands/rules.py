@@ -29,11 +29,11 @@ from gridflow.core.durations import format_duration
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.sla import stage_deadline
-from schemas.common import Tier
+from gridflow.core.tiers import TIERS_DOWN
 
 CHECK_EPILOG = """\
 examples:
-  gridflow rules check                       the directory in GRIDFLOW_RULES (default routing_rules/)
+  gridflow rules check                       the directory in GRIDFLOW_RULES (default: the bundled rules)
   gridflow rules check ./my_city_rules       another directory
   gridflow rules check --divisions tree.csv  with another division tree
   gridflow rules check --as-of 2026-12-01    the calendar's coverage as seen on that day
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "directory",
         nargs="?",
         type=Path,
-        help="rules directory (default: GRIDFLOW_RULES, i.e. routing_rules/)",
+        help="rules directory (default: GRIDFLOW_RULES, else the bundled routing_rules/)",
     )
     _add_divisions(check)
     check.add_argument(
@@ -171,13 +171,18 @@ def run(args: argparse.Namespace) -> int:
 def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
     # Imported here: loading the reference data pulls in jieba, slow for `--help`.
     from gridflow.core.severity import SeverityRules
-    from gridflow.reference import load_engine
+    from gridflow.reference import divisions_path, load_engine
 
     engine = load_engine(settings)
     keywords = settings.rules / "keywords.yaml"
     SeverityRules.load(keywords)
     # Again with the division tree, so every region_prefix must name real regions.
-    rules = RuleSet.load(settings.rules, engine.catalogue, regions=engine.regions)
+    rules = RuleSet.load(
+        settings.rules,
+        engine.catalogue,
+        regions=engine.regions,
+        divisions=divisions_path(settings),
+    )
     tiers = Counter(region.tier for region in engine.regions)
     routes = list(rules.routes())
     used = {route.policy for route in routes} | {c.sla_policy for c in engine.catalogue.categories}
@@ -199,9 +204,7 @@ def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
     print(f"OK {settings.rules} (rules version {rules.version})")
     print(
         f"  regions    {len(engine.regions)}: "
-        + ", ".join(
-            f"{tiers[t]} {t.value}" for t in (Tier.CITY, Tier.COUNTY, Tier.TOWN, Tier.VILLAGE)
-        )
+        + ", ".join(f"{tiers[t]} {t.value}" for t in TIERS_DOWN)
     )
     print(
         f"  catalogue  {len(engine.catalogue)} categories in "

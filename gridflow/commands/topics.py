@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from gridflow.config import load_settings
 from gridflow.kafka_client import all_topics, ensure_topics
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             print(name)
         return 0
     if not settings.kafka_bootstrap:
-        print("GRIDFLOW_KAFKA_BOOTSTRAP is not set")
+        print("gridflow topics: GRIDFLOW_KAFKA_BOOTSTRAP is not set", file=sys.stderr)
         return 2
     created = asyncio.run(ensure_topics(settings))
     print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")

@@ -15,12 +15,12 @@ from typing import Literal
 
 import yaml
 
-from gridflow.core.load_errors import YamlDocument
+from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import REQUEST_TYPES, Severity
 
 __all__ = ["CODE_PATTERN", "Catalogue", "Category", "Kind"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 
 Kind = Literal["component", "event", "governance"]
 _KINDS: dict[str, Kind] = {"BJ": "component", "SJ": "event", "ZZ": "governance"}
@@ -130,6 +130,12 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.categories)
 
+    def own_codes(self) -> dict[str, dict[str, str]]:
+        """network -> its own code -> unified code, every network in file order."""
+        return {
+            network: dict(self._network_codes.get(network, {})) for network in self._network_names
+        }
+
     def network_name(self, network: str) -> str | None:
         """The display name of a network (``"城管"`` for ``chengguan``), or ``None``."""
         return self._network_names.get(network)
@@ -195,7 +201,7 @@ class Catalogue:
 
 @functools.cache
 def _default_catalogue() -> Catalogue:
-    return Catalogue.load(_RULES / "catalogue.yaml", _RULES / "networks.yaml")
+    return Catalogue.load(BUNDLED_RULES / "catalogue.yaml", BUNDLED_RULES / "networks.yaml")
 
 
 def _load_catalogue(

@@ -23,17 +23,16 @@ from typing import Any
 import jieba
 
 from gridflow.core.bounded_cache import remember
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
-from gridflow.core.load_errors import YamlDocument
-from schemas.common import Severity
+from gridflow.core.tiers import SEVERITY_RANK
+from gridflow.core.yaml_lines import YamlDocument
 
 __all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 #: Top-level fields of keywords.yaml; each loader reads its own and tolerates the others.
 KEYWORDS_FIELDS = frozenset({"version", "min_score", "categories", "severity"})
 _CACHE_SIZE = 4096
-_SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # jieba's dictionary frequency for added keywords: high enough that a keyword is kept
 # whole rather than split into dictionary words.
 _KEYWORD_FREQ = 100_000
@@ -316,7 +315,7 @@ class TextClassifier:
         self._weights = {keyword: tuple(pairs) for keyword, pairs in by_keyword.items()}
         count = len(catalogue.categories)
         self._order = {
-            category.code: (_SEVERITY_RANK[category.severity], count - index)
+            category.code: (SEVERITY_RANK[category.severity], count - index)
             for index, category in enumerate(catalogue.categories)
         }
         self._matcher = KeywordMatcher(self._weights)
@@ -402,4 +401,4 @@ class TextClassifier:
 
 @functools.cache
 def _default_classifier() -> TextClassifier:
-    return TextClassifier.load(_RULES / "keywords.yaml", Catalogue.default())
+    return TextClassifier.load(BUNDLED_RULES / "keywords.yaml", Catalogue.default())

@@ -21,7 +21,7 @@ from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity
 from gridflow.core.sla import SlaPolicy, extension_verdict, stage_timestamps
-from gridflow.core.tiers import parent_tier
+from gridflow.core.tiers import SEVERITY_RANK, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from gridflow.core.workcalendar import WorkCalendar
 from schemas import (
@@ -34,7 +34,6 @@ from schemas import (
 )
 from schemas.common import Severity, Tier
 
-_SEVERITY_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 #: How often a region row is swept for expired ids and finished cases (event time).
 _EXPIRE_EVERY_S = 3600.0
 
@@ -218,7 +217,7 @@ class Engine:
         case.last_reported_at = max(case.last_reported_at, reported)
         case.first_reported_at = min(case.first_reported_at, reported)
         reason = f"report {event.event_id} from {event.source_network} joined the case"
-        if _SEVERITY_RANK[severity] > _SEVERITY_RANK[Severity(case.priority)]:
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(case.priority)]:
             reason += f"; priority raised {case.priority} -> {severity.value}"
             case.priority = severity.value
         out.dispositions.append(

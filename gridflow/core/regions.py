@@ -13,21 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.tiers import TIER_DEPTH, TIERS_DOWN
 from schemas.common import Tier
 
 __all__ = ["TIER_DEPTH", "Region", "RegionGraph", "tier_of_code"]
 
-_BUNDLED = (
-    Path(__file__).resolve().parents[2]
-    / "routing_rules"
-    / "divisions"
-    / "chongqing-divisions-2023.csv"
-)
+_BUNDLED = BUNDLED_RULES / DIVISIONS_FILE
 
 #: Depth of each tier below the city (city 0 … village 3).
-TIER_DEPTH: dict[Tier, int] = {Tier.CITY: 0, Tier.COUNTY: 1, Tier.TOWN: 2, Tier.VILLAGE: 3}
-_TIERS_BY_DEPTH = (Tier.CITY, Tier.COUNTY, Tier.TOWN, Tier.VILLAGE)
+_TIERS_BY_DEPTH = TIERS_DOWN
 #: How many leading digits identify a region of each tier: the rest of the code is zeros.
 _PREFIX_DIGITS = {Tier.CITY: 4, Tier.COUNTY: 6, Tier.TOWN: 9, Tier.VILLAGE: 12}
 _COLUMNS = ("code", "name", "level", "parent_code")

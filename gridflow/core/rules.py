@@ -29,7 +29,6 @@ facts of a case and may set ``tier``, ``department``, ``policy``, ``priority`` a
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.rules_version import decision_files, rules_version
 from gridflow.core.sla import SlaPolicy, load_policies
 from gridflow.core.tiers import TIERS_UP
 from gridflow.core.workcalendar import OFFICE, WorkCalendar, load_calendars, parse_time_span
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
-    "RULE_FILES",
     "Route",
     "RouteDecision",
     "RouteFacts",
@@ -67,8 +66,6 @@ __all__ = [
     "TimeWindow",
 ]
 
-#: The files that make a rule set, in the order their contents feed ``RuleSet.version``.
-RULE_FILES = ("routes.yaml", "policies.yaml", "calendar.yaml")
 KINDS = ("component", "event", "governance")
 _KIND_OF_PREFIX = {"BJ": "component", "SJ": "event", "ZZ": "governance"}
 _ROUTE_FIELDS = (
@@ -312,12 +309,16 @@ class RuleSet:
         catalogue: Catalogue | None = None,
         *,
         regions: RegionGraph | None = None,
+        divisions: str | Path | None = None,
     ) -> RuleSet:
         """Load ``routes.yaml``, ``policies.yaml`` and ``calendar.yaml`` from ``directory``.
 
         ``catalogue`` None: the ``catalogue.yaml``/``networks.yaml`` pair in the same
         directory, or the bundled catalogue when the directory has none. With ``regions``,
         every ``region_prefix`` must lead to at least one region of the tree.
+        ``version`` hashes every file that can change a decision
+        (:mod:`gridflow.core.rules_version`); ``divisions`` names the division file when it
+        is not the directory's own (``GRIDFLOW_DIVISIONS``).
         Raises ``ConfigLoadError`` (file, line, message) for anything invalid.
         """
         folder = Path(directory)
@@ -325,14 +326,7 @@ class RuleSet:
             raise ConfigLoadError(folder, None, "rules directory not found")
         if catalogue is None:
             catalogue = _catalogue_for(folder)
-        digest = hashlib.sha256()
-        for name in RULE_FILES:
-            path = folder / name
-            try:
-                content = path.read_bytes()
-            except OSError as exc:
-                raise ConfigLoadError(path, None, f"cannot read: {exc.strerror or exc}") from None
-            digest.update(name.encode() + b"\0" + content + b"\0")
+        version = rules_version(decision_files(folder, divisions))
         calendars = load_calendars(folder / "calendar.yaml")
         policies = load_policies(folder / "policies.yaml", calendars)
         for policy, where in catalogue.policy_names().items():
@@ -356,7 +350,7 @@ class RuleSet:
             policies,
             calendars[OFFICE],
             catalogue,
-            digest.hexdigest()[:12],
+            version,
             folder,
             calendars,
         )
@@ -747,7 +741,8 @@ class _RouteLoader:
             return None
         found: set[str] = set()
         for value, line in self.items(m, key, what):
-            if value not in valid:
+            # A nested mapping or list is unhashable: test the type before membership.
+            if not isinstance(value, str) or value not in valid:
                 raise self.error(
                     line,
                     f"{what}: unknown {key} {value!r}{did_you_mean(str(value), valid)}; "

@@ -21,23 +21,17 @@ import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Category
 from gridflow.core.classify import KEYWORDS_FIELDS, KeywordMatcher, normalise
-from gridflow.core.load_errors import YamlDocument
+from gridflow.core.tiers import SEVERITY_ORDER, SEVERITY_RANK
+from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import ReporterRole, Severity
 
 __all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "raise_by"]
 
-_RULES = Path(__file__).resolve().parents[2] / "routing_rules"
 
-#: Severities from lowest to highest.
-SEVERITY_ORDER: tuple[Severity, ...] = (
-    Severity.LOW,
-    Severity.NORMAL,
-    Severity.HIGH,
-    Severity.CRITICAL,
-)
-_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+_RANK = SEVERITY_RANK
 #: Roles whose severity hint is taken in full.
 TRUSTED_ROLES = frozenset({ReporterRole.GRID_WORKER, ReporterRole.SENSOR})
 _CACHE_SIZE = 4096
@@ -167,4 +161,4 @@ def assess_severity(
 
 @functools.cache
 def _default_rules() -> SeverityRules:
-    return SeverityRules.load(_RULES / "keywords.yaml")
+    return SeverityRules.load(BUNDLED_RULES / "keywords.yaml")

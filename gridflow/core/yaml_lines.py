@@ -1,14 +1,23 @@
-"""A strict YAML loader that remembers the line of every key, value and list item.
+"""The one strict YAML loader of gridflow: every value it hands out knows its line.
 
 Configuration errors are only useful when they point at a line, and PyYAML's plain
-``safe_load`` forgets where things came from. This loader composes the node graph,
-then builds ordinary dicts, lists and scalars whose containers carry their lines.
+``safe_load`` forgets where things came from. Every rules and reference file is read
+here, composed once into PyYAML's node graph (only nodes keep their lines), and offered
+in one of two views of that same graph:
 
-Strictness, on purpose:
+* :func:`load_yaml` / :func:`parse_yaml` build ordinary dicts, lists and scalars whose
+  containers carry their lines (:class:`YamlMapping`, :class:`YamlSequence`): for files
+  whose scalars are typed (routes, policies, calendar);
+* :class:`YamlDocument` keeps the nodes and has typed accessors that fail with file and
+  line, and reads scalars exactly as written (``0102`` stays ``"0102"``): for files of
+  codes (catalogue, networks, keywords).
+
+Strictness, on purpose, for both views:
 
 * duplicate keys in one mapping are an error (PyYAML silently keeps the last one);
 * mapping keys must be strings;
 * merge keys (``<<``) are refused: they hide where a value came from;
+* one document per file; a file that is not UTF-8 or cannot be read is an error too;
 * scalars follow the YAML 1.2 core schema, so ``on``/``no`` stay strings, ``09:00`` is
   not the sexagesimal integer 540 and ``2025-10-01`` is not a ``date``; only
   ``true``/``false``, ``null``/``~``, integers and floats are typed.
@@ -19,16 +28,25 @@ Lines are 1-based, as editors show them.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gridflow.core.load_errors import ConfigLoadError
 
-__all__ = ["YamlMapping", "YamlSequence", "check_keys", "did_you_mean", "load_yaml", "parse_yaml"]
+__all__ = [
+    "YamlDocument",
+    "YamlMapping",
+    "YamlSequence",
+    "check_keys",
+    "did_you_mean",
+    "load_yaml",
+    "parse_yaml",
+]
 
 
 class YamlMapping(dict[str, object]):
@@ -88,6 +106,31 @@ for _tag, _pattern, _first in _IMPLICIT:
 _CoreSchemaLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
 
 
+def _compose(text: str, file: str | Path) -> tuple[_CoreSchemaLoader, Node | None]:
+    """The node graph of one YAML document (None when empty), and the loader that owns it."""
+    loader = _CoreSchemaLoader(text)
+    try:
+        return loader, loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        loader.dispose()
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigLoadError(file, line, f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        loader.dispose()
+        raise ConfigLoadError(file, None, f"YAML syntax error: {exc}") from None
+
+
+def _read(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigLoadError(path, None, f"not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise ConfigLoadError(path, None, f"cannot read: {exc.strerror or exc}") from None
+
+
 def parse_yaml(text: str, file: str | Path) -> object:
     """Parse one YAML document; ``file`` only names the source in errors.
 
@@ -95,17 +138,8 @@ def parse_yaml(text: str, file: str | Path) -> object:
     document. Raises ``ConfigLoadError`` for syntax errors, several documents, duplicate
     or non-string keys and merge keys.
     """
-    loader = _CoreSchemaLoader(text)
+    loader, node = _compose(text, file)
     try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            problem = exc.problem or exc.context or "invalid YAML"
-            raise ConfigLoadError(file, line, f"YAML syntax error: {problem}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigLoadError(file, None, f"YAML syntax error: {exc}") from None
         if node is None:
             return None
         return _Builder(loader, file).build(node)
@@ -115,13 +149,7 @@ def parse_yaml(text: str, file: str | Path) -> object:
 
 def load_yaml(path: str | Path) -> object:
     """Read and parse the YAML file at ``path`` (UTF-8); see ``parse_yaml``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigLoadError(path, None, f"not UTF-8 text: {exc.reason}") from None
-    except OSError as exc:
-        raise ConfigLoadError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    return parse_yaml(text, path)
+    return parse_yaml(_read(path), path)
 
 
 class _Builder:
@@ -159,10 +187,8 @@ class _Builder:
     def _mapping(self, node: MappingNode) -> YamlMapping:
         mapping = YamlMapping(_line(node))
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style:
-                raise ConfigLoadError(
-                    self._file, _line(key_node), "merge keys (<<) are not supported"
-                )
+            if _is_merge_key(key_node):
+                raise ConfigLoadError(self._file, _line(key_node), _MERGE_REFUSED)
             if not isinstance(key_node, ScalarNode):
                 raise ConfigLoadError(self._file, _line(key_node), "keys must be plain strings")
             key = self._scalar(key_node)
@@ -185,6 +211,13 @@ class _Builder:
 
 def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
+
+
+_MERGE_REFUSED = "merge keys (<<) are not supported"
+
+
+def _is_merge_key(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "<<" and not node.style
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -215,3 +248,96 @@ def check_keys(
     for key in needed:
         if key not in mapping:
             raise ConfigLoadError(file, mapping.line, f"{what} lacks required field {key!r}")
+
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class YamlDocument:
+    """One YAML file as a node tree, with typed accessors that fail with file and line."""
+
+    __slots__ = ("file", "root")
+
+    def __init__(self, path: str | Path) -> None:
+        """Read and compose ``path``; syntax errors become :class:`ConfigLoadError`."""
+        self.file = str(path)
+        loader, root = _compose(_read(path), path)
+        loader.dispose()
+        if root is None:
+            raise ConfigLoadError(path, None, "empty file")
+        self.root: Node = root
+
+    @staticmethod
+    def line(node: Node) -> int:
+        """The 1-based line where ``node`` starts."""
+        return _line(node)
+
+    def error(self, node: Node | None, message: str) -> ConfigLoadError:
+        """An error located at ``node`` (or at no line when ``node`` is None)."""
+        return ConfigLoadError(self.file, None if node is None else _line(node), message)
+
+    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]]:
+        """The entries of a mapping as ``key -> (key node, value node)``, in file order.
+
+        Keys must be non-empty scalars and unique; merge keys are refused.
+        """
+        if not isinstance(node, MappingNode):
+            raise self.error(node, f"{what} must be a mapping")
+        entries: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            if _is_merge_key(key_node):
+                raise self.error(key_node, _MERGE_REFUSED)
+            key = self.scalar(key_node, f"a key in {what}")
+            if key in entries:
+                first = _line(entries[key][0])
+                raise self.error(
+                    key_node, f"duplicate key {key!r} in {what} (first at line {first})"
+                )
+            entries[key] = (key_node, value_node)
+        return entries
+
+    def fields(
+        self,
+        node: Node,
+        what: str,
+        *,
+        required: frozenset[str] = frozenset(),
+        optional: frozenset[str] = frozenset(),
+    ) -> dict[str, Node]:
+        """A mapping with a fixed set of field names: unknown or missing fields are errors."""
+        entries = self.mapping(node, what)
+        allowed = required | optional
+        for key, (key_node, _) in entries.items():
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.error(key_node, f"unknown field {key!r} in {what} (known: {known})")
+        missing = sorted(required - entries.keys())
+        if missing:
+            raise self.error(node, f"{what} lacks required field {missing[0]!r}")
+        return {key: value for key, (_, value) in entries.items()}
+
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        """The items of a sequence."""
+        if not isinstance(node, SequenceNode):
+            raise self.error(node, f"{what} must be a list")
+        return list(node.value)
+
+    def scalar(self, node: Node, what: str) -> str:
+        """The text of a non-empty scalar, exactly as written (``0102`` stays ``"0102"``)."""
+        if not isinstance(node, ScalarNode):
+            raise self.error(node, f"{what} must be a single value")
+        value = str(node.value).strip()
+        if node.tag == _NULL_TAG or not value:
+            raise self.error(node, f"{what} must not be empty")
+        return value
+
+    def number(self, node: Node, what: str, *, minimum: float = 0.0) -> float:
+        """A finite number no smaller than ``minimum``."""
+        text = self.scalar(node, what)
+        try:
+            value = float(text.replace("_", ""))
+        except ValueError:
+            raise self.error(node, f"{what} must be a number, not {text!r}") from None
+        if not math.isfinite(value) or value < minimum:
+            raise self.error(node, f"{what} must be a number >= {minimum:g}, not {text!r}")
+        return value

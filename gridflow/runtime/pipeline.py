@@ -7,6 +7,7 @@ so the whole path is testable without a broker and runs without an await per rec
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from gridflow.metrics import Metrics
 from gridflow.runtime.heap import batch_collector
 from gridflow.runtime.partitioning import partition_for
 from gridflow.runtime.records import InRecord, OutRecord
+from gridflow.topics import TopicNames
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
 
@@ -34,18 +36,6 @@ log = logging.getLogger("gridflow.pipeline")
 
 #: Case states after which a ``state`` disposition counts as a closed case.
 _FINAL_STATES = frozenset({"closed", "cancelled"})
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    """Full topic names (with prefix)."""
-
-    events_in: str
-    feedback: str
-    commands: str
-    dispositions: str
-    dlq: str
-    metrics: str
 
 
 @dataclass(slots=True)
@@ -232,8 +222,12 @@ class Pipeline:
         )
         for reject in rejects:
             self._dlq(result, rec, reject)
+        # A record of one feedback travels with its bytes when it is re-keyed, so a refusal
+        # on the home partition can carry them; the items of a batch record do not (each
+        # would carry the whole batch), their refusals carry the item as parsed.
+        raw = rec.value if len(items) == 1 else None
         for fb in items:
-            self._feedback(fb, rec, result, dirty, raw=None)
+            self._feedback(fb, rec, result, dirty, raw=raw, origin=rec)
 
     def _feedback(
         self,
@@ -242,13 +236,17 @@ class Pipeline:
         result: BatchResult,
         dirty: dict[int, set[str]],
         raw: bytes | None,
+        origin: InRecord,
     ) -> None:
+        """Apply ``fb`` read from ``rec``; ``origin``: the record as its producer sent it
+        (``rec`` itself, or the grid.feedback record a re-keyed command came from), which a
+        refusal names; ``raw``: that record's bytes, when known."""
         self.metrics.feedback_applied(fb.action.value)
         region = region_of_case(fb.case_id)
         if region is None:
             self._dlq(
                 result,
-                rec,
+                origin,
                 Reject(
                     RejectReason.UNKNOWN_CASE,
                     f"case_id {fb.case_id!r} is not a gridflow case id",
@@ -259,13 +257,19 @@ class Pipeline:
         home = partition_for(region, self.partitions)
         if home != rec.partition:
             self._forward(
-                result, region, "feedback", fb.model_dump(mode="json", exclude_none=True), rec
+                result,
+                region,
+                "feedback",
+                fb.model_dump(mode="json", exclude_none=True),
+                rec,
+                origin=origin,
+                raw=raw,
             )
             return
         outcome = self.engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
         if outcome.reject is not None:
             reason, detail = outcome.reject
-            self._dlq(result, rec, Reject(reason, detail, raw or rec.value or _dump(fb)))
+            self._dlq(result, origin, Reject(reason, detail, raw or origin.value or _dump(fb)))
             return
         self._apply(outcome, home, region, rec, result, dirty)
 
@@ -288,13 +292,14 @@ class Pipeline:
             self._tick(rec.partition, min(rec.timestamp, now), result, dirty)
             return
         body = doc.get("v")
-        raw = orjson.dumps(body)
+        origin, original = _origin(rec, doc)
+        raw = original if original is not None else orjson.dumps(body)
         try:
             if kind == "event":
                 event = GridEvent.model_validate(body)
                 home = partition_for(event.region_code, self.partitions)
                 if home != rec.partition:  # partition count changed under us: forward again
-                    self._forward(result, event.region_code, "event", body, rec)
+                    self._forward(result, event.region_code, "event", body, rec, origin=origin)
                     return
                 ts = float(doc.get("ts", rec.timestamp))
                 outcome = self.engine.apply_event(self._state(home, event.region_code), event, ts)
@@ -302,7 +307,7 @@ class Pipeline:
             elif kind == "feedback":
                 fb = Feedback.model_validate(body)
                 ts = float(doc.get("ts", rec.timestamp))
-                self._feedback(fb, _retimed(rec, ts), result, dirty, raw=raw)
+                self._feedback(fb, _retimed(rec, ts), result, dirty, raw=original, origin=origin)
             else:
                 self._dlq(
                     result,
@@ -310,7 +315,7 @@ class Pipeline:
                     Reject(RejectReason.SCHEMA, f"unknown command kind {kind!r}", rec.value or b""),
                 )
         except ValidationError as exc:
-            self._dlq(result, rec, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
+            self._dlq(result, origin, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
 
     def _tick(
         self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]
@@ -392,14 +397,33 @@ class Pipeline:
             metrics.observe_latency(action.value, wall - timestamp, count)
 
     def _forward(
-        self, result: BatchResult, region: str, kind: str, body: Any, rec: InRecord
+        self,
+        result: BatchResult,
+        region: str,
+        kind: str,
+        body: Any,
+        rec: InRecord,
+        *,
+        origin: InRecord | None = None,
+        raw: bytes | None = None,
     ) -> None:
-        doc = {
+        """Re-key ``body`` to ``region``'s partition through the commands topic.
+
+        The command names the record as its producer sent it (``src``: topic, partition,
+        offset of ``origin``) and, given ``raw``, carries its bytes (``raw``, UTF-8 text:
+        they parsed as JSON), so a refusal on the home partition reads as on any other.
+        """
+        source = origin or rec
+        doc: dict[str, Any] = {
             "k": kind,
             "v": body,
             "ts": rec.timestamp,
-            "src": [rec.topic, rec.partition, rec.offset],
+            "src": [source.topic, source.partition, source.offset],
         }
+        if raw is not None:
+            # It parsed as JSON, so it is UTF-8; were it not, the parsed body would stand.
+            with contextlib.suppress(UnicodeDecodeError):
+                doc["raw"] = raw.decode("utf-8")
         result.outputs.append(OutRecord(self.topics.commands, region.encode(), orjson.dumps(doc)))
 
     def _dlq(self, result: BatchResult, rec: InRecord, reject: Reject) -> None:
@@ -428,6 +452,22 @@ def _wall() -> float:
     return time.time()
 
 
+def _origin(rec: InRecord, doc: dict[str, Any]) -> tuple[InRecord, bytes | None]:
+    """The record a command was re-keyed from, and its bytes when the command carries them.
+
+    Commands written before ``src``/``raw`` were carried name themselves.
+    """
+    src = doc.get("src")
+    raw = doc.get("raw")
+    original = raw.encode("utf-8") if isinstance(raw, str) else None
+    try:
+        topic, partition, offset = src  # type: ignore[misc]
+        origin = InRecord(str(topic), int(partition), int(offset), rec.timestamp, rec.key, original)
+    except (TypeError, ValueError):
+        return rec, original
+    return origin, original
+
+
 def _retimed(rec: InRecord, ts: float) -> InRecord:
     return InRecord(rec.topic, rec.partition, rec.offset, ts, rec.key, rec.value)
 
@@ -442,4 +482,4 @@ def _disposition_doc(disp: Disposition) -> dict[str, Any]:
     return {k: v for k, v in disp.__dict__.items() if v is not None}
 
 
-__all__ = ["BatchResult", "Pipeline", "TopicNames"]
+__all__ = ["BatchResult", "Pipeline"]

@@ -1,6 +1,6 @@
 """Producing a batch's records through aiokafka's batch API.
 
-``AIOKafkaProducer.send`` costs ~20-25 µs of Python per record (PITFALLS.md); a worker
+``AIOKafkaProducer.send`` costs ~20-25 µs of Python per record (docs/PITFALLS.md); a worker
 sends one to three records per event (dispositions, DLQ records, re-keyed commands, state
 rows), so per-record sends were a fifth of its CPU per event. ``create_batch`` /
 ``send_batch`` build one record batch per topic partition instead, as the raw baseline of
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
+
+from gridflow.runtime.partitioning import key_hash
 
 #: topic, key, value, partition (None: the producer's partitioner decides, as ``send`` would)
 Record = tuple[str, bytes | None, bytes | None, int | None]
@@ -75,7 +76,8 @@ def _partition_picker(
 
     aiokafka's default partitioner runs murmur2 in Python for every record (~2 µs); keys
     here are centre and region codes, a few thousand distinct ones, so the hash of each
-    is computed once. Any other partitioner, and unkeyed records, go to the producer.
+    is computed once (:func:`gridflow.runtime.partitioning.key_hash`). Any other
+    partitioner, and unkeyed records, go to the producer.
     """
     partitioner = getattr(producer, "_partitioner", None)
     partitions: list[int] = sorted(producer._metadata.partitions_for_topic(topic) or ())
@@ -86,11 +88,6 @@ def _partition_picker(
     def pick(key: bytes | None, value: bytes | None) -> int:
         if key is None:
             return int(producer._partition(topic, None, key, value, key, value))
-        return partitions[_key_hash(key) % count]
+        return partitions[key_hash(key) % count]
 
     return pick
-
-
-@lru_cache(maxsize=65536)
-def _key_hash(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from gridflow.config import Settings
 from gridflow.kafka_client import client_kwargs
 from gridflow.simulator.casework import Behaviour, Casework, CentreStats
+from gridflow.topics import DISPOSITIONS, FEEDBACK
 from schemas import Disposition
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,9 @@ async def run_centres(
     stop = stop if stop is not None else asyncio.Event()
     casework = Casework(seed, behaviour, max_cases=max_cases, stats=stats)
     stats = casework.stats
-    feedback_topic = settings.topic("grid.feedback")
+    feedback_topic = settings.topic(FEEDBACK)
     consumer = AIOKafkaConsumer(
-        settings.topic("grid.dispositions"),
+        settings.topic(DISPOSITIONS),
         **client_kwargs(settings),
         client_id=f"{settings.app_id}-sim-centres",
         group_id=group_id or f"{settings.app_id}-sim-centres",

@@ -25,13 +25,10 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
-from gridflow.config import DEFAULT_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.simulator.incidents import ROADS, TEMPLATES, WHEN, IncidentTemplate
@@ -139,25 +136,21 @@ class _Incident:
     networks: set[str] = field(default_factory=set)
 
 
-def network_codes(
-    catalogue: Catalogue, networks_file: Path = DEFAULT_RULES / "networks.yaml"
-) -> dict[str, dict[str, tuple[str, ...]]]:
+def network_codes(catalogue: Catalogue) -> dict[str, dict[str, tuple[str, ...]]]:
     """Each network's own category codes per unified code (network → unified → own codes).
 
-    The own codes are read from ``networks_file`` and kept only when ``catalogue`` maps them
-    to that unified code, so the simulator never sends a code the processor cannot resolve
-    on purpose.
+    Taken from the catalogue, which read ``networks.yaml`` with the strict loader the
+    processor uses, so the simulator never sends a code the processor cannot resolve on
+    purpose. An own code that is itself a unified code is left out (it needs no mapping).
     """
-    with open(networks_file, encoding="utf-8") as handle:
-        doc = yaml.safe_load(handle) or {}
     table: dict[str, dict[str, tuple[str, ...]]] = {}
-    for network, spec in (doc.get("networks") or {}).items():
+    for network, own_codes in catalogue.own_codes().items():
         by_unified: dict[str, list[str]] = {}
-        for own in (spec or {}).get("codes") or {}:
-            category = catalogue.resolve(network, str(own))
+        for own in own_codes:
+            category = catalogue.resolve(network, own)
             if category is not None and category.code != own:
-                by_unified.setdefault(category.code, []).append(str(own))
-        table[str(network)] = {code: tuple(owns) for code, owns in by_unified.items()}
+                by_unified.setdefault(category.code, []).append(own)
+        table[network] = {code: tuple(owns) for code, owns in by_unified.items()}
     return table
 
 

@@ -27,6 +27,7 @@ from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.reference import divisions_path
 from gridflow.simulator.events import EventGenerator, SimRecord, network_codes
 from gridflow.simulator.progress import ProgressLine
+from gridflow.topics import EVENTS_IN
 
 #: Records handed to the producer per scheduling step before yielding to the event loop.
 _CHUNK = 512
@@ -123,7 +124,7 @@ async def run_simulation(
     options: dict[str, Any] = {
         "regions": RegionGraph.load_csv(divisions_path(settings)),
         "catalogue": catalogue,
-        "own_codes": network_codes(catalogue, settings.rules / "networks.yaml"),
+        "own_codes": network_codes(catalogue),
         "duplicate_rate": duplicate_rate,
         "malformed_rate": malformed_rate,
         "batch_size": batch_size,
@@ -135,7 +136,7 @@ async def run_simulation(
     # The same region tree, catalogue and networks as the processor (GRIDFLOW_RULES,
     # GRIDFLOW_DIVISIONS), loaded before the clock starts: it takes a moment.
     generator = EventGenerator(seed, **options)
-    topic = settings.topic("grid.events.in")
+    topic = settings.topic(EVENTS_IN)
     if create_topics:
         await ensure_topics(settings)
     if stats is None:

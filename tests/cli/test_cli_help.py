@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gridflow.cli import build_parser
+from gridflow.core.bundled import BUNDLED_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,13 +54,13 @@ def test_each_subcommand_has_help(name: str, capsys: pytest.CaptureFixture[str])
 
 def test_rules_check_passes_on_the_bundled_rules() -> None:
     # As of a day whose next 90 days the bundled holiday data covers (2026's notice).
-    result = gridflow("rules", "check", str(ROOT / "routing_rules"), "--as-of", "2026-09-01")
+    result = gridflow("rules", "check", str(BUNDLED_RULES), "--as-of", "2026-09-01")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "official days known until 2026-12-31" in result.stdout
 
 
 def test_rules_check_fails_when_the_next_90_days_are_not_covered() -> None:
-    result = gridflow("rules", "check", str(ROOT / "routing_rules"), "--as-of", "2026-12-04")
+    result = gridflow("rules", "check", str(BUNDLED_RULES), "--as-of", "2026-12-04")
     assert result.returncode == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -68,10 +69,10 @@ def test_rules_check_fails_when_the_next_90_days_are_not_covered() -> None:
 
 
 def test_rules_check_passes_once_the_notice_is_entered(tmp_path: Path) -> None:
-    for f in (ROOT / "routing_rules").iterdir():
+    for f in BUNDLED_RULES.iterdir():
         if f.is_file():
             (tmp_path / f.name).write_bytes(f.read_bytes())
-    (tmp_path / "divisions").symlink_to(ROOT / "routing_rules" / "divisions")
+    (tmp_path / "divisions").symlink_to(BUNDLED_RULES / "divisions")
     calendar = (tmp_path / "calendar.yaml").read_text(encoding="utf-8")
     (tmp_path / "calendar.yaml").write_text(
         calendar.replace("notice_years: []", "notice_years: [2027]"), encoding="utf-8"
@@ -82,10 +83,10 @@ def test_rules_check_passes_once_the_notice_is_entered(tmp_path: Path) -> None:
 
 
 def test_rules_check_names_file_and_line_of_a_bad_rule(tmp_path: Path) -> None:
-    for f in (ROOT / "routing_rules").iterdir():
+    for f in BUNDLED_RULES.iterdir():
         if f.is_file():
             (tmp_path / f.name).write_bytes(f.read_bytes())
-    (tmp_path / "divisions").symlink_to(ROOT / "routing_rules" / "divisions")
+    (tmp_path / "divisions").symlink_to(BUNDLED_RULES / "divisions")
     routes = (tmp_path / "routes.yaml").read_text(encoding="utf-8")
     (tmp_path / "routes.yaml").write_text(
         routes.replace("tier: village", "tier: galaxy", 1), encoding="utf-8"

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules import RuleSet
 from gridflow.core.sla import Stage, stage_deadline
 from gridflow.core.workcalendar import load_calendars
 
 SH = ZoneInfo("Asia/Shanghai")
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 
 
 @pytest.fixture(scope="module")

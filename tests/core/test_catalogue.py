@@ -326,7 +326,7 @@ def test_a_small_valid_pair_loads(tmp_path: Path) -> None:
             "  SJ0102: {name: 暴露垃圾}",
             "  SJ0102: {name: 暴露垃圾",
             11,
-            "YAML syntax: expected ',' or '}', but got ':'",
+            "YAML syntax error: expected ',' or '}', but got ':'",
             id="yaml-syntax",
         ),
     ],

@@ -14,7 +14,7 @@ from gridflow.core.catalogue import CODE_PATTERN, Catalogue
 from gridflow.core.classify import Classification, KeywordMatcher, TextClassifier
 from gridflow.core.load_errors import ConfigLoadError
 
-EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "classification_eval.jsonl"
+EVAL_SET = classify_eval.DEFAULT_EVAL
 
 
 @pytest.fixture(scope="module")
@@ -286,4 +286,5 @@ def test_classify_eval_command_reports_an_unreadable_file(
     bad.write_text('{"text": "井盖丢了"}\n', encoding="utf-8")
     args = argparse.Namespace(file=bad, split="all", keywords=None, errors=False)
     assert classify_eval.run(args) == 2
-    assert f"{bad}:1: not a labelled sample" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert f"{bad}:1: not a labelled sample" in err and err.count("\n") == 1

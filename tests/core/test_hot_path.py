@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import textwrap
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from pydantic import BaseModel, Field
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.classify import KeywordMatcher, TextClassifier, normalise
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
@@ -28,7 +28,7 @@ from gridflow.metrics import Metrics
 from schemas import Disposition
 from schemas.common import DispositionAction, Severity, Tier
 
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 
 # ------------------------------------------------------------------ keyword matching
 

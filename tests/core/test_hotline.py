@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridflow.config import Settings
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
@@ -24,7 +25,7 @@ from schemas import GridEvent
 from schemas.common import REQUEST_TYPES, Severity
 
 SH = ZoneInfo("Asia/Shanghai")
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 VILLAGE = "500103001003"
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.ingest import IngestLimits, decode_events, decode_feedback
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules import RuleSet
@@ -123,7 +123,7 @@ def test_arbitrary_feedback_never_crashes(value: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def rules_files() -> dict[str, str]:
-    root = Path(__file__).resolve().parents[2] / "routing_rules"
+    root = BUNDLED_RULES
     return {
         name: (root / name).read_text(encoding="utf-8")
         for name in ("routes.yaml", "policies.yaml", "calendar.yaml")

@@ -17,6 +17,7 @@ from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.reference import load_engine
 from gridflow.runtime.kpi_publisher import KpiPublisher
+from gridflow.topics import METRICS
 from schemas import Disposition, Feedback, GridEvent, MergeMetrics
 
 VILLAGE = "500103001003"
@@ -581,13 +582,13 @@ PUBLISHED = [
 def test_publisher_keys_records_by_the_county(
     regions: RegionGraph, name: str, region: str | None, center: str, key: str | None
 ) -> None:
-    publisher = KpiPublisher(regions, "gf.grid.metrics")
+    publisher = KpiPublisher(regions, "gf." + METRICS)
     publisher.observe([disp("d1", "dispatch", region=region, center=center)])
     records = publisher.flush(E0 + 10 * 3600)
     if key is None:
         assert (records, publisher.skipped) == ([], 1)
         return
-    assert [(r.topic, r.key) for r in records] == [("gf.grid.metrics", key.encode())] * 2
+    assert [(r.topic, r.key) for r in records] == [("gf." + METRICS, key.encode())] * 2
     publisher.observe([disp("d2", "dispatch", 5000, region=region, center=center)])
     assert [r.key for r in publisher.drain()] == [key.encode()] * 2
     metrics = [MergeMetrics.model_validate(orjson.loads(r.value)) for r in records]

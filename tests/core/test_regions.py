@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.regions import Region, RegionGraph, tier_of_code
 from schemas.common import Tier
@@ -73,9 +74,7 @@ def test_default_is_loaded_once_per_process() -> None:
 
 
 def test_loading_the_bundled_csv_takes_well_under_half_a_second() -> None:
-    path = (
-        Path(__file__).resolve().parents[2] / "routing_rules/divisions/chongqing-divisions-2023.csv"
-    )
+    path = BUNDLED_RULES / "divisions/chongqing-divisions-2023.csv"
     started = time.perf_counter()
     RegionGraph.load_csv(path)
     assert time.perf_counter() - started < 0.5

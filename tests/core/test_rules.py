@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
 from schemas.common import Severity, Tier
 
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 VILLAGE = "500103001003"  # 华一坡社区, 七星岗街道, 渝中区
 
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
 
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 
 BASE = """\
 route:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.sla import (
     SlaPolicy,
@@ -24,7 +25,7 @@ from gridflow.core.workcalendar import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 
 
 def at(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -256,7 +257,7 @@ def test_stage_times_gives_the_stage_deadline_and_a_warning_before_it() -> None:
     from gridflow.core.rules import RuleSet
     from gridflow.core.sla import stage_deadline, stage_times
 
-    rules = RuleSet.load(Path(__file__).resolve().parents[2] / "routing_rules")
+    rules = RuleSet.load(BUNDLED_RULES)
     start = datetime(2026, 9, 30, 9, 30, tzinfo=UTC)  # eve of National Day, through the holiday
     for policy in rules.policies.values():
         for stage in ("accept", "resolve"):

@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.workcalendar import WorkCalendar, load_calendar, parse_time_span
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
-RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+RULES = BUNDLED_RULES
 
 
 def at(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:

@@ -14,6 +14,7 @@ from harness import Collector, Deployment, WorkerProcess, produce_sync
 from gridflow.config import Settings
 from gridflow.core.sla import stage_deadline
 from gridflow.reference import load_engine
+from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
 
 @pytest.fixture()
 def dispositions(deployment: Deployment) -> Iterator[Collector]:
-    c = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    c = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     yield c
     c.close()
 
@@ -96,7 +97,7 @@ def test_two_networks_reporting_one_incident_make_one_case(
 ) -> None:
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.events.in"),
+        deployment.topic(EVENTS_IN),
         [
             (VILLAGE.encode(), event("m-1", "chengguan", 29.5560, 106.5710)),
             (VILLAGE.encode(), event("m-2", "zongzhi", 29.5561, 106.5711)),
@@ -117,7 +118,7 @@ def test_no_accept_escalates_to_the_town_on_time_and_never_before(
 ) -> None:
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.events.in"),
+        deployment.topic(EVENTS_IN),
         [(VILLAGE.encode(), event("s-1", "chengguan", 29.50, 106.50))],
     )
     records = dispositions.wait_for(
@@ -139,7 +140,7 @@ def test_feedback_drives_the_case_to_closed(
 ) -> None:
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.events.in"),
+        deployment.topic(EVENTS_IN),
         [(VILLAGE.encode(), event("f-1", "chengguan", 29.45, 106.45))],
     )
     records = dispositions.wait_for(
@@ -148,7 +149,7 @@ def test_feedback_drives_the_case_to_closed(
     case_id = str(next(r["case_id"] for r in records if "f-1" in r["events"]))
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.feedback"),
+        deployment.topic(FEEDBACK),
         [feedback(case_id, a) for a in ("accept", "resolve", "verify", "close")],
     )
     records = dispositions.wait_for(
@@ -175,7 +176,7 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(
     dep.create_topics()
     first = WorkerProcess(dep, name="a").start().wait_ready()
     second = WorkerProcess(dep, name="b")
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
     try:
         events = [
             (
@@ -186,7 +187,7 @@ def test_two_workers_and_a_rebalance_never_escalate_twice(
         ]
         # Re-key the ones with an empty key to other villages? No: the empty key lands
         # anywhere and must be re-keyed to the village's partition by the worker.
-        produce_sync(dep.bootstrap, dep.topic("grid.events.in"), events)
+        produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), events)
         out.wait_for(
             lambda rs: len({r["case_id"] for r in rs if r["action"] == "dispatch"}) == 12,
             30,

@@ -11,6 +11,8 @@ import orjson
 import pytest
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN
+
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"  # 渝中区 七星岗街道 (a real code from the bundled tree)
@@ -55,10 +57,10 @@ def test_valid_event_becomes_one_dispatch_keyed_by_centre(
 ) -> None:
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.events.in"),
+        deployment.topic(EVENTS_IN),
         [(VILLAGE.encode(), encode(event("ok-1")))],
     )
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         records = out.wait_for(
             lambda rs: any("ok-1" in r["events"] for r in rs), 30, "the dispatch of ok-1"
@@ -89,16 +91,16 @@ def test_each_bad_input_reaches_the_dlq_with_its_reason_while_good_events_flow(
         ("too_large", encode(event("big", description="长" * 200_000))),
     ]
     records = [(b"k", value) for _, value in bad] + [(VILLAGE.encode(), encode(event("ok-2")))]
-    produce_sync(deployment.bootstrap, deployment.topic("grid.events.in"), records)
-    dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    produce_sync(deployment.bootstrap, deployment.topic(EVENTS_IN), records)
+    dlq = Collector(deployment.bootstrap, deployment.topic(DLQ))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         rejected = dlq.wait_for(lambda rs: len(rs) >= len(bad), 30, "every bad record in the DLQ")
         assert sorted(r["reason"] for r in rejected) == sorted(reason for reason, _ in bad)
         not_utf8 = next(r for r in rejected if r["reason"] == "not_utf8")
         assert not_utf8["original_base64"] is True
         assert base64.b64decode(not_utf8["original"]) == b"\xff\xfe\x00garbage"
-        assert all(r["source_topic"] == deployment.topic("grid.events.in") for r in rejected)
+        assert all(r["source_topic"] == deployment.topic(EVENTS_IN) for r in rejected)
         out.wait_for(
             lambda rs: any("ok-2" in r["events"] for r in rs),
             30,
@@ -112,15 +114,13 @@ def test_each_bad_input_reaches_the_dlq_with_its_reason_while_good_events_flow(
 def test_a_resent_event_id_creates_nothing(deployment: Deployment, worker: WorkerProcess) -> None:
     before = worker.metric("gridflow_duplicates_total", kind="event")
     doc = encode(event("resend-1", location={"lat": 29.4, "lon": 106.4}))
-    produce_sync(
-        deployment.bootstrap, deployment.topic("grid.events.in"), [(VILLAGE.encode(), doc)] * 3
-    )
+    produce_sync(deployment.bootstrap, deployment.topic(EVENTS_IN), [(VILLAGE.encode(), doc)] * 3)
     wait_until(
         lambda: worker.metric("gridflow_duplicates_total", kind="event") >= before + 2,
         30,
         "two counted no-ops",
     )
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         records = out.wait_for(
             lambda rs: any("resend-1" in r["events"] for r in rs), 30, "the dispatch"
@@ -140,11 +140,11 @@ def test_batch_record_is_validated_event_by_event(
     ]
     produce_sync(
         deployment.bootstrap,
-        deployment.topic("grid.events.in"),
+        deployment.topic(EVENTS_IN),
         [(VILLAGE.encode(), encode(batch))],
     )
-    dlq = Collector(deployment.bootstrap, deployment.topic("grid.events.dlq"))
-    out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+    dlq = Collector(deployment.bootstrap, deployment.topic(DLQ))
+    out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
     try:
         rejected = dlq.wait_for(
             lambda rs: any(r.get("batch_index") == 1 for r in rs), 30, "the broken element"
@@ -172,17 +172,17 @@ def test_restarted_worker_does_not_reprocess_committed_input(
     try:
         produce_sync(
             deployment.bootstrap,
-            deployment.topic("grid.events.in"),
+            deployment.topic(EVENTS_IN),
             [(VILLAGE.encode(), encode(event("restart-1", location={"lat": 29.7, "lon": 106.7})))],
         )
-        out = Collector(deployment.bootstrap, deployment.topic("grid.dispositions"))
+        out = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
         out.wait_for(lambda rs: any("restart-1" in r["events"] for r in rs), 30, "the dispatch")
         assert w.terminate() == 0
         w2 = WorkerProcess(deployment, name="restart2").start().wait_ready()
         try:
             produce_sync(
                 deployment.bootstrap,
-                deployment.topic("grid.events.in"),
+                deployment.topic(EVENTS_IN),
                 [
                     (
                         VILLAGE.encode(),

@@ -9,6 +9,7 @@ from harness import create_topic
 
 from gridflow.config import Settings
 from gridflow.kafka_client import TopicLayoutError, all_topics, ensure_topics
+from gridflow.topics import EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,6 @@ async def test_an_input_topic_with_another_partition_count_is_refused(
     # A worker reads partitions 0..GRIDFLOW_PARTITIONS-1: a fifth partition would be
     # silently unread, so the worker must not start.
     settings = _settings(kafka_bootstrap, 4)
-    await create_topic(kafka_bootstrap, settings.topic("grid.events.in"), 5)
+    await create_topic(kafka_bootstrap, settings.topic(EVENTS_IN), 5)
     with pytest.raises(TopicLayoutError, match=r"grid\.events\.in has 5 partitions"):
         await ensure_topics(settings)

@@ -92,3 +92,41 @@ def test_a_tool_command_says_in_its_help_where_it_runs(
         main([command, "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "not in the wheel" in help_text and "exits 2" in help_text
+
+
+def test_one_yaml_reader() -> None:
+    # Every rules and reference file goes through gridflow.core.yaml_lines: one syntax,
+    # one strictness (duplicate keys, merge keys), errors with file and line.
+    readers = {"safe_load", "load", "compose", "safe_load_all", "load_all", "compose_all"}
+    found = []
+    for package in ("gridflow", "agents", "schemas", "tools"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.name == "yaml_lines.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "yaml"
+                    and node.attr in readers
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_topic_names_come_from_the_one_registry() -> None:
+    from gridflow.topics import ALL_TOPICS
+
+    found = []
+    for package in ("gridflow", "agents", "schemas", "tools", "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "gridflow" / "topics.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and node.value.endswith(ALL_TOPICS)
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert found == []

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from gridflow.config import Settings
+from gridflow.config import setting_variables
 from gridflow.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -430,10 +430,8 @@ def test_dockerignore_keeps_local_state_out_but_the_package_in() -> None:
 
 
 def settings_env_names() -> set[str]:
-    """Every environment variable the worker reads: GRIDFLOW_ + each Settings field."""
-    prefix = Settings.model_config.get("env_prefix", "GRIDFLOW_")
-    # GRIDFLOW_CONFIG is read too: it names the optional settings file.
-    return {f"{prefix}{name.upper()}" for name in Settings.model_fields} | {"GRIDFLOW_CONFIG"}
+    """Every GRIDFLOW_* variable gridflow reads (each Settings field, GRIDFLOW_CONFIG, …)."""
+    return set(setting_variables())
 
 
 @pytest.mark.parametrize(

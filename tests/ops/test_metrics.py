@@ -6,6 +6,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from gridflow.metrics import TIERS, Metrics
+from gridflow.topics import EVENTS_IN, FEEDBACK
 
 #: The exposed metric names and label names ops, dashboards and alerts rely on.
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -52,7 +53,7 @@ def exercised() -> Metrics:
     m.set_open_cases({("village", "on_time"): 5})
     m.observe_batch(100)
     m.observe_handler("cases", 0.001)
-    m.set_partition_progress("grid.events.in", 0, lag=7, commit_age_s=1.5)
+    m.set_partition_progress(EVENTS_IN, 0, lag=7, commit_age_s=1.5)
     m.set_assigned_partitions(4)
     m.set_recovery_progress(0.5)
     m.set_ready(True)
@@ -159,22 +160,20 @@ def test_open_cases_are_replaced_not_accumulated() -> None:
 
 def test_revoked_partitions_stop_reporting_lag_and_commit_age() -> None:
     m = Metrics()
-    m.set_partition_progress("grid.events.in", 1, lag=10, commit_age_s=3)
-    m.set_partition_progress("grid.events.in", 2, lag=0, commit_age_s=1)
-    m.forget_partitions([("grid.events.in", 1), ("grid.feedback", 9)])
+    m.set_partition_progress(EVENTS_IN, 1, lag=10, commit_age_s=3)
+    m.set_partition_progress(EVENTS_IN, 2, lag=0, commit_age_s=1)
+    m.forget_partitions([(EVENTS_IN, 1), (FEEDBACK, 9)])
     assert (
-        m.registry.get_sample_value(
-            "gridflow_consumer_lag", {"topic": "grid.events.in", "partition": "1"}
-        )
+        m.registry.get_sample_value("gridflow_consumer_lag", {"topic": EVENTS_IN, "partition": "1"})
         is None
     )
     assert (
         m.registry.get_sample_value(
-            "gridflow_last_commit_age_seconds", {"topic": "grid.events.in", "partition": "1"}
+            "gridflow_last_commit_age_seconds", {"topic": EVENTS_IN, "partition": "1"}
         )
         is None
     )
-    assert sample(m, "gridflow_last_commit_age_seconds", topic="grid.events.in", partition="2") == 1
+    assert sample(m, "gridflow_last_commit_age_seconds", topic=EVENTS_IN, partition="2") == 1
 
 
 def test_recovery_progress_is_clamped_to_a_ratio() -> None:

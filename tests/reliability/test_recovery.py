@@ -1,6 +1,6 @@
 """A worker that starts with no local state recovers every row from the changelog.
 
-The embedded broker answers end offsets wrong across produce batches (PITFALLS.md), which
+The embedded broker answers end offsets wrong across produce batches (docs/PITFALLS.md), which
 could end a changelog recovery early. Replaying the whole input after a SIGKILL must then
 be recognised, record by record, as already applied.
 """
@@ -15,6 +15,7 @@ import pytest
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.simulator.events import generate
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +36,9 @@ def test_a_fresh_worker_recovers_every_row_and_treats_a_full_replay_as_duplicate
         ids.update(d["event_id"] for d in docs)
         sent.append((docs[0]["region_code"].encode(), r.value))
     first = WorkerProcess(dep, name="first").start().wait_ready()
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
     try:
-        produce_sync(dep.bootstrap, dep.topic("grid.events.in"), sent)
+        produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), sent)
         out.wait_for(
             lambda rs: ids <= {e for r in rs for e in r["events"]}, 120, "every event in a case"
         )
@@ -52,7 +53,7 @@ def test_a_fresh_worker_recovers_every_row_and_treats_a_full_replay_as_duplicate
         second = WorkerProcess(dep, name="second").start().wait_ready(timeout=120)
         recovery_s = time.monotonic() - started
         try:
-            produce_sync(dep.bootstrap, dep.topic("grid.events.in"), sent)  # the whole input again
+            produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), sent)  # the whole input again
             unique = len({orjson.loads(v)["event_id"] if v[:1] == b"{" else "" for _, v in sent})
             wait_until(
                 lambda: second.metric("gridflow_duplicates_total", kind="event") >= unique,

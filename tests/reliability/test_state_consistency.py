@@ -18,6 +18,7 @@ from gridflow.core.region_state import RegionState
 from gridflow.reference import load_engine
 from gridflow.runtime.checkpoint import is_position_key
 from gridflow.simulator.events import generate
+from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK
 from schemas import Feedback
 from schemas.common import Tier
 
@@ -76,9 +77,9 @@ def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: 
         valid_ids.update(d["event_id"] for d in docs)
         to_send.append((docs[0]["region_code"].encode(), r.value))
     worker = WorkerProcess(dep).start().wait_ready()
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
     try:
-        produce_sync(dep.bootstrap, dep.topic("grid.events.in"), to_send)
+        produce_sync(dep.bootstrap, dep.topic(EVENTS_IN), to_send)
         out.wait_for(
             lambda rs: valid_ids <= {e for r in rs for e in r["events"]},
             90,
@@ -97,7 +98,7 @@ def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: 
                 "at": "2026-11-25T10:00:00+08:00",
             }
             feedback.append((region.encode(), orjson.dumps(doc)))
-        produce_sync(dep.bootstrap, dep.topic("grid.feedback"), feedback)
+        produce_sync(dep.bootstrap, dep.topic(FEEDBACK), feedback)
         out.wait_for(
             lambda rs: (
                 sum(1 for r in rs if r.get("state") == "accepted" and r["action"] == "state") >= 20
@@ -123,11 +124,11 @@ def test_rebuilt_state_equals_the_workers_state(kafka_bootstrap: str, tmp_path: 
     engine = load_engine(Settings(kafka_bootstrap=dep.bootstrap))
     villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
     rebuilt: dict[str, RegionState] = {}
-    for topic in ("grid.events.in", "grid.feedback"):
+    for topic in (EVENTS_IN, FEEDBACK):
         for _, _, ts, _, value in sorted(
             asyncio.run(read_all(dep.bootstrap, dep.topic(topic))), key=lambda r: (r[0], r[1])
         ):
-            if topic == "grid.events.in":
+            if topic == EVENTS_IN:
                 events, _ = decode_events(
                     value,
                     known_region=villages,

@@ -10,6 +10,7 @@ import pytest
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.broker import EmbeddedBroker, free_port
+from gridflow.topics import DISPOSITIONS, EVENTS_IN, METRICS
 
 VILLAGE = "500103001003"
 
@@ -45,11 +46,11 @@ def test_sigterm_finishes_in_flight_work_publishes_open_kpis_and_a_restart_repro
     dep = Deployment(kafka_bootstrap, tmp_path)
     dep.create_topics()
     first = WorkerProcess(dep, name="first").start().wait_ready()
-    out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
     try:
         produce_sync(
             dep.bootstrap,
-            dep.topic("grid.events.in"),
+            dep.topic(EVENTS_IN),
             [(VILLAGE.encode(), event(f"t-{i}", i)) for i in range(200)],
         )
         out.wait_for(
@@ -58,7 +59,7 @@ def test_sigterm_finishes_in_flight_work_publishes_open_kpis_and_a_restart_repro
         assert first.terminate(timeout=30) == 0, first.log_tail()
         # The open KPI windows went out at the stop (partial records, summed by consumers):
         # the hour window that holds the 200 events counts every one of them.
-        kpis = Collector(dep.bootstrap, dep.topic("grid.metrics"))
+        kpis = Collector(dep.bootstrap, dep.topic(METRICS))
         try:
             kpis.wait_for(
                 lambda rs: sum(r["events_in"] for r in rs if r["window"] == "1h") >= 200,
@@ -72,7 +73,7 @@ def test_sigterm_finishes_in_flight_work_publishes_open_kpis_and_a_restart_repro
         try:
             produce_sync(
                 dep.bootstrap,
-                dep.topic("grid.events.in"),
+                dep.topic(EVENTS_IN),
                 [(VILLAGE.encode(), event("after", 999))],
             )
             out.wait_for(
@@ -110,9 +111,9 @@ def test_a_worker_started_before_its_broker_waits_and_then_works(tmp_path: Path)
             assert broker.bootstrap == dep.bootstrap
             worker.wait_ready(timeout=90)
             produce_sync(
-                dep.bootstrap, dep.topic("grid.events.in"), [(VILLAGE.encode(), event("late-1", 1))]
+                dep.bootstrap, dep.topic(EVENTS_IN), [(VILLAGE.encode(), event("late-1", 1))]
             )
-            out = Collector(dep.bootstrap, dep.topic("grid.dispositions"))
+            out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
             try:
                 out.wait_for(
                     lambda rs: any("late-1" in r["events"] for r in rs), 60, "the first event"

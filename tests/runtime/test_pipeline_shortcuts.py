@@ -27,8 +27,9 @@ from gridflow.core.sla import _times
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.partitioning import partition_for
-from gridflow.runtime.pipeline import Pipeline, TopicNames
+from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.records import InRecord
+from gridflow.topics import TopicNames
 from schemas import Feedback, GridEvent, RejectReason
 
 VILLAGE = "500103001003"
@@ -361,3 +362,63 @@ def test_open_case_tallies_follow_every_batch_that_changes_a_region(engine: Engi
         seen.append(pipeline.open_cases_by_tier())
     states = {sla for counts in seen for _, sla in counts}
     assert {"on_time", "overdue"} <= states  # the ticks moved cases between SLA states
+
+
+# -- feedback re-keyed through the commands topic ------------------------------------------
+
+
+def _rekeyed_refusal(engine: Engine, value: bytes, arrived_on: int) -> tuple[Any, list[Any]]:
+    """Feedback ``value`` sent to partition ``arrived_on`` (a producer whose partitioner
+    differs from the worker's), re-keyed, then applied on its home partition: (the
+    command record, the records the home partition produced)."""
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), table.get, lambda p: {})
+    sent = InRecord("fb", arrived_on, 41, NOW, b"not-the-region", value)
+    first = pipeline.process([sent], NOW)
+    (command,) = [r for r in first.outputs if r.topic == "cmd"]
+    home = partition_for(VILLAGE, 4)
+    assert home != arrived_on
+    rekeyed = InRecord("cmd", home, 7, NOW, command.key, command.value)
+    return command, pipeline.process([rekeyed], NOW).outputs
+
+
+def _feedback_bytes(case_id: str) -> bytes:
+    # What a centre's system might send: an extra field, a note with trailing spaces, a
+    # timestamp with a numeric offset; re-serialising would change all three.
+    return (
+        b'{"feedback_id": "fb-1", "case_id": "' + case_id.encode() + b'", '
+        b'"center_code": "' + VILLAGE.encode() + b'", "action": "resolve", '
+        b'"at": "2026-11-25T10:00:00.000+08:00", "note": "done   ", '
+        b'"vendor_extra": {"x": 1}}'
+    )
+
+
+@pytest.mark.parametrize("case_id", [f"{VILLAGE}-nosuchcase", "not-a-case-id"])
+def test_a_rekeyed_feedback_refused_names_the_record_as_it_was_sent(
+    engine: Engine, case_id: str
+) -> None:
+    home = partition_for(VILLAGE, 4)
+    arrived_on = (home + 1) % 4
+    value = _feedback_bytes(case_id)
+    if case_id == "not-a-case-id":
+        # Refused before any re-keying: the original record, on the partition it came in.
+        outputs = _rekeyed_refusal_direct(engine, value, arrived_on)
+    else:
+        command, outputs = _rekeyed_refusal(engine, value, arrived_on)
+        assert orjson.loads(command.value)["src"] == ["fb", arrived_on, 41]
+    (dlq,) = [r for r in outputs if r.topic == "dlq"]
+    rejection = orjson.loads(dlq.value)
+    assert (rejection["source_topic"], rejection["partition"], rejection["offset"]) == (
+        "fb",
+        arrived_on,
+        41,
+    )
+    assert rejection["original"].encode() == value
+    assert rejection["reason"] in {RejectReason.UNKNOWN_CASE.value, "invalid_transition"}
+
+
+def _rekeyed_refusal_direct(engine: Engine, value: bytes, arrived_on: int) -> list[Any]:
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), {}.get, lambda p: {})
+    return pipeline.process([InRecord("fb", arrived_on, 41, NOW, None, value)], NOW).outputs

@@ -14,6 +14,7 @@ from harness import create_topic
 from gridflow.runtime.checkpoint import Journal, Rows, is_position_key, journal_key, position_key
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord
+from gridflow.topics import EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ def reader_for(
 
 
 def test_the_reader_rows_cannot_collide_with_region_codes() -> None:
-    assert is_position_key(position_key("grid.events.in", 3))
+    assert is_position_key(position_key(EVENTS_IN, 3))
     assert is_position_key(journal_key(3))
     assert not is_position_key(b"500103001003")
 

@@ -15,6 +15,7 @@ from gridflow.config import Settings
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.simulator.casework import CentreStats
 from gridflow.simulator.centres import run_centres
+from gridflow.topics import DISPOSITIONS, FEEDBACK
 from schemas import Feedback
 
 pytestmark = pytest.mark.integration
@@ -56,13 +57,13 @@ async def test_centres_answer_each_dispatched_case_through_the_closed_loop(
             case, doc = dispatch(i)
             cases[case] = doc
             await producer.send_and_wait(
-                settings.topic("grid.dispositions"),
+                settings.topic(DISPOSITIONS),
                 orjson.dumps(doc),
                 key=str(doc["center_code"]).encode(),
             )
             if i == 0:  # a redelivered disposition changes nothing
                 await producer.send_and_wait(
-                    settings.topic("grid.dispositions"),
+                    settings.topic(DISPOSITIONS),
                     orjson.dumps(doc),
                     key=str(doc["center_code"]).encode(),
                 )
@@ -78,7 +79,7 @@ async def test_centres_answer_each_dispatched_case_through_the_closed_loop(
         )
     )  # fmt: skip
     consumer = AIOKafkaConsumer(
-        settings.topic("grid.feedback"),
+        settings.topic(FEEDBACK),
         **client_kwargs(settings),
         group_id=None,
         auto_offset_reset="earliest",

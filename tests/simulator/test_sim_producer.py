@@ -16,6 +16,7 @@ from gridflow.config import Settings
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.simulator.events import CST, generate
 from gridflow.simulator.producer import SimStats, run_simulation
+from gridflow.topics import EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ async def read_back(
     decides, not the offsets.
     """
     consumer = AIOKafkaConsumer(
-        settings.topic("grid.events.in"),
+        settings.topic(EVENTS_IN),
         **client_kwargs(settings),
         group_id=None,
         auto_offset_reset="earliest",
@@ -124,4 +125,4 @@ async def test_setting_stop_ends_an_open_ended_run(kafka_bootstrap: str) -> None
     stats = await asyncio.wait_for(run, 30)
     assert stats is live
     assert stats.failed == 0 and stats.events >= 100
-    assert stats.topic == settings.topic("grid.events.in")
+    assert stats.topic == settings.topic(EVENTS_IN)

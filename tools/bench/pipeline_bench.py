@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from gridflow.broker import free_port
 from gridflow.config import Settings
 from gridflow.kafka_client import ensure_topics
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
 from gridflow.worker_process import http_get, spawn_worker, terminate
 from tools.bench import BATCH_EVENTS, BenchRecord, percentile
 from tools.bench.raw_baseline import preload
@@ -340,7 +341,7 @@ def run_throughput(
     dep = Deployment(bootstrap, tmp, partitions)
     dep.create_topics()
     events = sum(r.events for r in records)
-    in_topic = dep.topic("grid.events.in")
+    in_topic = dep.topic(EVENTS_IN)
     limit = timeout if timeout is not None else 90.0 + events / 300.0
     procs = [Worker(dep, name=f"w{i + 1}") for i in range(workers)]
     start: float | None = None
@@ -382,9 +383,7 @@ def run_throughput(
 
         wait_until(finished, limit, f"{events} events through gridflow", interval=0.25)
         cpu = sum(w.cpu_seconds() for w in procs) - cpu0
-        got = asyncio.run(
-            read_dispositions(bootstrap, dep.topic("grid.dispositions"), events, timeout=60)
-        )
+        got = asyncio.run(read_dispositions(bootstrap, dep.topic(DISPOSITIONS), events, timeout=60))
     finally:
         for w in procs:
             w.stop()
@@ -452,7 +451,7 @@ async def _latency_run(
     warmup: float,
 ) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
-        dep.topic("grid.dispositions"),
+        dep.topic(DISPOSITIONS),
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
@@ -492,7 +491,7 @@ async def _latency_run(
             sent[eid] = ts
             if i / rate < warmup:
                 warm_ids.add(eid)
-            await producer.send(dep.topic("grid.events.in"), value=value, key=key, timestamp_ms=ts)
+            await producer.send(dep.topic(EVENTS_IN), value=value, key=key, timestamp_ms=ts)
         await producer.flush()
         sent_s = time.perf_counter() - start
         sending = False
@@ -530,7 +529,6 @@ def core_eps(
     Records are put on their home partition (as a region-keyed producer does), so this is
     validate + classify + route + merge + open + serialise state + encode dispositions.
     """
-    from agents.app import topic_names
     from gridflow.core.ingest import IngestLimits
     from gridflow.metrics import Metrics
     from gridflow.reference import load_engine
@@ -538,12 +536,13 @@ def core_eps(
     from gridflow.runtime.partitioning import partition_for
     from gridflow.runtime.pipeline import Pipeline
     from gridflow.runtime.records import InRecord
+    from gridflow.topics import TopicNames
 
     settings = Settings(kafka_bootstrap="127.0.0.1:1", partitions=partitions, sla_scale=1.0)
     table: dict[str, bytes] = {}
     pipeline = Pipeline(
         engine=load_engine(settings),
-        topics=topic_names(settings),
+        topics=TopicNames.prefixed(settings.topic_prefix),
         partitions=partitions,
         limits=IngestLimits(
             max_record_bytes=settings.max_record_bytes, max_batch=settings.max_batch_events

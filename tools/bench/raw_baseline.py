@@ -2,7 +2,7 @@
 
 Same broker, same records as the gridflow run, nothing but aiokafka and orjson: ``getmany``
 in big fetches, one ``orjson.loads`` / ``orjson.dumps`` per record, and the producer's batch
-API (``create_batch`` / ``send_batch``, ~5× cheaper than ``send`` per record, PITFALLS.md).
+API (``create_batch`` / ``send_batch``, ~5× cheaper than ``send`` per record, docs/PITFALLS.md).
 Records keep their partition, as a keyed stream processor would.
 """
 
@@ -25,7 +25,7 @@ FETCH_MAX_RECORDS = 2000
 
 
 async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
-    """Create ``names`` with ``partitions`` partitions (explicitly: see PITFALLS.md)."""
+    """Create ``names`` with ``partitions`` partitions (explicitly: see docs/PITFALLS.md)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

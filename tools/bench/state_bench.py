@@ -37,6 +37,7 @@ from gridflow.core.engine import Engine
 from gridflow.core.ids import case_id_for
 from gridflow.core.region_state import RegionState, sla_state
 from gridflow.reference import load_engine
+from gridflow.topics import DISPOSITIONS
 from schemas.common import Tier
 from tools.bench import rss_bytes
 
@@ -338,7 +339,7 @@ def run_recovery(bootstrap: str, tmp: Any, n: int = 100_000, due: int = 100) -> 
     to ``/readyz`` minus that of a worker of an empty deployment. ``due`` cases are due
     now, so the first SLA tick after recovery must warn exactly those: ``recovered_due``
     checks that the recovered table is complete (this broker answers end offsets wrongly
-    across batches, PITFALLS.md), and so does ``recovered_cases``, the worker's open-case
+    across batches, docs/PITFALLS.md), and so does ``recovered_cases``, the worker's open-case
     gauge after the first tick loaded every row.
     """
     import asyncio
@@ -385,7 +386,7 @@ def run_recovery(bootstrap: str, tmp: Any, n: int = 100_000, due: int = 100) -> 
     try:
         warned = asyncio.run(
             read_dispositions_actions(
-                bootstrap, dep.topic("grid.dispositions"), "sla_warning", due, timeout=30
+                bootstrap, dep.topic(DISPOSITIONS), "sla_warning", due, timeout=30
             )
         )
         worker.check()

@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from gridflow.topics import EVENTS_IN
+
 VALID_KINDS = frozenset({"valid", "duplicate", "resend"})
 MALFORMED_PREFIX = "malformed:"
 #: How many example ids each finding keeps for the report.
@@ -229,7 +231,7 @@ def check(
     dispositions: Sequence[Mapping[str, Any]],
     dlq: Sequence[Mapping[str, Any]],
     feedback: Sequence[Mapping[str, Any]],
-    events_topic: str = "grid.events.in",
+    events_topic: str = EVENTS_IN,
 ) -> Verdict:
     """Verify one run; see the module docstring for the rules."""
     v = Verdict()

@@ -36,6 +36,7 @@ from gridflow.runtime.checkpoint import POSITION_PREFIX
 from gridflow.simulator.casework import CentreStats
 from gridflow.simulator.centres import run_centres
 from gridflow.simulator.events import EventGenerator
+from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK
 from gridflow.worker_process import http_get, kill_group, spawn_worker, terminate
 from tools.chaos.checker import VALID_KINDS, Sent, Verdict, check
 
@@ -166,9 +167,9 @@ class Outputs:
         #: last time an input-driven output (not an SLA-timer disposition) arrived.
         self.last_input_driven = time.monotonic()
         self._topics = {
-            settings.topic("grid.dispositions"): self.dispositions,
-            settings.topic("grid.events.dlq"): self.dlq,
-            settings.topic("grid.feedback"): self.feedback,
+            settings.topic(DISPOSITIONS): self.dispositions,
+            settings.topic(DLQ): self.dlq,
+            settings.topic(FEEDBACK): self.feedback,
         }
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -497,7 +498,7 @@ class Chaos:
             acks=1,
         )
         await producer.start()
-        topic = settings.topic("grid.events.in")
+        topic = settings.topic(EVENTS_IN)
         loop = asyncio.get_running_loop()
         start = loop.time()
         produced = 0
@@ -572,7 +573,7 @@ class Chaos:
             )
             return None
         out: dict[tuple[str, int], int] = {}
-        for topic in (settings.topic("grid.events.in"), settings.topic("grid.feedback")):
+        for topic in (settings.topic(EVENTS_IN), settings.topic(FEEDBACK)):
             for part in range(settings.partitions):
                 out[(topic, part)] = stored.get((topic, part), 0)
         return out
@@ -598,8 +599,8 @@ class Chaos:
                 await asyncio.wait_for(stop.wait(), timeout=5.0)
 
     def _ends(self, settings: Settings, outputs: Outputs) -> dict[tuple[str, int], int]:
-        ends = {(settings.topic("grid.events.in"), p): e for p, e in self.events_end.items()}
-        feedback = settings.topic("grid.feedback")
+        ends = {(settings.topic(EVENTS_IN), p): e for p, e in self.events_end.items()}
+        feedback = settings.topic(FEEDBACK)
         ends.update({k: e for k, e in outputs.seen_end.items() if k[0] == feedback})
         return ends
 
@@ -744,7 +745,7 @@ class Chaos:
             outputs.dispositions,
             outputs.dlq,
             outputs.feedback,
-            events_topic=settings.topic("grid.events.in"),
+            events_topic=settings.topic(EVENTS_IN),
         )
         dump_jsonl(workdir / "committed.jsonl", self.commit_log)
         regions = {

@@ -6,9 +6,10 @@ from typing import Any
 
 import orjson
 
+from gridflow.topics import COMMANDS, EVENTS_IN, FEEDBACK
 from tools.chaos.checker import Sent, check, reflected_kind, summary_lines
 
-EVENTS = "p.grid.events.in"
+EVENTS = "p." + EVENTS_IN
 CASE = "500103001003-aaaaaaaaaaaa"
 CASE2 = "500103001003-bbbbbbbbbbbb"
 
@@ -78,9 +79,7 @@ def healthy() -> tuple[
     ]
     dlq = [
         rejection("invalid_json", "{not json", 3),
-        rejection(
-            "unknown_case", feedback("f3", "resolve", case="nope"), 0, topic="p.grid.feedback"
-        ),
+        rejection("unknown_case", feedback("f3", "resolve", case="nope"), 0, topic="p." + FEEDBACK),
     ]
     fbs = [feedback("f1", "accept"), feedback("f3", "resolve", case="nope")]
     return sent, dispositions, dlq, fbs
@@ -207,7 +206,7 @@ def test_internal_errors_fail_the_run() -> None:
     sent, dispositions, dlq, fbs = healthy()
     dlq.append(
         dict(
-            rejection("schema", '{"k":"tick"}', 5, topic="p.grid.cases.commands"),
+            rejection("schema", '{"k":"tick"}', 5, topic="p." + COMMANDS),
             detail="internal error: TypeError: boom",
         )
     )
