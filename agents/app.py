@@ -285,7 +285,7 @@ class GridflowApp:
         started = time.perf_counter()
         result = self.pipeline.process(records, now)
         await self._send(result.outputs)
-        self.kpi.observe(result.dispositions)
+        self.kpi.observe(result.facts)
         self.batches += 1
         self.metrics.observe_batch(len(records))
         self.metrics.observe_handler("cases", time.perf_counter() - started)

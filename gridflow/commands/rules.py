@@ -6,10 +6,12 @@ rules version, or the first error as ``file:line: message`` with exit status 2. 
 fails when the official holiday calendar does not cover the next 90 days: deadlines
 counted there would skip no bridging day and keep no make-up workday.
 
-``rules test`` takes one GridEvent and prints the routing decision the way ``amtool config
-routes test`` does for Alertmanager: every matching route, the deciding one, the centre
-that would get the dispatch, and the SLA deadlines counted from the event's
-``reported_at``.
+``rules test`` plans a case the way a worker opens one (one function,
+``gridflow.core.opening``, serves both): for one GridEvent it prints the decision the way
+``amtool config routes test`` does for Alertmanager (every matching route, the deciding
+one, the centre that gets the dispatch, department, policy, deadlines); with ``--cases``
+it checks a file of events against expected results and exits 1 on any difference, like
+``amtool config routes test --verify-receivers``.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from gridflow.config import Settings, load_settings
 from gridflow.core.durations import format_duration
 from gridflow.core.load_errors import ConfigLoadError
-from gridflow.core.rules import RouteFacts, RuleSet
-from gridflow.core.sla import stage_deadline
+from gridflow.core.rules import RuleSet
 from gridflow.core.tiers import TIERS_DOWN
+from gridflow.core.yaml_lines import YamlMapping, YamlSequence, check_keys, load_yaml
+from schemas.grid_event import GridEvent
+
+if TYPE_CHECKING:  # the engine pulls in jieba: slow for `--help`
+    from gridflow.core.engine import Engine
 
 CHECK_EPILOG = """\
 examples:
@@ -47,13 +54,24 @@ examples:
   gridflow rules test --event event.json
   echo '{"event_id":"e1","source_network":"chengguan","reported_at":"2025-09-30T16:00:00+08:00",
         "region_code":"500103001003","title":"路边垃圾堆满了没人清"}' | gridflow rules test --event -
+  gridflow rules test --event event.json --received 2025-09-30T16:05:00+08:00
   gridflow rules test --event event.json --json | jq .decision.policy
+  gridflow rules test --cases routing_rules/tests/routes.yaml
 
 The category comes from the event's "category" (a unified code or the network's own code)
 or, when absent, from the text classifier; the severity from the category, the reporter's
-hint and the text, as the worker does. Routing uses the local time of "reported_at".
-Deadlines assume the case is dispatched at "reported_at" and accepted at once; they are
-scaled by --scale (default GRIDFLOW_SLA_SCALE).
+hint and the text; routing uses the local time of "reported_at": all as the worker does,
+with the same code. The worker counts deadlines from when it receives the event (the
+input record's timestamp): --received gives that instant, by default "reported_at". The
+resolve deadline assumes the case is accepted at once. Deadlines are scaled by --scale
+(default GRIDFLOW_SLA_SCALE for --event, 1 for --cases).
+
+--cases FILE is YAML: a list "cases" of {name, event, received (optional), expect}, where
+expect names any of: category, severity, rule, tier, center_code, department, policy,
+priority, inform (list of tiers), accept_by, resolve_by (times compared as instants).
+Every case is checked; each difference is printed.
+
+exit status: 0 when every case holds, 1 when a case differs, 2 on bad input or rules.
 """
 
 
@@ -104,16 +122,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     test = actions.add_parser(
         "test",
-        help="show how one GridEvent would be routed, and its SLA deadlines",
-        description="Route one GridEvent (JSON, as sent to grid.events.in) through the rules "
-        "and print every matching route, the deciding rule, the tier and the centre that "
-        "would receive the dispatch, department, SLA policy and deadlines, priority and "
-        "the tiers informed.",
+        help="show how a GridEvent would be routed, or check a file of expected routings",
+        description="Plan a case for one GridEvent (JSON, as sent to grid.events.in) with the "
+        "worker's own code and print every matching route, the deciding rule, the tier and "
+        "the centre that would receive the dispatch, department, SLA policy and deadlines, "
+        "priority and the tiers informed; or, with --cases, check a file of events against "
+        "expected results.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=TEST_EPILOG,
     )
+    given = test.add_mutually_exclusive_group(required=True)
+    given.add_argument("--event", metavar="FILE", help="GridEvent JSON file, or - for stdin")
+    given.add_argument(
+        "--cases",
+        type=Path,
+        metavar="FILE",
+        help="YAML file of events with expected results: check them all (exit 1 on a difference)",
+    )
     test.add_argument(
-        "--event", required=True, metavar="FILE", help="GridEvent JSON file, or - for stdin"
+        "--received",
+        metavar="TIME",
+        help="when the worker receives the event (ISO 8601 with offset); default: reported_at",
     )
     test.add_argument(
         "--rules", type=Path, metavar="DIR", help="rules directory (default: GRIDFLOW_RULES)"
@@ -227,126 +256,244 @@ def _read_event(source: str) -> str:
     return Path(source).read_text(encoding="utf-8")
 
 
-def _test(settings: Settings, args: argparse.Namespace) -> int:
-    from gridflow.core.severity import SeverityRules, assess_severity
-    from gridflow.reference import load_engine
-    from schemas.grid_event import GridEvent
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(event)'}: {error['msg']}"
+        for error in exc.errors(include_url=False)
+    )
 
+
+def _instant(text: str) -> datetime | None:
+    """An aware ISO 8601 time, or None."""
     try:
-        event = GridEvent.model_validate_json(_read_event(args.event))
-    except OSError as exc:
-        print(f"{args.event}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(part) for part in error['loc']) or '(event)'}: {error['msg']}"
-            for error in exc.errors(include_url=False)
-        )
-        print(f"{args.event}: not a valid GridEvent:\n{problems}", file=sys.stderr)
-        return 2
-    engine = load_engine(settings)
-    keywords = settings.rules / "keywords.yaml"
-    severity_rules = SeverityRules.load(keywords) if keywords.is_file() else None
-    rules, catalogue, regions = engine.rules, engine.catalogue, engine.regions
-    if event.region_code not in regions:
-        print(f"region {event.region_code} is not in the division tree", file=sys.stderr)
-        return 2
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
 
-    text = " ".join(t for t in (event.title, event.description) if t)
-    category = catalogue.resolve(event.source_network, event.category)
-    source = "from the report"
-    matched_words: tuple[str, ...] = ()
-    if category is None:
-        classified = engine.classifier.classify(text)
-        category = catalogue.get(classified.code) or catalogue.get(catalogue.fallback)
-        source, matched_words = "classified from the text", classified.matched
-    if category is None:  # the catalogue loader guarantees the fallback exists
-        raise LookupError("catalogue has no fallback category")
-    severity = assess_severity(
-        category,
-        event.severity,
-        text,
-        reporter_role=event.reporter.role if event.reporter else None,
-        rules=severity_rules,
-    )
-    reported = rules.calendar.to_local(event.reported_at)
-    decision = rules.route(
-        RouteFacts(
-            category=category.code,
-            kind=category.kind,
-            network=event.source_network,
-            severity=severity,
-            region_code=event.region_code,
-            local_time=reported.time(),
-            request_type=event.request_type,
-        )
-    )
+
+def _plan(engine: Engine, event: GridEvent, start: float, scale: float) -> dict[str, Any]:
+    """The worker's plan for ``event`` received at ``start``, as the ``--json`` document."""
+    from gridflow.core.opening import assess_report, plan_case, stage_clock
+
+    rules, regions = engine.rules, engine.regions
+    assessment = assess_report(event, engine.catalogue, engine.classifier, engine.severity_rules)
+    plan = plan_case(event, assessment, rules, regions, start, scale)
+    decision, category = plan.decision, assessment.category
     policy = rules.policies[decision.policy]
-    scale = settings.sla_scale if args.scale is None else args.scale
-    calendar = rules.calendar_for(policy)
-    accept_by = stage_deadline(calendar, policy, "accept", reported, scale)
-    resolve_by = stage_deadline(calendar, policy, "resolve", reported, scale)
-    centre = regions.ancestor(event.region_code, decision.tier)
-    informed = [(tier, regions.ancestor(event.region_code, tier)) for tier in decision.inform]
+    tz = rules.calendar.tzinfo
+    resolve_by, _ = stage_clock(rules, decision.policy, "resolve", start, scale)
 
     def region_name(code: str) -> str:
         region = regions.get(code)
         return region.name if region else "?"
 
-    result: dict[str, Any] = {
+    return {
         "event_id": event.event_id,
+        "source_network": event.source_network,
         "category": {
             "code": category.code,
             "name": category.name,
-            "source": source,
-            "keywords": list(matched_words),
+            "source": "from the report"
+            if assessment.classified_by is None
+            else "classified from the text",
+            "keywords": list(assessment.classified_by or ()),
         },
-        "severity": severity.value,
-        "local_time": reported.isoformat(),
+        "severity": assessment.severity.value,
+        "local_time": event.reported_at.astimezone(tz).isoformat(),
+        "received": datetime.fromtimestamp(start, tz).isoformat(),
         "decision": {
             "matched": list(decision.matched),
             "rule": decision.rule,
-            "tier": decision.tier.value,
-            "center_code": centre,
-            "center_name": region_name(centre),
-            "department": decision.department,
-            "policy": decision.policy,
-            "priority": decision.priority.value if decision.priority else None,
-            "inform": [{"tier": t.value, "center_code": c} for t, c in informed],
+            "tier": plan.tier.value,
+            "center_code": plan.centre,
+            "center_name": region_name(plan.centre),
+            "department": plan.department,
+            "policy": plan.policy,
+            "priority": plan.priority.value,
+            "priority_set_by_route": decision.priority is not None,
+            "inform": [
+                {"tier": t.value, "center_code": c, "center_name": region_name(c)}
+                for t, c in plan.informed
+            ],
         },
         "sla": {
             "clock": policy.clock,
             "scale": scale,
             "accept": format_duration(policy.accept),
             "resolve": format_duration(policy.resolve),
-            "accept_by": accept_by.isoformat(),
-            "resolve_by": resolve_by.isoformat(),
+            "accept_by": datetime.fromtimestamp(plan.accept_by, tz).isoformat(),
+            "resolve_by": datetime.fromtimestamp(resolve_by, tz).isoformat(),
         },
         "rules_version": rules.version,
     }
+
+
+def _test(settings: Settings, args: argparse.Namespace) -> int:
+    from gridflow.reference import load_engine
+
+    received = None
+    if args.received is not None:
+        received = _instant(args.received)
+        if received is None:
+            print(
+                f"--received {args.received!r}: not an ISO 8601 time with an offset",
+                file=sys.stderr,
+            )
+            return 2
+    if args.cases is not None:
+        engine = load_engine(settings)
+        return _test_cases(engine, args.cases, 1.0 if args.scale is None else args.scale)
+    try:
+        event = GridEvent.model_validate_json(_read_event(args.event))
+    except OSError as exc:
+        print(f"{args.event}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"{args.event}: not a valid GridEvent: {_problems(exc)}", file=sys.stderr)
+        return 2
+    engine = load_engine(settings)
+    if event.region_code not in engine.regions:
+        print(f"region {event.region_code} is not in the division tree", file=sys.stderr)
+        return 2
+    scale = settings.sla_scale if args.scale is None else args.scale
+    start = (received or event.reported_at).timestamp()
+    result = _plan(engine, event, start, scale)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    words = f" ({', '.join(matched_words)})" if matched_words else ""
+    _print_plan(result)
+    return 0
+
+
+def _print_plan(result: dict[str, Any]) -> None:
+    category, decision, sla = result["category"], result["decision"], result["sla"]
+    local = datetime.fromisoformat(result["local_time"])
+    received = datetime.fromisoformat(result["received"])
+    words = f" ({', '.join(category['keywords'])})" if category["keywords"] else ""
+    scale = sla["scale"]
     print(
-        f"event       {event.event_id} from {event.source_network}, reported {reported:%Y-%m-%d %a %H:%M}"
+        f"event       {result['event_id']} from {result['source_network']}, "
+        f"reported {local:%Y-%m-%d %a %H:%M}"
     )
-    print(f"category    {category.code} {category.name}, {source}{words}")
-    print(f"severity    {severity.value}")
-    print(f"matched     {' > '.join(decision.matched)}")
-    print(f"rule        {decision.rule}")
-    print(f"tier        {decision.tier.value}: centre {centre} {region_name(centre)}")
-    print(f"department  {decision.department or '-'}")
+    print(f"received    {received:%Y-%m-%d %a %H:%M:%S} (the deadlines start here)")
+    print(f"category    {category['code']} {category['name']}, {category['source']}{words}")
+    print(f"severity    {result['severity']}")
+    print(f"matched     {' > '.join(decision['matched'])}")
+    print(f"rule        {decision['rule']}")
     print(
-        f"policy      {decision.policy} ({policy.clock}: accept {format_duration(policy.accept)}, "
-        f"resolve {format_duration(policy.resolve)}{'' if scale == 1 else f', scale {scale:g}'})"
+        f"tier        {decision['tier']}: centre {decision['center_code']} {decision['center_name']}"
     )
+    print(f"department  {decision['department']}")
+    print(
+        f"policy      {decision['policy']} ({sla['clock']}: accept {sla['accept']}, "
+        f"resolve {sla['resolve']}{'' if scale == 1 else f', scale {scale:g}'})"
+    )
+    accept_by = datetime.fromisoformat(sla["accept_by"])
+    resolve_by = datetime.fromisoformat(sla["resolve_by"])
     print(f"accept by   {accept_by:%Y-%m-%d %a %H:%M:%S%z}")
     print(f"resolve by  {resolve_by:%Y-%m-%d %a %H:%M:%S%z} (if accepted at once)")
-    print(
-        f"priority    {decision.priority.value if decision.priority else '- (keeps ' + severity.value + ')'}"
+    kept = "" if decision["priority_set_by_route"] else " (the severity)"
+    print(f"priority    {decision['priority']}{kept}")
+    inform = ", ".join(
+        f"{i['tier']} {i['center_code']} {i['center_name']}" for i in decision["inform"]
     )
-    inform = ", ".join(f"{t.value} {c} {region_name(c)}" for t, c in informed)
     print(f"inform      {inform or '-'}")
-    print(f"rules       version {rules.version}")
-    return 0
+    print(f"rules       version {result['rules_version']}")
+
+
+#: What a case of a ``--cases`` file may expect, and how to read it from the plan.
+_EXPECTABLE: dict[str, Callable[[dict[str, Any]], object]] = {
+    "category": lambda r: r["category"]["code"],
+    "severity": lambda r: r["severity"],
+    "rule": lambda r: r["decision"]["rule"],
+    "tier": lambda r: r["decision"]["tier"],
+    "center_code": lambda r: r["decision"]["center_code"],
+    "department": lambda r: r["decision"]["department"],
+    "policy": lambda r: r["decision"]["policy"],
+    "priority": lambda r: r["decision"]["priority"],
+    "inform": lambda r: [i["tier"] for i in r["decision"]["inform"]],
+    "accept_by": lambda r: r["sla"]["accept_by"],
+    "resolve_by": lambda r: r["sla"]["resolve_by"],
+}
+_TIMES = frozenset({"accept_by", "resolve_by"})
+
+
+def _differences(file: Path, expect: YamlMapping, result: dict[str, Any]) -> list[str]:
+    check_keys(expect, file, "expect", optional=_EXPECTABLE)
+    out = []
+    for key, wanted in expect.items():
+        got = _EXPECTABLE[key](result)
+        if key in _TIMES:
+            moment = _instant(str(wanted))
+            if moment is None:
+                raise ConfigLoadError(
+                    file,
+                    expect.value_line(key),
+                    f"{key}: {wanted!r} is not an ISO 8601 time with an offset",
+                )
+            same = moment == datetime.fromisoformat(str(got))
+        elif key == "inform":
+            same = isinstance(wanted, list) and [str(w) for w in wanted] == got
+        else:
+            same = str(wanted) == got
+        if not same:
+            out.append(f"{key}: expected {wanted}, got {got}")
+    return out
+
+
+def _test_cases(engine: Engine, file: Path, scale: float) -> int:
+    doc = load_yaml(file)
+    if not isinstance(doc, YamlMapping):
+        raise ConfigLoadError(file, None, "expected a mapping with a list 'cases'")
+    check_keys(doc, file, "the file", required=("cases",))
+    cases = doc["cases"]
+    if not isinstance(cases, YamlSequence) or not cases:
+        raise ConfigLoadError(file, doc.value_line("cases"), "'cases' must be a non-empty list")
+    failed = 0
+    for index, case in enumerate(cases):
+        line = cases.item_line(index)
+        if not isinstance(case, YamlMapping):
+            raise ConfigLoadError(file, line, "each case must be a mapping")
+        check_keys(
+            case, file, "a case", required=("name", "event", "expect"), optional=("received",)
+        )
+        name = str(case["name"])
+        expect = case["expect"]
+        if not isinstance(expect, YamlMapping) or not expect:
+            raise ConfigLoadError(
+                file, case.value_line("expect"), f"{name}: 'expect' must name what to check"
+            )
+        try:
+            event = GridEvent.model_validate_json(json.dumps(case["event"], ensure_ascii=False))
+        except ValidationError as exc:
+            raise ConfigLoadError(
+                file, case.value_line("event"), f"{name}: not a valid GridEvent: {_problems(exc)}"
+            ) from None
+        if event.region_code not in engine.regions:
+            raise ConfigLoadError(
+                file,
+                case.value_line("event"),
+                f"{name}: region {event.region_code} is not in the division tree",
+            )
+        start = event.reported_at
+        if "received" in case:
+            moment = _instant(str(case["received"]))
+            if moment is None:
+                raise ConfigLoadError(
+                    file,
+                    case.value_line("received"),
+                    f"{name}: received is not an ISO 8601 time with an offset",
+                )
+            start = moment
+        result = _plan(engine, event, start.timestamp(), scale)
+        differences = _differences(file, expect, result)
+        if differences:
+            failed += 1
+            print(f"FAIL  {name} ({file}:{line})")
+            for difference in differences:
+                print(f"        {difference}")
+        else:
+            print(f"ok    {name}")
+    print(f"{len(cases)} cases, {failed} failed (rules version {engine.rules.version})")
+    return 1 if failed else 0

@@ -81,7 +81,14 @@ class Case:
     reworks: int = 0
     seq: int = 0
     closed_at: float | None = None
+    #: False once the case was resolved after, or timed out of, a resolve-stage deadline
+    #: (sticky: a rework or reopen does not make it on time again). Kept in the case, so
+    #: whichever worker holds the case when it is closed judges 按期结案 the same.
     on_time: bool = True
+    #: the first resolve-stage deadline the case missed (epoch s), if any.
+    late_since: float | None = None
+    #: when the case was last resolved (epoch s).
+    resolved_at: float | None = None
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -153,6 +160,10 @@ class Case:
             d["ca"] = self.closed_at
         if not self.on_time:
             d["ot"] = 0
+        if self.late_since is not None:
+            d["ls"] = self.late_since
+        if self.resolved_at is not None:
+            d["ra"] = self.resolved_at
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -205,4 +216,19 @@ class Case:
             seq=d.get("q", 0),
             closed_at=d.get("ca"),
             on_time=bool(d.get("ot", 1)),
+            # Rows written before these were recorded load without them.
+            late_since=d.get("ls"),
+            resolved_at=d.get("ra"),
         )
+
+    def lateness_s(self) -> float | None:
+        """Seconds from the first missed resolve deadline to the last resolution.
+
+        0 when on time; ``None`` when late but the times were not recorded (a case
+        stored by an older version, or closed without a resolution after the miss).
+        """
+        if self.on_time:
+            return 0.0
+        if self.late_since is None or self.resolved_at is None:
+            return None
+        return max(0.0, self.resolved_at - self.late_since)

@@ -7,23 +7,24 @@ place. Replayed inputs are recognised by their ids and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from gridflow.core.bounded_cache import remember
 from gridflow.core.case import Case, CaseStatus
-from gridflow.core.catalogue import Catalogue, Category
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
+from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
+from gridflow.core.loop import LOOP, StageChange, Who
 from gridflow.core.merge import Report, find_merge_target
+from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
-from gridflow.core.rules import RouteFacts, RuleSet
-from gridflow.core.severity import SeverityRules, assess_severity
-from gridflow.core.sla import SlaPolicy, extension_verdict, stage_timestamps
+from gridflow.core.rules import RuleSet
+from gridflow.core.severity import SeverityRules
+from gridflow.core.sla import SlaPolicy, extension_verdict
 from gridflow.core.tiers import SEVERITY_RANK, parent_tier
 from gridflow.core.trusted import TrustedBuilder
-from gridflow.core.workcalendar import WorkCalendar
 from schemas import (
     Disposition,
     DispositionAction,
@@ -43,6 +44,9 @@ class Outcome:
     """What applying one input produced."""
 
     dispositions: list[Disposition] = field(default_factory=list)
+    #: what each disposition's step did, as data: ``facts[i]`` belongs to
+    #: ``dispositions[i]``. KPIs and metrics count these, never the ``reason`` text.
+    facts: list[StepFact] = field(default_factory=list)
     #: (reason, detail) when the input was refused.
     reject: tuple[RejectReason, str] | None = None
     #: "event" / "feedback" when the input was a replay: a counted no-op.
@@ -53,23 +57,12 @@ class Outcome:
     due: list[tuple[float, str]] = field(default_factory=list)
 
 
-def _dt(ts: float) -> datetime:
-    # Steps of one input share its time, and cases their deadlines (close of business) and
-    # report times: most conversions were made a moment ago. Datetimes are immutable.
-    found = _DATETIMES.get(ts)
-    if found is None:
-        found = remember(_DATETIMES, _DATETIMES_KEPT, ts, datetime.fromtimestamp(ts, UTC))
-    return found
-
-
-_DATETIMES: dict[float, datetime] = {}
-_DATETIMES_KEPT = 4096
-#: (policy name, stage, start epoch, scale) -> (policy, calendar, deadline, warning)
-_STAGE_TIMES: dict[tuple[str, str, float, float], tuple[SlaPolicy, WorkCalendar, float, float]] = {}
-_STAGE_TIMES_KEPT = 4096
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
+_MERGED, _CLOSED = StepKind.MERGED, StepKind.CLOSED
+#: What a feedback action's effect returns: a refusal, or the disposition's reason.
+_Effect = tuple[RejectReason, str] | str
 
 
 @dataclass(slots=True)
@@ -92,19 +85,8 @@ class Engine:
             out.duplicate = "event"
             return out
         self._maybe_expire(state, now)
-        title, description = event.title, event.description
-        # " ".join of the parts that are there (the schema requires at least one).
-        text = f"{title} {description}" if title and description else title or description or ""
-        category = self.catalogue.resolve(event.source_network, event.category)
-        if category is None:
-            category = self._category(self.classifier.classify(text).code)
-        severity = assess_severity(
-            category,
-            event.severity,
-            text,
-            reporter_role=event.reporter.role if event.reporter else None,
-            rules=self.severity_rules,
-        )
+        assessment = assess_report(event, self.catalogue, self.classifier, self.severity_rules)
+        category, severity = assessment.category, assessment.severity
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
         lon = event.location.lon if event.location else None
@@ -118,58 +100,38 @@ class Engine:
         if target is not None:
             self._merge(target, event, severity, reported, now, out)
         else:
-            target = self._open(state, event, category, severity, text, reported, now, out)
+            target = self._open(state, event, assessment, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
         out.changed = True
         return out
-
-    def _category(self, code: str) -> Category:
-        found = self.catalogue.get(code) or self.catalogue.get(self.catalogue.fallback)
-        if found is None:  # the catalogue loader guarantees the fallback exists
-            raise LookupError(f"catalogue has no category {code} and no fallback")
-        return found
 
     def _open(
         self,
         state: RegionState,
         event: GridEvent,
-        category: Category,
-        severity: Severity,
-        text: str,
+        assessment: Assessment,
         reported: float,
         now: float,
         out: Outcome,
     ) -> Case:
-        # Time-of-day rules are about when the incident was seen, not when it was processed.
-        local = event.reported_at.astimezone(self.rules.calendar.tzinfo).time()
-        decision = self.rules.route(
-            RouteFacts(
-                category=category.code,
-                kind=category.kind,
-                network=event.source_network,
-                severity=severity,
-                region_code=event.region_code,
-                local_time=local,
-                request_type=event.request_type,
-            )
-        )
-        priority = decision.priority or severity
-        tier = decision.tier
+        # The same plan `gridflow rules test` prints, counted from the record's time.
+        plan = plan_case(event, assessment, self.rules, self.regions, now, self.sla_scale)
+        decision = plan.decision
         case = Case(
             id=case_id_for(event.region_code, event.event_id),
             region=event.region_code,
-            category=category.code,
-            priority=priority.value,
-            department=decision.department or category.department,
-            tier=tier.value,
-            holder=self.regions.ancestor(event.region_code, tier),
+            category=assessment.category.code,
+            priority=plan.priority.value,
+            department=plan.department,
+            tier=decision.tier.value,
+            holder=plan.centre,
             status=CaseStatus.DISPATCHED,
             rule=decision.rule,
             policy=decision.policy,
             opened_at=now,
             first_reported_at=reported,
             last_reported_at=reported,
-            title=(event.title or text)[:60],
+            title=(event.title or assessment.text)[:60],
             lat=event.location.lat if event.location else None,
             lon=event.location.lon if event.location else None,
             grid=event.grid_code,
@@ -178,25 +140,29 @@ class Engine:
             networks=[event.source_network],
             event_networks=[event.source_network],
         )
-        self._start_stage(case, "accept", now)
+        self._set_stage(case, "accept", now, plan.accept_by, plan.accept_warn_at)
         state.cases[case.id] = case
-        out.dispositions.append(
-            self._disp(case, DispositionAction.DISPATCH, now, key=("dispatch",))
+        self._step(
+            out,
+            case,
+            DispositionAction.DISPATCH,
+            now,
+            StepKind.OPENED,
+            key=("dispatch",),
+            network=event.source_network,
         )
-        for informed in decision.inform:
-            if informed == tier:
-                continue
-            centre = self.regions.ancestor(event.region_code, informed)
-            out.dispositions.append(
-                self._disp(
-                    case,
-                    DispositionAction.STATE,
-                    now,
-                    reason=f"inform: {tier.value} centre {case.holder} holds a {priority.value} case",
-                    center=centre,
-                    tier=informed,
-                    key=("inform", informed.value),
-                )
+        for informed, centre in plan.informed:
+            self._step(
+                out,
+                case,
+                DispositionAction.STATE,
+                now,
+                StepKind.INFORMED,
+                reason=f"inform: {decision.tier.value} centre {case.holder} holds a "
+                f"{plan.priority.value} case",
+                center=centre,
+                tier=informed,
+                key=("inform", informed.value),
             )
         self._schedule(case, out)
         return case
@@ -220,15 +186,25 @@ class Engine:
         if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(case.priority)]:
             reason += f"; priority raised {case.priority} -> {severity.value}"
             case.priority = severity.value
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.MERGE, now, reason=reason, key=("merge", event.event_id)
-            )
+        self._step(
+            out,
+            case,
+            DispositionAction.MERGE,
+            now,
+            StepKind.MERGED,
+            reason=reason,
+            key=("merge", event.event_id),
+            network=event.source_network,
         )
 
     # --------------------------------------------------------------- feedback
     def apply_feedback(self, state: RegionState, fb: Feedback, now: float) -> Outcome:
-        """Drive the closed loop; refuse what the case's state or holder does not allow."""
+        """Drive the closed loop; refuse what the case's state or holder does not allow.
+
+        The rules are the rows of :data:`gridflow.core.loop.LOOP` (who may act, from which
+        states, the next state, the SLA stage); an action's own effect, where it has one,
+        is its handler in ``_EFFECTS``.
+        """
         out = Outcome()
         if fb.feedback_id in state.seen_feedback:
             out.duplicate = "feedback"
@@ -240,176 +216,85 @@ class Engine:
                 f"no case {fb.case_id} in region {state.region}",
             )
             return out
-        if not self._may_act(case, fb):
+        rule = LOOP[fb.action]
+        if not self._may_act(case, fb, rule.who):
             out.reject = (
                 RejectReason.WRONG_CENTER,
                 f"centre {fb.center_code} does not hold case {case.id} (held by {case.holder})",
             )
             return out
-        handler = _FEEDBACK_HANDLERS[fb.action]
-        refused = handler(self, case, fb, now, out)
-        if refused is not None:
-            out.reject = refused
-            out.dispositions.clear()
+        if case.status not in rule.allowed:
+            names = ", ".join(s.value for s in rule.allowed)
+            out.reject = (
+                RejectReason.INVALID_TRANSITION,
+                f"case {case.id} is {case.status.value}; {fb.action.value} needs {names}",
+            )
             return out
+        effect = _EFFECTS[fb.action]
+        # An effect refuses before it changes anything, or returns the step's reason.
+        reason = effect(self, case, fb, now)
+        if isinstance(reason, tuple):
+            out.reject = reason
+            return out
+        if rule.becomes is not None:
+            case.status = rule.becomes
+        stage = rule.stage
+        if stage is StageChange.START_ACCEPT:
+            self._start_stage(case, "accept", now)
+        elif stage is StageChange.START_RESOLVE:
+            self._start_stage(case, "resolve", now)
+        elif stage is StageChange.STOP:
+            self._stop_stage(case)
+        elif stage is StageChange.RESTART:
+            self._start_stage(case, case.stage or "accept", now)
+        # MOVE: the effect moved the deadline; NONE: no stage runs.
+        # An escalation is named by the tier it reached, whoever asked for it: one per
+        # (case, tier), ever, shared with the timer's escalations.
+        key = ("escalate", case.tier) if rule.step is StepKind.ESCALATED else ("fb", fb.feedback_id)
+        self._step(out, case, rule.disposition, now, rule.step, reason=reason, key=key)
         state.seen_feedback[fb.feedback_id] = now + self.retention_s
         out.changed = True
         self._schedule(case, out)
         return out
 
-    def _may_act(self, case: Case, fb: Feedback) -> bool:
+    def _may_act(self, case: Case, fb: Feedback, who: Who) -> bool:
         if fb.center_code == case.holder:
             return True
-        # The supervising side (any centre above the holder) may verify, close, cancel, reopen.
-        supervising = fb.action in (
-            FeedbackAction.VERIFY,
-            FeedbackAction.CLOSE,
-            FeedbackAction.CANCEL,
-            FeedbackAction.REOPEN,
-            FeedbackAction.REJECT_RESOLUTION,
-        )
-        return supervising and fb.center_code in self.regions.chain(case.holder)[1:]
+        # The supervising side (any centre above the holder) may take supervision actions.
+        return who is Who.SUPERVISION and fb.center_code in self.regions.chain(case.holder)[1:]
 
-    def _transition(
-        self,
-        case: Case,
-        fb: Feedback,
-        allowed: tuple[CaseStatus, ...],
-    ) -> tuple[RejectReason, str] | None:
-        if case.status in allowed:
-            return None
-        names = ", ".join(s.value for s in allowed)
-        return (
-            RejectReason.INVALID_TRANSITION,
-            f"case {case.id} is {case.status.value}; {fb.action.value} needs {names}",
-        )
+    # Effects: what an action does beyond the table's state and stage change. Each runs
+    # after the table's checks and before the change; it returns a refusal (nothing
+    # changed) or the disposition's reason.
+    def _fx_accept(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        return "accepted"
 
-    def _fb_accept(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED,))
-        if refused:
-            return refused
-        case.status = CaseStatus.ACCEPTED
-        self._start_stage(case, "resolve", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="accepted", key=("fb", fb.feedback_id)
-            )
-        )
-        return None
-
-    def _fb_resolve(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.ACCEPTED,))
-        if refused:
-            return refused
+    def _fx_resolve(self, case: Case, fb: Feedback, now: float) -> _Effect:
         if case.deadline is not None and now > case.deadline:
-            case.on_time = False
-        case.status = CaseStatus.RESOLVED
-        self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="resolved", key=("fb", fb.feedback_id)
-            )
-        )
-        return None
+            self._late(case, case.deadline)
+        case.resolved_at = now
+        return "resolved"
 
-    def _fb_verify(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.RESOLVED,))
-        if refused:
-            return refused
-        case.status = CaseStatus.VERIFIED
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="verified", key=("fb", fb.feedback_id)
-            )
-        )
-        return None
+    def _fx_verify(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        return "verified"
 
-    def _fb_reject_resolution(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.RESOLVED, CaseStatus.VERIFIED))
-        if refused:
-            return refused
-        case.status = CaseStatus.ACCEPTED
+    def _fx_reject_resolution(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.reworks += 1
-        self._start_stage(case, "resolve", now)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason="rework: verification failed",
-                key=("fb", fb.feedback_id),
-            )
-        )
-        return None
+        return "rework: verification failed"
 
-    def _fb_close(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.VERIFIED, CaseStatus.RESOLVED))
-        if refused:
-            return refused
-        case.status = CaseStatus.CLOSED
+    def _fx_close(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
-        self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="closed", key=("fb", fb.feedback_id)
-            )
-        )
-        return None
+        return "closed"
 
-    def _fb_cancel(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
-        case.status = CaseStatus.CANCELLED
+    def _fx_cancel(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
-        self._stop_stage(case)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason=f"cancelled: {fb.note or 'not a valid case'}",
-                key=("fb", fb.feedback_id),
-            )
-        )
-        return None
+        return f"cancelled: {fb.note or 'not a valid case'}"
 
-    def _fb_reopen(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(
-            case, fb, (CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.VERIFIED)
-        )
-        if refused:
-            return refused
-        case.status = CaseStatus.DISPATCHED
+    def _fx_reopen(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = None
-        self._start_stage(case, "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.STATE, now, reason="reopened", key=("fb", fb.feedback_id)
-            )
-        )
-        return None
+        return "reopened"
 
-    def _fb_escalate(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
+    def _fx_escalate(self, case: Case, fb: Feedback, now: float) -> _Effect:
         up = parent_tier(Tier(case.tier))
         if up is None:
             return (
@@ -421,21 +306,10 @@ class Engine:
                 RejectReason.INVALID_TRANSITION,
                 f"case {case.id} was already escalated to {up.value}",
             )
-        self._escalate(
-            case,
-            up,
-            now,
-            out,
-            reason=f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}",
-        )
-        return None
+        self._move_up(case, up)
+        return f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}"
 
-    def _fb_return(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.DISPATCHED, CaseStatus.ACCEPTED))
-        if refused:
-            return refused
+    def _fx_return(self, case: Case, fb: Feedback, now: float) -> _Effect:
         target = fb.target_center
         if target is None:
             target = self.regions.parent(case.holder)
@@ -455,25 +329,9 @@ class Engine:
         previous = case.holder
         case.holder = target
         case.tier = region.tier.value
-        case.status = CaseStatus.DISPATCHED
-        self._start_stage(case, "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.REROUTE,
-                now,
-                reason=f"returned by {previous}: {fb.note or 'not ours'}",
-                key=("fb", fb.feedback_id),
-            )
-        )
-        return None
+        return f"returned by {previous}: {fb.note or 'not ours'}"
 
-    def _fb_extend(
-        self, case: Case, fb: Feedback, now: float, out: Outcome
-    ) -> tuple[RejectReason, str] | None:
-        refused = self._transition(case, fb, (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED))
-        if refused:
-            return refused
+    def _fx_extend(self, case: Case, fb: Feedback, now: float) -> _Effect:
         policy = self._policy(case)
         until = fb.until
         if until is None or case.deadline is None:
@@ -481,7 +339,7 @@ class Engine:
         verdict = extension_verdict(
             self.rules.calendar_for(policy),
             policy,
-            _dt(case.deadline),
+            utc(case.deadline),
             until,
             case.extensions,
             self.sla_scale,
@@ -494,16 +352,7 @@ class Engine:
         case.warn_at = now + (case.deadline - now) * policy.warn_at
         case.warned = False
         case.breached = False
-        out.dispositions.append(
-            self._disp(
-                case,
-                DispositionAction.STATE,
-                now,
-                reason=f"extended to {until.isoformat()}",
-                key=("fb", fb.feedback_id),
-            )
-        )
-        return None
+        return f"extended to {until.isoformat()}"
 
     # ------------------------------------------------------------------ ticks
     def apply_tick(self, state: RegionState, case_id: str, now: float) -> Outcome:
@@ -523,74 +372,90 @@ class Engine:
         deadline_key = str(int(case.deadline))
         if now < case.deadline:
             case.warned = True
-            out.dispositions.append(
-                self._disp(
-                    case,
-                    DispositionAction.SLA_WARNING,
-                    now,
-                    reason=f"{case.stage} deadline near",
-                    key=("sla_warning", case.tier, case.stage or "", deadline_key),
-                )
+            self._step(
+                out,
+                case,
+                DispositionAction.SLA_WARNING,
+                now,
+                StepKind.WARNED,
+                reason=f"{case.stage} deadline near",
+                key=("sla_warning", case.tier, case.stage or "", deadline_key),
+                stage=case.stage,
             )
         else:
             case.warned = True
             if case.stage == "resolve":
-                case.on_time = False
+                self._late(case, case.deadline)
             up = parent_tier(Tier(case.tier))
             if up is not None and up.value not in case.escalated:
                 self._escalate(
-                    case, up, now, out, reason=f"{case.stage} deadline missed at {case.holder}"
+                    case,
+                    up,
+                    now,
+                    out,
+                    reason=f"{case.stage} deadline missed at {case.holder}",
+                    missed=case.stage,
                 )
             else:
                 case.breached = True
-                out.dispositions.append(
-                    self._disp(
-                        case,
-                        DispositionAction.SLA_BREACH,
-                        now,
-                        reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
-                        key=("sla_breach", case.stage or "", deadline_key),
-                    )
+                self._step(
+                    out,
+                    case,
+                    DispositionAction.SLA_BREACH,
+                    now,
+                    StepKind.BREACHED,
+                    reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
+                    key=("sla_breach", case.stage or "", deadline_key),
+                    stage=case.stage,
                 )
         out.changed = True
         self._schedule(case, out)
         return out
 
     # ---------------------------------------------------------------- helpers
-    def _escalate(self, case: Case, up: Tier, now: float, out: Outcome, reason: str) -> None:
+    def _escalate(
+        self,
+        case: Case,
+        up: Tier,
+        now: float,
+        out: Outcome,
+        reason: str,
+        missed: str | None = None,
+    ) -> None:
+        self._move_up(case, up)
+        self._start_stage(case, case.stage or "accept", now)
+        self._step(
+            out,
+            case,
+            DispositionAction.ESCALATE,
+            now,
+            StepKind.ESCALATED,
+            reason=reason,
+            key=("escalate", up.value),
+            stage=missed,
+        )
+
+    def _move_up(self, case: Case, up: Tier) -> None:
         case.escalated.append(up.value)
         case.tier = up.value
         case.holder = self.regions.ancestor(case.region, up)
-        self._start_stage(case, case.stage or "accept", now)
-        out.dispositions.append(
-            self._disp(
-                case, DispositionAction.ESCALATE, now, reason=reason, key=("escalate", up.value)
-            )
-        )
+
+    @staticmethod
+    def _late(case: Case, deadline: float) -> None:
+        """The case missed a resolve-stage deadline: late for good (按期结案 judged on it)."""
+        case.on_time = False
+        if case.late_since is None:
+            case.late_since = deadline
 
     def _policy(self, case: Case) -> SlaPolicy:
         return self.rules.policies[case.policy]
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
-        policy = self._policy(case)
-        calendar = self.rules.calendar_for(policy)
-        # Cases opened by one input record (or by records stamped in the same millisecond)
-        # start their stages at the same instant: the calendar walk is done once. Entries
-        # hold the policy and calendar they were computed with, so a rules reload that
-        # reuses a policy name recomputes instead of trusting the name.
-        key = (case.policy, stage, now, self.sla_scale)
-        known = _STAGE_TIMES.get(key)
-        if known is not None and known[0] is policy and known[1] is calendar:
-            deadline, warn = known[2], known[3]
-        else:
-            deadline, warn = stage_timestamps(
-                calendar,
-                policy,
-                stage,  # type: ignore[arg-type]
-                _dt(now),
-                self.sla_scale,
-            )
-            remember(_STAGE_TIMES, _STAGE_TIMES_KEPT, key, (policy, calendar, deadline, warn))
+        deadline, warn = stage_clock(self.rules, case.policy, stage, now, self.sla_scale)
+        self._set_stage(case, stage, now, deadline, warn)
+
+    @staticmethod
+    def _set_stage(case: Case, stage: str, now: float, deadline: float, warn: float) -> None:
         case.stage = stage
         case.stage_started = now
         case.deadline = deadline
@@ -618,17 +483,22 @@ class Engine:
             state.expire(now, self.retention_s)
             state.expired_at = now
 
-    def _disp(
+    def _step(
         self,
+        out: Outcome,
         case: Case,
         action: DispositionAction,
         now: float,
+        kind: StepKind,
         *,
         reason: str | None = None,
         center: str | None = None,
         tier: Tier | None = None,
         key: tuple[str, ...],
-    ) -> Disposition:
+        network: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Emit one step: its disposition and, at the same index, its fact."""
         # Every id says what the step is (the feedback that caused it, the tier escalated
         # to, the report merged, the deadline missed), never where it fell in the order of
         # processing: a replay after a crash may interleave ticks and feedback differently
@@ -636,42 +506,54 @@ class Engine:
         case.next_seq()
         deadline = case.deadline
         # Every field, in the model's order (the JSON written to the topic follows it).
-        return _disposition(
-            {
-                "disposition_id": disposition_id(case.id, *key),
-                "case_id": case.id,
-                "action": action,
-                "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
-                "center_code": center or case.holder,
-                "at": _dt(now),
-                "category": case.category,
-                "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
-                "department": case.department,
-                "deadline": _dt(deadline) if deadline is not None else None,
-                "rule": case.rule,
-                "events": list(case.events),
-                "networks": list(case.networks),
-                "reason": reason,
-                "state": case.status.value,
-                "rules_version": self.rules.version,
-                "stage": case.stage,
-                "region_code": case.region,
-                "title": case.title,
-                "reported_at": _dt(case.first_reported_at),
-                "request_type": case.request_type,
-            }
+        out.dispositions.append(
+            _disposition(
+                {
+                    "disposition_id": disposition_id(case.id, *key),
+                    "case_id": case.id,
+                    "action": action,
+                    "tier": tier or _TIERS.get(case.tier) or Tier(case.tier),
+                    "center_code": center or case.holder,
+                    "at": utc(now),
+                    "category": case.category,
+                    "priority": _SEVERITIES.get(case.priority) or Severity(case.priority),
+                    "department": case.department,
+                    "deadline": utc(deadline) if deadline is not None else None,
+                    "rule": case.rule,
+                    "events": list(case.events),
+                    "networks": list(case.networks),
+                    "reason": reason,
+                    "state": case.status.value,
+                    "rules_version": self.rules.version,
+                    "stage": case.stage,
+                    "region_code": case.region,
+                    "title": case.title,
+                    "reported_at": utc(case.first_reported_at),
+                    "request_type": case.request_type,
+                }
+            )
         )
+        fact = StepFact(
+            kind, case.id, case.region, tier.value if tier else case.tier, now, network, None, stage
+        )
+        if kind is _MERGED:
+            fact.first_network = case.networks[0] if case.networks else None
+        elif kind is _CLOSED:
+            fact.on_time = case.on_time
+            fact.lateness_s = case.lateness_s()
+        out.facts.append(fact)
 
 
-_FEEDBACK_HANDLERS = {
-    FeedbackAction.ACCEPT: Engine._fb_accept,
-    FeedbackAction.RESOLVE: Engine._fb_resolve,
-    FeedbackAction.VERIFY: Engine._fb_verify,
-    FeedbackAction.REJECT_RESOLUTION: Engine._fb_reject_resolution,
-    FeedbackAction.CLOSE: Engine._fb_close,
-    FeedbackAction.CANCEL: Engine._fb_cancel,
-    FeedbackAction.REOPEN: Engine._fb_reopen,
-    FeedbackAction.ESCALATE: Engine._fb_escalate,
-    FeedbackAction.RETURN: Engine._fb_return,
-    FeedbackAction.EXTEND: Engine._fb_extend,
+#: Each feedback action's own effect (see ``gridflow.core.loop`` for the table's part).
+_EFFECTS: dict[FeedbackAction, Callable[[Engine, Case, Feedback, float], _Effect]] = {
+    FeedbackAction.ACCEPT: Engine._fx_accept,
+    FeedbackAction.RESOLVE: Engine._fx_resolve,
+    FeedbackAction.VERIFY: Engine._fx_verify,
+    FeedbackAction.REJECT_RESOLUTION: Engine._fx_reject_resolution,
+    FeedbackAction.CLOSE: Engine._fx_close,
+    FeedbackAction.CANCEL: Engine._fx_cancel,
+    FeedbackAction.REOPEN: Engine._fx_reopen,
+    FeedbackAction.ESCALATE: Engine._fx_escalate,
+    FeedbackAction.RETURN: Engine._fx_return,
+    FeedbackAction.EXTEND: Engine._fx_extend,
 }

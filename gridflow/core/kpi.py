@@ -1,77 +1,64 @@
-"""Windowed KPIs (考核指标) per county, computed from the dispositions the engine emits.
+"""Windowed KPIs (考核指标) per county, computed from the engine's step facts.
 
-Pure and deterministic: :class:`KpiWindows` is fed dispositions with the county they
-belong to and keeps tumbling windows (by default 60 s and 3600 s, aligned to the Unix
-epoch, so every worker cuts the same windows) keyed by the disposition's ``at``, i.e. by
-event time. :meth:`KpiWindows.flush` hands back every window that has ended and forgets
-it, so memory stays bounded by the number of open windows and a capped case table.
+Pure and deterministic: :class:`KpiWindows` is fed :class:`~gridflow.core.facts.StepFact`
+values with the county they belong to and keeps tumbling windows (by default 60 s and
+3600 s, aligned to the Unix epoch, so every worker cuts the same windows) keyed by the
+step's ``at``, i.e. by event time. :meth:`KpiWindows.flush` hands back every window that
+has ended and forgets it, so memory stays bounded by the number of open windows.
 
-What is counted, and from which disposition (see ``docs/kpis.md`` for the KPI meanings):
+What is counted, and from which step (see ``docs/kpis.md`` for the KPI meanings):
 
 =================  ============================================================
-``events_in``      ``dispatch`` (the report that opened the case) + ``merge``
-``cases_opened``   ``dispatch`` (立案)
-``cases_closed``   ``state`` with state ``closed`` and reason ``closed`` (结案)
-``closed_on_time`` a close whose case was never late in its resolve stage (按期结案)
-``merges``         ``merge``
-``reworks``        ``state`` with reason ``rework: ...`` (返工)
-``extensions``     ``state`` with reason ``extended to ...`` (延期)
-``escalations``    ``escalate`` (one per tier the case went up)
+``events_in``      ``opened`` (the report that opened the case) + ``merged``
+``cases_opened``   ``opened`` (立案)
+``cases_closed``   ``closed`` (结案)
+``closed_on_time`` ``closed`` with ``on_time`` (按期结案)
+``merges``         ``merged``
+``reworks``        ``reworked`` (返工)
+``extensions``     ``extended`` (延期)
+``escalations``    ``escalated`` (one per tier the case went up)
 =================  ============================================================
 
-Cancellations (注销), ``sla_warning``, ``sla_breach``, ``reroute`` and the ``inform: ...``
-notices to other tiers count towards nothing.
+Every other step (informed, accepted, resolved, verified, cancelled 注销, reopened,
+returned, warned, breached) counts towards nothing.
 
-Lateness is not on the wire: the engine keeps ``Case.on_time`` to itself. It is
-reconstructed here with the engine's own rule (on time unless there is evidence
-otherwise): a case is late once a ``resolved`` step comes after the resolve-stage
-deadline last seen for it, or once a timer reports ``resolve deadline missed``. The
-deadlines are kept in a small LRU table (case id -> deadline, late flag) that forgets a
-case when it is closed or cancelled; a case whose history was not seen (evicted, or
-accepted before this process started) counts as on time, exactly as the engine would
-count a case with no evidence of lateness.
+Whether a close is on time is the engine's judgement, carried by the ``closed`` fact and
+taken from the case's own state: it is right whichever worker closes the case, including
+one that did not see it opened or resolved (after a rebalance or a restart). Nothing is
+reconstructed here from what this worker happened to see, and no text is parsed.
 
-Dispositions are not de-duplicated here: the engine already turns a replayed input into a
-no-op (no disposition), and remembering every ``disposition_id`` of an hour window would
-cost memory in proportion to the throughput.
+Facts are not de-duplicated here: the engine already turns a replayed input into a
+no-op (no step), and remembering every step of an hour window would cost memory in
+proportion to the throughput.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 
-from schemas import Disposition, DispositionAction, MergeMetrics
+from gridflow.core.facts import StepFact, StepKind
+from schemas import MergeMetrics
 
 __all__ = ["DEFAULT_WINDOWS", "UNKNOWN_NETWORK", "KpiWindows"]
 
 #: (label, size in seconds) of the tumbling windows kept by default.
 DEFAULT_WINDOWS: tuple[tuple[str, int], ...] = (("1m", 60), ("1h", 3600))
-#: Network named when a merge's reason does not say which network reported.
+#: Network named when a step does not say which network reported.
 UNKNOWN_NETWORK = "unknown"
 
-# The engine writes "report <event id> from <network> joined the case[; priority ...]".
-# Event ids are opaque and may contain " from ", network names may not contain spaces:
-# the greedy ``.+`` makes the last " from <network> joined" win, which is the right one.
-_MERGE_REASON = re.compile(r"^report .+ from (?P<net>[a-z][a-z0-9_]{0,31}) joined the case")
-_NETWORK = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_JOINED = " joined the case"
-_RESOLVE_MISSED = "resolve deadline missed"
-
-# Plain strings: a StrEnum member compares and hashes as its value, so these match the
-# enum members (and a disposition built without validation that holds the bare string).
-_DISPATCH: str = DispositionAction.DISPATCH.value
-_MERGE: str = DispositionAction.MERGE.value
-_STATE: str = DispositionAction.STATE.value
-_ESCALATE: str = DispositionAction.ESCALATE.value
-_SLA_BREACH: str = DispositionAction.SLA_BREACH.value
-
-# What a counted disposition is; an index into ``_Tally.kinds``.
+# What a counted step is; an index into ``_Tally.kinds``.
 _OPENED, _MERGED, _CLOSED_ON_TIME, _CLOSED_LATE, _REWORK, _EXTENSION, _ESCALATION = range(7)
+#: The steps counted by kind alone (``closed`` depends on ``on_time`` too).
+_COUNTED = {
+    StepKind.OPENED: _OPENED,
+    StepKind.MERGED: _MERGED,
+    StepKind.REWORKED: _REWORK,
+    StepKind.EXTENDED: _EXTENSION,
+    StepKind.ESCALATED: _ESCALATION,
+}
 
 
 @dataclass(slots=True)
@@ -92,19 +79,19 @@ class _Bucket:
 
 
 class _Tally:
-    """Counted dispositions of one county that share every window, not yet in a bucket.
+    """Counted steps of one county that share every window, not yet in a bucket.
 
-    Dispositions between two flushes mostly fall in the same few windows, so they are
+    Steps between two flushes mostly fall in the same few windows, so they are
     tallied here and added to each window's bucket once per flush instead of once per
-    disposition and window.
+    step and window.
     """
 
     # Plain dicts and a hand-written __init__: a Counter or a dataclass default factory
-    # costs more than the handful of dispositions a tally often holds.
+    # costs more than the handful of steps a tally often holds.
     __slots__ = ("kinds", "merged_by", "opened_by")
 
     def __init__(self) -> None:
-        #: counted dispositions by kind (``_OPENED`` ... ``_ESCALATION``).
+        #: counted steps by kind (``_OPENED`` ... ``_ESCALATION``).
         self.kinds = [0, 0, 0, 0, 0, 0, 0]
         #: dispatches by the network that sent the report (the case's first network).
         self.opened_by: dict[str, int] = {}
@@ -118,83 +105,37 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-@lru_cache(maxsize=256)
-def _is_network(name: str) -> bool:
-    # A handful of networks exist: remembering the verdict beats a regex per merge.
-    return _NETWORK.fullmatch(name) is not None
-
-
-def _merge_reporter(reason: str) -> str:
-    """The network a merge's reason names, exactly as ``_MERGE_REASON`` reads it."""
-    # Fast path for the engine's own wording: the regex's greedy ``.+`` settles on the
-    # last " from " that is followed by a network and " joined the case", so when the
-    # last " from " of the reason qualifies, it is the regex's answer. ``.`` matches no
-    # newline, hence the newline test. Anything else asks the regex itself.
-    at = reason.rfind(" from ")
-    if at >= 8 and reason.startswith("report ") and "\n" not in reason:
-        begin = at + 6
-        end = reason.find(" ", begin)
-        if end > begin and reason.startswith(_JOINED, end):
-            net = reason[begin:end]
-            if _is_network(net):
-                return net
-    match = _MERGE_REASON.match(reason)
-    return match.group("net") if match else UNKNOWN_NETWORK
-
-
 class KpiWindows:
-    """Tumbling per-county KPI windows over dispositions, flushed when they end."""
+    """Tumbling per-county KPI windows over step facts, flushed when they end."""
 
-    __slots__ = (
-        "_buckets",
-        "_cases",
-        "_grace_s",
-        "_horizon",
-        "_late_cases",
-        "_max_cases",
-        "_pending",
-        "_windows",
-        "late",
-    )
+    __slots__ = ("_buckets", "_grace_s", "_horizon", "_pending", "_windows", "late")
 
     def __init__(
         self,
         windows: Sequence[tuple[str, int]] = DEFAULT_WINDOWS,
         *,
         grace_s: float = 2.0,
-        max_cases: int = 100_000,
     ) -> None:
         """Keep one tumbling window per ``(label, seconds)`` in ``windows``.
 
         ``grace_s``: a window is flushed only once ``now`` is this far past its end, so
-        dispositions of its last seconds still in flight are counted in it.
-        ``max_cases``: cap of the case table that reconstructs lateness (LRU).
+        steps of its last seconds still in flight are counted in it.
         """
         labels = [label for label, _ in windows]
         if not windows or len(set(labels)) != len(labels):
             raise ValueError(f"windows need distinct labels, got {labels}")
         if any(size <= 0 for _, size in windows):
             raise ValueError(f"window sizes must be positive, got {list(windows)}")
-        if grace_s < 0 or max_cases <= 0:
-            raise ValueError("grace_s must be >= 0 and max_cases > 0")
+        if grace_s < 0:
+            raise ValueError("grace_s must be >= 0")
         self._windows = tuple((label, int(size)) for label, size in windows)
         self._grace_s = float(grace_s)
-        self._max_cases = max_cases
         self._buckets: dict[tuple[str, int, str], _Bucket] = {}
         #: Counts not yet added to ``_buckets``: window starts -> county -> tally.
         self._pending: dict[tuple[int, ...], dict[str, _Tally]] = {}
-        #: What this worker has seen of each case's resolve stage, least recently used
-        #: first: case id -> the resolve-stage deadline (epoch s) last carried by one of
-        #: its dispositions, if any.
-        self._cases: OrderedDict[str, float | None] = OrderedDict()
-        #: The cases of ``_cases`` known to be late. Sticky, like ``Case.on_time``: a
-        #: rework or reopen does not make a late case on time. A set beside the table
-        #: rather than a record per case: most cases are never late, and a new entry is
-        #: then a single dict slot, made for every case this worker opens.
-        self._late_cases: set[str] = set()
-        #: end of the last flushed period (epoch s); a disposition before it is late.
+        #: end of the last flushed period (epoch s); a step before it is late.
         self._horizon = float("-inf")
-        #: dispositions that arrived for a window already flushed; they are emitted in a
+        #: steps that arrived for a window already flushed; they are emitted in a
         #: second partial record of that window at the next flush.
         self.late = 0
 
@@ -203,111 +144,33 @@ class KpiWindows:
         self._add_pending()
         return len(self._buckets)
 
-    @property
-    def tracked_cases(self) -> int:
-        """Cases whose resolve deadline is being remembered."""
-        return len(self._cases)
-
     # ---------------------------------------------------------------- observe
-    def observe(self, disposition: Disposition, county: str) -> None:
-        """Count one disposition in every window of ``county`` that contains its ``at``."""
-        self.observe_batch(((disposition, county),))
+    def observe(self, fact: StepFact, county: str) -> None:
+        """Count one step in every window of ``county`` that contains its ``at``."""
+        self.observe_batch(((fact, county),))
 
-    def observe_batch(self, items: Iterable[tuple[Disposition, str]]) -> None:
-        """Count each ``(disposition, county)``, in order, as :meth:`observe` would.
+    def observe_batch(self, items: Iterable[tuple[StepFact, str]]) -> None:
+        """Count each ``(fact, county)`` as :meth:`observe` would.
 
-        The case table is updated disposition by disposition (lateness depends on the
-        order); the counts are tallied per county and window starts, and added to the
-        windows at the next flush. The same windows and counts as one :meth:`observe` per
-        disposition, at a fraction of the cost: this runs for every disposition the
-        worker emits.
+        The counts are tallied per county and window starts, and added to the windows at
+        the next flush: the same windows and counts as one :meth:`observe` per step, at a
+        fraction of the cost (this runs for every step the worker takes).
         """
-        cases = self._cases
-        touch_case = cases.move_to_end
-        forget_case = cases.pop
-        late_cases = self._late_cases
-        max_cases = self._max_cases
         horizon = self._horizon
         late = 0
         tallies = self._pending
         by_county: dict[str, _Tally] = {}
-        # The last ``at`` seen (steps of one input share the object) and the span
-        # [low, high) of times whose windows all start where the current ones do.
-        last_at: datetime | None = None
-        ts = low = high = 0.0
-        last_deadline: datetime | None = None
-        deadline_ts = 0.0
-        for disposition, county in items:
-            # The fields straight from the model's __dict__, where pydantic keeps them: a
-            # BaseModel attribute read goes through its __getattr__ hook, a few times slower.
-            d = disposition.__dict__
-            action = d["action"]
-            reason = d["reason"] or ""
-            if action == _STATE and reason.startswith("inform:"):
-                continue  # a notice to another tier, not a step of the case
-            # The case's entry (most recently used), with the resolve deadline ``d``
-            # carries. Accepted, extended, reworked and escalated steps restart or move
-            # the resolve deadline; ``resolved`` itself carries none (the stage stopped),
-            # so the one seen last before it is the one the engine compared with.
-            case_id = d["case_id"]
-            if case_id in cases:
-                touch_case(case_id)
-            else:
-                cases[case_id] = None
-                if len(cases) > max_cases:
-                    late_cases.discard(cases.popitem(last=False)[0])
-            if d["stage"] == "resolve":
-                deadline = d["deadline"]
-                if deadline is not None:
-                    if deadline is not last_deadline:
-                        last_deadline, deadline_ts = deadline, deadline.timestamp()
-                    cases[case_id] = deadline_ts
-            at = d["at"]
-            if at is not last_at:
-                last_at, ts = at, at.timestamp()
-            # What it counts as (see the table in the module docstring).
-            reporter: str | None = None
-            pair: tuple[str, str] | None = None
-            if action == _DISPATCH:
-                kind = _OPENED
-                networks = d["networks"]
-                reporter = networks[0] if networks else UNKNOWN_NETWORK
-            elif action == _STATE:
-                state = d["state"]
-                if state == "resolved" and reason == "resolved":
-                    # The engine's rule (Engine._fb_resolve): late when resolved after
-                    # the deadline.
-                    resolve_by = cases[case_id]
-                    if resolve_by is not None and ts > resolve_by:
-                        late_cases.add(case_id)
+        counted = _COUNTED
+        # The span [low, high) of times whose windows all start where the current ones do.
+        low = high = 0.0
+        for fact, county in items:
+            step = fact.kind
+            kind = counted.get(step)
+            if kind is None:
+                if step is not StepKind.CLOSED:
                     continue
-                if state == "closed" and reason == "closed":
-                    kind = _CLOSED_LATE if case_id in late_cases else _CLOSED_ON_TIME
-                    # Finished: free the slot (a reopen starts afresh).
-                    forget_case(case_id)
-                    late_cases.discard(case_id)
-                elif state == "cancelled":
-                    forget_case(case_id)
-                    late_cases.discard(case_id)
-                    continue
-                elif reason.startswith("rework"):
-                    kind = _REWORK
-                elif reason.startswith("extended to"):
-                    kind = _EXTENSION
-                else:
-                    continue
-            elif action == _MERGE:
-                kind = _MERGED
-                networks = d["networks"]
-                pair = (networks[0] if networks else UNKNOWN_NETWORK, _merge_reporter(reason))
-            elif action in (_ESCALATE, _SLA_BREACH):
-                if reason.startswith(_RESOLVE_MISSED):
-                    late_cases.add(case_id)
-                if action != _ESCALATE:
-                    continue
-                kind = _ESCALATION
-            else:
-                continue  # sla_warning, reroute
+                kind = _CLOSED_ON_TIME if fact.on_time else _CLOSED_LATE
+            ts = fact.at
             if not low <= ts < high:
                 starts, low, high = self._starts(ts)
                 found = tallies.get(starts)
@@ -318,12 +181,14 @@ class KpiWindows:
             if tally is None:
                 tally = by_county[county] = _Tally()
             tally.kinds[kind] += 1
-            if pair is not None:
-                merged_by = tally.merged_by
-                merged_by[pair] = merged_by.get(pair, 0) + 1
-            elif reporter is not None:
+            if kind == _OPENED:
+                reporter = fact.network or UNKNOWN_NETWORK
                 opened_by = tally.opened_by
                 opened_by[reporter] = opened_by.get(reporter, 0) + 1
+            elif kind == _MERGED:
+                pair = (fact.first_network or UNKNOWN_NETWORK, fact.network or UNKNOWN_NETWORK)
+                merged_by = tally.merged_by
+                merged_by[pair] = merged_by.get(pair, 0) + 1
         self.late += late
 
     def _starts(self, ts: float) -> tuple[tuple[int, ...], float, float]:
@@ -382,8 +247,9 @@ class KpiWindows:
     def drain(self) -> list[MergeMetrics]:
         """Every open window, ended or not, then forget them (a clean stop, a rebalance).
 
-        A window drained early goes out as a partial record; dispositions that fall in it
-        later go out in another one, and consumers sum the two (see ``gridflow.runtime.kpi_publisher``).
+        A window drained early goes out as a partial record; steps that fall in it later
+        go out in another one, and consumers sum the two (see
+        ``gridflow.runtime.kpi_publisher``).
         """
         return self._emit(float("inf"))
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
+from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import region_of_case
 from gridflow.core.ingest import IngestLimits, Reject, decode_events, decode_feedback, schema_detail
 from gridflow.core.region_state import RegionState, SlaState
@@ -34,8 +35,8 @@ from schemas.common import Tier
 
 log = logging.getLogger("gridflow.pipeline")
 
-#: Case states after which a ``state`` disposition counts as a closed case.
-_FINAL_STATES = frozenset({"closed", "cancelled"})
+#: Steps that finish a case (counted in ``gridflow_cases_closed_total``).
+_FINISHING = frozenset({StepKind.CLOSED, StepKind.CANCELLED})
 
 
 @dataclass(slots=True)
@@ -46,6 +47,8 @@ class BatchResult:
     #: partition -> region -> serialised state (None: delete the row)
     writes: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
     dispositions: list[Disposition] = field(default_factory=list)
+    #: what each disposition's step did (``facts[i]`` belongs to ``dispositions[i]``).
+    facts: list[StepFact] = field(default_factory=list)
 
 
 StateReader = Callable[[str], bytes | None]
@@ -355,14 +358,11 @@ class Pipeline:
         timestamp = rec.timestamp
         topic = self.topics.dispositions
         outputs = result.outputs
-        for disp in outcome.dispositions:
+        result.facts += outcome.facts
+        for disp, fact in zip(outcome.dispositions, outcome.facts, strict=True):
             result.dispositions.append(disp)
             action = disp.action
-            closes = (
-                action is DispositionAction.STATE
-                and disp.state in _FINAL_STATES
-                and not (disp.reason or "").startswith("inform")
-            )
+            closes = fact.kind in _FINISHING
             key = (action, disp.tier, closes)
             tally[key] = tally.get(key, 0) + 1
             if timed:

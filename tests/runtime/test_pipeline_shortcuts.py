@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from gridflow.config import Settings
-from gridflow.core import engine as engine_module
+from gridflow.core import opening as opening_module
 from gridflow.core.engine import Engine
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.region_state import RegionState
@@ -153,10 +153,10 @@ def test_stage_times_are_recomputed_for_another_policy_under_the_same_name(
     state = RegionState(VILLAGE)
     engine.apply_event(state, _event("e1", 29.556), NOW)
     [case] = state.cases.values()
-    remembered = engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
+    remembered = opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)]
     assert remembered[0] is engine.rules.policies[case.policy]
     # Another entry under the key, for other rules: the engine does not take it.
-    engine_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
+    opening_module._STAGE_TIMES[(case.policy, "accept", NOW, engine.sla_scale)] = (
         remembered[0],
         object(),  # type: ignore[dict-item]
         0.0,
@@ -254,6 +254,53 @@ def test_batch_tallies_count_every_disposition_once(engine: Engine) -> None:
         for n in ("chengguan", "zongzhi")
     )
     assert networks == len(records)
+
+
+def test_closed_cases_are_counted_from_the_step_facts(engine: Engine) -> None:
+    """A close and a cancel finish a case; the notices to other tiers and the rest do not."""
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    metrics = Metrics()
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), metrics, {}.get, lambda p: {})
+    home = partition_for(VILLAGE, 4)
+    fire = _event("fire", 29.9, "居民楼起火有人被困").model_dump(mode="json", exclude_none=True)
+    fire.pop("category")
+    events = [
+        _event("e1", 29.5).model_dump(mode="json"),
+        _event("e2", 29.7).model_dump(mode="json"),
+        fire,
+    ]
+    records = [
+        InRecord("in", home, i, NOW, None, orjson.dumps(doc)) for i, doc in enumerate(events)
+    ]
+    result = pipeline.process(records, NOW + 1)
+    assert [f.kind.value for f in result.facts].count("informed") >= 1
+    first, second = [d.case_id for d in result.dispositions if d.action == "dispatch"][:2]
+
+    def fb(n: int, case_id: str, action: str) -> InRecord:
+        doc = {
+            "feedback_id": f"f{n}",
+            "case_id": case_id,
+            "center_code": VILLAGE,
+            "action": action,
+            "at": T0.isoformat(),
+        }
+        return InRecord("fb", home, n, NOW + 2 + n, None, orjson.dumps(doc))
+
+    steps = [(first, "accept"), (first, "resolve"), (first, "verify"), (first, "close")]
+    steps.append((second, "cancel"))
+    result = pipeline.process([fb(n, c, a) for n, (c, a) in enumerate(steps)], NOW + 10)
+    assert [f.kind.value for f in result.facts] == [
+        "accepted",
+        "resolved",
+        "verified",
+        "closed",
+        "cancelled",
+    ]
+    closed = sum(
+        metrics.registry.get_sample_value("gridflow_cases_closed_total", {"tier": tier}) or 0
+        for tier in ("city", "county", "town", "village")
+    )
+    assert closed == 2
 
 
 def test_a_timer_driven_disposition_has_no_latency_sample(engine: Engine) -> None:

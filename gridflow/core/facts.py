@@ -1,0 +1,64 @@
+"""Step facts: what one step of a case did, as data.
+
+The engine returns one :class:`StepFact` beside every disposition it emits (same index in
+:attr:`gridflow.core.engine.Outcome.facts` and ``Outcome.dispositions``). KPIs and metrics
+count facts; the disposition's ``reason`` is prose for people and is never parsed.
+
+A fact carries what counting it needs and nothing more, so that the counting is right on
+any worker: ``closed`` says whether the case was resolved on time, judged by the engine
+from the case's own state (which travels with the case through the changelog), not from
+what the counting worker happened to see of the case's earlier steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["StepFact", "StepKind"]
+
+
+class StepKind(StrEnum):
+    """What a step did (one per disposition)."""
+
+    OPENED = "opened"  # 立案: a report opened the case (disposition ``dispatch``)
+    INFORMED = "informed"  # another tier's centre told about the case (``state``, inform)
+    MERGED = "merged"  # 多网合一: a report joined the case (``merge``)
+    ACCEPTED = "accepted"  # 受理
+    RESOLVED = "resolved"  # 处置完成
+    VERIFIED = "verified"  # 核查通过
+    REWORKED = "reworked"  # 返工: verification failed, back to handling
+    CLOSED = "closed"  # 结案
+    CANCELLED = "cancelled"  # 注销
+    REOPENED = "reopened"  # 重新派遣
+    ESCALATED = "escalated"  # 上报 / 督办: to the next tier up (``escalate``)
+    RETURNED = "returned"  # 退回: handed to another centre (``reroute``)
+    EXTENDED = "extended"  # 延期 granted
+    WARNED = "warned"  # a stage deadline is near (``sla_warning``)
+    BREACHED = "breached"  # a stage deadline missed at the top tier (``sla_breach``)
+
+
+@dataclass(slots=True)
+class StepFact:
+    """One step of one case. Times are epoch seconds (UTC), the step's event time."""
+
+    kind: StepKind
+    case_id: str
+    #: the village where the incident happened (decides the county it counts for).
+    region: str
+    #: the case's tier after the step; ``escalated``: the tier escalated to;
+    #: ``informed``: the tier informed.
+    tier: str
+    at: float
+    #: ``opened`` / ``merged``: the network that sent the report.
+    network: str | None = None
+    #: ``merged``: the network whose report opened the case.
+    first_network: str | None = None
+    #: ``warned`` / ``breached`` / ``escalated`` by a timer: the stage whose deadline it
+    #: is about (``accept``, ``resolve``); ``None`` for an escalation a centre asked for.
+    stage: str | None = None
+    #: ``closed``: resolved within its resolve-stage deadline every time (按期结案).
+    on_time: bool | None = None
+    #: ``closed``: seconds from the first resolve deadline missed to the last resolution;
+    #: 0 when on time; ``None`` when not known (a case stored before this was recorded).
+    lateness_s: float | None = None

@@ -1,0 +1,137 @@
+"""The closed loop (立案 → 派遣 → 处置 → 核查 → 结案) as a table the engine executes.
+
+One :class:`Transition` per feedback action: from which case states it is allowed, who
+may take it, the state the case goes to, what happens to the SLA stage, and which
+disposition and step fact it emits. :meth:`gridflow.core.engine.Engine.apply_feedback`
+checks and applies these rows; only what a row cannot say as data (an escalation's
+target tier, a return's target centre, an extension's new deadline, the lateness check
+of a resolution) is code in the engine, named by the row's ``effect``.
+
+README.md's closed-loop table is rendered from :data:`LOOP` by :func:`table_rows` and a
+test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from gridflow.core.case import CaseStatus
+from gridflow.core.facts import StepKind
+from schemas import DispositionAction, FeedbackAction
+
+__all__ = ["LOOP", "StageChange", "Transition", "Who", "table_rows"]
+
+
+class Who(StrEnum):
+    """Which centres may take an action."""
+
+    HOLDER = "holder"  # only the centre holding the case
+    SUPERVISION = "holder or above"  # the holder or any centre above it (督办)
+
+
+class StageChange(StrEnum):
+    """What an action does to the case's SLA stage (its running timer)."""
+
+    START_ACCEPT = "accept starts"
+    START_RESOLVE = "resolve starts"
+    STOP = "stops"
+    #: the running stage starts afresh under the new holder (escalate).
+    RESTART = "restarts"
+    #: the running stage's deadline moves (extend).
+    MOVE = "deadline moved"
+    #: no stage runs before or after (verify).
+    NONE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One feedback action of the closed loop."""
+
+    action: FeedbackAction
+    #: case states the action is allowed from, in the order a refusal names them.
+    allowed: tuple[CaseStatus, ...]
+    who: Who
+    #: the state the case goes to; ``None``: it keeps its state.
+    becomes: CaseStatus | None
+    stage: StageChange
+    disposition: DispositionAction
+    step: StepKind
+    #: what else the action does, in the engine's code (README's words).
+    effect: str = ""
+
+
+_D, _A, _R, _V = (
+    CaseStatus.DISPATCHED,
+    CaseStatus.ACCEPTED,
+    CaseStatus.RESOLVED,
+    CaseStatus.VERIFIED,
+)
+_C, _X = CaseStatus.CLOSED, CaseStatus.CANCELLED
+_STATE = DispositionAction.STATE
+
+_ROWS = (
+    Transition(
+        FeedbackAction.ACCEPT, (_D,), Who.HOLDER, _A, StageChange.START_RESOLVE, _STATE,
+        StepKind.ACCEPTED,
+    ),
+    Transition(
+        FeedbackAction.RESOLVE, (_A,), Who.HOLDER, _R, StageChange.STOP, _STATE,
+        StepKind.RESOLVED, "late if after the resolve deadline",
+    ),
+    Transition(
+        FeedbackAction.VERIFY, (_R,), Who.SUPERVISION, _V, StageChange.NONE, _STATE,
+        StepKind.VERIFIED,
+    ),
+    Transition(
+        FeedbackAction.REJECT_RESOLUTION, (_R, _V), Who.SUPERVISION, _A,
+        StageChange.START_RESOLVE, _STATE, StepKind.REWORKED, "rework counted",
+    ),
+    Transition(
+        FeedbackAction.CLOSE, (_V, _R), Who.SUPERVISION, _C, StageChange.STOP, _STATE,
+        StepKind.CLOSED, "judged on time or late",
+    ),
+    Transition(
+        FeedbackAction.CANCEL, (_D, _A), Who.SUPERVISION, _X, StageChange.STOP, _STATE,
+        StepKind.CANCELLED,
+    ),
+    Transition(
+        FeedbackAction.REOPEN, (_C, _X, _V), Who.SUPERVISION, _D, StageChange.START_ACCEPT,
+        _STATE, StepKind.REOPENED,
+    ),
+    Transition(
+        FeedbackAction.ESCALATE, (_D, _A), Who.HOLDER, None, StageChange.RESTART,
+        DispositionAction.ESCALATE, StepKind.ESCALATED,
+        "held by the parent tier's centre, once per tier",
+    ),
+    Transition(
+        FeedbackAction.RETURN, (_D, _A), Who.HOLDER, _D, StageChange.START_ACCEPT,
+        DispositionAction.REROUTE, StepKind.RETURNED, "held by `target_center` or the parent",
+    ),
+    Transition(
+        FeedbackAction.EXTEND, (_A, _D), Who.HOLDER, None, StageChange.MOVE, _STATE,
+        StepKind.EXTENDED, "to `until`, if the policy allows",
+    ),
+)  # fmt: skip
+
+#: Feedback action -> its transition; every action of the contract has one.
+LOOP: Mapping[FeedbackAction, Transition] = MappingProxyType({t.action: t for t in _ROWS})
+
+
+def table_rows() -> list[tuple[str, ...]]:
+    """README's closed-loop table, one tuple of cells per action, in the table's order."""
+    return [
+        (
+            f"`{t.action.value}`",
+            ", ".join(s.value for s in t.allowed),
+            t.who.value,
+            t.becomes.value if t.becomes else "unchanged",
+            t.stage.value,
+            f"`{t.disposition.value}`",
+            f"`{t.step.value}`",
+            t.effect or "-",
+        )
+        for t in _ROWS
+    ]

@@ -1,0 +1,190 @@
+"""How a case opens (立案): one report assessed, then planned to a tier, centre and deadlines.
+
+The engine and ``gridflow rules test`` both call these, so what the CLI prints for an
+event is what a worker does with it:
+
+* :func:`assess_report`: the category (from the report's code, or classified from its
+  text) and the severity (category default, danger words, the reporter's hint);
+* :func:`plan_case`: the routing decision, the centre that gets the dispatch, the
+  department, SLA policy, priority, the tiers informed, and the accept deadline and
+  warning, all counted from one start instant (the worker's: the input record's time);
+* :func:`stage_clock`: a stage's deadline and warning from a start instant, the one SLA
+  function of the engine (remembered: cases opened by one input record, or records
+  stamped in the same millisecond, share their walk through the calendar).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple, cast
+
+from gridflow.core.bounded_cache import remember
+from gridflow.core.catalogue import Catalogue, Category
+from gridflow.core.classify import TextClassifier
+from gridflow.core.regions import RegionGraph
+from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
+from gridflow.core.severity import SeverityRules, assess_severity
+from gridflow.core.sla import SlaPolicy, Stage, stage_timestamps
+from gridflow.core.workcalendar import WorkCalendar
+from schemas import GridEvent
+from schemas.common import Severity, Tier
+
+__all__ = ["Assessment", "CasePlan", "assess_report", "plan_case", "stage_clock"]
+
+
+class Assessment(NamedTuple):
+    """What a report is about, before it is merged into a case or opens one."""
+
+    # Named tuples: one of each is built per report on the hot path, in one C call.
+
+    category: Category
+    severity: Severity
+    #: the report's text: title and description, as the classifier read them.
+    text: str
+    #: the classifier's keywords when the category came from the text; ``None`` when it
+    #: came from the report's own code.
+    classified_by: tuple[str, ...] | None
+
+
+class CasePlan(NamedTuple):
+    """Where a new case goes and when its first deadline falls. Times are epoch s (UTC)."""
+
+    decision: RouteDecision
+    #: the centre that gets the dispatch (the ancestor of the village at ``decision.tier``).
+    centre: str
+    department: str
+    #: the route's priority override, else the assessed severity.
+    priority: Severity
+    #: the other tiers told about the case, with their centres, top down.
+    informed: tuple[tuple[Tier, str], ...]
+    #: the instant the case opens, from which the deadlines are counted.
+    start: float
+    accept_by: float
+    accept_warn_at: float
+
+    @property
+    def tier(self) -> Tier:
+        """The tier whose centre holds the case."""
+        return self.decision.tier
+
+    @property
+    def policy(self) -> str:
+        """The SLA policy's name."""
+        return self.decision.policy
+
+
+def report_text(event: GridEvent) -> str:
+    """Title and description, as the classifier and the severity rules read them."""
+    title, description = event.title, event.description
+    # " ".join of the parts that are there (the schema requires at least one).
+    return f"{title} {description}" if title and description else title or description or ""
+
+
+def assess_report(
+    event: GridEvent,
+    catalogue: Catalogue,
+    classifier: TextClassifier,
+    severity_rules: SeverityRules | None,
+) -> Assessment:
+    """The category and severity of one report, as every worker assesses it."""
+    text = report_text(event)
+    category = catalogue.resolve(event.source_network, event.category)
+    classified_by: tuple[str, ...] | None = None
+    if category is None:
+        classified = classifier.classify(text)
+        category = catalogue.get(classified.code) or catalogue.get(catalogue.fallback)
+        if category is None:  # the catalogue loader guarantees the fallback exists
+            raise LookupError(f"catalogue has no category {classified.code} and no fallback")
+        classified_by = classified.matched
+    severity = assess_severity(
+        category,
+        event.severity,
+        text,
+        reporter_role=event.reporter.role if event.reporter else None,
+        rules=severity_rules,
+    )
+    return Assessment(category, severity, text, classified_by)
+
+
+def plan_case(
+    event: GridEvent,
+    assessment: Assessment,
+    rules: RuleSet,
+    regions: RegionGraph,
+    start: float,
+    sla_scale: float = 1.0,
+) -> CasePlan:
+    """Route a new case and count its accept deadline from ``start`` (epoch s)."""
+    category = assessment.category
+    # Time-of-day rules are about when the incident was seen, not when it was processed.
+    local = event.reported_at.astimezone(rules.calendar.tzinfo).time()
+    decision = rules.route(
+        RouteFacts(
+            category=category.code,
+            kind=category.kind,
+            network=event.source_network,
+            severity=assessment.severity,
+            region_code=event.region_code,
+            local_time=local,
+            request_type=event.request_type,
+        )
+    )
+    tier = decision.tier
+    region = event.region_code
+    accept_by, warn_at = stage_clock(rules, decision.policy, "accept", start, sla_scale)
+    return CasePlan(
+        decision=decision,
+        centre=regions.ancestor(region, tier),
+        department=decision.department or category.department,
+        priority=decision.priority or assessment.severity,
+        informed=tuple(
+            (informed, regions.ancestor(region, informed))
+            for informed in decision.inform
+            if informed != tier
+        )
+        if decision.inform
+        else (),
+        start=start,
+        accept_by=accept_by,
+        accept_warn_at=warn_at,
+    )
+
+
+def stage_clock(
+    rules: RuleSet, policy_name: str, stage: str, start: float, scale: float = 1.0
+) -> tuple[float, float]:
+    """``(deadline, warning)`` of ``stage`` under the named policy, started at ``start``.
+
+    ``stage`` is a case's ``stage`` (``accept`` or ``resolve``, stored as text).
+    """
+    policy = rules.policies[policy_name]
+    # The policy's own calendar (office hours, or every day for 环卫).
+    calendar = rules.calendar_for(policy)
+    # Entries hold the policy and calendar they were computed with, so a rules reload
+    # that reuses a policy name recomputes instead of trusting the name.
+    key = (policy_name, stage, start, scale)
+    known = _STAGE_TIMES.get(key)
+    if known is not None and known[0] is policy and known[1] is calendar:
+        return known[2], known[3]
+    deadline, warn = stage_timestamps(calendar, policy, cast(Stage, stage), utc(start), scale)
+    remember(_STAGE_TIMES, _STAGE_TIMES_KEPT, key, (policy, calendar, deadline, warn))
+    return deadline, warn
+
+
+def utc(ts: float) -> datetime:
+    """``ts`` (epoch s) as an aware UTC datetime, remembered.
+
+    Steps of one input share its time, and cases their deadlines (close of business) and
+    report times: most conversions were made a moment ago. Datetimes are immutable.
+    """
+    found = _DATETIMES.get(ts)
+    if found is None:
+        found = remember(_DATETIMES, _DATETIMES_KEPT, ts, datetime.fromtimestamp(ts, UTC))
+    return found
+
+
+_DATETIMES: dict[float, datetime] = {}
+_DATETIMES_KEPT = 4096
+#: (policy name, stage, start epoch, scale) -> (policy, calendar, deadline, warning)
+_STAGE_TIMES: dict[tuple[str, str, float, float], tuple[SlaPolicy, WorkCalendar, float, float]] = {}
+_STAGE_TIMES_KEPT = 4096

@@ -1,0 +1,160 @@
+"""The closed loop is a table (gridflow/core/loop.py) that the engine executes.
+
+Every (action, state) pair is tried on a real case: the table alone predicts whether the
+engine allows it, the state it leaves, the SLA stage, the disposition and the step fact.
+README's table is the same table.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gridflow.config import Settings
+from gridflow.core.case import CaseStatus
+from gridflow.core.engine import Engine
+from gridflow.core.loop import LOOP, StageChange, Transition, Who, table_rows
+from gridflow.core.region_state import RegionState
+from gridflow.reference import load_engine
+from schemas import Feedback, FeedbackAction, GridEvent, RejectReason
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+VILLAGE = "500103001003"
+NEIGHBOUR = "500103001006"
+TOWN = "500103001000"
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Chongqing
+NOW = T0.timestamp()
+
+#: Feedback that brings a fresh case (dispatched) to each state.
+PATHS: dict[CaseStatus, tuple[str, ...]] = {
+    CaseStatus.DISPATCHED: (),
+    CaseStatus.ACCEPTED: ("accept",),
+    CaseStatus.RESOLVED: ("accept", "resolve"),
+    CaseStatus.VERIFIED: ("accept", "resolve", "verify"),
+    CaseStatus.CLOSED: ("accept", "resolve", "close"),
+    CaseStatus.CANCELLED: ("cancel",),
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return load_engine(Settings())
+
+
+def readme_table() -> list[tuple[str, ...]]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## The closed loop", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    return [tuple(cell.strip() for cell in line.strip("|").split("|")) for line in lines[2:]]
+
+
+def test_readme_s_closed_loop_table_is_the_table_the_engine_executes() -> None:
+    assert readme_table() == table_rows()
+
+
+def test_every_feedback_action_has_one_row() -> None:
+    assert set(LOOP) == set(FeedbackAction)
+    assert all(t.action is action for action, t in LOOP.items())
+
+
+def feedback(
+    case_id: str, action: str, n: int, center: str = VILLAGE, deadline: float | None = None
+) -> Feedback:
+    doc: dict[str, object] = {
+        "feedback_id": f"f{n}-{action}",
+        "case_id": case_id,
+        "center_code": center,
+        "action": action,
+        "at": T0.isoformat(),
+    }
+    if action == "extend":
+        # a minute past the running deadline: within every policy's limit
+        until = datetime.fromtimestamp(deadline or NOW, UTC) + timedelta(minutes=1)
+        doc["until"] = until.isoformat()
+    if action == "return":
+        doc["target_center"] = NEIGHBOUR
+    return Feedback.model_validate(doc)
+
+
+def case_in(engine: Engine, status: CaseStatus) -> tuple[RegionState, str]:
+    state = RegionState(VILLAGE)
+    event = GridEvent.model_validate(
+        {
+            "event_id": "e1",
+            "source_network": "chengguan",
+            "reported_at": T0.isoformat(),
+            "region_code": VILLAGE,
+            "title": "菜市场旁垃圾堆积无人清运",
+            "category": "SJ0102",
+        }
+    )
+    case_id = engine.apply_event(state, event, NOW).dispositions[0].case_id
+    for n, action in enumerate(PATHS[status]):
+        out = engine.apply_feedback(state, feedback(case_id, action, n), NOW + 1 + n)
+        assert out.reject is None, out.reject
+    assert state.cases[case_id].status is status
+    return state, case_id
+
+
+PAIRS = [(t, status) for t in LOOP.values() for status in CaseStatus]
+
+
+@pytest.mark.parametrize(
+    ("rule", "status"), PAIRS, ids=[f"{t.action.value} from {s.value}" for t, s in PAIRS]
+)
+def test_the_engine_does_what_the_row_says(
+    engine: Engine, rule: Transition, status: CaseStatus
+) -> None:
+    state, case_id = case_in(engine, status)
+    case = state.cases[case_id]
+    stage_before, deadline_before = case.stage, case.deadline
+    fb = feedback(case_id, rule.action.value, 99, deadline=deadline_before)
+    out = engine.apply_feedback(state, fb, NOW + 60)
+    if status not in rule.allowed:
+        assert out.reject is not None and out.reject[0] is RejectReason.INVALID_TRANSITION
+        assert case.status is status and not out.dispositions
+        return
+    assert out.reject is None, out.reject
+    assert case.status is (rule.becomes or status)
+    [disposition] = out.dispositions
+    [fact] = out.facts
+    assert (disposition.action, fact.kind) == (rule.disposition, rule.step)
+    expected_stage = {
+        StageChange.START_ACCEPT: "accept",
+        StageChange.START_RESOLVE: "resolve",
+        StageChange.STOP: None,
+        StageChange.RESTART: stage_before,
+        StageChange.MOVE: stage_before,
+        StageChange.NONE: None,
+    }[rule.stage]
+    assert case.stage == expected_stage
+    if rule.stage in (StageChange.RESTART, StageChange.MOVE):
+        assert case.deadline is not None and case.deadline != deadline_before
+
+
+@pytest.mark.parametrize("rule", list(LOOP.values()), ids=[a.value for a in LOOP])
+def test_who_may_act_is_the_row_s(engine: Engine, rule: Transition) -> None:
+    state, case_id = case_in(engine, rule.allowed[0])
+    deadline = state.cases[case_id].deadline
+    out = engine.apply_feedback(
+        state, feedback(case_id, rule.action.value, 99, TOWN, deadline), NOW + 60
+    )
+    if rule.who is Who.HOLDER:
+        assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
+    else:
+        assert out.reject is None, out.reject
+    # a centre beside the holder (not above it) may never act
+    out = engine.apply_feedback(
+        state, feedback(case_id, rule.action.value, 98, NEIGHBOUR, deadline), NOW + 60
+    )
+    assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
+
+
+def test_a_refusal_names_the_states_the_action_needs(engine: Engine) -> None:
+    state, case_id = case_in(engine, CaseStatus.DISPATCHED)
+    out = engine.apply_feedback(state, feedback(case_id, "close", 1), NOW)
+    assert out.reject is not None
+    assert re.search(r"is dispatched; close needs verified, resolved$", out.reject[1])
