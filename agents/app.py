@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import faust
+from aiokafka import TopicPartition
 from faust.types import StreamT
 
 from agents import faust_patches
@@ -31,6 +32,7 @@ from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.runtime.checkpoint import Rows
+from gridflow.runtime.exactly_once import PartitionTransactions, UnsupportedGuarantee
 from gridflow.runtime.heap import settle_startup_heap, sweep
 from gridflow.runtime.kpi_publisher import KpiPublisher
 from gridflow.runtime.pipeline import Pipeline
@@ -87,9 +89,18 @@ class GridflowApp:
         self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
+        exactly_once = settings.processing_guarantee == "exactly_once"
+        if exactly_once and tansu:
+            raise UnsupportedGuarantee(
+                "GRIDFLOW_PROCESSING_GUARANTEE=exactly_once needs Apache Kafka's transactions; "
+                f"the broker at {settings.kafka_bootstrap} is the embedded broker, whose "
+                "transactions are unusable: use at_least_once"
+            )
         # The end-offset probe is for Tansu's wrong ListOffsets answers only.
         faust_patches.install(
-            settings.fetch_max_wait_ms, client_kwargs(settings) if tansu else None
+            settings.fetch_max_wait_ms,
+            client_kwargs(settings) if tansu else None,
+            read_committed=client_kwargs(settings) if exactly_once else None,
         )
         n = settings.partitions
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +114,9 @@ class GridflowApp:
             topic_replication_factor=settings.replication_factor,
             topic_allow_declare=True,
             table_standby_replicas=settings.standby_replicas,
-            processing_guarantee=settings.processing_guarantee,
+            # Faust's own exactly-once wraps its stream processing, which gridflow does not
+            # use: the input reader makes the transactions (gridflow/runtime/exactly_once.py).
+            processing_guarantee="at_least_once",
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
             broker_commit_interval=1.0,
@@ -133,6 +146,7 @@ class GridflowApp:
                 max_record_bytes=settings.max_record_bytes,
                 max_batch=settings.max_batch_events,
                 max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+                max_quote_bytes=settings.max_message_bytes // 4,
             ),
             metrics=self.metrics,
             read_state=self.cases.read_state,
@@ -141,6 +155,14 @@ class GridflowApp:
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
+        self.transactions = (
+            PartitionTransactions(
+                client_kwargs(settings), settings.app_id, settings.producer_linger_ms
+            )
+            if exactly_once
+            else None
+        )
+        self._fencing: Any = None
         self.reader = InputReader(
             client=client_kwargs(settings),
             topics=(self.topics.events_in, self.topics.feedback, self.topics.commands),
@@ -151,6 +173,7 @@ class GridflowApp:
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
+            transactions=self.transactions,
             max_skew_s=settings.max_clock_skew_s,
         )
         cast(Any, self.app).before_stop = self._before_stop
@@ -181,7 +204,21 @@ class GridflowApp:
             await send_batched(
                 aiokafka_producer(self.app),
                 [(r.topic, r.key, r.value, r.partition) for r in records],
+                on_refused=self._refused,
             )
+
+    def _refused(self, tp: TopicPartition, count: int, error: BaseException) -> None:
+        # Outputs are bounded (a Rejection quotes a prefix), so this means a topic whose
+        # max.message.bytes is below GRIDFLOW_MAX_MESSAGE_BYTES: an operator must know.
+        self.metrics.output_refused(tp.topic, count)
+        log.error(
+            "the broker refused %d record(s) for %s[%d] as too large (%s); skipped. Check the "
+            "topic's max.message.bytes against GRIDFLOW_MAX_MESSAGE_BYTES",
+            count,
+            tp.topic,
+            tp.partition,
+            error,
+        )
 
     # ---------------------------------------------------------------- agents
     def _register(self) -> None:
@@ -234,6 +271,15 @@ class GridflowApp:
         async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
             self.pipeline.forget_partitions()
             owned = {tp.partition for tp in assigned if tp.topic == self.topics.commands}
+            if self.transactions is not None:
+                # While recovery reads the changelog: starting the partitions' producers
+                # fences their last owners and aborts a transaction a killed one left
+                # open, which would hold read_committed readers back for a minute. On
+                # the app's loop (this signal may run on the consumer thread's), and
+                # not awaited: the rebalance must not wait for it.
+                self._fencing = asyncio.run_coroutine_threadsafe(
+                    self.transactions.own(frozenset(owned)), self.app.loop
+                )
             self.reader.assign(owned, self.app.consumer_generation_id)
             self.metrics.set_assigned_partitions(len(owned))
 

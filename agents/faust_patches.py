@@ -10,6 +10,9 @@
   recognises it by its cluster id, ``gridflow.broker.TANSU_CLUSTER_IDS``) we correct each
   end offset with the high watermark of a fetch at that offset, which it reports right;
   on any other cluster ListOffsets is trusted as Faust does.
+- Under exactly-once (gridflow/runtime/exactly_once.py) the changelog is transactional:
+  recovery reads it ``read_committed`` and ends at the last committed row, not at the end
+  offset (which counts commit markers no reader receives).
 - The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
@@ -27,7 +30,12 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 log = logging.getLogger("gridflow.recovery")
 
-_STATE: dict[str, Any] = {"fetch_max_wait_ms": 50, "client": {}}
+_STATE: dict[str, Any] = {
+    "fetch_max_wait_ms": 50,
+    "client": {},
+    "isolation_level": "read_uncommitted",
+    "committed_client": {},
+}
 _original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 _original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
 
@@ -36,6 +44,9 @@ def _create_worker_consumer(self: Any, transport: Any) -> Any:
     consumer = _original_create(self, transport)
     # aiokafka reads this attribute when it builds its fetcher in start().
     consumer._fetch_max_wait_ms = _STATE["fetch_max_wait_ms"]
+    # Under exactly-once the changelog is written in transactions: recovery must not
+    # read rows of an aborted one.
+    consumer._isolation_level = _STATE["isolation_level"]
     return consumer
 
 
@@ -73,8 +84,64 @@ async def true_end_offsets(
     return result
 
 
+async def committed_ends(
+    client: Mapping[str, Any], ends: Mapping[TopicPartition, int], timeout: float = 30.0
+) -> dict[TopicPartition, int]:
+    """One past the last *committed data* record of each partition, read read_committed.
+
+    Under exactly-once the changelog is written in transactions: its end offset counts
+    the commit markers and aborted rows that no reader ever receives, so recovery that
+    waits for the record before the end offset would wait forever. Reads back from the
+    end in growing windows until a committed record is found (or the partition's start).
+    """
+    result = {tp: 0 for tp in ends}
+    probe = [tp for tp, end in ends.items() if end > 0]
+    if not probe:
+        return result
+    consumer = AIOKafkaConsumer(
+        **client,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(probe)
+        for tp in probe:
+            result[tp] = await _last_committed(consumer, tp, ends[tp], timeout)
+    finally:
+        await consumer.stop()
+    return result
+
+
+async def _last_committed(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, end: int, timeout: float
+) -> int:
+    window = 64
+    deadline = time.monotonic() + timeout
+    while True:
+        start = max(0, end - window)
+        consumer.seek(tp, start)
+        last: int | None = None
+        while time.monotonic() < deadline:
+            data = await consumer.getmany(tp, timeout_ms=200)
+            for message in data.get(tp, ()):
+                last = message.offset
+            stable = consumer.last_stable_offset(tp)
+            if stable is not None and await consumer.position(tp) >= min(stable, end):
+                break
+        if last is not None or start == 0 or time.monotonic() >= deadline:
+            return last + 1 if last is not None else 0
+        window *= 8
+
+
 async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
     ends = await _original_highwaters(self, partitions)
+    if _STATE["isolation_level"] == "read_committed" and _STATE["committed_client"]:
+        fixed = await committed_ends(_STATE["committed_client"], ends)
+        log.info("recovery ends at the last committed rows: %s", fixed)
+        return fixed
     if self.consumer.in_transaction or not _STATE["client"]:
         return ends
     try:
@@ -88,11 +155,20 @@ async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
     return fixed
 
 
-def install(fetch_max_wait_ms: int, client: Mapping[str, Any] | None = None) -> None:
+def install(
+    fetch_max_wait_ms: int,
+    client: Mapping[str, Any] | None = None,
+    *,
+    read_committed: Mapping[str, Any] | None = None,
+) -> None:
     """Patch Faust's consumer thread: fetch wait, and (given ``client``, for the embedded
-    broker only) end offsets checked by a fetch."""
+    broker only) end offsets checked by a fetch. ``read_committed`` (exactly-once: the
+    client to read the changelog with) makes recovery read committed rows only and end at
+    the last of them."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
     _STATE["client"] = dict(client or {})
+    _STATE["isolation_level"] = "read_committed" if read_committed else "read_uncommitted"
+    _STATE["committed_client"] = dict(read_committed or {})
     thread = faust_aiokafka.AIOKafkaConsumerThread
     thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
     thread._highwaters = _highwaters  # type: ignore[method-assign]

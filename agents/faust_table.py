@@ -31,12 +31,17 @@ from aiokafka import AIOKafkaProducer
 from faust.streams import _current_event
 
 from gridflow.runtime.checkpoint import Rows, is_position_key
+from gridflow.runtime.exactly_once import current_producer
 from gridflow.runtime.partitioning import partition_for
 from gridflow.runtime.sender import Record, send_batched
 
 
 def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
-    """The aiokafka producer Faust's transport producer wraps."""
+    """The producer of the batch's transaction (exactly-once), else the aiokafka producer
+    Faust's transport producer wraps."""
+    txn = current_producer.get()
+    if txn is not None:
+        return txn
     return cast(AIOKafkaProducer, cast(Any, app.producer)._ensure_producer())
 
 

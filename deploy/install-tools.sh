@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the validators tests/ops/test_deploy.py uses, when they are missing:
 #   promtool             Debian package `prometheus` (apt-get)
+#   amtool               Debian package `prometheus-alertmanager` (apt-get)
 #   check-jsonschema     compose-spec schema check of docker-compose.yml  } in a separate
 #   kubernetes-validate  offline schema check of deploy/k8s               } venv (below)
+#   java, mvn            Debian packages default-jre-headless (Java 17+) and maven, to
+#                        fetch and run Apache Kafka (deploy/kafka/fetch.sh) for the tests
 # Idempotent: a second run changes nothing. Never fails the build: when a tool cannot be
 # installed it says why and exits 0, and the tests that need it skip with that reason.
 #
@@ -29,35 +32,37 @@ as_root() {
     fi
 }
 
-install_promtool() {
-    if command -v promtool >/dev/null 2>&1; then
-        say "promtool present: $(promtool --version 2>&1 | head -n 1)"
+# install_debian TOOL PACKAGE: apt-get install PACKAGE unless TOOL is on PATH already.
+install_debian() {
+    local tool="$1" package="$2"
+    if command -v "$tool" >/dev/null 2>&1; then
+        say "$tool present: $("$tool" --version 2>&1 | head -n 1)"
         return 0
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        say "promtool missing and no apt-get here: install Prometheus' promtool by hand; promtool tests will skip"
+        say "$tool missing and no apt-get here: install $package by hand; $tool tests will skip"
         return 0
     fi
     if ! as_root true; then
-        say "promtool missing and not root (no passwordless sudo): run 'apt-get install prometheus' as root; promtool tests will skip"
+        say "$tool missing and not root (no passwordless sudo): run 'apt-get install $package' as root; $tool tests will skip"
         return 0
     fi
     # Package lists are empty on a fresh image: update once, only when needed.
-    if ! apt-cache policy prometheus 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    if ! apt-cache policy "$package" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
         as_root apt-get update -qq || say "apt-get update failed"
     fi
-    # The package also ships the Prometheus server: keep the install from starting it
-    # (policy-rc.d is honoured by invoke-rc.d and deb-systemd-invoke), unless the machine
-    # already has a policy of its own.
+    # Both packages also ship a server (Prometheus, Alertmanager): keep the install from
+    # starting it (policy-rc.d is honoured by invoke-rc.d and deb-systemd-invoke), unless
+    # the machine already has a policy of its own.
     local guard=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         guard=/usr/sbin/policy-rc.d
         printf '#!/bin/sh\nexit 101\n' | as_root tee "$guard" >/dev/null && as_root chmod +x "$guard"
     fi
-    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null; then
-        say "installed promtool: $(promtool --version 2>&1 | head -n 1)"
+    if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$package" >/dev/null; then
+        say "installed $tool: $("$tool" --version 2>&1 | head -n 1)"
     else
-        say "apt-get install prometheus failed; promtool tests will skip"
+        say "apt-get install $package failed; $tool tests will skip"
     fi
     if [ -n "$guard" ]; then
         as_root rm -f "$guard"
@@ -93,6 +98,21 @@ install_pypi_tools() {
     return 0
 }
 
-install_promtool
+install_apache_kafka() {
+    # A JDK's runtime and Maven from Debian when missing (install_debian says why not),
+    # then Kafka's jars, cached outside the repo: only a machine's first run downloads them.
+    install_debian java default-jre-headless
+    install_debian mvn maven
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+        say "no Java or no Maven: Apache Kafka tests will skip"
+        return 0
+    fi
+    bash "$(dirname "$0")/kafka/fetch.sh" || say "fetching Apache Kafka failed; its tests will skip"
+    return 0
+}
+
+install_debian promtool prometheus
+install_debian amtool prometheus-alertmanager
 install_pypi_tools
+install_apache_kafka
 exit 0

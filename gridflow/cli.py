@@ -26,6 +26,11 @@ COMMANDS = (
     "gridflow.commands.classify_eval",
     "gridflow.commands.bench",
     "gridflow.commands.chaos",
+    "gridflow.commands.send",
+    "gridflow.commands.tail",
+    "gridflow.commands.dlq",
+    "gridflow.commands.case",
+    "gridflow.commands.alert_inbox",
 )
 
 DESCRIPTION = """\
@@ -45,6 +50,9 @@ examples:
   GRIDFLOW_KAFKA_BOOTSTRAP=host:9092 gridflow worker
   gridflow simulate --rate 200 --duration 30 --centres
   gridflow rules check                 the rules in GRIDFLOW_RULES (default: the bundled ones)
+  gridflow tail grid.dispositions --since 10m   what the workers are telling the centres
+  gridflow dlq list --since 1d                  what was refused, by reason
+  gridflow case 500103001003-1a2b3c4d5e6f       one case's state and timeline
 """
 
 

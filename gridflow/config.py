@@ -29,7 +29,8 @@ ENV_PREFIX = "GRIDFLOW_"
 #: ``GRIDFLOW_*`` variables that are not settings but are read, with what for.
 OTHER_VARIABLES = {
     "GRIDFLOW_CONFIG": "names a settings file of KEY=value lines",
-    "GRIDFLOW_TEST_KAFKA": "tests only: 'testcontainers' runs the broker tests on Apache Kafka",
+    "GRIDFLOW_TEST_BROKERS": "tests only: 'embedded' or 'kafka' runs the broker tests on one",
+    "GRIDFLOW_KAFKA_HOME": "where Apache Kafka's jars are cached (gridflow/apache_kafka.py)",
 }
 
 #: The levels GRIDFLOW_LOG_LEVEL accepts (any case).
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     tick_interval: float = Field(default=1.0, gt=0)
     #: Largest accepted record value, bytes.
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: ``max.message.bytes`` of the topics gridflow creates (Apache Kafka's default): no
+    #: record the worker writes is larger (a Rejection keeps only a prefix of its input).
+    max_message_bytes: int = Field(default=1_048_588, ge=65536)
     #: Largest batch record (JSON array of GridEvents), events.
     max_batch_events: int = Field(default=1000, ge=1)
     #: Events reported more than this many seconds in the future are refused.
@@ -80,10 +84,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     standby_replicas: int = Field(default=0, ge=0)
-    #: The only guarantee the worker gives: outputs before state, idempotent ids, exact
-    #: replay of an unfinished batch. ``exactly_once`` is refused at load: the input
-    #: reader's outputs and state rows are not transactional, so it would promise nothing.
-    processing_guarantee: Literal["at_least_once"] = "at_least_once"
+    #: ``at_least_once``: outputs before state, idempotent ids, exact replay of an
+    #: unfinished batch (consumers may see a disposition twice, never a different one).
+    #: ``exactly_once`` (Apache Kafka only, refused at start elsewhere): a partition's
+    #: batch -- outputs, state rows, read positions -- is one transaction, so
+    #: ``read_committed`` consumers see every disposition once (gridflow/runtime/exactly_once.py).
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
     session_timeout_s: float = Field(default=10.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -84,38 +85,76 @@ def all_topics(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in ALL_TOPICS]
 
 
-async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:
-    """Create every topic with ``settings.partitions`` partitions; return the ones created.
+def topic_configs(
+    settings: Settings, *, changelog: bool = False, input_topic: bool = False
+) -> dict[str, str]:
+    """Production settings of a topic gridflow creates.
 
-    Topics are created explicitly because a broker's auto-creation picks its own partition
-    count, and Faust refuses co-partitioned topics whose counts differ. Raises
-    :class:`TopicLayoutError` when an existing input topic has another partition count.
+    Input topics carry the broker's append time (``INPUT_TOPIC_CONFIGS``): the SLA clock
+    starts when a report reached Kafka, not at a producer's unchecked clock.
+
+    ``min.insync.replicas`` is 2 once there are 3 replicas (with ``acks=all`` a write
+    survives the loss of one broker); ``max.message.bytes`` is the limit the worker
+    bounds its own records by (see ``Settings.max_message_bytes``); the case table's
+    changelog is compacted, so it keeps the last row of every key and nothing older.
+    """
+    configs = {
+        "min.insync.replicas": str(max(1, min(2, settings.replication_factor - 1))),
+        "max.message.bytes": str(settings.max_message_bytes),
+    }
+    if changelog:
+        configs["cleanup.policy"] = "compact"
+    if input_topic:
+        configs.update(INPUT_TOPIC_CONFIGS)
+    return configs
+
+
+class TopicCreationError(RuntimeError):
+    """The broker refused to create a topic (the message has its error)."""
+
+
+async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:
+    """Create every missing topic with ``settings.partitions`` partitions; return those created.
+
+    ``extra`` names the case table's changelog topics, created compacted. Topics are
+    created explicitly because a broker's auto-creation picks its own partition count,
+    and Faust refuses co-partitioned topics whose counts differ. Returns once every topic
+    is in the cluster's metadata (on Apache Kafka creation propagates asynchronously).
+    Raises :class:`TopicLayoutError` when an existing input topic has another partition
+    count.
     """
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for t in (*all_topics(settings), *extra) if t not in existing]
+        changelogs = set(extra)
+        wanted = [t for t in dict.fromkeys((*all_topics(settings), *extra)) if t not in existing]
         created: list[str] = []
-        inputs = {settings.topic(name) for name in INPUT_TOPICS}
-        for name in wanted:
-            # Input records carry the broker's append time: the SLA clock starts when a
-            # report reached Kafka, not at a producer's unchecked clock (core/record_clock).
-            configs = INPUT_TOPIC_CONFIGS if name in inputs else {}
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name,
-                            settings.partitions,
-                            settings.replication_factor,
-                            topic_configs=dict(configs),
-                        )
-                    ]
-                )
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
+        input_names = {settings.topic(name) for name in INPUT_TOPICS}
+        if wanted:
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name,
+                        settings.partitions,
+                        settings.replication_factor,
+                        topic_configs=topic_configs(
+                            settings,
+                            changelog=name in changelogs,
+                            input_topic=name in input_names,
+                        ),
+                    )
+                    for name in wanted
+                ]
+            )
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    created.append(name)
+                elif code != TopicAlreadyExistsError.errno:
+                    message = rest[0] if rest and rest[0] else f"error code {code}"
+                    raise TopicCreationError(f"creating topic {name} failed: {message}")
+        await _await_metadata(admin, [*all_topics(settings), *extra])
+        inputs = [settings.topic(name) for name in INPUT_TOPICS]
         wrong = [
             f"{t['topic']} has {len(t['partitions'])}"
             for t in await admin.describe_topics(sorted(inputs))
@@ -128,6 +167,25 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                 f"{'; '.join(wrong)} partitions, GRIDFLOW_PARTITIONS is {settings.partitions}: "
                 "set GRIDFLOW_PARTITIONS to the topics' count (every input topic needs the same)"
             )
-        return created
+        return sorted(created, key=wanted.index)
     finally:
         await admin.close()
+
+
+async def _await_metadata(
+    admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 30.0
+) -> None:
+    """Poll until every topic has partitions with leaders in the metadata."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        described = await admin.describe_topics(topics)
+        missing = [
+            t["topic"]
+            for t in described
+            if t.get("error_code", 0) != 0
+            or not t["partitions"]
+            or any(p["leader"] < 0 for p in t["partitions"])
+        ]
+        if not missing or asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.1)

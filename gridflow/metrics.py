@@ -134,6 +134,12 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.outputs_refused = Counter(
+            "gridflow_outputs_refused_total",
+            "Output records the broker refused as too large and the worker skipped, per topic.",
+            ["topic"],
+            registry=r,
+        )
         self.duplicates = Counter(
             "gridflow_duplicates_total",
             "Replays recognised and skipped (idempotent no-ops), per kind.",
@@ -326,6 +332,10 @@ class Metrics:
     def rejected(self, reason: str) -> None:
         """Count one record sent to the DLQ with the machine-readable ``reason``."""
         self._inc(self.dlq, (reason,))
+
+    def output_refused(self, topic: str, count: int = 1) -> None:
+        """Count output records the broker refused (too large) and the worker skipped."""
+        self._inc(self.outputs_refused, (topic,), count)
 
     def duplicate(self, kind: DuplicateKind) -> None:
         """Count one replay skipped as an idempotent no-op."""

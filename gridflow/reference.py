@@ -12,6 +12,7 @@ from gridflow.config import Settings
 from gridflow.core.bundled import DIVISIONS_FILE
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
 from gridflow.core.engine import Engine
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
@@ -31,12 +32,17 @@ def load_engine(settings: Settings) -> Engine:
     catalogue = Catalogue.load(rules_dir / "catalogue.yaml", rules_dir / "networks.yaml")
     classifier = TextClassifier.load(rules_dir / "keywords.yaml", catalogue)
     rules = RuleSet.load(rules_dir, catalogue, regions=regions, divisions=divisions)
+    danger_file = rules_dir / "danger.yaml"
+    # A rules directory without danger.yaml gets no danger lexicon (the bundled one names
+    # the bundled catalogue's categories).
+    danger = DangerLexicon.load(danger_file, catalogue) if danger_file.is_file() else None
     return Engine(
         regions=regions,
         catalogue=catalogue,
         classifier=classifier,
         rules=rules,
         severity_rules=SeverityRules.load(rules_dir / "keywords.yaml"),
+        danger=danger,
         sla_scale=settings.sla_scale,
         retention_s=settings.retention_s,
     )

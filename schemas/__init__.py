@@ -11,6 +11,7 @@ from schemas.common import (
     FeedbackAction,
     Network,
     ReporterRole,
+    Satisfaction,
     Severity,
     Tier,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "Rejection",
     "Reporter",
     "ReporterRole",
+    "Satisfaction",
     "Severity",
     "Tier",
 ]

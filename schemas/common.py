@@ -67,6 +67,16 @@ class FeedbackAction(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     REOPEN = "reopen"
+    #: 回访: the reporter asked after closing (or verification); carries ``satisfaction``.
+    REVISIT = "revisit"
+
+
+class Satisfaction(StrEnum):
+    """The reporter's answer at 回访."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
 
 
 class DispositionAction(StrEnum):

@@ -31,7 +31,7 @@ class Disposition(BaseModel):
     state: str | None = None
     #: the routing rules' version (content hash) that decided it.
     rules_version: str | None = None
-    #: which SLA stage ``deadline`` belongs to (accept / resolve).
+    #: which SLA stage ``deadline`` belongs to (accept / resolve / verify).
     stage: str | None = None
     #: the region (village) where the incident happened.
     region_code: str | None = None

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import MAX_TEXT, AwareDatetime, FeedbackAction, Identifier, RegionCode
+from schemas.common import (
+    MAX_TEXT,
+    AwareDatetime,
+    FeedbackAction,
+    Identifier,
+    RegionCode,
+    Satisfaction,
+)
 
 
 class Feedback(BaseModel):
@@ -24,9 +31,15 @@ class Feedback(BaseModel):
     until: AwareDatetime | None = None
     #: ``return`` only (extension): the centre that should hold the case instead.
     target_center: RegionCode | None = None
+    #: ``revisit`` only (回访, extension): the reporter's satisfaction.
+    satisfaction: Satisfaction | None = None
 
     @model_validator(mode="after")
     def _extend_needs_until(self) -> Feedback:
         if self.action is FeedbackAction.EXTEND and self.until is None:
             raise ValueError("extend needs 'until', the deadline asked for")
+        if self.action is FeedbackAction.REVISIT and self.satisfaction is None:
+            raise ValueError(
+                "revisit needs 'satisfaction' (satisfied, basically_satisfied, unsatisfied)"
+            )
         return self

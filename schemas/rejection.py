@@ -46,3 +46,6 @@ class Rejection(BaseModel):
     original_base64: bool = False
     #: index inside a batch record, when the record held a JSON array.
     batch_index: int | None = None
+    #: true when ``original`` is only a prefix of the refused value: the whole of it would
+    #: have made this record larger than the DLQ topic accepts (``max.message.bytes``).
+    original_truncated: bool = False

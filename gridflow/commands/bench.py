@@ -108,6 +108,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--bootstrap", default="", help="use this broker instead of starting the embedded one"
     )
+    p.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="start the embedded broker (default) or Apache Kafka (one KRaft node, "
+        "gridflow/apache_kafka.py) for the run",
+    )
+    p.add_argument(
+        "--guarantee",
+        choices=("at_least_once", "exactly_once"),
+        default="at_least_once",
+        help="GRIDFLOW_PROCESSING_GUARANTEE of the measured workers (exactly_once: --broker kafka)",
+    )
     p.set_defaults(func=run)
 
 
@@ -149,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             return None
 
     tmp = Path(tempfile.mkdtemp(prefix="gridflow-bench-"))
-    broker = None
+    broker: Any = None  # EmbeddedBroker or KafkaCluster: both have bootstrap and stop()
     bootstrap = args.bootstrap
     started = time.monotonic()
     summary: dict[str, Any] = {
@@ -161,14 +174,25 @@ def run(args: argparse.Namespace) -> int:
         "loadavg_start": round(os.getloadavg()[0], 2),
     }
     try:
+        # The workers the bench starts inherit the environment.
+        os.environ["GRIDFLOW_PROCESSING_GUARANTEE"] = args.guarantee
+        summary["broker"] = args.broker if not bootstrap else "external"
+        summary["guarantee"] = args.guarantee
         if not bootstrap and (
             args.recovery or not ({"raw", "gridflow", "latency", "workers"} <= skip)
         ):
-            from gridflow.broker import EmbeddedBroker
+            if args.broker == "kafka":
+                from gridflow.apache_kafka import KafkaCluster
 
-            broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
-            bootstrap = broker.bootstrap
-            say(f"embedded broker on {bootstrap}; logs in {tmp}")
+                broker = KafkaCluster(nodes=1, directory=tmp / "kafka").start()
+                bootstrap = broker.bootstrap
+                say(f"Apache Kafka on {bootstrap}; logs in {tmp}/kafka")
+            else:
+                from gridflow.broker import EmbeddedBroker
+
+                broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
+                bootstrap = broker.bootstrap
+                say(f"embedded broker on {bootstrap}; logs in {tmp}")
         say(f"generating {n:,} simulator events")
         events = pb.make_records(n, seed=1)
         forms = {form: pb.as_form(events, form) for form in pb.FORMS}

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "duplicates by id, one escalation per (case, tier), no feedback lost, every "
         "malformed record in the DLQ. The last line is one JSON object; exit 0 only when "
         "the checks pass.\n\n" + checkout_tools.HELP_NOTE,
-        epilog="examples:\n  gridflow chaos --quick\n  gridflow chaos --events 20000 --workers 3 --kill-every 5 30 --min-kills 10",
+        epilog="examples:\n  gridflow chaos --quick\n  gridflow chaos --events 20000 --workers 3 --kill-every 5 30 --min-kills 10\n  gridflow chaos --kafka --guarantee exactly_once",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -84,6 +84,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--quick", action="store_true", help="a short run: 2500 events, 2 kills 5-9 s apart"
     )
+    p.add_argument(
+        "--kafka",
+        action="store_true",
+        help="on a 3-node Apache Kafka cluster (replication factor 3, min.insync.replicas 2, "
+        "acks=all), SIGKILLing and restarting brokers too (the first: the input's leader)",
+    )
+    p.add_argument(
+        "--broker-kills",
+        type=int,
+        default=3,
+        help="with --kafka: broker SIGKILL+restarts at least (default 3)",
+    )
+    p.add_argument(
+        "--guarantee",
+        choices=("at_least_once", "exactly_once"),
+        default="at_least_once",
+        help="GRIDFLOW_PROCESSING_GUARANTEE of the workers (exactly_once needs --kafka)",
+    )
     p.set_defaults(func=run)
 
 
@@ -100,6 +118,10 @@ def config_from(args: argparse.Namespace) -> Any:
     if args.quick:
         for name, value in QUICK.items():
             setattr(cfg, name, value)
+    if args.kafka:
+        cfg.kafka_nodes = 3
+        cfg.broker_kills = args.broker_kills
+    cfg.guarantee = args.guarantee
     if args.events is not None:
         cfg.events = args.events
     if args.kill_every is not None:

@@ -216,6 +216,8 @@ def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
     routes = list(rules.routes())
     used = {route.policy for route in routes} | {c.sla_policy for c in engine.catalogue.categories}
     used |= set(engine.catalogue.policy_names())
+    # A policy named by another's `high:` is used by every high case of that one.
+    used |= {policy.high for policy in rules.policies.values()}
     calendar = rules.calendar
     periods = " ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in calendar.periods)
     today = as_of or datetime.now(calendar.tzinfo).date()
@@ -240,6 +242,8 @@ def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
         f"{len(engine.catalogue.majors())} 大类, {len(engine.catalogue.networks)} networks"
     )
     print(f"  keywords   {keywords.name}")
+    if engine.danger is not None:
+        print(f"  danger     danger.yaml: {len(engine.danger.cues)} cue classes")
     print(f"  routes     {len(routes)} (root {rules.root.id!r})")
     print(f"  policies   {len(rules.policies)}: {', '.join(rules.policies)}")
     print(f"  calendar   {calendar.tz}, {periods}; calendars {', '.join(sorted(rules.calendars))}")
@@ -277,7 +281,9 @@ def _plan(engine: Engine, event: GridEvent, start: float, scale: float) -> dict[
     from gridflow.core.opening import assess_report, plan_case, stage_clock
 
     rules, regions = engine.rules, engine.regions
-    assessment = assess_report(event, engine.catalogue, engine.classifier, engine.severity_rules)
+    assessment = assess_report(
+        event, engine.catalogue, engine.classifier, engine.severity_rules, engine.danger
+    )
     plan = plan_case(event, assessment, rules, regions, start, scale)
     decision, category = plan.decision, assessment.category
     policy = rules.policies[decision.policy]

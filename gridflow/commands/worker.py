@@ -14,6 +14,7 @@ from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.kafka_client import TopicLayoutError, cluster_id, ensure_topics
 from gridflow.logs import configure, logging_config
+from gridflow.runtime.exactly_once import UnsupportedGuarantee
 
 log = logging.getLogger("gridflow.worker")
 
@@ -110,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
         gridflow_app = GridflowApp(settings, tansu=tansu)
     except ConfigLoadError as exc:
         print(f"gridflow worker: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except UnsupportedGuarantee as exc:
+        print(f"gridflow worker: {exc}", file=sys.stderr)
         return 2
     try:
         created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))

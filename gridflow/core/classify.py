@@ -105,8 +105,13 @@ class KeywordMatcher:
         "_word_cache",
     )
 
-    def __init__(self, keywords: Iterable[str]) -> None:
-        """Index ``keywords`` (already normalised) and add them to the jieba dictionary."""
+    def __init__(self, keywords: Iterable[str], *, add_to_dictionary: bool = True) -> None:
+        """Index ``keywords`` (already normalised) and add them to the jieba dictionary.
+
+        ``add_to_dictionary=False``: leave the shared dictionary alone (a lexicon read
+        beside the classifier, whose words must not change how the classifier's
+        one-character keywords segment: 火很大 as a word would hide 火).
+        """
         words = sorted(set(keywords), key=len, reverse=True)
         by_first: dict[str, list[str]] = {}
         singles: set[str] = set()
@@ -128,10 +133,11 @@ class KeywordMatcher:
         self._ranks: Mapping[str, int] | None = None
         self._tokenizer = _tokenizer()
         global _tokenizer_generation
-        with _tokenizer_lock:
-            for word in words:
-                self._tokenizer.add_word(word, _KEYWORD_FREQ)
-            _tokenizer_generation += 1
+        if add_to_dictionary:
+            with _tokenizer_lock:
+                for word in words:
+                    self._tokenizer.add_word(word, _KEYWORD_FREQ)
+                _tokenizer_generation += 1
         self._cache_generation = _tokenizer_generation
 
     def find_text(self, text: str) -> list[tuple[int, str]]:

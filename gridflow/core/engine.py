@@ -8,11 +8,13 @@ place. Replayed inputs are recognised by their ids and change nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import cast
 
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
 from gridflow.core.loop import LOOP, StageChange, Who
@@ -20,10 +22,10 @@ from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
-from gridflow.core.rules import RuleSet
+from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
-from gridflow.core.sla import SlaPolicy, extension_verdict
-from gridflow.core.tiers import SEVERITY_RANK, parent_tier
+from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
+from gridflow.core.tiers import SEVERITY_RANK, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from schemas import (
     Disposition,
@@ -33,10 +35,18 @@ from schemas import (
     GridEvent,
     RejectReason,
 )
-from schemas.common import Severity, Tier
+from schemas.common import Satisfaction, Severity, Tier
 
 #: How often a region row is swept for expired ids and finished cases (event time).
 _EXPIRE_EVERY_S = 3600.0
+#: 危害大小: independent reports from this many networks, or this many reports, make a
+#: case at least ``high`` (many people affected or seeing it). Project choice.
+_WIDE_NETWORKS = 3
+_WIDE_REPORTS = 5
+#: A case in these states is not re-routed by a later report.
+_SETTLED = frozenset(
+    {CaseStatus.RESOLVED, CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.CANCELLED}
+)
 
 
 @dataclass(slots=True)
@@ -74,6 +84,7 @@ class Engine:
     classifier: TextClassifier
     rules: RuleSet
     severity_rules: SeverityRules | None = None
+    danger: DangerLexicon | None = None
     sla_scale: float = 1.0
     retention_s: float = 7 * 86400.0
 
@@ -85,7 +96,9 @@ class Engine:
             out.duplicate = "event"
             return out
         self._maybe_expire(state, now)
-        assessment = assess_report(event, self.catalogue, self.classifier, self.severity_rules)
+        assessment = assess_report(
+            event, self.catalogue, self.classifier, self.severity_rules, self.danger
+        )
         category, severity = assessment.category, assessment.severity
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
@@ -98,7 +111,9 @@ class Engine:
             compatible=self.catalogue.compatible,
         )
         if target is not None:
+            routed_at = Severity(target.priority)
             self._merge(target, event, severity, reported, now, out)
+            self._reroute_if_worse(target, event, routed_at, now, out)
         else:
             target = self._open(state, event, assessment, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
@@ -197,6 +212,70 @@ class Engine:
             network=event.source_network,
         )
 
+    def _reroute_if_worse(
+        self, case: Case, event: GridEvent, routed_at: Severity, now: float, out: Outcome
+    ) -> None:
+        """发展态势 and 危害大小: a merge that makes the case worse re-routes it at once.
+
+        The case's severity after the merge is the highest report's (already applied) and,
+        for 危害大小, at least ``high`` once independent reports come from
+        ``_WIDE_NETWORKS`` networks or number ``_WIDE_REPORTS`` (many people affected or
+        seeing it). If that raises the priority, the case is routed again as if it opened
+        now: a higher tier takes it over (escalate, once per tier, the running stage
+        restarted under the new policy's clock), and the tiers the new decision informs
+        (the city and the area's centres for a critical case) are told.
+        """
+        if case.status in _SETTLED:
+            return
+        after = Severity(case.priority)
+        if len(case.networks) >= _WIDE_NETWORKS or len(case.events) >= _WIDE_REPORTS:
+            after = max(after, Severity.HIGH, key=SEVERITY_RANK.__getitem__)
+            case.priority = after.value
+        if SEVERITY_RANK[after] <= SEVERITY_RANK[routed_at]:
+            return
+        category = self.catalogue.get(case.category)
+        if category is None:
+            return
+        local = event.reported_at.astimezone(self.rules.calendar.tzinfo).time()
+        decision = self.rules.route(
+            RouteFacts(
+                category=case.category,
+                kind=category.kind,
+                network=event.source_network,
+                severity=after,
+                region_code=case.region,
+                local_time=local,
+            )
+        )
+        if is_above(decision.tier, Tier(case.tier)) and decision.tier.value not in case.escalated:
+            case.policy = decision.policy
+            self._escalate(
+                case,
+                decision.tier,
+                now,
+                out,
+                reason=f"priority raised to {after.value} by report {event.event_id}: "
+                f"{decision.tier.value} takes over ({decision.rule})",
+            )
+        elif decision.policy != case.policy and case.stage is not None:
+            # Same tier, a tighter clock: the running stage restarts under it.
+            case.policy = decision.policy
+            self._start_stage(case, case.stage, now)
+        for informed in decision.inform:
+            if informed.value == case.tier:
+                continue
+            self._step(
+                out,
+                case,
+                DispositionAction.STATE,
+                now,
+                StepKind.INFORMED,
+                reason=f"inform: {case.tier} centre {case.holder} holds a {after.value} case",
+                center=self.regions.ancestor(case.region, informed),
+                tier=informed,
+                key=("inform", informed.value, after.value),
+            )
+
     # --------------------------------------------------------------- feedback
     def apply_feedback(self, state: RegionState, fb: Feedback, now: float) -> Outcome:
         """Drive the closed loop; refuse what the case's state or holder does not allow.
@@ -218,10 +297,16 @@ class Engine:
             return out
         rule = LOOP[fb.action]
         if not self._may_act(case, fb, rule.who):
-            out.reject = (
-                RejectReason.WRONG_CENTER,
-                f"centre {fb.center_code} does not hold case {case.id} (held by {case.holder})",
-            )
+            if rule.who is Who.SUPERVISOR:
+                message = (
+                    f"{fb.action.value} of case {case.id} comes from the supervising side "
+                    f"(a centre above {case.holder}), not from the centre that handled it"
+                )
+            else:
+                message = (
+                    f"centre {fb.center_code} does not hold case {case.id} (held by {case.holder})"
+                )
+            out.reject = (RejectReason.WRONG_CENTER, message)
             return out
         if case.status not in rule.allowed:
             names = ", ".join(s.value for s in rule.allowed)
@@ -243,6 +328,11 @@ class Engine:
             self._start_stage(case, "accept", now)
         elif stage is StageChange.START_RESOLVE:
             self._start_stage(case, "resolve", now)
+        elif stage is StageChange.START_VERIFY:
+            if self._policy(case).verify is None:
+                self._stop_stage(case)  # untimed verification
+            else:
+                self._start_stage(case, "verify", now)
         elif stage is StageChange.STOP:
             self._stop_stage(case)
         elif stage is StageChange.RESTART:
@@ -258,10 +348,14 @@ class Engine:
         return out
 
     def _may_act(self, case: Case, fb: Feedback, who: Who) -> bool:
+        above = self.regions.chain(case.holder)[1:]
+        if who is Who.SUPERVISOR:
+            # 监管分离: checking comes from above; only the top centre checks itself.
+            return fb.center_code in above or (not above and fb.center_code == case.holder)
         if fb.center_code == case.holder:
             return True
         # The supervising side (any centre above the holder) may take supervision actions.
-        return who is Who.SUPERVISION and fb.center_code in self.regions.chain(case.holder)[1:]
+        return who is Who.SUPERVISION and fb.center_code in above
 
     # Effects: what an action does beyond the table's state and stage change. Each runs
     # after the table's checks and before the change; it returns a refusal (nothing
@@ -283,8 +377,24 @@ class Engine:
         return "rework: verification failed"
 
     def _fx_close(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        if case.status is CaseStatus.RESOLVED and self._policy(case).close_requires_verify:
+            return (
+                RejectReason.INVALID_TRANSITION,
+                f"case {case.id} is resolved; close needs verified (核查) first under "
+                f"policy {case.policy}",
+            )
         case.closed_at = now
         return "closed"
+
+    def _fx_revisit(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        answer = fb.satisfaction.value if fb.satisfaction else "unknown"
+        if fb.satisfaction is Satisfaction.UNSATISFIED and self._policy(case).reopen_unsatisfied:
+            # 不满意: back to the handler, as a reopen would do.
+            case.status = CaseStatus.DISPATCHED
+            case.closed_at = None
+            self._start_stage(case, "accept", now)
+            return f"回访 {answer}: reopened for rework"
+        return f"回访 {answer}"
 
     def _fx_cancel(self, case: Case, fb: Feedback, now: float) -> _Effect:
         case.closed_at = now
@@ -423,7 +533,20 @@ class Engine:
         missed: str | None = None,
     ) -> None:
         self._move_up(case, up)
-        self._start_stage(case, case.stage or "accept", now)
+        stage = case.stage or "accept"
+        policy = self._policy(case)
+        if missed is not None and policy.supervise is not None:
+            # 督办: the time the policy gives to finish the missed stage under
+            # supervision, not a fresh full stage (which would reward the miss).
+            supervised = replace(
+                policy, accept=policy.supervise, resolve=policy.supervise, verify=policy.supervise
+            )
+            deadline, warn = stage_timestamps(
+                self.rules.calendar, supervised, cast(Stage, stage), utc(now), self.sla_scale
+            )
+            self._set_stage(case, stage, now, deadline, warn)
+        else:
+            self._start_stage(case, stage, now)
         self._step(
             out,
             case,
@@ -551,6 +674,7 @@ _EFFECTS: dict[FeedbackAction, Callable[[Engine, Case, Feedback, float], _Effect
     FeedbackAction.VERIFY: Engine._fx_verify,
     FeedbackAction.REJECT_RESOLUTION: Engine._fx_reject_resolution,
     FeedbackAction.CLOSE: Engine._fx_close,
+    FeedbackAction.REVISIT: Engine._fx_revisit,
     FeedbackAction.CANCEL: Engine._fx_cancel,
     FeedbackAction.REOPEN: Engine._fx_reopen,
     FeedbackAction.ESCALATE: Engine._fx_escalate,

@@ -34,6 +34,7 @@ class StepKind(StrEnum):
     ESCALATED = "escalated"  # 上报 / 督办: to the next tier up (``escalate``)
     RETURNED = "returned"  # 退回: handed to another centre (``reroute``)
     EXTENDED = "extended"  # 延期 granted
+    REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded
     WARNED = "warned"  # a stage deadline is near (``sla_warning``)
     BREACHED = "breached"  # a stage deadline missed at the top tier (``sla_breach``)
 

@@ -43,6 +43,9 @@ class IngestLimits:
     max_record_bytes: int = 256 * 1024
     max_batch: int = 1000
     max_clock_skew: timedelta = timedelta(minutes=5)
+    #: Largest quote of a refused value a Rejection carries, bytes as written in JSON
+    #: (gridflow/core/dlq_original.py): a quarter of Kafka's default max.message.bytes.
+    max_quote_bytes: int = 256 * 1024
 
 
 def schema_detail(exc: ValidationError) -> str:

@@ -30,6 +30,9 @@ class Who(StrEnum):
 
     HOLDER = "holder"  # only the centre holding the case
     SUPERVISION = "holder or above"  # the holder or any centre above it (督办)
+    #: 监管分离: a centre above the holder, never the centre that handled it (the city
+    #: centre, with no one above, checks its own cases).
+    SUPERVISOR = "a centre above the holder"
 
 
 class StageChange(StrEnum):
@@ -37,6 +40,8 @@ class StageChange(StrEnum):
 
     START_ACCEPT = "accept starts"
     START_RESOLVE = "resolve starts"
+    #: the verification stage (核查) starts with the policy's verify limit.
+    START_VERIFY = "verify starts"
     STOP = "stops"
     #: the running stage starts afresh under the new holder (escalate).
     RESTART = "restarts"
@@ -78,20 +83,22 @@ _ROWS = (
         StepKind.ACCEPTED,
     ),
     Transition(
-        FeedbackAction.RESOLVE, (_A,), Who.HOLDER, _R, StageChange.STOP, _STATE,
+        FeedbackAction.RESOLVE, (_A,), Who.HOLDER, _R, StageChange.START_VERIFY, _STATE,
         StepKind.RESOLVED, "late if after the resolve deadline",
     ),
     Transition(
-        FeedbackAction.VERIFY, (_R,), Who.SUPERVISION, _V, StageChange.NONE, _STATE,
+        FeedbackAction.VERIFY, (_R,), Who.SUPERVISOR, _V, StageChange.STOP, _STATE,
         StepKind.VERIFIED,
     ),
     Transition(
-        FeedbackAction.REJECT_RESOLUTION, (_R, _V), Who.SUPERVISION, _A,
+        FeedbackAction.REJECT_RESOLUTION, (_R, _V), Who.SUPERVISOR, _A,
         StageChange.START_RESOLVE, _STATE, StepKind.REWORKED, "rework counted",
     ),
     Transition(
-        FeedbackAction.CLOSE, (_V, _R), Who.SUPERVISION, _C, StageChange.STOP, _STATE,
-        StepKind.CLOSED, "judged on time or late",
+        FeedbackAction.CLOSE, (_V, _R), Who.SUPERVISOR, _C, StageChange.STOP, _STATE,
+        StepKind.CLOSED,
+        "from resolved only if the policy sets `close_requires_verify: false`; "
+        "judged on time or late",
     ),
     Transition(
         FeedbackAction.CANCEL, (_D, _A), Who.SUPERVISION, _X, StageChange.STOP, _STATE,
@@ -113,6 +120,12 @@ _ROWS = (
     Transition(
         FeedbackAction.EXTEND, (_A, _D), Who.HOLDER, None, StageChange.MOVE, _STATE,
         StepKind.EXTENDED, "to `until`, if the policy allows",
+    ),
+    Transition(
+        FeedbackAction.REVISIT, (_V, _C), Who.SUPERVISOR, None, StageChange.NONE, _STATE,
+        StepKind.REVISITED,
+        "回访: `unsatisfied` reopens (dispatched, accept starts) if the policy's "
+        "`reopen_unsatisfied`",
     ),
 )  # fmt: skip
 

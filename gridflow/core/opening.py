@@ -4,7 +4,9 @@ The engine and ``gridflow rules test`` both call these, so what the CLI prints f
 event is what a worker does with it:
 
 * :func:`assess_report`: the category (from the report's code, or classified from its
-  text) and the severity (category default, danger words, the reporter's hint);
+  text), the severity (category default, danger words, the reporter's hint) and whether
+  the report is a hazard (隐患) or an incident (``danger.py``): an unplaced report with a
+  danger cue goes to triage, a hazard never runs as a critical incident;
 * :func:`plan_case`: the routing decision, the centre that gets the dispatch, the
   department, SLA policy, priority, the tiers informed, and the accept deadline and
   warning, all counted from one start instant (the worker's: the input record's time);
@@ -21,9 +23,10 @@ from typing import NamedTuple, cast
 from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
-from gridflow.core.severity import SeverityRules, assess_severity
+from gridflow.core.severity import SeverityRules, assess_severity, at_most, higher
 from gridflow.core.sla import SlaPolicy, Stage, stage_timestamps
 from gridflow.core.workcalendar import WorkCalendar
 from schemas import GridEvent
@@ -44,6 +47,10 @@ class Assessment(NamedTuple):
     #: the classifier's keywords when the category came from the text; ``None`` when it
     #: came from the report's own code.
     classified_by: tuple[str, ...] | None
+    #: a hazard (隐患: may happen) rather than an incident in progress.
+    hazard: bool = False
+    #: the danger cue classes found in the text (``fire``, ``gas`` …), strongest first.
+    danger: tuple[str, ...] = ()
 
 
 class CasePlan(NamedTuple):
@@ -85,25 +92,72 @@ def assess_report(
     catalogue: Catalogue,
     classifier: TextClassifier,
     severity_rules: SeverityRules | None,
+    danger: DangerLexicon | None = None,
 ) -> Assessment:
-    """The category and severity of one report, as every worker assesses it."""
+    """The category and severity of one report, as every worker assesses it.
+
+    With a danger lexicon (the bundled one when ``danger`` is None and the catalogue has
+    its triage category):
+
+    * a hazard report (hazard marker, no incident marker) keeps the category default and
+      the reporter's hint, at most ``high``: danger words do not raise it; a hazard the
+      classifier put in an incident category (or nowhere) moves to its cue's hazard
+      category (火灾隐患, 燃气安全隐患 …), which runs on rectification days;
+    * otherwise the strongest danger cue raises the severity to its level, and a report
+      the classifier could not place that carries a cue becomes the triage category.
+    """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
     classified_by: tuple[str, ...] | None = None
+    fallback = catalogue.get(catalogue.fallback)
+    if fallback is None:  # the catalogue loader guarantees the fallback exists
+        raise LookupError(f"catalogue has no fallback category {catalogue.fallback}")
     if category is None:
         classified = classifier.classify(text)
-        category = catalogue.get(classified.code) or catalogue.get(catalogue.fallback)
-        if category is None:  # the catalogue loader guarantees the fallback exists
-            raise LookupError(f"catalogue has no category {classified.code} and no fallback")
+        category = catalogue.get(classified.code) or fallback
         classified_by = classified.matched
+    lexicon = danger if danger is not None else _default_danger(catalogue)
+    reading = lexicon.read(text) if lexicon is not None else None
+    role = event.reporter.role if event.reporter else None
+    if reading is not None and lexicon is not None and reading.hazard:
+        if (
+            category is fallback
+            or category.severity is Severity.CRITICAL
+            or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
+        ):
+            moved = catalogue.get(lexicon.hazard_category(reading) or "")
+            category = moved or category
+        # No danger words: a hazard is what may happen. Capped at high, never critical.
+        severity = assess_severity(category, event.severity, "", reporter_role=role)
+        severity = at_most(severity, Severity.HIGH)
+        return Assessment(category, severity, text, classified_by, True, reading.cues)
     severity = assess_severity(
-        category,
-        event.severity,
-        text,
-        reporter_role=event.reporter.role if event.reporter else None,
-        rules=severity_rules,
+        category, event.severity, text, reporter_role=role, rules=severity_rules
     )
-    return Assessment(category, severity, text, classified_by)
+    if reading is None or lexicon is None:
+        return Assessment(category, severity, text, classified_by)
+    level = lexicon.level_for(reading, category.code) if reading.level is not None else None
+    if level is not None:
+        triage = catalogue.get(lexicon.triage) if category is fallback else None
+        if triage is not None:
+            # Unplaced: the town's duty room looks first, within minutes, and re-files it;
+            # not yet a critical incident at the county (nobody knows what it is).
+            category = triage
+            severity = higher(severity, at_most(level, Severity.HIGH))
+        else:
+            severity = higher(severity, level)
+    hazard = lexicon.is_hazard_category(category.code) and severity is not Severity.CRITICAL
+    return Assessment(category, severity, text, classified_by, hazard, reading.cues)
+
+
+#: Incident categories (突发事件): a hazard report classified here moves to a hazard one.
+_INCIDENTS = ("SJ04",)
+
+
+def _default_danger(catalogue: Catalogue) -> DangerLexicon | None:
+    # The bundled lexicon names bundled categories: only for a catalogue that has them.
+    lexicon = DangerLexicon.default()
+    return lexicon if lexicon.triage in catalogue else None
 
 
 def plan_case(

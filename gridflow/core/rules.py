@@ -22,6 +22,13 @@ facts of a case and may set ``tier``, ``department``, ``policy``, ``priority`` a
    first-match routing without ``continue`` would pick); ``matched`` lists every matched
    route in walk order, root first. ``inform`` never contains the handling tier and is
    ordered top (city) down.
+5. Urgency only lifts: ``min_tier`` (a floor) and ``raise_tier`` (steps up) are taken
+   from every matched route (the highest of each) and applied after the walk: the tier
+   is raised, then held at least at the floor, but a raise never goes above the county (the city
+   gets a case by escalation or by a route's own ``tier``). ``raise_tier`` and the
+   policy's ``high:`` (policies.yaml: the tighter policy a ``high`` case runs under)
+   apply to a case assessed *above its category's default* severity: a category's own
+   route already fits its usual urgency (食品安全 is ``high`` by default).
 
 ``RuleSet.load`` validates everything at load time and refuses a bad file with
 ``ConfigLoadError("file:line: message")``.
@@ -76,6 +83,8 @@ _ROUTE_FIELDS = (
     "policy",
     "inform",
     "priority",
+    "min_tier",
+    "raise_tier",
     "continue",
     "routes",
 )
@@ -199,8 +208,17 @@ class Route:
     policy: str | None = None
     inform: tuple[Tier, ...] = ()
     priority: Severity | None = None
+    min_tier: Tier | None = None
+    raise_tier: int = 0
     continue_: bool = False
     routes: tuple[Route, ...] = ()
+
+    @property
+    def only_lifts(self) -> bool:
+        """A ``continue`` overlay that sets no tier, department, policy or priority."""
+        return self.continue_ and not (
+            self.tier or self.department or self.policy or self.priority or self.routes
+        )
 
     def walk(self) -> Iterator[Route]:
         """This route and every route below it, depth first, in file order."""
@@ -214,7 +232,7 @@ _Found = tuple[Tier | None, str | None, str | None, Severity | None, str | None]
 
 
 def _walk_children(
-    node: Route, facts: RouteFacts, matched: list[str], informed: set[Tier]
+    node: Route, facts: RouteFacts, matched: list[str], informed: set[Tier], lifts: list[Route]
 ) -> _Found:
     """Settings provided by ``node``'s matched children, without ``node``'s own."""
     tier = department = policy = priority = deciding = None
@@ -223,12 +241,16 @@ def _walk_children(
             continue
         matched.append(child.id)
         informed.update(child.inform)
+        if child.min_tier is not None or child.raise_tier:
+            lifts.append(child)
         c_tier, c_department, c_policy, c_priority, c_deciding = _walk_children(
-            child, facts, matched, informed
+            child, facts, matched, informed, lifts
         )
         # The first matched child that provides a field decides it; the child's own
         # values stand in for its subtree's when the subtree provides none.
-        if deciding is None:
+        # An overlay that only lifts or informs and lets the walk go on (night-urgent)
+        # does not name the decision: the category route after it does.
+        if deciding is None and (c_deciding is not None or not child.only_lifts):
             deciding = child.id if c_deciding is None else c_deciding
         if tier is None:
             tier = child.tier if c_tier is None else c_tier
@@ -418,8 +440,9 @@ class RuleSet:
         root = self.root
         matched = [root.id]
         informed = set(root.inform)
+        lifts: list[Route] = []
         tier, department, policy, priority, deciding = _walk_children(
-            root, facts, matched, informed
+            root, facts, matched, informed, lifts
         )
         if department is None or policy is None:
             category = self._catalogue.get(facts.category)
@@ -437,16 +460,45 @@ class RuleSet:
             policy = requested
         # The root's tier and policy are required at load time.
         tier = tier or root.tier or Tier.VILLAGE
+        category = self._catalogue.get(facts.category)
+        raised = category is not None and _RANK[facts.severity] > _RANK[category.severity]
+        if lifts:
+            tier = _lifted(
+                tier,
+                max((_UP[r.min_tier] for r in lifts if r.min_tier is not None), default=0),
+                max(r.raise_tier for r in lifts) if raised else 0,
+            )
         informed.discard(tier)
+        policy = policy or root.policy or ""
+        if raised and facts.severity is Severity.HIGH:
+            tighter = self.policies[policy].high if policy in self.policies else None
+            policy = tighter or policy
         return RouteDecision(
             tier=tier,
             department=department or root.department,
-            policy=policy or root.policy or "",
+            policy=policy,
             rule=deciding or root.id,
             matched=tuple(matched),
             inform=tuple(sorted(informed, key=_TOP_DOWN.__getitem__)),
             priority=priority or root.priority,
         )
+
+
+_UP = {tier: index for index, tier in enumerate(TIERS_UP)}
+_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+#: A raise stops at the county: the city gets a case by escalation or by a route's tier.
+_RAISE_CEILING = _UP[Tier.COUNTY]
+
+
+def _lifted(tier: Tier, floor: int, steps: int) -> Tier:
+    """``tier`` raised ``steps`` up, then at least at ``floor`` (an index of TIERS_UP).
+
+    Never down; the floor and the raise do not add up (night and high: the town).
+    """
+    index = _UP[tier]
+    if steps:
+        index = max(index, min(index + steps, _RAISE_CEILING))
+    return TIERS_UP[max(index, floor)]
 
 
 def _whole_minutes(moment: time) -> bool:
@@ -643,6 +695,8 @@ class _RouteLoader:
             policy=policy,
             inform=inform,
             priority=self.enum(body, "priority", Severity, what),
+            min_tier=self.enum(body, "min_tier", Tier, what),
+            raise_tier=self.steps(body, what),
             continue_=cont,
             routes=children,
         )
@@ -778,6 +832,15 @@ class _RouteLoader:
                 )
             prefixes.append(text)
         return tuple(prefixes)
+
+    def steps(self, body: YamlMapping, what: str) -> int:
+        value = body.get("raise_tier", 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
+            raise self.error(
+                body.value_line("raise_tier"),
+                f"{what}: raise_tier must be a number of tiers from 0 to 3, got {value!r}",
+            )
+        return value
 
     def enum(self, body: YamlMapping, key: str, enum: type[_E], what: str) -> _E | None:
         if key not in body:

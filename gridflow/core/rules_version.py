@@ -3,7 +3,7 @@
 A disposition and ``gridflow_build_info`` carry it, so "which rules decided this?" has
 an answer. It covers the routing tree, the SLA policies and the calendar, and also the
 catalogue (a category's department, severity, merge radius), the networks' own codes,
-the classifier's keywords and the division tree (which centre is whose parent): a
+the classifier's keywords, the danger lexicon and the division tree (which centre is whose parent): a
 change to any of them can change where a case goes or when it escalates.
 """
 
@@ -27,10 +27,13 @@ DECISION_FILES: tuple[str, ...] = (
     "catalogue.yaml",
     "networks.yaml",
     "keywords.yaml",
+    "danger.yaml",
     str(DIVISIONS_FILE),
 )
 #: Files a rules directory may leave out: the loaders then use the bundled ones.
-_OPTIONAL = frozenset({"catalogue.yaml", "networks.yaml", "keywords.yaml", str(DIVISIONS_FILE)})
+_OPTIONAL = frozenset(
+    {"catalogue.yaml", "networks.yaml", "keywords.yaml", "danger.yaml", str(DIVISIONS_FILE)}
+)
 
 
 def decision_files(directory: str | Path, divisions: str | Path | None = None) -> dict[str, Path]:

@@ -28,7 +28,7 @@ from gridflow.core.tiers import SEVERITY_ORDER, SEVERITY_RANK
 from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import ReporterRole, Severity
 
-__all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "raise_by"]
+__all__ = ["SEVERITY_ORDER", "SeverityRules", "assess_severity", "at_most", "higher", "raise_by"]
 
 
 _RANK = SEVERITY_RANK
@@ -43,8 +43,17 @@ def raise_by(severity: Severity, levels: int) -> Severity:
     return SEVERITY_ORDER[rank]
 
 
-def _higher(a: Severity, b: Severity) -> Severity:
+def higher(a: Severity, b: Severity) -> Severity:
+    """The higher of two severities."""
     return a if _RANK[a] >= _RANK[b] else b
+
+
+def at_most(severity: Severity, ceiling: Severity) -> Severity:
+    """``severity``, lowered to ``ceiling`` when above it."""
+    return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
+
+
+_higher = higher
 
 
 class SeverityRules:

@@ -79,6 +79,15 @@ class SlaPolicy:
     #: Name of the calendar.yaml calendar its working time is counted on ("office" by
     #: default; e.g. "every_day" for 环卫, who work weekends and holidays).
     calendar: str = "office"
+    #: the tighter policy a ``high`` case runs under instead (``None``: this one).
+    high: str | None = None
+    #: 督办: the time a centre that missed a deadline (and the tier above that now
+    #: supervises it) gets to finish the stage; ``None``: the full stage again.
+    supervise: timedelta | None = None
+    #: a resolved case may close only once the supervising side has verified it.
+    close_requires_verify: bool = True
+    #: 回访: a 不满意 answer reopens the case (back to the handler for rework).
+    reopen_unsatisfied: bool = True
 
     def stage_amount(self, stage: Stage) -> timedelta | None:
         """The time limit of ``stage`` (``None`` for an untimed verify)."""
@@ -334,7 +343,16 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CLOCK_UNITS: dict[str, str] = {"working_hours": "hms", "working_days": "d", "wall": "dhms"}
 _CLOCK_NAMES: dict[str, Clock] = {clock: clock for clock in CLOCKS}
 _POLICY_FIELDS = ("clock", "accept", "resolve")
-_POLICY_OPTIONAL = ("verify", "warn_at", "extensions", "calendar")
+_POLICY_OPTIONAL = (
+    "verify",
+    "warn_at",
+    "extensions",
+    "high",
+    "supervise",
+    "close_requires_verify",
+    "reopen_unsatisfied",
+    "calendar",
+)
 _EXTENSION_FIELDS = ("max_count", "max_length")
 
 
@@ -375,6 +393,15 @@ def load_policies(
                 body.value_line("calendar"),
                 f"policy {name!r}, calendar: {calendar!r} is not defined in calendar.yaml"
                 f"{did_you_mean(calendar, tuple(calendars))}; defined: {', '.join(calendars)}",
+            )
+    for name, body in table.items():
+        tighter = policies[name].high
+        if tighter is not None and (tighter not in policies or tighter == name):
+            raise ConfigLoadError(
+                path,
+                body.value_line("high") if isinstance(body, YamlMapping) else None,
+                f"policy {name!r}, high: {tighter!r} must name another policy of this file"
+                f"{did_you_mean(tighter, policies)}",
             )
     return policies
 
@@ -433,6 +460,19 @@ def _policy(name: str, body: YamlMapping, path: str | Path) -> SlaPolicy:
             raise ConfigLoadError(path, ext.line, f"{what}: extensions need max_length")
         if "max_length" in ext:
             max_length = duration(ext, "max_length", False)
+    high = body.get("high")
+    if high is not None and (not isinstance(high, str) or not _NAME.match(high)):
+        raise ConfigLoadError(
+            path, body.value_line("high"), f"{what}, high: must name a policy, got {high!r}"
+        )
+    flags: dict[str, bool] = {}
+    for key in ("close_requires_verify", "reopen_unsatisfied"):
+        value = body.get(key, True)
+        if not isinstance(value, bool):
+            raise ConfigLoadError(
+                path, body.value_line(key), f"{what}, {key}: must be true or false"
+            )
+        flags[key] = value
     return SlaPolicy(
         name=name,
         clock=clock,
@@ -443,4 +483,8 @@ def _policy(name: str, body: YamlMapping, path: str | Path) -> SlaPolicy:
         max_extensions=max_count,
         max_extension=max_length,
         calendar=str(body.get("calendar", "office")),
+        high=high,
+        supervise=duration(body, "supervise", allow_zero) if "supervise" in body else None,
+        close_requires_verify=flags["close_requires_verify"],
+        reopen_unsatisfied=flags["reopen_unsatisfied"],
     )

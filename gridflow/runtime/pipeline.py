@@ -6,7 +6,6 @@ so the whole path is testable without a broker and runs without an await per rec
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import time
@@ -19,6 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from gridflow.core.compact_json import dumps_compact
+from gridflow.core.dlq_original import bounded_detail, quote_original
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
 from gridflow.core.facts import StepFact, StepKind
@@ -428,20 +428,18 @@ class Pipeline:
 
     def _dlq(self, result: BatchResult, rec: InRecord, reject: Reject) -> None:
         self.metrics.rejected(reject.reason.value)
-        try:
-            original, is_b64 = reject.original.decode("utf-8"), False
-        except UnicodeDecodeError:
-            original, is_b64 = base64.b64encode(reject.original).decode("ascii"), True
+        quote = quote_original(reject.original, self.limits.max_quote_bytes)
         rejection = Rejection(
             reason=reject.reason,
-            detail=reject.detail,
+            detail=bounded_detail(reject.detail),
             source_topic=rec.topic,
             partition=rec.partition,
             offset=rec.offset,
-            original=original,
+            original=quote.text,
             at=datetime.now(UTC),
-            original_base64=is_b64,
+            original_base64=quote.base64,
             batch_index=reject.batch_index,
+            original_truncated=quote.truncated,
         )
         result.outputs.append(
             OutRecord(self.topics.dlq, rec.key, orjson.dumps(rejection.model_dump(mode="json")))

@@ -38,6 +38,7 @@ from gridflow.runtime.checkpoint import (
     build_batch,
     exit_undelivered,
 )
+from gridflow.runtime.exactly_once import PartitionTransactions, TransactionalCheckpoint
 
 log = logging.getLogger("gridflow.reader")
 
@@ -75,16 +76,24 @@ class InputReader:
         client_id: str = "gridflow-inputs",
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[], None] = exit_undelivered,
+        transactions: PartitionTransactions | None = None,
         max_skew_s: float = 300.0,
     ) -> None:
         self._client = dict(client)
         self.topics = tuple(topics)
-        self.checkpoint = Checkpoint(
-            handle=handle,
-            store=store,
-            read_row=read_row,
-            on_stored=self._stored,
-            on_fatal=on_fatal,
+        steps: dict[str, Any] = {
+            "handle": handle,
+            "store": store,
+            "read_row": read_row,
+            "on_stored": self._stored,
+            "on_fatal": on_fatal,
+        }
+        #: exactly-once (gridflow/runtime/exactly_once.py): a transaction per partition
+        self._transactions = transactions
+        self.checkpoint = (
+            Checkpoint(**steps)
+            if transactions is None
+            else TransactionalCheckpoint(transactions, **steps)
         )
         self._may_read = may_read
         self.batch_max = batch_max
@@ -137,6 +146,9 @@ class InputReader:
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+        if self._transactions is not None:
+            with contextlib.suppress(Exception):
+                await self._transactions.close()
 
     # -------------------------------------------------------------- reading
     async def run(self) -> None:
@@ -148,6 +160,8 @@ class InputReader:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             client_id=self._client_id,
+            # The commands topic is written in transactions under exactly-once.
+            isolation_level="read_committed" if self._transactions else "read_uncommitted",
         )
         await consumer.start()
         self._consumer = consumer
@@ -179,6 +193,8 @@ class InputReader:
         self._pending = None
         self._position.clear()
         now = time.monotonic()
+        if self._transactions is not None:
+            await self._transactions.own(partitions)
         for partition in sorted(partitions):
             await self._finish_journal(consumer, partition)
         tps = [TopicPartition(t, p) for t in self.topics for p in sorted(partitions)]

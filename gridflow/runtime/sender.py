@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
@@ -21,15 +22,23 @@ from gridflow.runtime.partitioning import key_hash
 
 #: topic, key, value, partition (None: the producer's partitioner decides, as ``send`` would)
 Record = tuple[str, bytes | None, bytes | None, int | None]
+#: Told of records the broker refused as too large: their partition, how many, the error.
+OnRefused = Callable[[TopicPartition, int, BaseException], None]
+#: With ``on_refused``, a value this large travels in a batch of its own, so that if the
+#: broker refuses it (``max.message.bytes``) no other record is refused with it.
+ALONE_BYTES = 64 * 1024
 
 
 async def send_batched(
-    producer: AIOKafkaProducer, records: Iterable[Record]
+    producer: AIOKafkaProducer, records: Iterable[Record], *, on_refused: OnRefused | None = None
 ) -> dict[TopicPartition, int]:
     """Send ``records`` in per-partition batches, await delivery, return the last offsets.
 
     Order is kept per topic partition. The result maps every partition written to the
-    offset of the last record written there.
+    offset of the last record written there. Without ``on_refused`` any delivery error
+    raises. With it, a batch the broker refuses as too large is reported to
+    ``on_refused`` and skipped: replaying the batch would be refused again, so raising
+    would only make the worker restart into the same refusal forever.
     """
     groups: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
     pickers: dict[str, Callable[[bytes | None, bytes | None], int]] = {}
@@ -49,6 +58,16 @@ async def send_batched(
         batch = producer.create_batch()
         count = 0
         for key, value in items:
+            if on_refused is not None and value is not None and len(value) >= ALONE_BYTES:
+                if count:
+                    sent.append(
+                        (await producer.send_batch(batch, topic, partition=partition), tp, count)
+                    )
+                    batch, count = producer.create_batch(), 0
+                batch.append(key=key, value=value, timestamp=None)
+                sent.append((await producer.send_batch(batch, topic, partition=partition), tp, 1))
+                batch = producer.create_batch()
+                continue
             if batch.append(key=key, value=value, timestamp=None) is None:
                 sent.append(
                     (await producer.send_batch(batch, topic, partition=partition), tp, count)
@@ -62,9 +81,16 @@ async def send_batched(
             count += 1
         if count:
             sent.append((await producer.send_batch(batch, topic, partition=partition), tp, count))
-    delivered = await asyncio.gather(*(future for future, _, _ in sent))
+    delivered = await asyncio.gather(
+        *(future for future, _, _ in sent), return_exceptions=on_refused is not None
+    )
     last: dict[TopicPartition, int] = {}
     for meta, (_, tp, count) in zip(delivered, sent, strict=True):
+        if isinstance(meta, BaseException):
+            if on_refused is None or not isinstance(meta, MessageSizeTooLargeError):
+                raise meta
+            on_refused(tp, count, meta)
+            continue
         last[tp] = max(last.get(tp, -1), meta.offset + count - 1)
     return last
 

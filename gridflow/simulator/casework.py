@@ -38,6 +38,8 @@ _ASSIGNING = frozenset(
     {DispositionAction.DISPATCH, DispositionAction.ESCALATE, DispositionAction.REROUTE}
 )
 _FINAL_STATES = frozenset({"closed", "cancelled"})
+#: Sent by the supervising side (the centre above the holder), not the holder.
+_CHECKS = frozenset({FeedbackAction.VERIFY, FeedbackAction.REJECT_RESOLUTION, FeedbackAction.CLOSE})
 #: Steps a case in a given state has behind it (a holder does not repeat them).
 _DONE_BY_STATE: dict[str, frozenset[FeedbackAction]] = {
     "accepted": frozenset({FeedbackAction.ACCEPT}),
@@ -196,9 +198,16 @@ class Casework:
         clock: Callable[[], datetime] = _cst_now,
         max_cases: int = 50_000,
         stats: CentreStats | None = None,
+        supervisor_of: Callable[[str], str] | None = None,
     ) -> None:
-        """``clock`` stamps feedback ``at``; scheduling uses the ``now`` passed to each call."""
+        """``clock`` stamps feedback ``at``; scheduling uses the ``now`` passed to each call.
+
+        ``supervisor_of`` names the centre above a holder: verification, rework and closing
+        (核查, 返工, 结案) are sent by it, never by the centre that resolved the case
+        (监管分离). ``None``: the holder sends them (rules without that separation).
+        """
         self.seed = seed
+        self._supervisor_of = supervisor_of
         self.behaviour = behaviour
         self.stats = stats if stats is not None else CentreStats()
         self._clock = clock
@@ -331,18 +340,21 @@ class Casework:
         case.plan.pop(0)
         case.counts[action.value] += 1
         fid = feedback_id(case.case_id, case.center, action.value, case.counts[action.value])
+        sender = case.center
+        if action in _CHECKS and self._supervisor_of is not None:
+            sender = self._supervisor_of(case.center)
         stamp = at.astimezone(_CST).isoformat(timespec="milliseconds")
         doc = {
             "feedback_id": fid,
             "case_id": case.case_id,
-            "center_code": case.center,
+            "center_code": sender,
             "action": action.value,
             "at": stamp,
             "note": NOTES.get(action),
             **doc,
         }
         self.stats.feedback[action.value] += 1
-        self.stats.log.append(SentFeedback(fid, case.case_id, case.center, action.value, stamp))
+        self.stats.log.append(SentFeedback(fid, case.case_id, sender, action.value, stamp))
         return case.key, orjson.dumps(doc)
 
     @staticmethod

@@ -17,7 +17,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
 from gridflow.config import Settings
+from gridflow.core.regions import RegionGraph
 from gridflow.kafka_client import client_kwargs
+from gridflow.reference import divisions_path
 from gridflow.simulator.casework import Behaviour, Casework, CentreStats
 from gridflow.topics import DISPOSITIONS, FEEDBACK
 from schemas import Disposition
@@ -63,7 +65,15 @@ async def run_centres(
         delay_s=delay_s,
     )
     stop = stop if stop is not None else asyncio.Event()
-    casework = Casework(seed, behaviour, max_cases=max_cases, stats=stats)
+    # 监管分离: the centre above the holder verifies and closes.
+    regions = RegionGraph.load_csv(divisions_path(settings))
+
+    def supervisor_of(centre: str) -> str:
+        return (regions.parent(centre) if centre in regions else None) or centre
+
+    casework = Casework(
+        seed, behaviour, max_cases=max_cases, stats=stats, supervisor_of=supervisor_of
+    )
     stats = casework.stats
     feedback_topic = settings.topic(FEEDBACK)
     consumer = AIOKafkaConsumer(

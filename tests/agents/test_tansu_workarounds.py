@@ -8,9 +8,9 @@ other cluster both stay as Faust has them. The worker recognises Tansu by its cl
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
+from conftest import BrokerUnderTest
 
 from agents import faust_patches
 from agents.app import GridflowApp
@@ -27,8 +27,11 @@ def test_workarounds_follow_the_broker(tansu: bool) -> None:
 
 
 @pytest.mark.integration
-def test_the_embedded_broker_is_recognised_by_its_cluster_id(kafka_bootstrap: str) -> None:
-    if os.environ.get("GRIDFLOW_KAFKA_BOOTSTRAP") or os.environ.get("GRIDFLOW_TEST_KAFKA"):
-        pytest.skip("the tests run on another broker than the embedded one")
-    found = asyncio.run(cluster_id(Settings(kafka_bootstrap=kafka_bootstrap)))
-    assert found == EMBEDDED_CLUSTER_ID and found in TANSU_CLUSTER_IDS
+def test_each_broker_is_recognised_by_its_cluster_id(broker: BrokerUnderTest) -> None:
+    if broker.kind == "external":
+        pytest.skip("the tests run on a cluster given by GRIDFLOW_KAFKA_BOOTSTRAP")
+    found = asyncio.run(cluster_id(Settings(kafka_bootstrap=broker.bootstrap)))
+    if broker.is_apache_kafka:
+        assert found not in TANSU_CLUSTER_IDS
+    else:
+        assert found == EMBEDDED_CLUSTER_ID and found in TANSU_CLUSTER_IDS

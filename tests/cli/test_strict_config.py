@@ -181,5 +181,5 @@ def test_an_unreachable_broker_is_one_line(
 
 def test_test_only_variables_are_known_and_say_what_for() -> None:
     known = setting_variables()
-    assert "GRIDFLOW_TEST_KAFKA" in known and "GRIDFLOW_CONFIG" in known
+    assert "GRIDFLOW_TEST_BROKERS" in known and "GRIDFLOW_CONFIG" in known
     assert all(what for what in OTHER_VARIABLES.values())

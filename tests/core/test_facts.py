@@ -21,6 +21,7 @@ from schemas import Feedback, GridEvent
 
 VILLAGE = "500103001003"
 TOWN = "500103001000"
+COUNTY = "500103000000"
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 NOW = T0.timestamp()
 
@@ -73,10 +74,11 @@ LOOP = [
     ("accept", {}, ("state", "accepted")),
     ("extend", {"until": (T0 + timedelta(days=1)).isoformat()}, ("state", "extended")),
     ("resolve", {}, ("state", "resolved")),
-    ("reject_resolution", {}, ("state", "reworked")),
+    # 监管分离: the town above the village checks and closes.
+    ("reject_resolution", {"center": TOWN}, ("state", "reworked")),
     ("resolve", {}, ("state", "resolved")),
-    ("verify", {}, ("state", "verified")),
-    ("close", {}, ("state", "closed")),
+    ("verify", {"center": TOWN}, ("state", "verified")),
+    ("close", {"center": TOWN}, ("state", "closed")),
     ("reopen", {}, ("state", "reopened")),
     ("return", {"target_center": "500103001006"}, ("reroute", "returned")),
     ("return", {"center": "500103001006"}, ("reroute", "returned")),
@@ -141,8 +143,13 @@ def _accepted(engine: Engine) -> tuple[RegionState, str, float]:
     return state, case_id, deadline
 
 
-def _close(engine: Engine, state: RegionState, case_id: str, at: float) -> tuple[bool, float]:
-    out = engine.apply_feedback(state, fb(case_id, "close", 99), at)
+def _close(
+    engine: Engine, state: RegionState, case_id: str, at: float, above: str = TOWN
+) -> tuple[bool, float]:
+    """Verify, then close, from the supervising side (``above`` the holder)."""
+    verified = engine.apply_feedback(state, fb(case_id, "verify", 98, above), at - 1)
+    assert verified.reject is None, verified.reject
+    out = engine.apply_feedback(state, fb(case_id, "close", 99, above), at)
     [closed] = out.facts
     assert closed.kind is StepKind.CLOSED and closed.on_time is not None
     assert closed.lateness_s is not None
@@ -165,12 +172,12 @@ def test_lateness_counts_from_the_first_missed_deadline_after_an_escalation(
     engine: Engine,
 ) -> None:
     state, case_id, deadline = _accepted(engine)
-    engine.apply_tick(state, case_id, deadline)  # missed: up to the town, fresh deadline
+    engine.apply_tick(state, case_id, deadline)  # missed: up to the town, a 督办 deadline
     case = state.cases[case_id]
     assert case.holder == TOWN and case.deadline is not None and case.deadline > deadline
     engine.apply_feedback(state, fb(case_id, "resolve", 2, TOWN), deadline + 600)
-    out = engine.apply_feedback(state, fb(case_id, "close", 3, TOWN), deadline + 700)
-    assert [(f.on_time, f.lateness_s) for f in out.facts] == [(False, 600.0)]
+    # The county above the town verifies and closes.
+    assert _close(engine, state, case_id, deadline + 700, COUNTY) == (False, 600.0)
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["in time", "late"])

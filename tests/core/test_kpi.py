@@ -22,6 +22,7 @@ from gridflow.topics import METRICS
 from schemas import Feedback, GridEvent, MergeMetrics
 
 VILLAGE = "500103001003"
+TOWN = "500103001000"
 COUNTY = "500103000000"
 OTHER_COUNTY = "500104000000"
 #: A minute boundary (and an hour boundary): windows start here.
@@ -389,7 +390,8 @@ def _feedback(case_id: str, action: str, n: int) -> Feedback:
         {
             "feedback_id": f"{case_id}-{n}",
             "case_id": case_id,
-            "center_code": VILLAGE,
+            # 监管分离: the town above the village verifies and closes.
+            "center_code": TOWN if action in ("verify", "close") else VILLAGE,
             "action": action,
             "at": T0.isoformat(),
         }

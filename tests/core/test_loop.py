@@ -34,7 +34,7 @@ PATHS: dict[CaseStatus, tuple[str, ...]] = {
     CaseStatus.ACCEPTED: ("accept",),
     CaseStatus.RESOLVED: ("accept", "resolve"),
     CaseStatus.VERIFIED: ("accept", "resolve", "verify"),
-    CaseStatus.CLOSED: ("accept", "resolve", "close"),
+    CaseStatus.CLOSED: ("accept", "resolve", "verify", "close"),
     CaseStatus.CANCELLED: ("cancel",),
 }
 
@@ -61,7 +61,12 @@ def test_every_feedback_action_has_one_row() -> None:
 
 
 def feedback(
-    case_id: str, action: str, n: int, center: str = VILLAGE, deadline: float | None = None
+    case_id: str,
+    action: str,
+    n: int,
+    center: str = VILLAGE,
+    deadline: float | None = None,
+    satisfaction: str = "satisfied",
 ) -> Feedback:
     doc: dict[str, object] = {
         "feedback_id": f"f{n}-{action}",
@@ -76,6 +81,8 @@ def feedback(
         doc["until"] = until.isoformat()
     if action == "return":
         doc["target_center"] = NEIGHBOUR
+    if action == "revisit":
+        doc["satisfaction"] = satisfaction
     return Feedback.model_validate(doc)
 
 
@@ -93,10 +100,18 @@ def case_in(engine: Engine, status: CaseStatus) -> tuple[RegionState, str]:
     )
     case_id = engine.apply_event(state, event, NOW).dispositions[0].case_id
     for n, action in enumerate(PATHS[status]):
-        out = engine.apply_feedback(state, feedback(case_id, action, n), NOW + 1 + n)
+        who = LOOP[FeedbackAction(action)].who
+        out = engine.apply_feedback(
+            state, feedback(case_id, action, n, centre_for(who)), NOW + 1 + n
+        )
         assert out.reject is None, out.reject
     assert state.cases[case_id].status is status
     return state, case_id
+
+
+def centre_for(who: Who) -> str:
+    """Who sends an action on a village's case: the village, or the town above it."""
+    return TOWN if who is Who.SUPERVISOR else VILLAGE
 
 
 PAIRS = [(t, status) for t in LOOP.values() for status in CaseStatus]
@@ -111,8 +126,12 @@ def test_the_engine_does_what_the_row_says(
     state, case_id = case_in(engine, status)
     case = state.cases[case_id]
     stage_before, deadline_before = case.stage, case.deadline
-    fb = feedback(case_id, rule.action.value, 99, deadline=deadline_before)
+    fb = feedback(case_id, rule.action.value, 99, centre_for(rule.who), deadline_before)
     out = engine.apply_feedback(state, fb, NOW + 60)
+    if rule.action is FeedbackAction.CLOSE and status is CaseStatus.RESOLVED:
+        # The row allows it; the policy (close_requires_verify, the default) does not.
+        assert out.reject is not None and "needs verified" in out.reject[1]
+        return
     if status not in rule.allowed:
         assert out.reject is not None and out.reject[0] is RejectReason.INVALID_TRANSITION
         assert case.status is status and not out.dispositions
@@ -125,6 +144,7 @@ def test_the_engine_does_what_the_row_says(
     expected_stage = {
         StageChange.START_ACCEPT: "accept",
         StageChange.START_RESOLVE: "resolve",
+        StageChange.START_VERIFY: "verify",
         StageChange.STOP: None,
         StageChange.RESTART: stage_before,
         StageChange.MOVE: stage_before,
@@ -146,6 +166,14 @@ def test_who_may_act_is_the_row_s(engine: Engine, rule: Transition) -> None:
         assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
     else:
         assert out.reject is None, out.reject
+    if rule.who is Who.SUPERVISOR:
+        # 监管分离: the centre that handled the case never checks it.
+        state, case_id = case_in(engine, rule.allowed[0])
+        out = engine.apply_feedback(
+            state, feedback(case_id, rule.action.value, 97, VILLAGE, deadline), NOW + 60
+        )
+        assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
+        assert "supervising side" in out.reject[1]
     # a centre beside the holder (not above it) may never act
     out = engine.apply_feedback(
         state, feedback(case_id, rule.action.value, 98, NEIGHBOUR, deadline), NOW + 60
@@ -155,6 +183,84 @@ def test_who_may_act_is_the_row_s(engine: Engine, rule: Transition) -> None:
 
 def test_a_refusal_names_the_states_the_action_needs(engine: Engine) -> None:
     state, case_id = case_in(engine, CaseStatus.DISPATCHED)
-    out = engine.apply_feedback(state, feedback(case_id, "close", 1), NOW)
+    out = engine.apply_feedback(state, feedback(case_id, "close", 1, TOWN), NOW)
     assert out.reject is not None
     assert re.search(r"is dispatched; close needs verified, resolved$", out.reject[1])
+
+
+def test_resolving_starts_verification_on_the_policy_s_clock(engine: Engine) -> None:
+    state, case_id = case_in(engine, CaseStatus.RESOLVED)
+    case = state.cases[case_id]
+    # garbage_exposed: verify 2 working hours, from the resolution at 10:00:02 (the
+    # morning period ends at 12:00, so the last 2 s fall after lunch).
+    assert case.stage == "verify"
+    policy = engine.rules.policies[case.policy]
+    assert policy.verify is not None
+    resolved = datetime.fromtimestamp(NOW + 2, UTC)
+    due = engine.rules.calendar.add_working_time(resolved, policy.verify).timestamp()
+    assert case.deadline == due
+
+
+def test_a_missed_verification_goes_up_a_tier(engine: Engine) -> None:
+    state, case_id = case_in(engine, CaseStatus.RESOLVED)
+    case = state.cases[case_id]
+    assert case.deadline is not None
+    out = engine.apply_tick(state, case_id, case.deadline + 1)
+    assert [d.action for d in out.dispositions] == ["escalate"]
+    assert (case.tier, case.stage) == ("town", "verify")
+
+
+def test_a_missed_deadline_gives_a_supervised_deadline_not_a_fresh_stage(
+    engine: Engine,
+) -> None:
+    # garbage_exposed: accept 30 working minutes; 督办 (supervise) 2 working hours would be
+    # longer, so take the resolve stage: 4 working hours, supervise 2.
+    state, case_id = case_in(engine, CaseStatus.ACCEPTED)
+    case = state.cases[case_id]
+    assert case.deadline is not None
+    missed_at = case.deadline + 1
+    engine.apply_tick(state, case_id, missed_at)
+    assert case.tier == "town" and case.stage == "resolve"
+    policy = engine.rules.policies[case.policy]
+    assert policy.supervise is not None
+    full = engine.rules.calendar.add_working_time(
+        datetime.fromtimestamp(missed_at, UTC), policy.resolve
+    ).timestamp()
+    supervised = engine.rules.calendar.add_working_time(
+        datetime.fromtimestamp(missed_at, UTC), policy.supervise
+    ).timestamp()
+    assert case.deadline == pytest.approx(supervised) and case.deadline < full
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "stage"),
+    [
+        ("satisfied", CaseStatus.CLOSED, None),
+        ("basically_satisfied", CaseStatus.CLOSED, None),
+        ("unsatisfied", CaseStatus.DISPATCHED, "accept"),
+    ],
+)
+def test_a_revisit_records_satisfaction_and_unsatisfied_reopens(
+    engine: Engine, answer: str, status: CaseStatus, stage: str | None
+) -> None:
+    state, case_id = case_in(engine, CaseStatus.CLOSED)
+    fb = feedback(case_id, "revisit", 50, TOWN, satisfaction=answer)
+    out = engine.apply_feedback(state, fb, NOW + 60)
+    assert out.reject is None, out.reject
+    [disposition] = out.dispositions
+    assert disposition.reason is not None and answer in disposition.reason
+    case = state.cases[case_id]
+    assert (case.status, case.stage) == (status, stage)
+
+
+def test_a_revisit_needs_a_satisfaction() -> None:
+    with pytest.raises(ValueError, match="satisfaction"):
+        Feedback.model_validate(
+            {
+                "feedback_id": "f1",
+                "case_id": f"{VILLAGE}-x",
+                "center_code": TOWN,
+                "action": "revisit",
+                "at": T0.isoformat(),
+            }
+        )

@@ -78,11 +78,11 @@ GOLDEN = [
         ("SJ0102", "village", VILLAGE, "城管局", "garbage_exposed", "normal", (), "2026-11-25T10:03:00+08:00"),
     ),
     (
-        "a fire in the text: critical, the county, the city informed, wall clock",
+        "a fire in the text: critical, the county, the city and the area's centres informed, wall clock",
         event("2026-11-25T10:00:00+08:00", "居民楼起火有人被困", network="zongzhi"),
         None,
         1.0,
-        ("SJ0401", "county", COUNTY, "消防救援支队", "emergency", "critical", (("city", "500000000000"),), "2026-11-25T10:30:00+08:00"),
+        ("SJ0401", "county", COUNTY, "消防救援支队", "emergency", "critical", (("city", "500000000000"), ("town", TOWN), ("village", "500103001003")), "2026-11-25T10:30:00+08:00"),
     ),
     (
         "a labour dispute: the town and the 12345 complaint limit",

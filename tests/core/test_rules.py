@@ -213,37 +213,62 @@ BUNDLED = RuleSet.load(RULES, regions=RegionGraph.default())
         (facts("ZZ0101", network="gongan"), Tier.TOWN, "grid_standard", "police-reports", ()),
         (facts("ZZ0105"), Tier.TOWN, "grid_complex", "land-disputes", ()),
         (facts("SJ0303"), Tier.TOWN, "muck", "muck-spill", ()),
-        (facts("BJ0101"), Tier.COUNTY, "hotline_urgent", "manhole", ()),
+        (facts("BJ0101"), Tier.COUNTY, "urgent_wall", "open-holes", ()),
         (facts("BJ0401"), Tier.TOWN, "greenery", "greenery-components", ()),
         (facts("SJ0404", Severity.HIGH), Tier.TOWN, "emergency", "emergencies", (Tier.COUNTY,)),
-        # Critical: county handles, city informed, whatever the category.
+        # Critical: county handles, the city and the centres of the area informed,
+        # whatever the category.
         (
             facts("SJ0102", Severity.CRITICAL),
             Tier.COUNTY,
             "emergency",
             "critical",
-            (Tier.CITY,),
+            (Tier.CITY, Tier.TOWN, Tier.VILLAGE),
         ),
         (
             facts("SJ0401", Severity.CRITICAL),
             Tier.COUNTY,
             "emergency",
             "critical",
-            (Tier.CITY,),
+            (Tier.CITY, Tier.TOWN, Tier.VILLAGE),
         ),
-        # Urgent at night skips the unstaffed village centre.
+        # High above the category default: one tier up and the policy's wall-clock `high:`.
         (
             facts("SJ0102", Severity.HIGH, at=time(23)),
             Tier.TOWN,
-            "garbage_exposed",
-            "night-urgent",
+            "high_hours",
+            "garbage-exposed",
             (),
         ),
         (
             facts("SJ0102", Severity.HIGH, at=time(21)),
-            Tier.VILLAGE,
-            "garbage_exposed",
+            Tier.TOWN,
+            "high_hours",
             "garbage-exposed",
+            (),
+        ),
+        # A wall-clock matter at night: the town's duty room, not the closed village office;
+        # by day the village (独居人员失联: the grid worker knocks first).
+        (
+            facts("ZZ0520", Severity.HIGH, at=time(23)),
+            Tier.TOWN,
+            "urgent_wall",
+            "out-of-contact",
+            (),
+        ),
+        (
+            facts("ZZ0520", Severity.HIGH, at=time(10)),
+            Tier.VILLAGE,
+            "urgent_wall",
+            "out-of-contact",
+            (),
+        ),
+        # The night rule never lowers: a county category stays at the county.
+        (
+            facts("SJ0701", Severity.HIGH, at=time(23)),
+            Tier.COUNTY,
+            "high_response",
+            "pollution",
             (),
         ),
     ],
@@ -270,5 +295,6 @@ def test_bundled_rules_fill_the_department_from_the_catalogue() -> None:
 
 def test_every_bundled_policy_is_used_by_a_route_or_the_catalogue() -> None:
     used = {route.policy for route in BUNDLED.routes()} - {None}
+    used |= {policy.high for policy in BUNDLED.policies.values()} - {None}
     hotline = set(Catalogue.default().policy_names())
     assert used | {"emergency"} | hotline == set(BUNDLED.policies)

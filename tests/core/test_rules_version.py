@@ -27,6 +27,7 @@ def test_every_decision_file_is_hashed() -> None:
         "catalogue.yaml",
         "networks.yaml",
         "keywords.yaml",
+        "danger.yaml",
         str(DIVISIONS_FILE),
     }
 

@@ -196,9 +196,12 @@ def produce_sync(bootstrap: str, topic: str, records: Iterable[tuple[bytes | Non
 class Collector:
     """Reads a topic from the beginning in a background thread-free way: call ``poll``."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, isolation_level: str = "read_uncommitted"
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.isolation_level = isolation_level
         self.records: list[dict[str, Any]] = []
         self.keys: list[bytes | None] = []
         self._loop = asyncio.new_event_loop()
@@ -213,6 +216,7 @@ class Collector:
                 enable_auto_commit=False,
                 group_id=None,
                 fetch_max_wait_ms=50,
+                isolation_level=self.isolation_level,
             )
             await consumer.start()
             return consumer

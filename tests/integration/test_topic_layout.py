@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from conftest import BrokerUnderTest
 from harness import create_topic
 
 from gridflow.config import Settings
 from gridflow.kafka_client import TopicLayoutError, all_topics, ensure_topics
-from gridflow.topics import EVENTS_IN
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +42,33 @@ async def test_an_input_topic_with_another_partition_count_is_refused(
     await create_topic(kafka_bootstrap, settings.topic(EVENTS_IN), 5)
     with pytest.raises(TopicLayoutError, match=r"grid\.events\.in has 5 partitions"):
         await ensure_topics(settings)
+
+
+async def test_topics_get_production_settings_on_apache_kafka(broker: BrokerUnderTest) -> None:
+    if not broker.is_apache_kafka:
+        pytest.skip("the embedded broker keeps no topic configs")
+    settings = _settings(broker.bootstrap, 2)
+    changelog = settings.topic("gridflow-cases-changelog")
+    await ensure_topics(settings, extra=(changelog,))
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, settings.topic(DISPOSITIONS)),
+                ConfigResource(ConfigResourceType.TOPIC, changelog),
+            ]
+        )
+    finally:
+        await admin.close()
+    configs = {
+        name: {entry[0]: entry[1] for entry in resource[4]}
+        for response in described
+        for resource in response.resources
+        for name in [resource[3]]
+    }
+    dispositions = configs[settings.topic(DISPOSITIONS)]
+    assert dispositions["max.message.bytes"] == str(settings.max_message_bytes)
+    assert dispositions["min.insync.replicas"] == "1"  # one broker: replication factor 1
+    assert dispositions["cleanup.policy"] == "delete"
+    assert configs[changelog]["cleanup.policy"] == "compact"

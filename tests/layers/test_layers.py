@@ -62,7 +62,7 @@ def test_nothing_installed_imports_the_tools() -> None:
 def test_the_wheel_leaves_the_tools_and_the_tests_out() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     include = project["tool"]["setuptools"]["packages"]["find"]["include"]
-    assert sorted(include) == ["agents*", "gridflow*", "schemas*"]
+    assert sorted(include) == ["agents*", "gridflow*", "routing_rules*", "schemas*"]
 
 
 @pytest.mark.parametrize("command", ["bench", "chaos"])

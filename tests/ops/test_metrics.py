@@ -6,12 +6,13 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from gridflow.metrics import TIERS, Metrics
-from gridflow.topics import EVENTS_IN, FEEDBACK
+from gridflow.topics import DLQ, EVENTS_IN, FEEDBACK
 
 #: The exposed metric names and label names ops, dashboards and alerts rely on.
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_events_in_total": ("counter", ("network",)),
     "gridflow_dlq_total": ("counter", ("reason",)),
+    "gridflow_outputs_refused_total": ("counter", ("topic",)),
     "gridflow_duplicates_total": ("counter", ("kind",)),
     "gridflow_feedback_total": ("counter", ("action",)),
     "gridflow_cases_opened_total": ("counter", ("tier",)),
@@ -40,6 +41,7 @@ def exercised() -> Metrics:
     m = Metrics(CollectorRegistry())
     m.event_in("zongzhi", 3)
     m.rejected("invalid_json")
+    m.output_refused(DLQ)
     m.duplicate("event")
     m.feedback_applied("accept")
     m.case_opened("village")

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from conftest import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK, METRICS
@@ -76,9 +77,13 @@ def state_of(records: list[dict[str, object]], state: str) -> dict[str, object] 
 
 
 def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
-    kafka_bootstrap: str, tmp_path: Path
+    broker: BrokerUnderTest, tmp_path: Path
 ) -> None:
-    dep = Deployment(kafka_bootstrap, tmp_path)
+    if broker.is_apache_kafka:
+        # The test dates its feedback hours ahead; Apache Kafka 4 refuses a record
+        # timestamp more than message.timestamp.after.max.ms (1 h) in the future.
+        pytest.skip("Apache Kafka refuses record timestamps over an hour ahead")
+    dep = Deployment(broker.bootstrap, tmp_path)
     dep.create_topics()
     feedback_topic = dep.topic(FEEDBACK)
     opener = WorkerProcess(dep, name="opener").start().wait_ready()

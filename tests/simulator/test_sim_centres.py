@@ -20,7 +20,7 @@ from schemas import Feedback
 
 pytestmark = pytest.mark.integration
 
-VILLAGES = ("500103001003", "500105002001", "500106001001", "500112001001")
+VILLAGES = ("500103001003", "500105002001", "500106001001", "500112002001")
 CASES = 20
 
 
@@ -106,7 +106,10 @@ async def test_centres_answer_each_dispatched_case_through_the_closed_loop(
         # One key per case means one partition: the loop arrives in order.
         assert [fb.action.value for _, fb in sent] == ["accept", "resolve", "verify", "close"]
         assert {key for key, _ in sent} == {str(cases[case]["region_code"]).encode()}
-        assert {fb.center_code for _, fb in sent} == {cases[case]["center_code"]}
+        # 监管分离: the holder accepts and resolves, the town above it verifies and closes.
+        holder = str(cases[case]["center_code"])
+        town = holder[:9] + "000"
+        assert [fb.center_code for _, fb in sent] == [holder, holder, town, town]
     assert stats.sent == 4 * CASES and stats.failed == 0
     assert stats.duplicates == 1
     assert stats.fates == {"resolve": CASES}

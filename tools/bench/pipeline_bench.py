@@ -46,6 +46,15 @@ FORMS = ("single", "batch", "batch_keyed")
 
 
 # ------------------------------------------------------------------ records
+
+
+def _isolation() -> str:
+    """What a consumer of the contract reads with under the measured guarantee."""
+    if os.environ.get("GRIDFLOW_PROCESSING_GUARANTEE") == "exactly_once":
+        return "read_committed"
+    return "read_uncommitted"
+
+
 def make_records(n: int, seed: int = 1) -> list[tuple[bytes | None, bytes, str]]:
     """``n`` valid simulator events: (key, value, region_code), ~500 bytes each."""
     from gridflow.simulator.events import generate
@@ -249,6 +258,7 @@ async def read_dispositions(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level=_isolation(),
         fetch_max_wait_ms=50,
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
@@ -278,6 +288,7 @@ async def read_dispositions_actions(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level=_isolation(),
         fetch_max_wait_ms=50,
     )
     await consumer.start()
@@ -456,6 +467,7 @@ async def _latency_run(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level=_isolation(),
         fetch_max_wait_ms=20,
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from gridflow.apache_kafka import KafkaCluster
 from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.config import Settings, load_settings
 from gridflow.kafka_client import client_kwargs, ensure_topics
@@ -38,6 +39,7 @@ from gridflow.simulator.centres import run_centres
 from gridflow.simulator.events import EventGenerator
 from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK
 from gridflow.worker_process import http_get, kill_group, spawn_worker, terminate
+from tools.chaos.broker_failures import BrokerFailures
 from tools.chaos.checker import VALID_KINDS, Sent, Verdict, check
 
 Log = Callable[[str], None]
@@ -71,6 +73,12 @@ class ChaosConfig:
     workdir: Path | None = None
     bootstrap: str | None = None
     centre_delay_s: tuple[float, float] = (0.3, 2.0)
+    #: Apache Kafka nodes to start for the run (``--kafka``: 3); 0: the embedded broker
+    #: or ``bootstrap``. With 3, topics get replication factor 3, min.insync.replicas 2.
+    kafka_nodes: int = 0
+    #: brokers SIGKILLed and restarted during the run (with ``kafka_nodes`` 3)
+    broker_kills: int = 3
+    guarantee: str = "at_least_once"
 
     def planned_rate(self) -> float:
         """Events per second: the given rate, or the stream spread over the kills' time."""
@@ -95,6 +103,7 @@ class ChaosResult:
     timings: dict[str, float] = field(default_factory=dict)
     workdir: str = ""
     restarts_exited: list[str] = field(default_factory=list)
+    broker_kills: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The last-line JSON: the brief's keys first, then the details."""
@@ -106,6 +115,9 @@ class ChaosResult:
             "duplicate_escalations": v.duplicate_escalations,
             "raw_duplicate_dispositions": v.raw_duplicate_dispositions,
             "dlq": v.dlq,
+            "guarantee": self.config.guarantee,
+            "broker_kills": len(self.broker_kills),
+            "broker_kill_log": self.broker_kills,
             "passed": v.passed and self.drained,
             "drained": self.drained,
             "failures": v.failures() + ([] if self.drained else ["not_drained"]),
@@ -157,6 +169,12 @@ class Outputs:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Under exactly-once, what a read_committed consumer of the contract sees.
+        self.isolation_level = (
+            "read_committed"
+            if settings.processing_guarantee == "exactly_once"
+            else "read_uncommitted"
+        )
         self.dispositions: list[dict[str, Any]] = []
         self.dlq: list[dict[str, Any]] = []
         self.feedback: list[dict[str, Any]] = []
@@ -182,6 +200,7 @@ class Outputs:
             fetch_max_wait_ms=100,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            isolation_level=self.isolation_level,
         )
         await consumer.start()
         parts: list[TopicPartition] = []
@@ -434,6 +453,9 @@ class Chaos:
         #: event id -> region code, to find the changelog rows of a lost or split event.
         self.event_region: dict[str, str] = {}
         self.t0 = time.monotonic()
+        #: set by run_chaos with ``kafka_nodes`` 3: the broker-failure task's cluster
+        self.cluster: KafkaCluster | None = None
+        self.broker_failures: BrokerFailures | None = None
 
     def _say(self, text: str) -> None:
         self.log(f"[chaos {time.monotonic() - self.t0:6.1f}s] {text}")
@@ -447,6 +469,8 @@ class Chaos:
             app_id=f"{prefix}gridflow",
             partitions=self.config.partitions,
             sla_scale=self.config.sla_scale,
+            replication_factor=min(3, max(1, self.config.kafka_nodes)),
+            processing_guarantee=self.config.guarantee,
         )
 
     def _worker_env(self, settings: Settings) -> dict[str, str]:
@@ -462,6 +486,8 @@ class Chaos:
                 "GRIDFLOW_LOG_LEVEL": "INFO",
                 "GRIDFLOW_TICK_INTERVAL": "0.5",
                 "PYTHONUNBUFFERED": "1",
+                "GRIDFLOW_REPLICATION_FACTOR": str(settings.replication_factor),
+                "GRIDFLOW_PROCESSING_GUARANTEE": settings.processing_guarantee,
             }
         )
         return env
@@ -495,7 +521,9 @@ class Chaos:
             linger_ms=10,
             max_batch_size=1024 * 1024,
             max_request_size=4 * 1024 * 1024,
-            acks=1,
+            # With replicas, only acks=all survives the leader's SIGKILL.
+            acks="all" if settings.replication_factor > 1 else 1,
+            enable_idempotence=settings.replication_factor > 1,
         )
         await producer.start()
         topic = settings.topic(EVENTS_IN)
@@ -657,12 +685,28 @@ class Chaos:
         killer = asyncio.create_task(self._killer(stop_kills))
         stop_sampler = asyncio.Event()
         sampler = asyncio.create_task(self._sample_commits(settings, outputs, stop_sampler))
+        stop_brokers = asyncio.Event()
+        brokers = None
+        if self.cluster is not None and cfg.kafka_nodes >= 3:
+            self.broker_failures = BrokerFailures(
+                self.cluster,
+                settings.topic(EVENTS_IN),
+                random.Random(cfg.seed + 1),
+                self._say,
+                min_kills=cfg.broker_kills,
+                t0=self.t0,
+            )
+            brokers = asyncio.create_task(self.broker_failures.run(stop_brokers))
         stream_started = time.monotonic()
         await self._produce(settings)
         self.timings["stream_s"] = time.monotonic() - stream_started
         self.events_end = self._events_end(settings)
         await killer
         self._say(f"kills done: {len(self.kills)}")
+        if brokers is not None:
+            stop_brokers.set()
+            await brokers
+            self._say(f"broker kills done: {len(self.broker_failures.kills)}")  # type: ignore[union-attr]
 
         # Drain, phase 1: the centres go on answering for a while, then stop.
         tail_end = time.monotonic() + cfg.centres_tail_s
@@ -779,6 +823,7 @@ class Chaos:
             timings=self.timings,
             workdir=str(workdir),
             restarts_exited=exited,
+            broker_kills=self.broker_failures.kills if self.broker_failures else [],
         )
 
     def _events_end(self, settings: Settings) -> dict[int, int]:
@@ -801,16 +846,24 @@ def run_chaos(config: ChaosConfig, log: Log = print) -> ChaosResult:
     workdir = config.workdir or Path(tempfile.mkdtemp(prefix="gridflow-chaos-"))
     workdir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None
-    if not bootstrap:
+    cluster: KafkaCluster | None = None
+    if config.kafka_nodes:
+        log(f"starting Apache Kafka, {config.kafka_nodes} node(s)…")
+        cluster = KafkaCluster(nodes=config.kafka_nodes, directory=workdir / "kafka").start()
+        bootstrap = cluster.bootstrap
+    elif not bootstrap:
         broker = EmbeddedBroker(log_path=workdir / "broker.log").start()
         bootstrap = broker.bootstrap
     chaos = Chaos(config, log)
+    chaos.cluster = cluster
     try:
         return asyncio.run(chaos.run_async(bootstrap, workdir))
     finally:
         chaos.kill_all()
         if broker is not None:
             broker.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 __all__ = ["ChaosConfig", "ChaosResult", "ChaosWorker", "run_chaos"]

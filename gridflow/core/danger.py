@@ -1,0 +1,318 @@
+"""Danger cues and modality: is someone in danger now, or could they be (隐患)?
+
+The keyword classifier (``classify.py``) answers *what* a report is about. This module
+answers two questions around it, from the lexicon in ``routing_rules/danger.yaml``:
+
+* **danger cues**: words of fire, smoke, gas, drowning, collapse, subsidence, landslide,
+  trapped people, electricity, injuries, violence and weapons, each class with a severity
+  level. A report the classifier cannot place that carries any cue goes to triage
+  (险情待核实) instead of the village's working-day fallback; a cue raises the severity.
+* **modality**: hazard markers ("存在…隐患", "有…风险", "万一", "防止", "未发生") make a
+  report a hazard (隐患) unless an incident marker ("着火了", "正在", "救命") says it is
+  happening. Negations right before a cue word (没有人受伤) cancel that cue.
+
+Decisions are data (``DangerReading``), remembered per text: the classifier runs per
+event and report texts repeat.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.classify import KeywordMatcher, normalise
+from gridflow.core.yaml_lines import YamlDocument
+from schemas.common import Severity
+
+__all__ = ["DangerCue", "DangerLexicon", "DangerReading"]
+
+_FIELDS = frozenset(
+    {
+        "version",
+        "triage",
+        "negation_reach",
+        "negations",
+        "hazard_categories",
+        "cues",
+        "hazard_markers",
+        "incident_markers",
+        "conditionals",
+    }
+)
+_CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
+_CACHE_SIZE = 8192
+_RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+# What a matched word is: a cue of a class, a hazard or incident marker, or a negation.
+_HAZARD = "\x00hazard"
+_INCIDENT = "\x00incident"
+_NEGATION = "\x00negation"
+_CONDITIONAL = "\x00conditional"
+#: Marks that end a clause (a conditional's reach), after normalisation.
+_CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
+
+
+@dataclass(frozen=True, slots=True)
+class DangerCue:
+    """One class of danger words (``fire``, ``gas`` …), as configured."""
+
+    name: str
+    level: Severity
+    #: the hazard category a hazard report of this class goes to (火灾隐患 for fire).
+    hazard_category: str
+    words: tuple[str, ...]
+    #: categories whose own urgency covers this cue (电梯困人 for trapped).
+    not_in: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class DangerReading:
+    """What the lexicon found in one text."""
+
+    #: cue classes found (not negated), strongest first, then in file order.
+    cues: tuple[str, ...]
+    #: the highest level of those cues; ``None`` without cues.
+    level: Severity | None
+    #: a hazard marker and no incident marker.
+    hazard: bool
+    #: an incident marker (happening now).
+    incident: bool
+    #: the cue and marker words found, in text order, for explaining a decision.
+    words: tuple[str, ...]
+
+
+_NOTHING = DangerReading((), None, False, False, ())
+
+
+class DangerLexicon:
+    """The danger cues, modality markers and hazard categories; immutable, thread-safe."""
+
+    __slots__ = (
+        "_hazard_prefixes",
+        "_kind",
+        "_matcher",
+        "_read_cached",
+        "cues",
+        "negation_reach",
+        "triage",
+    )
+
+    def __init__(
+        self,
+        cues: Iterable[DangerCue],
+        *,
+        hazard_markers: Iterable[str],
+        incident_markers: Iterable[str],
+        conditionals: Iterable[str] = (),
+        negations: Iterable[str] = (),
+        negation_reach: int = 3,
+        triage: str,
+        hazard_categories: Iterable[str] = (),
+    ) -> None:
+        """Build from the configured classes and word lists; :meth:`load` reads the file."""
+        self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
+        self.triage = triage
+        self.negation_reach = negation_reach
+        self._hazard_prefixes = tuple(hazard_categories)
+        cue_of: dict[str, str] = {}
+        for cue in self.cues.values():
+            for word in cue.words:
+                cue_of[normalise(word)] = cue.name
+        # word -> (cue class or "", marker or ""). A marker that holds a cue word (着火了
+        # holds 着火) counts as that cue too: the longest word wins the match, and the cue
+        # must not be lost to it.
+        kind: dict[str, tuple[str, str]] = {word: (name, "") for word, name in cue_of.items()}
+        markers = (
+            (negations, _NEGATION),
+            (hazard_markers, _HAZARD),
+            (incident_markers, _INCIDENT),
+            (conditionals, _CONDITIONAL),
+        )
+        for listed, marker in markers:
+            for raw in listed:
+                word = normalise(raw)
+                held = (
+                    ""
+                    if marker == _NEGATION
+                    else cue_of.get(word)
+                    or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
+                )
+                kind[word] = (held, marker)
+        self._kind: Mapping[str, tuple[str, str]] = kind
+        # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
+        self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
+        self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
+
+    @classmethod
+    def load(cls, path: str | Path, catalogue: Catalogue) -> DangerLexicon:
+        """Load ``danger.yaml``; raises ``ConfigLoadError`` (file:line) for anything invalid.
+
+        Refused: unknown fields, a category that is not in ``catalogue``, an unknown
+        level, a word listed twice (in any list), an empty list.
+        """
+        doc = YamlDocument(path)
+        top = doc.fields(
+            doc.root,
+            "danger file",
+            required=frozenset({"triage", "cues", "hazard_markers", "incident_markers"}),
+            optional=_FIELDS,
+        )
+        if "version" in top and doc.scalar(top["version"], "version") != "1":
+            raise doc.error(top["version"], "unsupported danger version (this code reads 1)")
+        triage = doc.scalar(top["triage"], "triage")
+        if triage not in catalogue:
+            raise doc.error(top["triage"], f"triage category {triage!r} is not in the catalogue")
+        # A word is listed once among the cues and once among the markers (a marker may
+        # hold a cue word: 着火了 is an incident marker and a fire cue).
+        seen_cue: dict[str, int] = {}
+        seen_marker: dict[str, int] = {}
+
+        def words(node_key: str, node: object, what: str) -> list[str]:
+            seen = seen_cue if node_key == "words" else seen_marker
+            items = doc.sequence(node, what)  # type: ignore[arg-type]
+            if not items:
+                raise doc.error(node, f"{what} must list at least one word")  # type: ignore[arg-type]
+            found: list[str] = []
+            for item in items:
+                word = doc.scalar(item, f"a word of {what}")
+                key = normalise(word)
+                if key in seen:
+                    raise doc.error(item, f"word {word!r} already listed at line {seen[key]}")
+                seen[key] = doc.line(item)
+                found.append(word)
+            return found
+
+        cues: list[DangerCue] = []
+        for name, (_key, body) in doc.mapping(top["cues"], "cues").items():
+            fields = doc.fields(
+                body,
+                f"cue {name}",
+                required=frozenset({"level", "hazard", "words"}),
+                optional=_CUE_FIELDS,
+            )
+            level_text = doc.scalar(fields["level"], f"level of cue {name}")
+            try:
+                level = Severity(level_text)
+            except ValueError:
+                known = ", ".join(s.value for s in _RANK)
+                raise doc.error(
+                    fields["level"], f"unknown level {level_text!r} (known: {known})"
+                ) from None
+            hazard = doc.scalar(fields["hazard"], f"hazard of cue {name}")
+            if hazard not in catalogue:
+                raise doc.error(
+                    fields["hazard"], f"hazard category {hazard!r} is not in the catalogue"
+                )
+            exempt: set[str] = set()
+            listed = fields.get("not_in")
+            for item in doc.sequence(listed, f"not_in of cue {name}") if listed else ():
+                code = doc.scalar(item, f"a category of cue {name}")
+                if code not in catalogue:
+                    raise doc.error(item, f"category {code!r} is not in the catalogue")
+                exempt.add(code)
+            cues.append(
+                DangerCue(
+                    name,
+                    level,
+                    hazard,
+                    tuple(words("words", fields["words"], f"cue {name}")),
+                    frozenset(exempt),
+                )
+            )
+        prefixes: list[str] = []
+        if "hazard_categories" in top:
+            codes = {category.code for category in catalogue.categories}
+            for item in doc.sequence(top["hazard_categories"], "hazard_categories"):
+                prefix = doc.scalar(item, "a hazard category")
+                if not any(code.startswith(prefix) for code in codes):
+                    raise doc.error(item, f"hazard category {prefix!r} matches no category")
+                prefixes.append(prefix)
+        reach = 3
+        if "negation_reach" in top:
+            reach = int(doc.number(top["negation_reach"], "negation_reach", minimum=0))
+        return cls(
+            cues,
+            hazard_markers=words("hazard_markers", top["hazard_markers"], "hazard_markers"),
+            incident_markers=words("incident_markers", top["incident_markers"], "incident_markers"),
+            conditionals=(
+                words("conditionals", top["conditionals"], "conditionals")
+                if "conditionals" in top
+                else ()
+            ),
+            negations=words("negations", top["negations"], "negations")
+            if "negations" in top
+            else (),
+            negation_reach=reach,
+            triage=triage,
+            hazard_categories=prefixes,
+        )
+
+    @classmethod
+    def default(cls) -> DangerLexicon:
+        """The bundled lexicon (``routing_rules/danger.yaml``), loaded once per process."""
+        return _default_lexicon()
+
+    def is_hazard_category(self, code: str) -> bool:
+        """Is ``code`` a hazard category in itself (消防隐患, 危房 …)?"""
+        return code.startswith(self._hazard_prefixes)
+
+    def level_for(self, reading: DangerReading, category: str) -> Severity | None:
+        """The highest level of the reading's cues that apply to ``category``."""
+        for cue in reading.cues:  # strongest first
+            if category not in self.cues[cue].not_in:
+                return self.cues[cue].level
+        return None
+
+    def hazard_category(self, reading: DangerReading) -> str | None:
+        """The hazard category for a hazard report with these cues (strongest cue's)."""
+        return self.cues[reading.cues[0]].hazard_category if reading.cues else None
+
+    def read(self, text: str) -> DangerReading:
+        """Cues and modality of ``text`` (raw report text), remembered."""
+        return self._read_cached(text)
+
+    def _read(self, text: str) -> DangerReading:
+        found = self._matcher.find_text(text)
+        if not found:
+            return _NOTHING
+        kind = self._kind
+        reach = self.negation_reach
+        negated_until = -1
+        # Positions after a conditional up to the end of its clause (what might happen).
+        conditional_until = -1
+        normalised: str | None = None
+        classes: set[str] = set()
+        hazard = incident = False
+        words: list[str] = []
+        for position, word in found:
+            cue, marker = kind[word]
+            if marker == _NEGATION:
+                negated_until = position + len(word) + reach
+                continue
+            if marker == _CONDITIONAL:
+                hazard = True
+                if normalised is None:
+                    normalised = normalise(text)
+                end = position + len(word)
+                while end < len(normalised) and normalised[end] not in _CLAUSE_END:
+                    end += 1
+                conditional_until = end
+            elif marker == _HAZARD:
+                hazard = True
+            elif marker == _INCIDENT and position >= conditional_until:
+                incident = True
+            if cue and position > negated_until:
+                classes.add(cue)
+            words.append(word)
+        order = list(self.cues)
+        cues = tuple(sorted(classes, key=lambda c: (-_RANK[self.cues[c].level], order.index(c))))
+        level = self.cues[cues[0]].level if cues else None
+        return DangerReading(cues, level, hazard and not incident, incident, tuple(words))
+
+
+@functools.cache
+def _default_lexicon() -> DangerLexicon:
+    return DangerLexicon.load(BUNDLED_RULES / "danger.yaml", Catalogue.default())

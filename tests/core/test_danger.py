@@ -1,0 +1,133 @@
+"""The danger lexicon: cues, hazard versus incident, and what assessment does with them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
+from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.opening import assess_report
+from schemas import GridEvent
+from schemas.common import Severity
+
+RULES = Path(__file__).resolve().parents[2] / "routing_rules"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> DangerLexicon:
+    return DangerLexicon.default()
+
+
+@pytest.mark.parametrize(
+    ("text", "cues", "hazard", "incident"),
+    [
+        # Incidents phrased without the classifier's words: the cue still finds them.
+        ("楼下一股臭鸡蛋味，越来越冲", ("gas",), False, False),
+        ("娃儿掉到堰塘头去了", ("drowning",), False, False),
+        ("路中间陷下去一个大洞", ("subsidence",), False, False),
+        ("厨房着火了，快来人", ("fire",), False, True),
+        ("骑手倒在地上不动，腿上在流血", ("injury",), False, False),
+        # Hazards: 存在…隐患, 有…风险, 万一, 防止, 未发生.
+        ("楼道堆满杂物，存在火灾隐患", ("fire",), True, False),
+        ("出租屋电线乱拉，万一着火了跑都跑不脱", ("fire",), True, False),
+        ("燃气管道老化，有泄漏风险", ("gas",), True, False),
+        ("河边没有护栏，防止小孩落水", ("drowning",), True, False),
+        ("仓库未发生火灾，但消防设施缺失", ("fire",), True, False),
+        # An incident marker outside the conditional clause wins: it is happening.
+        ("之前就说存在隐患，现在正在冒烟", ("smoke",), False, True),
+        # Negation right before a cue cancels it.
+        ("两车刮擦，没有人受伤", (), False, False),
+        # No danger: a hot-pot restaurant is not a fire.
+        ("火锅店门口占道经营", (), False, False),
+    ],
+)
+def test_reading(
+    lexicon: DangerLexicon, text: str, cues: tuple[str, ...], hazard: bool, incident: bool
+) -> None:
+    reading = lexicon.read(text)
+    assert (reading.cues[: len(cues)], reading.hazard, reading.incident) == (
+        cues,
+        hazard,
+        incident,
+    )
+    if not cues:
+        assert reading.cues == ()
+
+
+def test_strongest_cue_first(lexicon: DangerLexicon) -> None:
+    # An injury (high) beside a collapse (critical): the collapse decides the level.
+    reading = lexicon.read("墙垮下来了，有人受伤")
+    assert reading.cues[0] == "collapse"
+    assert reading.level is Severity.CRITICAL
+
+
+def event(text: str, **extra: object) -> GridEvent:
+    return GridEvent.model_validate(
+        {
+            "event_id": "e1",
+            "source_network": "zongzhi",
+            "reported_at": datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
+            "region_code": "500103001003",
+            "title": text,
+            **extra,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "category", "severity", "hazard"),
+    [
+        # Unplaced with a danger cue: triage (险情待核实), high, not the village fallback.
+        ("楼下一股臭鸡蛋味，越来越冲", {}, "SJ0620", Severity.HIGH, False),
+        # Unplaced without one: the fallback as before.
+        ("门口那个事情请处理一下", {}, "SJ0601", Severity.NORMAL, False),
+        # A hazard the classifier reads as a fire moves to 火灾隐患; never critical, even
+        # when a trusted grid worker ticks critical.
+        ("楼道堆满纸箱，存在火灾隐患", {}, "ZZ0405", Severity.NORMAL, True),
+        (
+            "电线乱拉，万一着火了人跑不脱",
+            {"severity": "critical", "reporter": {"id": "w1", "role": "grid_worker"}},
+            "ZZ0405",
+            Severity.HIGH,
+            True,
+        ),
+        ("小区燃气管道老化存在泄漏风险", {}, "ZZ0304", Severity.NORMAL, True),
+        ("后山有滑坡风险，裂缝越来越宽", {}, "ZZ0305", Severity.NORMAL, True),
+        # An incident in progress stays an emergency.
+        ("居民楼起火了，火势很大", {}, "SJ0401", Severity.CRITICAL, False),
+        # A camera alert type maps to its category without text.
+        ("AI告警", {"source_network": "video_ai", "category": "fire_smoke"}, "SJ0401", Severity.CRITICAL, False),
+        ("AI告警", {"source_network": "video_ai", "category": "person_fall"}, "SJ0421", Severity.HIGH, False),
+    ],
+)  # fmt: skip
+def test_assessment(
+    text: str, extra: dict[str, object], category: str, severity: Severity, hazard: bool
+) -> None:
+    found = assess_report(event(text, **extra), Catalogue.default(), TextClassifier.default(), None)
+    assert (found.category.code, found.severity, found.hazard) == (category, severity, hazard)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "message"),
+    [
+        (lambda t: t.replace("triage: SJ0620", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
+        (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 40, "unknown level"),
+        (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 41, "not in the catalogue"),
+        (lambda t: t.replace("火苗,", "火灾,", 1), 42, "already listed"),
+        (lambda t: t.replace("version: 1", "version: 1\nlexicon: x"), 29, "unknown field 'lexicon'"),
+    ],
+)  # fmt: skip
+def test_load_errors_name_file_and_line(
+    tmp_path: Path, edit: object, line: int, message: str
+) -> None:
+    path = tmp_path / "danger.yaml"
+    path.write_text(edit((RULES / "danger.yaml").read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
+    with pytest.raises(ConfigLoadError) as raised:
+        DangerLexicon.load(path, Catalogue.default())
+    assert raised.value.line == line
+    assert message in raised.value.message
