@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-from gridflow.topics import ALL_TOPICS, INPUT_TOPIC_CONFIGS, INPUT_TOPICS
+from gridflow.topics import ALL_TOPICS, COMPACTED_TOPICS, INPUT_TOPIC_CONFIGS, INPUT_TOPICS
 
 
 class TopicLayoutError(RuntimeError):
@@ -128,6 +128,8 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
     try:
         existing = set(await admin.list_topics())
         changelogs = set(extra)
+        # grid.rules and the like: compacted, one partition (the order of publications).
+        compacted = {settings.topic(name) for name in COMPACTED_TOPICS}
         wanted = [t for t in dict.fromkeys((*all_topics(settings), *extra)) if t not in existing]
         created: list[str] = []
         input_names = {settings.topic(name) for name in INPUT_TOPICS}
@@ -136,11 +138,11 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                 [
                     NewTopic(
                         name,
-                        settings.partitions,
+                        1 if name in compacted else settings.partitions,
                         settings.replication_factor,
                         topic_configs=topic_configs(
                             settings,
-                            changelog=name in changelogs,
+                            changelog=name in changelogs or name in compacted,
                             input_topic=name in input_names,
                         ),
                     )

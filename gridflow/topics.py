@@ -22,6 +22,10 @@ METRICS = "grid.metrics"
 #: the SLA timer's ticks.
 COMMANDS = "grid.cases.commands"
 
+#: Internal, compacted: published rules bundles keyed by their version (``gridflow rules
+#: publish``); one partition, so the order of publications is kept.
+RULES = "grid.rules"
+
 #: The contract's topics.
 CONTRACT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, DISPOSITIONS, DLQ, METRICS)
 #: The topics a worker reads, in the order a batch processes them; it reads partitions
@@ -31,7 +35,10 @@ INPUT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, COMMANDS)
 #: so the SLA clock starts when a report reached Kafka (gridflow/core/record_clock.py).
 INPUT_TOPIC_CONFIGS: dict[str, str] = {"message.timestamp.type": "LogAppendTime"}
 #: Every topic gridflow creates (Faust's changelogs aside).
-ALL_TOPICS: tuple[str, ...] = (*CONTRACT_TOPICS, COMMANDS)
+ALL_TOPICS: tuple[str, ...] = (*CONTRACT_TOPICS, COMMANDS, RULES)
+#: Topics created with ``cleanup.policy=compact`` and one partition: the latest record of
+#: each key is what counts.
+COMPACTED_TOPICS: tuple[str, ...] = (RULES,)
 
 
 @dataclass(frozen=True, slots=True)

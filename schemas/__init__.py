@@ -20,6 +20,7 @@ from schemas.feedback import Feedback
 from schemas.grid_event import GridEvent, Location, Reporter
 from schemas.merge_metrics import MergeMetrics
 from schemas.rejection import Rejection, RejectReason
+from schemas.rules_bundle import RulesBundle
 
 __all__ = [
     "MAX_TEXT",
@@ -36,6 +37,7 @@ __all__ = [
     "Rejection",
     "Reporter",
     "ReporterRole",
+    "RulesBundle",
     "Satisfaction",
     "Severity",
     "Tier",

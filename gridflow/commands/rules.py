@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from gridflow.commands.rules_diff import add_diff
+from gridflow.commands.rules_publish import add_publish
 from gridflow.config import Settings, load_settings
 from gridflow.core.durations import format_duration
 from gridflow.core.load_errors import ConfigLoadError
@@ -79,12 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``rules`` with its ``check`` and ``test`` subcommands."""
     parser = sub.add_parser(
         "rules",
-        help="validate the routing rules, or test how an event is routed",
+        help="validate, test, diff (replay) and publish the routing rules",
         description="Work with the rules directory: routes.yaml (routing tree), "
         "policies.yaml (SLA policies), calendar.yaml (working hours), catalogue.yaml, "
         "networks.yaml, keywords.yaml and the division tree. See docs/routing-rules.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  gridflow rules check\n  gridflow rules test --event event.json\n",
+        epilog="examples:\n  gridflow rules check\n  gridflow rules test --event event.json\n"
+        "  gridflow rules diff routing_rules/ new_rules/ --events recorded.jsonl\n",
     )
     parser.set_defaults(func=lambda _args: _help(parser))
     actions = parser.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -156,6 +159,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     test.add_argument("--json", action="store_true", help="print one JSON object instead")
     test.set_defaults(func=run)
+    add_diff(actions)
+    add_publish(actions)
 
 
 def _add_divisions(parser: argparse.ArgumentParser) -> None:
@@ -197,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _check(settings: Settings, as_of: date | None, horizon_days: int) -> int:
+def _check(settings: Settings, as_of: date | None = None, horizon_days: int = 90) -> int:
     # Imported here: loading the reference data pulls in jieba, slow for `--help`.
     from gridflow.core.severity import SeverityRules
     from gridflow.reference import divisions_path, load_engine

@@ -18,6 +18,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "disposition.schema.json": models.Disposition,
     "rejection.schema.json": models.Rejection,
     "merge_metrics.schema.json": models.MergeMetrics,
+    "rules_bundle.schema.json": models.RulesBundle,
 }
 
 

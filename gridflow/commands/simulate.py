@@ -8,6 +8,7 @@ import contextlib
 import random
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,8 @@ examples:
   gridflow simulate --count 10000 --rate 0 --batch-size 200    as fast as possible
   gridflow simulate --rate 50 --duplicate-rate 0.3 --centres   with simulated centres
   gridflow simulate --count 1000 --seed 7 --json > run.json    reproducible, JSON summary
+  gridflow simulate --count 5000 --seed 7 --out events.jsonl   to a file, no broker
+                                  (replay it with `gridflow rules diff --events`)
 
   gridflow broker --port 9092 &                                a broker to send to
   export GRIDFLOW_KAFKA_BOOTSTRAP=127.0.0.1:9092
@@ -121,6 +124,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="progress line on stderr (default: when stderr is a terminal)",
     )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the records to FILE (one value per line) instead of the broker; "
+        "needs --count, ignores --rate",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=run)
 
@@ -148,6 +158,8 @@ def _check(args: argparse.Namespace, settings: Settings) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Run the simulation; 0 when every record was acknowledged."""
     settings = load_settings()
+    if args.out is not None:
+        return _record(args, settings)
     if not settings.kafka_bootstrap:
         print(
             "gridflow simulate: no broker: GRIDFLOW_KAFKA_BOOTSTRAP is not set.\n"
@@ -185,6 +197,42 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
     return 1 if summary["simulation"]["failed"] else 0
+
+
+def _record(args: argparse.Namespace, settings: Settings) -> int:
+    """``--out FILE``: write the records to a file; no broker, no pacing."""
+    from gridflow.simulator.recording import record_simulation
+
+    problem = _check(args, settings)
+    if problem is None and args.count is None:
+        problem = "--out needs --count"
+    if problem is None and (args.centres or args.duration is not None):
+        problem = "--out writes a file: --centres and --duration need a broker"
+    if problem:
+        print(f"gridflow simulate: {problem}", file=sys.stderr)
+        return 2
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(2**31)
+        print(f"seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
+    try:
+        stats = record_simulation(
+            settings,
+            args.out,
+            count=args.count,
+            seed=args.seed,
+            duplicate_rate=args.duplicate_rate,
+            malformed_rate=args.malformed_rate,
+            batch_size=args.batch_size,
+        )
+    except OSError as exc:
+        print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    summary = {"simulation": stats.as_dict()}
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_summary(summary)
+    return 0
 
 
 async def _simulate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

@@ -13,7 +13,7 @@ __all__ = ["ConfigLoadError"]
 
 
 class ConfigLoadError(ValueError):
-    """A configuration file is invalid; ``str()`` reads ``"{file}:{line}: {message}"``.
+    """A configuration file is invalid; ``str()`` reads ``"{file}:{line}: {message}"`` (``"{file}: {message}"`` without a line).
 
     ``line`` is 1-based, or ``None`` when the problem is not tied to one line
     (e.g. an empty file or a missing required entry).
@@ -23,7 +23,9 @@ class ConfigLoadError(ValueError):
         self.file = str(file)
         self.line = line
         self.message = message
-        super().__init__(f"{self.file}:{line}: {message}")
+        # No ":None" when the problem has no line (a file that cannot be read, is empty).
+        where = self.file if line is None else f"{self.file}:{line}"
+        super().__init__(f"{where}: {message}")
 
     def __reduce__(self) -> tuple[type[ConfigLoadError], tuple[str, int | None, str]]:
         # Keep the error picklable despite the custom __init__ signature.

@@ -19,6 +19,7 @@ import pytest
 
 from gridflow.cli import main
 from gridflow.config import OTHER_VARIABLES, setting_variables
+from gridflow.topics import EVENTS_IN
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +86,7 @@ def test_the_config_file_is_read(
     config.write_text("GRIDFLOW_TOPIC_PREFIX=cfg.\n", encoding="utf-8")
     monkeypatch.setenv("GRIDFLOW_CONFIG", str(config))
     assert main(["topics", "list"]) == 0
-    assert "cfg.grid.events.in" in capsys.readouterr().out.split()
+    assert "cfg." + EVENTS_IN in capsys.readouterr().out.split()
 
 
 def test_a_worker_without_a_broker_does_not_start_one_of_its_own(

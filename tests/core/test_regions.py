@@ -284,7 +284,8 @@ def test_loader_errors_name_file_line_and_problem(
         RegionGraph.load_csv(path)
     error = caught.value
     assert (error.file, error.line, error.message) == (str(path), line, message)
-    assert str(error) == f"{path}:{line}: {message}"
+    where = f"{path}:{line}" if line is not None else str(path)
+    assert str(error) == f"{where}: {message}"
 
 
 def test_a_missing_file_is_a_load_error(tmp_path: Path) -> None:

@@ -266,7 +266,8 @@ def test_routes_file_errors(tmp_path: Path, routes: str, line: int | None, messa
         load(tmp_path, routes)
     assert caught.value.file == str(tmp_path / "routes.yaml")
     assert caught.value.line == line
-    assert str(caught.value).startswith(f"{tmp_path / 'routes.yaml'}:{line}: ")
+    where = tmp_path / "routes.yaml"
+    assert str(caught.value).startswith(f"{where}:{line}: " if line is not None else f"{where}: ")
 
 
 def test_region_prefix_must_lead_to_a_region_of_the_tree(tmp_path: Path) -> None:

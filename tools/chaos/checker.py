@@ -1,7 +1,7 @@
 """Verify a chaos run from what was produced and what the output topics hold.
 
 Pure: lists of plain records in, a :class:`Verdict` out, so every rule is unit-tested on
-hand-made lists (``tests/chaos/test_checker.py``). What it checks, after dropping raw
+hand-made lists (``tests/tools/chaos/test_checker.py``). What it checks, after dropping raw
 duplicates by ``disposition_id`` (at-least-once delivery re-sends records; consumers drop
 them by id, as the contract says):
 
