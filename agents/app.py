@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import faust
@@ -174,6 +174,7 @@ class GridflowApp:
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             client_id=f"{settings.app_id}-inputs",
             transactions=self.transactions,
+            max_skew_s=settings.max_clock_skew_s,
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._register()
@@ -299,6 +300,8 @@ class GridflowApp:
         self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
         self.metrics.set_recovery_progress(self.recovery_progress())
+        ends = self.engine.rules.coverage_ends(datetime.now(UTC))
+        self.metrics.set_calendar_covered_until(ends.timestamp())
         await self._kafka_gauges()
         # Every worker publishes its own partitions' share of the KPI windows.
         # Queued, not awaited: a broker outage must not stall the gauges behind a KPI send.

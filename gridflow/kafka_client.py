@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-from gridflow.topics import ALL_TOPICS, COMPACTED_TOPICS, INPUT_TOPICS
+from gridflow.topics import ALL_TOPICS, COMPACTED_TOPICS, INPUT_TOPIC_CONFIGS, INPUT_TOPICS
 
 
 class TopicLayoutError(RuntimeError):
@@ -85,8 +85,13 @@ def all_topics(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in ALL_TOPICS]
 
 
-def topic_configs(settings: Settings, *, changelog: bool = False) -> dict[str, str]:
+def topic_configs(
+    settings: Settings, *, changelog: bool = False, input_topic: bool = False
+) -> dict[str, str]:
     """Production settings of a topic gridflow creates.
+
+    Input topics carry the broker's append time (``INPUT_TOPIC_CONFIGS``): the SLA clock
+    starts when a report reached Kafka, not at a producer's unchecked clock.
 
     ``min.insync.replicas`` is 2 once there are 3 replicas (with ``acks=all`` a write
     survives the loss of one broker); ``max.message.bytes`` is the limit the worker
@@ -99,6 +104,8 @@ def topic_configs(settings: Settings, *, changelog: bool = False) -> dict[str, s
     }
     if changelog:
         configs["cleanup.policy"] = "compact"
+    if input_topic:
+        configs.update(INPUT_TOPIC_CONFIGS)
     return configs
 
 
@@ -125,6 +132,7 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
         compacted = {settings.topic(name) for name in COMPACTED_TOPICS}
         wanted = [t for t in dict.fromkeys((*all_topics(settings), *extra)) if t not in existing]
         created: list[str] = []
+        input_names = {settings.topic(name) for name in INPUT_TOPICS}
         if wanted:
             response = await admin.create_topics(
                 [
@@ -133,7 +141,9 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                         1 if name in compacted else settings.partitions,
                         settings.replication_factor,
                         topic_configs=topic_configs(
-                            settings, changelog=name in changelogs or name in compacted
+                            settings,
+                            changelog=name in changelogs or name in compacted,
+                            input_topic=name in input_names,
                         ),
                     )
                     for name in wanted
@@ -149,7 +159,7 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
         inputs = [settings.topic(name) for name in INPUT_TOPICS]
         wrong = [
             f"{t['topic']} has {len(t['partitions'])}"
-            for t in await admin.describe_topics(inputs)
+            for t in await admin.describe_topics(sorted(inputs))
             if t["partitions"] and len(t["partitions"]) != settings.partitions
         ]
         if wrong:

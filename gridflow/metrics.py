@@ -254,6 +254,12 @@ class Metrics:
             "Partitions actively assigned to this worker.",
             registry=r,
         )
+        self.calendar_covered_until = Gauge(
+            "gridflow_calendar_covered_until_timestamp_seconds",
+            "End (Unix time) of the days whose official holidays and make-up workdays are "
+            "known; SLA deadlines past it count the statutory holidays only.",
+            registry=r,
+        )
         self.build_info = Gauge(
             "gridflow_build_info",
             "Always 1; the labels name the running code and routing rules.",
@@ -458,6 +464,10 @@ class Metrics:
     def set_ready(self, ready: bool) -> None:
         """Say whether the worker is recovered and processing (the ``/readyz`` answer)."""
         self.ready.set(1 if ready else 0)
+
+    def set_calendar_covered_until(self, timestamp: float) -> None:
+        """The end of the holiday calendar's known days (alerted on 30 days ahead)."""
+        self.calendar_covered_until.set(timestamp)
 
     def set_build_info(self, version: str, rules_version: str) -> None:
         """Name the running code and rules; replaces any earlier pair (rules reload)."""

@@ -31,6 +31,9 @@ CONTRACT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, DISPOSITIONS, DLQ, METR
 #: The topics a worker reads, in the order a batch processes them; it reads partitions
 #: 0 .. GRIDFLOW_PARTITIONS-1 of each.
 INPUT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, COMMANDS)
+#: Settings of the input topics gridflow creates: records carry the broker's append time,
+#: so the SLA clock starts when a report reached Kafka (gridflow/core/record_clock.py).
+INPUT_TOPIC_CONFIGS: dict[str, str] = {"message.timestamp.type": "LogAppendTime"}
 #: Every topic gridflow creates (Faust's changelogs aside).
 ALL_TOPICS: tuple[str, ...] = (*CONTRACT_TOPICS, COMMANDS, RULES)
 #: Topics created with ``cleanup.policy=compact`` and one partition: the latest record of

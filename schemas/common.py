@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field
 
@@ -45,6 +45,8 @@ class Network(StrEnum):
     HUANBAO = "huanbao"
     SHICHANG = "shichang"
     VIDEO_AI = "video_ai"
+    #: 12345政务服务便民热线 (contract extension): carries the caller's request_type.
+    HOTLINE = "12345"
 
 
 class ReporterRole(StrEnum):
@@ -97,4 +99,9 @@ def _require_offset(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
 RegionCode = Annotated[str, Field(pattern=REGION_CODE_PATTERN)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
-NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+NetworkName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{1,31}$")]
+
+
+#: A 12345 caller's request type (诉求类型), which sets the hotline's time limit.
+RequestType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
+REQUEST_TYPES: tuple[str, ...] = get_args(RequestType)

@@ -43,3 +43,5 @@ class Disposition(BaseModel):
     lon: float | None = None
     #: the 15-digit grid (网格) of the case's first report that named one.
     grid_code: str | None = None
+    #: a 12345 case: the caller's request type (咨询, 求助, 投诉, 举报, 建议, 表扬).
+    request_type: str | None = None

@@ -26,6 +26,7 @@ class RejectReason(StrEnum):
     EXTENSION_REFUSED = "extension_refused"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     BATCH_TOO_LARGE = "batch_too_large"
+    GRID_OUTSIDE_REGION = "grid_outside_region"
 
 
 class Rejection(BaseModel):

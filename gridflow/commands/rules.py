@@ -2,7 +2,9 @@
 
 ``rules check`` loads everything a worker loads (division tree, catalogue and network
 code maps, keywords, routes, SLA policies, calendar), strictly, and prints counts and the
-rules version, or the first error as ``file:line: message`` with exit status 2.
+rules version, or the first error as ``file:line: message`` with exit status 2. It also
+fails when the official holiday calendar does not cover the next 90 days: deadlines
+counted there would skip no bridging day and keep no make-up workday.
 
 ``rules test`` plans a case the way a worker opens one (one function,
 ``gridflow.core.opening``, serves both): for one GridEvent it prints the decision the way
@@ -19,7 +21,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +45,10 @@ examples:
   gridflow rules check                       the directory in GRIDFLOW_RULES (default: the bundled rules)
   gridflow rules check ./my_city_rules       another directory
   gridflow rules check --divisions tree.csv  with another division tree
+  gridflow rules check --as-of 2026-12-01    the calendar's coverage as seen on that day
 
-exit status: 0 when everything loads, 2 with "file:line: message" on the first error.
+exit status: 0 when everything loads and the holiday calendar covers the next
+--horizon-days (90) days; 2 with "file:line: message" on the first error.
 """
 
 TEST_EPILOG = """\
@@ -104,6 +108,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="rules directory (default: GRIDFLOW_RULES, else the bundled routing_rules/)",
     )
     _add_divisions(check)
+    check.add_argument(
+        "--as-of",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the day the calendar's coverage is checked from (default: today, local)",
+    )
+    check.add_argument(
+        "--horizon-days",
+        type=int,
+        default=90,
+        metavar="N",
+        help="the official holiday days must be known N days ahead (default 90)",
+    )
     check.set_defaults(func=run)
 
     test = actions.add_parser(
@@ -155,6 +172,13 @@ def _add_divisions(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -171,14 +195,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides)
     try:
         if args.rules_command == "check":
-            return _check(settings)
+            return _check(settings, args.as_of, args.horizon_days)
         return _test(settings, args)
     except ConfigLoadError as exc:
         print(str(exc), file=sys.stderr)
         return 2
 
 
-def _check(settings: Settings) -> int:
+def _check(settings: Settings, as_of: date | None = None, horizon_days: int = 90) -> int:
     # Imported here: loading the reference data pulls in jieba, slow for `--help`.
     from gridflow.core.severity import SeverityRules
     from gridflow.reference import divisions_path, load_engine
@@ -196,10 +220,23 @@ def _check(settings: Settings) -> int:
     tiers = Counter(region.tier for region in engine.regions)
     routes = list(rules.routes())
     used = {route.policy for route in routes} | {c.sla_policy for c in engine.catalogue.categories}
+    used |= set(engine.catalogue.policy_names())
     # A policy named by another's `high:` is used by every high case of that one.
     used |= {policy.high for policy in rules.policies.values()}
     calendar = rules.calendar
     periods = " ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in calendar.periods)
+    today = as_of or datetime.now(calendar.tzinfo).date()
+    covered = rules.covered_until(today)
+    horizon = today + timedelta(days=horizon_days)
+    if covered < horizon:
+        print(
+            f"{settings.rules / 'calendar.yaml'}: the official holidays are known only until "
+            f"{covered:%Y-%m-%d}, but deadlines reach {horizon:%Y-%m-%d} ({horizon_days} days "
+            f"from {today:%Y-%m-%d}): enter the State Council's {covered.year + 1} notice "
+            "(holidays:, workdays:, notice_years:) or upgrade chinese-calendar/holidays",
+            file=sys.stderr,
+        )
+        return 2
     print(f"OK {settings.rules} (rules version {rules.version})")
     print(
         f"  regions    {len(engine.regions)}: "
@@ -214,16 +251,11 @@ def _check(settings: Settings) -> int:
         print(f"  danger     danger.yaml: {len(engine.danger.cues)} cue classes")
     print(f"  routes     {len(routes)} (root {rules.root.id!r})")
     print(f"  policies   {len(rules.policies)}: {', '.join(rules.policies)}")
-    print(f"  calendar   {calendar.tz}, {periods}")
+    print(f"  calendar   {calendar.tz}, {periods}; calendars {', '.join(sorted(rules.calendars))}")
+    print(f"  holidays   official days known until {covered:%Y-%m-%d}")
     for name in rules.policies:
         if name not in used:
             print(f"  note: policy {name!r} is used by no route and no category")
-    this_year = datetime.now(calendar.tzinfo).date()
-    if not calendar.covers(this_year):
-        print(
-            f"  note: chinese_calendar has no holiday data for {this_year.year}: workdays "
-            "fall back to Monday-Friday plus calendar.yaml's overrides"
-        )
     return 0
 
 

@@ -63,6 +63,8 @@ class Case:
     lat: float | None = None
     lon: float | None = None
     grid: str | None = None
+    #: a 12345 case: the caller's request type (咨询, 求助, 投诉, 举报, 建议, 表扬).
+    request_type: str | None = None
     events: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     #: network of each event, parallel to ``events`` (merge KPIs per network pair).
@@ -142,6 +144,8 @@ class Case:
             d["lo"] = self.lon
         if self.grid:
             d["g"] = self.grid
+        if self.request_type:
+            d["rt"] = self.request_type
         if self.warned:
             d["w"] = 1
         if self.breached:
@@ -196,6 +200,7 @@ class Case:
             lat=d.get("la"),
             lon=d.get("lo"),
             grid=d.get("g"),
+            request_type=d.get("rt"),
             events=d.get("e", []),
             networks=d.get("n", []),
             event_networks=d.get("en", []),

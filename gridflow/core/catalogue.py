@@ -17,7 +17,7 @@ import yaml
 
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.yaml_lines import YamlDocument
-from schemas.common import Severity
+from schemas.common import REQUEST_TYPES, Severity
 
 __all__ = ["CODE_PATTERN", "Catalogue", "Category", "Kind"]
 
@@ -27,7 +27,9 @@ _KINDS: dict[str, Kind] = {"BJ": "component", "SJ": "event", "ZZ": "governance"}
 #: A unified code: kind (BJ 部件, SJ 事件, ZZ 综治) + 大类 (2 digits) + 小类 (2 digits).
 CODE_PATTERN = re.compile(r"^(BJ|SJ|ZZ)[0-9]{2}[0-9]{2}$")
 _MAJOR_PATTERN = re.compile(r"^(BJ|SJ|ZZ)[0-9]{2}$")
-_NETWORK_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+_NETWORK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{1,31}$")
+#: Severities at which a hotline request counts as urgent (紧急诉求).
+_URGENT = frozenset({Severity.HIGH, Severity.CRITICAL})
 _SEVERITIES = ", ".join(s.value for s in Severity)
 _TOP_FIELDS = frozenset({"version", "fallback", "defaults", "majors", "categories", "compatible"})
 _DEFAULT_FIELDS = frozenset({"department", "severity", "merge_radius_m", "merge_window_s"})
@@ -59,6 +61,8 @@ class Catalogue:
         "_compatible",
         "_network_codes",
         "_network_names",
+        "_request_policies",
+        "_urgent_policies",
         "categories",
         "fallback",
         "networks",
@@ -71,8 +75,15 @@ class Catalogue:
         network_codes: dict[str, dict[str, str]],
         network_names: dict[str, str],
         compatible_groups: tuple[frozenset[str], ...] = (),
+        request_policies: dict[str, dict[str, str]] | None = None,
+        urgent_policies: dict[str, str] | None = None,
     ) -> None:
-        """Assemble a catalogue; use :meth:`load` to get one validated from files."""
+        """Assemble a catalogue; use :meth:`load` to get one validated from files.
+
+        ``request_policies``: per network, the SLA policy of each caller's request type
+        (12345: 咨询, 求助, 投诉, 举报, 建议, 表扬); ``urgent_policies``: per network, the
+        policy of an urgent request (severity high or critical), whatever its type.
+        """
         self.categories = categories
         self._by_code = {category.code: category for category in categories}
         if fallback not in self._by_code:
@@ -81,6 +92,8 @@ class Catalogue:
         self._network_codes = network_codes
         self._network_names = network_names
         self.networks = frozenset(network_names)
+        self._request_policies = request_policies or {}
+        self._urgent_policies = urgent_policies or {}
         # Pairs are precomputed so the merge hot path is one set look-up.
         pairs: set[tuple[str, str]] = set()
         for group in compatible_groups:
@@ -99,8 +112,8 @@ class Catalogue:
         """
         categories, fallback, groups = _load_catalogue(YamlDocument(catalogue_path))
         known = {category.code for category in categories}
-        names, codes = _load_networks(YamlDocument(networks_path), known)
-        return cls(categories, fallback, codes, names, groups)
+        names, codes, requests, urgent = _load_networks(YamlDocument(networks_path), known)
+        return cls(categories, fallback, codes, names, groups, requests, urgent)
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -144,6 +157,34 @@ class Catalogue:
             return None
         unified = own.get(code)
         return None if unified is None else self._by_code[unified]
+
+    def request_policy(
+        self, network: str, request_type: str | None, severity: Severity
+    ) -> str | None:
+        """The SLA policy a hotline request sets, or ``None`` (the routes decide).
+
+        An urgent request (severity high or critical) takes the network's
+        ``urgent_policy``; otherwise its ``request_type`` is looked up in the network's
+        ``request_types``. Networks without these (every grid network) return ``None``.
+        """
+        if severity in _URGENT:
+            urgent = self._urgent_policies.get(network)
+            if urgent is not None:
+                return urgent
+        if request_type is None:
+            return None
+        return self._request_policies.get(network, {}).get(request_type)
+
+    def policy_names(self) -> dict[str, str]:
+        """Every SLA policy the networks name, with where: for cross-file checks."""
+        named = {
+            policy: f"networks.yaml {n} urgent_policy"
+            for n, policy in self._urgent_policies.items()
+        }
+        for network, table in self._request_policies.items():
+            for request_type, policy in table.items():
+                named.setdefault(policy, f"networks.yaml {network} request_types {request_type}")
+        return named
 
     def compatible(self, a: str, b: str) -> bool:
         """May reports of categories ``a`` and ``b`` describe the same incident?
@@ -246,10 +287,12 @@ def _load_catalogue(
 
 def _load_networks(
     doc: YamlDocument, known: set[str]
-) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, dict[str, str]], dict[str, str]]:
     top = doc.fields(doc.root, "networks file", required=frozenset({"networks"}))
     names: dict[str, str] = {}
     mappings: dict[str, dict[str, str]] = {}
+    requests: dict[str, dict[str, str]] = {}
+    urgent: dict[str, str] = {}
     for network, (key_node, value_node) in doc.mapping(top["networks"], "networks").items():
         if not _NETWORK_PATTERN.match(network):
             raise doc.error(
@@ -257,7 +300,10 @@ def _load_networks(
             )
         what = f"network {network}"
         fields = doc.fields(
-            value_node, what, required=frozenset({"name"}), optional=frozenset({"codes"})
+            value_node,
+            what,
+            required=frozenset({"name"}),
+            optional=frozenset({"codes", "request_types", "urgent_policy"}),
         )
         names[network] = doc.scalar(fields["name"], f"{what} name")
         own: dict[str, str] = {}
@@ -270,9 +316,23 @@ def _load_networks(
                     )
                 own[own_code] = target
         mappings[network] = own
+        if "request_types" in fields:
+            table: dict[str, str] = {}
+            entries = doc.mapping(fields["request_types"], f"{what} request_types")
+            for request_type, (type_node, policy_node) in entries.items():
+                if request_type not in REQUEST_TYPES:
+                    raise doc.error(
+                        type_node,
+                        f"{what}: unknown request type {request_type!r}; "
+                        f"valid: {', '.join(REQUEST_TYPES)}",
+                    )
+                table[request_type] = doc.scalar(policy_node, f"{what} {request_type} policy")
+            requests[network] = table
+        if "urgent_policy" in fields:
+            urgent[network] = doc.scalar(fields["urgent_policy"], f"{what} urgent_policy")
     if not names:
         raise doc.error(top["networks"], "no networks")
-    return names, mappings
+    return names, mappings, requests, urgent
 
 
 @dataclass(frozen=True, slots=True)

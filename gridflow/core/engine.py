@@ -150,6 +150,7 @@ class Engine:
             lat=event.location.lat if event.location else None,
             lon=event.location.lon if event.location else None,
             grid=event.grid_code,
+            request_type=event.request_type,
             events=[event.event_id],
             networks=[event.source_network],
             event_networks=[event.source_network],
@@ -439,7 +440,12 @@ class Engine:
         if until is None or case.deadline is None:
             return (RejectReason.INVALID_TRANSITION, "extend needs 'until' and a running deadline")
         verdict = extension_verdict(
-            self.rules.calendar, policy, utc(case.deadline), until, case.extensions, self.sla_scale
+            self.rules.calendar_for(policy),
+            policy,
+            utc(case.deadline),
+            until,
+            case.extensions,
+            self.sla_scale,
         )
         if not verdict.granted:
             return (RejectReason.EXTENSION_REFUSED, verdict.reason)
@@ -642,6 +648,7 @@ class Engine:
                     "lat": case.lat,
                     "lon": case.lon,
                     "grid_code": case.grid,
+                    "request_type": case.request_type,
                 }
             )
         )

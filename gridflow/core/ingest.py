@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from gridflow.core.coords import to_wgs84
 from schemas import Feedback, GridEvent, RejectReason
+from schemas.grid_event import Location
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -173,10 +175,27 @@ def decode_events(
                 f"reported_at {event.reported_at.isoformat()} is more than "
                 f"{int(limits.max_clock_skew.total_seconds())} s ahead of the processor's clock",
             )
+        # A unit grid code is its village's 12-digit code and a 3-digit grid number.
+        if event.grid_code is not None and not event.grid_code.startswith(event.region_code):
+            return (
+                RejectReason.GRID_OUTSIDE_REGION,
+                f"grid_code {event.grid_code} is not a unit grid of region_code "
+                f"{event.region_code} (it must start with it)",
+            )
         return None
 
     events, refused = _validated(docs, value, _EVENT_ADAPTER, "GridEvent", check)
-    return events, rejects + refused
+    return [_in_wgs84(e) for e in events], rejects + refused
+
+
+def _in_wgs84(event: GridEvent) -> GridEvent:
+    """``event`` with its location in WGS-84 (``coord_system`` gcj02/bd09 converted)."""
+    if event.coord_system == "wgs84" or event.location is None:
+        return event
+    lat, lon = to_wgs84(event.location.lat, event.location.lon, event.coord_system)
+    return event.model_copy(
+        update={"location": Location(lat=lat, lon=lon), "coord_system": "wgs84"}
+    )
 
 
 def decode_feedback(

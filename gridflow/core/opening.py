@@ -180,6 +180,7 @@ def plan_case(
             severity=assessment.severity,
             region_code=event.region_code,
             local_time=local,
+            request_type=event.request_type,
         )
     )
     tier = decision.tier
@@ -211,7 +212,8 @@ def stage_clock(
     ``stage`` is a case's ``stage`` (``accept`` or ``resolve``, stored as text).
     """
     policy = rules.policies[policy_name]
-    calendar = rules.calendar
+    # The policy's own calendar (office hours, or every day for 环卫).
+    calendar = rules.calendar_for(policy)
     # Entries hold the policy and calendar they were computed with, so a rules reload
     # that reuses a policy name recomputes instead of trusting the name.
     key = (policy_name, stage, start, scale)

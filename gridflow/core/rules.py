@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -50,7 +50,7 @@ from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules_version import decision_files, rules_version
 from gridflow.core.sla import SlaPolicy, load_policies
 from gridflow.core.tiers import TIERS_UP
-from gridflow.core.workcalendar import WorkCalendar, load_calendar, parse_time_span
+from gridflow.core.workcalendar import OFFICE, WorkCalendar, load_calendars, parse_time_span
 from gridflow.core.yaml_lines import (
     YamlMapping,
     YamlSequence,
@@ -113,6 +113,8 @@ class RouteFacts(NamedTuple):
     region_code: str
     #: Local wall time (the rules' calendar zone) when the case opens.
     local_time: time
+    #: A 12345 caller's request type; with the network's request_types it sets the policy.
+    request_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,7 @@ class RuleSet:
         "_prefixes",
         "_regions",
         "calendar",
+        "calendars",
         "directory",
         "policies",
         "root",
@@ -287,11 +290,19 @@ class RuleSet:
         catalogue: Catalogue,
         version: str,
         directory: Path | None = None,
+        calendars: Mapping[str, WorkCalendar] | None = None,
     ) -> None:
-        """Assemble a rule set; ``load`` is the validated way to get one."""
+        """Assemble a rule set; ``load`` is the validated way to get one.
+
+        ``calendar`` is the office calendar; ``calendars`` the named ones policies may
+        use (``calendar:`` in policies.yaml), the office one included or added.
+        """
         self.root = root
         self.policies: Mapping[str, SlaPolicy] = MappingProxyType(dict(policies))
         self.calendar = calendar
+        self.calendars: Mapping[str, WorkCalendar] = MappingProxyType(
+            {**(calendars or {}), OFFICE: calendar}
+        )
         self._catalogue = catalogue
         self.version = version
         self.directory = directory
@@ -338,7 +349,15 @@ class RuleSet:
         if catalogue is None:
             catalogue = _catalogue_for(folder)
         version = rules_version(decision_files(folder, divisions))
-        policies = load_policies(folder / "policies.yaml")
+        calendars = load_calendars(folder / "calendar.yaml")
+        policies = load_policies(folder / "policies.yaml", calendars)
+        for policy, where in catalogue.policy_names().items():
+            if policy not in policies:
+                raise ConfigLoadError(
+                    folder / "policies.yaml",
+                    None,
+                    f"{where} names SLA policy {policy!r}, which is not defined here",
+                )
         for category in catalogue.categories:
             if category.sla_policy is not None and category.sla_policy not in policies:
                 raise ConfigLoadError(
@@ -347,9 +366,41 @@ class RuleSet:
                     f"catalogue category {category.code} names sla_policy "
                     f"{category.sla_policy!r}, which is not defined here",
                 )
-        calendar = load_calendar(folder / "calendar.yaml")
         root = _RouteLoader(folder / "routes.yaml", policies, catalogue, regions).load()
-        return cls(root, policies, calendar, catalogue, version, folder)
+        return cls(
+            root,
+            policies,
+            calendars[OFFICE],
+            catalogue,
+            version,
+            folder,
+            calendars,
+        )
+
+    def calendar_for(self, policy: SlaPolicy) -> WorkCalendar:
+        """The calendar ``policy`` counts working time on (the office one by default)."""
+        return self.calendars.get(policy.calendar, self.calendar)
+
+    def covered_until(self, today: date) -> date:
+        """The last day up to which every calendar a policy uses knows its workdays."""
+        used = {
+            self.calendar_for(policy).name: self.calendar_for(policy)
+            for policy in self.policies.values()
+        }
+        used[OFFICE] = self.calendar
+        return min(calendar.covered_until(today) for calendar in used.values())
+
+    def coverage_ends(self, now: datetime) -> datetime:
+        """The instant the covered days end: local midnight after ``covered_until``.
+
+        ``now`` must be aware; the result is aware in the office calendar's zone.
+        """
+        local = self.calendar.to_local(now)
+        last = self.covered_until(local.date())
+        if last >= date.max - timedelta(days=1):
+            return datetime.max.replace(tzinfo=self.calendar.tzinfo)
+        after = last + timedelta(days=1)
+        return datetime(after.year, after.month, after.day, tzinfo=self.calendar.tzinfo)
 
     def routes(self) -> Iterator[Route]:
         """Every route, root first, depth first in file order."""
@@ -371,7 +422,15 @@ class RuleSet:
         when: object = local
         if minutes is not None and local.tzinfo is None:
             when = minutes[local.hour * 60 + local.minute]
-        key = (facts.category, facts.kind, facts.network, facts.severity, region, when)
+        key = (
+            facts.category,
+            facts.kind,
+            facts.network,
+            facts.severity,
+            region,
+            when,
+            facts.request_type,
+        )
         decision = self._decisions.get(key)
         if decision is None:
             decision = remember(self._decisions, _REMEMBERED, key, self._decide(facts))
@@ -390,6 +449,15 @@ class RuleSet:
             if category is not None:
                 department = department or category.department
                 policy = policy or category.sla_policy
+        # A hotline request's type (or its urgency) sets its time limit, whatever route
+        # placed it: the hotline rules tie the limit to the request, not to the place. A
+        # wall-clock (emergency) policy is kept: a fire is not a 3-day 求助.
+        requested = self._catalogue.request_policy(
+            facts.network, facts.request_type, facts.severity
+        )
+        decided = self.policies.get(policy or "")
+        if requested is not None and (decided is None or decided.clock != "wall"):
+            policy = requested
         # The root's tier and policy are required at load time.
         tier = tier or root.tier or Tier.VILLAGE
         category = self._catalogue.get(facts.category)

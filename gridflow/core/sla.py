@@ -24,6 +24,7 @@ a drill at ``0.001`` still shows the calendar's shape. Results are in the tzinfo
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,9 @@ class SlaPolicy:
     warn_at: float
     max_extensions: int
     max_extension: timedelta
+    #: Name of the calendar.yaml calendar its working time is counted on ("office" by
+    #: default; e.g. "every_day" for 环卫, who work weekends and holidays).
+    calendar: str = "office"
     #: the tighter policy a ``high`` case runs under instead (``None``: this one).
     high: str | None = None
     #: 督办: the time a centre that missed a deadline (and the tier above that now
@@ -347,16 +351,20 @@ _POLICY_OPTIONAL = (
     "supervise",
     "close_requires_verify",
     "reopen_unsatisfied",
+    "calendar",
 )
 _EXTENSION_FIELDS = ("max_count", "max_length")
 
 
-def load_policies(path: str | Path) -> dict[str, SlaPolicy]:
+def load_policies(
+    path: str | Path, calendars: Collection[str] | None = None
+) -> dict[str, SlaPolicy]:
     """Load ``policies.yaml`` (``policies: {name: {clock, accept, resolve, ...}}``).
 
     Raises ``ConfigLoadError`` (file, line, message) for unknown fields, an unknown clock,
     bad or zero durations (``0d`` is allowed on ``working_days``: same day), a ``warn_at``
-    outside (0, 1), and bad extension limits.
+    outside (0, 1), bad extension limits, and, given ``calendars`` (the names
+    calendar.yaml defines), a ``calendar`` not among them.
     """
     doc = load_yaml(path)
     if not isinstance(doc, YamlMapping):
@@ -378,6 +386,14 @@ def load_policies(path: str | Path) -> dict[str, SlaPolicy]:
                 path, table.value_line(name), f"policy {name!r} must be a mapping"
             )
         policies[name] = _policy(name, body, path)
+        calendar = policies[name].calendar
+        if calendars is not None and calendar not in calendars:
+            raise ConfigLoadError(
+                path,
+                body.value_line("calendar"),
+                f"policy {name!r}, calendar: {calendar!r} is not defined in calendar.yaml"
+                f"{did_you_mean(calendar, tuple(calendars))}; defined: {', '.join(calendars)}",
+            )
     for name, body in table.items():
         tighter = policies[name].high
         if tighter is not None and (tighter not in policies or tighter == name):
@@ -466,6 +482,7 @@ def _policy(name: str, body: YamlMapping, path: str | Path) -> SlaPolicy:
         warn_at=float(warn_at),
         max_extensions=max_count,
         max_extension=max_length,
+        calendar=str(body.get("calendar", "office")),
         high=high,
         supervise=duration(body, "supervise", allow_zero) if "supervise" in body else None,
         close_requires_verify=flags["close_requires_verify"],

@@ -1,8 +1,10 @@
 """Working days and working hours for SLA deadlines (工作日 / 工作时间).
 
-Workdays follow the State Council's holiday notices as packaged by ``chinese_calendar``:
-official holidays are days off, and the make-up workdays (调休, e.g. Saturday 2025-09-28)
-are workdays. Working hours are the local periods of the centre's duty roster, by default
+Workdays follow the State Council's holiday notices as packaged by ``chinese_calendar`` and
+``holidays`` (``official_days``): official holidays are days off, and the make-up workdays
+(调休, e.g. Sunday 2025-09-28) are workdays. A calendar can instead run every day
+(``every_day``: 环卫 sweeps on holidays too). Which days are *covered* (the year's notice
+is known) is a fact of its own: ``covers`` and ``covered_until``. Working hours are the local periods of the centre's duty roster, by default
 09:00-12:00 and 14:00-18:00 Asia/Shanghai.
 
 Every method takes and returns aware datetimes; results are expressed in the tzinfo of the
@@ -17,12 +19,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import chinese_calendar
-
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.official_days import is_official_workday, source_of
 from gridflow.core.yaml_lines import YamlMapping, YamlSequence, check_keys, load_yaml
 
-__all__ = ["DEFAULT_PERIODS", "WorkCalendar", "load_calendar", "parse_time_span"]
+__all__ = [
+    "DEFAULT_PERIODS",
+    "OFFICE",
+    "WorkCalendar",
+    "load_calendar",
+    "load_calendars",
+    "parse_time_span",
+]
 
 DEFAULT_PERIODS: tuple[tuple[dt.time, dt.time], ...] = (
     (dt.time(9), dt.time(12)),
@@ -45,11 +53,14 @@ class WorkCalendar:
 
     __slots__ = (
         "_day_us",
+        "_every_day",
         "_holidays",
         "_midnights",
+        "_notice_years",
         "_periods_us",
         "_workday_cache",
         "_workdays",
+        "name",
         "periods",
         "tz",
         "tzinfo",
@@ -62,12 +73,17 @@ class WorkCalendar:
         *,
         holidays: Iterable[dt.date] = (),
         workdays: Iterable[dt.date] = (),
+        notice_years: Iterable[int] = (),
+        every_day: bool = False,
+        name: str = "office",
     ) -> None:
         """A calendar in time zone ``tz`` with daily working ``periods`` (local, sorted).
 
         ``holidays`` and ``workdays`` override the official calendar for single dates: a
-        local day off, or the make-up workdays of a year ``chinese_calendar`` does not
-        cover yet. Raises ``ValueError`` for an unknown zone or bad periods.
+        local day off, or the days of a State Council notice the packages do not carry
+        yet; ``notice_years`` are the years whose notice those overrides complete (they
+        count as covered). ``every_day``: every day is a workday (no weekends, no
+        holidays). Raises ``ValueError`` for an unknown zone or bad periods.
         """
         try:
             self.tzinfo = ZoneInfo(tz)
@@ -88,6 +104,9 @@ class WorkCalendar:
         self.periods = tuple(periods)
         self._periods_us = tuple((_micros(s), _micros(e)) for s, e in periods)
         self._day_us = sum(e - s for s, e in self._periods_us)
+        self.name = name
+        self._every_day = every_day
+        self._notice_years = frozenset(notice_years)
         self._holidays = frozenset(holidays)
         self._workdays = frozenset(workdays)
         both = self._holidays & self._workdays
@@ -98,7 +117,13 @@ class WorkCalendar:
 
     def __repr__(self) -> str:
         spans = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in self.periods)
-        return f"WorkCalendar({self.tz!r}, [{spans}])"
+        days = ", every day" if self._every_day else ""
+        return f"WorkCalendar({self.name!r}, {self.tz!r}, [{spans}]{days})"
+
+    @property
+    def every_day(self) -> bool:
+        """True when every day is a workday (no weekends, no holidays)."""
+        return self._every_day
 
     @property
     def working_day_length(self) -> dt.timedelta:
@@ -108,34 +133,50 @@ class WorkCalendar:
     def is_workday(self, day: dt.date) -> bool:
         """True when ``day`` (a local date) is a workday.
 
-        Order: this calendar's own ``holidays``/``workdays`` overrides, then the official
-        calendar from ``chinese_calendar`` (holidays and 调休 make-up workdays). For years
-        that package does not cover (it raises for them; 1.11.0 covers 2004-2026) the
-        answer falls back to Monday-Friday, so deadlines there ignore holidays unless the
-        overrides list them. Results are cached per date.
+        Order: every day for an ``every_day`` calendar; then this calendar's own
+        ``holidays``/``workdays`` overrides; then the official calendar
+        (``official_days``: the State Council's notice where a package has it, else the
+        statutory holidays and Monday-Friday). Results are cached per date.
         """
         cached = self._workday_cache.get(day)
         if cached is not None:
             return cached
-        if day in self._holidays:
+        if self._every_day:
+            result = True
+        elif day in self._holidays:
             result = False
         elif day in self._workdays:
             result = True
         else:
-            try:
-                result = bool(chinese_calendar.is_workday(day))
-            except NotImplementedError:
-                result = day.weekday() < 5
+            result = is_official_workday(day)
         self._workday_cache[day] = result
         return result
 
     def covers(self, day: dt.date) -> bool:
-        """True when the official holiday data covers ``day``'s year (no Mon-Fri fallback)."""
-        try:
-            chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            return False
-        return True
+        """True when the workdays of ``day``'s year are known for certain.
+
+        That is: an ``every_day`` calendar, or the year's State Council notice is in a
+        package or listed in ``notice_years``. Outside, only the statutory holidays are
+        known; bridging days and make-up workdays are missing.
+        """
+        return (
+            self._every_day or day.year in self._notice_years or source_of(day.year) != "statutory"
+        )
+
+    def covered_until(self, today: dt.date) -> dt.date:
+        """The last day of the unbroken run of covered days that starts at ``today``.
+
+        ``today - 1 day`` when ``today`` itself is not covered; ``date.max`` for an
+        ``every_day`` calendar.
+        """
+        if self._every_day:
+            return dt.date.max
+        year = today.year
+        while year < dt.MAXYEAR and self.covers(dt.date(year, 1, 1)):
+            year += 1
+        if year == today.year:
+            return today - _ONE_DAY
+        return dt.date(year - 1, 12, 31)
 
     def to_local(self, moment: dt.datetime) -> dt.datetime:
         """``moment`` in this calendar's zone. Refuses naive datetimes."""
@@ -336,11 +377,26 @@ def parse_time_span(text: object) -> tuple[dt.time, dt.time]:
     return start, end
 
 
-def load_calendar(path: str | Path) -> WorkCalendar:
-    """Load ``calendar.yaml``: ``timezone``, ``working_periods`` and date overrides.
+#: Name of the calendar defined by calendar.yaml's top level (office hours, official days).
+OFFICE = "office"
+_DAYS = ("official", "every_day")
+_CALENDAR_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-    Raises ``ConfigLoadError`` (file, line, message) for unknown fields, an unknown zone,
-    malformed, wrapping, unsorted or overlapping periods, and malformed dates.
+
+def load_calendar(path: str | Path) -> WorkCalendar:
+    """The office calendar of ``calendar.yaml`` (see ``load_calendars``)."""
+    return load_calendars(path)[OFFICE]
+
+
+def load_calendars(path: str | Path) -> dict[str, WorkCalendar]:
+    """Load ``calendar.yaml``: the office calendar and the named ``calendars:``.
+
+    The top level (``timezone``, ``working_periods``, ``holidays``, ``workdays``,
+    ``notice_years``) defines ``office``; each entry of ``calendars:`` is another calendar
+    in the same zone with ``days: official | every_day`` and optional
+    ``working_periods`` (default: the office periods). Raises ``ConfigLoadError`` (file,
+    line, message) for unknown fields, an unknown zone, malformed, wrapping, unsorted or
+    overlapping periods, malformed dates or years, and bad calendar names.
     """
     doc = load_yaml(path)
     if not isinstance(doc, YamlMapping):
@@ -350,11 +406,63 @@ def load_calendar(path: str | Path) -> WorkCalendar:
         path,
         "calendar",
         required=("timezone", "working_periods"),
-        optional=("holidays", "workdays"),
+        optional=("holidays", "workdays", "notice_years", "calendars"),
     )
     tz = doc["timezone"]
     if not isinstance(tz, str):
         raise ConfigLoadError(path, doc.value_line("timezone"), "timezone must be a name")
+    periods = _periods(doc, path)
+    holidays = [_date(text, line, path) for text, line in _items(doc, "holidays", path)]
+    workdays = [_date(text, line, path) for text, line in _items(doc, "workdays", path)]
+    years = [_year(value, line, path) for value, line in _items(doc, "notice_years", path)]
+    try:
+        office = WorkCalendar(tz, periods, holidays=holidays, workdays=workdays, notice_years=years)
+    except ValueError as exc:
+        key = "timezone" if "zone" in str(exc) else "working_periods"
+        if "holiday and workday" in str(exc):
+            key = "workdays"
+        raise ConfigLoadError(path, doc.value_line(key), str(exc)) from None
+    calendars = {OFFICE: office}
+    table = doc.get("calendars", {})
+    if not isinstance(table, YamlMapping):
+        if table == {}:
+            return calendars
+        raise ConfigLoadError(path, doc.value_line("calendars"), "calendars must be a mapping")
+    for name, body in table.items():
+        line = table.key_line(name)
+        if not _CALENDAR_NAME.match(name) or name == OFFICE:
+            raise ConfigLoadError(
+                path, line, f"calendar name {name!r} must match [a-z][a-z0-9_]* and not be 'office'"
+            )
+        if not isinstance(body, YamlMapping):
+            raise ConfigLoadError(path, line, f"calendar {name!r} must be a mapping")
+        check_keys(
+            body, path, f"calendar {name!r}", required=("days",), optional=("working_periods",)
+        )
+        days = body["days"]
+        if days not in _DAYS:
+            raise ConfigLoadError(
+                path,
+                body.value_line("days"),
+                f"calendar {name!r}, days: {days!r} is not one of {', '.join(_DAYS)}",
+            )
+        own = _periods(body, path) if "working_periods" in body else periods
+        try:
+            calendars[name] = WorkCalendar(
+                tz,
+                own,
+                holidays=holidays,
+                workdays=workdays,
+                notice_years=years,
+                every_day=days == "every_day",
+                name=name,
+            )
+        except ValueError as exc:
+            raise ConfigLoadError(path, body.value_line("working_periods"), str(exc)) from None
+    return calendars
+
+
+def _periods(doc: YamlMapping, path: str | Path) -> tuple[tuple[dt.time, dt.time], ...]:
     periods: list[tuple[dt.time, dt.time]] = []
     for text, line in _items(doc, "working_periods", path):
         try:
@@ -364,15 +472,13 @@ def load_calendar(path: str | Path) -> WorkCalendar:
         if start > end:
             raise ConfigLoadError(path, line, f"working period {text!r} must not wrap midnight")
         periods.append((start, end))
-    holidays = [_date(text, line, path) for text, line in _items(doc, "holidays", path)]
-    workdays = [_date(text, line, path) for text, line in _items(doc, "workdays", path)]
-    try:
-        return WorkCalendar(tz, tuple(periods), holidays=holidays, workdays=workdays)
-    except ValueError as exc:
-        key = "timezone" if "zone" in str(exc) else "working_periods"
-        if "holiday and workday" in str(exc):
-            key = "workdays"
-        raise ConfigLoadError(path, doc.value_line(key), str(exc)) from None
+    return tuple(periods)
+
+
+def _year(value: object, line: int, path: str | Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1950 <= value <= 2200:
+        raise ConfigLoadError(path, line, f"{value!r} is not a year (e.g. 2027)")
+    return value
 
 
 def _items(doc: YamlMapping, key: str, path: str | Path) -> list[tuple[object, int]]:

@@ -57,6 +57,7 @@ _STATE_STEP_PREFIX = (
 
 FEEDBACK = {
     FeedbackAction.ACCEPT: "受理",
+    FeedbackAction.REVISIT: "回访",
     FeedbackAction.RESOLVE: "处置完成",
     FeedbackAction.RETURN: "退回",
     FeedbackAction.ESCALATE: "请求上级协调",
@@ -76,6 +77,7 @@ REASON = {
     RejectReason.SCHEMA: "字段不符合契约",
     RejectReason.UNKNOWN_REGION: "区划代码不在区划表中",
     RejectReason.UNKNOWN_NETWORK: "未登记的来源网络",
+    RejectReason.GRID_OUTSIDE_REGION: "单元网格不属于所报村/社区",
     RejectReason.FUTURE_TIMESTAMP: "上报时间在未来",
     RejectReason.UNKNOWN_CATEGORY: "未知事项分类",
     RejectReason.UNKNOWN_CASE: "案件不存在",

@@ -59,6 +59,7 @@ from typing import Any
 import orjson
 
 from gridflow.core.compact_json import dumps_compact
+from gridflow.core.record_clock import trusted_record_time
 from gridflow.runtime.records import InRecord
 
 log = logging.getLogger("gridflow.reader")
@@ -149,14 +150,21 @@ class Batch:
         return rows
 
 
-def build_batch(fetched: Mapping[Any, Sequence[Any]], topics: Sequence[str], now: float) -> Batch:
+def build_batch(
+    fetched: Mapping[Any, Sequence[Any]],
+    topics: Sequence[str],
+    now: float,
+    max_skew_s: float = 300.0,
+) -> Batch:
     """Order fetched records canonically (topic in ``topics`` order, partition, offset).
 
     ``fetched`` maps topic partitions (with ``topic`` and ``partition``) to the Kafka
-    records a fetch returned (``offset``, ``timestamp`` in ms, ``key``, ``value``).
+    records a fetch returned (``offset``, ``timestamp`` in ms, ``timestamp_type``,
+    ``key``, ``value``).
 
     The order depends only on which records are in the batch, so a replay of the
-    journaled offsets processes them exactly as the first time.
+    journaled offsets processes them exactly as the first time. Record timestamps are
+    taken as ``trusted_record_time`` allows against the batch clock ``now``.
     """
     rank = {topic: i for i, topic in enumerate(topics)}
     batch = Batch(records=[], now=now)
@@ -165,9 +173,8 @@ def build_batch(fetched: Mapping[Any, Sequence[Any]], topics: Sequence[str], now
         if not messages:
             continue
         for m in messages:
-            batch.records.append(
-                InRecord(m.topic, m.partition, m.offset, m.timestamp / 1000.0, m.key, m.value)
-            )
+            ts = trusted_record_time(m.timestamp / 1000.0, m.timestamp_type, now, max_skew_s)
+            batch.records.append(InRecord(m.topic, m.partition, m.offset, ts, m.key, m.value))
         journal = batch.journals.get(tp.partition)
         if journal is None:
             journal = batch.journals[tp.partition] = Journal(now, {}, {})

@@ -77,6 +77,7 @@ class InputReader:
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[], None] = exit_undelivered,
         transactions: PartitionTransactions | None = None,
+        max_skew_s: float = 300.0,
     ) -> None:
         self._client = dict(client)
         self.topics = tuple(topics)
@@ -99,6 +100,7 @@ class InputReader:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self._client_id = client_id
         self._clock = clock
+        self.max_skew_s = max_skew_s
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -233,7 +235,7 @@ class InputReader:
             for topic, start in journal.start.items()
         }
         fetched = await self._fetch_ranges(consumer, todo)
-        batch = build_batch(fetched, self.topics, journal.now)
+        batch = build_batch(fetched, self.topics, journal.now, self.max_skew_s)
         log.warning(
             "partition %d: replaying its unfinished batch (%d records, clock %.3f)",
             partition,
@@ -275,7 +277,7 @@ class InputReader:
         if not data:
             await self.checkpoint.flush()
             return
-        batch = build_batch(data, self.topics, self._clock())
+        batch = build_batch(data, self.topics, self._clock(), self.max_skew_s)
         await self.checkpoint.run(batch)
         for tp, messages in data.items():
             if messages:

@@ -28,8 +28,16 @@ def test_bundled_catalogue_shape(catalogue: Catalogue) -> None:
 def test_every_documented_major_has_categories(catalogue: Catalogue) -> None:
     majors = catalogue.majors()
     assert [f"BJ0{n}" for n in range(1, 7)] == [m for m in majors if m.startswith("BJ")]
-    assert [f"SJ0{n}" for n in range(1, 9)] == [m for m in majors if m.startswith("SJ")]
-    assert {"矛盾纠纷", "治安隐患", "安全生产", "消防隐患", "特殊人群"} <= set(majors.values())
+    assert [f"SJ0{n}" for n in range(1, 10)] == [m for m in majors if m.startswith("SJ")]
+    assert {
+        "矛盾纠纷",
+        "治安隐患",
+        "安全生产",
+        "消防隐患",
+        "特殊人群",
+        "信访维稳",
+        "人口与房屋",
+    } <= set(majors.values())
 
 
 def test_default_is_loaded_once_per_process() -> None:
@@ -40,7 +48,20 @@ def test_default_is_loaded_once_per_process() -> None:
     ("code", "name", "kind", "major_name", "department", "severity", "radius", "window"),
     [
         ("SJ0102", "暴露垃圾", "event", "市容环境", "城管局", Severity.NORMAL, 250.0, 7200.0),
-        ("BJ0101", "井盖", "component", "公用设施", "水务局", Severity.NORMAL, 50.0, 7200.0),
+        ("BJ0101", "井盖", "component", "公用设施", "城管局", Severity.NORMAL, 50.0, 7200.0),
+        ("BJ0108", "电力井盖", "component", "公用设施", "供电公司", Severity.NORMAL, 50.0, 7200.0),
+        ("BJ0110", "燃气井盖", "component", "公用设施", "燃气公司", Severity.HIGH, 50.0, 7200.0),
+        (
+            "ZZ0602",
+            "群体性事件",
+            "governance",
+            "信访维稳",
+            "公安局",
+            Severity.CRITICAL,
+            500.0,
+            21600.0,
+        ),
+        ("SJ0901", "停水", "event", "民生诉求", "供水公司", Severity.NORMAL, 1000.0, 43200.0),
         ("SJ0401", "火灾", "event", "突发事件", "消防救援支队", Severity.CRITICAL, 1000.0, 3600.0),
         ("SJ0404", "积水内涝", "event", "突发事件", "水务局", Severity.HIGH, 1000.0, 21600.0),
         (
@@ -94,7 +115,7 @@ def test_categories_carry_their_defaults(
         ("chengguan", "SJ0102", "SJ0102"),  # unified codes are accepted from any network
         ("video_ai", "ZZ0201", "ZZ0201"),
         ("chengguan", "0102", "SJ0102"),  # the network's own code
-        ("chengguan", "0107", "SJ0701"),  # own numbering differs from the unified one
+        ("chengguan", "0403", "SJ0405"),  # the standard's 燃气管道破裂; unified numbers differ
         ("gongan", "GA-ZA-03", "ZZ0203"),
         ("zongzhi", "XF02", "ZZ0402"),
         ("yingji", "YJ-RQ-01", "SJ0405"),
@@ -348,7 +369,7 @@ def test_catalogue_errors_name_file_line_and_problem(
             "    name: 城管",
             "    title: 城管",
             3,
-            "unknown field 'title' in network chengguan (known: codes, name)",
+            "unknown field 'title' in network chengguan (known: codes, name, request_types, urgent_policy)",
             id="unknown-network-field",
         ),
         pytest.param(

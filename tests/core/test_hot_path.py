@@ -257,6 +257,7 @@ def _disposition_values() -> dict[str, object]:
         "lat": 29.556,
         "lon": 106.571,
         "grid_code": None,
+        "request_type": None,
     }
 
 

@@ -64,11 +64,11 @@ GOLDEN = [
         ("SJ0102", "village", VILLAGE, "城管局", "garbage_exposed", "normal", (), "2026-11-25T14:20:00+08:00"),
     ),
     (
-        "received on a Friday evening: the working hours resume on Monday",
+        "received on a Friday evening: 环卫 works every day, so Saturday morning",
         event("2026-11-27T17:50:00+08:00", "小区门口垃圾满了", "SJ0102"),
         None,
         1.0,
-        ("SJ0102", "village", VILLAGE, "城管局", "garbage_exposed", "normal", (), "2026-11-30T09:20:00+08:00"),
+        ("SJ0102", "village", VILLAGE, "城管局", "garbage_exposed", "normal", (), "2026-11-28T09:20:00+08:00"),
     ),
     (
         "a drill's scale compresses the interval from the start",

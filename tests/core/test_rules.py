@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
 from schemas.common import Severity, Tier
@@ -197,7 +198,8 @@ BUNDLED = RuleSet.load(RULES, regions=RegionGraph.default())
         (facts("SJ0102"), Tier.VILLAGE, "garbage_exposed", "garbage-exposed", ()),
         (facts("SJ0104"), Tier.VILLAGE, "street_cleaning", "street-dirty", ()),
         (facts("SJ0103"), Tier.VILLAGE, "muck", "muck-piles", ()),
-        (facts("SJ0106"), Tier.VILLAGE, "greenery", "greenery-dirty", ()),
+        (facts("SJ0106"), Tier.VILLAGE, "greenery_cleaning", "greenery-dirty", ()),
+        (facts("SJ0110"), Tier.TOWN, "illegal_building_existing", "illegal-building-existing", ()),
         (facts("SJ0105"), Tier.VILLAGE, "grid_standard", "city-appearance", ()),
         (facts("ZZ0101", network="zongzhi"), Tier.VILLAGE, "grid_standard", "disputes", ()),
         (facts("SJ0201"), Tier.VILLAGE, "grid_onsite", "ads-on-the-spot", ()),
@@ -287,10 +289,12 @@ def test_bundled_rules(
 
 def test_bundled_rules_fill_the_department_from_the_catalogue() -> None:
     assert BUNDLED.route(facts("SJ0702")).department == "生态环境局"
-    assert BUNDLED.route(facts("BJ0101")).department == "水务局"
+    assert BUNDLED.route(facts("BJ0101")).department == "城管局"  # owner unknown
+    assert BUNDLED.route(facts("BJ0108")).department == "供电公司"  # 电力井盖: its owner
 
 
 def test_every_bundled_policy_is_used_by_a_route_or_the_catalogue() -> None:
     used = {route.policy for route in BUNDLED.routes()} - {None}
     used |= {policy.high for policy in BUNDLED.policies.values()} - {None}
-    assert used | {"emergency"} == set(BUNDLED.policies)
+    hotline = set(Catalogue.default().policy_names())
+    assert used | {"emergency"} | hotline == set(BUNDLED.policies)

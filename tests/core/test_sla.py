@@ -207,9 +207,10 @@ def test_bundled_policies_carry_the_published_limits() -> None:
     assert limits["grid_onsite"] == ("working_days", timedelta(0))
     assert limits["grid_standard"] == ("working_days", timedelta(days=3))
     assert limits["grid_complex"] == ("working_days", timedelta(days=7))
-    assert limits["hotline_urgent"] == ("working_days", timedelta(0))
+    assert limits["hotline_urgent"] == ("wall", timedelta(hours=24))  # same day, 24/7
     assert limits["hotline_help"] == ("working_days", timedelta(days=3))
     assert limits["hotline_complaint"] == ("working_days", timedelta(days=13))
+    assert limits["hotline_report"] == ("working_days", timedelta(days=13))
     assert limits["emergency"] == ("wall", timedelta(hours=2))
     assert policies["emergency"].accept == timedelta(minutes=30)
     # The county grid rule's ceiling: 15 days at most, extensions included.

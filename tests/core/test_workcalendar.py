@@ -55,12 +55,14 @@ def test_workdays_follow_the_official_calendar(day: date, workday: bool) -> None
 @pytest.mark.parametrize(
     ("day", "workday"),
     [
-        (date(2030, 1, 1), True),  # a Tuesday; New Year is unknown without data
+        (date(2030, 1, 1), False),  # 元旦, a statutory holiday every year
+        (date(2030, 1, 2), True),  # a Wednesday; bridging days need the year's notice
         (date(2030, 1, 5), False),  # Saturday
-        (date(1999, 10, 1), True),  # a Friday, before the package's first year
+        (date(1999, 10, 1), False),  # National Day, before chinese_calendar's first year
+        (date(1999, 10, 8), True),  # a Friday
     ],
 )
-def test_years_without_official_data_fall_back_to_monday_to_friday(
+def test_years_without_a_notice_keep_statutory_holidays_and_monday_to_friday(
     day: date, workday: bool
 ) -> None:
     assert not CAL.covers(day)
@@ -72,7 +74,7 @@ def test_years_without_official_data_fall_back_to_monday_to_friday(
     [
         ({"holidays": [date(2025, 10, 10)]}, date(2025, 10, 10), False),
         ({"workdays": [date(2030, 1, 5)]}, date(2030, 1, 5), True),
-        ({"holidays": [date(2030, 1, 1)]}, date(2030, 1, 1), False),
+        ({"holidays": [date(2030, 1, 2)]}, date(2030, 1, 2), False),
     ],
 )
 def test_local_overrides_win(overrides: dict[str, list[date]], day: date, workday: bool) -> None:

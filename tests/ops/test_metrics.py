@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_batch_size": ("histogram", ()),
     "gridflow_handler_seconds": ("histogram", ("agent",)),
     "gridflow_build_info": ("gauge", ("version", "rules_version")),
+    "gridflow_calendar_covered_until_timestamp_seconds": ("gauge", ()),
 }
 
 
@@ -59,6 +60,7 @@ def exercised() -> Metrics:
     m.set_recovery_progress(0.5)
     m.set_ready(True)
     m.set_build_info("0.1.0", "2024-06-01")
+    m.set_calendar_covered_until(1_798_732_800.0)
     return m
 
 

@@ -83,7 +83,12 @@ def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
         # The test dates its feedback hours ahead; Apache Kafka 4 refuses a record
         # timestamp more than message.timestamp.after.max.ms (1 h) in the future.
         pytest.skip("Apache Kafka refuses record timestamps over an hour ahead")
-    dep = Deployment(broker.bootstrap, tmp_path)
+    # The resolution is made late by stamping its record past the deadline; workers clamp
+    # record times more than GRIDFLOW_MAX_CLOCK_SKEW_S ahead of their clock
+    # (gridflow/core/record_clock.py), so this deployment allows a week.
+    dep = Deployment(
+        broker.bootstrap, tmp_path, extra_env={"GRIDFLOW_MAX_CLOCK_SKEW_S": str(7 * 86400)}
+    )
     dep.create_topics()
     feedback_topic = dep.topic(FEEDBACK)
     opener = WorkerProcess(dep, name="opener").start().wait_ready()
