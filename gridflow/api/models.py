@@ -28,7 +28,7 @@ class RefusedEvent(BaseModel):
 class IntakeResult(BaseModel):
     """202 (some accepted) or 4xx (all refused: then ``reason``/``detail`` say why)."""
 
-    accepted: list[str] = Field(description="event ids produced to grid.events.in")
+    accepted: list[str] = Field(description="event ids produced to the input topic (grid events)")
     refused: list[RefusedEvent] = Field(default_factory=list)
     note: str = RESEND_NOTE
     reason: str | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridflow import topics
 from gridflow.api import db
 from gridflow.api.app import create_app
 from gridflow.api.context import ApiContext
@@ -26,10 +27,10 @@ log = logging.getLogger("gridflow.api")
 
 def output_topics(settings: Settings) -> OutputTopics:
     return OutputTopics(
-        dispositions=settings.topic("grid.dispositions"),
-        dlq=settings.topic("grid.events.dlq"),
-        metrics=settings.topic("grid.metrics"),
-        feedback=settings.topic("grid.feedback"),
+        dispositions=settings.topic(topics.DISPOSITIONS),
+        dlq=settings.topic(topics.DLQ),
+        metrics=settings.topic(topics.METRICS),
+        feedback=settings.topic(topics.FEEDBACK),
     )
 
 
@@ -58,8 +59,8 @@ def build_context(
         engine=db.make_engine(url),
         sink=sink,
         topics=output_topics(settings),
-        events_topic=settings.topic("grid.events.in"),
-        feedback_topic=settings.topic("grid.feedback"),
+        events_topic=settings.topic(topics.EVENTS_IN),
+        feedback_topic=settings.topic(topics.FEEDBACK),
     )
 
 

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import yaml
-
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.regions import RegionGraph
+from gridflow.core.yaml_lines import YamlMapping, YamlSequence, check_keys, load_yaml
 
-_FIELDS = {"name", "role", "region", "sha256", "rate_per_s"}
+_FIELDS = ("name", "role", "region", "sha256", "rate_per_s")
 
 
 class Role(StrEnum):
@@ -76,53 +75,40 @@ class TokenStore:
     def load(cls, path: Path, regions: RegionGraph) -> TokenStore:
         """Read a token file; :class:`ConfigLoadError` with file and line for what is wrong."""
         file = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigLoadError(file, None, f"cannot read: {exc.strerror or exc}") from exc
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigLoadError(file, mark.line + 1 if mark else None, f"YAML: {exc}") from exc
+        root = load_yaml(path)
         if root is None:
             return cls({})
-        if not isinstance(root, yaml.MappingNode):
-            raise ConfigLoadError(file, root.start_mark.line + 1, "expected 'tokens:' at the top")
+        if not isinstance(root, YamlMapping):
+            raise ConfigLoadError(file, 1, "expected 'tokens:' at the top")
+        check_keys(root, file, "the token file", optional=("tokens",))
+        entries = root.get("tokens")
+        if entries is None:
+            return cls({})
+        if not isinstance(entries, YamlSequence):
+            raise ConfigLoadError(file, root.value_line("tokens"), "tokens must be a list")
         tokens: dict[str, Token] = {}
         names: set[str] = set()
-        for key, value in root.value:
-            if key.value != "tokens":
-                raise ConfigLoadError(file, key.start_mark.line + 1, f"unknown field {key.value!r}")
-            if not isinstance(value, yaml.SequenceNode):
-                raise ConfigLoadError(file, value.start_mark.line + 1, "tokens must be a list")
-            for item in value.value:
-                token, digest = _entry(file, item, regions)
-                line = item.start_mark.line + 1
-                if token.name in names:
-                    raise ConfigLoadError(file, line, f"duplicate token name {token.name!r}")
-                if digest in tokens:
-                    raise ConfigLoadError(file, line, "duplicate sha256: two names for one token")
-                names.add(token.name)
-                tokens[digest] = token
+        for index, item in enumerate(entries):
+            line = entries.item_line(index)
+            token, digest = _entry(file, line, item, regions)
+            if token.name in names:
+                raise ConfigLoadError(file, line, f"duplicate token name {token.name!r}")
+            if digest in tokens:
+                raise ConfigLoadError(file, line, "duplicate sha256: two names for one token")
+            names.add(token.name)
+            tokens[digest] = token
         return cls(tokens)
 
 
-def _entry(file: str, node: yaml.Node, regions: RegionGraph) -> tuple[Token, str]:
-    line = node.start_mark.line + 1
-    if not isinstance(node, yaml.MappingNode):
+def _entry(file: str, line: int, item: object, regions: RegionGraph) -> tuple[Token, str]:
+    if not isinstance(item, YamlMapping):
         raise ConfigLoadError(file, line, "a token entry must be a mapping")
+    check_keys(item, file, "a token entry", optional=_FIELDS)
     fields: dict[str, str] = {}
-    for key, value in node.value:
-        if key.value not in _FIELDS:
-            raise ConfigLoadError(
-                file,
-                key.start_mark.line + 1,
-                f"unknown field {key.value!r} (known: {sorted(_FIELDS)})",
-            )
-        if not isinstance(value, yaml.ScalarNode):
-            raise ConfigLoadError(file, value.start_mark.line + 1, f"{key.value} must be a scalar")
-        fields[key.value] = str(value.value)
+    for key, value in item.items():
+        if isinstance(value, YamlMapping | YamlSequence) or value is None:
+            raise ConfigLoadError(file, item.value_line(key), f"{key} must be a scalar")
+        fields[key] = str(value)
     missing = {"name", "role", "region", "sha256"} - fields.keys()
     if missing:
         raise ConfigLoadError(file, line, f"missing {', '.join(sorted(missing))}")

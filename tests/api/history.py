@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from gridflow import topics
 from gridflow.api.projection import OutputTopics, Record
 from gridflow.config import Settings
 from gridflow.core.engine import Engine
@@ -15,10 +16,10 @@ from gridflow.reference import load_engine
 from schemas import Disposition, Feedback, GridEvent
 
 TOPICS = OutputTopics(
-    dispositions="grid.dispositions",
-    dlq="grid.events.dlq",
-    metrics="grid.metrics",
-    feedback="grid.feedback",
+    dispositions=topics.DISPOSITIONS,
+    dlq=topics.DLQ,
+    metrics=topics.METRICS,
+    feedback=topics.FEEDBACK,
 )
 _ENGINE: list[Engine] = []
 

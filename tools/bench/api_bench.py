@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gridflow import topics
 from gridflow.api.tokens import hash_token
 from gridflow.broker import free_port
 from gridflow.parent_death import signal_on_parent_death
@@ -187,7 +188,7 @@ async def _latency(
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        dep.topic("grid.dispositions"),
+        dep.topic(topics.DISPOSITIONS),
         bootstrap_servers=dep.bootstrap,
         group_id=None,
         enable_auto_commit=False,
