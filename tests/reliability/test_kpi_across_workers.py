@@ -24,6 +24,8 @@ from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK, METRICS
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"
+#: the village's town centre: 监管分离, the side above the handler verifies and closes.
+TOWN = "500103001000"
 
 
 def event(event_id: str) -> bytes:
@@ -40,12 +42,12 @@ def event(event_id: str) -> bytes:
     )
 
 
-def feedback(case_id: str, action: str) -> bytes:
+def feedback(case_id: str, action: str, centre: str = VILLAGE) -> bytes:
     return orjson.dumps(
         {
             "feedback_id": f"{case_id}-{action}",
             "case_id": case_id,
-            "center_code": VILLAGE,
+            "center_code": centre,
             "action": action,
             "at": datetime.now(UTC).isoformat(),
         }
@@ -111,7 +113,8 @@ def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
         # The case's partition moves: the closer joins, then the opener leaves.
         closer.start().wait_ready(timeout=120)
         assert opener.terminate(timeout=60) == 0, opener.log_tail()
-        send_at(dep.bootstrap, feedback_topic, feedback(case_id, "close"), late + 60)
+        send_at(dep.bootstrap, feedback_topic, feedback(case_id, "verify", TOWN), late + 30)
+        send_at(dep.bootstrap, feedback_topic, feedback(case_id, "close", TOWN), late + 60)
         out.wait_for(lambda rs: state_of(rs, "closed") is not None, 120, "closed by the closer")
         # A clean stop publishes the open KPI windows (partial records, summed by consumers).
         assert closer.terminate(timeout=60) == 0, closer.log_tail()
