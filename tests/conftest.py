@@ -17,28 +17,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from broker_under_test import BrokerUnderTest
 
 from gridflow.apache_kafka import KAFKA_VERSION, KafkaCluster, unavailable_reason
 from gridflow.broker import EmbeddedBroker
 
 BROKERS = ("embedded", "kafka")
-
-
-@dataclass(frozen=True)
-class BrokerUnderTest:
-    """Which broker a test runs on and how to reach it."""
-
-    kind: str  # "embedded", "kafka" or "external"
-    bootstrap: str
-
-    @property
-    def is_apache_kafka(self) -> bool:
-        """True on Apache Kafka (transactions, correct end offsets, real limits)."""
-        return self.kind != "embedded"
 
 
 def _docker_answers() -> str | None:

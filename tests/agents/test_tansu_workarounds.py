@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 
 from agents import faust_patches
 from agents.app import GridflowApp

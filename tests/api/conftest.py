@@ -5,46 +5,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from api_world import TOKENS, Api
 from postgres import postgres_server
 
 from gridflow.api import db
 from gridflow.api.app import create_app
-from gridflow.api.context import ApiContext
 from gridflow.api.service import build_context
 from gridflow.api.sink import MemorySink
-from gridflow.api.tokens import Role, Token, TokenStore
+from gridflow.api.tokens import TokenStore
 from gridflow.config import ApiSettings, Settings
-
-VILLAGE = "500103001003"
-OTHER_VILLAGE = "500103001006"
-TOWN = "500103001000"
-COUNTY = "500103000000"
-OTHER_COUNTY = "500104000000"
-OTHER_COUNTY_VILLAGE = "500104001001"
-CITY = "500000000000"
-
-#: secret -> token, one of each kind the tests need.
-TOKENS = {
-    "t-village": Token("village", Role.CENTRE, VILLAGE),
-    "t-other-village": Token("other-village", Role.CENTRE, OTHER_VILLAGE),
-    "t-town": Token("town", Role.CENTRE, TOWN),
-    "t-county": Token("county", Role.CENTRE, COUNTY),
-    "t-other-county": Token("other-county", Role.CENTRE, OTHER_COUNTY),
-    "t-city": Token("city", Role.CENTRE, CITY),
-    "t-app": Token("app", Role.FIELD_APP, COUNTY),
-    "t-ops": Token("ops", Role.OPS, CITY),
-    "t-ops-other": Token("ops-other", Role.OPS, OTHER_COUNTY),
-}
-
-
-def auth(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +68,6 @@ async def database_url(
         return
     dsn = request.getfixturevalue("postgres_dsn")
     yield await _new_database(dsn)
-
-
-@dataclass
-class Api:
-    ctx: ApiContext
-    client: httpx.AsyncClient
-    sink: MemorySink
 
 
 @pytest_asyncio.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import OTHER_COUNTY, VILLAGE, Api, auth
+from api_world import OTHER_COUNTY, VILLAGE, Api, auth
 
 from gridflow.api.tokens import Role, Token, TokenStore
 

@@ -6,7 +6,7 @@ import asyncio
 
 import orjson
 import pytest
-from conftest import COUNTY, OTHER_VILLAGE, TOWN, VILLAGE, Api, auth
+from api_world import COUNTY, OTHER_VILLAGE, TOWN, VILLAGE, Api, auth
 from history import TOPICS, History, event
 
 from gridflow.api.projection import apply_batch

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TOWN, VILLAGE, Api, auth
+from api_world import TOWN, VILLAGE, Api, auth
 from fastapi import FastAPI
 from history import History, event
 from test_cases_feedback import project

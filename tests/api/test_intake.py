@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import OTHER_COUNTY_VILLAGE, VILLAGE, Api, auth
+from api_world import OTHER_COUNTY_VILLAGE, VILLAGE, Api, auth
 
 
 @pytest.fixture

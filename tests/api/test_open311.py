@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
-from conftest import COUNTY, OTHER_COUNTY_VILLAGE, VILLAGE, Api
+from api_world import COUNTY, OTHER_COUNTY_VILLAGE, VILLAGE, Api
 from history import TOPICS, History, event
 
 from gridflow.api.projection import apply_batch

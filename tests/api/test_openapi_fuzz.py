@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from conftest import TOKENS
+from api_world import TOKENS
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance

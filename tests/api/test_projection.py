@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from conftest import TOWN, VILLAGE
+from api_world import TOWN, VILLAGE
 from history import TOPICS, History, event
 from sqlalchemy import func, select
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.topics import DISPOSITIONS, EVENTS_IN

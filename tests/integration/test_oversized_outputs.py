@@ -17,7 +17,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 from gridflow.runtime.sender import send_batched

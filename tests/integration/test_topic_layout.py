@@ -7,7 +7,7 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 from harness import create_topic
 
 from gridflow.config import Settings

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 from gridflow.topics import DISPOSITIONS, EVENTS_IN, FEEDBACK, METRICS

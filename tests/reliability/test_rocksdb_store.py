@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import BrokerUnderTest
+from broker_under_test import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
 from gridflow.topics import DISPOSITIONS, EVENTS_IN
