@@ -20,7 +20,6 @@ import atexit
 import base64
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gridflow.broker import free_port, metadata_ok
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import killed_with_parent_in_own_group
 
 #: The Apache Kafka release the project tests (deploy/kafka/pom.xml, docker-compose.yml
 #: and deploy/k8s name the same one; tests/ops checks that they agree).
@@ -127,14 +126,7 @@ logger.state.level = WARN
 """
 
 
-def _signal_on_parent_death_and_own_group() -> None:
-    # Runs in the child between fork and exec: killed when we die, in its own group so a
-    # Ctrl-C in a terminal reaches it only through us.
-    _KILLED_WITH_PARENT()
-    os.setpgrp()
-
-
-_KILLED_WITH_PARENT = signal_on_parent_death(signal.SIGKILL)
+_signal_on_parent_death_and_own_group = killed_with_parent_in_own_group()
 
 
 @dataclass

@@ -9,8 +9,6 @@ Storage is memory only: a broker restart loses every topic (see README, Reliabil
 from __future__ import annotations
 
 import atexit
-import os
-import signal
 import socket
 import struct
 import subprocess
@@ -20,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import killed_with_parent_in_own_group
 
 #: The cluster id the embedded broker is started with, and Tansu's own default: a worker
 #: that finds either turns on the workarounds for Tansu's wrong end offsets
@@ -102,13 +100,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: killed when we die, in its own group.
-    _KILLED_WITH_PARENT()
-    os.setpgrp()
-
-
-_KILLED_WITH_PARENT = signal_on_parent_death(signal.SIGKILL)
+_die_with_parent = killed_with_parent_in_own_group()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import signal
 from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
@@ -32,5 +33,21 @@ def signal_on_parent_death(signum: int) -> Callable[[], None]:
         # The parent may have died before the request was made: then nobody would signal.
         if os.getppid() != parent:
             os.kill(os.getpid(), signum)
+
+    return setup
+
+
+def killed_with_parent_in_own_group(signum: int = signal.SIGKILL) -> Callable[[], None]:
+    """A ``preexec_fn`` for a broker: ``signum`` when we die, and a process group of its own.
+
+    Its own group, so a Ctrl-C in a terminal reaches it only through us (we stop it in
+    order); the death signal, so a SIGKILLed parent leaves no broker holding a port.
+    """
+    on_death = signal_on_parent_death(signum)
+
+    def setup() -> None:
+        # Runs in the child between fork and exec.
+        on_death()
+        os.setpgrp()
 
     return setup
