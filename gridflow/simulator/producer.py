@@ -92,6 +92,37 @@ def _show_progress(progress: bool | None) -> bool:
     return progress if progress is not None else sys.stderr.isatty()
 
 
+def seeded_generator(
+    settings: Settings,
+    seed: int,
+    duplicate_rate: float,
+    malformed_rate: float,
+    batch_size: int,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> EventGenerator:
+    """The seeded event stream over the processor's own region tree, catalogue and networks.
+
+    ``GRIDFLOW_RULES`` and ``GRIDFLOW_DIVISIONS`` apply, so the simulator sends what the
+    worker it feeds would accept; sending (run_simulation) and recording
+    (recording.record_simulation) draw the same stream from the same seed.
+    """
+    catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
+    options: dict[str, Any] = {
+        "regions": RegionGraph.load_csv(divisions_path(settings)),
+        "catalogue": catalogue,
+        "own_codes": network_codes(catalogue),
+        "duplicate_rate": duplicate_rate,
+        "malformed_rate": malformed_rate,
+        "batch_size": batch_size,
+        "max_record_bytes": settings.max_record_bytes,
+        "max_batch_events": settings.max_batch_events,
+    }
+    if clock is not None:
+        options["clock"] = clock
+    return EventGenerator(seed, **options)
+
+
 async def run_simulation(
     settings: Settings,
     rate: float = 100.0,
@@ -120,22 +151,10 @@ async def run_simulation(
     """
     if count is not None and count < 0:
         raise ValueError("count must be >= 0")
-    catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
-    options: dict[str, Any] = {
-        "regions": RegionGraph.load_csv(divisions_path(settings)),
-        "catalogue": catalogue,
-        "own_codes": network_codes(catalogue),
-        "duplicate_rate": duplicate_rate,
-        "malformed_rate": malformed_rate,
-        "batch_size": batch_size,
-        "max_record_bytes": settings.max_record_bytes,
-        "max_batch_events": settings.max_batch_events,
-    }
-    if clock is not None:
-        options["clock"] = clock
-    # The same region tree, catalogue and networks as the processor (GRIDFLOW_RULES,
-    # GRIDFLOW_DIVISIONS), loaded before the clock starts: it takes a moment.
-    generator = EventGenerator(seed, **options)
+    # Loaded before the clock starts: it takes a moment.
+    generator = seeded_generator(
+        settings, seed, duplicate_rate, malformed_rate, batch_size, clock=clock
+    )
     topic = settings.topic(EVENTS_IN)
     if create_topics:
         await ensure_topics(settings)

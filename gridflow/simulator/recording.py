@@ -11,14 +11,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from gridflow.config import Settings
-from gridflow.core.catalogue import Catalogue
-from gridflow.core.regions import RegionGraph
-from gridflow.reference import divisions_path
-from gridflow.simulator.events import EventGenerator, network_codes
-from gridflow.simulator.producer import SimStats
+from gridflow.simulator.producer import SimStats, seeded_generator
 
 
 def record_simulation(
@@ -33,20 +28,9 @@ def record_simulation(
     clock: Callable[[], datetime] | None = None,
 ) -> SimStats:
     """Write the records holding the first ``count`` events of the seeded stream to ``out``."""
-    catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
-    options: dict[str, Any] = {
-        "regions": RegionGraph.load_csv(divisions_path(settings)),
-        "catalogue": catalogue,
-        "own_codes": network_codes(catalogue),
-        "duplicate_rate": duplicate_rate,
-        "malformed_rate": malformed_rate,
-        "batch_size": batch_size,
-        "max_record_bytes": settings.max_record_bytes,
-        "max_batch_events": settings.max_batch_events,
-    }
-    if clock is not None:
-        options["clock"] = clock
-    generator = EventGenerator(seed, **options)
+    generator = seeded_generator(
+        settings, seed, duplicate_rate, malformed_rate, batch_size, clock=clock
+    )
     stats = SimStats(topic=str(out), seed=seed)
     began = time.monotonic()
     with out.open("wb") as sink:
