@@ -9,6 +9,7 @@ Storage is memory only: a broker restart loses every topic (see README, Reliabil
 from __future__ import annotations
 
 import atexit
+import logging
 import socket
 import struct
 import subprocess
@@ -88,6 +89,24 @@ def wait_for_brokers(
             on_retry(attempt, delay, bootstrap)
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
+
+
+def wait_for_cluster(bootstrap: str, security_protocol: str, log: logging.Logger) -> None:
+    """Before a service starts: wait, logging each retry, until the cluster answers.
+
+    The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
+    """
+    if security_protocol != "PLAINTEXT":
+        return
+    wait_for_brokers(
+        bootstrap,
+        on_retry=lambda attempt, delay, address: log.warning(
+            "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
+            address,
+            attempt,
+            delay,
+        ),
+    )
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

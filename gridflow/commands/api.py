@@ -99,19 +99,9 @@ def run(args: argparse.Namespace) -> int:
         ctx = build_context(settings, api, sink=KafkaSink(settings))
     except ConfigLoadError as exc:
         return _fail(f"invalid configuration: {exc}")
-    # The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
-    if settings.kafka_security_protocol == "PLAINTEXT":
-        from gridflow.broker import wait_for_brokers
+    from gridflow.broker import wait_for_cluster
 
-        wait_for_brokers(
-            settings.kafka_bootstrap,
-            on_retry=lambda attempt, delay, address: log.warning(
-                "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
-                address,
-                attempt,
-                delay,
-            ),
-        )
+    wait_for_cluster(settings.kafka_bootstrap, settings.kafka_security_protocol, log)
     try:
         # Before the server starts: a wrong layout is one line and exit 2, not a traceback.
         asyncio.run(ensure_topics(settings))

@@ -9,7 +9,7 @@ import logging
 import socket
 import sys
 
-from gridflow.broker import TANSU_CLUSTER_IDS, wait_for_brokers
+from gridflow.broker import TANSU_CLUSTER_IDS, wait_for_cluster
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.kafka_client import TopicLayoutError, cluster_id, ensure_topics
@@ -91,17 +91,7 @@ def run(args: argparse.Namespace) -> int:
             "when this worker stops",
             broker.bootstrap,
         )
-    # The probe speaks plaintext Kafka; with TLS/SASL the clients' own retries take over.
-    if settings.kafka_security_protocol == "PLAINTEXT":
-        wait_for_brokers(
-            settings.kafka_bootstrap,
-            on_retry=lambda attempt, delay, address: log.warning(
-                "Kafka at %s does not answer (attempt %d); retrying in %.1f s",
-                address,
-                attempt,
-                delay,
-            ),
-        )
+    wait_for_cluster(settings.kafka_bootstrap, settings.kafka_security_protocol, log)
     tansu = asyncio.run(cluster_id(settings)) in TANSU_CLUSTER_IDS
     if tansu:
         log.info("the broker is the embedded Tansu: its end-offset workarounds are on")
