@@ -26,22 +26,6 @@ def bearer(name: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def deployment(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    dep = Deployment(kafka_bootstrap, tmp_path_factory.mktemp("api"))
-    dep.create_topics()
-    yield dep
-
-
-@pytest.fixture(scope="module")
-def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(deployment).start().wait_ready()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
 def api(deployment: Deployment, worker: WorkerProcess) -> Iterator[ApiProcess]:
     a = ApiProcess(deployment).start().wait_ready()
     yield a

@@ -74,13 +74,6 @@ def deployment(
     yield dep
 
 
-@pytest.fixture(scope="module")
-def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(deployment).start().wait_ready()
-    yield w
-    w.stop()
-
-
 @pytest.fixture()
 def dispositions(deployment: Deployment) -> Iterator[Collector]:
     c = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))

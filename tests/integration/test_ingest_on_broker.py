@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,22 +33,6 @@ def event(event_id: str, **overrides: object) -> dict[str, object]:
 
 def encode(doc: object) -> bytes:
     return orjson.dumps(doc)
-
-
-@pytest.fixture(scope="module")
-def deployment(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    dep = Deployment(kafka_bootstrap, tmp_path_factory.mktemp("ingest"))
-    dep.create_topics()
-    yield dep
-
-
-@pytest.fixture(scope="module")
-def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(deployment).start().wait_ready()
-    yield w
-    w.stop()
 
 
 def test_valid_event_becomes_one_dispatch_keyed_by_centre(

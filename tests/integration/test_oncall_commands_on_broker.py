@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import orjson
@@ -49,22 +48,6 @@ def feedback(case_id: str, action: str, center: str = VILLAGE) -> dict[str, obje
 
 def lines(*docs: dict[str, object]) -> str:
     return "\n".join(orjson.dumps(d).decode() for d in docs) + "\n"
-
-
-@pytest.fixture(scope="module")
-def deployment(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    dep = Deployment(kafka_bootstrap, tmp_path_factory.mktemp("oncall"))
-    dep.create_topics()
-    yield dep
-
-
-@pytest.fixture(scope="module")
-def worker(deployment: Deployment) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(deployment).start().wait_ready()
-    yield w
-    w.stop()
 
 
 @pytest.fixture(scope="module")
