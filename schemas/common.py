@@ -69,6 +69,8 @@ class FeedbackAction(StrEnum):
     REOPEN = "reopen"
     #: 回访: the reporter asked after closing (or verification); carries ``satisfaction``.
     REVISIT = "revisit"
+    #: 接管: a centre above the holder takes the case over and handles it itself.
+    TAKE_OVER = "take_over"
 
 
 class Satisfaction(StrEnum):

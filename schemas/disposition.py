@@ -45,3 +45,12 @@ class Disposition(BaseModel):
     grid_code: str | None = None
     #: a 12345 case: the caller's request type (咨询, 求助, 投诉, 举报, 建议, 表扬).
     request_type: str | None = None
+    #: the centre handling the case after this step (承办); ``center_code`` differs from
+    #: it when the disposition tells another centre (an inform, a supervisor's escalate).
+    holder: str | None = None
+    #: 督办: the centre supervising the case since its holder missed a deadline, if any.
+    supervisor: str | None = None
+    #: 核查: the centre that checks the case's resolution (verify, reject, close, revisit).
+    verifier: str | None = None
+    #: the centre whose feedback caused this step (``None``: a report or a timer did).
+    acted_by: str | None = None

@@ -89,6 +89,9 @@ class Case:
     late_since: float | None = None
     #: when the case was last resolved (epoch s).
     resolved_at: float | None = None
+    #: 督办: the centre supervising the case since the holder missed a deadline (the
+    #: holder keeps handling it); ``None``: no miss, the centre above supervises as usual.
+    supervisor: str | None = None
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -164,6 +167,8 @@ class Case:
             d["ls"] = self.late_since
         if self.resolved_at is not None:
             d["ra"] = self.resolved_at
+        if self.supervisor is not None:
+            d["sv"] = self.supervisor
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -219,6 +224,7 @@ class Case:
             # Rows written before these were recorded load without them.
             late_since=d.get("ls"),
             resolved_at=d.get("ra"),
+            supervisor=d.get("sv"),
         )
 
     def lateness_s(self) -> float | None:

@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 
 from gridflow.core.bundled import BUNDLED_RULES
-from gridflow.core.yaml_lines import YamlDocument
-from schemas.common import REQUEST_TYPES, Severity
+from gridflow.core.yaml_lines import YamlDocument, did_you_mean
+from schemas.common import REQUEST_TYPES, Severity, Tier
 
 __all__ = ["CODE_PATTERN", "Catalogue", "Category", "Kind"]
 
@@ -31,7 +31,11 @@ _NETWORK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{1,31}$")
 #: Severities at which a hotline request counts as urgent (紧急诉求).
 _URGENT = frozenset({Severity.HIGH, Severity.CRITICAL})
 _SEVERITIES = ", ".join(s.value for s in Severity)
-_TOP_FIELDS = frozenset({"version", "fallback", "defaults", "majors", "categories", "compatible"})
+_TOP_FIELDS = frozenset(
+    {"version", "fallback", "defaults", "majors", "categories", "compatible", "verifiers"}
+)
+#: Tiers a verifier may sit at: a village centre has nobody below it to check.
+_VERIFIER_TIERS = (Tier.TOWN.value, Tier.COUNTY.value, Tier.CITY.value)
 _DEFAULT_FIELDS = frozenset({"department", "severity", "merge_radius_m", "merge_window_s"})
 _CATEGORY_FIELDS = _DEFAULT_FIELDS | {"name", "sla_policy"}
 
@@ -63,6 +67,7 @@ class Catalogue:
         "_network_names",
         "_request_policies",
         "_urgent_policies",
+        "_verifiers",
         "categories",
         "fallback",
         "networks",
@@ -77,12 +82,15 @@ class Catalogue:
         compatible_groups: tuple[frozenset[str], ...] = (),
         request_policies: dict[str, dict[str, str]] | None = None,
         urgent_policies: dict[str, str] | None = None,
+        verifiers: dict[str, Tier] | None = None,
     ) -> None:
         """Assemble a catalogue; use :meth:`load` to get one validated from files.
 
         ``request_policies``: per network, the SLA policy of each caller's request type
         (12345: 咨询, 求助, 投诉, 举报, 建议, 表扬); ``urgent_policies``: per network, the
-        policy of an urgent request (severity high or critical), whatever its type.
+        policy of an urgent request (severity high or critical), whatever its type;
+        ``verifiers``: code or code prefix -> the tier whose centre verifies (核查) its
+        cases (the longest prefix wins; unnamed codes: the tier above the holder).
         """
         self.categories = categories
         self._by_code = {category.code: category for category in categories}
@@ -94,6 +102,13 @@ class Catalogue:
         self.networks = frozenset(network_names)
         self._request_policies = request_policies or {}
         self._urgent_policies = urgent_policies or {}
+        named = verifiers or {}
+        # Resolved per code once, so the engine's look-up is one dict access.
+        self._verifiers: dict[str, Tier] = {}
+        for category in categories:
+            prefixes = [p for p in named if category.code.startswith(p)]
+            if prefixes:
+                self._verifiers[category.code] = named[max(prefixes, key=len)]
         # Pairs are precomputed so the merge hot path is one set look-up.
         pairs: set[tuple[str, str]] = set()
         for group in compatible_groups:
@@ -110,10 +125,10 @@ class Catalogue:
         window, a fallback or compatibility entry or network mapping naming an unknown
         code, and a malformed network name.
         """
-        categories, fallback, groups = _load_catalogue(YamlDocument(catalogue_path))
+        categories, fallback, groups, verifiers = _load_catalogue(YamlDocument(catalogue_path))
         known = {category.code for category in categories}
         names, codes, requests, urgent = _load_networks(YamlDocument(networks_path), known)
-        return cls(categories, fallback, codes, names, groups, requests, urgent)
+        return cls(categories, fallback, codes, names, groups, requests, urgent, verifiers)
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -186,6 +201,14 @@ class Catalogue:
                 named.setdefault(policy, f"networks.yaml {network} request_types {request_type}")
         return named
 
+    def verifier_tier(self, code: str) -> Tier | None:
+        """The tier ``verifiers:`` names for category ``code`` (``None``: the default)."""
+        return self._verifiers.get(code)
+
+    def verifier_tiers(self) -> dict[str, Tier]:
+        """Every category with a configured verifier tier, in catalogue order."""
+        return dict(self._verifiers)
+
     def compatible(self, a: str, b: str) -> bool:
         """May reports of categories ``a`` and ``b`` describe the same incident?
 
@@ -206,7 +229,7 @@ def _default_catalogue() -> Catalogue:
 
 def _load_catalogue(
     doc: YamlDocument,
-) -> tuple[tuple[Category, ...], str, tuple[frozenset[str], ...]]:
+) -> tuple[tuple[Category, ...], str, tuple[frozenset[str], ...], dict[str, Tier]]:
     top = doc.fields(
         doc.root,
         "catalogue",
@@ -282,7 +305,25 @@ def _load_catalogue(
                     raise doc.error(member, f"compatible group names unknown category {code!r}")
                 codes.append(code)
             groups.append(frozenset(codes))
-    return tuple(categories), fallback, tuple(groups)
+    verifiers: dict[str, Tier] = {}
+    if "verifiers" in top:
+        for prefix, (key_node, tier_node) in doc.mapping(top["verifiers"], "verifiers").items():
+            if not any(code.startswith(prefix) for code in known) or len(prefix) < 2:
+                raise doc.error(
+                    key_node,
+                    f"verifiers: {prefix!r} is neither a category code nor the prefix of one "
+                    "(BJ, SJ01, ZZ0304 …)",
+                )
+            tier = doc.scalar(tier_node, f"verifier tier of {prefix}")
+            if tier not in _VERIFIER_TIERS:
+                hint = did_you_mean(tier, _VERIFIER_TIERS)
+                raise doc.error(
+                    tier_node,
+                    f"verifiers: {prefix} names tier {tier!r}{hint}; a verifier is the centre "
+                    f"of one of {', '.join(_VERIFIER_TIERS)}",
+                )
+            verifiers[prefix] = Tier(tier)
+    return tuple(categories), fallback, tuple(groups), verifiers
 
 
 def _load_networks(

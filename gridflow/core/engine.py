@@ -21,11 +21,12 @@ from gridflow.core.loop import LOOP, StageChange, Who, may_act
 from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
-from gridflow.core.regions import RegionGraph
+from gridflow.core.regions import RegionGraph, tier_of_code
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
 from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
-from gridflow.core.tiers import SEVERITY_RANK, is_above, parent_tier
+from gridflow.core.supervision import CaseRoles, case_roles, verifier_of
+from gridflow.core.tiers import SEVERITY_RANK, TIERS_UP, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from schemas import (
     Disposition,
@@ -296,11 +297,18 @@ class Engine:
             )
             return out
         rule = LOOP[fb.action]
-        if not self._may_act(case, fb, rule.who):
-            if rule.who is Who.SUPERVISOR:
+        roles = self.roles(case)
+        if not may_act(rule.who, fb.center_code, roles):
+            if rule.who is Who.VERIFIER:
                 message = (
                     f"{fb.action.value} of case {case.id} comes from the supervising side "
-                    f"(a centre above {case.holder}), not from the centre that handled it"
+                    f"(its verifier {roles.checkers[0]} or a centre above it), not from "
+                    f"{fb.center_code}"
+                )
+            elif rule.who is Who.ABOVE:
+                message = (
+                    f"{fb.action.value} of case {case.id} comes from a centre above its "
+                    f"holder {case.holder}, not from {fb.center_code}"
                 )
             else:
                 message = (
@@ -316,6 +324,7 @@ class Engine:
             )
             return out
         effect = _EFFECTS[fb.action]
+        previous = case.holder
         # An effect refuses before it changes anything, or returns the step's reason.
         reason = effect(self, case, fb, now)
         if isinstance(reason, tuple):
@@ -337,18 +346,45 @@ class Engine:
             self._stop_stage(case)
         elif stage is StageChange.RESTART:
             self._start_stage(case, case.stage or "accept", now)
-        # MOVE: the effect moved the deadline; NONE: no stage runs.
+        # MOVE: the effect moved the deadline; KEEP: it runs on; NONE: no stage runs.
         # An escalation is named by the tier it reached, whoever asked for it: one per
         # (case, tier), ever, shared with the timer's escalations.
         key = ("escalate", case.tier) if rule.step is StepKind.ESCALATED else ("fb", fb.feedback_id)
-        self._step(out, case, rule.disposition, now, rule.step, reason=reason, key=key)
+        self._step(
+            out, case, rule.disposition, now, rule.step, reason=reason, key=key,
+            acted_by=fb.center_code,
+        )  # fmt: skip
+        if rule.step is StepKind.TAKEN_OVER:
+            # The centre that handled it until now did not ask: it is told.
+            self._step(
+                out,
+                case,
+                DispositionAction.STATE,
+                now,
+                StepKind.INFORMED,
+                reason=f"接管: {case.holder} took the case over from {previous}",
+                center=previous,
+                tier=self._tier_of(previous),
+                key=("handover", fb.feedback_id),
+                acted_by=fb.center_code,
+            )
         state.seen_feedback[fb.feedback_id] = now + self.retention_s
         out.changed = True
         self._schedule(case, out)
         return out
 
-    def _may_act(self, case: Case, fb: Feedback, who: Who) -> bool:
-        return may_act(who, fb.center_code, case.holder, self.regions.chain(case.holder)[1:])
+    def roles(self, case: Case) -> CaseRoles:
+        """Who handles, supervises and checks ``case`` now (``gridflow.core.supervision``)."""
+        return case_roles(self.regions, case.holder, self.verifier(case))
+
+    def verifier(self, case: Case) -> str:
+        """The centre that checks ``case``'s resolution (核查), by its category's rule."""
+        tier = self.catalogue.verifier_tier(case.category)
+        return verifier_of(self.regions, case.region, case.holder, tier)
+
+    def _tier_of(self, centre: str) -> Tier:
+        region = self.regions.get(centre)
+        return region.tier if region is not None else tier_of_code(centre)
 
     # Effects: what an action does beyond the table's state and stage change. Each runs
     # after the table's checks and before the change; it returns a refusal (nothing
@@ -405,12 +441,25 @@ class Engine:
                 f"case {case.id} is already at the city centre",
             )
         if up.value in case.escalated:
+            if case.supervisor is not None:
+                return (
+                    RejectReason.INVALID_TRANSITION,
+                    f"case {case.id} is already under the supervision (督办) of "
+                    f"{case.supervisor}, which may take it over (take_over)",
+                )
             return (
                 RejectReason.INVALID_TRANSITION,
                 f"case {case.id} was already escalated to {up.value}",
             )
         self._move_up(case, up)
         return f"asked up by {fb.center_code}: {fb.note or 'needs coordination'}"
+
+    def _fx_take_over(self, case: Case, fb: Feedback, now: float) -> _Effect:
+        previous = case.holder
+        case.holder = fb.center_code
+        case.tier = self._tier_of(fb.center_code).value
+        self._holder_moved(case)
+        return f"taken over by {fb.center_code} from {previous}: {fb.note or '接管'}"
 
     def _fx_return(self, case: Case, fb: Feedback, now: float) -> _Effect:
         target = fb.target_center
@@ -432,6 +481,7 @@ class Engine:
         previous = case.holder
         case.holder = target
         case.tier = region.tier.value
+        self._holder_moved(case)
         return f"returned by {previous}: {fb.note or 'not ours'}"
 
     def _fx_extend(self, case: Case, fb: Feedback, now: float) -> _Effect:
@@ -489,16 +539,9 @@ class Engine:
             case.warned = True
             if case.stage == "resolve":
                 self._late(case, case.deadline)
-            up = parent_tier(Tier(case.tier))
+            up = self._supervision_tier(case)
             if up is not None and up.value not in case.escalated:
-                self._escalate(
-                    case,
-                    up,
-                    now,
-                    out,
-                    reason=f"{case.stage} deadline missed at {case.holder}",
-                    missed=case.stage,
-                )
+                self._supervise(case, up, now, out)
             else:
                 case.breached = True
                 self._step(
@@ -508,6 +551,9 @@ class Engine:
                     now,
                     StepKind.BREACHED,
                     reason=f"{case.stage} deadline missed at the top tier ({case.holder})",
+                    # Under supervision the top supervisor answers for the breach.
+                    center=case.supervisor,
+                    tier=self._tier_of(case.supervisor) if case.supervisor else None,
                     key=("sla_breach", case.stage or "", deadline_key),
                     stage=case.stage,
                 )
@@ -516,30 +562,70 @@ class Engine:
         return out
 
     # ---------------------------------------------------------------- helpers
-    def _escalate(
-        self,
-        case: Case,
-        up: Tier,
-        now: float,
-        out: Outcome,
-        reason: str,
-        missed: str | None = None,
-    ) -> None:
-        self._move_up(case, up)
-        stage = case.stage or "accept"
+    def _supervision_tier(self, case: Case) -> Tier | None:
+        """The tier a missed deadline escalates to: above everyone already on the stage.
+
+        That is above the holder and its supervisor, and for a missed 核查 above the
+        verifier too (the verifier missed it, not the holder). ``None`` above the city.
+        """
+        top = TIERS_UP.index(Tier(case.tier))
+        if case.supervisor is not None:
+            top = max(top, TIERS_UP.index(self._tier_of(case.supervisor)))
+        if case.stage == "verify":
+            top = max(top, TIERS_UP.index(self._tier_of(self.verifier(case))))
+        return parent_tier(TIERS_UP[top])
+
+    def _supervise(self, case: Case, up: Tier, now: float, out: Outcome) -> None:
+        """督办 on a missed deadline: ``up``'s centre supervises, the holder keeps handling.
+
+        The holder gets the policy's ``supervise`` time to finish the missed stage (not a
+        fresh full stage, which would reward the miss). The supervisor receives the
+        ``escalate``; the holder a ``state`` saying it is supervised and by when.
+        """
+        missed = case.stage or "accept"
+        late_centre = case.holder
+        case.escalated.append(up.value)
+        case.supervisor = self.regions.ancestor(case.region, up)
         policy = self._policy(case)
-        if missed is not None and policy.supervise is not None:
-            # 督办: the time the policy gives to finish the missed stage under
-            # supervision, not a fresh full stage (which would reward the miss).
+        if policy.supervise is not None:
             supervised = replace(
                 policy, accept=policy.supervise, resolve=policy.supervise, verify=policy.supervise
             )
             deadline, warn = stage_timestamps(
-                self.rules.calendar, supervised, cast(Stage, stage), utc(now), self.sla_scale
+                self.rules.calendar, supervised, cast(Stage, missed), utc(now), self.sla_scale
             )
-            self._set_stage(case, stage, now, deadline, warn)
+            self._set_stage(case, missed, now, deadline, warn)
         else:
-            self._start_stage(case, stage, now)
+            self._start_stage(case, missed, now)
+        self._step(
+            out,
+            case,
+            DispositionAction.ESCALATE,
+            now,
+            StepKind.ESCALATED,
+            reason=f"{missed} deadline missed at {late_centre}: {case.supervisor} supervises "
+            f"(督办), {case.holder} keeps handling",
+            center=case.supervisor,
+            tier=up,
+            key=("escalate", up.value),
+            stage=missed,
+        )
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.SUPERVISED,
+            reason=f"督办: {missed} deadline missed; {case.supervisor} supervises, finish by "
+            "the new deadline",
+            key=("supervised", up.value),
+            stage=missed,
+        )
+
+    def _escalate(self, case: Case, up: Tier, now: float, out: Outcome, reason: str) -> None:
+        """A higher tier takes the case over (a worse report re-routed it): a full stage."""
+        self._move_up(case, up)
+        self._start_stage(case, case.stage or "accept", now)
         self._step(
             out,
             case,
@@ -548,13 +634,21 @@ class Engine:
             StepKind.ESCALATED,
             reason=reason,
             key=("escalate", up.value),
-            stage=missed,
         )
 
     def _move_up(self, case: Case, up: Tier) -> None:
         case.escalated.append(up.value)
         case.tier = up.value
         case.holder = self.regions.ancestor(case.region, up)
+        self._holder_moved(case)
+
+    def _holder_moved(self, case: Case) -> None:
+        """A supervisor no longer above the new holder stops supervising: its parent does."""
+        if case.supervisor is None:
+            return
+        supervisor = self.regions.get(case.supervisor)
+        if supervisor is None or not is_above(supervisor.tier, Tier(case.tier)):
+            case.supervisor = None
 
     @staticmethod
     def _late(case: Case, deadline: float) -> None:
@@ -613,6 +707,7 @@ class Engine:
         key: tuple[str, ...],
         network: str | None = None,
         stage: str | None = None,
+        acted_by: str | None = None,
     ) -> None:
         """Emit one step: its disposition and, at the same index, its fact."""
         # Every id says what the step is (the feedback that caused it, the tier escalated
@@ -649,6 +744,10 @@ class Engine:
                     "lon": case.lon,
                     "grid_code": case.grid,
                     "request_type": case.request_type,
+                    "holder": case.holder,
+                    "supervisor": case.supervisor,
+                    "verifier": self.verifier(case),
+                    "acted_by": acted_by,
                 }
             )
         )
@@ -676,4 +775,5 @@ _EFFECTS: dict[FeedbackAction, Callable[[Engine, Case, Feedback, float], _Effect
     FeedbackAction.ESCALATE: Engine._fx_escalate,
     FeedbackAction.RETURN: Engine._fx_return,
     FeedbackAction.EXTEND: Engine._fx_extend,
+    FeedbackAction.TAKE_OVER: Engine._fx_take_over,
 }

@@ -32,6 +32,9 @@ class StepKind(StrEnum):
     CANCELLED = "cancelled"  # 注销
     REOPENED = "reopened"  # 重新派遣
     ESCALATED = "escalated"  # 上报 / 督办: to the next tier up (``escalate``)
+    #: 督办: the holder told it keeps handling under a supervisor, with a 督办 deadline
+    SUPERVISED = "supervised"
+    TAKEN_OVER = "taken_over"  # 接管: a centre above the holder now holds it (``reroute``)
     RETURNED = "returned"  # 退回: handed to another centre (``reroute``)
     EXTENDED = "extended"  # 延期 granted
     REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded

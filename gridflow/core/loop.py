@@ -13,42 +13,47 @@ test keeps the two equal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
 from gridflow.core.case import CaseStatus
 from gridflow.core.facts import StepKind
+from gridflow.core.supervision import CaseRoles
 from schemas import DispositionAction, FeedbackAction
 
-__all__ = ["LOOP", "StageChange", "Transition", "Who", "table_rows"]
+__all__ = ["LOOP", "StageChange", "Transition", "Who", "may_act", "table_rows"]
 
 
 class Who(StrEnum):
-    """Which centres may take an action."""
+    """Which centres may take an action (the roles are :class:`CaseRoles`)."""
 
-    HOLDER = "holder"  # only the centre holding the case
+    HOLDER = "holder"  # only the centre holding (handling) the case
     SUPERVISION = "holder or above"  # the holder or any centre above it (督办)
-    #: 监管分离: a centre above the holder, never the centre that handled it (the city
-    #: centre, with no one above, checks its own cases).
-    SUPERVISOR = "a centre above the holder"
+    #: the supervising side only: a centre above the holder, never the holder itself.
+    ABOVE = "a centre above the holder"
+    #: 监管分离: the case's verifier (the category's verifier tier, by default the centre
+    #: above the holder) or a centre above the verifier; never the centre that handled it
+    #: (the city centre, with no one above, checks its own cases).
+    VERIFIER = "the verifier or above"
 
 
-def may_act(who: Who, centre: str, holder: str, above: Sequence[str]) -> bool:
-    """May ``centre`` take an action open to ``who`` on a case ``holder`` holds?
+def may_act(who: Who, centre: str, roles: CaseRoles) -> bool:
+    """May ``centre`` take an action open to ``who`` on a case with these ``roles``?
 
-    ``above`` is the chain of centres above the holder, nearest first. The engine judges
-    feedback with this and the API (and its console) judge the buttons they offer with it,
-    so a centre is never shown an action the worker would refuse for who sent it.
+    The engine judges feedback with this and the API (and its console) judge the buttons
+    they offer with it, so a centre is never shown an action the worker would refuse for
+    who sent it.
     """
-    if who is Who.SUPERVISOR:
-        # 监管分离: checking comes from above; only the top centre checks itself.
-        return centre in above or (not above and centre == holder)
-    if centre == holder:
+    if who is Who.VERIFIER:
+        return centre in roles.checkers
+    if who is Who.ABOVE:
+        return centre in roles.above
+    if centre == roles.holder:
         return True
     # The supervising side (any centre above the holder) may take supervision actions.
-    return who is Who.SUPERVISION and centre in above
+    return who is Who.SUPERVISION and centre in roles.above
 
 
 class StageChange(StrEnum):
@@ -63,6 +68,8 @@ class StageChange(StrEnum):
     RESTART = "restarts"
     #: the running stage's deadline moves (extend).
     MOVE = "deadline moved"
+    #: the running stage and its deadline carry on under the new holder (take_over).
+    KEEP = "runs on"
     #: no stage runs before or after (verify).
     NONE = "-"
 
@@ -103,15 +110,15 @@ _ROWS = (
         StepKind.RESOLVED, "late if after the resolve deadline",
     ),
     Transition(
-        FeedbackAction.VERIFY, (_R,), Who.SUPERVISOR, _V, StageChange.STOP, _STATE,
+        FeedbackAction.VERIFY, (_R,), Who.VERIFIER, _V, StageChange.STOP, _STATE,
         StepKind.VERIFIED,
     ),
     Transition(
-        FeedbackAction.REJECT_RESOLUTION, (_R, _V), Who.SUPERVISOR, _A,
+        FeedbackAction.REJECT_RESOLUTION, (_R, _V), Who.VERIFIER, _A,
         StageChange.START_RESOLVE, _STATE, StepKind.REWORKED, "rework counted",
     ),
     Transition(
-        FeedbackAction.CLOSE, (_V, _R), Who.SUPERVISOR, _C, StageChange.STOP, _STATE,
+        FeedbackAction.CLOSE, (_V, _R), Who.VERIFIER, _C, StageChange.STOP, _STATE,
         StepKind.CLOSED,
         "from resolved only if the policy sets `close_requires_verify: false`; "
         "judged on time or late",
@@ -130,6 +137,11 @@ _ROWS = (
         "held by the parent tier's centre, once per tier",
     ),
     Transition(
+        FeedbackAction.TAKE_OVER, (_D, _A), Who.ABOVE, None, StageChange.KEEP,
+        DispositionAction.REROUTE, StepKind.TAKEN_OVER,
+        "接管: the sender holds the case; the former holder is told",
+    ),
+    Transition(
         FeedbackAction.RETURN, (_D, _A), Who.HOLDER, _D, StageChange.START_ACCEPT,
         DispositionAction.REROUTE, StepKind.RETURNED, "held by `target_center` or the parent",
     ),
@@ -138,7 +150,7 @@ _ROWS = (
         StepKind.EXTENDED, "to `until`, if the policy allows",
     ),
     Transition(
-        FeedbackAction.REVISIT, (_V, _C), Who.SUPERVISOR, None, StageChange.NONE, _STATE,
+        FeedbackAction.REVISIT, (_V, _C), Who.VERIFIER, None, StageChange.NONE, _STATE,
         StepKind.REVISITED,
         "回访: `unsatisfied` reopens (dispatched, accept starts) if the policy's "
         "`reopen_unsatisfied`",

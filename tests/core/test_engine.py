@@ -250,7 +250,11 @@ def test_missed_deadlines_escalate_one_tier_at_a_time_then_breach_once(engine: E
         ("escalate", "city", CITY),
     ]
     assert [s for s in seen if s[0] == "sla_breach"] == [("sla_breach", "city", CITY)]
-    assert {s[1] for s in seen if s[0] == "sla_warning"} == {"village", "town", "county", "city"}
+    # 督办: the village keeps handling under each supervisor, so every 催办 warning (one per
+    # deadline) and every supervision notice goes to it.
+    assert [s[1:] for s in seen if s[0] == "sla_warning"] == [("village", VILLAGE)] * 4
+    assert [s[1:] for s in seen if s[0] == "state"] == [("village", VILLAGE)] * 3
+    assert (case.holder, case.supervisor) == (VILLAGE, CITY)
     assert engine.apply_tick(state, case_id, now + 10**6).dispositions == []
 
 
@@ -261,9 +265,12 @@ def test_an_accepted_case_escalates_when_the_resolve_deadline_passes(engine: Eng
     case = state.cases[case_id]
     assert case.stage == "resolve" and case.deadline is not None
     out = engine.apply_tick(state, case_id, case.deadline)
-    assert [(d.action, d.center_code, d.stage) for d in out.dispositions] == [
-        ("escalate", TOWN, "resolve")
+    # 督办: the town supervises, the village is told it keeps handling, by a new deadline.
+    assert [(d.action, d.center_code, d.stage, d.holder) for d in out.dispositions] == [
+        ("escalate", TOWN, "resolve", VILLAGE),
+        ("state", VILLAGE, "resolve", VILLAGE),
     ]
+    assert {d.supervisor for d in out.dispositions} == {TOWN}
     assert case.on_time is False
 
 
@@ -367,5 +374,6 @@ def test_ticks_that_jump_past_warnings_escalate_then_breach_once_and_go_quiet(
         late = case.deadline + 86400  # far past the warning and the deadline
         for _ in range(3):  # repeated ticks at the same time change nothing more
             actions += [d.action for d in engine.apply_tick(state, case_id, late).dispositions]
-    assert actions == ["escalate", "escalate", "escalate", "sla_breach"]
+    # each escalation (督办) comes with its notice to the village, which keeps handling
+    assert actions == ["escalate", "state"] * 3 + ["sla_breach"]
     assert case.next_due() is None

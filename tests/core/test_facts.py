@@ -172,12 +172,13 @@ def test_lateness_counts_from_the_first_missed_deadline_after_an_escalation(
     engine: Engine,
 ) -> None:
     state, case_id, deadline = _accepted(engine)
-    engine.apply_tick(state, case_id, deadline)  # missed: up to the town, a 督办 deadline
+    engine.apply_tick(state, case_id, deadline)  # missed: the town supervises (督办)
     case = state.cases[case_id]
-    assert case.holder == TOWN and case.deadline is not None and case.deadline > deadline
-    engine.apply_feedback(state, fb(case_id, "resolve", 2, TOWN), deadline + 600)
-    # The county above the town verifies and closes.
-    assert _close(engine, state, case_id, deadline + 700, COUNTY) == (False, 600.0)
+    assert (case.holder, case.supervisor) == (VILLAGE, TOWN)
+    assert case.deadline is not None and case.deadline > deadline
+    # The village still handles it; the town above it verifies and closes.
+    engine.apply_feedback(state, fb(case_id, "resolve", 2, VILLAGE), deadline + 600)
+    assert _close(engine, state, case_id, deadline + 700, TOWN) == (False, 600.0)
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["in time", "late"])

@@ -258,6 +258,10 @@ def _disposition_values() -> dict[str, object]:
         "lon": 106.571,
         "grid_code": None,
         "request_type": None,
+        "holder": "500101001001",
+        "supervisor": None,
+        "verifier": "500101001000",
+        "acted_by": None,
     }
 
 

@@ -25,6 +25,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 VILLAGE = "500103001003"
 NEIGHBOUR = "500103001006"
 TOWN = "500103001000"
+COUNTY = "500103000000"
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Chongqing
 NOW = T0.timestamp()
 
@@ -111,7 +112,7 @@ def case_in(engine: Engine, status: CaseStatus) -> tuple[RegionState, str]:
 
 def centre_for(who: Who) -> str:
     """Who sends an action on a village's case: the village, or the town above it."""
-    return TOWN if who is Who.SUPERVISOR else VILLAGE
+    return TOWN if who in (Who.VERIFIER, Who.ABOVE) else VILLAGE
 
 
 PAIRS = [(t, status) for t in LOOP.values() for status in CaseStatus]
@@ -138,8 +139,10 @@ def test_the_engine_does_what_the_row_says(
         return
     assert out.reject is None, out.reject
     assert case.status is (rule.becomes or status)
-    [disposition] = out.dispositions
-    [fact] = out.facts
+    # 接管 also tells the former holder (a second, inform step); every other action is one.
+    [disposition, *notices] = out.dispositions
+    [fact, *_] = out.facts
+    assert len(notices) == (rule.action is FeedbackAction.TAKE_OVER)
     assert (disposition.action, fact.kind) == (rule.disposition, rule.step)
     expected_stage = {
         StageChange.START_ACCEPT: "accept",
@@ -148,11 +151,14 @@ def test_the_engine_does_what_the_row_says(
         StageChange.STOP: None,
         StageChange.RESTART: stage_before,
         StageChange.MOVE: stage_before,
+        StageChange.KEEP: stage_before,
         StageChange.NONE: None,
     }[rule.stage]
     assert case.stage == expected_stage
     if rule.stage in (StageChange.RESTART, StageChange.MOVE):
         assert case.deadline is not None and case.deadline != deadline_before
+    if rule.stage is StageChange.KEEP:
+        assert case.deadline == deadline_before
 
 
 @pytest.mark.parametrize("rule", list(LOOP.values()), ids=[a.value for a in LOOP])
@@ -166,14 +172,16 @@ def test_who_may_act_is_the_row_s(engine: Engine, rule: Transition) -> None:
         assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
     else:
         assert out.reject is None, out.reject
-    if rule.who is Who.SUPERVISOR:
-        # 监管分离: the centre that handled the case never checks it.
+    if rule.who in (Who.VERIFIER, Who.ABOVE):
+        # 监管分离: the centre that handled the case never checks or takes it over.
         state, case_id = case_in(engine, rule.allowed[0])
         out = engine.apply_feedback(
             state, feedback(case_id, rule.action.value, 97, VILLAGE, deadline), NOW + 60
         )
         assert out.reject is not None and out.reject[0] is RejectReason.WRONG_CENTER
-        assert "supervising side" in out.reject[1]
+        assert ("supervising side" if rule.who is Who.VERIFIER else "a centre above") in (
+            out.reject[1]
+        )
     # a centre beside the holder (not above it) may never act
     out = engine.apply_feedback(
         state, feedback(case_id, rule.action.value, 98, NEIGHBOUR, deadline), NOW + 60
@@ -201,13 +209,18 @@ def test_resolving_starts_verification_on_the_policy_s_clock(engine: Engine) -> 
     assert case.deadline == due
 
 
-def test_a_missed_verification_goes_up_a_tier(engine: Engine) -> None:
+def test_a_missed_verification_goes_above_the_verifier(engine: Engine) -> None:
+    # The town (the verifier) missed its 核查 deadline: the county supervises the town's
+    # verification; the village still holds the case.
     state, case_id = case_in(engine, CaseStatus.RESOLVED)
     case = state.cases[case_id]
     assert case.deadline is not None
     out = engine.apply_tick(state, case_id, case.deadline + 1)
-    assert [d.action for d in out.dispositions] == ["escalate"]
-    assert (case.tier, case.stage) == ("town", "verify")
+    assert [(d.action, d.center_code) for d in out.dispositions] == [
+        ("escalate", COUNTY),
+        ("state", VILLAGE),
+    ]
+    assert (case.holder, case.supervisor, case.stage) == (VILLAGE, COUNTY, "verify")
 
 
 def test_a_missed_deadline_gives_a_supervised_deadline_not_a_fresh_stage(
@@ -220,7 +233,8 @@ def test_a_missed_deadline_gives_a_supervised_deadline_not_a_fresh_stage(
     assert case.deadline is not None
     missed_at = case.deadline + 1
     engine.apply_tick(state, case_id, missed_at)
-    assert case.tier == "town" and case.stage == "resolve"
+    # 督办: the town supervises; the village keeps handling the resolve stage.
+    assert (case.holder, case.supervisor, case.stage) == (VILLAGE, TOWN, "resolve")
     policy = engine.rules.policies[case.policy]
     assert policy.supervise is not None
     full = engine.rules.calendar.add_working_time(

@@ -1,0 +1,59 @@
+"""Who stands where on a case: the handler, the supervising side and the verifier.
+
+监管分离 (supervision apart from handling), as data the engine and the API share:
+
+* the **holder** handles the case (受理, 处置, 延期, 退回, 请求上级协调);
+* the **supervisor** (督办): after a missed deadline the centre of the tier above takes
+  the case under supervision while the holder keeps handling it, on the policy's
+  ``supervise`` time; each further miss moves the supervision one tier up. ``None``: no
+  deadline was missed, and the centre above the holder supervises as usual;
+* the **verifier** checks the resolution (核查, 返工, 结案, 回访): the centre of the tier
+  the category names in ``catalogue.yaml`` (``verifiers:``), when that tier is above the
+  holder; otherwise the centre above the holder. Never the holder itself, except at the
+  city, which has no one above it.
+
+A centre above the verifier may check too (the supervision of supervision); a centre
+beside or below it may not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridflow.core.regions import RegionGraph
+from gridflow.core.tiers import is_above
+from schemas.common import Tier
+
+__all__ = ["CaseRoles", "case_roles", "verifier_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRoles:
+    """The centres that may act on one case, as :func:`gridflow.core.loop.may_act` reads them."""
+
+    holder: str
+    #: the centres above the holder, nearest first (empty at the city).
+    above: tuple[str, ...]
+    #: the verifier and the centres above it, nearest first.
+    checkers: tuple[str, ...]
+
+
+def verifier_of(regions: RegionGraph, region: str, holder: str, tier: Tier | None) -> str:
+    """The centre that checks a case of ``region`` held by ``holder``.
+
+    ``tier`` is the verifier tier the case's category names (``None``: none configured).
+    """
+    held = regions.get(holder)
+    if tier is not None and held is not None and is_above(tier, held.tier):
+        return regions.ancestor(region, tier)
+    return regions.parent(holder) or holder
+
+
+def case_roles(regions: RegionGraph, holder: str, verifier: str | None = None) -> CaseRoles:
+    """The roles on a case ``holder`` holds and ``verifier`` checks (default: the parent)."""
+    above = regions.chain(holder)[1:] if holder in regions else ()
+    if verifier is None or verifier not in regions:
+        checkers = above or (holder,)
+    else:
+        checkers = regions.chain(verifier)
+    return CaseRoles(holder, tuple(above), tuple(checkers))
