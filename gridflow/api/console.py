@@ -207,7 +207,9 @@ async def case_actions(case_id: CaseId, request: Request, token: CentreToken) ->
     found = await ReadModel(ctx.engine).case(case_id, time.time())
     if found is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
-    actions = allowed_actions(ctx.regions, found.state, found.holder, found.tier, token.region)
+    actions = allowed_actions(
+        ctx.regions, found.state, found.holder, found.tier, token.region, found.verifier
+    )
     targets = [_ref(_region(ctx.regions, c)) for c in return_targets(ctx.regions, found.holder)]
     return CaseActions(
         case_id=case_id,

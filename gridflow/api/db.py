@@ -65,6 +65,8 @@ cases = Table(
     Column("lat", Float),
     Column("lon", Float),
     Column("grid_code", String(15)),
+    Column("supervisor", String(12)),
+    Column("verifier", String(12)),
     Index("ix_cases_holder_due", "holder", "due", "case_id"),
     Index("ix_cases_county_due", "holder_county", "due", "case_id"),
     Index("ix_cases_town_due", "holder_town", "due", "case_id"),

@@ -99,7 +99,7 @@ async def post_feedback(
     if row is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
     who = LOOP[req.action].who
-    if not may_act(ctx.regions, row.holder, token.region, req.action.value):
+    if not may_act(ctx.regions, row.holder, token.region, req.action.value, row.verifier):
         raise ApiError(
             409,
             "wrong_center",

@@ -65,6 +65,10 @@ class CaseSummary(BaseModel):
     lat: float | None = None
     lon: float | None = None
     grid_code: str | None = None
+    #: 督办: the centre supervising the case since its holder missed a deadline
+    supervisor: str | None = None
+    #: 核查: the centre that checks the case's resolution (verify, reject, close, revisit)
+    verifier: str | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -80,6 +84,9 @@ class TimelineEntry(BaseModel):
     case_id: str
     #: the Disposition as published (kind ``disposition``) or the Rejection (``refusal``)
     record: dict[str, Any]
+    #: the centre whose feedback caused the step (or sent the refused feedback); ``None``
+    #: for steps no centre took (a report, a timer). ``center_code`` is who was told.
+    acted_by: str | None = None
 
 
 class CaseDetail(CaseSummary):

@@ -211,8 +211,14 @@ async def _dispositions(
         stmt = db.upsert(conn, db.case_events).on_conflict_do_nothing()
         await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in events.items()])
     for d, _raw in ordered:
-        if d.reason and d.reason.startswith(_INFORM_PREFIX):
-            continue  # addressed to another tier; the holder did not change
+        if d.holder is not None:
+            # The case row follows the dispositions addressed to its holder; the others
+            # (informs, a supervisor's escalate, a former holder's handover notice) tell
+            # another centre and change nothing the row shows.
+            if d.center_code != d.holder:
+                continue
+        elif d.reason and d.reason.startswith(_INFORM_PREFIX):
+            continue  # a disposition from before ``holder`` was carried: an inform
         await _case_row(conn, d)
 
 
@@ -237,6 +243,8 @@ async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
         "events": len(d.events),
         "updated_at": at,
         "closed": state in FINAL_STATES,
+        "supervisor": d.supervisor,
+        "verifier": d.verifier,
     }
     if d.lat is not None:  # older dispositions carry none: keep what a newer one told
         values.update(lat=d.lat, lon=d.lon, grid_code=d.grid_code)

@@ -64,10 +64,17 @@ def _summary(row: Row[Any], now: float) -> CaseSummary:
         lat=row.lat,
         lon=row.lon,
         grid_code=row.grid_code,
+        supervisor=row.supervisor,
+        verifier=row.verifier,
     )
 
 
 def entry(row: Row[Any]) -> TimelineEntry:
+    record = orjson.loads(row.body)
+    if row.kind == "refusal":
+        acted_by = row.center_code or None  # the refused feedback's sender
+    else:
+        acted_by = record.get("acted_by") if isinstance(record, dict) else None
     return TimelineEntry(
         seq=row.seq,
         kind=row.kind,
@@ -77,7 +84,8 @@ def entry(row: Row[Any]) -> TimelineEntry:
         reason=row.reason,
         feedback_id=row.feedback_id,
         case_id=row.case_id,
-        record=orjson.loads(row.body),
+        record=record,
+        acted_by=acted_by,
     )
 
 

@@ -95,6 +95,13 @@ class History:
             return out.reject
         return self._publish(out.dispositions)
 
+    def miss(self, case_id: str) -> list[Disposition]:
+        """Let the case's running deadline pass: the SLA timer acts (督办 or breach)."""
+        deadline = self.state.cases[case_id].deadline
+        assert deadline is not None
+        self.now = max(self.now, deadline) + 1
+        return self._publish(engine().apply_tick(self.state, case_id, self.now).dispositions)
+
     def metrics(self, county: str, start: datetime, **counts: int) -> None:
         doc = {
             "region_code": county,

@@ -30,8 +30,9 @@ PATH_TO = {
     "closed": ["accept", "resolve", "verify", "close"],
     "cancelled": ["cancel"],
 }
-#: Who takes each step on the way: the village handles, the town (above it) checks.
-BY = {"verify": TOWN, "close": TOWN}
+#: Who checks a village's case of each category: the town above it by default; the
+#: county for 宣传广告 (SJ02, ``verifiers:`` in catalogue.yaml).
+CHECKER = {"SJ0102": TOWN, "SJ0202": COUNTY}
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +53,14 @@ def fb(case_id: str, action: str, center: str, n: int, **kw: object) -> Feedback
     )
 
 
+@pytest.mark.parametrize("category", sorted(CHECKER))
 @pytest.mark.parametrize("centre", [VILLAGE, TOWN, COUNTY, OTHER_VILLAGE])
 @pytest.mark.parametrize("status", sorted(PATH_TO))
 def test_the_buttons_shown_are_exactly_what_the_worker_accepts(
-    engine: Engine, status: str, centre: str
+    engine: Engine, status: str, centre: str, category: str
 ) -> None:
-    shown = allowed_actions(engine.regions, status, VILLAGE, "village", centre)
+    verifier = None
+    shown: list[str] = []
     for action in FeedbackAction:
         state = RegionState(VILLAGE)
         event = GridEvent.model_validate(
@@ -67,13 +70,18 @@ def test_the_buttons_shown_are_exactly_what_the_worker_accepts(
                 "reported_at": T0.isoformat(),
                 "region_code": VILLAGE,
                 "title": "菜市场旁垃圾堆积无人清运",
-                "category": "SJ0102",
+                "category": category,
             }
         )
-        [case_id] = {d.case_id for d in engine.apply_event(state, event, NOW).dispositions}
+        [opened] = engine.apply_event(state, event, NOW).dispositions
+        case_id = opened.case_id
+        # The read model knows the verifier from the dispositions, as the API does.
+        verifier = opened.verifier
+        assert verifier == CHECKER[category]
         for n, step in enumerate(PATH_TO[status]):
-            by = BY.get(step, VILLAGE)
+            by = CHECKER[category] if step in ("verify", "close") else VILLAGE
             assert engine.apply_feedback(state, fb(case_id, step, by, n), NOW + 1).reject is None
+        shown = allowed_actions(engine.regions, status, VILLAGE, "village", centre, verifier)
         extra: dict[str, object] = {}
         if action == FeedbackAction.EXTEND:
             deadline = state.cases[case_id].deadline or NOW
@@ -88,4 +96,4 @@ def test_the_buttons_shown_are_exactly_what_the_worker_accepts(
         assert (action.value in shown) == (not refused), (status, centre, action, out.reject)
         # The API's pre-check never refuses what the worker would accept.
         if not refused:
-            assert may_act(engine.regions, VILLAGE, centre, action.value)
+            assert may_act(engine.regions, VILLAGE, centre, action.value, verifier)
