@@ -1,12 +1,21 @@
 // 案件详情: facts, provenance (多网合一), the full timeline, rule, and the actions allowed now.
 import { api, countdown, esc, fillNames, fmtTime, regionSpan } from './api.js';
-import { ACTIONS, label, NETWORKS, PRIORITIES, REFUSALS, SATISFACTION, STATE_REASONS, STATES, STEPS, TIERS } from './labels.js';
+import { ACTIONS, ACTOR, label, NETWORKS, PRIORITIES, REFUSALS, SATISFACTION, STATE_REASONS, STATES, STEPS, TIERS, TOLD } from './labels.js';
 import { onLive, refusalText, showAlert } from './main.js';
 
 function stepText(e) {
   if (e.kind === 'refusal') return `反馈被拒绝：${label(ACTIONS, e.action)}`;
   if (e.action === 'state') return label(STATE_REASONS, e.reason);
   return label(STEPS, e.action);
+}
+
+// Who acted (the centre whose feedback caused the step, carried as data: acted_by), then
+// who was told when that is another centre. A step no centre took (a report, a timer)
+// names only who was told. The target alone would credit the town's 核查 to the village.
+function whoText(e) {
+  const actor = e.acted_by ? `<span class="actor" data-actor="${esc(e.acted_by)}">${ACTOR}：${regionSpan(e.acted_by)}</span>` : '';
+  const told = e.center_code && e.center_code !== e.acted_by ? ` <span class="muted told">${TOLD}：${regionSpan(e.center_code)}</span>` : '';
+  return actor + told;
 }
 
 function provenance(timeline) {
@@ -45,7 +54,9 @@ export async function renderCase(main, caseId) {
           <dt>类别</dt><dd>${esc(c.category || '—')}（大类 ${esc((c.category || '').slice(0, 4) || '—')}，小类 ${esc(c.category || '—')}）</dd>
           <dt>紧急程度</dt><dd><span class="prio prio-${esc(c.priority)}">${esc(label(PRIORITIES, c.priority))}</span></dd>
           <dt>责任部门</dt><dd>${esc(c.department || '—')}</dd>
-          <dt>承办中心</dt><dd>${regionSpan(c.holder)}（${esc(label(TIERS, c.tier))}）</dd>
+          <dt>承办中心</dt><dd id="case-holder" data-code="${esc(c.holder)}">${regionSpan(c.holder)}（${esc(label(TIERS, c.tier))}）</dd>
+          ${c.supervisor ? `<dt>督办中心</dt><dd id="case-supervisor" data-code="${esc(c.supervisor)}">${regionSpan(c.supervisor)}</dd>` : ''}
+          ${c.verifier ? `<dt>核查中心</dt><dd id="case-verifier" data-code="${esc(c.verifier)}">${regionSpan(c.verifier)}</dd>` : ''}
           <dt>期限</dt><dd>${fmtTime(c.deadline)} <span class="${c.overdue ? 'sla-overdue' : cd.cls}">${esc(c.closed ? '' : cd.text)}</span></dd>
           <dt>发生地</dt><dd>${regionSpan(c.region_code)}（${esc(c.region_code)}）${c.grid_code ? `，网格 ${esc(c.grid_code)}` : ''}${c.lat != null ? `，坐标 ${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}` : ''}</dd>
           <dt>路由规则</dt><dd>${esc(last.rule || '—')}（规则版本 ${esc(last.rules_version || '—')}）</dd>
@@ -70,7 +81,7 @@ export async function renderCase(main, caseId) {
     <section aria-labelledby="tl-h"><h2 id="tl-h">办理过程</h2>
       <ol class="timeline" id="timeline">${c.timeline.map((e) => `
         <li class="tl-${esc(e.kind)} tl-${esc(e.action)}"><time>${fmtTime(e.at)}</time>
-          <strong>${esc(stepText(e))}</strong> <span class="muted">${regionSpan(e.center_code)}</span>
+          <strong>${esc(stepText(e))}</strong> ${whoText(e)}
           ${e.kind === 'refusal' ? `<div class="error">原因：${esc(label(REFUSALS, e.reason))}（${esc(e.reason)}）${esc(e.record?.detail || '')}</div>` : e.reason && e.action !== 'state' ? `<div>${esc(e.reason)}</div>` : ''}
           ${e.record?.state && e.kind === 'disposition' ? `<span class="tag">${esc(label(STATES, e.record.state))}</span>` : ''}
         </li>`).join('')}</ol>

@@ -6,7 +6,7 @@ export const STATES = {
 export const ACTIONS = {
   accept: '受理', resolve: '处置完成', return: '退回', escalate: '请求上级协调',
   extend: '申请延期', verify: '核查通过', reject_resolution: '核查不通过', close: '结案',
-  cancel: '注销', reopen: '重新办理', revisit: '回访',
+  cancel: '注销', reopen: '重新办理', revisit: '回访', take_over: '接管',
 };
 export const SATISFACTION = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
 export const STEPS = {
@@ -18,6 +18,8 @@ export const STATE_REASONS = {
   cancelled: '注销', reopened: '重新办理', rejected: '核查不通过，返工', rework: '核查不通过，返工',
   extended: '延期',
 };
+// Who acted on a step (the feedback's centre) and who was told (the disposition's target).
+export const ACTOR = '办理', TOLD = '送达';
 export const NETWORKS = {
   zongzhi: '综治', chengguan: '城管', gongan: '公安', yingji: '应急', huanbao: '环保',
   shichang: '市场监管', video_ai: '视频 AI', open311: '12345/Open311', '12345': '12345',

@@ -4,14 +4,17 @@ A centre that receives a case (``dispatch``, ``escalate`` or ``reroute``) draws 
 from a generator seeded by the seed, the case and the centre, so a replay behaves the same
 whatever order the cases arrive in:
 
-* ignore it (no answer: the SLA timer escalates it to the tier above);
+* ignore it (no answer: the SLA timer puts it under the supervision (督办) of the tier
+  above, and the centre draws a new fate under that pressure);
 * ``return`` it (退回: not ours);
 * ``escalate`` it (请求上级协调) instead of accepting;
 * or work it: ``accept`` → sometimes ``extend`` → ``resolve`` (unless it stalls) →
   sometimes ``reject_resolution`` and ``resolve`` again (返工) → ``verify`` → ``close``.
 
 Each step follows the previous one after a random delay. When a case moves to another
-centre, the old holder's remaining steps are dropped. Per-case state is a few fields, kept
+centre, the old holder's remaining steps are dropped. An ``escalate`` whose ``holder`` is
+not its ``center_code`` is 督办: the holder keeps the case and draws its fate again.
+Checks (核查, 返工, 结案) come from the case's ``verifier`` as the dispositions name it. Per-case state is a few fields, kept
 for at most ``max_cases`` cases (oldest forgotten first), and what was sent is logged in a
 bounded deque for checkers.
 """
@@ -30,6 +33,7 @@ from typing import Any
 import orjson
 
 from gridflow.core.ids import region_of_case
+from gridflow.core.regions import tier_of_code
 from schemas import Disposition, DispositionAction, FeedbackAction, Tier
 
 _CST = timezone(timedelta(hours=8))
@@ -168,8 +172,20 @@ class _Assignment:
     deadline: datetime | None = None
     stage: str | None = None
     stage_started: datetime | None = None
+    #: the centre that checks the case (核查), as the dispositions name it.
+    verifier: str | None = None
+    #: why the centre holds it this time ("" or "督办 <supervisor>"): a holder drawing its
+    #: fate again under supervision numbers its feedback ids afresh.
+    round: str = ""
     retries: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+
+
+def _tier_of(centre: str) -> Tier:
+    try:
+        return tier_of_code(centre)
+    except ValueError:
+        return Tier.VILLAGE
 
 
 def feedback_id(case_id: str, center: str, action: str, n: int) -> str:
@@ -237,6 +253,16 @@ class Casework:
         if len(self._seen) > 4 * self._max_cases:
             self._seen.popitem(last=False)
         self.stats.dispositions[disposition.action.value] += 1
+        supervised = (
+            disposition.action is DispositionAction.ESCALATE
+            and disposition.holder is not None
+            and disposition.holder != disposition.center_code
+        )
+        if supervised:
+            # 督办: the supervisor only watches; the holder, pushed, decides again.
+            assert disposition.holder is not None
+            self._assign(disposition, now, disposition.holder, f"督办 {disposition.center_code}")
+            return
         if disposition.action in _ASSIGNING:
             self._assign(disposition, now)
             return
@@ -248,11 +274,14 @@ class Casework:
             return
         self._learn_deadline(case, disposition)
 
-    def _assign(self, disposition: Disposition, now: float) -> None:
-        case_id, center = disposition.case_id, disposition.center_code
+    def _assign(
+        self, disposition: Disposition, now: float, holder: str | None = None, why: str = ""
+    ) -> None:
+        case_id, center = disposition.case_id, holder or disposition.center_code
         self._cases.pop(case_id, None)
-        rng = random.Random(f"{self.seed}|{case_id}|{center}")
-        plan, fate = self._plan(rng, disposition.tier)
+        rng = random.Random(f"{self.seed}|{case_id}|{center}{why}")
+        tier = disposition.tier if holder is None else _tier_of(holder)
+        plan, fate = self._plan(rng, tier)
         self.stats.fates[fate] += 1
         # A case escalated for a missed resolve deadline arrives already accepted (or
         # further on): the new holder picks it up where it stands.
@@ -261,7 +290,9 @@ class Casework:
         if not plan:
             return  # ignored: the SLA timer will move it on
         self._generation += 1
-        case = _Assignment(case_id, center, feedback_key(disposition), self._generation, plan, rng)
+        case = _Assignment(
+            case_id, center, feedback_key(disposition), self._generation, plan, rng, round=why
+        )
         self._learn_deadline(case, disposition)
         self._cases[case_id] = case
         while len(self._cases) > self._max_cases:
@@ -291,6 +322,8 @@ class Casework:
 
     @staticmethod
     def _learn_deadline(case: _Assignment, disposition: Disposition) -> None:
+        if disposition.verifier is not None:
+            case.verifier = disposition.verifier
         if disposition.deadline is not None and disposition.stage != case.stage:
             case.stage_started = disposition.at
         case.deadline = disposition.deadline
@@ -339,9 +372,13 @@ class Casework:
             doc["until"] = until.isoformat(timespec="milliseconds")
         case.plan.pop(0)
         case.counts[action.value] += 1
-        fid = feedback_id(case.case_id, case.center, action.value, case.counts[action.value])
+        fid = feedback_id(
+            case.case_id, case.center + case.round, action.value, case.counts[action.value]
+        )
         sender = case.center
-        if action in _CHECKS and self._supervisor_of is not None:
+        if action in _CHECKS and case.verifier is not None:
+            sender = case.verifier
+        elif action in _CHECKS and self._supervisor_of is not None:
             sender = self._supervisor_of(case.center)
         stamp = at.astimezone(_CST).isoformat(timespec="milliseconds")
         doc = {

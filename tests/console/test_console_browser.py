@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 VILLAGE = "500103001003"
+TOWN = "500103001000"
 #: Playwright's own browser download cannot work here: Debian's chromium, these flags.
 CHROMIUM_FLAGS = [
     "--headless",
@@ -164,6 +165,23 @@ def test_village_accepts_and_resolves_town_verifies_and_closes(
     steps = town.inner_text("#timeline")
     for step in ("派遣", "受理", "处置完成", "核查通过", "结案"):
         assert step in steps, steps
+    # Each step names the centre that took it (acted_by), not only the one told: the
+    # town's 核查通过 and 结案 are the town's, sent to the village holding the case.
+    actors = town.eval_on_selector_all(
+        "#timeline li.tl-state",
+        "lis => lis.map(li => [li.querySelector('strong').textContent, "
+        "li.querySelector('[data-actor]')?.dataset.actor ?? null])",
+    )
+    assert [a for a in actors if a[0] in ("受理", "处置完成", "核查通过", "结案")] == [
+        ["受理", VILLAGE],
+        ["处置完成", VILLAGE],
+        ["核查通过", TOWN],
+        ["结案", TOWN],
+    ], actors
+    assert (
+        town.inner_text("#case-verifier")
+        and town.get_attribute("#case-verifier", "data-code") == TOWN
+    )
     assert town.eval_on_selector_all("[data-action]", "bs => bs.map(b => b.dataset.action)") == [
         "revisit",
         "reopen",

@@ -91,11 +91,14 @@ def merged_event(disp: Mapping[str, Any]) -> str | None:
 
 
 def _keyed(did: str, disp: Mapping[str, Any]) -> bool:
-    """True for ids named by what the step is (merge, escalate, inform, SLA timer steps).
+    """True for ids named by what the step is (merge, escalate and its 督办 notice, inform,
+    SLA timer steps).
 
     Counter-numbered ids (``<case>/<n>/<action>``) are the others."""
     rest = did[len(str(disp.get("case_id") or "")) :]
-    return rest.startswith(("/merge/", "/escalate/", "/inform/", "/sla_warning/", "/sla_breach/"))
+    return rest.startswith(
+        ("/merge/", "/escalate/", "/supervised/", "/inform/", "/sla_warning/", "/sla_breach/")
+    )
 
 
 def _signature(disp: Mapping[str, Any]) -> tuple[Any, ...]:
