@@ -156,6 +156,67 @@ def test_feedback_drives_the_case_to_closed(
     assert states == ["accepted", "resolved", "verified", "closed"]
 
 
+def test_after_a_missed_deadline_the_village_still_handles_and_the_town_checks(
+    deployment: Deployment, worker: WorkerProcess, dispositions: Collector
+) -> None:
+    """督办: the town supervises the late case; the village keeps it, resolves it under
+    supervision, and the town (its verifier) verifies and closes it."""
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(EVENTS_IN),
+        [(VILLAGE.encode(), event("sv-1", "chengguan", 29.40, 106.40))],
+    )
+    records = dispositions.wait_for(
+        lambda rs: any(r["action"] == "escalate" and "sv-1" in r["events"] for r in rs),
+        60,
+        "the 督办 escalation",
+    )
+    case_id = str(next(r["case_id"] for r in records if "sv-1" in r["events"]))
+    escalate = next(r for r in of_case(records, case_id) if r["action"] == "escalate")
+    assert (escalate["center_code"], escalate["tier"]) == (TOWN, "town")
+    assert (escalate["holder"], escalate["supervisor"]) == (VILLAGE, TOWN)
+    records = dispositions.wait_for(
+        lambda rs: any(
+            r["case_id"] == case_id and r["action"] == "state" and r.get("supervisor") == TOWN
+            for r in rs
+        ),
+        30,
+        "the village's 督办 notice",
+    )
+    notice = next(
+        r for r in of_case(records, case_id) if r["action"] == "state" and r.get("supervisor")
+    )
+    assert (notice["center_code"], notice["stage"], notice["deadline"]) == (
+        VILLAGE,
+        "accept",
+        escalate["deadline"],
+    )
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(FEEDBACK),
+        [feedback(case_id, a) for a in ("accept", "resolve")]
+        + [feedback(case_id, a, TOWN) for a in ("verify", "close")],
+    )
+    records = dispositions.wait_for(
+        lambda rs: any(r["case_id"] == case_id and r.get("state") == "closed" for r in rs),
+        30,
+        "the close",
+    )
+    steps = [
+        (r["state"], r["acted_by"], r["center_code"], r["holder"])
+        for r in of_case(records, case_id)
+        if r["action"] == "state" and r.get("acted_by")
+    ]
+    assert steps == [
+        ("accepted", VILLAGE, VILLAGE, VILLAGE),
+        ("resolved", VILLAGE, VILLAGE, VILLAGE),
+        ("verified", TOWN, VILLAGE, VILLAGE),
+        ("closed", TOWN, VILLAGE, VILLAGE),
+    ]
+    # One escalation, to the town, however long the case took.
+    assert [r["tier"] for r in of_case(records, case_id) if r["action"] == "escalate"] == ["town"]
+
+
 @pytest.mark.parametrize("standby", [0, 1], ids=["no-standby", "standby-replica"])
 def test_two_workers_and_a_rebalance_never_escalate_twice(
     kafka_bootstrap: str, tmp_path: Path, standby: int
