@@ -146,7 +146,7 @@ def _print(timeline: CaseTimeline, regions: RegionGraph | None) -> None:
         head.add_row(label, value)
     console.print(head)
     table = Table(title="办理过程", title_justify="left")
-    for column in ("时间", "环节", "层级", "中心", "说明"):
+    for column in ("时间", "环节", "层级", "中心", "办理", "说明"):
         table.add_column(column)
     for step in timeline.ordered():
         table.add_row(
@@ -154,6 +154,7 @@ def _print(timeline: CaseTimeline, regions: RegionGraph | None) -> None:
             step.step,
             vocabulary.tier_word(step.tier) if step.tier else "-",
             _centre(step.centre, regions) or "-",
+            _centre(step.acted_by, regions) or "-",
             step.detail or "-",
         )
     console.print(table)

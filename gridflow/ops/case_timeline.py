@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gridflow.core.regions import tier_of_code
 from gridflow.ops import vocabulary
 from gridflow.ops.record_view import RecordView
 from schemas import Disposition, DispositionAction
@@ -31,6 +32,8 @@ class Step:
     centre: str
     detail: str
     where: str
+    #: the centre whose feedback caused the step ("" for reports and timers).
+    acted_by: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +42,7 @@ class Step:
             "code": self.code,
             "tier": self.tier,
             "center_code": self.centre,
+            "acted_by": self.acted_by or None,
             "detail": self.detail,
             "record": self.where,
         }
@@ -66,6 +70,7 @@ class CaseTimeline:
                 disp.center_code,
                 _disposition_detail(disp),
                 v.record.where,
+                disp.acted_by or "",
             )
         )
 
@@ -87,6 +92,7 @@ class CaseTimeline:
                 str(fb.get("center_code", "")),
                 f"{vocabulary.word(vocabulary.REASON, reason)}：{doc.get('detail', '')}",
                 v.record.where,
+                str(fb.get("center_code", "")),
             )
         )
 
@@ -105,6 +111,14 @@ class CaseTimeline:
             return out
         last_state = next((d.state for d in reversed(ds) if d.state), None)
         holder = next((d for d in reversed(ds) if d.action in _HOLDING), ds[-1])
+        # Dispositions that name the holder say it outright: an escalate addressed to a
+        # supervisor (督办) does not move the case.
+        named = next((d for d in reversed(ds) if d.holder), None)
+        holding = {"tier": holder.tier.value, "center_code": holder.center_code}
+        if named is not None and named.holder is not None:
+            holding = {"tier": tier_of_code(named.holder).value, "center_code": named.holder}
+            if named.supervisor:
+                holding["supervisor"] = named.supervisor
         first = ds[0]
         events = sorted({e for d in ds for e in d.events})
         networks = sorted({n for d in ds for n in d.networks})
@@ -115,7 +129,7 @@ class CaseTimeline:
             category=next((d.category for d in reversed(ds) if d.category), None),
             priority=next((d.priority.value for d in reversed(ds) if d.priority), None),
             region_code=next((d.region_code for d in ds if d.region_code), None),
-            holder={"tier": holder.tier.value, "center_code": holder.center_code},
+            holder=holding,
             deadline=deadline.isoformat() if deadline else None,
             stage=next((d.stage for d in reversed(ds) if d.stage), None),
             opened_at=first.at.isoformat(),

@@ -53,6 +53,8 @@ _STATE_STEP_PREFIX = (
     ("cancelled", "注销"),
     ("extended", "延期"),
     ("inform", "知会上级"),
+    ("督办", "督办：限期办理"),
+    ("接管", "已被上级接管"),
 )
 
 FEEDBACK = {
@@ -68,6 +70,7 @@ FEEDBACK = {
     FeedbackAction.CANCEL: "注销",
     FeedbackAction.REOPEN: "重新办理",
     FeedbackAction.REVISIT: "回访",
+    FeedbackAction.TAKE_OVER: "接管",
 }
 
 REASON = {
