@@ -21,6 +21,8 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -149,9 +151,26 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (the schema is the projection's: rebuild to change it)."""
+    """Create missing tables, and add missing nullable columns to existing ones.
+
+    The schema is the projection's: other changes need a rebuild. A column added later
+    (``cases.supervisor``, ``cases.verifier``) is nullable, so a database created before it
+    gains it in place; its old rows read ``NULL`` until a rebuild re-projects them.
+    """
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+        await conn.run_sync(_add_missing_columns)
+
+
+def _add_missing_columns(conn: Any) -> None:
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable or column.primary_key:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 async def clear(engine: AsyncEngine) -> None:

@@ -10,10 +10,11 @@ deadline is counted on the policy's clock:
   (``WorkCalendar.add_working_days``; ``0d`` is the receiving day itself, 当日办结);
 * ``wall``: plain elapsed time, 24/7 (emergencies).
 
-Escalation: when a stage's deadline passes, the case goes to the centre of the parent tier
-with a fresh deadline for the *same* stage, computed by ``stage_deadline`` from the moment
-of escalation with the same policy (the full stage again, not what was left). A miss at the
-city centre has nowhere to go: it is an ``sla_breach``.
+Escalation (督办): when a stage's deadline passes, the centre of the tier above supervises
+the case and the centre that missed keeps handling it, with a deadline for the *same*
+stage counted from the moment of escalation on the policy's ``supervise`` time (the full
+stage again only for a policy without one); see ``gridflow.core.supervision``. A miss with
+the city supervising is an ``sla_breach``.
 
 ``scale`` (``GRIDFLOW_SLA_SCALE``) compresses the whole interval after it is computed:
 ``start + (deadline - start) * scale``, so nights, weekends and holidays shrink with it and

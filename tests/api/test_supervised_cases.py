@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from api_world import COUNTY, TOWN, VILLAGE, Api, auth
 from history import History, event
+from sqlalchemy import inspect, text
 from test_cases_feedback import project
+
+from gridflow.api import db
 
 
 async def _actions(api: Api, case_id: str, token: str) -> list[str]:
@@ -80,3 +85,20 @@ async def test_a_take_over_moves_the_case_and_the_county_checks(api: Api) -> Non
     )
     assert (await _actions(api, case_id, "t-town"))[0] == "accept"
     assert "accept" not in await _actions(api, case_id, "t-village")
+
+
+async def test_a_read_model_created_before_gains_the_new_columns(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await db.create_schema(engine)
+        async with engine.begin() as conn:
+            for column in ("supervisor", "verifier"):
+                await conn.execute(text(f"ALTER TABLE cases DROP COLUMN {column}"))
+        await db.create_schema(engine)  # what the next start does
+        async with engine.connect() as conn:
+            names = await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("cases")}
+            )
+        assert {"supervisor", "verifier"} <= names
+    finally:
+        await engine.dispose()
