@@ -210,3 +210,23 @@ def test_a_case_escalated_after_acceptance_is_not_accepted_again() -> None:
     work = Casework(1, DILIGENT)
     work.on_disposition(disposition(action="escalate", center=TOWN, state="accepted"), 0.0)
     assert actions(run(work)) == ["resolve", "verify", "close"]
+
+
+def test_under_督办_the_holder_works_the_case_and_its_verifier_checks() -> None:
+    # The town supervises a case the village missed; the village keeps it (holder), and
+    # the county is the case's verifier: it, not the town, verifies and closes.
+    county = "500103000000"
+    work = Casework(1, DILIGENT, supervisor_of=lambda centre: TOWN)
+    work.on_disposition(
+        disposition(
+            action="escalate", center=TOWN, holder=VILLAGE, supervisor=TOWN, verifier=county
+        ),
+        0.0,
+    )
+    sent = run(work)
+    assert [(fb.action.value, fb.center_code) for _, fb in sent] == [
+        ("accept", VILLAGE),
+        ("resolve", VILLAGE),
+        ("verify", county),
+        ("close", county),
+    ]
