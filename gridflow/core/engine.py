@@ -361,7 +361,7 @@ class Engine:
                 case,
                 DispositionAction.STATE,
                 now,
-                StepKind.INFORMED,
+                StepKind.HANDED_OVER,
                 reason=f"接管: {case.holder} took the case over from {previous}",
                 center=previous,
                 tier=self._tier_of(previous),

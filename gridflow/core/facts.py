@@ -35,6 +35,7 @@ class StepKind(StrEnum):
     #: 督办: the holder told it keeps handling under a supervisor, with a 督办 deadline
     SUPERVISED = "supervised"
     TAKEN_OVER = "taken_over"  # 接管: a centre above the holder now holds it (``reroute``)
+    HANDED_OVER = "handed_over"  # 接管: the former holder told (``state``)
     RETURNED = "returned"  # 退回: handed to another centre (``reroute``)
     EXTENDED = "extended"  # 延期 granted
     REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded

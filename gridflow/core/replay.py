@@ -67,6 +67,8 @@ class CaseDecisions:
     state: str = ""
     #: the reports the case holds (merging is decided by the catalogue too).
     events: list[str] = field(default_factory=list)
+    #: the centre that checks the case (核查) after the last step (``verifiers:``).
+    verifier: str = ""
 
 
 @dataclass(slots=True)
@@ -234,6 +236,7 @@ class _Replayer:
             ):
                 decided.resolve_by = disposition.deadline.timestamp()
             decided.state = disposition.state or ""
+            decided.verifier = disposition.verifier or decided.verifier
             decided.events = list(disposition.events)
         for due, case_id in out.due:
             if (due, case_id) not in self.queued:

@@ -34,6 +34,7 @@ FIELDS: dict[str, str] = {
     "accept_by": "受理时限 accept by",
     "resolve_by": "办结时限 resolve by",
     "escalations": "升级 escalations",
+    "verifier": "核查中心 verifier",
     "state": "状态 state",
 }
 _TIMES = ("accept_by", "resolve_by")
@@ -88,6 +89,7 @@ def _fields(case: CaseDecisions, tz: ZoneInfo) -> dict[str, str]:
         "inform": ", ".join(case.inform) or "-",
         "escalations": escalations or "-",
         "state": case.state,
+        "verifier": case.verifier or "-",
     }
 
 

@@ -96,5 +96,7 @@ def test_a_case_moved_to_another_tier_refuses_the_old_centres_feedback(tmp_path:
         # Never accepted with the new rules: no resolve stage, no resolve deadline.
         ("resolve_by", "gone (policy garbage_exposed)"),
         ("refused", "accepted → wrong_center"),
+        # 核查 moves with the holder: the county above the town checks it now.
+        ("verifier", "500103001000 → 500103000000"),
     }
     assert groups[("refused", "accepted → wrong_center")] == ["fb-1"]
