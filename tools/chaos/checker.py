@@ -55,7 +55,7 @@ def reflected_kind(disp: Mapping[str, Any]) -> str | None:
     action = disp.get("action")
     reason = str(disp.get("reason") or "")
     if action == "reroute":
-        return "return"
+        return "take_over" if reason.startswith("taken over") else "return"
     if action == "escalate":
         return "escalate" if reason.startswith("asked up by") else None
     if action != "state" or reason.startswith("inform"):
