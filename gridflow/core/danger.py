@@ -319,7 +319,8 @@ class DangerLexicon:
             elif marker == _HAZARD:
                 hazard = True
             elif marker == _INCIDENT and position >= conditional_until:
-                incident = True
+                # 没有人被困 says nobody is: a negated incident marker is no incident.
+                incident = incident or position > negated_until
             if cue and position > negated_until:
                 classes.add(cue)
             words.append(word)
