@@ -136,21 +136,26 @@ def test_assessment(
 
 
 @pytest.mark.parametrize(
-    ("edit", "line", "message"),
+    ("old", "new", "at", "message"),
     [
-        (lambda t: t.replace("triage: SJ0620", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
-        (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 43, "unknown level"),
-        (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 44, "not in the catalogue"),
-        (lambda t: t.replace("火苗,", "火灾,", 1), 45, "already listed"),
-        (lambda t: t.replace("version: 1", "version: 1\nlexicon: x"), 29, "unknown field 'lexicon'"),
+        # (text replaced once, its replacement, the text on the line the error names)
+        ("triage: SJ0620", "triage: SJ9999", "triage: SJ9999", "triage category 'SJ9999'"),
+        ("    level: critical\n", "    level: urgent\n", "level: urgent", "unknown level"),
+        ("hazard: ZZ0405", "hazard: ZZ0499", "hazard: ZZ0499", "not in the catalogue"),
+        ("火苗,", "火灾,", "火灾, 火势", "already listed"),
+        ("hazard_fallback: ZZ0306", "hazard_fallback: ZZ0399", "hazard_fallback: ZZ0399", "not in the catalogue"),
+        ("version: 1", "version: 1\nlexicon: x", "lexicon: x", "unknown field 'lexicon'"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
-    tmp_path: Path, edit: object, line: int, message: str
+    tmp_path: Path, old: str, new: str, at: str, message: str
 ) -> None:
+    text = (RULES / "danger.yaml").read_text(encoding="utf-8").replace(old, new, 1)
     path = tmp_path / "danger.yaml"
-    path.write_text(edit((RULES / "danger.yaml").read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigLoadError) as raised:
         DangerLexicon.load(path, Catalogue.default())
+    # Lines counted from the file itself, so that comments added above stay harmless.
+    line = next(number for number, row in enumerate(text.splitlines(), 1) if at in row)
     assert raised.value.line == line
     assert message in raised.value.message
