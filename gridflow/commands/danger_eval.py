@@ -270,16 +270,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "danger-eval",
         help="score critical-incident and hazard detection on a labelled set",
-        description="Assess and route every line of a labelled JSON-lines file "
-        '({"text": ..., "label": "critical|hazard|urgent|routine", "network": "zongzhi", '
-        '"split": "tune|holdout"}) as a worker would, and print critical recall and '
-        "precision, hazards kept as hazards (隐患) and hazards routed as critical "
-        "incidents, per split and holdout round. Exit 1 when the holdout misses the "
-        "issue's targets (recall >= 0.95, precision >= 0.8, hazards >= 0.9, no hazard "
-        "routed as critical).",
+        description="Assess and route every line of a labelled JSON-lines file as a worker\n"
+        'would ({"text": ..., "label": "critical|hazard|urgent|routine", "network":\n'
+        '"zongzhi", "split": "tune|holdout", "round": 2}) and print critical recall and\n'
+        "precision, hazards kept as hazards (隐患) and hazards routed as critical\n"
+        "incidents (立案 as 特急), per split and holdout round. Exit 1 when the holdout\n"
+        "misses the issue's targets (recall >= 0.95, precision >= 0.8, hazards >= 0.9,\n"
+        "no hazard routed as critical), 2 when the file or rules cannot be read.",
         epilog="examples:\n  gridflow danger-eval              the bundled set and rules\n"
         "  gridflow danger-eval --misses     also list each wrong decision\n"
-        "  gridflow danger-eval --rules ./my_rules --file my_eval.jsonl",
+        "  gridflow danger-eval --rules ./my_rules --file my_eval.jsonl\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
