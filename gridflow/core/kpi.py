@@ -145,12 +145,18 @@ def charges(fact: StepFact) -> tuple[tuple[str, Charge], ...]:
     return tuple(out)
 
 
-def _centre(fact: StepFact, charge: Charge) -> str:
-    if charge is _P and fact.previous_centre:
-        return fact.previous_centre
-    if charge is _A and fact.actor:
-        return fact.actor
-    return fact.centre or UNKNOWN_DEPARTMENT
+def _centre(key: _StepKey, charge: Charge) -> str:
+    """The centre a count of the step ``key`` is charged to."""
+    centre, previous, actor = key[6], key[7], key[8]
+    if charge is _P and previous:
+        return previous
+    if charge is _A and actor:
+        return actor
+    return centre or UNKNOWN_DEPARTMENT
+
+
+#: A step's counts, and the same grouped by the centre they are charged to.
+_Plan = tuple[tuple[int, ...], tuple[tuple[Charge, tuple[int, ...]], ...]]
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -199,33 +205,44 @@ class _Tally:
 
     Steps between two flushes mostly fall in the same few windows, so they are
     tallied here and added to each window's bucket once per flush instead of once per
-    step and window.
+    step and window. A step is tallied by what decides its counts (its judgement and
+    the centres and department it names): one dict update per step, and the counts are
+    worked out once per distinct step at the flush.
     """
 
-    # Plain dicts and lists and a hand-written __init__: a Counter or a dataclass default
-    # factory costs more than the handful of steps a tally often holds.
-    __slots__ = ("by_centre", "by_department", "counts", "merged_by", "opened_by")
+    # Plain dicts and a hand-written __init__: a Counter or a dataclass default factory
+    # costs more than the handful of steps a tally often holds.
+    __slots__ = ("merged_by", "opened_by", "steps")
 
     def __init__(self) -> None:
-        #: counts in :data:`COUNTS` order.
-        self.counts = [0] * _N
+        #: steps by :data:`_StepKey`.
+        self.steps: dict[_StepKey, int] = {}
         #: dispatches by the network that sent the report (the case's first network).
         self.opened_by: dict[str, int] = {}
         #: merges by (network that first reported the case, network that sent the report).
         self.merged_by: dict[tuple[str, str], int] = {}
-        self.by_department: dict[str, list[int]] = {}
-        self.by_centre: dict[str, list[int]] = {}
 
 
-def _add(target: dict[str, list[int]], source: dict[str, list[int]]) -> None:
-    for key, counts in source.items():
-        into = target.get(key)
-        if into is None:
-            target[key] = list(counts)
-        else:
-            for i, n in enumerate(counts):
-                if n:
-                    into[i] += n
+#: (kind's number in _KINDS, on_time, deadline_met, overdue, satisfaction, department, centre,
+#: previous_centre, actor): everything a step's counts and their places depend on.
+_StepKey = tuple[
+    int,
+    bool | None,
+    bool | None,
+    bool,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+]
+#: The counted steps, numbered: a step is tallied by its number, because hashing a
+#: StrEnum member runs Python code and this runs for every step the worker takes.
+_KINDS: tuple[StepKind, ...] = tuple(CHARGES)
+_KIND_INDEX = {kind: i for i, kind in enumerate(_KINDS)}
+#: By number: the step counts only when the engine judged a deadline on it.
+_JUDGED_ONLY = tuple(not CHARGES[kind] for kind in _KINDS)
+_OPENED_I, _MERGED_I = _KIND_INDEX[StepKind.OPENED], _KIND_INDEX[StepKind.MERGED]
 
 
 class KpiWindows:
@@ -256,8 +273,8 @@ class KpiWindows:
         self._buckets: dict[tuple[str, int, str], _Bucket] = {}
         #: Counts not yet added to ``_buckets``: window starts -> county -> tally.
         self._pending: dict[tuple[int, ...], dict[str, _Tally]] = {}
-        #: What a step counts, by what decides it: (slot, charge) pairs (see charges()).
-        self._plans: dict[tuple[object, ...], tuple[tuple[int, Charge], ...]] = {}
+        #: What a step counts, by what decides it (see charges()).
+        self._plans: dict[tuple[object, ...], _Plan] = {}
         #: end of the last flushed period (epoch s); a step before it is late.
         self._horizon = float("-inf")
         #: steps that arrived for a window already flushed; they are emitted in a
@@ -274,12 +291,31 @@ class KpiWindows:
         """Count one step in every window of ``county`` that contains its ``at``."""
         self.observe_batch(((fact, county),))
 
-    def _plan(self, fact: StepFact) -> tuple[tuple[int, Charge], ...]:
+    def _plan(self, key: _StepKey) -> _Plan:
         # The handful of distinct judgements a step can carry, each planned once.
-        key = (fact.kind, fact.on_time, fact.deadline_met, fact.overdue, fact.satisfaction)
-        plan = self._plans.get(key)
+        judgement = key[:5]
+        plan = self._plans.get(judgement)
         if plan is None:
-            plan = self._plans[key] = tuple((_SLOT[name], c) for name, c in charges(fact))
+            number, on_time, met, overdue, satisfaction = judgement
+            pairs = charges(
+                StepFact(
+                    _KINDS[number],
+                    "",
+                    "",
+                    "",
+                    0.0,
+                    on_time=on_time,
+                    deadline_met=met,
+                    overdue=overdue,
+                    satisfaction=satisfaction,
+                )
+            )
+            groups = tuple(
+                (charge, tuple(_SLOT[name] for name, c in pairs if c is charge))
+                for charge in Charge
+                if any(c is charge for _, c in pairs)
+            )
+            plan = self._plans[judgement] = (tuple(_SLOT[name] for name, _ in pairs), groups)
         return plan
 
     def observe_batch(self, items: Iterable[tuple[StepFact, str]]) -> None:
@@ -293,15 +329,16 @@ class KpiWindows:
         late = 0
         tallies = self._pending
         by_county: dict[str, _Tally] = {}
-        counted = CHARGES
-        plan_of = self._plan
+        index_of = _KIND_INDEX
+        judged_only = _JUDGED_ONLY
+        opened, merged = _OPENED_I, _MERGED_I
         # The span [low, high) of times whose windows all start where the current ones do.
         low = high = 0.0
         for fact, county in items:
-            if fact.kind not in counted:
+            kind = index_of.get(fact.kind)
+            if kind is None:
                 continue
-            plan = plan_of(fact)
-            if not plan:
+            if judged_only[kind] and not (fact.overdue or fact.deadline_met):
                 continue
             ts = fact.at
             if not low <= ts < high:
@@ -313,26 +350,24 @@ class KpiWindows:
             tally = by_county.get(county)
             if tally is None:
                 tally = by_county[county] = _Tally()
-            counts = tally.counts
-            department = fact.department or UNKNOWN_DEPARTMENT
-            dept = tally.by_department.get(department)
-            if dept is None:
-                dept = tally.by_department[department] = [0] * _N
-            centres = tally.by_centre
-            for slot, charge in plan:
-                counts[slot] += 1
-                dept[slot] += 1
-                centre = _centre(fact, charge)
-                row = centres.get(centre)
-                if row is None:
-                    row = centres[centre] = [0] * _N
-                row[slot] += 1
-            kind = fact.kind
-            if kind is StepKind.OPENED:
+            key = (
+                kind,
+                fact.on_time,
+                fact.deadline_met,
+                fact.overdue,
+                fact.satisfaction,
+                fact.department,
+                fact.centre,
+                fact.previous_centre,
+                fact.actor,
+            )
+            steps = tally.steps
+            steps[key] = steps.get(key, 0) + 1
+            if kind == opened:
                 reporter = fact.network or UNKNOWN_NETWORK
                 opened_by = tally.opened_by
                 opened_by[reporter] = opened_by.get(reporter, 0) + 1
-            elif kind is StepKind.MERGED:
+            elif kind == merged:
                 pair = (fact.first_network or UNKNOWN_NETWORK, fact.network or UNKNOWN_NETWORK)
                 merged_by = tally.merged_by
                 merged_by[pair] = merged_by.get(pair, 0) + 1
@@ -357,11 +392,7 @@ class KpiWindows:
                     bucket = buckets.get(key)
                     if bucket is None:
                         bucket = buckets[key] = _Bucket()
-                    counts = bucket.counts
-                    for i, n in enumerate(tally.counts):
-                        counts[i] += n
-                    _add(bucket.by_department, tally.by_department)
-                    _add(bucket.by_centre, tally.by_centre)
+                    self._add_steps(bucket, tally.steps)
                     reports = bucket.reports_by_network
                     for reporter, n in tally.opened_by.items():
                         reports[reporter] += n
@@ -373,6 +404,25 @@ class KpiWindows:
                         bucket.merged_by_pair[f"{first}>{reporter}"] += n
                         if first != reporter:
                             bucket.merged_by_network[reporter] += n
+
+    def _add_steps(self, bucket: _Bucket, steps: dict[_StepKey, int]) -> None:
+        counts, by_department, by_centre = bucket.counts, bucket.by_department, bucket.by_centre
+        for key, n in steps.items():
+            slots, groups = self._plan(key)
+            department = key[5] or UNKNOWN_DEPARTMENT
+            dept = by_department.get(department)
+            if dept is None:
+                dept = by_department[department] = [0] * _N
+            for slot in slots:
+                counts[slot] += n
+                dept[slot] += n
+            for charge, charged in groups:
+                centre = _centre(key, charge)
+                row = by_centre.get(centre)
+                if row is None:
+                    row = by_centre[centre] = [0] * _N
+                for slot in charged:
+                    row[slot] += n
 
     # ------------------------------------------------------------------ flush
     def flush(self, now: float) -> list[MergeMetrics]:
