@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from gridflow.demo_view import DemoFigures
 from gridflow.simulator.events import EventGenerator
 from gridflow.simulator.producer import SimStats
+from gridflow.topics import EVENTS_IN
 
 CST = timezone(timedelta(hours=8))
 
@@ -15,7 +16,7 @@ CST = timezone(timedelta(hours=8))
 def test_the_simulation_summary_counts_datums_and_hotline_calls() -> None:
     start = datetime(2024, 5, 6, 9, 30, tzinfo=CST)
     generator = EventGenerator(3, clock=lambda: start, malformed_rate=0.0)
-    stats = SimStats(topic="grid.events.in", seed=3)
+    stats = SimStats(topic=EVENTS_IN, seed=3)
     for record in generator.records(3000):
         stats.count(record)
     summary = stats.as_dict()
