@@ -72,6 +72,14 @@ _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
 _MERGED, _CLOSED = StepKind.MERGED, StepKind.CLOSED
+#: The timed stage a feedback step completes (its deadline is judged met or missed).
+_COMPLETES = {
+    StepKind.ACCEPTED: "accept",
+    StepKind.RESOLVED: "resolve",
+    StepKind.VERIFIED: "verify",
+    StepKind.REWORKED: "verify",
+    StepKind.CLOSED: "verify",  # straight from resolved, where the policy allows it
+}
 #: What a feedback action's effect returns: a refusal, or the disposition's reason.
 _Effect = tuple[RejectReason, str] | str
 
@@ -324,7 +332,9 @@ class Engine:
             )
             return out
         effect = _EFFECTS[fb.action]
-        previous = case.holder
+        # What the step's deadline is judged against, before the effect moves anything.
+        stage_before, deadline_before, breached_before = case.stage, case.deadline, case.breached
+        holder_before = case.holder
         # An effect refuses before it changes anything, or returns the step's reason.
         reason = effect(self, case, fb, now)
         if isinstance(reason, tuple):
@@ -354,6 +364,17 @@ class Engine:
             out, case, rule.disposition, now, rule.step, reason=reason, key=key,
             acted_by=fb.center_code,
         )  # fmt: skip
+        fact = out.facts[-1]
+        fact.actor = fb.center_code
+        if holder_before != case.holder:
+            fact.previous_centre = holder_before
+        if deadline_before is not None and _COMPLETES.get(rule.step) == stage_before:
+            fact.deadline_met = now <= deadline_before
+            # A breach already counted this deadline as missed (the timer escalates or
+            # replaces every other missed deadline, so only a breach leaves it running).
+            fact.overdue = not fact.deadline_met and not breached_before
+        if fb.satisfaction is not None and rule.step is StepKind.REVISITED:
+            fact.satisfaction = fb.satisfaction.value
         if rule.step is StepKind.TAKEN_OVER:
             # The centre that handled it until now did not ask: it is told.
             self._step(
@@ -362,9 +383,9 @@ class Engine:
                 DispositionAction.STATE,
                 now,
                 StepKind.HANDED_OVER,
-                reason=f"接管: {case.holder} took the case over from {previous}",
-                center=previous,
-                tier=self._tier_of(previous),
+                reason=f"接管: {case.holder} took the case over from {holder_before}",
+                center=holder_before,
+                tier=self._tier_of(holder_before),
                 key=("handover", fb.feedback_id),
                 acted_by=fb.center_code,
             )
@@ -557,6 +578,7 @@ class Engine:
                     key=("sla_breach", case.stage or "", deadline_key),
                     stage=case.stage,
                 )
+                out.facts[-1].overdue = True
         out.changed = True
         self._schedule(case, out)
         return out
@@ -583,7 +605,8 @@ class Engine:
         ``escalate``; the holder a ``state`` saying it is supervised and by when.
         """
         missed = case.stage or "accept"
-        late_centre = case.holder
+        # Who missed it: the holder, or for 核查 the verifier (charged the 超期 in KPIs).
+        late_centre = self.verifier(case) if missed == "verify" else case.holder
         case.escalated.append(up.value)
         case.supervisor = self.regions.ancestor(case.region, up)
         policy = self._policy(case)
@@ -610,6 +633,9 @@ class Engine:
             key=("escalate", up.value),
             stage=missed,
         )
+        fact = out.facts[-1]
+        fact.previous_centre = late_centre
+        fact.overdue = True
         self._step(
             out,
             case,
@@ -624,6 +650,7 @@ class Engine:
 
     def _escalate(self, case: Case, up: Tier, now: float, out: Outcome, reason: str) -> None:
         """A higher tier takes the case over (a worse report re-routed it): a full stage."""
+        previous = case.holder
         self._move_up(case, up)
         self._start_stage(case, case.stage or "accept", now)
         self._step(
@@ -635,6 +662,7 @@ class Engine:
             reason=reason,
             key=("escalate", up.value),
         )
+        out.facts[-1].previous_centre = previous
 
     def _move_up(self, case: Case, up: Tier) -> None:
         case.escalated.append(up.value)
@@ -754,6 +782,8 @@ class Engine:
         fact = StepFact(
             kind, case.id, case.region, tier.value if tier else case.tier, now, network, None, stage
         )
+        fact.centre = case.holder
+        fact.department = case.department
         if kind is _MERGED:
             fact.first_network = case.networks[0] if case.networks else None
         elif kind is _CLOSED:

@@ -102,7 +102,7 @@ class History:
         self.now = max(self.now, deadline) + 1
         return self._publish(engine().apply_tick(self.state, case_id, self.now).dispositions)
 
-    def metrics(self, county: str, start: datetime, **counts: int) -> None:
+    def metrics(self, county: str, start: datetime, **counts: Any) -> None:
         doc = {
             "region_code": county,
             "window": "1m",
