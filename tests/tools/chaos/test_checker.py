@@ -226,6 +226,13 @@ def test_reflected_kind_maps_every_feedback_driven_disposition() -> None:
     assert reflected_kind({"action": "reroute", "reason": "returned by X: not ours"}) == "return"
     assert reflected_kind({"action": "escalate", "reason": "asked up by X: help"}) == "escalate"
     assert reflected_kind({"action": "escalate", "reason": "accept deadline missed at X"}) is None
+    assert reflected_kind({"action": "state", "reason": "回访 satisfied"}) == "revisit"
+    assert reflected_kind({"action": "state", "reason": "回访 unsatisfied: reopened"}) == "revisit"
+    taken = {"action": "reroute", "reason": "taken over by T from V: 接管"}
+    assert reflected_kind(taken) == "take_over"
+    # 督办 notices and handovers are no centre's feedback being reflected
+    assert reflected_kind({"action": "state", "reason": "督办: accept deadline missed"}) is None
+    assert reflected_kind({"action": "state", "reason": "接管: T took the case over"}) is None
     assert reflected_kind({"action": "dispatch"}) is None
 
 
