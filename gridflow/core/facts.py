@@ -37,6 +37,8 @@ class StepKind(StrEnum):
     REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded
     WARNED = "warned"  # a stage deadline is near (``sla_warning``)
     BREACHED = "breached"  # a stage deadline missed at the top tier (``sla_breach``)
+    SILENCED = "silenced"  # 屏蔽: a report joined its silence's known-matter case
+    INHIBITED = "inhibited"  # 抑制: a report attached to an open critical case nearby
 
 
 @dataclass(slots=True)
@@ -63,3 +65,7 @@ class StepFact:
     #: ``closed``: seconds from the first resolve deadline missed to the last resolution;
     #: 0 when on time; ``None`` when not known (a case stored before this was recorded).
     lateness_s: float | None = None
+    #: ``silenced``: the silence whose known-matter case the report joined.
+    silence: str | None = None
+    #: ``inhibited``: the inhibit rule that attached the report to the case.
+    inhibit_rule: str | None = None
