@@ -87,6 +87,7 @@ class Silence(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> Silence:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+        # Equal: an emptied window (a silence expired before it started).
+        if self.ends_at < self.starts_at:
+            raise ValueError("ends_at must not be before starts_at")
         return self

@@ -25,13 +25,23 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gridflow.core.geo import haversine_m
 from gridflow.core.opening import report_text
 from schemas import GridEvent
 from schemas.silence import Silence
 
-__all__ = ["SILENCE_LEAD_S", "SilenceBook", "silence_matches"]
+__all__ = [
+    "SILENCE_LEAD_S",
+    "STATE_WORDS",
+    "SilenceBook",
+    "SilenceChangeError",
+    "expired",
+    "extended",
+    "silence_matches",
+    "silence_state",
+]
 
 #: Seconds between a silence record reaching the broker and the silence taking effect:
 #: the time a worker has to read it before any input record it would decide arrives.
@@ -77,6 +87,8 @@ class _Revisions:
 
     def add(self, effective: float, silence: Silence | None) -> None:
         at = bisect.bisect_right(self.starts, effective)
+        if at and self.starts[at - 1] == effective and self.revisions[at - 1] == silence:
+            return  # read again (a reader that reconnected): already known
         self.starts.insert(at, effective)
         self.revisions.insert(at, silence)
 
@@ -105,6 +117,11 @@ class SilenceBook:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def clear(self) -> None:
+        """Forget everything (before the topic is read again from its beginning)."""
+        self._by_id.clear()
+        self._order = []
 
     def put(self, silence: Silence, appended_at: float) -> None:
         """A revision the broker appended at ``appended_at`` (epoch s, the record's time)."""
@@ -157,3 +174,64 @@ class SilenceBook:
             if silence is not None and silence_matches(silence, event, category, chain):
                 return silence
         return None
+
+
+# --------------------------------------------------------------------- changes
+class SilenceChangeError(ValueError):
+    """A change that is refused: ``reason`` is machine-readable, the message says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+#: A silence's state at an instant, with the words duty officers read.
+STATE_WORDS = {"pending": "未开始", "active": "生效中", "expired": "已结束"}
+
+
+def silence_state(silence: Silence, at: datetime) -> str:
+    """``pending`` before its window, ``active`` in it, ``expired`` after it."""
+    if at < silence.starts_at:
+        return "pending"
+    return "active" if at < silence.ends_at else "expired"
+
+
+def extended(silence: Silence, until: datetime, by: str, at: datetime) -> Silence:
+    """The next revision of ``silence`` with its window ending at ``until``."""
+    if silence_state(silence, at) == "expired":
+        raise SilenceChangeError(
+            "silence_expired", f"silence {silence.silence_id} ended at {silence.ends_at}"
+        )
+    if until <= silence.ends_at:
+        raise SilenceChangeError(
+            "not_later",
+            f"until {until.isoformat()} is not after the current end {silence.ends_at.isoformat()}",
+        )
+    return silence.model_copy(
+        update={
+            "ends_at": until,
+            "revision": silence.revision + 1,
+            "changed_by": by,
+            "change": "extended",
+        }
+    )
+
+
+def expired(silence: Silence, by: str, at: datetime) -> Silence:
+    """The next revision of ``silence``, ended at ``at`` (a pending one: emptied)."""
+    if silence_state(silence, at) == "expired":
+        raise SilenceChangeError(
+            "silence_expired", f"silence {silence.silence_id} ended at {silence.ends_at}"
+        )
+    starts = min(silence.starts_at, at)
+    return Silence.model_validate(
+        {
+            **silence.model_dump(),
+            "starts_at": starts,
+            # An empty window when it had not started: it silences nothing.
+            "ends_at": at,
+            "revision": silence.revision + 1,
+            "changed_by": by,
+            "change": "expired",
+        }
+    )

@@ -140,7 +140,7 @@ def test_a_silence_needs_a_matcher() -> None:
 
 
 def test_window_must_be_forward() -> None:
-    with pytest.raises(ValueError, match="ends_at must be after starts_at"):
+    with pytest.raises(ValueError, match="ends_at must not be before starts_at"):
         silence(ends_at=EARLY)
 
 
@@ -244,3 +244,25 @@ def test_no_silence_in_force_opens_a_case(engine: Engine) -> None:
     late = ev("e1", reported_at=LATE)
     out = engine.apply_event(state, late, (T0 + timedelta(days=31)).timestamp())
     assert out.facts[0].kind is StepKind.OPENED
+
+
+# ------------------------------------------------------------------ changes
+def test_extend_and_expire_make_revisions() -> None:
+    from gridflow.core.silences import SilenceChangeError, expired, extended, silence_state
+
+    s = silence()
+    now = T0 + timedelta(days=1)
+    assert silence_state(s, now) == "active"
+    longer = extended(s, T0 + timedelta(days=40), "李四", now)
+    assert (longer.revision, longer.change, longer.changed_by) == (1, "extended", "李四")
+    with pytest.raises(SilenceChangeError) as caught:
+        extended(longer, T0 + timedelta(days=2), "李四", now)
+    assert caught.value.reason == "not_later"
+    ended = expired(longer, "李四", now)
+    assert (ended.ends_at, ended.revision, silence_state(ended, now)) == (now, 2, "expired")
+    with pytest.raises(SilenceChangeError) as caught:
+        expired(ended, "李四", now)
+    assert caught.value.reason == "silence_expired"
+    # Expired before it started: an empty window that silences nothing.
+    early = expired(s, "李四", T0 - timedelta(days=1))
+    assert early.starts_at == early.ends_at
