@@ -27,8 +27,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.geo import haversine_m
 from gridflow.core.opening import report_text
+from gridflow.core.regions import RegionGraph
 from schemas import GridEvent
 from schemas.silence import Silence
 
@@ -37,6 +39,7 @@ __all__ = [
     "STATE_WORDS",
     "SilenceBook",
     "SilenceChangeError",
+    "check_silence",
     "expired",
     "extended",
     "silence_matches",
@@ -235,3 +238,32 @@ def expired(silence: Silence, by: str, at: datetime) -> Silence:
             "change": "expired",
         }
     )
+
+
+#: Leading digits a centre shares with every region below it (the city: none).
+_SUBTREE_DIGITS = {"county": 6, "town": 9, "village": 12}
+
+
+def check_silence(silence: Silence, regions: RegionGraph, catalogue: Catalogue) -> None:
+    """Refuse a new silence that names an unknown centre or category, or a region prefix
+    outside its centre's region (:class:`SilenceChangeError` with a reason)."""
+    centre = regions.get(silence.center_code)
+    if centre is None:
+        raise SilenceChangeError(
+            "unknown_region", f"center_code {silence.center_code} is not a centre of the tree"
+        )
+    codes = [category.code for category in catalogue.categories]
+    for code in silence.matchers.categories:
+        if not any(known.startswith(code) for known in codes):
+            raise SilenceChangeError(
+                "unknown_category", f"category {code} is no category code or 大类 of the catalogue"
+            )
+    prefix = silence.matchers.region_prefix
+    own = silence.center_code[: _SUBTREE_DIGITS.get(centre.tier.value, 0)]
+    if prefix is not None and not (prefix.startswith(own) or own.startswith(prefix)):
+        raise SilenceChangeError(
+            "forbidden_region",
+            f"region_prefix {prefix} is outside the region of centre {silence.center_code}",
+        )
+    if silence.ends_at <= silence.starts_at:
+        raise SilenceChangeError("empty_window", "ends_at must be after starts_at")
