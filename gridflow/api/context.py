@@ -20,6 +20,7 @@ from gridflow.core.ingest import IngestLimits
 from gridflow.core.regions import RegionGraph
 from gridflow.core.silences import SilenceBook
 from gridflow.runtime.silence_reader import SilenceReader
+from gridflow.topics import SILENCES
 from schemas.common import Tier
 
 
@@ -45,7 +46,7 @@ class ApiContext:
     #: without a broker, the routes put what they write into the book themselves).
     silences: SilenceBook = field(default_factory=SilenceBook)
     silence_reader: SilenceReader | None = None
-    silences_topic: str = "grid.silences"
+    silences_topic: str = SILENCES
 
     def __post_init__(self) -> None:
         self.villages = frozenset(r.code for r in self.regions.by_tier(Tier.VILLAGE))
