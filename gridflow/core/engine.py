@@ -127,11 +127,13 @@ class Engine:
             else None
         )
         inhibitions = self.inhibitions
-        inhibitor = (
-            find_inhibitor(state.cases.values(), report, inhibitions.for_target(category.code))
-            if target is None and silence is None and inhibitions
-            else None
+        # Only a report of a category some rule inhibits looks for an inhibiting case.
+        inhibiting = (
+            inhibitions.for_target(category.code)
+            if inhibitions is not None and target is None and silence is None
+            else ()
         )
+        inhibitor = find_inhibitor(state.cases.values(), report, inhibiting) if inhibiting else None
         if silence is not None:
             target = self._silenced(state, event, assessment, silence, reported, now, out)
         elif target is not None:
