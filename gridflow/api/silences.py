@@ -183,7 +183,7 @@ def _view(silence: Silence, now: datetime) -> dict[str, Any]:
 async def create_silence(request: Request, token: CentreToken) -> Any:
     """Matching reports join one known-matter case held by ``center_code`` instead of
     opening cases or escalating; written to ``grid.silences``, applied by the workers
-    from two seconds after it was written."""
+    from five seconds after it was written."""
     ctx = ctx_of(request)
     req: SilenceRequest = await _parse(request, SilenceRequest)
     now = datetime.now(UTC)

@@ -3,7 +3,7 @@
 A silence makes reports of a known matter (施工许可 works, an outage being repaired, a
 registered public event) join one known-matter case held by the silence's centre instead
 of opening cases and escalating. It is written to the compacted topic ``grid.silences``;
-every worker reads it and applies it from a couple of seconds after it was written.
+every worker reads it and applies it from five seconds after it was written.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ ADD_EPILOG = """\
 A report matching a silence in force joins the silence's known-matter case (one per
 village) held by --centre: no new case, no escalation, counted in
 gridflow_silenced_reports_total and named in the disposition's reason.
-The window is compared with the report's own time; workers apply a silence from two
+The window is compared with the report's own time; workers apply a silence from five
 seconds after it was written.
 
 exit status: 0 written; 2 on a bad option (one line on stderr) or no broker."""
@@ -77,7 +77,7 @@ EXPIRE_EPILOG = """\
 示例 examples:
   gridflow silence expire works-3f2a --author 张三 --comment "施工已完成"
 
-From two seconds after this, matching reports open cases again."""
+From five seconds after this, matching reports open cases again."""
 
 
 class _Refused(Exception):

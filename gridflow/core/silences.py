@@ -48,7 +48,7 @@ __all__ = [
 
 #: Seconds between a silence record reaching the broker and the silence taking effect:
 #: the time a worker has to read it before any input record it would decide arrives.
-SILENCE_LEAD_S = 2.0
+SILENCE_LEAD_S = 5.0
 
 #: ``region -> its chain of centres up to the city`` (``RegionGraph.chain``).
 Chain = Callable[[str], tuple[str, ...]]

@@ -58,7 +58,7 @@ class SilenceReader:
         book: SilenceBook,
         *,
         client_id: str,
-        poll_s: float = 0.25,
+        poll_s: float = 1.0,
         on_change: Callable[[SilenceBook], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -96,6 +96,9 @@ class SilenceReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
+            # Silences change a few times a day: a slow long poll keeps this reader from
+            # competing with the input reader for the broker and the event loop.
+            fetch_max_wait_ms=self._poll_ms,
         )
         await consumer.start()
         parts = [
