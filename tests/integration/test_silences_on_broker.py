@@ -74,6 +74,8 @@ def test_a_silence_gathers_matching_reports_into_one_known_matter_case(
     assert added.code == 0, added.err
     assert "已新建屏蔽 metro-18" in added.out
     in_force_after(time.time())
+    table = gridflow(deployment, "silence", "list")
+    assert table.code == 0 and "metro-18" in table.out and "生效中" in table.out, table.err
     listed = gridflow(deployment, "silence", "list", "--json")
     assert listed.code == 0, listed.err
     assert [(s["silence_id"], s["state"]) for s in orjson.loads(listed.out)] == [
