@@ -92,6 +92,9 @@ class Case:
     #: 督办: the centre supervising the case since the holder missed a deadline (the
     #: holder keeps handling it); ``None``: no miss, the centre above supervises as usual.
     supervisor: str | None = None
+    #: a known-matter case: the id of the silence whose reports it gathers (no timers,
+    #: no location, so no ordinary report merges into it; gridflow/core/silences.py).
+    silence: str | None = None
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -169,6 +172,8 @@ class Case:
             d["ra"] = self.resolved_at
         if self.supervisor is not None:
             d["sv"] = self.supervisor
+        if self.silence is not None:
+            d["si"] = self.silence
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -225,6 +230,7 @@ class Case:
             late_since=d.get("ls"),
             resolved_at=d.get("ra"),
             supervisor=d.get("sv"),
+            silence=d.get("si"),
         )
 
     def lateness_s(self) -> float | None:
