@@ -34,7 +34,6 @@ __all__ = [
     "Classification",
     "JointScan",
     "KeywordMatcher",
-    "ScannedText",
     "TextClassifier",
     "normalise",
 ]
@@ -158,7 +157,8 @@ class KeywordMatcher:
         pieces = self._pieces
         if pieces is None:
             return self.find(normalise(text))
-        located: list[tuple[int, tuple[tuple[int, str], ...]]] = []
+        found: list[tuple[int, str]] = []
+        singles_found: set[str] | None = None
         cache = self._piece_cache
         offset = 0
         for piece in pieces.split(text):
@@ -168,9 +168,17 @@ class KeywordMatcher:
                 known = remember(
                     cache, _PIECE_CACHE_SIZE, piece, (len(normalised), tuple(self.find(normalised)))
                 )
-            located.append((offset, known[1]))
-            offset += known[0]
-        return _joined(located)
+            length, matches = known
+            for position, word in matches:
+                if len(word) == 1:
+                    if singles_found is None:
+                        singles_found = set()
+                    elif word in singles_found:
+                        continue
+                    singles_found.add(word)
+                found.append((offset + position, word))
+            offset += length
+        return found
 
     def highest(self, text: str, ranks: Mapping[str, int]) -> int:
         """The highest ``ranks[word]`` over the keywords ``find_text(text)`` finds; -1: none.
@@ -283,25 +291,6 @@ class KeywordMatcher:
         return cached
 
 
-def _joined(located: Iterable[tuple[int, Sequence[tuple[int, str]]]]) -> list[tuple[int, str]]:
-    """The matches of a text's pieces, at their place in the text (``(offset, matches)``).
-
-    A one-character keyword counts once per text, not once per piece: its first match.
-    """
-    found: list[tuple[int, str]] = []
-    singles_found: set[str] | None = None
-    for offset, matches in located:
-        for position, word in matches:
-            if len(word) == 1:
-                if singles_found is None:
-                    singles_found = set()
-                elif word in singles_found:
-                    continue
-                singles_found.add(word)
-            found.append((offset + position, word))
-    return found
-
-
 def _automaton(words: Mapping[str, object]) -> Any:
     """An Aho-Corasick automaton over ``words`` (``None`` for no words), values attached.
 
@@ -330,7 +319,7 @@ class JointScan:
     of one list must not hide a word of another). One automaton over all their keywords
     finds every occurrence once; each matcher then keeps what it would have kept alone
     (:meth:`KeywordMatcher.resolve`). Pieces are cut and remembered as ``find_text``
-    does, so ``scan(text).found(i)`` equals ``matchers[i].find_text(text)``.
+    does, so ``scan(text)[i]`` equals ``matchers[i].find_text(text)``.
     """
 
     __slots__ = (
@@ -356,24 +345,31 @@ class JointScan:
         # Piece by piece only where every matcher would cut its text so.
         self._pieces = _PIECE if all(m._pieces is not None for m in self._matchers) else None
         self._piece_cache: dict[str, _JointPiece] = {}
+        # In step with the tokenizer now; :meth:`scan` brings them all up to date again
+        # when keywords are added to it later.
+        for matcher in self._matchers:
+            matcher._forget_if_stale()
         self._cache_generation = _tokenizer_generation
 
     @property
     def matchers(self) -> tuple[KeywordMatcher, ...]:
-        """The matchers scanned for, in the order :meth:`ScannedText.found` numbers them."""
+        """The matchers scanned for, in the order :meth:`scan` returns their matches."""
         return self._matchers
 
-    def scan(self, text: str) -> ScannedText:
-        """The matches of every matcher in raw ``text`` (assembled on demand, per matcher)."""
+    def scan(self, text: str) -> tuple[list[tuple[int, str]], ...]:
+        """``matcher.find_text(text)`` of every matcher, in the order they were given."""
         if self._cache_generation != _tokenizer_generation:
             self._piece_cache.clear()
             self._cache_generation = _tokenizer_generation
-        for matcher in self._matchers:
-            matcher._forget_if_stale()
+            for matcher in self._matchers:
+                matcher._forget_if_stale()
         pieces = self._pieces
         if pieces is None:
-            return ScannedText([(0, self._find(normalise(text)))])
-        located: list[tuple[int, tuple[tuple[tuple[int, str], ...], ...]]] = []
+            return tuple(list(matches) for matches in self._find(normalise(text)))
+        found: tuple[list[tuple[int, str]], ...] = tuple([] for _ in self._matchers)
+        nothing = self._nothing
+        # A one-character keyword counts once per text (per matcher): its first match.
+        singles_found: set[tuple[int, str]] | None = None
         cache = self._piece_cache
         offset = 0
         for piece in pieces.split(text):
@@ -383,9 +379,19 @@ class JointScan:
                 known = remember(
                     cache, _PIECE_CACHE_SIZE, piece, (len(normalised), self._find(normalised))
                 )
-            located.append((offset, known[1]))
-            offset += known[0]
-        return ScannedText(located)
+            length, per_matcher = known
+            if per_matcher is not nothing:
+                for index, matches in enumerate(per_matcher):
+                    for position, word in matches:
+                        if len(word) == 1:
+                            if singles_found is None:
+                                singles_found = set()
+                            elif (index, word) in singles_found:
+                                continue
+                            singles_found.add((index, word))
+                        found[index].append((offset + position, word))
+            offset += length
+        return found
 
     def _find(self, text: str) -> tuple[tuple[tuple[int, str], ...], ...]:
         matchers = self._matchers
@@ -410,25 +416,6 @@ class JointScan:
             else ()
             for index, matcher in enumerate(matchers)
         )
-
-
-class ScannedText:
-    """One text as :meth:`JointScan.scan` found it."""
-
-    __slots__ = ("_located",)
-
-    def __init__(
-        self, located: Sequence[tuple[int, tuple[tuple[tuple[int, str], ...], ...]]]
-    ) -> None:
-        """``(offset, matches per matcher)`` of each piece, in text order."""
-        self._located = located
-
-    def found(self, index: int) -> list[tuple[int, str]]:
-        """``find_text(text)`` of the ``index``-th matcher of the scan."""
-        located = self._located
-        if len(located) == 1:  # one piece: its matches are the text's
-            return list(located[0][1][index])
-        return _joined((offset, matches[index]) for offset, matches in located if matches[index])
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,10 +122,10 @@ def assess_report(
         lexicon.matcher if lexicon is not None else None,
     ).scan(text)
     if category is None:
-        classified = classifier.classify_found(scanned.found(0))
+        classified = classifier.classify_found(scanned[0])
         category = catalogue.get(classified.code) or fallback
         classified_by = classified.matched
-    reading = lexicon.read_found(text, scanned.found(2)) if lexicon is not None else None
+    reading = lexicon.read_found(text, scanned[2]) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     if reading is not None and lexicon is not None and reading.hazard:
         if (
@@ -145,7 +145,7 @@ def assess_report(
         text,
         reporter_role=role,
         rules=active_rules,
-        found=scanned.found(1),
+        found=scanned[1],
     )
     if reading is None or lexicon is None:
         return Assessment(category, severity, text, classified_by)

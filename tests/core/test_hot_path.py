@@ -156,7 +156,7 @@ def test_a_joint_scan_finds_what_each_matcher_finds_alone(parts: list[str]) -> N
     for _ in range(2):  # and again, from what it remembered
         scanned = _JOINT.scan(text)
         for index, matcher in enumerate(_JOINT.matchers):
-            assert scanned.found(index) == matcher.find_text(text)
+            assert scanned[index] == matcher.find_text(text)
 
 
 def test_a_joint_scan_keeps_each_lists_longest_match() -> None:
@@ -165,8 +165,8 @@ def test_a_joint_scan_keeps_each_lists_longest_match() -> None:
     inner = KeywordMatcher(["消防栓"], add_to_dictionary=False)
     outer = KeywordMatcher(["消防", "栓"], add_to_dictionary=False)
     scanned = JointScan((inner, outer)).scan("消防栓坏了")
-    assert scanned.found(0) == [(0, "消防栓")]
-    assert scanned.found(1) == outer.find_text("消防栓坏了")
+    assert scanned[0] == [(0, "消防栓")]
+    assert scanned[1] == outer.find_text("消防栓坏了")
 
 
 def test_a_one_character_keyword_counts_once_across_pieces() -> None:
