@@ -125,12 +125,12 @@ def replay(
         for partition in sorted(result.writes):
             rows = result.writes[partition]
             for region in sorted(rows):
-                value = rows[region]
-                if value is None:
+                row = rows[region]
+                if row is None:
                     table.pop(region, None)
                 else:
-                    table[region] = value
-                text = "-" if value is None else value.decode()
+                    table[region] = row
+                text = "-" if row is None else row.decode()
                 lines.append(f"row {partition} {region} {text}\n")
                 writes += 1
         text = "".join(lines)
