@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -31,6 +32,7 @@ from gridflow.core.ingest import IngestLimits
 from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
+from gridflow.rules_bundles import load_bundle_engine
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.exactly_once import PartitionTransactions, UnsupportedGuarantee
 from gridflow.runtime.heap import settle_startup_heap, sweep
@@ -38,8 +40,10 @@ from gridflow.runtime.kpi_publisher import KpiPublisher
 from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord, OutRecord
+from gridflow.runtime.rules_follower import RulesFollower
+from gridflow.runtime.rules_timeline import RulesTimeline
 from gridflow.runtime.sender import send_batched
-from gridflow.topics import TopicNames
+from gridflow.topics import RULES, TopicNames
 
 log = logging.getLogger("gridflow.worker")
 
@@ -89,6 +93,17 @@ class GridflowApp:
         self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
         self.metrics.set_build_info(__version__, self.engine.rules.version)
+        # Hot reload: bundles published to grid.rules switch at their effective_from by
+        # event time (gridflow/runtime/rules_timeline.py); GRIDFLOW_RULES decides before.
+        self.rules = RulesTimeline(self.engine, partial(load_bundle_engine, settings))
+        self.rules_follower = RulesFollower(
+            client=client_kwargs(settings),
+            topic=settings.topic(RULES),
+            timeline=self.rules,
+            on_refused=lambda version, reason: self.metrics.rules_reload_failed(),
+            client_id=f"{settings.app_id}-rules",
+        )
+        self._observe_rules()
         exactly_once = settings.processing_guarantee == "exactly_once"
         if exactly_once and tansu:
             raise UnsupportedGuarantee(
@@ -152,6 +167,7 @@ class GridflowApp:
             read_state=self.cases.read_state,
             scan_partition=self.cases.scan_partition,
             retire_survivors=True,
+            engine_at=self.rules.at,
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
@@ -175,6 +191,7 @@ class GridflowApp:
             client_id=f"{settings.app_id}-inputs",
             transactions=self.transactions,
             max_skew_s=settings.max_clock_skew_s,
+            rules=self.rules_follower,
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._register()
@@ -188,6 +205,7 @@ class GridflowApp:
         sum the partial records (docs/kpis.md). Without this a clean stop lost them.
         """
         await self.reader.stop()
+        await self.rules_follower.stop()
         records = self.kpi.drain()
         try:
             await asyncio.wait_for(self._send(records), timeout=5.0)
@@ -296,7 +314,12 @@ class GridflowApp:
             ready = self.is_ready()
             return web.json({"ready": ready}, status=200 if ready else 503)
 
+    def _observe_rules(self) -> None:
+        version, label = self.rules.in_force(time.time())
+        self.metrics.set_rules_in_force(version, label, len(self.rules.loaded_versions))
+
     async def _observe(self) -> None:
+        self._observe_rules()
         self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
         self.metrics.set_recovery_progress(self.recovery_progress())

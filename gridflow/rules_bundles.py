@@ -5,27 +5,32 @@ hash itself, a label, an author's note and the instant it takes effect. Records 
 keyed by the version, so compaction keeps each version's latest publication; republishing
 an older version with a new ``effective_from`` is how a change is rolled back.
 
-Workers do not read this topic yet (no hot reload): a published bundle documents what is
-meant to be in force; deploying it still means pointing ``GRIDFLOW_RULES`` at the
-directory and restarting the workers.
+Running workers follow this topic (hot reload): each publication becomes a switch of
+:class:`gridflow.runtime.rules_timeline.RulesTimeline`, loaded here by
+:func:`load_bundle_engine`, and takes effect at its ``effective_from`` by event time
+(docs/routing-rules.md, "Lifecycle").
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from gridflow.config import Settings
+from gridflow.core.bundled import DIVISIONS_FILE
+from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
-from gridflow.core.rules_version import decision_files, rules_version
+from gridflow.core.rules_version import DECISION_FILES, decision_files, rules_version
 from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.reference import load_engine
 from gridflow.topics import RULES
 from schemas import RulesBundle
 
-__all__ = ["build_bundle", "bundle_in_force", "publish", "read_bundles"]
+__all__ = ["build_bundle", "bundle_in_force", "load_bundle_engine", "publish", "read_bundles"]
 
 #: A bundle holds the division tree (~0.7 MB of CSV); gzip makes the record ~5x smaller.
 _MAX_REQUEST = 16 * 1024 * 1024
@@ -122,6 +127,34 @@ async def read_bundles(settings: Settings, timeout_s: float = 30.0) -> list[Rule
         return sorted(latest.values(), key=lambda b: b.published_at)
     finally:
         await consumer.stop()
+
+
+def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:
+    """The engine of ``bundle``, loaded as strictly as a worker loads ``GRIDFLOW_RULES``.
+
+    The files are written to a scratch directory and loaded from there (the loaders read
+    files); the version is computed again over what was written, so a bundle whose files
+    do not match its version is refused with ``ConfigLoadError``, as is one missing a
+    decision file. Only the decision files count: the settings' ``GRIDFLOW_DIVISIONS`` is
+    replaced by the bundle's own division tree.
+    """
+    missing = [name for name in DECISION_FILES if name not in bundle.files]
+    if missing:
+        raise ConfigLoadError(RULES, None, f"bundle {bundle.version} lacks {', '.join(missing)}")
+    with tempfile.TemporaryDirectory(prefix="gridflow-bundle-") as scratch:
+        root = Path(scratch)
+        for name in DECISION_FILES:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(bundle.files[name], encoding="utf-8")
+        written = rules_version(decision_files(root, root / DIVISIONS_FILE))
+        if written != bundle.version:
+            raise ConfigLoadError(
+                RULES, None, f"bundle {bundle.version}: its files hash to {written}"
+            )
+        return load_engine(
+            settings.model_copy(update={"rules": root, "divisions": root / DIVISIONS_FILE})
+        )
 
 
 def bundle_in_force(bundles: list[RulesBundle], at: datetime) -> RulesBundle | None:
