@@ -158,9 +158,18 @@ def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:
 
 
 def bundle_in_force(bundles: list[RulesBundle], at: datetime) -> RulesBundle | None:
-    """The bundle whose ``effective_from`` is the latest one not after ``at``."""
-    started = [b for b in bundles if b.effective_from <= at]
-    return max(started, key=lambda b: (b.effective_from, b.published_at), default=None)
+    """The bundle in force at ``at``: the latest switch instant not after ``at``.
+
+    A bundle switches at ``max(effective_from, published_at)``, as workers clamp it
+    (gridflow/runtime/rules_timeline.py; they take the publication record's timestamp,
+    which the publisher stamps when it writes ``published_at``).
+    """
+
+    def switch(b: RulesBundle) -> datetime:
+        return max(b.effective_from, b.published_at)
+
+    started = [b for b in bundles if switch(b) <= at]
+    return max(started, key=lambda b: (switch(b), b.published_at), default=None)
 
 
 def now_utc() -> datetime:
