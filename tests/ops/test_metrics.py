@@ -33,6 +33,9 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_handler_seconds": ("histogram", ("agent",)),
     "gridflow_build_info": ("gauge", ("version", "rules_version")),
     "gridflow_calendar_covered_until_timestamp_seconds": ("gauge", ()),
+    "gridflow_rules_in_force_info": ("gauge", ("version", "label")),
+    "gridflow_rules_versions_loaded": ("gauge", ()),
+    "gridflow_rules_reload_failures_total": ("counter", ()),
 }
 
 
