@@ -64,6 +64,8 @@ def exercised() -> Metrics:
     m.set_ready(True)
     m.set_build_info("0.1.0", "2024-06-01")
     m.set_calendar_covered_until(1_798_732_800.0)
+    m.set_rules_in_force("57f6d6039cfb", "2026-12", 2)
+    m.rules_reload_failed()
     return m
 
 
