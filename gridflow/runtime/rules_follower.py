@@ -74,6 +74,10 @@ class RulesFollower:
             await consumer.start()
             consumer.assign([self._tp])
             consumer.seek(self._tp, self.timeline.position)
+            # Paused between catch-ups: a background fetch long-polling on the connection
+            # would hold every ListOffsets request back by fetch_max_wait_ms (measured:
+            # 52 ms per batch instead of ~1 ms).
+            consumer.pause(self._tp)
             self._consumer = consumer
         return self._consumer
 
@@ -81,16 +85,22 @@ class RulesFollower:
         """Read ``grid.rules`` to its end; return the position read to (the next offset)."""
         consumer = await self._started()
         end = (await consumer.end_offsets([self._tp]))[self._tp]
+        if self.timeline.position >= end:
+            return self.timeline.position
         deadline = time.monotonic() + self._timeout_s
-        while self.timeline.position < end:
-            if time.monotonic() > deadline:
-                # A KafkaError: the reader retries the batch's fetch after a pause.
-                raise KafkaTimeoutError(
-                    f"{self.topic}: not read to offset {end} within {self._timeout_s:g} s"
-                )
-            batches = await consumer.getmany(self._tp, timeout_ms=200)
-            for record in batches.get(self._tp, []):
-                await self._take(record)
+        consumer.resume(self._tp)
+        try:
+            while self.timeline.position < end:
+                if time.monotonic() > deadline:
+                    # A KafkaError: the reader retries the batch's fetch after a pause.
+                    raise KafkaTimeoutError(
+                        f"{self.topic}: not read to offset {end} within {self._timeout_s:g} s"
+                    )
+                batches = await consumer.getmany(self._tp, timeout_ms=200)
+                for record in batches.get(self._tp, []):
+                    await self._take(record)
+        finally:
+            consumer.pause(self._tp)
         return self.timeline.position
 
     async def _take(self, record: Any) -> None:
