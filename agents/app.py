@@ -102,6 +102,7 @@ class GridflowApp:
             timeline=self.rules,
             on_refused=lambda version, reason: self.metrics.rules_reload_failed(),
             client_id=f"{settings.app_id}-rules",
+            keep_s=settings.retention_s,
         )
         self._observe_rules()
         exactly_once = settings.processing_guarantee == "exactly_once"

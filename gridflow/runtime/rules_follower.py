@@ -48,7 +48,10 @@ class RulesFollower:
         on_switch: Callable[[Switch], None] = lambda switch: None,
         client_id: str = "gridflow-rules",
         timeout_s: float = 30.0,
+        keep_s: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``keep_s``: forget switches superseded longer ago than this (None: never)."""
         self._client = dict(client)
         self.topic = topic
         self.timeline = timeline
@@ -58,6 +61,9 @@ class RulesFollower:
         self._timeout_s = timeout_s
         self._consumer: AIOKafkaConsumer | None = None
         self._tp = TopicPartition(topic, 0)
+        self._keep_s = keep_s
+        self._clock = clock
+        self._pruned_at = float("-inf")
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -84,6 +90,7 @@ class RulesFollower:
     async def catch_up(self) -> int:
         """Read ``grid.rules`` to its end; return the position read to (the next offset)."""
         consumer = await self._started()
+        self._maybe_prune()
         end = (await consumer.end_offsets([self._tp]))[self._tp]
         if self.timeline.position >= end:
             return self.timeline.position
@@ -102,6 +109,19 @@ class RulesFollower:
         finally:
             consumer.pause(self._tp)
         return self.timeline.position
+
+    def _maybe_prune(self) -> None:
+        now = self._clock()
+        if self._keep_s is None or now - self._pruned_at < 60.0:
+            return
+        self._pruned_at = now
+        dropped = self.timeline.prune(now - self._keep_s)
+        if dropped:
+            log.info(
+                "forgot %d rules switch(es) superseded before the dedup memory",
+                dropped,
+                extra={"loaded": list(self.timeline.loaded_versions)},
+            )
 
     async def _take(self, record: Any) -> None:
         key = (record.key or b"").decode("utf-8", "replace")

@@ -79,6 +79,8 @@ class RulesTimeline:
         #: version -> offset of the tombstone that withdrew it
         self._withdrawn: dict[str, int] = {}
         self._engines: dict[str, Engine] = {base.rules.version: base}
+        #: every policy name any version loaded had, pruned or not (open cases name them)
+        self._policies: set[str] = set(base.rules.policies)
         #: next offset of grid.rules to read
         self.position = 0
         self._pinned: int | None = None
@@ -108,7 +110,7 @@ class RulesTimeline:
                 engine = self._load(bundle)
             except Exception as exc:  # any failure to load refuses the bundle, never the worker
                 return Refused(offset, bundle.version, _one_line(exc))
-            dropped = sorted(self._policy_names() - set(engine.rules.policies))
+            dropped = sorted(self._policies - set(engine.rules.policies))
             if dropped:
                 return Refused(
                     offset,
@@ -116,6 +118,7 @@ class RulesTimeline:
                     "drops SLA policies that earlier versions' cases name: " + ", ".join(dropped),
                 )
             self._engines[bundle.version] = engine
+            self._policies.update(engine.rules.policies)
         switch = Switch(
             offset=offset,
             effective=max(bundle.effective_from.timestamp(), record_ts),
@@ -128,11 +131,31 @@ class RulesTimeline:
         self._refresh()
         return switch
 
-    def _policy_names(self) -> set[str]:
-        names: set[str] = set()
-        for engine in self._engines.values():
-            names.update(engine.rules.policies)
-        return names
+    def prune(self, before: float) -> int:
+        """Forget the switches no instant at or after ``before`` is decided by.
+
+        A switch superseded before ``before`` by a later one is dropped, and a bundle's
+        engine once no switch names it (the worker's own engine stays). ``before`` is
+        the wall clock less the dedup memory (``GRIDFLOW_RETENTION_S``): a record older
+        than that would be decided by the oldest switch kept, as it would no longer be
+        recognised as a duplicate either. Returns how many switches were dropped.
+        """
+        withdrawn = {v for v, at in self._withdrawn.items() if at < self.position}
+        live = sorted(
+            (s for s in self._switches if s.version not in withdrawn),
+            key=lambda s: (s.effective, s.offset),
+        )
+        started = [s for s in live if s.effective <= before]
+        gone = {id(s) for s in started[:-1]}
+        if not gone:
+            return 0
+        self._switches = [s for s in self._switches if id(s) not in gone]
+        named = {s.version for s in self._switches} | {self.base.rules.version}
+        for version in [v for v in self._engines if v not in named]:
+            del self._engines[version]
+        self._view_key = None
+        self._refresh()
+        return len(gone)
 
     # ------------------------------------------------------------- deciding
     def pin(self, position: int | None) -> None:

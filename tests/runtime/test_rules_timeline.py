@@ -134,6 +134,22 @@ def test_a_tombstone_withdraws_a_version_from_its_position_on() -> None:
     assert line.at(after).rules.version == "aaaaaaaaaaaa"
 
 
+def test_switches_superseded_before_the_dedup_memory_are_forgotten_with_their_engines() -> None:
+    line = timeline("aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc")
+    for offset, (version, hours) in enumerate(
+        (("aaaaaaaaaaaa", 0), ("bbbbbbbbbbbb", 1), ("cccccccccccc", 2))
+    ):
+        line.publication(
+            offset, bundle(version, SWITCH + timedelta(hours=hours)), version, LONG_AGO
+        )
+    now = (SWITCH + timedelta(hours=1, minutes=30)).timestamp()
+    assert line.prune(now) == 1  # a: superseded by b before `now`; b is in force then
+    assert line.loaded_versions == ("0000000ba5e0", "bbbbbbbbbbbb", "cccccccccccc")
+    assert line.at(now).rules.version == "bbbbbbbbbbbb"
+    assert line.at(now + 3600).rules.version == "cccccccccccc"
+    assert line.prune(now) == 0
+
+
 @pytest.mark.parametrize(
     ("load", "reason"),
     [
