@@ -25,12 +25,21 @@ from gridflow.core.bundled import DIVISIONS_FILE
 from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.rules_version import DECISION_FILES, decision_files, rules_version
+from gridflow.core.yaml_lines import parse_yaml
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.reference import load_engine
 from gridflow.topics import RULES
 from schemas import RulesBundle
 
-__all__ = ["build_bundle", "bundle_in_force", "load_bundle_engine", "publish", "read_bundles"]
+__all__ = [
+    "build_bundle",
+    "bundle_in_force",
+    "dropped_policies",
+    "load_bundle_engine",
+    "policy_names",
+    "publish",
+    "read_bundles",
+]
 
 #: A bundle holds the division tree (~0.7 MB of CSV); gzip makes the record ~5x smaller.
 _MAX_REQUEST = 16 * 1024 * 1024
@@ -155,6 +164,27 @@ def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:
         return load_engine(
             settings.model_copy(update={"rules": root, "divisions": root / DIVISIONS_FILE})
         )
+
+
+def policy_names(bundle: RulesBundle) -> set[str]:
+    """The SLA policy names a bundle defines (empty when its policies file does not parse)."""
+    try:
+        doc = parse_yaml(bundle.files.get("policies.yaml", ""), "policies.yaml")
+    except ConfigLoadError:
+        return set()
+    policies = doc.get("policies") if isinstance(doc, dict) else None
+    return set(policies) if isinstance(policies, dict) else set()
+
+
+def dropped_policies(bundle: RulesBundle, published: list[RulesBundle]) -> dict[str, str]:
+    """policy name -> the label of a published version that has it, for every policy
+    ``bundle`` drops: workers refuse such a bundle (open cases name their policy)."""
+    have = policy_names(bundle)
+    dropped: dict[str, str] = {}
+    for earlier in published:
+        for name in sorted(policy_names(earlier) - have):
+            dropped.setdefault(name, earlier.label)
+    return dropped
 
 
 def bundle_in_force(bundles: list[RulesBundle], at: datetime) -> RulesBundle | None:

@@ -130,7 +130,13 @@ def _instant(text: str | None) -> datetime | None:
 def run_publish(args: argparse.Namespace) -> int:
     """Publish a directory or republish a version; 0 when published, 2 on an error."""
     from gridflow.commands.rules import _check
-    from gridflow.rules_bundles import build_bundle, now_utc, publish, read_bundles
+    from gridflow.rules_bundles import (
+        build_bundle,
+        dropped_policies,
+        now_utc,
+        publish,
+        read_bundles,
+    )
 
     try:
         published_at = now_utc()
@@ -176,6 +182,16 @@ def run_publish(args: argparse.Namespace) -> int:
                 effective_from=effective_from,
                 published_at=published_at,
             )
+            dropped = dropped_policies(bundle, asyncio.run(read_bundles(settings)))
+            if dropped:
+                name, label = next(iter(dropped.items()))
+                raise ConfigLoadError(
+                    args.directory / "policies.yaml",
+                    None,
+                    f"drops SLA policy {name!r} of published version {label} "
+                    f"({len(dropped)} in all): open cases name it and workers would refuse "
+                    "the bundle; keep the policy (unused policies are allowed)",
+                )
         asyncio.run(publish(settings, bundle))
     except (ConfigLoadError, TimeoutError) as exc:
         print(str(exc), file=sys.stderr)

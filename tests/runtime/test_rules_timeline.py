@@ -26,7 +26,12 @@ from gridflow.core.ingest import IngestLimits
 from gridflow.core.opening import stage_clock
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
-from gridflow.rules_bundles import build_bundle, load_bundle_engine
+from gridflow.rules_bundles import (
+    build_bundle,
+    dropped_policies,
+    load_bundle_engine,
+    policy_names,
+)
 from gridflow.runtime.checkpoint import Journal, build_batch
 from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.records import InRecord
@@ -258,6 +263,22 @@ def test_a_bundle_whose_files_do_not_match_its_version_is_refused(
     tampered = december.model_copy(update={"files": files})
     with pytest.raises(Exception, match=f"bundle {december.version}: its files hash to"):
         load_bundle_engine(Settings(), tampered)
+
+
+def test_publishing_finds_the_policies_a_bundle_drops_before_the_workers_refuse_it(
+    engines: tuple[Engine, Engine, RulesBundle],
+) -> None:
+    _, _, december = engines
+    text = december.files["policies.yaml"]
+    start = text.index("  hazard_major:\n")
+    end = text.index("max_length: 7d\n", start) + len("max_length: 7d\n")
+    trimmed = text[:start] + text[end:]
+    january = december.model_copy(
+        update={"label": "2027-01", "files": {**december.files, "policies.yaml": trimmed}}
+    )
+    assert "hazard_major" in policy_names(december)
+    assert dropped_policies(january, [december]) == {"hazard_major": "2026-12"}
+    assert dropped_policies(december, [january]) == {}
 
 
 def _event(event_id: str, lat: float, at: datetime) -> bytes:
