@@ -23,6 +23,7 @@ from rich.table import Table
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.ops.errors import OpsError
+from gridflow.topics import EVENTS_IN
 
 if TYPE_CHECKING:  # the engine pulls in jieba: slow for `--help`
     from gridflow.core.engine import Engine
@@ -87,7 +88,7 @@ def add_diff(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     source.add_argument(
         "--topic",
         metavar="TOPIC",
-        choices=["grid.events.in"],
+        choices=[EVENTS_IN],
         help="read the recorded events (and their feedback from grid.feedback) from the "
         "deployment's topics instead of a file",
     )

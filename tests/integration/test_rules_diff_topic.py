@@ -77,18 +77,16 @@ def test_the_topic_gives_the_same_diff_as_the_recording(
 
     from_file = diff(capsys, rules, "--events", str(recording))
     window = ["--from", (started - timedelta(minutes=1)).isoformat()]
-    from_topic = diff(capsys, rules, "--topic", "grid.events.in", *window)
+    from_topic = diff(capsys, rules, "--topic", EVENTS_IN, *window)
     assert from_file[0] == from_topic[0] == 1
     assert f"{len(lines):,}/{len(lines):,} records" in from_topic[2]
     file_doc, topic_doc = from_file[1], from_topic[1]
-    assert topic_doc["events_file"] == "topic grid.events.in"
+    assert topic_doc["events_file"] == f"topic {EVENTS_IN}"
     for doc in (file_doc, topic_doc):
         del doc["events_file"]
     assert topic_doc == file_doc
     assert [g["field"] for g in topic_doc["groups"]] == ["department"]
 
-    code, doc, err = diff(
-        capsys, rules, "--topic", "grid.events.in", "--to", "2020-01-01T00:00:00+08:00"
-    )
+    code, doc, err = diff(capsys, rules, "--topic", EVENTS_IN, "--to", "2020-01-01T00:00:00+08:00")
     assert (code, doc) == (2, None)
     assert err.strip().endswith("no records in the time asked for")
