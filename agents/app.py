@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, cast
 
 import faust
@@ -28,7 +27,9 @@ from agents import faust_patches
 from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
+from gridflow.core.engine import Engine
 from gridflow.core.ingest import IngestLimits
+from gridflow.core.silences import SILENCE_LEAD_S, SilenceBook
 from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
@@ -43,7 +44,9 @@ from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.runtime.rules_follower import RulesFollower
 from gridflow.runtime.rules_timeline import RulesTimeline
 from gridflow.runtime.sender import send_batched
-from gridflow.topics import RULES, TopicNames
+from gridflow.runtime.silence_reader import SilenceReader
+from gridflow.topics import RULES, SILENCES, TopicNames
+from schemas import RulesBundle
 
 log = logging.getLogger("gridflow.worker")
 
@@ -92,10 +95,19 @@ class GridflowApp:
         self.metrics = metrics or Metrics()
         self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
+        # Silences: read from grid.silences into the engine's book, in place.
+        self.engine.silences = SilenceBook()
+        self.silence_reader = SilenceReader(
+            client_kwargs(settings),
+            settings.topic(SILENCES),
+            self.engine.silences,
+            client_id=f"{settings.app_id}-silences",
+            on_change=lambda book: self.metrics.silences_in_force.set(len(book)),
+        )
         self.metrics.set_build_info(__version__, self.engine.rules.version)
         # Hot reload: bundles published to grid.rules switch at their effective_from by
         # event time (gridflow/runtime/rules_timeline.py); GRIDFLOW_RULES decides before.
-        self.rules = RulesTimeline(self.engine, partial(load_bundle_engine, settings))
+        self.rules = RulesTimeline(self.engine, self._load_bundle)
         self.rules_follower = RulesFollower(
             client=client_kwargs(settings),
             topic=settings.topic(RULES),
@@ -198,6 +210,12 @@ class GridflowApp:
         self._register()
         settle_startup_heap()
 
+    def _load_bundle(self, bundle: RulesBundle) -> Engine:
+        """A published bundle's engine, sharing the worker's one book of silences."""
+        engine = load_bundle_engine(self.settings, bundle)
+        engine.silences = self.engine.silences
+        return engine
+
     # ------------------------------------------------------------- stopping
     async def _before_stop(self) -> None:
         """Finish the batch in flight, then publish the open KPI windows as partial records.
@@ -207,6 +225,7 @@ class GridflowApp:
         """
         await self.reader.stop()
         await self.rules_follower.stop()
+        await self.silence_reader.stop()
         records = self.kpi.drain()
         try:
             await asyncio.wait_for(self._send(records), timeout=5.0)
@@ -255,6 +274,10 @@ class GridflowApp:
         @app.task
         async def read_inputs() -> None:
             await self.reader.run()
+
+        @app.task
+        async def read_silences() -> None:
+            await self.silence_reader.run()
 
         @app.timer(interval=self.settings.tick_interval, on_leader=True)
         async def tick() -> None:
@@ -353,6 +376,11 @@ class GridflowApp:
     async def handle(self, records: list[InRecord], now: float) -> Rows:
         """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
+        if records:
+            # Every silence revision in force for these records must be in the book, on
+            # the first run as on a replay (gridflow/runtime/silence_reader.py).
+            newest = max(record.timestamp for record in records)
+            await self.silence_reader.wait_complete(newest - SILENCE_LEAD_S)
         result = self.pipeline.process(records, now)
         await self._send(result.outputs)
         self.kpi.observe(result.facts)

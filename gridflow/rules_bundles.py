@@ -24,7 +24,12 @@ from gridflow.config import Settings
 from gridflow.core.bundled import DIVISIONS_FILE
 from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
-from gridflow.core.rules_version import DECISION_FILES, decision_files, rules_version
+from gridflow.core.rules_version import (
+    DECISION_FILES,
+    OWN_ONLY_FILES,
+    decision_files,
+    rules_version,
+)
 from gridflow.core.yaml_lines import parse_yaml
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.reference import load_engine
@@ -152,7 +157,10 @@ def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:
         raise ConfigLoadError(RULES, None, f"bundle {bundle.version} lacks {', '.join(missing)}")
     with tempfile.TemporaryDirectory(prefix="gridflow-bundle-") as scratch:
         root = Path(scratch)
-        for name in DECISION_FILES:
+        # The own-only files (inhibit.yaml) only when the bundle has them: without one the
+        # feature is off, as for a directory.
+        present = [name for name in OWN_ONLY_FILES if name in bundle.files]
+        for name in (*DECISION_FILES, *present):
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(bundle.files[name], encoding="utf-8")

@@ -36,6 +36,9 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_rules_in_force_info": ("gauge", ("version", "label")),
     "gridflow_rules_versions_loaded": ("gauge", ()),
     "gridflow_rules_reload_failures_total": ("counter", ()),
+    "gridflow_silenced_reports_total": ("counter", ("silence",)),
+    "gridflow_inhibited_reports_total": ("counter", ("rule",)),
+    "gridflow_silences_known": ("gauge", ()),
 }
 
 
@@ -66,6 +69,9 @@ def exercised() -> Metrics:
     m.set_calendar_covered_until(1_798_732_800.0)
     m.set_rules_in_force("57f6d6039cfb", "2026-12", 2)
     m.rules_reload_failed()
+    m.report_silenced("works-1")
+    m.report_inhibited("火灾现场")
+    m.silences_in_force.set(1)
     return m
 
 
