@@ -252,6 +252,8 @@ def test_a_bundle_loads_to_the_engine_of_its_directory(
     base, new, december = engines
     assert new.rules.version == december.version != base.rules.version
     assert new.catalogue.get("SJ0102").department == "环卫集团"  # type: ignore[union-attr]
+    # inhibit.yaml (hashed only when a directory has it) travels in the bundle too.
+    assert "inhibit.yaml" in december.files and new.inhibitions is not None
 
 
 def test_a_bundle_whose_files_do_not_match_its_version_is_refused(
