@@ -31,7 +31,7 @@ import orjson
 from gridflow import topics
 from gridflow.api.tokens import hash_token
 from gridflow.broker import free_port
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import orphan_env, signal_on_parent_death
 from gridflow.worker_process import http_get, terminate
 from tools.bench import percentile
 from tools.bench.pipeline_bench import Deployment, Worker, event_of, wait_until
@@ -64,6 +64,7 @@ class ApiServer:
                 "GRIDFLOW_DATA_DIR": str(dep.tmp / f"{dep.prefix}{name}-data"),
                 "GRIDFLOW_API_MAX_BODY_BYTES": str(8 * 1024 * 1024),
                 "GRIDFLOW_LOG_LEVEL": "WARNING",
+                **orphan_env(),
             }
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -80,7 +81,7 @@ class ApiServer:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                # An API whose bench died stops instead of running on.
+                # An API whose bench died stops instead of running on (SIGKILL if it hangs).
                 preexec_fn=signal_on_parent_death(signal.SIGTERM),
             )
         wait_until(self.ready, 90, "gridflow api ready", interval=0.2)
