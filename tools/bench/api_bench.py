@@ -33,7 +33,7 @@ from gridflow.api.tokens import hash_token
 from gridflow.broker import free_port
 from gridflow.parent_death import orphan_env, signal_on_parent_death
 from gridflow.worker_process import http_get, terminate
-from tools.bench import percentile
+from tools.bench import cpu_seconds, percentile
 from tools.bench.pipeline_bench import Deployment, Worker, event_of, wait_until
 
 TOKEN = "bench-field-app"
@@ -179,9 +179,19 @@ def run_latency(
         api = ApiServer(dep).start()
         n = min(len(events), int(rate * seconds))
         docs = _renamed(events[:n], "lat")
-        return asyncio.run(
-            _latency(api.url, dep, docs, rate, warmup, drain_s=drain_s, say=say)
-        )
+        assert api.proc is not None and worker.proc is not None
+        pids = {"api": api.proc.pid, "worker": worker.proc.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        own_before = time.process_time()
+        result = asyncio.run(_latency(api.url, dep, docs, rate, warmup, drain_s=drain_s, say=say))
+        # CPU per sent event, the whole run: on a shared machine the rates move with the
+        # load, the CPU each process spends per event much less.
+        sent = max(1, result["sent"])
+        for name, pid in pids.items():
+            used = cpu_seconds(pid) - cpu_before[name]
+            result[f"{name}_cpu_us_per_event"] = round(used / sent * 1e6)
+        result["client_cpu_us_per_event"] = round((time.process_time() - own_before) / sent * 1e6)
+        return result
     finally:
         if api is not None:
             api.stop()
