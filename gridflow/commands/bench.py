@@ -46,6 +46,10 @@ examples:
   gridflow bench --quick              about a minute: 1 run, 5,000 events
   gridflow bench                      3 runs of 20,000 events, 2 workers vs 1 (< 10 min)
   gridflow bench --json-only | jq .ratio
+  gridflow bench --api                the HTTP API: intake, POST → disposition at 1,000/s
+                                      for 30 s, a centre's first page at 1,000,000 cases
+  gridflow bench --api --quick --api-cases 100000 --skip intake
+  gridflow bench --api --skip intake,latency --api-database postgresql+asyncpg://u:pw@host/db
 """
 
 
@@ -106,7 +110,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--skip",
         default="",
         metavar="PARTS",
-        help="comma list of parts to skip: raw,gridflow,core,latency,state,workers",
+        help="comma list of parts to skip: raw,gridflow,core,latency,state,workers "
+        "(with --api: intake,latency,query)",
     )
     p.add_argument(
         "--bootstrap", default="", help="use this broker instead of starting the embedded one"
@@ -137,6 +142,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1_000_000,
         metavar="N",
         help="cases in the read model for the --api query figure (default 1000000)",
+    )
+    p.add_argument(
+        "--api-queries",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="first-page queries timed for the --api query figure (default 1000)",
+    )
+    p.add_argument(
+        "--api-database",
+        default="",
+        metavar="URL",
+        help="read model of the --api query figure: a postgresql+asyncpg://… URL "
+        "(its cases table is replaced); default an SQLite file in the bench's temp dir",
     )
     p.set_defaults(func=run)
 
@@ -403,7 +422,17 @@ def run_api(args: argparse.Namespace) -> int:
                 "latency",
                 lambda: api_bench.run_latency(bootstrap, tmp, events, rate, seconds, say=say),
             ),
-            ("query", lambda: api_bench.run_query(tmp, args.api_cases, say=say)),
+            (
+                "query",
+                lambda: api_bench.run_query(
+                    bootstrap,
+                    tmp,
+                    args.api_cases,
+                    args.api_queries,
+                    database_url=args.api_database or None,
+                    say=say,
+                ),
+            ),
         )
         for name, part in parts:
             if name in args.skip:
