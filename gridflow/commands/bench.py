@@ -448,7 +448,30 @@ def run_api(args: argparse.Namespace) -> int:
         if broker is not None:
             broker.stop()
     summary["loadavg_end"] = round(os.getloadavg()[0], 2)
+    summary["targets_met"] = _api_targets(summary, rate)
     if errors:
         summary["errors"] = errors
     print(orjson.dumps(summary).decode(), flush=True)
     return 1 if errors else 0
+
+
+def _api_targets(summary: dict[str, Any], rate: float) -> dict[str, bool | None]:
+    """Issue 14's targets, each met or not (None: not measured, or not at the target's load)."""
+    intake = summary.get("intake") or {}
+    latency = summary.get("latency") or {}
+    query = summary.get("query") or {}
+
+    def at_most(value: Any, limit: float) -> bool | None:
+        return None if value is None else bool(value <= limit)
+
+    lat_p99 = latency.get("p99_ms")
+    return {
+        "intake_eps_5000": None if not intake.get("eps") else bool(intake["eps"] >= 5000),
+        # A p99 of None means more than 1 % unanswered: not met.
+        "latency_p99_150ms_at_1000": (
+            None if not latency or rate < 1000 else bool(lat_p99 is not None and lat_p99 <= 150)
+        ),
+        "query_p99_50ms_at_1m": (
+            None if query.get("cases", 0) < 1_000_000 else at_most(query.get("p99_ms"), 50)
+        ),
+    }

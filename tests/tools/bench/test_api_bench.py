@@ -58,3 +58,23 @@ def test_query_seeds_explains_and_answers_over_http(kafka_bootstrap: str, tmp_pa
     assert "sorted_tiers" not in result, result["plans"]
     assert all("INDEX" in plan for plan in result["plans"].values()), result["plans"]
     assert result["queries"] == 8 and result["p99_ms"] >= result["p50_ms"] > 0
+
+
+def test_the_summary_says_which_targets_are_met() -> None:
+    from gridflow.commands.bench import _api_targets
+
+    met = _api_targets(
+        {
+            "intake": {"eps": 6000.0},
+            "latency": {"p99_ms": None, "unanswered": 900},
+            "query": {"cases": 1_000_000, "p99_ms": 20.0},
+        },
+        rate=1000,
+    )
+    assert met == {
+        "intake_eps_5000": True,
+        "latency_p99_150ms_at_1000": False,  # too many unanswered for a p99
+        "query_p99_50ms_at_1m": True,
+    }
+    # Not measured, or not at the target's load: neither met nor missed.
+    assert _api_targets({"query": {"cases": 1000, "p99_ms": 1.0}}, rate=100) == dict.fromkeys(met)
