@@ -28,6 +28,7 @@ from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.ingest import IngestLimits
+from gridflow.core.silences import SILENCE_LEAD_S, SilenceBook
 from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
@@ -39,7 +40,8 @@ from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.runtime.sender import send_batched
-from gridflow.topics import TopicNames
+from gridflow.runtime.silence_reader import SilenceReader
+from gridflow.topics import SILENCES, TopicNames
 
 log = logging.getLogger("gridflow.worker")
 
@@ -88,6 +90,15 @@ class GridflowApp:
         self.metrics = metrics or Metrics()
         self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
+        # Silences: read from grid.silences into the engine's book, in place.
+        self.engine.silences = SilenceBook()
+        self.silence_reader = SilenceReader(
+            client_kwargs(settings),
+            settings.topic(SILENCES),
+            self.engine.silences,
+            client_id=f"{settings.app_id}-silences",
+            on_change=lambda book: self.metrics.silences_in_force.set(len(book)),
+        )
         self.metrics.set_build_info(__version__, self.engine.rules.version)
         exactly_once = settings.processing_guarantee == "exactly_once"
         if exactly_once and tansu:
@@ -188,6 +199,7 @@ class GridflowApp:
         sum the partial records (docs/kpis.md). Without this a clean stop lost them.
         """
         await self.reader.stop()
+        await self.silence_reader.stop()
         records = self.kpi.drain()
         try:
             await asyncio.wait_for(self._send(records), timeout=5.0)
@@ -236,6 +248,10 @@ class GridflowApp:
         @app.task
         async def read_inputs() -> None:
             await self.reader.run()
+
+        @app.task
+        async def read_silences() -> None:
+            await self.silence_reader.run()
 
         @app.timer(interval=self.settings.tick_interval, on_leader=True)
         async def tick() -> None:
@@ -329,6 +345,11 @@ class GridflowApp:
     async def handle(self, records: list[InRecord], now: float) -> Rows:
         """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
+        if records:
+            # Every silence revision in force for these records must be in the book, on
+            # the first run as on a replay (gridflow/runtime/silence_reader.py).
+            newest = max(record.timestamp for record in records)
+            await self.silence_reader.wait_complete(newest - SILENCE_LEAD_S)
         result = self.pipeline.process(records, now)
         await self._send(result.outputs)
         self.kpi.observe(result.facts)

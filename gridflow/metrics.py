@@ -266,6 +266,24 @@ class Metrics:
             ["version", "rules_version"],
             registry=r,
         )
+        # Silences and inhibition (gridflow/core/silences.py, inhibition.py)
+        self.silenced = Counter(
+            "gridflow_silenced_reports_total",
+            "Reports that joined a silence's known-matter case (屏蔽), per silence.",
+            ["silence"],
+            registry=r,
+        )
+        self.inhibited = Counter(
+            "gridflow_inhibited_reports_total",
+            "Reports attached to an open critical case by an inhibit rule (抑制), per rule.",
+            ["rule"],
+            registry=r,
+        )
+        self.silences_in_force = Gauge(
+            "gridflow_silences_known",
+            "Silences this worker has read from grid.silences (every revision's latest).",
+            registry=r,
+        )
         self._zero_known_series()
 
     def _zero_known_series(self) -> None:
@@ -402,6 +420,14 @@ class Metrics:
     def sla_breach(self, count: int = 1) -> None:
         """Count ``count`` SLA breaches (the top tier ran out of time)."""
         self._inc(self.sla_breaches, (), count)
+
+    def report_silenced(self, silence: str) -> None:
+        """Count one report that joined the known-matter case of ``silence``."""
+        self._inc(self.silenced, (silence,))
+
+    def report_inhibited(self, rule: str) -> None:
+        """Count one report attached to an open case by the inhibit rule ``rule``."""
+        self._inc(self.inhibited, (rule,))
 
     def set_open_cases(self, counts: Mapping[tuple[str, SlaState], int]) -> None:
         """Replace the open-case gauge with ``counts`` keyed by ``(tier, sla_state)``.

@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridflow import __version__
-from gridflow.api import cases, console, feedback, health, intake, kpis, open311, stream
+from gridflow.api import cases, console, feedback, health, intake, kpis, open311, silences, stream
 from gridflow.api.context import ApiContext
 from gridflow.api.errors import ErrorBody, install_error_handlers
 from gridflow.api.models import FeedbackRequest
@@ -25,8 +25,8 @@ log = logging.getLogger("gridflow.api.access")
 
 DESCRIPTION = """\
 gridflow's HTTP service: field apps report events (GridEvent or Open311 GeoReport v2),
-command centres query their cases and act on them (立案 → 派遣 → 处置 → 核查 → 结案), ops
-read KPIs. Every error answers `{"reason": <machine-readable>, "detail": <text>}`.
+command centres query their cases and act on them (立案 → 派遣 → 处置 → 核查 → 结案) and
+silence known matters (屏蔽), ops read KPIs. Every error answers `{"reason": <machine-readable>, "detail": <text>}`.
 See docs/api.md."""
 
 
@@ -53,7 +53,7 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, open311.PREFIX)
-    for module in (intake, cases, feedback, stream, kpis, health, console):
+    for module in (intake, cases, feedback, silences, stream, kpis, health, console):
         app.include_router(module.router)
     console.mount_console(app)
     if hasattr(open311, "router"):
@@ -76,7 +76,13 @@ def create_app(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (GridEvent, FeedbackRequest):
+        for model in (
+            GridEvent,
+            FeedbackRequest,
+            silences.SilenceRequest,
+            silences.ExtendRequest,
+            silences.ExpireRequest,
+        ):
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(doc.pop("$defs", {}))
             components[model.__name__] = doc

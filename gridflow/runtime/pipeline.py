@@ -37,6 +37,8 @@ log = logging.getLogger("gridflow.pipeline")
 
 #: Steps that finish a case (counted in ``gridflow_cases_closed_total``).
 _FINISHING = frozenset({StepKind.CLOSED, StepKind.CANCELLED})
+#: Steps of a silenced or inhibited report (counted per silence and per rule).
+_QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 
 
 @dataclass(slots=True)
@@ -362,7 +364,10 @@ class Pipeline:
         for disp, fact in zip(outcome.dispositions, outcome.facts, strict=True):
             result.dispositions.append(disp)
             action = disp.action
-            closes = fact.kind in _FINISHING
+            kind = fact.kind
+            closes = kind in _FINISHING
+            if kind in _QUIETED:
+                self._count_quieted(fact)
             key = (action, disp.tier, closes)
             tally[key] = tally.get(key, 0) + 1
             if timed:
@@ -371,6 +376,12 @@ class Pipeline:
             outputs.append(
                 OutRecord(topic, disp.center_code.encode(), dumps_compact(_disposition_doc(disp)))
             )
+
+    def _count_quieted(self, fact: StepFact) -> None:
+        if fact.silence is not None:
+            self.metrics.report_silenced(fact.silence)
+        elif fact.inhibit_rule is not None:
+            self.metrics.report_inhibited(fact.inhibit_rule)
 
     def _flush_tallies(self) -> None:
         metrics = self.metrics

@@ -19,6 +19,15 @@ EVENT = {
     "title": "井盖缺失",
 }
 
+SILENCE = {
+    "silence_id": "works-1",
+    "center_code": VILLAGE,
+    "kind": "construction",
+    "matchers": {"categories": ["SJ03"]},
+    "duration_s": 86400,
+    "comment": "施工许可 2026-118",
+}
+
 #: (method, path, body, a token of the right role whose region does not cover the target,
 #:  a token of a role the endpoint refuses)
 ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
@@ -33,6 +42,11 @@ ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
     ("GET", f"/v1/regions/{VILLAGE}", None, "t-other-village", "t-app"),
     ("GET", "/v1/calendar", None, None, "t-app"),
     ("GET", f"/v1/cases/{CASE}/actions", None, "t-other-county", "t-app"),
+    ("POST", "/v1/silences", SILENCE, "t-other-county", "t-app"),
+    ("GET", "/v1/silences", None, None, "t-ops"),
+    ("GET", "/v1/silences/works-1", None, None, "t-app"),
+    ("POST", "/v1/silences/works-1/extend", {"duration_s": 3600}, None, "t-app"),
+    ("POST", "/v1/silences/works-1/expire", {}, None, "t-ops"),
 ]
 IDS = [f"{m} {p}" for m, p, *_ in ENDPOINTS]
 

@@ -33,6 +33,9 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_handler_seconds": ("histogram", ("agent",)),
     "gridflow_build_info": ("gauge", ("version", "rules_version")),
     "gridflow_calendar_covered_until_timestamp_seconds": ("gauge", ()),
+    "gridflow_silenced_reports_total": ("counter", ("silence",)),
+    "gridflow_inhibited_reports_total": ("counter", ("rule",)),
+    "gridflow_silences_known": ("gauge", ()),
 }
 
 
@@ -61,6 +64,9 @@ def exercised() -> Metrics:
     m.set_ready(True)
     m.set_build_info("0.1.0", "2024-06-01")
     m.set_calendar_covered_until(1_798_732_800.0)
+    m.report_silenced("works-1")
+    m.report_inhibited("火灾现场")
+    m.silences_in_force.set(1)
     return m
 
 
