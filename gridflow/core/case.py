@@ -89,6 +89,9 @@ class Case:
     late_since: float | None = None
     #: when the case was last resolved (epoch s).
     resolved_at: float | None = None
+    #: a known-matter case: the id of the silence whose reports it gathers (no timers,
+    #: no location, so no ordinary report merges into it; gridflow/core/silences.py).
+    silence: str | None = None
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -164,6 +167,8 @@ class Case:
             d["ls"] = self.late_since
         if self.resolved_at is not None:
             d["ra"] = self.resolved_at
+        if self.silence is not None:
+            d["si"] = self.silence
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -219,6 +224,7 @@ class Case:
             # Rows written before these were recorded load without them.
             late_since=d.get("ls"),
             resolved_at=d.get("ra"),
+            silence=d.get("si"),
         )
 
     def lateness_s(self) -> float | None:

@@ -37,6 +37,8 @@ class StepKind(StrEnum):
     REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded
     WARNED = "warned"  # a stage deadline is near (``sla_warning``)
     BREACHED = "breached"  # a stage deadline missed at the top tier (``sla_breach``)
+    SILENCED = "silenced"  # 屏蔽: a report joined its silence's known-matter case
+    INHIBITED = "inhibited"  # 抑制: a report attached to an open critical case nearby
 
 
 @dataclass(slots=True)
@@ -84,3 +86,7 @@ class StepFact:
     #: ``revisited``: the reporter's answer (``satisfied``, ``basically_satisfied``,
     #: ``unsatisfied``).
     satisfaction: str | None = None
+    #: ``silenced``: the silence whose known-matter case the report joined.
+    silence: str | None = None
+    #: ``inhibited``: the inhibit rule that attached the report to the case.
+    inhibit_rule: str | None = None
