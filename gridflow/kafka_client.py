@@ -150,7 +150,9 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                         topic_configs=topic_configs(
                             settings,
                             changelog=name in changelogs or name in compacted,
-                            input_topic=name in input_names,
+                            # grid.rules too: a bundle switches no earlier than its
+                            # append time, on the same clock as the inputs' (hot reload).
+                            input_topic=name in input_names or name in compacted,
                         ),
                     )
                     for name in wanted

@@ -117,6 +117,7 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         # labels() costs a lock and a tuple build per call; the hot path reuses children.
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self._rules_in_force_labels: tuple[str, str] | None = None
         #: counter increments held back while a batch runs (see ``batched``)
         self._pending: dict[tuple[Any, tuple[str, ...]], float] | None = None
         r = self.registry
@@ -264,6 +265,25 @@ class Metrics:
             "gridflow_build_info",
             "Always 1; the labels name the running code and routing rules.",
             ["version", "rules_version"],
+            registry=r,
+        )
+        self.rules_in_force = Gauge(
+            "gridflow_rules_in_force_info",
+            "Always 1; the labels name the rules version (and its label) in force now on "
+            "this worker, by the wall clock (hot reload: grid.rules).",
+            ["version", "label"],
+            registry=r,
+        )
+        self.rules_reload_failures = Counter(
+            "gridflow_rules_reload_failures_total",
+            "Published rules bundles this worker refused (did not load, did not match "
+            "their version, dropped a policy); the worker kept the rules it had.",
+            registry=r,
+        )
+        self.rules_loaded = Gauge(
+            "gridflow_rules_versions_loaded",
+            "Rules versions this worker holds in memory (its own and those read from "
+            "grid.rules), each deciding the events of its time.",
             registry=r,
         )
         # Silences and inhibition (gridflow/core/silences.py, inhibition.py)
@@ -499,6 +519,19 @@ class Metrics:
         """Name the running code and rules; replaces any earlier pair (rules reload)."""
         self.build_info.clear()
         self.build_info.labels(version=version, rules_version=rules_version).set(1)
+
+    def set_rules_in_force(self, version: str, label: str, loaded: int) -> None:
+        """The rules version in force now and how many versions are held."""
+        current = self._rules_in_force_labels
+        if current != (version, label):
+            self.rules_in_force.clear()
+            self.rules_in_force.labels(version=version, label=label).set(1)
+            self._rules_in_force_labels = (version, label)
+        self.rules_loaded.set(loaded)
+
+    def rules_reload_failed(self) -> None:
+        """A published bundle was refused."""
+        self.rules_reload_failures.inc()
 
     # -- exposition -----------------------------------------------------------------------
 

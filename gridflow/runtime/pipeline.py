@@ -70,8 +70,15 @@ class Pipeline:
         read_state: StateReader,
         scan_partition: TableScan,
         retire_survivors: bool = False,
+        engine_at: Callable[[float], Engine] | None = None,
     ) -> None:
+        """``engine_at``: the engine in force at a record's timestamp (hot reload,
+        :class:`gridflow.runtime.rules_timeline.RulesTimeline`); without it ``engine``
+        decides everything."""
         self.engine = engine
+        self.engine_at: Callable[[float], Engine] = engine_at or (lambda ts: engine)
+        #: id(engine) -> (engine, its villages, its networks), for validation
+        self._known: dict[int, tuple[Engine, frozenset[str], Any]] = {}
         #: Freeze what each batch leaves alive (gridflow.runtime.heap): for a worker, which sweeps.
         self.retire_survivors = retire_survivors
         self.topics = topics
@@ -80,8 +87,6 @@ class Pipeline:
         self.metrics = metrics
         self._read_state = read_state
         self._scan_partition = scan_partition
-        self._villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
-        self._networks = engine.catalogue.networks
         self._states: dict[int, dict[str, RegionState]] = {}
         self._due: dict[int, DueIndex] = {}
         self._clock_at = 0.0
@@ -193,10 +198,15 @@ class Pipeline:
     ) -> None:
         if now != self._clock_at:  # one conversion per batch, not per record
             self._clock_at, self._clock = now, datetime.fromtimestamp(now, UTC)
+        engine = self.engine_at(rec.timestamp)
+        known = self._known.get(id(engine))
+        if known is None:
+            villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
+            known = self._known[id(engine)] = (engine, villages, engine.catalogue.networks)
         events, rejects = decode_events(
             rec.value,
-            known_region=self._villages,
-            known_network=self._networks,
+            known_region=known[1],
+            known_network=known[2],
             now=self._clock,
             limits=self.limits,
         )
@@ -216,14 +226,14 @@ class Pipeline:
                     rec,
                 )
                 continue
-            outcome = self.engine.apply_event(
-                self._state(home, event.region_code), event, rec.timestamp
-            )
+            outcome = engine.apply_event(self._state(home, event.region_code), event, rec.timestamp)
             self._apply(outcome, home, event.region_code, rec, result, dirty)
 
     def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
         items, rejects = decode_feedback(
-            rec.value, known_center=self.engine.regions.__contains__, limits=self.limits
+            rec.value,
+            known_center=self.engine_at(rec.timestamp).regions.__contains__,
+            limits=self.limits,
         )
         for reject in rejects:
             self._dlq(result, rec, reject)
@@ -271,7 +281,8 @@ class Pipeline:
                 raw=raw,
             )
             return
-        outcome = self.engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
+        engine = self.engine_at(rec.timestamp)
+        outcome = engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
         if outcome.reject is not None:
             reason, detail = outcome.reject
             self._dlq(result, origin, Reject(reason, detail, raw or origin.value or _dump(fb)))
@@ -307,7 +318,9 @@ class Pipeline:
                     self._forward(result, event.region_code, "event", body, rec, origin=origin)
                     return
                 ts = float(doc.get("ts", rec.timestamp))
-                outcome = self.engine.apply_event(self._state(home, event.region_code), event, ts)
+                outcome = self.engine_at(ts).apply_event(
+                    self._state(home, event.region_code), event, ts
+                )
                 self._apply(outcome, home, event.region_code, rec, result, dirty)
             elif kind == "feedback":
                 fb = Feedback.model_validate(body)
@@ -326,10 +339,11 @@ class Pipeline:
         self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]
     ) -> None:
         index = self._due_index(partition)
+        engine = self.engine_at(now)
         for key in index.pop_due(now):
             region, case_id = cast(tuple[str, str], key)
             state = self._state(partition, region)
-            outcome = self.engine.apply_tick(state, case_id, now)
+            outcome = engine.apply_tick(state, case_id, now)
             tick_rec = InRecord(self.topics.commands, partition, -1, now, None, None)
             self._apply(outcome, partition, region, tick_rec, result, dirty)
 

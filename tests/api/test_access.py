@@ -133,3 +133,18 @@ async def test_health_needs_no_token(api: Api) -> None:
     metrics = await api.client.get("/metrics")
     assert "gridflow_api_requests_total" in metrics.text
     assert 'route="/readyz"' in metrics.text
+
+
+async def test_the_access_log_names_the_route_and_token_never_the_path(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="gridflow.api.access"):
+        r = await api.client.get(f"/v1/cases/{CASE}", headers=auth("t-county"))
+    line = next(rec.getMessage() for rec in caplog.records if rec.name == "gridflow.api.access")
+    assert line.startswith(f"GET /v1/cases/{{case_id}} {r.status_code} ")
+    assert CASE not in line and line.endswith("token=county")
+    metrics = (await api.client.get("/metrics")).text
+    assert (
+        f'gridflow_api_requests_total{{method="GET",route="/v1/cases/{{case_id}}",'
+        f'status="{r.status_code}"}}' in metrics
+    )
