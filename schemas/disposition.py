@@ -45,3 +45,10 @@ class Disposition(BaseModel):
     grid_code: str | None = None
     #: a 12345 case: the caller's request type (咨询, 求助, 投诉, 举报, 建议, 表扬).
     request_type: str | None = None
+    #: 跨村合并 (merges across village lines): on the surviving case's ``merge`` step,
+    #: every village the incident was reported under (its own first) and the cases of
+    #: other villages it took over; on the absorbed case's ``state`` step (state
+    #: ``merged``), the case that took it over.
+    villages: list[str] | None = None
+    merged_cases: list[str] | None = None
+    merged_into: str | None = None

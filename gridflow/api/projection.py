@@ -34,7 +34,7 @@ from schemas import Disposition, MergeMetrics, Rejection
 log = logging.getLogger("gridflow.api.projection")
 
 #: Case states after which a case no longer appears among open cases.
-FINAL_STATES = frozenset({"closed", "cancelled"})
+FINAL_STATES = frozenset({"closed", "cancelled", "merged"})
 #: Dispositions that tell another tier about a case they do not hold.
 _INFORM_PREFIX = "inform:"
 

@@ -24,6 +24,9 @@ class CaseStatus(StrEnum):
     VERIFIED = "verified"  # 核查通过: waiting to be closed
     CLOSED = "closed"  # 结案
     CANCELLED = "cancelled"  # 注销
+    #: 跨村合并: the same incident as a case of a neighbouring village, which took its
+    #: reports over (``Case.merged_into``); final, like cancelled.
+    MERGED = "merged"
 
 
 #: Statuses in which a case still takes merges and runs SLA timers.
@@ -89,6 +92,10 @@ class Case:
     late_since: float | None = None
     #: when the case was last resolved (epoch s).
     resolved_at: float | None = None
+    #: ``merged``: the case (of another village) that took this one's reports over.
+    merged_into: str | None = None
+    #: cases of other villages whose reports this case took over (跨村合并), oldest first.
+    merged_cases: list[str] = field(default_factory=list)
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -106,6 +113,16 @@ class Case:
         if not self.warned and self.warn_at is not None and self.warn_at < self.deadline:
             return self.warn_at
         return self.deadline
+
+    def villages(self) -> list[str]:
+        """The villages the incident was reported under: its own, then those of the cases
+        it took over (跨村合并; a case id starts with its village's code)."""
+        out = [self.region]
+        for other in self.merged_cases:
+            village = other[:12]
+            if village not in out:
+                out.append(village)
+        return out
 
     def next_seq(self) -> int:
         """Advance and return the case's step counter (part of disposition ids)."""
@@ -164,6 +181,10 @@ class Case:
             d["ls"] = self.late_since
         if self.resolved_at is not None:
             d["ra"] = self.resolved_at
+        if self.merged_into is not None:
+            d["mi"] = self.merged_into
+        if self.merged_cases:
+            d["mc"] = self.merged_cases
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -219,6 +240,8 @@ class Case:
             # Rows written before these were recorded load without them.
             late_since=d.get("ls"),
             resolved_at=d.get("ra"),
+            merged_into=d.get("mi"),
+            merged_cases=d.get("mc", []),
         )
 
     def lateness_s(self) -> float | None:

@@ -258,6 +258,9 @@ def _disposition_values() -> dict[str, object]:
         "lon": 106.571,
         "grid_code": None,
         "request_type": None,
+        "villages": None,
+        "merged_cases": None,
+        "merged_into": None,
     }
 
 

@@ -1,0 +1,265 @@
+"""Merges across village lines (跨村合并): the town-level stage's state and decisions.
+
+The first stage keeps state per village, so one incident reported under two neighbouring
+villages opens a case in each. The second stage sees every case the first stage opens
+with coordinates (an :class:`OpenedCase`, announced on the commands topic keyed by the
+village's town) and keeps, per town, the cases that are still candidates: opened within
+their category's merge window and not absorbed. A new case from another village of the
+same town that is compatible (same code, 大类 or compatibility group), within the new
+case's merge radius and time window, is absorbed into the nearest candidate (ties: the
+oldest, then the smaller id), exactly as the first stage picks a merge target.
+
+Absorbing is two steps in the villages' own partitions (``gridflow/runtime/pipeline.py``):
+the absorbed case's village closes it as ``merged`` naming the survivor, then the
+survivor's village adds its reports and the village to the surviving case. Every step is
+idempotent by case id, so a replayed or re-delivered announcement decides nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from gridflow.core.compact_json import dumps_compact
+from gridflow.core.geo import haversine_m
+
+__all__ = [
+    "TOWN_ROW_PREFIX",
+    "Absorb",
+    "Joined",
+    "OpenedCase",
+    "TownDecision",
+    "TownState",
+    "decide",
+    "is_town_key",
+    "town_key",
+]
+
+#: Table and record keys of town rows. They start with "~" like the checkpoint's own rows,
+#: so every scan of region rows (all digits) leaves them out.
+TOWN_ROW_PREFIX = "~town/"
+
+
+def town_key(town: str) -> str:
+    """The key of ``town``'s row, and of the announcements its stage reads."""
+    return TOWN_ROW_PREFIX + town
+
+
+def is_town_key(key: str) -> bool:
+    """True for a town row's key."""
+    return key.startswith(TOWN_ROW_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCase:
+    """A case the first stage opened with coordinates: what the town stage matches on."""
+
+    case_id: str
+    region: str
+    category: str
+    lat: float
+    lon: float
+    #: the first report's time (epoch s): the merge window is measured on it.
+    reported_at: float
+    #: the input record's time the case opened at (epoch s): candidates expire by it.
+    opened_at: float
+
+    def to_doc(self) -> list[Any]:
+        """Compact form (announcements and the town row)."""
+        return [
+            self.case_id,
+            self.region,
+            self.category,
+            self.lat,
+            self.lon,
+            self.reported_at,
+            self.opened_at,
+        ]
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> OpenedCase:
+        """Inverse of :meth:`to_doc`; ``ValueError`` for anything else."""
+        try:
+            case_id, region, category, lat, lon, reported, opened = doc
+            return cls(
+                str(case_id),
+                str(region),
+                str(category),
+                float(lat),
+                float(lon),
+                float(reported),
+                float(opened),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not an opened case: {doc!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Absorb:
+    """``absorbed`` (new) is the same incident as ``survivor`` (older, another village)."""
+
+    absorbed: OpenedCase
+    survivor: OpenedCase
+    distance_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class TownDecision:
+    """What one announcement did: a replay (no-op), a new candidate, or an absorb."""
+
+    duplicate: bool = False
+    absorb: Absorb | None = None
+
+
+#: Category code -> (merge radius m, merge window s); ``None`` for an unknown code.
+CategoryLimits = Callable[[str], tuple[float, float] | None]
+
+
+@dataclass(slots=True)
+class TownState:
+    """The candidates of one town and the case ids its stage has decided on."""
+
+    town: str
+    candidates: dict[str, OpenedCase] = field(default_factory=dict)
+    #: case id -> expiry (epoch s): announcements already decided (replays are no-ops).
+    seen: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing worth keeping: the row can be deleted."""
+        return not (self.candidates or self.seen)
+
+    def to_bytes(self) -> bytes:
+        """Serialise for the changelog."""
+        return dumps_compact(
+            {
+                "t": self.town,
+                "c": [c.to_doc() for c in self.candidates.values()],
+                "s": self.seen,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TownState:
+        """Inverse of :meth:`to_bytes`."""
+        doc = orjson.loads(data)
+        candidates = [OpenedCase.from_doc(c) for c in doc.get("c", [])]
+        return cls(
+            town=doc["t"],
+            candidates={c.case_id: c for c in candidates},
+            seen={str(k): float(v) for k, v in doc.get("s", {}).items()},
+        )
+
+    def expire(self, now: float, limits: CategoryLimits) -> None:
+        """Drop candidates past their merge window and decisions past retention."""
+        for case_id, case in list(self.candidates.items()):
+            known = limits(case.category)
+            window = known[1] if known else 0.0
+            if case.opened_at + window < now:
+                del self.candidates[case_id]
+        for case_id in [k for k, exp in self.seen.items() if exp <= now]:
+            del self.seen[case_id]
+
+
+def decide(
+    state: TownState,
+    case: OpenedCase,
+    now: float,
+    *,
+    limits: CategoryLimits,
+    compatible: Callable[[str, str], bool],
+    retention_s: float,
+) -> TownDecision:
+    """Decide on one announced case; ``state`` is updated in place.
+
+    The new case is absorbed into the nearest open candidate of *another* village
+    (same-village duplicates are the first stage's), else it becomes a candidate itself.
+    A case absorbed is never a candidate, so absorbing never chains.
+    """
+    if case.case_id in state.seen:
+        return TownDecision(duplicate=True)
+    state.expire(now, limits)
+    state.seen[case.case_id] = now + retention_s
+    known = limits(case.category)
+    if known is None:
+        return TownDecision()
+    radius_m, window_s = known
+    best: tuple[float, float, str] | None = None
+    survivor: OpenedCase | None = None
+    for other in state.candidates.values():
+        if other.region == case.region:
+            continue
+        if abs(other.reported_at - case.reported_at) > window_s:
+            continue
+        if not compatible(other.category, case.category):
+            continue
+        distance = haversine_m(case.lat, case.lon, other.lat, other.lon)
+        if distance > radius_m:
+            continue
+        rank = (distance, other.opened_at, other.case_id)
+        if best is None or rank < best:
+            best, survivor = rank, other
+    if survivor is None or best is None:
+        state.candidates[case.case_id] = case
+        return TownDecision()
+    return TownDecision(absorb=Absorb(case, survivor, best[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """An absorbed case as it joins the surviving one: its reports and what they decide."""
+
+    case_id: str
+    region: str
+    priority: str
+    first_reported_at: float
+    last_reported_at: float
+    events: tuple[str, ...]
+    event_networks: tuple[str, ...]
+
+    @property
+    def source_network(self) -> str:
+        """The network of the report that opened the absorbed case (re-routing names it)."""
+        return self.event_networks[0] if self.event_networks else "unknown"
+
+    @property
+    def reported_at(self) -> datetime:
+        """The absorbed case's first report time (re-routing reads its local time)."""
+        return datetime.fromtimestamp(self.first_reported_at, UTC)
+
+    @property
+    def event_id(self) -> str:
+        """How a re-routing's reason names the cause."""
+        return f"of case {self.case_id}"
+
+    def to_doc(self) -> dict[str, Any]:
+        """The join command's body."""
+        return {
+            "case": self.case_id,
+            "region": self.region,
+            "priority": self.priority,
+            "first": self.first_reported_at,
+            "last": self.last_reported_at,
+            "events": list(self.events),
+            "networks": list(self.event_networks),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Joined:
+        """Inverse of :meth:`to_doc`; ``ValueError`` for anything else."""
+        try:
+            return cls(
+                case_id=str(doc["case"]),
+                region=str(doc["region"]),
+                priority=str(doc["priority"]),
+                first_reported_at=float(doc["first"]),
+                last_reported_at=float(doc["last"]),
+                events=tuple(str(e) for e in doc["events"]),
+                event_networks=tuple(str(n) for n in doc["networks"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a joined case: {exc}") from exc
