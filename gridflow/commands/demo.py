@@ -225,6 +225,7 @@ async def _live(
             batch_size=1,
             progress=False,
             stats=sim_stats,
+            boundary_rate=0.05,
         )
     )
     centres = asyncio.create_task(

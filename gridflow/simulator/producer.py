@@ -100,6 +100,7 @@ def seeded_generator(
     batch_size: int,
     *,
     clock: Callable[[], datetime] | None = None,
+    boundary_rate: float = 0.0,
 ) -> EventGenerator:
     """The seeded event stream over the processor's own region tree, catalogue and networks.
 
@@ -114,6 +115,7 @@ def seeded_generator(
         "own_codes": network_codes(catalogue),
         "duplicate_rate": duplicate_rate,
         "malformed_rate": malformed_rate,
+        "boundary_rate": boundary_rate,
         "batch_size": batch_size,
         "max_record_bytes": settings.max_record_bytes,
         "max_batch_events": settings.max_batch_events,
@@ -138,6 +140,7 @@ async def run_simulation(
     clock: Callable[[], datetime] | None = None,
     create_topics: bool = True,
     stats: SimStats | None = None,
+    boundary_rate: float = 0.0,
 ) -> SimStats:
     """Produce simulated events to ``settings.topic("grid.events.in")``.
 
@@ -153,7 +156,13 @@ async def run_simulation(
         raise ValueError("count must be >= 0")
     # Loaded before the clock starts: it takes a moment.
     generator = seeded_generator(
-        settings, seed, duplicate_rate, malformed_rate, batch_size, clock=clock
+        settings,
+        seed,
+        duplicate_rate,
+        malformed_rate,
+        batch_size,
+        clock=clock,
+        boundary_rate=boundary_rate,
     )
     topic = settings.topic(EVENTS_IN)
     if create_topics:
