@@ -258,6 +258,7 @@ async def _live(
                 last_scrape = elapsed
             figures.events_in = sim_stats.events
             figures.feedback_sent = centre_stats.sent
+            figures.boundary_pairs = sim_stats.boundary_pairs
             if interactive and elapsed - last_print >= 1.0:
                 print("\x1b[2J\x1b[H" + figures.render(elapsed), flush=True)
                 last_print = elapsed
@@ -280,6 +281,7 @@ async def _live(
             await asyncio.wait_for(centres, timeout=10)
         figures.events_in = sim_stats.events
         figures.feedback_sent = centre_stats.sent
+        figures.boundary_pairs = sim_stats.boundary_pairs
         await consumer.stop()
     print(figures.render(time.monotonic() - started), file=sys.stderr)
     return figures

@@ -17,7 +17,7 @@ idempotent by case id, so a replayed or re-delivered announcement decides nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ __all__ = [
     "TOWN_ROW_PREFIX",
     "Absorb",
     "Joined",
+    "MergeLinks",
     "OpenedCase",
     "TownDecision",
     "TownState",
@@ -263,3 +264,30 @@ class Joined:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a joined case: {exc}") from exc
+
+
+class MergeLinks:
+    """Which case took each absorbed case over, as read from dispositions' ``merged_into``.
+
+    What a consumer of ``grid.dispositions`` (the chaos checker, the demo) needs to count
+    one incident once: a case merged across a village line counts as its survivor.
+    """
+
+    __slots__ = ("merged_into",)
+
+    def __init__(self) -> None:
+        self.merged_into: dict[str, str] = {}
+
+    def add(self, disposition: Mapping[str, Any]) -> None:
+        """Note the link a disposition carries, if any."""
+        survivor = disposition.get("merged_into")
+        if survivor:
+            self.merged_into[str(disposition.get("case_id"))] = str(survivor)
+
+    def root(self, case_id: str) -> str:
+        """The case that holds ``case_id``'s reports now (itself when not merged)."""
+        seen = {case_id}
+        while case_id in self.merged_into and self.merged_into[case_id] not in seen:
+            case_id = self.merged_into[case_id]
+            seen.add(case_id)
+        return case_id

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from gridflow.config import Settings
@@ -25,7 +26,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.reference import divisions_path
-from gridflow.simulator.events import EventGenerator, SimRecord, network_codes
+from gridflow.simulator.events import BOUNDARY, EventGenerator, SimRecord, network_codes
 from gridflow.simulator.progress import ProgressLine
 from gridflow.topics import EVENTS_IN
 
@@ -52,6 +53,8 @@ class SimStats:
     failed: int = 0
     first_error: str | None = None
     elapsed_s: float = 0.0
+    #: (event id, the event id it repeats) of every ``boundary`` record sent (跨村合并).
+    boundary_pairs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -70,6 +73,9 @@ class SimStats:
         self.bytes += len(record.value)
         self.records_by_kind[record.kind] += 1
         self.events_by_kind[record.kind] += record.events
+        if record.kind == BOUNDARY and record.original_id is not None:
+            event_id = orjson.loads(record.value).get("event_id")
+            self.boundary_pairs.append((str(event_id), record.original_id))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""

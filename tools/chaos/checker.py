@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from gridflow.core.crossvillage import MergeLinks
 from gridflow.topics import EVENTS_IN
 
 VALID_KINDS = frozenset({"valid", "duplicate", "resend", "boundary"})
@@ -292,19 +293,11 @@ def check(
     v.dispositions_unique = len(unique)
     v.raw_duplicate_dispositions = v.dispositions_raw - v.dispositions_unique
 
-    merged_into = {
-        str(d.get("case_id")): str(d["merged_into"])
-        for d in unique.values()
-        if d.get("merged_into")
-    }
-    v.cross_village_merges = len(merged_into)
-
-    def root(case: str) -> str:
-        seen = {case}
-        while case in merged_into and merged_into[case] not in seen:
-            case = merged_into[case]
-            seen.add(case)
-        return case
+    links = MergeLinks()
+    for d in unique.values():
+        links.add(d)
+    v.cross_village_merges = len(links.merged_into)
+    root = links.root
 
     case_events: dict[str, set[str]] = defaultdict(set)
     all_cases: set[str] = set()
