@@ -184,6 +184,8 @@ async def _dispositions(
     ordered = sorted(fresh.values(), key=lambda item: item[0].at)
     rows = []
     events: dict[str, str] = {}
+    #: 跨村合并: reports of an absorbed case now belong to the case that took them over.
+    moved: dict[str, str] = {}
     for d, raw in ordered:
         at = d.at.timestamp()
         fid = _feedback_id_of(d)
@@ -205,11 +207,20 @@ async def _dispositions(
             applied.feedback_ids.add(fid)
         for event_id in d.events:
             events.setdefault(event_id, d.case_id)
+        if d.merged_cases:
+            moved.update(dict.fromkeys(d.events, d.case_id))
     await conn.execute(_insert_entries(conn), rows)
     applied.new_entries += len(rows)
     if events:
         stmt = db.upsert(conn, db.case_events).on_conflict_do_nothing()
         await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in events.items()])
+    if moved:
+        stmt = db.upsert(conn, db.case_events)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[db.case_events.c.event_id],
+            set_={"case_id": stmt.excluded.case_id},
+        )
+        await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in moved.items()])
     for d, _raw in ordered:
         if d.reason and d.reason.startswith(_INFORM_PREFIX):
             continue  # addressed to another tier; the holder did not change
