@@ -542,8 +542,11 @@ class Engine:
         """跨村合并, step 1 (the absorbed case's village): close ``case_id`` as ``merged``
         into ``survivor_id`` (a case of another village) and hand back what joins it.
 
-        A case already merged into it is a replay (no-op); one finished meanwhile by its
-        centre (closed, cancelled) stays its own case; an unknown one (expired) is skipped.
+        A case already merged into it is a replay (no-op). One its centre finished
+        meanwhile (closed, cancelled: a fast centre, or a town stage that lagged) keeps its
+        state and its 结案, but is linked all the same, so the incident is one case and the
+        survivor's holder learns the neighbour already dealt with it. An unknown case
+        (expired) is skipped.
         """
         out = Outcome()
         case = state.cases.get(case_id)
@@ -552,19 +555,23 @@ class Engine:
         if case.merged_into == survivor_id:
             out.duplicate = "absorb"
             return out, None
-        if not case.is_open:
-            return out, None
-        case.status = CaseStatus.MERGED
+        if case.merged_into is not None:
+            return out, None  # absorbed into another case already: merges never chain
+        reason = f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+        if case.is_open:
+            case.status = CaseStatus.MERGED
+            case.closed_at = now
+            self._stop_stage(case)
+        else:
+            reason += f" (already {case.status.value} here)"
         case.merged_into = survivor_id
-        case.closed_at = now
-        self._stop_stage(case)
         self._step(
             out,
             case,
             DispositionAction.STATE,
             now,
             StepKind.ABSORBED,
-            reason=f"跨村合并: same incident as case {survivor_id}, which takes its reports over",
+            reason=reason,
             key=("merged_into", survivor_id),
         )
         out.dispositions[-1] = out.dispositions[-1].model_copy(update={"merged_into": survivor_id})

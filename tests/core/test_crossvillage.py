@@ -235,7 +235,9 @@ def test_replayed_absorb_and_join_are_counted_no_ops(engine: Engine) -> None:
     assert RegionState.from_bytes(s2.to_bytes()).cases[absorbed].merged_into == survivor
 
 
-def test_a_case_its_centre_finished_meanwhile_is_not_absorbed(engine: Engine) -> None:
+def test_a_case_its_centre_finished_meanwhile_keeps_its_state_but_is_linked(
+    engine: Engine,
+) -> None:
     _s1, s2, survivor, absorbed = _two_cases(engine)
     engine.apply_feedback(
         s2,
@@ -251,8 +253,12 @@ def test_a_case_its_centre_finished_meanwhile_is_not_absorbed(engine: Engine) ->
         T0 + 31,
     )
     out, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 32)
-    assert joined is None and not out.dispositions
-    assert s2.cases[absorbed].status is CaseStatus.CANCELLED
+    assert joined is not None and joined.events == ("e2",)
+    case = s2.cases[absorbed]
+    assert case.status is CaseStatus.CANCELLED and case.merged_into == survivor
+    (disp,) = out.dispositions
+    assert disp.state == "cancelled" and disp.merged_into == survivor
+    assert disp.reason is not None and "already cancelled" in disp.reason
 
 
 def test_a_merged_case_takes_no_feedback(engine: Engine) -> None:
