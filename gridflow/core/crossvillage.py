@@ -7,7 +7,11 @@ village's town) and keeps, per town, the cases that are still candidates: opened
 their category's merge window and not absorbed. A new case from another village of the
 same town that is compatible (same code, 大类 or compatibility group), within the new
 case's merge radius and time window, is absorbed into the nearest candidate (ties: the
-oldest, then the smaller id), exactly as the first stage picks a merge target.
+oldest, then the smaller id), exactly as the first stage picks a merge target. Cases
+already absorbed stay in the row as further places of their survivor: a third report of
+the incident near the absorbed one joins the same survivor, not another neighbour's case
+that happens to be nearer to it (nearest-match is not transitive; the chaos drill's dense
+streets showed it).
 
 Absorbing is two steps in the villages' own partitions (``gridflow/runtime/pipeline.py``):
 the absorbed case's village closes it as ``merged`` naming the survivor, then the
@@ -128,11 +132,13 @@ class TownState:
     candidates: dict[str, OpenedCase] = field(default_factory=dict)
     #: case id -> expiry (epoch s): announcements already decided (replays are no-ops).
     seen: dict[str, float] = field(default_factory=dict)
+    #: absorbed case id -> (the case, its survivor's id): further places of the survivor.
+    absorbed: dict[str, tuple[OpenedCase, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         """Nothing worth keeping: the row can be deleted."""
-        return not (self.candidates or self.seen)
+        return not (self.candidates or self.seen or self.absorbed)
 
     def to_bytes(self) -> bytes:
         """Serialise for the changelog."""
@@ -141,6 +147,7 @@ class TownState:
                 "t": self.town,
                 "c": [c.to_doc() for c in self.candidates.values()],
                 "s": self.seen,
+                "a": [[c.to_doc(), survivor] for c, survivor in self.absorbed.values()],
             }
         )
 
@@ -149,10 +156,12 @@ class TownState:
         """Inverse of :meth:`to_bytes`."""
         doc = orjson.loads(data)
         candidates = [OpenedCase.from_doc(c) for c in doc.get("c", [])]
+        absorbed = [(OpenedCase.from_doc(c), str(s)) for c, s in doc.get("a", [])]
         return cls(
             town=doc["t"],
             candidates={c.case_id: c for c in candidates},
             seen={str(k): float(v) for k, v in doc.get("s", {}).items()},
+            absorbed={c.case_id: (c, s) for c, s in absorbed},
         )
 
     def expire(self, now: float, limits: CategoryLimits) -> None:
@@ -162,6 +171,11 @@ class TownState:
             window = known[1] if known else 0.0
             if case.opened_at + window < now:
                 del self.candidates[case_id]
+        for case_id, (case, survivor) in list(self.absorbed.items()):
+            known = limits(case.category)
+            window = known[1] if known else 0.0
+            if case.opened_at + window < now or survivor not in self.candidates:
+                del self.absorbed[case_id]
         for case_id in [k for k, exp in self.seen.items() if exp <= now]:
             del self.seen[case_id]
 
@@ -191,22 +205,30 @@ def decide(
     radius_m, window_s = known
     best: tuple[float, float, str] | None = None
     survivor: OpenedCase | None = None
-    for other in state.candidates.values():
-        if other.region == case.region:
+    # (the place measured from, the case that would take the new one over)
+    places = [(c, c) for c in state.candidates.values()]
+    places += [
+        (place, state.candidates[sid])
+        for place, sid in state.absorbed.values()
+        if sid in state.candidates
+    ]
+    for place, target in places:
+        if target.region == case.region:
+            continue  # the first stage's business (it found them to be two incidents)
+        if abs(place.reported_at - case.reported_at) > window_s:
             continue
-        if abs(other.reported_at - case.reported_at) > window_s:
+        if not compatible(place.category, case.category):
             continue
-        if not compatible(other.category, case.category):
-            continue
-        distance = haversine_m(case.lat, case.lon, other.lat, other.lon)
+        distance = haversine_m(case.lat, case.lon, place.lat, place.lon)
         if distance > radius_m:
             continue
-        rank = (distance, other.opened_at, other.case_id)
+        rank = (distance, target.opened_at, target.case_id)
         if best is None or rank < best:
-            best, survivor = rank, other
+            best, survivor = rank, target
     if survivor is None or best is None:
         state.candidates[case.case_id] = case
         return TownDecision()
+    state.absorbed[case.case_id] = (case, survivor.case_id)
     return TownDecision(absorb=Absorb(case, survivor, best[0]))
 
 

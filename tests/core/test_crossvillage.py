@@ -296,3 +296,22 @@ def test_join_for_an_unknown_survivor_is_refused_with_the_reason(engine: Engine)
     assert joined is not None
     out = engine.apply_join(RegionState(V1), survivor, joined, T0 + 32)
     assert out.reject is not None and out.reject[0] is RejectReason.UNKNOWN_CASE
+
+
+def test_a_report_near_an_absorbed_case_joins_that_case_s_survivor() -> None:
+    # A (V1) took B (V2) over; C (V2's other neighbour V3) is nearest to B, but another
+    # candidate D (V1) is nearer to C than A is: C still belongs with A (through B).
+    v3 = "500103001011"
+    state = TownState(TOWN)
+    a = opened("A", V1, metres=0)
+    d = opened("D", V1, metres=420, after_s=1)
+    b = opened("B", V2, metres=200, after_s=2)
+    c = opened("C", v3, metres=230, after_s=3)
+    for case in (a, d):
+        decide(state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    first = decide(state, b, b.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    assert first.absorb is not None and first.absorb.survivor.case_id == "A"
+    second = decide(state, c, c.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    assert second.absorb is not None and second.absorb.survivor.case_id == "A"
+    assert second.absorb.distance_m == pytest.approx(30, abs=0.5)  # measured from B
+    assert TownState.from_bytes(state.to_bytes()) == state
