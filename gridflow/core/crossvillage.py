@@ -32,6 +32,7 @@ from gridflow.core.compact_json import dumps_compact
 from gridflow.core.geo import haversine_m
 
 __all__ = [
+    "REPLAY_HORIZON_S",
     "TOWN_ROW_PREFIX",
     "Absorb",
     "Joined",
@@ -43,6 +44,11 @@ __all__ = [
     "is_town_key",
     "town_key",
 ]
+
+#: How long after its merge window a decided case id is remembered. A re-delivered
+#: announcement comes from a first-stage batch replayed after a crash, minutes later; the
+#: row then holds about one merge window of a town's cases, not a week of ids.
+REPLAY_HORIZON_S = 3600.0
 
 #: Table and record keys of town rows. They start with "~" like the checkpoint's own rows,
 #: so every scan of region rows (all digits) leaves them out.
@@ -130,7 +136,8 @@ class TownState:
 
     town: str
     candidates: dict[str, OpenedCase] = field(default_factory=dict)
-    #: case id -> expiry (epoch s): announcements already decided (replays are no-ops).
+    #: case id -> expiry (epoch s): announcements already decided (replays are no-ops),
+    #: remembered for the case's merge window and ``retention_s`` more.
     seen: dict[str, float] = field(default_factory=dict)
     #: absorbed case id -> (the case, its survivor's id): further places of the survivor.
     absorbed: dict[str, tuple[OpenedCase, str]] = field(default_factory=dict)
@@ -198,8 +205,8 @@ def decide(
     if case.case_id in state.seen:
         return TownDecision(duplicate=True)
     state.expire(now, limits)
-    state.seen[case.case_id] = now + retention_s
     known = limits(case.category)
+    state.seen[case.case_id] = case.opened_at + (known[1] if known else 0.0) + retention_s
     if known is None:
         return TownDecision()
     radius_m, window_s = known

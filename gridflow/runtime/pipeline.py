@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.crossvillage import (
+    REPLAY_HORIZON_S,
     Joined,
     OpenedCase,
     TownState,
@@ -406,7 +407,7 @@ class Pipeline:
                 ts,
                 limits=self._limits,
                 compatible=self.engine.catalogue.compatible,
-                retention_s=self.engine.retention_s,
+                retention_s=REPLAY_HORIZON_S,
             )
             if decision.duplicate:
                 return
