@@ -24,6 +24,7 @@ COMMANDS = (
     "gridflow.commands.rules",
     "gridflow.commands.schemas",
     "gridflow.commands.classify_eval",
+    "gridflow.commands.danger_eval",
     "gridflow.commands.bench",
     "gridflow.commands.chaos",
     "gridflow.commands.send",

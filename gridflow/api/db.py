@@ -114,8 +114,22 @@ kpi_records = Table(
     Column("reworks", Integer, nullable=False),
     Column("extensions", Integer, nullable=False),
     Column("escalations", Integer, nullable=False),
+    #: JSON: the per-network maps, the counts of ``EXTRA_COUNTS`` ("counts") and the
+    #: ``by_department`` / ``by_centre`` breakdowns.
     Column("maps", Text, nullable=False),
     Index("ix_kpi_window", "window", "window_start", "region_code"),
+)
+#: The KPI counts with a column of their own; every other count of
+#: ``gridflow.core.kpi.COUNTS`` is kept in ``maps``.
+COLUMN_COUNTS = (
+    "events_in",
+    "cases_opened",
+    "cases_closed",
+    "closed_on_time",
+    "merges",
+    "reworks",
+    "extensions",
+    "escalations",
 )
 
 #: The projector's next offset per topic partition, written with the rows it covers.

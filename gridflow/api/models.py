@@ -121,7 +121,15 @@ class FeedbackOutcome(BaseModel):
 
 
 class KpiFigures(BaseModel):
+    """One window's figures of a county, a department or a centre (``by``), summed."""
+
+    #: the county (``by=county``); the centre (``by=centre``); the region the department's
+    #: figures cover (``by=department``: the ``county`` asked for, else the token's region).
     region_code: str
+    #: ``by=department``: the department (责任部门).
+    department: str | None = None
+    #: ``by=centre``: the centre the counts are charged to (docs/kpis.md).
+    centre: str | None = None
     window: str
     window_start: datetime
     window_end: datetime
@@ -141,13 +149,35 @@ class KpiFigures(BaseModel):
     extension_rate: float
     escalation_rate: float
     merge_ratio: float
+    #: per network: only ``by=county`` (the breakdowns carry no network maps).
     reports_by_network: dict[str, int]
     merged_by_network: dict[str, int]
     merged_by_pair: dict[str, int]
+    dispatches: int = 0
+    returns: int = 0
+    accepted: int = 0
+    accepted_on_time: int = 0
+    verifications: int = 0
+    verified_on_time: int = 0
+    deadlines: int = 0
+    overdue: int = 0
+    revisits: int = 0
+    satisfied: int = 0
+    basically_satisfied: int = 0
+    unsatisfied: int = 0
+    #: 超期率, 按时受理率, 及时核查率, 有效上报率, 准确派遣率, 群众满意度
+    overdue_rate: float = 0.0
+    on_time_accept_rate: float = 0.0
+    timely_verify_rate: float = 0.0
+    valid_report_rate: float = 0.0
+    accurate_dispatch_rate: float = 0.0
+    satisfaction_rate: float = 0.0
 
 
 class KpiAnswer(BaseModel):
     window: str
+    #: ``county``, ``department`` or ``centre``: what each figure is for.
+    by: str = "county"
     windows: list[KpiFigures]
 
 

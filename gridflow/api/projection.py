@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gridflow.api import db
+from gridflow.core.kpi import COUNTS
 from schemas import Disposition, MergeMetrics, Rejection
 
 log = logging.getLogger("gridflow.api.projection")
@@ -124,11 +125,21 @@ async def apply_batch(
     return applied
 
 
+#: KPI counts without a column of their own (kept in the ``maps`` JSON).
+EXTRA_COUNTS = tuple(name for name in COUNTS if name not in db.COLUMN_COUNTS)
+
+
 def _kpi_row(rec: Record, m: MergeMetrics) -> dict[str, Any]:
+    # The counts added to the contract after the table's columns, and the breakdowns,
+    # travel in the JSON column: the table keeps its shape (no migration to read them).
+    counts = {name: getattr(m, name) for name in EXTRA_COUNTS if getattr(m, name)}
     maps = {
         "reports_by_network": m.reports_by_network,
         "merged_by_network": m.merged_by_network,
         "merged_by_pair": m.merged_by_pair,
+        "counts": counts,
+        "by_department": m.by_department,
+        "by_centre": m.by_centre,
     }
     return {
         "partition": rec.partition,

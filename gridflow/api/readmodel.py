@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,22 +19,13 @@ from gridflow.api.models import (
     KpiFigures,
     TimelineEntry,
 )
+from gridflow.core.kpi import COUNTS, rates
 
 _C = db.cases.c
 _T = db.timeline.c
 _K = db.kpi_records.c
 #: sorts after every digit: ``code < prefix + _AFTER`` bounds a prefix range on an index.
 _AFTER = ":"
-_COUNTS = (
-    "events_in",
-    "cases_opened",
-    "cases_closed",
-    "closed_on_time",
-    "merges",
-    "reworks",
-    "extensions",
-    "escalations",
-)
 _MAPS = ("reports_by_network", "merged_by_network", "merged_by_pair")
 
 
@@ -220,8 +211,18 @@ class ReadModel:
         prefix: str,
         start: float | None,
         end: float | None,
+        *,
+        by: str = "county",
+        department: str | None = None,
+        centre: str | None = None,
+        visible: Callable[[str], bool] | None = None,
     ) -> list[KpiFigures]:
-        """Sum every partial record per (county, window start), then the rates (docs/kpis.md)."""
+        """Sum every partial record per (county, window start), then the rates (docs/kpis.md).
+
+        ``by="department"`` / ``"centre"``: sum the records' breakdowns instead, per
+        (department or centre, window start) over the counties selected; ``department`` /
+        ``centre`` keep one; ``visible`` keeps the centres it accepts.
+        """
         where: list[Any] = [_K.window == window]
         if county:
             where.append(_K.region_code == county)
@@ -238,43 +239,79 @@ class ReadModel:
             .limit(200_000)
         )
         sums: dict[tuple[str, float], dict[str, Any]] = {}
+
+        def acc_of(key: tuple[str, float], window_end: float) -> dict[str, Any]:
+            acc = sums.get(key)
+            if acc is None:
+                acc = {"window_end": window_end, "parts": 0}
+                acc.update(dict.fromkeys(COUNTS, 0))
+                acc.update({m: {} for m in _MAPS})
+                sums[key] = acc
+            return acc
+
         async with self.engine.connect() as conn:
             for row in await conn.execute(stmt):
-                key = (row.region_code, row.window_start)
-                acc = sums.get(key)
-                if acc is None:
-                    acc = {"window_end": row.window_end, "parts": 0}
-                    acc.update({c: 0 for c in _COUNTS})
-                    acc.update({m: {} for m in _MAPS})
-                    sums[key] = acc
-                acc["parts"] += 1
-                for c in _COUNTS:
-                    acc[c] += getattr(row, c)
                 maps = orjson.loads(row.maps)
-                for m in _MAPS:
-                    target = acc[m]
-                    for k, v in (maps.get(m) or {}).items():
-                        target[k] = target.get(k, 0) + v
-        return [_figures(region, window, ws, acc) for (region, ws), acc in sums.items()]
+                if by == "county":
+                    acc = acc_of((row.region_code, row.window_start), row.window_end)
+                    acc["parts"] += 1
+                    for c in db.COLUMN_COUNTS:
+                        acc[c] += getattr(row, c)
+                    for c, n in (maps.get("counts") or {}).items():
+                        if c in acc:
+                            acc[c] += n
+                    for m in _MAPS:
+                        target = acc[m]
+                        for k, v in (maps.get(m) or {}).items():
+                            target[k] = target.get(k, 0) + v
+                    continue
+                breakdown = maps.get("by_department" if by == "department" else "by_centre")
+                wanted = department if by == "department" else centre
+                for name, counts in (breakdown or {}).items():
+                    if wanted is not None and name != wanted:
+                        continue
+                    if visible is not None and not visible(name):
+                        continue
+                    acc = acc_of((name, row.window_start), row.window_end)
+                    acc["parts"] += 1
+                    for c, n in counts.items():
+                        if c in acc:
+                            acc[c] += n
+        if by == "county":
+            return [_figures(region, window, ws, acc) for (region, ws), acc in sums.items()]
+        scope = county or prefix_region(prefix)
+        out = []
+        for (name, ws), acc in sorted(sums.items(), key=lambda item: (item[0][1], item[0][0])):
+            if by == "department":
+                out.append(_figures(scope, window, ws, acc, department=name))
+            else:
+                out.append(_figures(name, window, ws, acc, centre=name))
+        return out
 
 
-def _rate(num: int, den: int) -> float:
-    return num / den if den else 0.0
+def prefix_region(prefix: str) -> str:
+    """The region a code prefix stands for ('' for the whole tree: the city)."""
+    return prefix.ljust(12, "0") if prefix else ""
 
 
-def _figures(region: str, window: str, start: float, acc: dict[str, Any]) -> KpiFigures:
+def _figures(
+    region: str,
+    window: str,
+    start: float,
+    acc: dict[str, Any],
+    *,
+    department: str | None = None,
+    centre: str | None = None,
+) -> KpiFigures:
     return KpiFigures(
         region_code=region,
+        department=department,
+        centre=centre,
         window=window,
         window_start=datetime.fromtimestamp(start, UTC),
         window_end=datetime.fromtimestamp(acc["window_end"], UTC),
         parts=acc["parts"],
-        **{c: acc[c] for c in _COUNTS},
-        close_rate=_rate(acc["cases_closed"], acc["cases_opened"]),
-        on_time_close_rate=_rate(acc["closed_on_time"], acc["cases_closed"]),
-        rework_rate=_rate(acc["reworks"], acc["cases_closed"]),
-        extension_rate=_rate(acc["extensions"], acc["cases_closed"]),
-        escalation_rate=_rate(acc["escalations"], acc["cases_opened"]),
-        merge_ratio=_rate(acc["merges"], acc["events_in"]),
+        **{c: acc[c] for c in COUNTS},
+        **rates(acc),
         **{m: acc[m] for m in _MAPS},
     )

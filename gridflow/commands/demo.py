@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 from aiokafka import AIOKafkaConsumer
@@ -22,6 +23,10 @@ from gridflow.demo_view import DemoFigures, follow
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, METRICS
 from gridflow.worker_process import http_get, spawn_worker
+
+if TYPE_CHECKING:
+    from gridflow.simulator.casework import CentreStats
+    from gridflow.simulator.producer import SimStats
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -197,6 +202,15 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
     raise SystemExit("worker not ready within 90 s; see var/demo/worker.log")
 
 
+def _copy_sim_counts(figures: DemoFigures, sim: SimStats, centres: CentreStats) -> None:
+    """What the simulator sent that the summary counts: datums, 12345 calls, 回访, boundary
+    reports (跨村合并)."""
+    figures.events_by_coord_system = dict(sorted(sim.events_by_coord_system.items()))
+    figures.hotline_by_request_type = dict(sorted(sim.hotline_by_request_type.items()))
+    figures.revisits_sent = dict(sorted(centres.revisits.items()))
+    figures.boundary_pairs = sim.boundary_pairs
+
+
 async def _live(
     settings: Settings,
     args: argparse.Namespace,
@@ -258,7 +272,7 @@ async def _live(
                 last_scrape = elapsed
             figures.events_in = sim_stats.events
             figures.feedback_sent = centre_stats.sent
-            figures.boundary_pairs = sim_stats.boundary_pairs
+            _copy_sim_counts(figures, sim_stats, centre_stats)
             if interactive and elapsed - last_print >= 1.0:
                 print("\x1b[2J\x1b[H" + figures.render(elapsed), flush=True)
                 last_print = elapsed
@@ -281,7 +295,7 @@ async def _live(
             await asyncio.wait_for(centres, timeout=10)
         figures.events_in = sim_stats.events
         figures.feedback_sent = centre_stats.sent
-        figures.boundary_pairs = sim_stats.boundary_pairs
+        _copy_sim_counts(figures, sim_stats, centre_stats)
         await consumer.stop()
     print(figures.render(time.monotonic() - started), file=sys.stderr)
     return figures

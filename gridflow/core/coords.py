@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import geocoordinates_ffi as _gc
 
-__all__ = ["to_wgs84"]
+__all__ = ["from_wgs84", "to_wgs84"]
 
 
 def to_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
@@ -31,6 +31,24 @@ def to_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
         point = _gc.gcj02_to_wgs84_refined(_gc.Gcj02(lat=lat, lon=lon))
     elif system == "bd09":
         point = _gc.bd09_to_wgs84_refined(_gc.Bd09(lat=lat, lon=lon))
+    else:
+        raise ValueError(f"unknown coordinate system {system!r}")
+    return float(point.lat), float(point.lon)
+
+
+def from_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
+    """A WGS-84 ``(lat, lon)`` as a phone app in datum ``system`` would send it.
+
+    The forward conversions are exact formulas; the simulator uses them to send what
+    高德/腾讯 (GCJ-02) and 百度 (BD-09) apps send. Raises ``ValueError`` for another datum.
+    """
+    if system == "wgs84":
+        return lat, lon
+    wgs = _gc.Wgs84(lat=lat, lon=lon)
+    if system == "gcj02":
+        point = _gc.wgs84_to_gcj02(wgs)
+    elif system == "bd09":
+        point = _gc.wgs84_to_bd09(wgs)
     else:
         raise ValueError(f"unknown coordinate system {system!r}")
     return float(point.lat), float(point.lon)

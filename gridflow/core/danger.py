@@ -34,6 +34,7 @@ _FIELDS = frozenset(
     {
         "version",
         "triage",
+        "hazard_fallback",
         "negation_reach",
         "negations",
         "hazard_categories",
@@ -96,6 +97,7 @@ class DangerLexicon:
         "_matcher",
         "_read_cached",
         "cues",
+        "hazard_fallback",
         "negation_reach",
         "triage",
     )
@@ -111,10 +113,12 @@ class DangerLexicon:
         negation_reach: int = 3,
         triage: str,
         hazard_categories: Iterable[str] = (),
+        hazard_fallback: str | None = None,
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file."""
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         self.triage = triage
+        self.hazard_fallback = hazard_fallback
         self.negation_reach = negation_reach
         self._hazard_prefixes = tuple(hazard_categories)
         cue_of: dict[str, str] = {}
@@ -230,6 +234,13 @@ class DangerLexicon:
                 if not any(code.startswith(prefix) for code in codes):
                     raise doc.error(item, f"hazard category {prefix!r} matches no category")
                 prefixes.append(prefix)
+        fallback: str | None = None
+        if "hazard_fallback" in top:
+            fallback = doc.scalar(top["hazard_fallback"], "hazard_fallback")
+            if fallback not in catalogue:
+                raise doc.error(
+                    top["hazard_fallback"], f"hazard category {fallback!r} is not in the catalogue"
+                )
         reach = 3
         if "negation_reach" in top:
             reach = int(doc.number(top["negation_reach"], "negation_reach", minimum=0))
@@ -248,6 +259,7 @@ class DangerLexicon:
             negation_reach=reach,
             triage=triage,
             hazard_categories=prefixes,
+            hazard_fallback=fallback,
         )
 
     @classmethod
@@ -267,8 +279,12 @@ class DangerLexicon:
         return None
 
     def hazard_category(self, reading: DangerReading) -> str | None:
-        """The hazard category for a hazard report with these cues (strongest cue's)."""
-        return self.cues[reading.cues[0]].hazard_category if reading.cues else None
+        """The hazard category for a hazard report: its strongest cue's, else the fallback.
+
+        Without a cue (隧道渗水结冰，容易发生交通事故) a hazard the classifier filed as an
+        incident still must not run on the incident's emergency clock.
+        """
+        return self.cues[reading.cues[0]].hazard_category if reading.cues else self.hazard_fallback
 
     def read(self, text: str) -> DangerReading:
         """Cues and modality of ``text`` (raw report text), remembered."""
@@ -303,7 +319,8 @@ class DangerLexicon:
             elif marker == _HAZARD:
                 hazard = True
             elif marker == _INCIDENT and position >= conditional_until:
-                incident = True
+                # 没有人被困 says nobody is: a negated incident marker is no incident.
+                incident = incident or position > negated_until
             if cue and position > negated_until:
                 classes.add(cue)
             words.append(word)

@@ -91,6 +91,14 @@ _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
 _MERGED, _CLOSED = StepKind.MERGED, StepKind.CLOSED
+#: The timed stage a feedback step completes (its deadline is judged met or missed).
+_COMPLETES = {
+    StepKind.ACCEPTED: "accept",
+    StepKind.RESOLVED: "resolve",
+    StepKind.VERIFIED: "verify",
+    StepKind.REWORKED: "verify",
+    StepKind.CLOSED: "verify",  # straight from resolved, where the policy allows it
+}
 #: What a feedback action's effect returns: a refusal, or the disposition's reason.
 _Effect = tuple[RejectReason, str] | str
 
@@ -336,6 +344,9 @@ class Engine:
             )
             return out
         effect = _EFFECTS[fb.action]
+        # What the step's deadline is judged against, before the effect moves anything.
+        stage_before, deadline_before, breached_before = case.stage, case.deadline, case.breached
+        holder_before = case.holder
         # An effect refuses before it changes anything, or returns the step's reason.
         reason = effect(self, case, fb, now)
         if isinstance(reason, tuple):
@@ -362,6 +373,17 @@ class Engine:
         # (case, tier), ever, shared with the timer's escalations.
         key = ("escalate", case.tier) if rule.step is StepKind.ESCALATED else ("fb", fb.feedback_id)
         self._step(out, case, rule.disposition, now, rule.step, reason=reason, key=key)
+        fact = out.facts[-1]
+        fact.actor = fb.center_code
+        if holder_before != case.holder:
+            fact.previous_centre = holder_before
+        if deadline_before is not None and _COMPLETES.get(rule.step) == stage_before:
+            fact.deadline_met = now <= deadline_before
+            # A breach already counted this deadline as missed (the timer escalates or
+            # replaces every other missed deadline, so only a breach leaves it running).
+            fact.overdue = not fact.deadline_met and not breached_before
+        if fb.satisfaction is not None and rule.step is StepKind.REVISITED:
+            fact.satisfaction = fb.satisfaction.value
         state.seen_feedback[fb.feedback_id] = now + self.retention_s
         out.changed = True
         self._schedule(case, out)
@@ -531,6 +553,7 @@ class Engine:
                     key=("sla_breach", case.stage or "", deadline_key),
                     stage=case.stage,
                 )
+                out.facts[-1].overdue = True
         out.changed = True
         self._schedule(case, out)
         return out
@@ -652,6 +675,7 @@ class Engine:
         reason: str,
         missed: str | None = None,
     ) -> None:
+        previous = case.holder
         self._move_up(case, up)
         stage = case.stage or "accept"
         policy = self._policy(case)
@@ -677,6 +701,9 @@ class Engine:
             key=("escalate", up.value),
             stage=missed,
         )
+        fact = out.facts[-1]
+        fact.previous_centre = previous
+        fact.overdue = missed is not None
 
     def _move_up(self, case: Case, up: Tier) -> None:
         case.escalated.append(up.value)
@@ -786,6 +813,8 @@ class Engine:
         fact = StepFact(
             kind, case.id, case.region, tier.value if tier else case.tier, now, network, None, stage
         )
+        fact.centre = case.holder
+        fact.department = case.department
         if kind is _MERGED:
             fact.first_network = case.networks[0] if case.networks else None
         elif kind is _CLOSED:

@@ -68,3 +68,24 @@ class StepFact:
     #: ``closed``: seconds from the first resolve deadline missed to the last resolution;
     #: 0 when on time; ``None`` when not known (a case stored before this was recorded).
     lateness_s: float | None = None
+    # The fields below place a step for the per-department and per-centre KPIs and
+    # judge its deadline (docs/kpis.md). Older producers of facts leave them unset.
+    #: the centre holding the case after the step (``informed``: still the holder).
+    centre: str | None = None
+    #: ``escalated`` / ``returned``: the centre that held the case before the step.
+    previous_centre: str | None = None
+    #: a centre's feedback: the centre that sent it (监管分离: the verifier is not the holder).
+    actor: str | None = None
+    #: the department (责任部门) the case was routed to.
+    department: str | None = None
+    #: a step that completed a timed stage (``accepted``: accept; ``resolved``: resolve;
+    #: ``verified``/``reworked``, and ``closed`` straight from resolved: verify): done by
+    #: that stage's running deadline; ``None`` when the step completed no timed stage.
+    deadline_met: bool | None = None
+    #: 超期: this step is where a deadline counts as missed, once per deadline: the
+    #: timer's escalation or breach, or a completing step after its deadline that no
+    #: timer had caught yet.
+    overdue: bool = False
+    #: ``revisited``: the reporter's answer (``satisfied``, ``basically_satisfied``,
+    #: ``unsatisfied``).
+    satisfaction: str | None = None

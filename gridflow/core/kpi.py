@@ -1,4 +1,4 @@
-"""Windowed KPIs (考核指标) per county, computed from the engine's step facts.
+"""Windowed KPIs (考核指标) per county, department and centre, from the engine's step facts.
 
 Pure and deterministic: :class:`KpiWindows` is fed :class:`~gridflow.core.facts.StepFact`
 values with the county they belong to and keeps tumbling windows (by default 60 s and
@@ -6,26 +6,21 @@ values with the county they belong to and keeps tumbling windows (by default 60 
 step's ``at``, i.e. by event time. :meth:`KpiWindows.flush` hands back every window that
 has ended and forgets it, so memory stays bounded by the number of open windows.
 
-What is counted, and from which step (see ``docs/kpis.md`` for the KPI meanings):
+One record per (window, county); inside it, ``by_department`` and ``by_centre`` hold the
+same counts split by the case's department and by the centre each count is charged to
+(so a department's or a centre's figures are the sum over the counties' records).
 
-=================  ============================================================
-``events_in``      ``opened`` (the report that opened the case) + ``merged``
-``cases_opened``   ``opened`` (立案)
-``cases_closed``   ``closed`` (结案)
-``closed_on_time`` ``closed`` with ``on_time`` (按期结案)
-``merges``         ``merged``
-``reworks``        ``reworked`` (返工)
-``extensions``     ``extended`` (延期)
-``escalations``    ``escalated`` (one per tier the case went up)
-=================  ============================================================
+What each step counts, and which centre it is charged to, is the table :data:`CHARGES`
+(with ``docs/kpis.md`` giving the KPI meanings): "holder" is the centre holding the case
+after the step, "previous" the centre that held it before (an escalation or a return),
+"actor" the centre whose feedback it was (监管分离: a verifier is not the holder). Every
+step not in the table (informed, cancelled 注销, reopened, warned) counts towards nothing.
 
-Every other step (informed, accepted, resolved, verified, cancelled 注销, reopened,
-returned, warned, breached) counts towards nothing.
-
-Whether a close is on time is the engine's judgement, carried by the ``closed`` fact and
-taken from the case's own state: it is right whichever worker closes the case, including
-one that did not see it opened or resolved (after a rebalance or a restart). Nothing is
-reconstructed here from what this worker happened to see, and no text is parsed.
+Whether a close is on time, and whether a step met its stage's deadline, is the engine's
+judgement carried by the fact and taken from the case's own state: it is right whichever
+worker takes the step, including one that did not see the case opened (after a rebalance
+or a restart). Nothing is reconstructed here from what this worker happened to see, and
+no text is parsed.
 
 Facts are not de-duplicated here: the engine already turns a replayed input into a
 no-op (no step), and remembering every step of an hour window would cost memory in
@@ -38,65 +33,130 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 
 from gridflow.core.facts import StepFact, StepKind
 from schemas import MergeMetrics
 
-__all__ = ["DEFAULT_WINDOWS", "UNKNOWN_NETWORK", "KpiWindows"]
+__all__ = [
+    "CHARGES",
+    "COUNTS",
+    "DEFAULT_WINDOWS",
+    "UNKNOWN_DEPARTMENT",
+    "UNKNOWN_NETWORK",
+    "Charge",
+    "KpiWindows",
+    "charges",
+    "rates",
+]
 
 #: (label, size in seconds) of the tumbling windows kept by default.
 DEFAULT_WINDOWS: tuple[tuple[str, int], ...] = (("1m", 60), ("1h", 3600))
 #: Network named when a step does not say which network reported.
 UNKNOWN_NETWORK = "unknown"
+#: Department (and centre) named when a step does not say.
+UNKNOWN_DEPARTMENT = "unknown"
 
-# What a counted step is; an index into ``_Tally.kinds``.
-_OPENED, _MERGED, _CLOSED_ON_TIME, _CLOSED_LATE, _REWORK, _EXTENSION, _ESCALATION = range(7)
-#: The steps counted by kind alone (``closed`` depends on ``on_time`` too).
-_COUNTED = {
-    StepKind.OPENED: _OPENED,
-    StepKind.MERGED: _MERGED,
-    StepKind.REWORKED: _REWORK,
-    StepKind.EXTENDED: _EXTENSION,
-    StepKind.ESCALATED: _ESCALATION,
+#: Every count of a record, in this order (the names of MergeMetrics' count fields and the
+#: keys of its ``by_department`` / ``by_centre`` entries).
+COUNTS: tuple[str, ...] = (
+    "events_in",
+    "cases_opened",
+    "cases_closed",
+    "closed_on_time",
+    "merges",
+    "reworks",
+    "extensions",
+    "escalations",
+    "dispatches",
+    "returns",
+    "accepted",
+    "accepted_on_time",
+    "verifications",
+    "verified_on_time",
+    "deadlines",
+    "overdue",
+    "revisits",
+    "satisfied",
+    "basically_satisfied",
+    "unsatisfied",
+)
+_SLOT = {name: i for i, name in enumerate(COUNTS)}
+_N = len(COUNTS)
+_EVENTS_IN, _OPENED, _MERGES = _SLOT["events_in"], _SLOT["cases_opened"], _SLOT["merges"]
+
+
+class Charge(Enum):
+    """Which centre a count is charged to."""
+
+    HOLDER = "holder"  # the centre holding the case after the step
+    PREVIOUS = "previous"  # the centre that held it before (escalated, returned)
+    ACTOR = "actor"  # the centre whose feedback it was
+
+
+_H, _P, _A = Charge.HOLDER, Charge.PREVIOUS, Charge.ACTOR
+
+#: What each step counts regardless of its judgement: step -> (count, charged to).
+CHARGES: dict[StepKind, tuple[tuple[str, Charge], ...]] = {
+    StepKind.OPENED: (("events_in", _H), ("cases_opened", _H), ("dispatches", _H)),
+    StepKind.MERGED: (("events_in", _H), ("merges", _H)),
+    StepKind.ACCEPTED: (("accepted", _A),),
+    StepKind.RESOLVED: (),
+    StepKind.VERIFIED: (("verifications", _A),),
+    StepKind.REWORKED: (("reworks", _H), ("verifications", _A)),
+    StepKind.CLOSED: (("cases_closed", _H),),
+    StepKind.EXTENDED: (("extensions", _H),),
+    StepKind.ESCALATED: (("escalations", _P), ("dispatches", _H)),
+    StepKind.RETURNED: (("returns", _P), ("dispatches", _H)),
+    StepKind.REVISITED: (("revisits", _H),),
+    StepKind.BREACHED: (),
 }
+#: Steps whose on-time share is a KPI: step -> the count of the ones in time.
+_IN_TIME = {
+    StepKind.ACCEPTED: "accepted_on_time",
+    StepKind.VERIFIED: "verified_on_time",
+    StepKind.REWORKED: "verified_on_time",
+}
+_SATISFACTION = ("satisfied", "basically_satisfied", "unsatisfied")
 
 
-@dataclass(slots=True)
-class _Bucket:
-    """The counts of one (window, start, county)."""
+def charges(fact: StepFact) -> tuple[tuple[str, Charge], ...]:
+    """Every count ``fact`` adds to, with the centre it is charged to (docs/kpis.md)."""
+    static = CHARGES.get(fact.kind)
+    if static is None:
+        return ()
+    out = list(static)
+    kind = fact.kind
+    if kind is StepKind.CLOSED and fact.on_time:
+        out.append(("closed_on_time", _H))
+    in_time = _IN_TIME.get(kind)
+    # An untimed stage (no deadline ran) cannot be late.
+    if in_time is not None and fact.deadline_met is not False:
+        out.append((in_time, _A))
+    # A deadline ended: met by a step, or missed (counted once, where the engine says).
+    # A missed stage's deadline is the centre's that held the case when it ran out.
+    owner = _P if kind is StepKind.ESCALATED else (_H if kind is StepKind.BREACHED else _A)
+    if fact.overdue:
+        out += (("deadlines", owner), ("overdue", owner))
+    elif fact.deadline_met:
+        out.append(("deadlines", owner))
+    if kind is StepKind.REVISITED and fact.satisfaction in _SATISFACTION:
+        out.append((fact.satisfaction, _H))
+    return tuple(out)
 
-    events_in: int = 0
-    cases_opened: int = 0
-    cases_closed: int = 0
-    closed_on_time: int = 0
-    merges: int = 0
-    reworks: int = 0
-    extensions: int = 0
-    escalations: int = 0
-    merged_by_network: Counter[str] = field(default_factory=Counter)
-    merged_by_pair: Counter[str] = field(default_factory=Counter)
-    reports_by_network: Counter[str] = field(default_factory=Counter)
+
+def _centre(key: _StepKey, charge: Charge) -> str:
+    """The centre a count of the step ``key`` is charged to."""
+    centre, previous, actor = key[6], key[7], key[8]
+    if charge is _P and previous:
+        return previous
+    if charge is _A and actor:
+        return actor
+    return centre or UNKNOWN_DEPARTMENT
 
 
-class _Tally:
-    """Counted steps of one county that share every window, not yet in a bucket.
-
-    Steps between two flushes mostly fall in the same few windows, so they are
-    tallied here and added to each window's bucket once per flush instead of once per
-    step and window.
-    """
-
-    # Plain dicts and a hand-written __init__: a Counter or a dataclass default factory
-    # costs more than the handful of steps a tally often holds.
-    __slots__ = ("kinds", "merged_by", "opened_by")
-
-    def __init__(self) -> None:
-        #: counted steps by kind (``_OPENED`` ... ``_ESCALATION``).
-        self.kinds = [0, 0, 0, 0, 0, 0, 0]
-        #: dispatches by the network that sent the report (the case's first network).
-        self.opened_by: dict[str, int] = {}
-        #: merges by (network that first reported the case, network that sent the report).
-        self.merged_by: dict[tuple[str, str], int] = {}
+#: A step's counts, and the same grouped by the centre they are charged to.
+_Plan = tuple[tuple[int, ...], tuple[tuple[Charge, tuple[int, ...]], ...]]
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -105,10 +165,90 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def rates(c: dict[str, int]) -> dict[str, float]:
+    """Every rate of docs/kpis.md from (summed) counts keyed as :data:`COUNTS`."""
+    g = c.get
+    dispatches = g("dispatches", 0)
+    return {
+        "close_rate": _ratio(g("cases_closed", 0), g("cases_opened", 0)),
+        "on_time_close_rate": _ratio(g("closed_on_time", 0), g("cases_closed", 0)),
+        "rework_rate": _ratio(g("reworks", 0), g("cases_closed", 0)),
+        "extension_rate": _ratio(g("extensions", 0), g("cases_closed", 0)),
+        "escalation_rate": _ratio(g("escalations", 0), g("cases_opened", 0)),
+        "merge_ratio": _ratio(g("merges", 0), g("events_in", 0)),
+        "overdue_rate": _ratio(g("overdue", 0), g("deadlines", 0)),
+        "on_time_accept_rate": _ratio(g("accepted_on_time", 0), g("accepted", 0)),
+        "timely_verify_rate": _ratio(g("verified_on_time", 0), g("verifications", 0)),
+        "valid_report_rate": _ratio(g("cases_opened", 0), g("events_in", 0)),
+        # A centre may return in this window what it was sent in an earlier one.
+        "accurate_dispatch_rate": _ratio(max(0, dispatches - g("returns", 0)), dispatches),
+        "satisfaction_rate": _ratio(
+            g("satisfied", 0) + g("basically_satisfied", 0), g("revisits", 0)
+        ),
+    }
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """The counts of one (window, start, county)."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * _N)
+    merged_by_network: Counter[str] = field(default_factory=Counter)
+    merged_by_pair: Counter[str] = field(default_factory=Counter)
+    reports_by_network: Counter[str] = field(default_factory=Counter)
+    by_department: dict[str, list[int]] = field(default_factory=dict)
+    by_centre: dict[str, list[int]] = field(default_factory=dict)
+
+
+class _Tally:
+    """Counted steps of one county that share every window, not yet in a bucket.
+
+    Steps between two flushes mostly fall in the same few windows, so they are
+    tallied here and added to each window's bucket once per flush instead of once per
+    step and window. A step is tallied by what decides its counts (its judgement and
+    the centres and department it names): one dict update per step, and the counts are
+    worked out once per distinct step at the flush.
+    """
+
+    # Plain dicts and a hand-written __init__: a Counter or a dataclass default factory
+    # costs more than the handful of steps a tally often holds.
+    __slots__ = ("merged_by", "opened_by", "steps")
+
+    def __init__(self) -> None:
+        #: steps by :data:`_StepKey`.
+        self.steps: dict[_StepKey, int] = {}
+        #: dispatches by the network that sent the report (the case's first network).
+        self.opened_by: dict[str, int] = {}
+        #: merges by (network that first reported the case, network that sent the report).
+        self.merged_by: dict[tuple[str, str], int] = {}
+
+
+#: (kind's number in _KINDS, on_time, deadline_met, overdue, satisfaction, department, centre,
+#: previous_centre, actor): everything a step's counts and their places depend on.
+_StepKey = tuple[
+    int,
+    bool | None,
+    bool | None,
+    bool,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+]
+#: The counted steps, numbered: a step is tallied by its number, because hashing a
+#: StrEnum member runs Python code and this runs for every step the worker takes.
+_KINDS: tuple[StepKind, ...] = tuple(CHARGES)
+_KIND_INDEX = {kind: i for i, kind in enumerate(_KINDS)}
+#: By number: the step counts only when the engine judged a deadline on it.
+_JUDGED_ONLY = tuple(not CHARGES[kind] for kind in _KINDS)
+_OPENED_I, _MERGED_I = _KIND_INDEX[StepKind.OPENED], _KIND_INDEX[StepKind.MERGED]
+
+
 class KpiWindows:
     """Tumbling per-county KPI windows over step facts, flushed when they end."""
 
-    __slots__ = ("_buckets", "_grace_s", "_horizon", "_pending", "_windows", "late")
+    __slots__ = ("_buckets", "_grace_s", "_horizon", "_pending", "_plans", "_windows", "late")
 
     def __init__(
         self,
@@ -133,6 +273,8 @@ class KpiWindows:
         self._buckets: dict[tuple[str, int, str], _Bucket] = {}
         #: Counts not yet added to ``_buckets``: window starts -> county -> tally.
         self._pending: dict[tuple[int, ...], dict[str, _Tally]] = {}
+        #: What a step counts, by what decides it (see charges()).
+        self._plans: dict[tuple[object, ...], _Plan] = {}
         #: end of the last flushed period (epoch s); a step before it is late.
         self._horizon = float("-inf")
         #: steps that arrived for a window already flushed; they are emitted in a
@@ -149,6 +291,33 @@ class KpiWindows:
         """Count one step in every window of ``county`` that contains its ``at``."""
         self.observe_batch(((fact, county),))
 
+    def _plan(self, key: _StepKey) -> _Plan:
+        # The handful of distinct judgements a step can carry, each planned once.
+        judgement = key[:5]
+        plan = self._plans.get(judgement)
+        if plan is None:
+            number, on_time, met, overdue, satisfaction = judgement
+            pairs = charges(
+                StepFact(
+                    _KINDS[number],
+                    "",
+                    "",
+                    "",
+                    0.0,
+                    on_time=on_time,
+                    deadline_met=met,
+                    overdue=overdue,
+                    satisfaction=satisfaction,
+                )
+            )
+            groups = tuple(
+                (charge, tuple(_SLOT[name] for name, c in pairs if c is charge))
+                for charge in Charge
+                if any(c is charge for _, c in pairs)
+            )
+            plan = self._plans[judgement] = (tuple(_SLOT[name] for name, _ in pairs), groups)
+        return plan
+
     def observe_batch(self, items: Iterable[tuple[StepFact, str]]) -> None:
         """Count each ``(fact, county)`` as :meth:`observe` would.
 
@@ -160,16 +329,17 @@ class KpiWindows:
         late = 0
         tallies = self._pending
         by_county: dict[str, _Tally] = {}
-        counted = _COUNTED
+        index_of = _KIND_INDEX
+        judged_only = _JUDGED_ONLY
+        opened, merged = _OPENED_I, _MERGED_I
         # The span [low, high) of times whose windows all start where the current ones do.
         low = high = 0.0
         for fact, county in items:
-            step = fact.kind
-            kind = counted.get(step)
+            kind = index_of.get(fact.kind)
             if kind is None:
-                if step is not StepKind.CLOSED:
-                    continue
-                kind = _CLOSED_ON_TIME if fact.on_time else _CLOSED_LATE
+                continue
+            if judged_only[kind] and not (fact.overdue or fact.deadline_met):
+                continue
             ts = fact.at
             if not low <= ts < high:
                 starts, low, high = self._starts(ts)
@@ -180,12 +350,24 @@ class KpiWindows:
             tally = by_county.get(county)
             if tally is None:
                 tally = by_county[county] = _Tally()
-            tally.kinds[kind] += 1
-            if kind == _OPENED:
+            key = (
+                kind,
+                fact.on_time,
+                fact.deadline_met,
+                fact.overdue,
+                fact.satisfaction,
+                fact.department,
+                fact.centre,
+                fact.previous_centre,
+                fact.actor,
+            )
+            steps = tally.steps
+            steps[key] = steps.get(key, 0) + 1
+            if kind == opened:
                 reporter = fact.network or UNKNOWN_NETWORK
                 opened_by = tally.opened_by
                 opened_by[reporter] = opened_by.get(reporter, 0) + 1
-            elif kind == _MERGED:
+            elif kind == merged:
                 pair = (fact.first_network or UNKNOWN_NETWORK, fact.network or UNKNOWN_NETWORK)
                 merged_by = tally.merged_by
                 merged_by[pair] = merged_by.get(pair, 0) + 1
@@ -205,22 +387,12 @@ class KpiWindows:
         tallies, self._pending = self._pending, {}
         for starts, by_county in tallies.items():
             for county, tally in by_county.items():
-                (opened, merged, on_time, closed_late, reworks, extensions, escalations) = (
-                    tally.kinds
-                )
                 for label, start in zip(labels, starts, strict=True):
                     key = (label, start, county)
                     bucket = buckets.get(key)
                     if bucket is None:
                         bucket = buckets[key] = _Bucket()
-                    bucket.events_in += opened + merged
-                    bucket.cases_opened += opened
-                    bucket.cases_closed += on_time + closed_late
-                    bucket.closed_on_time += on_time
-                    bucket.merges += merged
-                    bucket.reworks += reworks
-                    bucket.extensions += extensions
-                    bucket.escalations += escalations
+                    self._add_steps(bucket, tally.steps)
                     reports = bucket.reports_by_network
                     for reporter, n in tally.opened_by.items():
                         reports[reporter] += n
@@ -232,6 +404,25 @@ class KpiWindows:
                         bucket.merged_by_pair[f"{first}>{reporter}"] += n
                         if first != reporter:
                             bucket.merged_by_network[reporter] += n
+
+    def _add_steps(self, bucket: _Bucket, steps: dict[_StepKey, int]) -> None:
+        counts, by_department, by_centre = bucket.counts, bucket.by_department, bucket.by_centre
+        for key, n in steps.items():
+            slots, groups = self._plan(key)
+            department = key[5] or UNKNOWN_DEPARTMENT
+            dept = by_department.get(department)
+            if dept is None:
+                dept = by_department[department] = [0] * _N
+            for slot in slots:
+                counts[slot] += n
+                dept[slot] += n
+            for charge, charged in groups:
+                centre = _centre(key, charge)
+                row = by_centre.get(centre)
+                if row is None:
+                    row = by_centre[centre] = [0] * _N
+                for slot in charged:
+                    row[slot] += n
 
     # ------------------------------------------------------------------ flush
     def flush(self, now: float) -> list[MergeMetrics]:
@@ -269,27 +460,23 @@ class KpiWindows:
         return out
 
 
+def _named(counts: list[int]) -> dict[str, int]:
+    """The non-zero counts by name (a breakdown entry stays small)."""
+    return {name: n for name, n in zip(COUNTS, counts, strict=True) if n}
+
+
 def _metrics(b: _Bucket, county: str, label: str, start: int, end: int) -> MergeMetrics:
+    counts = dict(zip(COUNTS, b.counts, strict=True))
     return MergeMetrics(
         region_code=county,
         window_start=datetime.fromtimestamp(start, UTC),
         window_end=datetime.fromtimestamp(end, UTC),
         window=label,
-        events_in=b.events_in,
-        cases_opened=b.cases_opened,
-        cases_closed=b.cases_closed,
-        closed_on_time=b.closed_on_time,
-        merges=b.merges,
-        reworks=b.reworks,
-        extensions=b.extensions,
-        escalations=b.escalations,
-        close_rate=_ratio(b.cases_closed, b.cases_opened),
-        on_time_close_rate=_ratio(b.closed_on_time, b.cases_closed),
-        rework_rate=_ratio(b.reworks, b.cases_closed),
-        extension_rate=_ratio(b.extensions, b.cases_closed),
-        escalation_rate=_ratio(b.escalations, b.cases_opened),
-        merge_ratio=_ratio(b.merges, b.events_in),
+        **counts,
+        **rates(counts),
         merged_by_network=dict(sorted(b.merged_by_network.items())),
         merged_by_pair=dict(sorted(b.merged_by_pair.items())),
         reports_by_network=dict(sorted(b.reports_by_network.items())),
+        by_department={k: _named(v) for k, v in sorted(b.by_department.items())},
+        by_centre={k: _named(v) for k, v in sorted(b.by_centre.items())},
     )

@@ -4,6 +4,8 @@ The agent observes every batch's step facts (what the engine did, as data: see
 ``gridflow.core.facts``), attributes each to the county (区县) of the village where the
 incident happened, and on a timer flushes the windows that have ended as
 one record per (county, window): key = the county's 12-digit code, value = MergeMetrics.
+The per-department and per-centre figures travel inside that record (``by_department``,
+``by_centre``), so they are partial in the same way and summed the same way.
 
 **Records are partial: consumers must sum them.** Cases are partitioned by region, so a
 worker only sees the steps of the partitions it holds, and a county's villages are
@@ -51,7 +53,8 @@ _UNSEEN = ""
 
 
 class KpiPublisher:
-    """Per-county KPI windows of this worker's steps, flushed as ``OutRecord``s."""
+    """Per-county KPI windows (with their department and centre breakdowns) of this worker's
+    steps, flushed as ``OutRecord``s."""
 
     def __init__(
         self,

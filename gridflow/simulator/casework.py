@@ -8,7 +8,9 @@ whatever order the cases arrive in:
 * ``return`` it (退回: not ours);
 * ``escalate`` it (请求上级协调) instead of accepting;
 * or work it: ``accept`` → sometimes ``extend`` → ``resolve`` (unless it stalls) →
-  sometimes ``reject_resolution`` and ``resolve`` again (返工) → ``verify`` → ``close``.
+  sometimes ``reject_resolution`` and ``resolve`` again (返工) → ``verify`` → ``close`` →
+  sometimes ``revisit`` (回访: every 12345 case by default, other cases with
+  ``revisit_p``), the reporter's answer drawn from :data:`SATISFACTION`.
 
 Each step follows the previous one after a random delay. When a case moves to another
 centre, the old holder's remaining steps are dropped. Per-case state is a few fields, kept
@@ -39,7 +41,23 @@ _ASSIGNING = frozenset(
 )
 _FINAL_STATES = frozenset({"closed", "cancelled", "merged"})
 #: Sent by the supervising side (the centre above the holder), not the holder.
-_CHECKS = frozenset({FeedbackAction.VERIFY, FeedbackAction.REJECT_RESOLUTION, FeedbackAction.CLOSE})
+_CHECKS = frozenset(
+    {
+        FeedbackAction.VERIFY,
+        FeedbackAction.REJECT_RESOLUTION,
+        FeedbackAction.CLOSE,
+        FeedbackAction.REVISIT,
+    }
+)
+#: 回访 answers and their shares (满意 / 基本满意 / 不满意): a city's published 12345
+#: figures run at 85-95 % 满意率 counting 基本满意 in; project choice within that range.
+SATISFACTION: tuple[tuple[str, float], ...] = (
+    ("satisfied", 0.72),
+    ("basically_satisfied", 0.18),
+    ("unsatisfied", 0.10),
+)
+#: The network whose cases are revisited by rule (12345 hotlines call every caller back).
+HOTLINE = "12345"
 #: Steps a case in a given state has behind it (a holder does not repeat them).
 _DONE_BY_STATE: dict[str, frozenset[FeedbackAction]] = {
     "accepted": frozenset({FeedbackAction.ACCEPT}),
@@ -73,6 +91,7 @@ NOTES: dict[FeedbackAction, str] = {
     FeedbackAction.VERIFY: "现场核查，问题已整改到位，核查通过",
     FeedbackAction.REJECT_RESOLUTION: "现场核查发现未整改到位，退回返工",
     FeedbackAction.CLOSE: "核查通过，予以结案",
+    FeedbackAction.REVISIT: "电话回访诉求人，记录满意度",
 }
 
 
@@ -93,11 +112,23 @@ class Behaviour:
     return_p: float = 0.03
     extend_p: float = 0.05
     rework_p: float = 0.05
+    #: 回访 after 结案: share of closed cases revisited; of closed 12345 cases.
+    revisit_p: float = 0.0
+    hotline_revisit_p: float = 1.0
     #: seconds between two steps of one case, drawn uniformly from this range.
     delay_s: tuple[float, float] = (0.5, 3.0)
 
     def __post_init__(self) -> None:
-        for name in ("accept_p", "resolve_p", "ignore_p", "return_p", "extend_p", "rework_p"):
+        for name in (
+            "accept_p",
+            "resolve_p",
+            "ignore_p",
+            "return_p",
+            "extend_p",
+            "rework_p",
+            "revisit_p",
+            "hotline_revisit_p",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], not {value}")
@@ -131,6 +162,8 @@ class CentreStats:
     #: one per case handed to a centre: ignore / return / escalate / resolve / stall.
     fates: Counter[str] = field(default_factory=Counter)
     feedback: Counter[str] = field(default_factory=Counter)
+    #: 回访 sent, by the answer given (satisfied, basically_satisfied, unsatisfied).
+    revisits: Counter[str] = field(default_factory=Counter)
     #: feedback the broker did not acknowledge.
     failed: int = 0
     #: the most recent feedback sent, oldest first (bounded).
@@ -149,6 +182,7 @@ class CentreStats:
             "invalid": self.invalid,
             "fates": dict(sorted(self.fates.items())),
             "feedback": dict(sorted(self.feedback.items())),
+            "revisits": dict(sorted(self.revisits.items())),
             "sent": self.sent,
             "failed": self.failed,
         }
@@ -170,6 +204,8 @@ class _Assignment:
     stage_started: datetime | None = None
     retries: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+    #: the reporter's 回访 answer, when the plan ends with a revisit.
+    satisfaction: str | None = None
 
 
 def feedback_id(case_id: str, center: str, action: str, n: int) -> str:
@@ -244,7 +280,8 @@ class Casework:
         if case is None or case.center != disposition.center_code:
             return
         if disposition.state in _FINAL_STATES:
-            del self._cases[disposition.case_id]
+            if case.plan[:1] != [FeedbackAction.REVISIT]:  # a closed case is still revisited
+                del self._cases[disposition.case_id]
             return
         self._learn_deadline(case, disposition)
 
@@ -260,8 +297,10 @@ class Casework:
         plan = [action for action in plan if action not in done]
         if not plan:
             return  # ignored: the SLA timer will move it on
+        satisfaction = self._revisit(disposition, plan)
         self._generation += 1
         case = _Assignment(case_id, center, feedback_key(disposition), self._generation, plan, rng)
+        case.satisfaction = satisfaction
         self._learn_deadline(case, disposition)
         self._cases[case_id] = case
         while len(self._cases) > self._max_cases:
@@ -288,6 +327,23 @@ class Casework:
             plan += [FeedbackAction.REJECT_RESOLUTION, FeedbackAction.RESOLVE]
         plan += [FeedbackAction.VERIFY, FeedbackAction.CLOSE]
         return plan, "resolve"
+
+    def _revisit(self, disposition: Disposition, plan: list[FeedbackAction]) -> str | None:
+        """Append a 回访 to a plan that ends in 结案, when drawn; the answer it will give.
+
+        Its own generator, so the plan's other draws and delays stay as they were.
+        """
+        b = self.behaviour
+        p = b.hotline_revisit_p if HOTLINE in disposition.networks else b.revisit_p
+        if p <= 0.0 or plan[-1:] != [FeedbackAction.CLOSE]:
+            return None
+        rng = random.Random(f"{self.seed}|{disposition.case_id}|{disposition.center_code}|回访")
+        if rng.random() >= p:
+            return None
+        plan.append(FeedbackAction.REVISIT)
+        answers, weights = zip(*SATISFACTION, strict=True)
+        answer: str = rng.choices(answers, weights)[0]
+        return answer
 
     @staticmethod
     def _learn_deadline(case: _Assignment, disposition: Disposition) -> None:
@@ -337,6 +393,9 @@ class Casework:
                 case.plan.pop(0)  # never learnt a deadline: go on without extending
                 return None
             doc["until"] = until.isoformat(timespec="milliseconds")
+        elif action is FeedbackAction.REVISIT and case.satisfaction is not None:
+            doc["satisfaction"] = case.satisfaction
+            self.stats.revisits[case.satisfaction] += 1
         case.plan.pop(0)
         case.counts[action.value] += 1
         fid = feedback_id(case.case_id, case.center, action.value, case.counts[action.value])

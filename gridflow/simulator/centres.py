@@ -43,6 +43,7 @@ async def run_centres(
     *,
     extend_p: float = 0.05,
     rework_p: float = 0.05,
+    revisit_p: float = 0.3,
     group_id: str | None = None,
     from_beginning: bool = True,
     max_cases: int = 50_000,
@@ -66,6 +67,7 @@ async def run_centres(
         return_p=return_p,
         extend_p=extend_p,
         rework_p=rework_p,
+        revisit_p=revisit_p,
         delay_s=delay_s,
     )
     stop = stop if stop is not None else asyncio.Event()

@@ -16,6 +16,22 @@ byte. What it produces, per event slot:
 * ``malformed:<reason>``: one defect each, named by the DLQ reason the processor must give
   (:class:`schemas.RejectReason`); ``SimRecord.flaw`` says which defect.
 
+Two kinds of report the processor must treat specially, each decided by a generator of
+its own (a datum changes only the point it restates; a hotline report then draws its own
+words from the stream like any other network's):
+
+* **Coordinates in a Chinese datum.** A located report from a person's phone app states
+  ``coord_system`` ``gcj02`` (高德, 腾讯) or ``bd09`` (百度) in the shares of
+  :data:`COORD_SYSTEMS`, its point converted from the incident's WGS-84 position; the
+  processor converts it back (``gridflow.core.coords``). Cameras and sensors send WGS-84.
+  The unit grid is the WGS-84 point's, as the processor will see it.
+* **12345 hotline reports.** :data:`HOTLINE_SHARE` of new incidents whose category the
+  ``12345`` network maps are reported through the hotline instead: a citizen caller, the
+  hotline's own category code (or the unified one, or none), and a ``request_type``
+  (诉求类型) in the shares of :data:`REQUEST_TYPES`.
+
+``SimRecord.coord_systems`` and ``SimRecord.request_types`` say what a record holds.
+
 With ``batch_size > 1`` valid events are packed into one record holding a JSON array
 (the contract extension for high-volume sources), cut before it exceeds the record limit.
 """
@@ -34,6 +50,7 @@ from typing import Any
 import orjson
 
 from gridflow.core.catalogue import Catalogue
+from gridflow.core.coords import from_wgs84
 from gridflow.core.regions import RegionGraph
 from gridflow.simulator.incidents import ROADS, TEMPLATES, WHEN, IncidentTemplate
 from gridflow.simulator.places import Village, VillageAtlas
@@ -75,6 +92,8 @@ FLAWS: tuple[tuple[str, RejectReason, float], ...] = (
 )
 _FLAW_CUM = list(itertools.accumulate(weight for _, _, weight in FLAWS))
 
+#: The 12345 hotline's network name (routing_rules/networks.yaml).
+HOTLINE = "12345"
 #: Reporter roles per network, with weights: who typically files that network's reports.
 _ROLES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     "zongzhi": (("grid_worker", "citizen"), (8, 2)),
@@ -84,6 +103,7 @@ _ROLES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     "huanbao": (("grid_worker", "citizen", "sensor"), (4, 3, 3)),
     "shichang": (("grid_worker", "citizen"), (6, 4)),
     "video_ai": (("video_ai",), (1,)),
+    HOTLINE: (("citizen",), (1,)),
 }
 _EVENT_ID_PREFIX = {
     "zongzhi": "ZZ",
@@ -93,7 +113,26 @@ _EVENT_ID_PREFIX = {
     "huanbao": "HB",
     "shichang": "SC",
     "video_ai": "AI",
+    HOTLINE: "RX",
 }
+#: Datums of located reports from people's phone apps, with their shares (the rest: WGS-84).
+#: 高德 and 腾讯 (GCJ-02) lead the Chinese market, 百度 (BD-09) follows; a grid worker's
+#: terminal with a GPS fix sends WGS-84. Project choice, documented in README "Simulator".
+COORD_SYSTEMS: tuple[tuple[str, float], ...] = (("gcj02", 0.2), ("bd09", 0.1))
+#: Reporters whose devices send WGS-84 (machines).
+_MACHINES = frozenset({"sensor", "video_ai"})
+#: The 12345 hotline: share of new incidents of a category it maps reported through it.
+HOTLINE_SHARE = 0.15
+#: 诉求类型 of hotline calls and their shares: complaints and questions dominate the
+#: published 12345 statistics (投诉 ~40 %, 咨询 ~25 %); project choice within them.
+REQUEST_TYPES: tuple[tuple[str, float], ...] = (
+    ("投诉", 0.38),
+    ("咨询", 0.25),
+    ("求助", 0.17),
+    ("举报", 0.10),
+    ("建议", 0.07),
+    ("表扬", 0.03),
+)
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗谢唐"
 _UNKNOWN_NETWORKS = ("jiaotong", "shuiwu", "wangge_v1", "dianli", "hotline12345")
 
@@ -112,6 +151,11 @@ class SimRecord:
     original_id: str | None = None
     #: for ``malformed:*``: the defect (see :data:`FLAWS`).
     flaw: str | None = None
+    #: ``valid`` / ``duplicate``: the ``coord_system`` of each event in a Chinese datum
+    #: (GCJ-02, BD-09; a resend is not counted again).
+    coord_systems: tuple[str, ...] = ()
+    #: the ``request_type`` of each 12345 event.
+    request_types: tuple[str, ...] = ()
 
     @property
     def malformed(self) -> bool:
@@ -139,6 +183,9 @@ class _Incident:
     key: bytes
     encoded: bytes
     networks: set[str] = field(default_factory=set)
+    #: what the first report stated (see SimRecord.coord_systems / request_types).
+    coord_systems: tuple[str, ...] = ()
+    request_types: tuple[str, ...] = ()
 
 
 def network_codes(catalogue: Catalogue) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -200,6 +247,9 @@ class EventGenerator:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._rng = random.Random(seed)
+        #: datums and the hotline: their own draws, so the main stream does not shift.
+        self._datum_rng = random.Random(f"{seed}|datum")
+        self._hotline_rng = random.Random(f"{seed}|12345")
         self.duplicate_rate = duplicate_rate
         self.malformed_rate = malformed_rate
         self.boundary_rate = boundary_rate
@@ -211,6 +261,8 @@ class EventGenerator:
         self._own = own_codes if own_codes is not None else network_codes(self._catalogue)
         self._atlas = VillageAtlas(self._regions)
         self._networks = self._catalogue.networks
+        #: unified categories the 12345 network has a code for.
+        self._hotline_categories = frozenset(self._own.get(HOTLINE, {}))
         self._templates = tuple(
             t for t in TEMPLATES if t.category in self._catalogue and self._known(t.networks)
         )
@@ -278,7 +330,7 @@ class EventGenerator:
         rng = self._rng
         template = self._templates[self._pick(self._template_cum)]
         village = self._atlas.pick(rng)
-        network = self._network(template, set())
+        network = self._hotline(template, self._network(template, set()))
         now = self._clock()
         road, number = rng.choice(ROADS), rng.randint(1, 48)
         lat, lon = self._atlas.point_in(village, rng)
@@ -298,9 +350,19 @@ class EventGenerator:
             village.code.encode(),
             encoded,
             {network},
+            *_tags(doc),
         )
         if cap <= 1:
-            self._out.append(SimRecord(self._key(village), encoded, VALID))
+            coords, requests = _tags(doc)
+            self._out.append(
+                SimRecord(
+                    self._key(village),
+                    encoded,
+                    VALID,
+                    coord_systems=coords,
+                    request_types=requests,
+                )
+            )
             self._recent.append(incident)
             return
         # The array costs a comma per element and two brackets.
@@ -316,7 +378,16 @@ class EventGenerator:
             return
         value = b"[" + b",".join(encoded for encoded, _ in self._pending) + b"]"
         # A batch mixes villages: no single key fits, the processor re-keys each event.
-        self._out.append(SimRecord(None, value, VALID, events=len(self._pending)))
+        self._out.append(
+            SimRecord(
+                None,
+                value,
+                VALID,
+                events=len(self._pending),
+                coord_systems=tuple(c for _, i in self._pending for c in i.coord_systems),
+                request_types=tuple(r for _, i in self._pending for r in i.request_types),
+            )
+        )
         # Only events already sent may be repeated, so no retry overtakes its original.
         self._recent.extend(incident for _, incident in self._pending)
         self._pending.clear()
@@ -379,7 +450,38 @@ class EventGenerator:
                     f"https://oss.gridflow.example/{day.year:04d}/{day.month:02d}/{day.day:02d}/{event_id}-{i}.jpg"
                     for i in range(1, rng.randint(1, 3) + 1)
                 ]
+        self._hotline_call(doc)
+        self._datum(doc, role)
         return doc, role
+
+    # ---- Chinese datums and the 12345 hotline (their own generators) ----
+
+    def _datum(self, doc: dict[str, Any], role: str | None) -> None:
+        """State a located report from a phone app in GCJ-02 or BD-09, as such apps do."""
+        location = doc.get("location")
+        if location is None or role in _MACHINES or doc["source_network"] == "video_ai":
+            return
+        u = self._datum_rng.random()
+        for system, share in COORD_SYSTEMS:
+            if u < share:
+                lat, lon = from_wgs84(location["lat"], location["lon"], system)
+                doc["location"] = {"lat": round(lat, 6), "lon": round(lon, 6)}
+                doc["coord_system"] = system
+                return
+            u -= share
+
+    def _hotline(self, template: IncidentTemplate, network: str) -> str:
+        """``12345`` for :data:`HOTLINE_SHARE` of the incidents it can take, else ``network``."""
+        if template.category not in self._hotline_categories:
+            return network
+        return HOTLINE if self._hotline_rng.random() < HOTLINE_SHARE else network
+
+    def _hotline_call(self, doc: dict[str, Any]) -> None:
+        """A 12345 report states the caller's request type (诉求类型)."""
+        if doc["source_network"] != HOTLINE:
+            return
+        types, weights = zip(*REQUEST_TYPES, strict=True)
+        doc["request_type"] = self._hotline_rng.choices(types, weights)[0]
 
     def _category(self, unified: str, network: str) -> str | None:
         """The unified code, the network's own code, or nothing (classify the text)."""
@@ -461,7 +563,12 @@ class EventGenerator:
         incident = self._recent[-1 - int(rng.random() ** 2 * depth)]
         if rng.random() < RESEND_SHARE:
             self._out.append(
-                SimRecord(incident.key, incident.encoded, RESEND, original_id=incident.event_id)
+                SimRecord(
+                    incident.key,
+                    incident.encoded,
+                    RESEND,
+                    original_id=incident.event_id,
+                )
             )
             return True
         network = self._network(incident.template, incident.networks)
@@ -487,6 +594,7 @@ class EventGenerator:
                 orjson.dumps(doc),
                 DUPLICATE,
                 original_id=incident.event_id,
+                coord_systems=_tags(doc)[0],
             )
         )
         return True
@@ -640,6 +748,13 @@ class EventGenerator:
             name = f"net_{self._rng.getrandbits(24):06x}"
             if name not in self._networks:
                 return name
+
+
+def _tags(doc: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The event's non-WGS-84 datum and 12345 request type, as SimRecord counts them."""
+    system = doc.get("coord_system")
+    request = doc.get("request_type")
+    return ((system,) if system else ()), ((request,) if request else ())
 
 
 def generate(count: int, seed: int, **options: Any) -> list[SimRecord]:

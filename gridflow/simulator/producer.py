@@ -46,6 +46,9 @@ class SimStats:
     seed: int
     records_by_kind: Counter[str] = field(default_factory=Counter)
     events_by_kind: Counter[str] = field(default_factory=Counter)
+    #: new reports (valid, duplicate) in GCJ-02 / BD-09, and 12345 reports by 诉求类型.
+    events_by_coord_system: Counter[str] = field(default_factory=Counter)
+    hotline_by_request_type: Counter[str] = field(default_factory=Counter)
     records: int = 0
     events: int = 0
     bytes: int = 0
@@ -76,6 +79,10 @@ class SimStats:
         if record.kind == BOUNDARY and record.original_id is not None:
             event_id = orjson.loads(record.value).get("event_id")
             self.boundary_pairs.append((str(event_id), record.original_id))
+        if record.coord_systems:
+            self.events_by_coord_system.update(record.coord_systems)
+        if record.request_types:
+            self.hotline_by_request_type.update(record.request_types)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -91,6 +98,8 @@ class SimStats:
             "events_per_s": round(self.events_per_s, 1),
             "records_by_kind": dict(sorted(self.records_by_kind.items())),
             "events_by_kind": dict(sorted(self.events_by_kind.items())),
+            "events_by_coord_system": dict(sorted(self.events_by_coord_system.items())),
+            "hotline_by_request_type": dict(sorted(self.hotline_by_request_type.items())),
         }
 
 

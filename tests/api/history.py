@@ -95,7 +95,7 @@ class History:
             return out.reject
         return self._publish(out.dispositions)
 
-    def metrics(self, county: str, start: datetime, **counts: int) -> None:
+    def metrics(self, county: str, start: datetime, **counts: Any) -> None:
         doc = {
             "region_code": county,
             "window": "1m",

@@ -40,8 +40,23 @@ def lexicon() -> DangerLexicon:
         ("仓库未发生火灾，但消防设施缺失", ("fire",), True, False),
         # An incident marker outside the conditional clause wins: it is happening.
         ("之前就说存在隐患，现在正在冒烟", ("smoke",), False, True),
+        # A person's state now is an incident marker: a hazard word in a side clause
+        # (救护车尚未到达) does not make the report a hazard.
+        ("老人意识不清，救护车尚未到达", ("unconscious",), False, True),
+        # … unless it is what might happen (a conditional's clause) or negated.
+        ("怕有人被困在里面", ("trapped",), True, False),
+        ("没有人被困，后墙裂缝存在隐患", (), True, False),
+        # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
+        ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
+        ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
+        # A person hit by a vehicle is critical, not an injury among others.
+        ("环卫工人被车撞飞了，躺在路中间", ("struck",), False, False),
         # Negation right before a cue cancels it.
         ("两车刮擦，没有人受伤", (), False, False),
+        # Everyday words around one-character and short cues.
+        ("请问社保卡在哪里补办", (), False, False),
+        ("摩托车半夜在街上炸街", (), False, False),
+        ("楼上天天砍骨头，声音震天响", (), False, False),
         # No danger: a hot-pot restaurant is not a fire.
         ("火锅店门口占道经营", (), False, False),
     ],
@@ -103,6 +118,14 @@ def event(text: str, **extra: object) -> GridEvent:
         # A camera alert type maps to its category without text.
         ("AI告警", {"source_network": "video_ai", "category": "fire_smoke"}, "SJ0401", Severity.CRITICAL, False),
         ("AI告警", {"source_network": "video_ai", "category": "person_fall"}, "SJ0421", Severity.HIGH, False),
+        # Other vendors' names for the same alerts.
+        ("AI告警", {"source_network": "video_ai", "category": "flame"}, "SJ0401", Severity.CRITICAL, False),
+        ("AI告警", {"source_network": "video_ai", "category": "person_in_water"}, "SJ0403", Severity.CRITICAL, False),
+        # A hazard without a cue that the classifier files as an incident (交通事故) goes
+        # to the hazard fallback (安全生产隐患), not the incident's emergency clock.
+        ("隧道里渗水结冰，容易发生交通事故", {}, "ZZ0306", Severity.NORMAL, True),
+        # Smoke is what 露天烧烤 is: it does not make the barbecue critical.
+        ("楼下烧烤摊的烟子往楼上飘", {}, "SJ0506", Severity.NORMAL, False),
     ],
 )  # fmt: skip
 def test_assessment(
@@ -113,21 +136,26 @@ def test_assessment(
 
 
 @pytest.mark.parametrize(
-    ("edit", "line", "message"),
+    ("old", "new", "at", "message"),
     [
-        (lambda t: t.replace("triage: SJ0620", "triage: SJ9999"), 30, "triage category 'SJ9999'"),
-        (lambda t: t.replace("    level: critical\n", "    level: urgent\n", 1), 40, "unknown level"),
-        (lambda t: t.replace("hazard: ZZ0405", "hazard: ZZ0499", 1), 41, "not in the catalogue"),
-        (lambda t: t.replace("火苗,", "火灾,", 1), 42, "already listed"),
-        (lambda t: t.replace("version: 1", "version: 1\nlexicon: x"), 29, "unknown field 'lexicon'"),
+        # (text replaced once, its replacement, the text on the line the error names)
+        ("triage: SJ0620", "triage: SJ9999", "triage: SJ9999", "triage category 'SJ9999'"),
+        ("    level: critical\n", "    level: urgent\n", "level: urgent", "unknown level"),
+        ("hazard: ZZ0405", "hazard: ZZ0499", "hazard: ZZ0499", "not in the catalogue"),
+        ("火苗,", "火灾,", "火灾, 火势", "already listed"),
+        ("hazard_fallback: ZZ0306", "hazard_fallback: ZZ0399", "hazard_fallback: ZZ0399", "not in the catalogue"),
+        ("version: 1", "version: 1\nlexicon: x", "lexicon: x", "unknown field 'lexicon'"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
-    tmp_path: Path, edit: object, line: int, message: str
+    tmp_path: Path, old: str, new: str, at: str, message: str
 ) -> None:
+    text = (RULES / "danger.yaml").read_text(encoding="utf-8").replace(old, new, 1)
     path = tmp_path / "danger.yaml"
-    path.write_text(edit((RULES / "danger.yaml").read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigLoadError) as raised:
         DangerLexicon.load(path, Catalogue.default())
+    # Lines counted from the file itself, so that comments added above stay harmless.
+    line = next(number for number, row in enumerate(text.splitlines(), 1) if at in row)
     assert raised.value.line == line
     assert message in raised.value.message

@@ -118,8 +118,8 @@ COUNTING = [
         {"reworks": 1, "extensions": 1, "escalations": 1},
     ),
     Counting(
-        "informs, steps of the loop, warnings, breaches, returns and cancellations count "
-        "towards nothing",
+        "informs, warnings, reopens and cancellations count towards nothing; the other "
+        "loop steps count only their own figures (test_kpi_standard.py)",
         [
             dispatch(),
             fact("informed"),

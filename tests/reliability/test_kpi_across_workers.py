@@ -131,6 +131,13 @@ def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
             lambda rs: hourly(rs)[:2] == (1, 1), 60, "KPI records of the opening and the close"
         )
         assert hourly(kpis.poll()) == (1, 1, 0), "the close was an hour late: 按期结案 0 of 1"
+        # The standard's counts travel the same way: three deadlines (accept, resolve,
+        # verify), one missed; the town's verification charged to the town.
+        hours = [r for r in kpis.poll() if r["window"] == "1h"]
+        assert sum(int(r.get("deadlines", 0)) for r in hours) == 3
+        assert sum(int(r.get("overdue", 0)) for r in hours) == 1
+        town = [r["by_centre"].get(TOWN, {}) for r in hours]
+        assert sum(c.get("verifications", 0) for c in town) == 1
     finally:
         kpis.close()
         out.close()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gridflow.core.catalogue import Catalogue
+from gridflow.core.coords import to_wgs84
 from gridflow.core.geo import haversine_m
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.regions import RegionGraph
@@ -82,9 +83,13 @@ def test_a_boundary_report_repeats_a_located_report_under_a_sibling_village(
         assert event.region_code != original.region_code
         assert regions.parent(event.region_code) == regions.parent(original.region_code)
         assert event.location is not None and original.location is not None
-        distance = haversine_m(
-            event.location.lat, event.location.lon, original.location.lat, original.location.lon
+        # The first report may be in GCJ-02 or BD-09 (a phone app); the boundary report is
+        # WGS-84: compare them on one datum, as the worker does on intake.
+        lat, lon = to_wgs84(
+            original.location.lat, original.location.lon, original.coord_system or "wgs84"
         )
+        assert event.coord_system in (None, "wgs84")
+        distance = haversine_m(event.location.lat, event.location.lon, lat, lon)
         assert distance <= DUPLICATE_MAX_M + 1
         assert (event.category, event.title, event.source_network) == (
             original.category,

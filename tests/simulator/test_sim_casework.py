@@ -210,3 +210,49 @@ def test_a_case_escalated_after_acceptance_is_not_accepted_again() -> None:
     work = Casework(1, DILIGENT)
     work.on_disposition(disposition(action="escalate", center=TOWN, state="accepted"), 0.0)
     assert actions(run(work)) == ["resolve", "verify", "close"]
+
+
+# ------------------------------------------------------------------ 回访 (revisit)
+def closed_case(work: Casework, case: str, networks: list[str]) -> list[tuple[bytes, Feedback]]:
+    """A case dispatched and run to 结案; the worker's close disposition fed back."""
+    work.on_disposition(disposition(case, networks=networks), 0.0)
+    sent = run(work, until=30.0)
+    work.on_disposition(
+        disposition(case, action="state", n=9, state="closed", networks=networks), 30.0
+    )
+    return sent + [(k, Feedback.model_validate_json(v)) for k, v in work.due(1000.0)]
+
+
+def test_a_12345_case_is_revisited_after_closing_by_the_supervising_centre() -> None:
+    work = Casework(1, DILIGENT, supervisor_of=lambda centre: TOWN)
+    sent = closed_case(work, f"{VILLAGE}-hot", ["12345"])
+    assert actions(sent) == ["accept", "resolve", "verify", "close", "revisit"]
+    revisit = sent[-1][1]
+    assert revisit.center_code == TOWN, "监管分离: the reporter is called back from above"
+    assert revisit.satisfaction is not None
+    assert sum(work.stats.revisits.values()) == 1
+    assert len(work) == 0, "forgotten once the revisit went out"
+
+
+def test_other_cases_are_revisited_only_with_revisit_p() -> None:
+    never = Casework(1, DILIGENT)
+    assert "revisit" not in actions(closed_case(never, f"{VILLAGE}-a", ["chengguan"]))
+    always = Casework(1, replace(DILIGENT, revisit_p=1.0))
+    assert actions(closed_case(always, f"{VILLAGE}-a", ["chengguan"]))[-1] == "revisit"
+
+
+def test_revisit_answers_come_in_the_documented_shares_and_leave_the_plan_as_it_was() -> None:
+    from gridflow.simulator.casework import SATISFACTION
+
+    n = 1500
+    work = Casework(3, replace(DILIGENT, revisit_p=1.0))
+    plain = Casework(3, DILIGENT)
+    for i in range(n):
+        case = f"{VILLAGE}-r{i}"
+        with_revisit = closed_case(work, case, ["zongzhi"])
+        without = closed_case(plain, case, ["zongzhi"])
+        # The revisit has its own generator: the steps before it are unchanged.
+        assert actions(with_revisit[:-1]) == actions(without)
+    shares = {answer: work.stats.revisits[answer] / n for answer, _ in SATISFACTION}
+    for answer, share in SATISFACTION:
+        assert abs(shares[answer] - share) < 0.04, shares

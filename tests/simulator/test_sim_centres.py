@@ -75,7 +75,7 @@ async def test_centres_answer_each_dispatched_case_through_the_closed_loop(
     centres = asyncio.create_task(
         run_centres(
             settings, seed=1, accept_p=1.0, resolve_p=1.0, ignore_p=0.0, return_p=0.0,
-            delay_s=(0.0, 0.05), stop=stop, extend_p=0.0, rework_p=0.0, stats=stats,
+            delay_s=(0.0, 0.05), stop=stop, extend_p=0.0, rework_p=0.0, revisit_p=0.0, stats=stats,
         )
     )  # fmt: skip
     consumer = AIOKafkaConsumer(

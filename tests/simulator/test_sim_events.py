@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from gridflow.core.catalogue import Catalogue
+from gridflow.core.coords import to_wgs84
 from gridflow.core.geo import haversine_m
 from gridflow.core.ingest import IngestLimits, decode_events
 from gridflow.core.regions import RegionGraph
@@ -64,6 +65,12 @@ def parsed(stream: list[SimRecord]) -> dict[str, GridEvent]:
 
 
 # ---- determinism ----
+
+
+def wgs84(event: GridEvent) -> tuple[float, float]:
+    """The event's point in WGS-84, as the processor converts it on intake."""
+    assert event.location is not None
+    return to_wgs84(event.location.lat, event.location.lon, event.coord_system)
 
 
 def test_the_same_seed_and_clock_give_the_same_records_byte_for_byte() -> None:
@@ -163,10 +170,9 @@ def test_locations_lie_in_chongqing_and_grid_codes_agree_with_region_and_locatio
             assert event.grid_code[12:] != "000"
             if event.location is not None:
                 village = villages[event.region_code]
-                assert (
-                    atlas.grid_code(village, event.location.lat, event.location.lon)
-                    == event.grid_code
-                )
+                # The grid is the WGS-84 point's, as the processor converts it on intake.
+                lat, lon = to_wgs84(event.location.lat, event.location.lon, event.coord_system)
+                assert atlas.grid_code(village, lat, lon) == event.grid_code
     assert with_grid > N / 2
 
 
@@ -219,9 +225,8 @@ def test_duplicates_are_the_same_incident_near_in_space_and_time(stream: list[Si
         assert dup.region_code == original.region_code
         assert abs(dup.reported_at - original.reported_at) <= timedelta(minutes=10)
         if dup.location is not None and original.location is not None:
-            distance = haversine_m(
-                dup.location.lat, dup.location.lon, original.location.lat, original.location.lon
-            )
+            # Compared as the processor sees them: both in WGS-84.
+            distance = haversine_m(*wgs84(dup), *wgs84(original))
             assert distance <= 100
         other_network += dup.source_network != original.source_network
     assert other_network > 0.8 * len(duplicates)
@@ -323,3 +328,108 @@ def test_a_batch_is_cut_before_it_outgrows_the_record_limit() -> None:
     batches = [r for r in stream if r.kind == "valid"]
     assert len(batches) > 1
     assert all(len(r.value) <= 20_000 for r in batches)
+
+
+# ---- Chinese datums and the 12345 hotline ----
+
+
+def test_phone_reports_state_gcj02_or_bd09_in_the_documented_shares(
+    stream: list[SimRecord],
+) -> None:
+    from gridflow.simulator.events import COORD_SYSTEMS
+
+    people = Counter[str]()
+    for record in stream:
+        if record.malformed or record.kind == "resend":
+            continue
+        doc = orjson.loads(record.value)
+        if "location" not in doc:
+            continue
+        role = (doc.get("reporter") or {}).get("role")
+        system = doc.get("coord_system", "wgs84")
+        assert record.coord_systems == (() if system == "wgs84" else (system,))
+        if role in ("sensor", "video_ai") or doc["source_network"] == "video_ai":
+            assert system == "wgs84", "machines send WGS-84"
+            continue
+        people[system] += 1
+    total = sum(people.values())
+    for system, share in COORD_SYSTEMS:
+        assert abs(people[system] / total - share) < 0.03, people
+
+
+def test_the_processor_converts_a_chinese_datum_back_to_the_incident_s_point(
+    stream: list[SimRecord], regions: RegionGraph, catalogue: Catalogue
+) -> None:
+    """A duplicate in GCJ-02 or BD-09 lands within metres of its incident once decoded."""
+    villages = {r.code for r in regions.by_tier(Tier.VILLAGE)}
+    decoded: dict[str, GridEvent] = {}
+    converted = 0
+    for record in stream:
+        if record.malformed:
+            continue
+        events, _ = decode_events(
+            record.value,
+            known_region=villages,
+            known_network=catalogue.networks,
+            now=START + timedelta(days=1),
+            limits=IngestLimits(),
+        )
+        for event in events:
+            decoded.setdefault(event.event_id, event)
+            converted += bool(record.coord_systems)
+            assert event.coord_system == "wgs84", "converted on intake"
+        if record.kind == "duplicate" and record.original_id in decoded:
+            (dup,) = events
+            original = decoded[record.original_id]
+            if dup.location is not None and original.location is not None:
+                distance = haversine_m(
+                    dup.location.lat, dup.location.lon, original.location.lat, original.location.lon
+                )
+                assert distance <= 100, (record.coord_systems, distance)
+    assert converted > N / 10
+
+
+def test_12345_reports_carry_a_request_type_in_the_documented_shares() -> None:
+    from gridflow.simulator.events import HOTLINE, HOTLINE_SHARE, REQUEST_TYPES
+
+    stream = records(seed=11, count=20_000, duplicate_rate=0.0, malformed_rate=0.0)
+    types = Counter[str]()
+    hotline = 0
+    for record in stream:
+        event = GridEvent.model_validate_json(record.value)
+        if event.source_network != HOTLINE:
+            assert event.request_type is None and record.request_types == ()
+            continue
+        hotline += 1
+        assert event.request_type is not None
+        assert record.request_types == (event.request_type,)
+        assert event.reporter is None or event.reporter.role == "citizen"
+        assert event.event_id.startswith("RX-")
+        types[event.request_type] += 1
+    # A share of the incidents whose category the hotline maps, so fewer of all events.
+    assert 0.02 * len(stream) < hotline < HOTLINE_SHARE * len(stream)
+    for request_type, share in REQUEST_TYPES:
+        assert abs(types[request_type] / hotline - share) < 0.04, types
+
+
+def test_datums_do_not_shift_the_rest_of_the_stream() -> None:
+    """The datum has its own generator: the same reports, only their points restated."""
+    from gridflow.simulator import events as ev
+
+    def reports() -> list[dict[str, object]]:
+        out = []
+        for record in records(count=500, malformed_rate=0.0):
+            doc = orjson.loads(record.value)
+            doc.pop("location", None)
+            doc.pop("coord_system", None)
+            out.append(doc)
+        return out
+
+    with_datums = reports()
+    saved = ev.COORD_SYSTEMS
+    try:
+        ev.COORD_SYSTEMS = ()
+        without = reports()
+    finally:
+        ev.COORD_SYSTEMS = saved
+    assert with_datums == without
