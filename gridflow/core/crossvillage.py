@@ -141,6 +141,9 @@ class TownState:
     seen: dict[str, float] = field(default_factory=dict)
     #: absorbed case id -> (the case, its survivor's id): further places of the survivor.
     absorbed: dict[str, tuple[OpenedCase, str]] = field(default_factory=dict)
+    #: the earliest time anything in the row expires; derived from the row (so a replay
+    #: computes the same), None: compute it again.
+    _next_expiry: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -173,6 +176,8 @@ class TownState:
 
     def expire(self, now: float, limits: CategoryLimits) -> None:
         """Drop candidates past their merge window and decisions past retention."""
+        if self._next_expiry is not None and now < self._next_expiry:
+            return  # nothing is due: the common case, without a walk over the row
         for case_id, case in list(self.candidates.items()):
             known = limits(case.category)
             window = known[1] if known else 0.0
@@ -185,6 +190,22 @@ class TownState:
                 del self.absorbed[case_id]
         for case_id in [k for k, exp in self.seen.items() if exp <= now]:
             del self.seen[case_id]
+        self._next_expiry = self._earliest(limits)
+
+    def _earliest(self, limits: CategoryLimits) -> float:
+        def window(case: OpenedCase) -> float:
+            known = limits(case.category)
+            return known[1] if known else 0.0
+
+        times = [c.opened_at + window(c) for c in self.candidates.values()]
+        times += [c.opened_at + window(c) for c, _ in self.absorbed.values()]
+        times += self.seen.values()
+        return min(times, default=float("inf"))
+
+    def _due(self, at: float) -> None:
+        """Something added to the row expires at ``at``."""
+        if self._next_expiry is not None and at < self._next_expiry:
+            self._next_expiry = at
 
 
 def decide(
@@ -206,10 +227,15 @@ def decide(
         return TownDecision(duplicate=True)
     state.expire(now, limits)
     known = limits(case.category)
-    state.seen[case.case_id] = case.opened_at + (known[1] if known else 0.0) + retention_s
+    window = known[1] if known else 0.0
+    state.seen[case.case_id] = case.opened_at + window + retention_s
+    # Everything added below expires no earlier than the case's own window ends.
+    state._due(case.opened_at + window)
     if known is None:
         return TownDecision()
     radius_m, window_s = known
+    # Degrees of latitude the radius spans: a cheap first cut before the haversine.
+    lat_span = radius_m / 111_000.0
     best: tuple[float, float, str] | None = None
     survivor: OpenedCase | None = None
     # (the place measured from, the case that would take the new one over)
@@ -220,6 +246,8 @@ def decide(
         if sid in state.candidates
     ]
     for place, target in places:
+        if abs(place.lat - case.lat) > lat_span:
+            continue
         if target.region == case.region:
             continue  # the first stage's business (it found them to be two incidents)
         if abs(place.reported_at - case.reported_at) > window_s:

@@ -315,3 +315,30 @@ def test_a_report_near_an_absorbed_case_joins_that_case_s_survivor() -> None:
     assert second.absorb is not None and second.absorb.survivor.case_id == "A"
     assert second.absorb.distance_m == pytest.approx(30, abs=0.5)  # measured from B
     assert TownState.from_bytes(state.to_bytes()) == state
+
+
+def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
+    # What a replay does: it starts from the stored row, without the in-memory shortcuts.
+    import random
+
+    rng = random.Random(5)
+    villages = (V1, V2, "500103001011")
+    cases = [
+        opened(
+            f"c{i}",
+            rng.choice(villages),
+            metres=rng.uniform(0, 600),
+            category=rng.choice(("SJ0102", "SJ0103", "BJ0101")),
+            after_s=i * rng.uniform(0, 900),
+        )
+        for i in range(120)
+    ]
+    kept, reloaded = TownState(TOWN), TownState(TOWN)
+    for case in cases:
+        a = decide(kept, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60)
+        reloaded = TownState.from_bytes(reloaded.to_bytes())
+        b = decide(
+            reloaded, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60
+        )
+        assert a == b
+        assert kept == reloaded
