@@ -84,6 +84,8 @@ def reflected_kind(disp: Mapping[str, Any]) -> str | None:
         return "reopen"
     if reason.startswith("extended"):
         return "extend"
+    if reason.startswith("回访"):
+        return "revisit"
     return None
 
 

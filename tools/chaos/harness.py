@@ -766,6 +766,7 @@ class Chaos:
                 {
                     "kind": r.kind,
                     "ids": list(r.event_ids),
+                    "original": r.original_id,
                     "ok": f.done() and not f.cancelled() and f.exception() is None,
                 }
                 for r, f in self.sent

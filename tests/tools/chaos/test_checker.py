@@ -222,6 +222,8 @@ def test_reflected_kind_maps_every_feedback_driven_disposition() -> None:
     )
     assert reflected_kind({"action": "state", "reason": "cancelled: dup"}) == "cancel"
     assert reflected_kind({"action": "state", "reason": "extended to 2026-01-01"}) == "extend"
+    assert reflected_kind({"action": "state", "reason": "回访 satisfied"}) == "revisit"
+    assert reflected_kind({"action": "state", "reason": "跨村合并: same incident as A"}) is None
     assert reflected_kind({"action": "state", "reason": "inform: county centre"}) is None
     assert reflected_kind({"action": "reroute", "reason": "returned by X: not ours"}) == "return"
     assert reflected_kind({"action": "escalate", "reason": "asked up by X: help"}) == "escalate"
