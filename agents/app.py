@@ -27,10 +27,13 @@ from agents import faust_patches
 from agents.faust_table import CaseTable, aiokafka_producer
 from gridflow import __version__
 from gridflow.config import Settings
+from gridflow.core.engine import Engine
 from gridflow.core.ingest import IngestLimits
+from gridflow.core.silences import SILENCE_LEAD_S, SilenceBook
 from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
+from gridflow.rules_bundles import load_bundle_engine
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.exactly_once import PartitionTransactions, UnsupportedGuarantee
 from gridflow.runtime.heap import settle_startup_heap, sweep
@@ -38,8 +41,12 @@ from gridflow.runtime.kpi_publisher import KpiPublisher
 from gridflow.runtime.pipeline import Pipeline
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord, OutRecord
+from gridflow.runtime.rules_follower import RulesFollower
+from gridflow.runtime.rules_timeline import RulesTimeline
 from gridflow.runtime.sender import send_batched
-from gridflow.topics import TopicNames
+from gridflow.runtime.silence_reader import SilenceReader
+from gridflow.topics import RULES, SILENCES, TopicNames
+from schemas import RulesBundle
 
 log = logging.getLogger("gridflow.worker")
 
@@ -88,7 +95,28 @@ class GridflowApp:
         self.metrics = metrics or Metrics()
         self.topics = TopicNames.prefixed(settings.topic_prefix)
         self.engine = load_engine(settings)
+        # Silences: read from grid.silences into the engine's book, in place.
+        self.engine.silences = SilenceBook()
+        self.silence_reader = SilenceReader(
+            client_kwargs(settings),
+            settings.topic(SILENCES),
+            self.engine.silences,
+            client_id=f"{settings.app_id}-silences",
+            on_change=lambda book: self.metrics.silences_in_force.set(len(book)),
+        )
         self.metrics.set_build_info(__version__, self.engine.rules.version)
+        # Hot reload: bundles published to grid.rules switch at their effective_from by
+        # event time (gridflow/runtime/rules_timeline.py); GRIDFLOW_RULES decides before.
+        self.rules = RulesTimeline(self.engine, self._load_bundle)
+        self.rules_follower = RulesFollower(
+            client=client_kwargs(settings),
+            topic=settings.topic(RULES),
+            timeline=self.rules,
+            on_refused=lambda version, reason: self.metrics.rules_reload_failed(),
+            client_id=f"{settings.app_id}-rules",
+            keep_s=settings.retention_s,
+        )
+        self._observe_rules()
         exactly_once = settings.processing_guarantee == "exactly_once"
         if exactly_once and tansu:
             raise UnsupportedGuarantee(
@@ -152,6 +180,7 @@ class GridflowApp:
             read_state=self.cases.read_state,
             scan_partition=self.cases.scan_partition,
             retire_survivors=True,
+            engine_at=self.rules.at,
         )
         self.kpi = KpiPublisher(self.engine.regions, self.topics.metrics)
         self.batches = 0
@@ -175,10 +204,17 @@ class GridflowApp:
             client_id=f"{settings.app_id}-inputs",
             transactions=self.transactions,
             max_skew_s=settings.max_clock_skew_s,
+            rules=self.rules_follower,
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._register()
         settle_startup_heap()
+
+    def _load_bundle(self, bundle: RulesBundle) -> Engine:
+        """A published bundle's engine, sharing the worker's one book of silences."""
+        engine = load_bundle_engine(self.settings, bundle)
+        engine.silences = self.engine.silences
+        return engine
 
     # ------------------------------------------------------------- stopping
     async def _before_stop(self) -> None:
@@ -188,6 +224,8 @@ class GridflowApp:
         sum the partial records (docs/kpis.md). Without this a clean stop lost them.
         """
         await self.reader.stop()
+        await self.rules_follower.stop()
+        await self.silence_reader.stop()
         records = self.kpi.drain()
         try:
             await asyncio.wait_for(self._send(records), timeout=5.0)
@@ -236,6 +274,10 @@ class GridflowApp:
         @app.task
         async def read_inputs() -> None:
             await self.reader.run()
+
+        @app.task
+        async def read_silences() -> None:
+            await self.silence_reader.run()
 
         @app.timer(interval=self.settings.tick_interval, on_leader=True)
         async def tick() -> None:
@@ -296,7 +338,12 @@ class GridflowApp:
             ready = self.is_ready()
             return web.json({"ready": ready}, status=200 if ready else 503)
 
+    def _observe_rules(self) -> None:
+        version, label = self.rules.in_force(time.time())
+        self.metrics.set_rules_in_force(version, label, len(self.rules.loaded_versions))
+
     async def _observe(self) -> None:
+        self._observe_rules()
         self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
         self.metrics.set_recovery_progress(self.recovery_progress())
@@ -329,6 +376,11 @@ class GridflowApp:
     async def handle(self, records: list[InRecord], now: float) -> Rows:
         """Process one batch; deliver its outputs; return the state rows to store."""
         started = time.perf_counter()
+        if records:
+            # Every silence revision in force for these records must be in the book, on
+            # the first run as on a replay (gridflow/runtime/silence_reader.py).
+            newest = max(record.timestamp for record in records)
+            await self.silence_reader.wait_complete(newest - SILENCE_LEAD_S)
         result = self.pipeline.process(records, now)
         await self._send(result.outputs)
         self.kpi.observe(result.facts)

@@ -33,6 +33,7 @@ COMMANDS = (
     "gridflow.commands.case",
     "gridflow.commands.alert_inbox",
     "gridflow.commands.api",
+    "gridflow.commands.silence",
 )
 
 DESCRIPTION = """\
@@ -56,6 +57,7 @@ examples:
   gridflow dlq list --since 1d                  what was refused, by reason
   gridflow case 500103001003-1a2b3c4d5e6f       one case's state and timeline
   gridflow api                         the HTTP API (docs/api.md)
+  gridflow silence list                屏蔽: silences for known matters (docs/silences.md)
 """
 
 

@@ -24,6 +24,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.parent_death import ORPHAN_KILL_AFTER_VAR, PARENT_PID_VAR
 
 ENV_PREFIX = "GRIDFLOW_"
 #: ``GRIDFLOW_*`` variables that are not settings but are read, with what for.
@@ -31,6 +32,8 @@ OTHER_VARIABLES = {
     "GRIDFLOW_CONFIG": "names a settings file of KEY=value lines",
     "GRIDFLOW_TEST_BROKERS": "tests only: 'embedded' or 'kafka' runs the broker tests on one",
     "GRIDFLOW_KAFKA_HOME": "where Apache Kafka's jars are cached (gridflow/apache_kafka.py)",
+    PARENT_PID_VAR: "set by a parent process (orphan_env): stop once that pid is gone",
+    ORPHAN_KILL_AFTER_VAR: "seconds an orphaned child gets to stop before it SIGKILLs itself",
 }
 
 #: The levels GRIDFLOW_LOG_LEVEL accepts (any case).

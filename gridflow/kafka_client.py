@@ -11,7 +11,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridflow.config import Settings
-from gridflow.topics import ALL_TOPICS, COMPACTED_TOPICS, INPUT_TOPIC_CONFIGS, INPUT_TOPICS
+from gridflow.topics import (
+    ALL_TOPICS,
+    COMPACTED_TOPICS,
+    INPUT_TOPIC_CONFIGS,
+    INPUT_TOPICS,
+    SILENCES,
+)
 
 
 class TopicLayoutError(RuntimeError):
@@ -132,7 +138,8 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
         compacted = {settings.topic(name) for name in COMPACTED_TOPICS}
         wanted = [t for t in dict.fromkeys((*all_topics(settings), *extra)) if t not in existing]
         created: list[str] = []
-        input_names = {settings.topic(name) for name in INPUT_TOPICS}
+        # Silences take effect by the broker's append time, as inputs are decided by it.
+        input_names = {settings.topic(name) for name in (*INPUT_TOPICS, SILENCES)}
         if wanted:
             response = await admin.create_topics(
                 [
@@ -143,7 +150,9 @@ async def ensure_topics(settings: Settings, extra: tuple[str, ...] = ()) -> list
                         topic_configs=topic_configs(
                             settings,
                             changelog=name in changelogs or name in compacted,
-                            input_topic=name in input_names,
+                            # grid.rules too: a bundle switches no earlier than its
+                            # append time, on the same clock as the inputs' (hot reload).
+                            input_topic=name in input_names or name in compacted,
                         ),
                     )
                     for name in wanted

@@ -118,6 +118,7 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         # labels() costs a lock and a tuple build per call; the hot path reuses children.
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self._rules_in_force_labels: tuple[str, str] | None = None
         #: counter increments held back while a batch runs (see ``batched``)
         self._pending: dict[tuple[Any, tuple[str, ...]], float] | None = None
         r = self.registry
@@ -272,6 +273,43 @@ class Metrics:
             ["version", "rules_version"],
             registry=r,
         )
+        self.rules_in_force = Gauge(
+            "gridflow_rules_in_force_info",
+            "Always 1; the labels name the rules version (and its label) in force now on "
+            "this worker, by the wall clock (hot reload: grid.rules).",
+            ["version", "label"],
+            registry=r,
+        )
+        self.rules_reload_failures = Counter(
+            "gridflow_rules_reload_failures_total",
+            "Published rules bundles this worker refused (did not load, did not match "
+            "their version, dropped a policy); the worker kept the rules it had.",
+            registry=r,
+        )
+        self.rules_loaded = Gauge(
+            "gridflow_rules_versions_loaded",
+            "Rules versions this worker holds in memory (its own and those read from "
+            "grid.rules), each deciding the events of its time.",
+            registry=r,
+        )
+        # Silences and inhibition (gridflow/core/silences.py, inhibition.py)
+        self.silenced = Counter(
+            "gridflow_silenced_reports_total",
+            "Reports that joined a silence's known-matter case (屏蔽), per silence.",
+            ["silence"],
+            registry=r,
+        )
+        self.inhibited = Counter(
+            "gridflow_inhibited_reports_total",
+            "Reports attached to an open critical case by an inhibit rule (抑制), per rule.",
+            ["rule"],
+            registry=r,
+        )
+        self.silences_in_force = Gauge(
+            "gridflow_silences_known",
+            "Silences this worker has read from grid.silences (every revision's latest).",
+            registry=r,
+        )
         self._zero_known_series()
 
     def _zero_known_series(self) -> None:
@@ -413,6 +451,14 @@ class Metrics:
         """Count ``count`` SLA breaches (the top tier ran out of time)."""
         self._inc(self.sla_breaches, (), count)
 
+    def report_silenced(self, silence: str) -> None:
+        """Count one report that joined the known-matter case of ``silence``."""
+        self._inc(self.silenced, (silence,))
+
+    def report_inhibited(self, rule: str) -> None:
+        """Count one report attached to an open case by the inhibit rule ``rule``."""
+        self._inc(self.inhibited, (rule,))
+
     def set_open_cases(self, counts: Mapping[tuple[str, SlaState], int]) -> None:
         """Replace the open-case gauge with ``counts`` keyed by ``(tier, sla_state)``.
 
@@ -483,6 +529,19 @@ class Metrics:
         """Name the running code and rules; replaces any earlier pair (rules reload)."""
         self.build_info.clear()
         self.build_info.labels(version=version, rules_version=rules_version).set(1)
+
+    def set_rules_in_force(self, version: str, label: str, loaded: int) -> None:
+        """The rules version in force now and how many versions are held."""
+        current = self._rules_in_force_labels
+        if current != (version, label):
+            self.rules_in_force.clear()
+            self.rules_in_force.labels(version=version, label=label).set(1)
+            self._rules_in_force_labels = (version, label)
+        self.rules_loaded.set(loaded)
+
+    def rules_reload_failed(self) -> None:
+        """A published bundle was refused."""
+        self.rules_reload_failures.inc()
 
     # -- exposition -----------------------------------------------------------------------
 

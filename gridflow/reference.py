@@ -14,6 +14,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.engine import Engine
+from gridflow.core.inhibition import INHIBIT_FILE, InhibitRules
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
 from gridflow.core.severity import SeverityRules
@@ -36,6 +37,9 @@ def load_engine(settings: Settings) -> Engine:
     # A rules directory without danger.yaml gets no danger lexicon (the bundled one names
     # the bundled catalogue's categories).
     danger = DangerLexicon.load(danger_file, catalogue) if danger_file.is_file() else None
+    # Likewise inhibit.yaml: without it nothing is inhibited.
+    inhibit_file = rules_dir / INHIBIT_FILE
+    inhibitions = InhibitRules.load(inhibit_file, catalogue) if inhibit_file.is_file() else None
     return Engine(
         regions=regions,
         catalogue=catalogue,
@@ -45,4 +49,5 @@ def load_engine(settings: Settings) -> Engine:
         danger=danger,
         sla_scale=settings.sla_scale,
         retention_s=settings.retention_s,
+        inhibitions=inhibitions,
     )

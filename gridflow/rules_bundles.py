@@ -5,27 +5,46 @@ hash itself, a label, an author's note and the instant it takes effect. Records 
 keyed by the version, so compaction keeps each version's latest publication; republishing
 an older version with a new ``effective_from`` is how a change is rolled back.
 
-Workers do not read this topic yet (no hot reload): a published bundle documents what is
-meant to be in force; deploying it still means pointing ``GRIDFLOW_RULES`` at the
-directory and restarting the workers.
+Running workers follow this topic (hot reload): each publication becomes a switch of
+:class:`gridflow.runtime.rules_timeline.RulesTimeline`, loaded here by
+:func:`load_bundle_engine`, and takes effect at its ``effective_from`` by event time
+(docs/routing-rules.md, "Lifecycle").
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from gridflow.config import Settings
+from gridflow.core.bundled import DIVISIONS_FILE
+from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
-from gridflow.core.rules_version import decision_files, rules_version
+from gridflow.core.rules_version import (
+    DECISION_FILES,
+    OWN_ONLY_FILES,
+    decision_files,
+    rules_version,
+)
+from gridflow.core.yaml_lines import parse_yaml
 from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.reference import load_engine
 from gridflow.topics import RULES
 from schemas import RulesBundle
 
-__all__ = ["build_bundle", "bundle_in_force", "publish", "read_bundles"]
+__all__ = [
+    "build_bundle",
+    "bundle_in_force",
+    "dropped_policies",
+    "load_bundle_engine",
+    "policy_names",
+    "publish",
+    "read_bundles",
+]
 
 #: A bundle holds the division tree (~0.7 MB of CSV); gzip makes the record ~5x smaller.
 _MAX_REQUEST = 16 * 1024 * 1024
@@ -124,10 +143,71 @@ async def read_bundles(settings: Settings, timeout_s: float = 30.0) -> list[Rule
         await consumer.stop()
 
 
+def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:
+    """The engine of ``bundle``, loaded as strictly as a worker loads ``GRIDFLOW_RULES``.
+
+    The files are written to a scratch directory and loaded from there (the loaders read
+    files); the version is computed again over what was written, so a bundle whose files
+    do not match its version is refused with ``ConfigLoadError``, as is one missing a
+    decision file. Only the decision files count: the settings' ``GRIDFLOW_DIVISIONS`` is
+    replaced by the bundle's own division tree.
+    """
+    missing = [name for name in DECISION_FILES if name not in bundle.files]
+    if missing:
+        raise ConfigLoadError(RULES, None, f"bundle {bundle.version} lacks {', '.join(missing)}")
+    with tempfile.TemporaryDirectory(prefix="gridflow-bundle-") as scratch:
+        root = Path(scratch)
+        # The own-only files (inhibit.yaml) only when the bundle has them: without one the
+        # feature is off, as for a directory.
+        present = [name for name in OWN_ONLY_FILES if name in bundle.files]
+        for name in (*DECISION_FILES, *present):
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(bundle.files[name], encoding="utf-8")
+        written = rules_version(decision_files(root, root / DIVISIONS_FILE))
+        if written != bundle.version:
+            raise ConfigLoadError(
+                RULES, None, f"bundle {bundle.version}: its files hash to {written}"
+            )
+        return load_engine(
+            settings.model_copy(update={"rules": root, "divisions": root / DIVISIONS_FILE})
+        )
+
+
+def policy_names(bundle: RulesBundle) -> set[str]:
+    """The SLA policy names a bundle defines (empty when its policies file does not parse)."""
+    try:
+        doc = parse_yaml(bundle.files.get("policies.yaml", ""), "policies.yaml")
+    except ConfigLoadError:
+        return set()
+    policies = doc.get("policies") if isinstance(doc, dict) else None
+    return set(policies) if isinstance(policies, dict) else set()
+
+
+def dropped_policies(bundle: RulesBundle, published: list[RulesBundle]) -> dict[str, str]:
+    """policy name -> the label of a published version that has it, for every policy
+    ``bundle`` drops: workers refuse such a bundle (open cases name their policy)."""
+    have = policy_names(bundle)
+    dropped: dict[str, str] = {}
+    for earlier in published:
+        for name in sorted(policy_names(earlier) - have):
+            dropped.setdefault(name, earlier.label)
+    return dropped
+
+
 def bundle_in_force(bundles: list[RulesBundle], at: datetime) -> RulesBundle | None:
-    """The bundle whose ``effective_from`` is the latest one not after ``at``."""
-    started = [b for b in bundles if b.effective_from <= at]
-    return max(started, key=lambda b: (b.effective_from, b.published_at), default=None)
+    """The bundle in force at ``at``: the latest switch instant not after ``at``.
+
+    A bundle switches at ``max(effective_from, published_at)``, as workers clamp it
+    (gridflow/runtime/rules_timeline.py; they take the publication record's timestamp,
+    which the publisher stamps when it writes ``published_at``).
+    """
+
+    def switch(b: RulesBundle) -> datetime:
+        return max(b.effective_from, b.published_at)
+
+    started = [b for b in bundles if switch(b) <= at]
+    return max(started, key=lambda b: (switch(b), b.published_at), default=None)
 
 
 def now_utc() -> datetime:

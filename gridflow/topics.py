@@ -25,6 +25,9 @@ COMMANDS = "grid.cases.commands"
 #: Internal, compacted: published rules bundles keyed by their version (``gridflow rules
 #: publish``); one partition, so the order of publications is kept.
 RULES = "grid.rules"
+#: Internal, compacted: silences (屏蔽) keyed by their id (``gridflow silence``, the API);
+#: one partition, read to its end by every worker (gridflow/runtime/silence_reader.py).
+SILENCES = "grid.silences"
 
 #: The contract's topics.
 CONTRACT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, DISPOSITIONS, DLQ, METRICS)
@@ -35,10 +38,10 @@ INPUT_TOPICS: tuple[str, ...] = (EVENTS_IN, FEEDBACK, COMMANDS)
 #: so the SLA clock starts when a report reached Kafka (gridflow/core/record_clock.py).
 INPUT_TOPIC_CONFIGS: dict[str, str] = {"message.timestamp.type": "LogAppendTime"}
 #: Every topic gridflow creates (Faust's changelogs aside).
-ALL_TOPICS: tuple[str, ...] = (*CONTRACT_TOPICS, COMMANDS, RULES)
+ALL_TOPICS: tuple[str, ...] = (*CONTRACT_TOPICS, COMMANDS, RULES, SILENCES)
 #: Topics created with ``cleanup.policy=compact`` and one partition: the latest record of
 #: each key is what counts.
-COMPACTED_TOPICS: tuple[str, ...] = (RULES,)
+COMPACTED_TOPICS: tuple[str, ...] = (RULES, SILENCES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The child gets its own session (process group), so a SIGKILL reaches everything it
 started, and a Ctrl-C in the parent's terminal reaches it only through the parent. It gets
-SIGTERM when the parent dies, so no worker outlives the demo, test or drill that started it.
+SIGTERM when the parent dies, so no worker outlives the demo, test or drill that started it,
+and SIGKILLs itself if its clean stop has not ended some seconds later (``orphan_env``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gridflow.config import PROJECT_ROOT
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import orphan_env, signal_on_parent_death
 
 
 def spawn_worker(
@@ -32,7 +33,8 @@ def spawn_worker(
         # The child keeps its own copy of the descriptor; ours closes with the block.
         return subprocess.Popen(
             [sys.executable, "-m", "gridflow", "worker"],
-            env=dict(env),
+            # SIGKILLs itself if the drain below hangs (its broker died with the parent).
+            env={**env, **orphan_env()},
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=log,

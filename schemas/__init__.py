@@ -21,6 +21,7 @@ from schemas.grid_event import GridEvent, Location, Reporter
 from schemas.merge_metrics import MergeMetrics
 from schemas.rejection import Rejection, RejectReason
 from schemas.rules_bundle import RulesBundle
+from schemas.silence import Near, Silence, SilenceKind, SilenceMatchers
 
 __all__ = [
     "MAX_TEXT",
@@ -32,6 +33,7 @@ __all__ = [
     "GridEvent",
     "Location",
     "MergeMetrics",
+    "Near",
     "Network",
     "RejectReason",
     "Rejection",
@@ -40,5 +42,8 @@ __all__ = [
     "RulesBundle",
     "Satisfaction",
     "Severity",
+    "Silence",
+    "SilenceKind",
+    "SilenceMatchers",
     "Tier",
 ]

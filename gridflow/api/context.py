@@ -18,6 +18,9 @@ from gridflow.config import ApiSettings, Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.ingest import IngestLimits
 from gridflow.core.regions import RegionGraph
+from gridflow.core.silences import SilenceBook
+from gridflow.runtime.silence_reader import SilenceReader
+from gridflow.topics import SILENCES
 from schemas.common import Tier
 
 
@@ -39,6 +42,11 @@ class ApiContext:
     limiter: RateLimiter | None = None
     #: set (and replaced) whenever the projection adds timeline rows: streams and waits.
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: silences as read from ``grid.silences`` by ``silence_reader`` (None: in tests
+    #: without a broker, the routes put what they write into the book themselves).
+    silences: SilenceBook = field(default_factory=SilenceBook)
+    silence_reader: SilenceReader | None = None
+    silences_topic: str = SILENCES
 
     def __post_init__(self) -> None:
         self.villages = frozenset(r.code for r in self.regions.by_tier(Tier.VILLAGE))

@@ -232,16 +232,32 @@ async def _dispositions(
             set_={"case_id": stmt.excluded.case_id},
         )
         await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in moved.items()])
+    # One row per case, the batch's dispositions applied in order: the same end state as
+    # one upsert per disposition, in one statement per column set instead of one per
+    # disposition (building and compiling each was a third of the API's CPU at 1,000/s).
+    latest: dict[str, dict[str, Any]] = {}
     for d, _raw in ordered:
         if d.reason and d.reason.startswith(_INFORM_PREFIX):
             continue  # addressed to another tier; the holder did not change
-        await _case_row(conn, d)
+        row = _case_values(d)
+        before = latest.get(d.case_id)
+        if before is None:
+            latest[d.case_id] = row
+        else:
+            before.update(row, opened_at=before["opened_at"])
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in latest.values():
+        by_columns.setdefault(tuple(row), []).append(row)
+    for columns, rows in by_columns.items():
+        await conn.execute(_upsert_cases(conn, columns), rows)
 
 
-async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
+def _case_values(d: Disposition) -> dict[str, Any]:
     at = d.at.timestamp()
     state = d.state or "registered"
     values = {
+        "case_id": d.case_id,
+        "opened_at": d.reported_at.timestamp() if d.reported_at else at,
         "region_code": d.region_code or d.case_id[:12],
         "holder": d.center_code,
         "holder_county": d.center_code[:6],
@@ -262,15 +278,28 @@ async def _case_row(conn: AsyncConnection, d: Disposition) -> None:
     }
     if d.lat is not None:  # older dispositions carry none: keep what a newer one told
         values.update(lat=d.lat, lon=d.lon, grid_code=d.grid_code)
-    opened = d.reported_at.timestamp() if d.reported_at else at
-    stmt = db.upsert(conn, db.cases).values(case_id=d.case_id, opened_at=opened, **values)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[db.cases.c.case_id],
-        set_={name: excluded[name] for name in values},
-        where=db.cases.c.updated_at <= excluded.updated_at,
-    )
-    await conn.execute(stmt)
+    return values
+
+
+#: (dialect, columns) -> the case upsert for rows of those columns.
+_CASE_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+#: Set only when the row is new: a case opens once.
+_INSERT_ONLY = frozenset({"case_id", "opened_at"})
+
+
+def _upsert_cases(conn: AsyncConnection, columns: tuple[str, ...]) -> Any:
+    key = (conn.dialect.name, columns)
+    stmt = _CASE_UPSERTS.get(key)
+    if stmt is None:
+        insert = db.upsert(conn, db.cases)
+        excluded = insert.excluded
+        stmt = insert.on_conflict_do_update(
+            index_elements=[db.cases.c.case_id],
+            set_={name: excluded[name] for name in columns if name not in _INSERT_ONLY},
+            where=db.cases.c.updated_at <= excluded.updated_at,
+        )
+        _CASE_UPSERTS[key] = stmt
+    return stmt
 
 
 async def _refusals(

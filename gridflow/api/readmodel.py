@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,28 +33,29 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def _summary(row: Row[Any], now: float) -> CaseSummary:
+def _summary(r: dict[str, Any], now: float) -> CaseSummary:
+    deadline = r["deadline"]
     return CaseSummary(
-        case_id=row.case_id,
-        region_code=row.region_code,
-        holder=row.holder,
-        tier=row.tier,
-        state=row.state,
-        stage=row.stage,
-        category=row.category,
-        priority=row.priority,
-        department=row.department,
-        deadline=_dt(row.deadline),
-        overdue=bool(not row.closed and row.deadline is not None and row.deadline < now),
-        title=row.title,
-        networks=orjson.loads(row.networks),
-        events=row.events,
-        opened_at=datetime.fromtimestamp(row.opened_at, UTC),
-        updated_at=datetime.fromtimestamp(row.updated_at, UTC),
-        closed=bool(row.closed),
-        lat=row.lat,
-        lon=row.lon,
-        grid_code=row.grid_code,
+        case_id=r["case_id"],
+        region_code=r["region_code"],
+        holder=r["holder"],
+        tier=r["tier"],
+        state=r["state"],
+        stage=r["stage"],
+        category=r["category"],
+        priority=r["priority"],
+        department=r["department"],
+        deadline=_dt(deadline),
+        overdue=bool(not r["closed"] and deadline is not None and deadline < now),
+        title=r["title"],
+        networks=orjson.loads(r["networks"]),
+        events=r["events"],
+        opened_at=datetime.fromtimestamp(r["opened_at"], UTC),
+        updated_at=datetime.fromtimestamp(r["updated_at"], UTC),
+        closed=bool(r["closed"]),
+        lat=r["lat"],
+        lon=r["lon"],
+        grid_code=r["grid_code"],
     )
 
 
@@ -90,7 +91,7 @@ class ReadModel:
                 select(db.timeline).where(_T.case_id == case_id).order_by(_T.at, _T.seq)
             )
             timeline = [entry(r) for r in steps]
-        summary = _summary(row, now)
+        summary = _summary(row._asdict(), now)
         return CaseDetail(**summary.model_dump(), timeline=timeline)
 
     async def case_of_event(self, event_id: str) -> str | None:
@@ -114,43 +115,23 @@ class ReadModel:
         offset: int = 0,
     ) -> tuple[list[CaseSummary], bool]:
         """A centre's cases (holder under ``prefix``), by deadline; and whether more follow."""
-        where: list[Any] = []
-        if len(prefix) == 6:
-            where.append(_C.holder_county == prefix)
-        elif len(prefix) == 9:
-            where.append(_C.holder_town == prefix)
-        elif prefix:
-            where.append(_C.holder == prefix)
-        if state == "open":
-            where.append(_C.closed.is_(False))
-        elif state == "closed":
-            where.append(_C.closed.is_(True))
-        elif state:
-            where.append(_C.state == state)
-        if tier:
-            where.append(_C.tier == tier)
-        if category:
-            where.append(_C.category.startswith(category, autoescape=True))
-        if overdue is True:
-            where.append(and_(_C.closed.is_(False), _C.deadline < now))
-        elif overdue is False:
-            where.append(or_(_C.closed.is_(True), _C.deadline.is_(None), _C.deadline >= now))
-        if q:
-            where.append(
-                or_(
-                    _C.title.contains(q, autoescape=True), _C.case_id.startswith(q, autoescape=True)
-                )
-            )
-        stmt = (
-            select(db.cases)
-            .where(*where)
-            # Cases without a running deadline (closed, or waiting for 核查) come last.
-            .order_by(_C.due, _C.case_id)
-            .limit(limit + 1)
-            .offset(offset)
+        stmt = cases_query(
+            prefix,
+            now=now,
+            state=state,
+            tier=tier,
+            category=category,
+            overdue=overdue,
+            q=q,
+            limit=limit + 1,
+            offset=offset,
         )
         async with self.engine.connect() as conn:
-            rows = list(await conn.execute(stmt))
+            result = await conn.execute(stmt)
+            # Plain dicts, zipped by position: reading a Row's attributes cost ~14 µs per
+            # case (0.7 ms of a 50-case page), the zip a seventh of that.
+            keys = tuple(result.keys())
+            rows = [dict(zip(keys, row, strict=True)) for row in result]
         return [_summary(r, now) for r in rows[:limit]], len(rows) > limit
 
     async def outcome(
@@ -287,6 +268,55 @@ class ReadModel:
             else:
                 out.append(_figures(name, window, ws, acc, centre=name))
         return out
+
+
+def cases_query(
+    prefix: str,
+    *,
+    now: float,
+    state: str | None = None,
+    tier: str | None = None,
+    category: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Select[Any]:
+    """The SELECT of a centre's list (``gridflow bench --api`` explains it): by deadline,
+    so that with the holder prefix columns a page is one index range, never a sort."""
+    where: list[Any] = []
+    if len(prefix) == 6:
+        where.append(_C.holder_county == prefix)
+    elif len(prefix) == 9:
+        where.append(_C.holder_town == prefix)
+    elif prefix:
+        where.append(_C.holder == prefix)
+    if state == "open":
+        where.append(_C.closed.is_(False))
+    elif state == "closed":
+        where.append(_C.closed.is_(True))
+    elif state:
+        where.append(_C.state == state)
+    if tier:
+        where.append(_C.tier == tier)
+    if category:
+        where.append(_C.category.startswith(category, autoescape=True))
+    if overdue is True:
+        where.append(and_(_C.closed.is_(False), _C.deadline < now))
+    elif overdue is False:
+        where.append(or_(_C.closed.is_(True), _C.deadline.is_(None), _C.deadline >= now))
+    if q:
+        where.append(
+            or_(_C.title.contains(q, autoescape=True), _C.case_id.startswith(q, autoescape=True))
+        )
+    return (
+        select(db.cases)
+        .where(*where)
+        # Cases without a running deadline (closed, or waiting for 核查) come last.
+        .order_by(_C.due, _C.case_id)
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 def prefix_region(prefix: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +22,9 @@ from gridflow.api.tokens import TokenStore
 from gridflow.config import ApiSettings, Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
+from gridflow.kafka_client import client_kwargs
 from gridflow.reference import divisions_path
+from gridflow.runtime.silence_reader import SilenceReader
 
 log = logging.getLogger("gridflow.api")
 
@@ -61,6 +65,7 @@ def build_context(
         topics=output_topics(settings),
         events_topic=settings.topic(topics.EVENTS_IN),
         feedback_topic=settings.topic(topics.FEEDBACK),
+        silences_topic=settings.topic(topics.SILENCES),
     )
 
 
@@ -78,9 +83,23 @@ def kafka_app(ctx: ApiContext, *, rebuild: bool = False) -> FastAPI:
         if ctx.api.projector:
             ctx.projector = Projector(ctx.settings, ctx.engine, ctx.topics, on_applied=ctx.notify)
             await ctx.projector.start()
+        silences_task = None
+        if isinstance(ctx.sink, KafkaSink):
+            ctx.silence_reader = SilenceReader(
+                client_kwargs(ctx.settings),
+                ctx.silences_topic,
+                ctx.silences,
+                client_id=f"{ctx.settings.app_id}-api-silences",
+            )
+            silences_task = asyncio.create_task(ctx.silence_reader.run())
         try:
             yield
         finally:
+            if ctx.silence_reader is not None and silences_task is not None:
+                await ctx.silence_reader.stop()
+                silences_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await silences_task
             if ctx.projector is not None:
                 await ctx.projector.stop()
             await ctx.sink.stop()

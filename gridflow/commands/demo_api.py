@@ -18,7 +18,7 @@ import orjson
 from gridflow.api.tokens import hash_token, new_secret
 from gridflow.broker import free_port
 from gridflow.config import PROJECT_ROOT, Settings
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import orphan_env, signal_on_parent_death
 from gridflow.worker_process import http_get
 
 #: (name, role, region): 渝中区, its 七星岗街道, and 华一坡社区 in it; plus a field app.
@@ -119,7 +119,7 @@ def start_api(settings: Settings, data_dir: Path) -> DemoApi:
     tokens = data_dir / "api-tokens.yaml"
     tokens.write_text("\n".join(lines) + "\n", encoding="utf-8")
     port = free_port()
-    env = dict(os.environ)
+    env = {**os.environ, **orphan_env()}
     env.update(
         {
             "GRIDFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,

@@ -249,6 +249,8 @@ def _check(settings: Settings, as_of: date | None = None, horizon_days: int = 90
     print(f"  keywords   {keywords.name}")
     if engine.danger is not None:
         print(f"  danger     danger.yaml: {len(engine.danger.cues)} cue classes")
+    if engine.inhibitions is not None:
+        print(f"  inhibit    inhibit.yaml: {len(engine.inhibitions.rules)} rules")
     print(f"  routes     {len(routes)} (root {rules.root.id!r})")
     print(f"  policies   {len(rules.policies)}: {', '.join(rules.policies)}")
     print(f"  calendar   {calendar.tz}, {periods}; calendars {', '.join(sorted(rules.calendars))}")

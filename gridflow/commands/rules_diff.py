@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ from rich.table import Table
 
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.ops.errors import OpsError
+from gridflow.topics import EVENTS_IN
 
 if TYPE_CHECKING:  # the engine pulls in jieba: slow for `--help`
     from gridflow.core.engine import Engine
@@ -34,12 +37,20 @@ examples:
   gridflow rules diff old/ new/ --events week.jsonl --from 2026-11-02T00:00:00+08:00 \\
       --to 2026-11-09T00:00:00+08:00
   gridflow rules diff old/ new/ --events week.jsonl --json | jq '.groups[] | [.field, .change, .count]'
+  gridflow rules diff old/ new/ --topic grid.events.in --from 2026-11-02T00:00:00+08:00 \
+      --to 2026-11-09T00:00:00+08:00                  what last week's traffic would have done
 
 --events FILE holds input records: JSON lines, one grid.events.in or grid.feedback value
 per line (an object, or an array of them: a batch), or one JSON array of such values. A
 record naming a feedback_id is feedback. Each record is taken as received at its own time
 (reported_at, or a feedback's at), or at the previous record's time when that is later;
 SLA timers fire at their due instants, up to --to (default: the last record's time).
+
+--topic grid.events.in reads the recorded records from the deployment's topics instead
+(GRIDFLOW_KAFKA_BOOTSTRAP, GRIDFLOW_TOPIC_PREFIX): grid.events.in and its feedback from
+grid.feedback, from the first record at --from (by record time; default: the beginning)
+to the end as it is when the command starts, records stamped at or after --to left out;
+progress goes to stderr. Nothing is committed and no worker is disturbed.
 Deadlines are not scaled (GRIDFLOW_SLA_SCALE is ignored). Records that the worker would
 refuse (schema, unknown region or network) are compared too: a region dropped from the
 division tree shows as a refusal.
@@ -67,12 +78,19 @@ def add_diff(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     diff.add_argument("old", type=Path, metavar="OLD", help="the rules directory in force")
     diff.add_argument("new", type=Path, metavar="NEW", help="the changed rules directory")
-    diff.add_argument(
+    source = diff.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--events",
         type=Path,
         metavar="FILE",
-        required=True,
         help="recorded input records (JSON lines or a JSON array; see below)",
+    )
+    source.add_argument(
+        "--topic",
+        metavar="TOPIC",
+        choices=[EVENTS_IN],
+        help="read the recorded events (and their feedback from grid.feedback) from the "
+        "deployment's topics instead of a file",
     )
     diff.add_argument(
         "--from",
@@ -139,6 +157,53 @@ def read_records(path: Path) -> list[Record]:
     return records
 
 
+def read_topic_records(topic: str, start: float | None, until: float | None) -> list[Record]:
+    """The records of ``topic`` and of grid.feedback between ``start`` and ``until``.
+
+    In record-time order (ties: topic, partition, offset), so the replay is the same
+    whatever the partitions' interleaving; OpsError when there is no broker or topic.
+    """
+    import asyncio
+
+    from gridflow.core.replay import Record
+    from gridflow.ops.topic_reader import TopicReader
+    from gridflow.topics import FEEDBACK
+
+    settings = load_settings()
+    names = [settings.topic(topic), settings.topic(FEEDBACK)]
+    rank = {name: i for i, name in enumerate(names)}
+    tty = sys.stderr.isatty()
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - shown[0] >= (0.2 if tty else 5.0):
+            shown[0] = now
+            end = "\r" if tty and done < total else "\n"
+            print(
+                f"reading {', '.join(names)}: {done:,}/{total:,} records", end=end, file=sys.stderr
+            )
+
+    async def read() -> list[Any]:
+        found: list[Any] = []
+        async with TopicReader(settings, names) as reader:
+            await reader.seek(None if start is None else datetime.fromtimestamp(start, UTC))
+            async for record in reader.to_end(progress):
+                if record.value is None:
+                    continue
+                if until is not None and record.timestamp_ms / 1000.0 >= until:
+                    continue
+                found.append(record)
+        return found
+
+    found = asyncio.run(read())
+    found.sort(key=lambda r: (r.timestamp_ms, rank[r.topic], r.partition, r.offset))
+    records = [Record(i + 1, r.value) for i, r in enumerate(found)]
+    if not records:
+        raise ConfigLoadError(names[0], None, "no records in the time asked for")
+    return records
+
+
 def _engine(directory: Path, divisions: Path | None) -> Engine:
     from gridflow.reference import load_engine
 
@@ -165,10 +230,13 @@ def run_diff(args: argparse.Namespace) -> int:
         print("--to must be after --from", file=sys.stderr)
         return 2
     try:
-        records = read_records(args.events)
+        if args.topic is not None:
+            records = read_topic_records(args.topic, start, until)
+        else:
+            records = read_records(args.events)
         old_engine = _engine(args.old, args.divisions)
         new_engine = _engine(args.new, args.divisions)
-    except ConfigLoadError as exc:
+    except (ConfigLoadError, OpsError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     progress = sys.stderr.isatty()
@@ -176,7 +244,9 @@ def run_diff(args: argparse.Namespace) -> int:
     for label, engine in (("old", old_engine), ("new", new_engine)):
         if progress:
             print(f"replaying {len(records):,} records with the {label} rules…", file=sys.stderr)
-        results.append(replay(engine, records, start=start, until=until))
+        # From a topic, --from already chose the records by when they reached the broker.
+        first = start if args.topic is None else None
+        results.append(replay(engine, records, start=first, until=until))
     old, new = results
     tz = new_engine.rules.calendar.tzinfo
     groups = group_changes(diff_replays(old, new, tz))
@@ -203,7 +273,7 @@ def _document(
         }
 
     return {
-        "events_file": str(args.events),
+        "events_file": str(args.events) if args.topic is None else f"topic {args.topic}",
         "records": new.records,
         "events": new.events,
         "feedback": new.feedback,

@@ -23,11 +23,14 @@ from gridflow.config import Settings, load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.topics import RULES
 
-NOT_YET = """\
-Workers do not pick published bundles up yet (no hot reload): a worker decides with the
-directory GRIDFLOW_RULES names when it starts. Publishing records which version is meant
-to be in force from when; to deploy it, point GRIDFLOW_RULES at the directory and restart
-the workers (see docs/routing-rules.md, "Lifecycle")."""
+HOT_RELOAD = """\
+Running workers pick a publication up without a restart and all switch at effective_from
+by event time: every report, feedback and timer tick stamped at or after it is decided by
+the new bundle, everything before by the one in force then. Open cases keep the deadlines
+they were given; stages started after the switch use the new policies. An effective_from
+earlier than the publication is clamped to it: decisions already made stay made. A bundle
+a worker cannot load is refused (log line, gridflow_rules_reload_failures_total) and the
+worker keeps its rules (see docs/routing-rules.md, "Lifecycle")."""
 
 PUBLISH_EPILOG = f"""\
 examples:
@@ -41,7 +44,7 @@ The bundle is keyed by its version (the rules version: a hash over every decisio
 on the compacted topic grid.rules, so each version's latest publication is kept;
 republishing a version with a later effective_from makes it the one in force again.
 
-{NOT_YET}
+{HOT_RELOAD}
 
 exit status: 0 when published, 2 on invalid rules (file:line: what is wrong) or no broker.
 """
@@ -53,7 +56,7 @@ examples:
 
 "*" marks the version whose effective_from is the latest one not in the future.
 
-{NOT_YET}
+{HOT_RELOAD}
 """
 
 
@@ -61,8 +64,8 @@ def add_publish(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``rules publish`` and ``rules list`` to the ``rules`` subcommands."""
     publish = actions.add_parser(
         "publish",
-        help="check a rules directory and publish it as a versioned bundle to grid.rules "
-        "(workers do not hot-reload it yet)",
+        help="check a rules directory and publish it as a versioned bundle to grid.rules; "
+        "running workers switch to it at effective_from",
         description="Check DIR strictly (as `rules check`) and publish it to the compacted "
         "topic grid.rules as a bundle: every decision file, the rules version (their hash), "
         "a label, an author's note and effective_from. With --version, republish a "
@@ -127,7 +130,13 @@ def _instant(text: str | None) -> datetime | None:
 def run_publish(args: argparse.Namespace) -> int:
     """Publish a directory or republish a version; 0 when published, 2 on an error."""
     from gridflow.commands.rules import _check
-    from gridflow.rules_bundles import build_bundle, now_utc, publish, read_bundles
+    from gridflow.rules_bundles import (
+        build_bundle,
+        dropped_policies,
+        now_utc,
+        publish,
+        read_bundles,
+    )
 
     try:
         published_at = now_utc()
@@ -173,6 +182,16 @@ def run_publish(args: argparse.Namespace) -> int:
                 effective_from=effective_from,
                 published_at=published_at,
             )
+            dropped = dropped_policies(bundle, asyncio.run(read_bundles(settings)))
+            if dropped:
+                name, label = next(iter(dropped.items()))
+                raise ConfigLoadError(
+                    args.directory / "policies.yaml",
+                    None,
+                    f"drops SLA policy {name!r} of published version {label} "
+                    f"({len(dropped)} in all): open cases name it and workers would refuse "
+                    "the bundle; keep the policy (unused policies are allowed)",
+                )
         asyncio.run(publish(settings, bundle))
     except (ConfigLoadError, TimeoutError) as exc:
         print(str(exc), file=sys.stderr)
@@ -181,7 +200,11 @@ def run_publish(args: argparse.Namespace) -> int:
         f"published {bundle.version} ({bundle.label}) to {settings.topic(RULES)}, "
         f"effective from {bundle.effective_from.isoformat()}"
     )
-    print("note: workers do not hot-reload yet; restart them with GRIDFLOW_RULES to deploy it")
+    if bundle.effective_from < published_at:
+        print(
+            f"note: effective_from is before the publication; workers switch at "
+            f"{published_at.isoformat(timespec='seconds')} (decisions already made stay made)"
+        )
     return 0
 
 

@@ -19,6 +19,7 @@ EXPORTED: dict[str, type[BaseModel]] = {
     "rejection.schema.json": models.Rejection,
     "merge_metrics.schema.json": models.MergeMetrics,
     "rules_bundle.schema.json": models.RulesBundle,
+    "silence.schema.json": models.Silence,
 }
 
 

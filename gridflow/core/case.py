@@ -96,6 +96,9 @@ class Case:
     merged_into: str | None = None
     #: cases of other villages whose reports this case took over (跨村合并), oldest first.
     merged_cases: list[str] = field(default_factory=list)
+    #: a known-matter case: the id of the silence whose reports it gathers (no timers,
+    #: no location, so no ordinary report merges into it; gridflow/core/silences.py).
+    silence: str | None = None
     #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
     _json: tuple[int, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -185,6 +188,8 @@ class Case:
             d["mi"] = self.merged_into
         if self.merged_cases:
             d["mc"] = self.merged_cases
+        if self.silence is not None:
+            d["si"] = self.silence
         return d
 
     def to_json(self) -> orjson.Fragment:
@@ -242,6 +247,7 @@ class Case:
             resolved_at=d.get("ra"),
             merged_into=d.get("mi"),
             merged_cases=d.get("mc", []),
+            silence=d.get("si"),
         )
 
     def lateness_s(self) -> float | None:

@@ -15,11 +15,12 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import jieba
 
 from gridflow.core.bounded_cache import remember
@@ -28,7 +29,14 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.tiers import SEVERITY_RANK
 from gridflow.core.yaml_lines import YamlDocument
 
-__all__ = ["KEYWORDS_FIELDS", "Classification", "KeywordMatcher", "TextClassifier", "normalise"]
+__all__ = [
+    "KEYWORDS_FIELDS",
+    "Classification",
+    "JointScan",
+    "KeywordMatcher",
+    "TextClassifier",
+    "normalise",
+]
 
 #: Top-level fields of keywords.yaml; each loader reads its own and tolerates the others.
 KEYWORDS_FIELDS = frozenset({"version", "min_score", "categories", "severity"})
@@ -94,15 +102,15 @@ class KeywordMatcher:
     """
 
     __slots__ = (
-        "_by_first",
+        "_automaton",
         "_cache_generation",
         "_piece_cache",
         "_pieces",
         "_rank_cache",
         "_ranks",
-        "_singles",
         "_tokenizer",
         "_word_cache",
+        "words",
     )
 
     def __init__(self, keywords: Iterable[str], *, add_to_dictionary: bool = True) -> None:
@@ -113,15 +121,8 @@ class KeywordMatcher:
         one-character keywords segment: 火很大 as a word would hide 火).
         """
         words = sorted(set(keywords), key=len, reverse=True)
-        by_first: dict[str, list[str]] = {}
-        singles: set[str] = set()
-        for word in words:
-            if len(word) == 1:
-                singles.add(word)
-            else:
-                by_first.setdefault(word[0], []).append(word)
-        self._by_first = {first: tuple(items) for first, items in by_first.items()}
-        self._singles = frozenset(singles)
+        self.words: frozenset[str] = frozenset(words)
+        self._automaton = _automaton({word: (word, len(word)) for word in words})
         # Raw texts are matched piece by piece (see ``find_text``), which needs keywords made
         # of the characters jieba segments together; any other keyword turns that off.
         self._pieces: re.Pattern[str] | None = _PIECE
@@ -221,13 +222,32 @@ class KeywordMatcher:
         """``(position, keyword)`` of every keyword match in normalised ``text``, in text order."""
         self._forget_if_stale()
         spans: list[tuple[int, int, str]] = []
-        by_first = self._by_first
-        for start, char in enumerate(text):
-            candidates = by_first.get(char)
-            if candidates is not None:
-                for word in candidates:
-                    if text.startswith(word, start):
-                        spans.append((start, start + len(word), word))
+        singles_at: list[int] = []
+        if self._automaton is not None:
+            # Every occurrence of every keyword, overlapping ones included, in one C pass.
+            for end, (word, length) in self._automaton.iter(text):
+                if length == 1:
+                    singles_at.append(end)
+                else:
+                    spans.append((end + 1 - length, end + 1, word))
+        return self.resolve(text, spans, singles_at)
+
+    def resolve(
+        self, text: str, spans: list[tuple[int, int, str]], singles_at: Sequence[int]
+    ) -> list[tuple[int, str]]:
+        """What :meth:`find` keeps of the occurrences of this matcher's keywords in ``text``.
+
+        ``spans``: ``(start, end, keyword)`` of every occurrence of a keyword of two or
+        more characters (sorted here); ``singles_at``: the positions of one-character
+        keywords, ascending. Shared with :class:`JointScan`, which finds the occurrences
+        of several matchers' keywords in one pass.
+        """
+        if not singles_at:
+            # Most pieces of report text hold no keyword of a list, or one.
+            if not spans:
+                return []
+            if len(spans) == 1:
+                return [(spans[0][0], spans[0][2])]
         kept: list[tuple[int, int, str]] = []
         taken = bytearray(len(text))
         # Longest first, then leftmost: a character belongs to one keyword.
@@ -240,16 +260,11 @@ class KeywordMatcher:
         # match them. Segmenting costs more than the scan above (~1.5 µs a character):
         # segment only a window around each candidate, and stop looking for a keyword once
         # it has matched (a keyword counts once).
-        singles = self._singles
-        if singles and not singles.isdisjoint(text):
+        if singles_at:
             found: set[str] = set()
-            for position, char in enumerate(text):
-                if (
-                    char in singles
-                    and not taken[position]
-                    and char not in found
-                    and self._is_word(text, position)
-                ):
+            for position in singles_at:
+                char = text[position]
+                if not taken[position] and char not in found and self._is_word(text, position):
                     found.add(char)
                     kept.append((position, position + 1, char))
         kept.sort()
@@ -274,6 +289,133 @@ class KeywordMatcher:
                 ),
             )
         return cached
+
+
+def _automaton(words: Mapping[str, object]) -> Any:
+    """An Aho-Corasick automaton over ``words`` (``None`` for no words), values attached.
+
+    pyahocorasick reports every occurrence of every word, overlapping ones too, in one
+    C pass; a Python loop over the text's characters cost more than the rest of a match.
+    """
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, value in words.items():
+        automaton.add_word(word, value)
+    automaton.make_automaton()
+    return automaton
+
+
+#: One piece of text as :class:`JointScan` remembers it: its normalised length and, per
+#: matcher, what ``KeywordMatcher.find`` finds in it.
+_JointPiece = tuple[int, tuple[tuple[tuple[int, str], ...], ...]]
+
+
+class JointScan:
+    """Several matchers' :meth:`KeywordMatcher.find_text` from one pass over a text.
+
+    A report's text is read by the classifier (categories), the severity words and the
+    danger lexicon, each with its own keywords and its own "longest match wins" (a word
+    of one list must not hide a word of another). One automaton over all their keywords
+    finds every occurrence once; each matcher then keeps what it would have kept alone
+    (:meth:`KeywordMatcher.resolve`). Pieces are cut and remembered as ``find_text``
+    does, so ``scan(text)[i]`` equals ``matchers[i].find_text(text)``.
+    """
+
+    __slots__ = (
+        "_automaton",
+        "_cache_generation",
+        "_matchers",
+        "_nothing",
+        "_piece_cache",
+        "_pieces",
+    )
+
+    def __init__(self, matchers: Sequence[KeywordMatcher]) -> None:
+        """Scan for the keywords of ``matchers``; results come back in that order."""
+        self._matchers = tuple(matchers)
+        self._nothing: tuple[tuple[tuple[int, str], ...], ...] = tuple(() for _ in matchers)
+        members: dict[str, list[int]] = {}
+        for index, matcher in enumerate(self._matchers):
+            for word in matcher.words:
+                members.setdefault(word, []).append(index)
+        self._automaton = _automaton(
+            {word: (word, len(word), tuple(indices)) for word, indices in members.items()}
+        )
+        # Piece by piece only where every matcher would cut its text so.
+        self._pieces = _PIECE if all(m._pieces is not None for m in self._matchers) else None
+        self._piece_cache: dict[str, _JointPiece] = {}
+        # In step with the tokenizer now; :meth:`scan` brings them all up to date again
+        # when keywords are added to it later.
+        for matcher in self._matchers:
+            matcher._forget_if_stale()
+        self._cache_generation = _tokenizer_generation
+
+    @property
+    def matchers(self) -> tuple[KeywordMatcher, ...]:
+        """The matchers scanned for, in the order :meth:`scan` returns their matches."""
+        return self._matchers
+
+    def scan(self, text: str) -> tuple[list[tuple[int, str]], ...]:
+        """``matcher.find_text(text)`` of every matcher, in the order they were given."""
+        if self._cache_generation != _tokenizer_generation:
+            self._piece_cache.clear()
+            self._cache_generation = _tokenizer_generation
+            for matcher in self._matchers:
+                matcher._forget_if_stale()
+        pieces = self._pieces
+        if pieces is None:
+            return tuple(list(matches) for matches in self._find(normalise(text)))
+        found: tuple[list[tuple[int, str]], ...] = tuple([] for _ in self._matchers)
+        nothing = self._nothing
+        # A one-character keyword counts once per text (per matcher): its first match.
+        singles_found: set[tuple[int, str]] | None = None
+        cache = self._piece_cache
+        offset = 0
+        for piece in pieces.split(text):
+            known = cache.get(piece)
+            if known is None:
+                normalised = normalise(piece)
+                known = remember(
+                    cache, _PIECE_CACHE_SIZE, piece, (len(normalised), self._find(normalised))
+                )
+            length, per_matcher = known
+            if per_matcher is not nothing:
+                for index, matches in enumerate(per_matcher):
+                    for position, word in matches:
+                        if len(word) == 1:
+                            if singles_found is None:
+                                singles_found = set()
+                            elif (index, word) in singles_found:
+                                continue
+                            singles_found.add((index, word))
+                        found[index].append((offset + position, word))
+            offset += length
+        return found
+
+    def _find(self, text: str) -> tuple[tuple[tuple[int, str], ...], ...]:
+        matchers = self._matchers
+        spans: list[list[tuple[int, int, str]]] = [[] for _ in matchers]
+        singles_at: list[list[int]] = [[] for _ in matchers]
+        hit = False
+        if self._automaton is not None:
+            for end, (word, length, indices) in self._automaton.iter(text):
+                hit = True
+                if length == 1:
+                    for index in indices:
+                        singles_at[index].append(end)
+                else:
+                    span = (end + 1 - length, end + 1, word)
+                    for index in indices:
+                        spans[index].append(span)
+        if not hit:
+            return self._nothing
+        return tuple(
+            tuple(matcher.resolve(text, spans[index], singles_at[index]))
+            if spans[index] or singles_at[index]
+            else ()
+            for index, matcher in enumerate(matchers)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,12 +511,20 @@ class TextClassifier:
         """The classifier for the bundled rules (``routing_rules/``), built once per process."""
         return _default_classifier()
 
+    @property
+    def matcher(self) -> KeywordMatcher:
+        """The keywords' matcher (for a :class:`JointScan` of a report's text)."""
+        return self._matcher
+
     def classify(self, text: str) -> Classification:
         """The best category for ``text``, or the catalogue's fallback with score 0."""
         return self._classify_cached(text)
 
     def _classify(self, text: str) -> Classification:
-        matches = self._matcher.find_text(text)
+        return self.classify_found(self._matcher.find_text(text))
+
+    def classify_found(self, matches: Sequence[tuple[int, str]]) -> Classification:
+        """:meth:`classify` from what ``matcher.find_text(text)`` found (a joint scan)."""
         if not matches:
             return self._fallback
         scores: dict[str, float] = {}

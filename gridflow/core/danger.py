@@ -18,7 +18,7 @@ event and report texts repeat.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,12 +286,20 @@ class DangerLexicon:
         """
         return self.cues[reading.cues[0]].hazard_category if reading.cues else self.hazard_fallback
 
+    @property
+    def matcher(self) -> KeywordMatcher:
+        """The cue and marker words' matcher (for a :class:`JointScan` of a report's text)."""
+        return self._matcher
+
     def read(self, text: str) -> DangerReading:
         """Cues and modality of ``text`` (raw report text), remembered."""
         return self._read_cached(text)
 
     def _read(self, text: str) -> DangerReading:
-        found = self._matcher.find_text(text)
+        return self.read_found(text, self._matcher.find_text(text))
+
+    def read_found(self, text: str, found: Sequence[tuple[int, str]]) -> DangerReading:
+        """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan)."""
         if not found:
             return _NOTHING
         kind = self._kind

@@ -19,6 +19,7 @@ from gridflow.core.crossvillage import Joined
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
+from gridflow.core.inhibition import InhibitRule, InhibitRules, find_inhibitor
 from gridflow.core.loop import LOOP, StageChange, Who, may_act
 from gridflow.core.merge import Report, find_merge_target
 from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
@@ -26,6 +27,7 @@ from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
+from gridflow.core.silences import SilenceBook
 from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
 from gridflow.core.tiers import SEVERITY_RANK, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
@@ -38,6 +40,7 @@ from schemas import (
     RejectReason,
 )
 from schemas.common import Satisfaction, Severity, Tier
+from schemas.silence import Silence
 
 #: How often a region row is swept for expired ids and finished cases (event time).
 _EXPIRE_EVERY_S = 3600.0
@@ -115,6 +118,10 @@ class Engine:
     danger: DangerLexicon | None = None
     sla_scale: float = 1.0
     retention_s: float = 7 * 86400.0
+    #: silences read from ``grid.silences`` (the worker's reader fills it in place).
+    silences: SilenceBook | None = None
+    #: the bundle's inhibit rules (``inhibit.yaml``).
+    inhibitions: InhibitRules | None = None
 
     # ----------------------------------------------------------------- events
     def apply_event(self, state: RegionState, event: GridEvent, now: float) -> Outcome:
@@ -131,17 +138,39 @@ class Engine:
         reported = event.reported_at.timestamp()
         lat = event.location.lat if event.location else None
         lon = event.location.lon if event.location else None
-        target = find_merge_target(
-            state.cases.values(),
-            Report(category.code, reported, lat, lon, event.grid_code),
-            radius_m=category.merge_radius_m,
-            window_s=category.merge_window_s,
-            compatible=self.catalogue.compatible,
+        silences = self.silences
+        silence = (
+            silences.match(event, category.code, now, self.regions.chain) if silences else None
         )
-        if target is not None:
+        report = Report(category.code, reported, lat, lon, event.grid_code)
+        target = (
+            find_merge_target(
+                state.cases.values(),
+                report,
+                radius_m=category.merge_radius_m,
+                window_s=category.merge_window_s,
+                compatible=self.catalogue.compatible,
+            )
+            if silence is None
+            else None
+        )
+        inhibitions = self.inhibitions
+        # Only a report of a category some rule inhibits looks for an inhibiting case.
+        inhibiting = (
+            inhibitions.for_target(category.code)
+            if inhibitions is not None and target is None and silence is None
+            else ()
+        )
+        inhibitor = find_inhibitor(state.cases.values(), report, inhibiting) if inhibiting else None
+        if silence is not None:
+            target = self._silenced(state, event, assessment, silence, reported, now, out)
+        elif target is not None:
             routed_at = Severity(target.priority)
             self._merge(target, event, severity, reported, now, out)
             self._reroute_if_worse(target, event, routed_at, now, out)
+        elif inhibitor is not None:
+            target = inhibitor[0]
+            self._inhibited(target, inhibitor[1], event, reported, now, out)
         else:
             target = self._open(state, event, assessment, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
@@ -239,6 +268,114 @@ class Engine:
             key=("merge", event.event_id),
             network=event.source_network,
         )
+
+    def _silenced(
+        self,
+        state: RegionState,
+        event: GridEvent,
+        assessment: Assessment,
+        silence: Silence,
+        reported: float,
+        now: float,
+        out: Outcome,
+    ) -> Case:
+        """屏蔽: the report joins its silence's known-matter case in this village.
+
+        The first report opens the case, held by the silence's centre without timers (a
+        known matter is not escalated); later ones join it. Neither is lost: each is a
+        step with its fact (``silenced``) and the silence named in the reason.
+        """
+        sid = silence.silence_id
+        why = f"silence {sid} ({silence.kind.value}: {silence.comment[:80]}; by {silence.author})"
+        case = next((c for c in state.cases.values() if c.silence == sid and c.is_open), None)
+        if case is not None:
+            self._join(case, event, reported)
+            self._step(
+                out,
+                case,
+                DispositionAction.MERGE,
+                now,
+                StepKind.SILENCED,
+                reason=f"report {event.event_id} joined the known matter of {why}",
+                key=("merge", event.event_id),
+                network=event.source_network,
+                silence=sid,
+            )
+            return case
+        plan = plan_case(event, assessment, self.rules, self.regions, now, self.sla_scale)
+        centre = self.regions.get(silence.center_code)
+        case = Case(
+            id=case_id_for(event.region_code, f"silence:{sid}:{event.event_id}"),
+            region=event.region_code,
+            category=assessment.category.code,
+            priority=plan.priority.value,
+            department=plan.department,
+            tier=centre.tier.value if centre is not None else plan.tier.value,
+            holder=silence.center_code,
+            status=CaseStatus.DISPATCHED,
+            rule=f"silence:{sid}",
+            policy=plan.policy,
+            opened_at=now,
+            first_reported_at=reported,
+            last_reported_at=reported,
+            title=f"已知事项: {silence.comment}"[:60],
+            # No location and no grid: find_merge_target never offers this case to a
+            # report that is not silenced.
+            request_type=event.request_type,
+            events=[event.event_id],
+            networks=[event.source_network],
+            event_networks=[event.source_network],
+            stage=None,
+            silence=sid,
+        )
+        state.cases[case.id] = case
+        self._step(
+            out,
+            case,
+            DispositionAction.DISPATCH,
+            now,
+            StepKind.SILENCED,
+            reason=f"known matter opened by report {event.event_id}: {why}; "
+            "reports of it join this case, none escalates",
+            key=("dispatch",),
+            network=event.source_network,
+            silence=sid,
+        )
+        return case
+
+    def _inhibited(
+        self,
+        case: Case,
+        rule: InhibitRule,
+        event: GridEvent,
+        reported: float,
+        now: float,
+        out: Outcome,
+    ) -> None:
+        """抑制: the report attaches to the open critical case, not escalated separately."""
+        self._join(case, event, reported)
+        self._step(
+            out,
+            case,
+            DispositionAction.MERGE,
+            now,
+            StepKind.INHIBITED,
+            reason=f"report {event.event_id} ({event.category or 'unclassified'}) inhibited "
+            f"by open {case.priority} case {case.id} ({case.category}) under rule "
+            f"{rule.name}: attached, not escalated separately",
+            key=("merge", event.event_id),
+            network=event.source_network,
+            inhibit_rule=rule.name,
+        )
+
+    @staticmethod
+    def _join(case: Case, event: GridEvent, reported: float) -> None:
+        case.events.append(event.event_id)
+        case.event_networks.append(event.source_network)
+        if event.source_network not in case.networks:
+            case.networks.append(event.source_network)
+        case.last_reported_at = max(case.last_reported_at, reported)
+        case.first_reported_at = min(case.first_reported_at, reported)
 
     def _reroute_if_worse(
         self, case: Case, event: _Cause, routed_at: Severity, now: float, out: Outcome
@@ -721,6 +858,10 @@ class Engine:
         return self.rules.policies[case.policy]
 
     def _start_stage(self, case: Case, stage: str, now: float) -> None:
+        if case.silence is not None:
+            # A known matter runs no SLA clock: it is not escalated by a timer.
+            self._stop_stage(case)
+            return
         deadline, warn = stage_clock(self.rules, case.policy, stage, now, self.sla_scale)
         self._set_stage(case, stage, now, deadline, warn)
 
@@ -767,6 +908,8 @@ class Engine:
         key: tuple[str, ...],
         network: str | None = None,
         stage: str | None = None,
+        silence: str | None = None,
+        inhibit_rule: str | None = None,
     ) -> None:
         """Emit one step: its disposition and, at the same index, its fact."""
         # Every id says what the step is (the feedback that caused it, the tier escalated
@@ -820,6 +963,8 @@ class Engine:
         elif kind is _CLOSED:
             fact.on_time = case.on_time
             fact.lateness_s = case.lateness_s()
+        if silence is not None or inhibit_rule is not None:
+            fact.silence, fact.inhibit_rule = silence, inhibit_rule
         out.facts.append(fact)
 
 

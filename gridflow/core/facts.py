@@ -42,6 +42,8 @@ class StepKind(StrEnum):
     ABSORBED = "absorbed"
     #: 跨村合并: another village's case and its reports joined this one (``merge``).
     JOINED = "joined"
+    SILENCED = "silenced"  # 屏蔽: a report joined its silence's known-matter case
+    INHIBITED = "inhibited"  # 抑制: a report attached to an open critical case nearby
 
 
 @dataclass(slots=True)
@@ -89,3 +91,7 @@ class StepFact:
     #: ``revisited``: the reporter's answer (``satisfied``, ``basically_satisfied``,
     #: ``unsatisfied``).
     satisfaction: str | None = None
+    #: ``silenced``: the silence whose known-matter case the report joined.
+    silence: str | None = None
+    #: ``inhibited``: the inhibit rule that attached the report to the case.
+    inhibit_rule: str | None = None

@@ -17,12 +17,13 @@ event is what a worker does with it:
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import NamedTuple, cast
 
 from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue, Category
-from gridflow.core.classify import TextClassifier
+from gridflow.core.classify import JointScan, KeywordMatcher, TextClassifier
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
@@ -112,12 +113,19 @@ def assess_report(
     fallback = catalogue.get(catalogue.fallback)
     if fallback is None:  # the catalogue loader guarantees the fallback exists
         raise LookupError(f"catalogue has no fallback category {catalogue.fallback}")
+    lexicon = danger if danger is not None else _default_danger(catalogue)
+    active_rules = severity_rules if severity_rules is not None else SeverityRules.default()
+    # One pass over the text for the three word lists (categories, severity, danger).
+    scanned = _joint_scan(
+        classifier.matcher,
+        active_rules.matcher,
+        lexicon.matcher if lexicon is not None else None,
+    ).scan(text)
     if category is None:
-        classified = classifier.classify(text)
+        classified = classifier.classify_found(scanned[0])
         category = catalogue.get(classified.code) or fallback
         classified_by = classified.matched
-    lexicon = danger if danger is not None else _default_danger(catalogue)
-    reading = lexicon.read(text) if lexicon is not None else None
+    reading = lexicon.read_found(text, scanned[2]) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     if reading is not None and lexicon is not None and reading.hazard:
         if (
@@ -132,7 +140,12 @@ def assess_report(
         severity = at_most(severity, Severity.HIGH)
         return Assessment(category, severity, text, classified_by, True, reading.cues)
     severity = assess_severity(
-        category, event.severity, text, reporter_role=role, rules=severity_rules
+        category,
+        event.severity,
+        text,
+        reporter_role=role,
+        rules=active_rules,
+        found=scanned[1],
     )
     if reading is None or lexicon is None:
         return Assessment(category, severity, text, classified_by)
@@ -152,6 +165,14 @@ def assess_report(
 
 #: Incident categories (突发事件): a hazard report classified here moves to a hazard one.
 _INCIDENTS = ("SJ04",)
+
+
+@functools.lru_cache(maxsize=4)
+def _joint_scan(
+    categories: KeywordMatcher, severity: KeywordMatcher, danger: KeywordMatcher | None
+) -> JointScan:
+    # A few, not one: tests and a rules reload bring other word lists.
+    return JointScan((categories, severity) if danger is None else (categories, severity, danger))
 
 
 def _default_danger(catalogue: Catalogue) -> DangerLexicon | None:

@@ -4,7 +4,9 @@ A disposition and ``gridflow_build_info`` carry it, so "which rules decided this
 an answer. It covers the routing tree, the SLA policies and the calendar, and also the
 catalogue (a category's department, severity, merge radius), the networks' own codes,
 the classifier's keywords, the danger lexicon and the division tree (which centre is whose parent): a
-change to any of them can change where a case goes or when it escalates.
+change to any of them can change where a case goes or when it escalates. The inhibit
+rules (``inhibit.yaml``) count too when the directory has them; a directory without
+them inhibits nothing and keeps the version it had before the file existed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
 from gridflow.core.load_errors import ConfigLoadError
 
-__all__ = ["DECISION_FILES", "decision_files", "rules_version"]
+__all__ = ["DECISION_FILES", "OWN_ONLY_FILES", "decision_files", "rules_version"]
 
 #: Every file that can change a decision, by its name in a rules directory, in the order
 #: their contents feed the version.
@@ -30,6 +32,9 @@ DECISION_FILES: tuple[str, ...] = (
     "danger.yaml",
     str(DIVISIONS_FILE),
 )
+#: Decision files hashed only when the directory has them (no bundled fallback: without
+#: the file the feature is off), after ``DECISION_FILES``.
+OWN_ONLY_FILES: tuple[str, ...] = ("inhibit.yaml",)
 #: Files a rules directory may leave out: the loaders then use the bundled ones.
 _OPTIONAL = frozenset(
     {"catalogue.yaml", "networks.yaml", "keywords.yaml", "danger.yaml", str(DIVISIONS_FILE)}
@@ -55,6 +60,9 @@ def decision_files(directory: str | Path, divisions: str | Path | None = None) -
         elif name in _OPTIONAL and not path.is_file():
             path = BUNDLED_RULES / name
         files[name] = path
+    for name in OWN_ONLY_FILES:
+        if (folder / name).is_file():
+            files[name] = folder / name
     return files
 
 

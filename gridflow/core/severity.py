@@ -18,7 +18,7 @@ Policy (the max of three, never lower than the category default):
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from gridflow.core.bundled import BUNDLED_RULES
@@ -111,6 +111,11 @@ class SeverityRules:
         """The bundled rules' ``severity:`` section, loaded once per process."""
         return _default_rules()
 
+    @property
+    def matcher(self) -> KeywordMatcher:
+        """The escalation words' matcher (for a :class:`JointScan` of a report's text)."""
+        return self._matcher
+
     def escalation(self, text: str) -> tuple[Severity | None, tuple[str, ...]]:
         """The highest level any escalation word in ``text`` asks for, and those words."""
         return self._scan_cached(text)
@@ -133,8 +138,12 @@ class SeverityRules:
         text: str,
         *,
         reporter_role: ReporterRole | str | None = None,
+        found: Sequence[tuple[int, str]] | None = None,
     ) -> Severity:
-        """The severity of a report; see the module docstring for the policy."""
+        """The severity of a report; see the module docstring for the policy.
+
+        ``found``: what ``matcher.find_text(text)`` finds, when a joint scan has it.
+        """
         severity = category.severity
         if hint is not None:
             if reporter_role in TRUSTED_ROLES:
@@ -144,7 +153,11 @@ class SeverityRules:
                     severity, min(hint, raise_by(category.severity, 1), key=_RANK.__getitem__)
                 )
         # Only the strongest escalation word matters here, not which words they were.
-        rank = self._matcher.highest(text, self._word_rank)
+        if found is None:
+            rank = self._matcher.highest(text, self._word_rank)
+        else:
+            ranks = self._word_rank
+            rank = max((ranks[word] for _, word in found), default=-1)
         if rank >= 0:
             severity = _higher(severity, SEVERITY_ORDER[rank])
         return severity
@@ -157,15 +170,17 @@ def assess_severity(
     *,
     reporter_role: ReporterRole | str | None = None,
     rules: SeverityRules | None = None,
+    found: Sequence[tuple[int, str]] | None = None,
 ) -> Severity:
     """The severity of a report of ``category`` with the reporter's ``hint`` and ``text``.
 
     The highest of: the category default; the escalation keywords found in ``text``; and
     the hint, in full from a ``grid_worker`` or ``sensor``, otherwise capped at one level
-    above the category default. Uses the bundled rules unless ``rules`` is given.
+    above the category default. Uses the bundled rules unless ``rules`` is given;
+    ``found``: the rules' matches in ``text`` when a joint scan has them.
     """
     active = rules if rules is not None else _default_rules()
-    return active.assess(category, hint, text, reporter_role=reporter_role)
+    return active.assess(category, hint, text, reporter_role=reporter_role, found=found)
 
 
 @functools.cache

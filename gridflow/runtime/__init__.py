@@ -11,5 +11,7 @@ testable without Faust and runs without an await per record.
 * :mod:`~gridflow.runtime.sender`: produces records in per-partition batches;
 * :mod:`~gridflow.runtime.partitioning`: which partition a region lives in;
 * :mod:`~gridflow.runtime.heap`: the garbage-collector policy of a worker;
-* :mod:`~gridflow.runtime.kpi_publisher`: the per-county KPI windows of a worker.
+* :mod:`~gridflow.runtime.kpi_publisher`: the per-county KPI windows of a worker;
+* :mod:`~gridflow.runtime.rules_timeline`: the rules in force at an instant (hot reload);
+* :mod:`~gridflow.runtime.rules_follower`: reads ``grid.rules`` into that timeline.
 """

@@ -5,7 +5,8 @@ partition, written in order) holds, besides the region rows, two kinds of rows o
 protocol (their keys start with ``~``; region codes are digits only):
 
 - a **journal** row (``~batch/<partition>``): the batch being processed, as the offset
-  range per input topic and the clock it was processed with;
+  range per input topic, the clock it was processed with and the position of
+  ``grid.rules`` its rules were taken up to (:mod:`gridflow.runtime.rules_timeline`);
 - **position** rows (``~pos/<topic>/<partition>``): where the next batch starts.
 
 Steps, for every batch a reader fetched (:meth:`Checkpoint.run`):
@@ -31,8 +32,9 @@ Invariants:
   replay decide again, so a replay must decide *the same*: a different interleaving of
   the three topics could merge a report into another case than the one already announced
   (seen in the chaos drill as one report in two cases). A replay therefore has the same
-  records, in the same order, with the same clock (:func:`build_batch` orders a batch by
-  what is in it alone; the journal carries the clock).
+  records, in the same order, with the same clock and the same rules (:func:`build_batch`
+  orders a batch by what is in it alone; the journal carries the clock and the rules
+  position, and a replay pins the rules to it).
 - In a partition's changelog, state rows come before the positions that follow them, and
   a journal before the outputs of its batch: a stored position means the state of every
   batch before it is stored, and an output that was sent has its batch journaled.
@@ -53,7 +55,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -106,24 +108,32 @@ def _decoded(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Journal:
-    """One batch of one partition: the offsets it spans and the clock it ran with."""
+    """One batch of one partition: the offsets it spans, the clock and rules it ran with."""
 
     now: float
     start: dict[str, int]
     end: dict[str, int]
+    #: the position of grid.rules the batch's rules were read up to (None: journaled
+    #: before hot reload, or a worker without it: replayed with every bundle read)
+    rules: int | None = None
 
     def to_bytes(self) -> bytes:
         """The journal row's value."""
-        return dumps_compact({"now": self.now, "from": self.start, "to": self.end})
+        doc: dict[str, Any] = {"now": self.now, "from": self.start, "to": self.end}
+        if self.rules is not None:
+            doc["rules"] = self.rules
+        return dumps_compact(doc)
 
     @classmethod
     def parse(cls, value: Any) -> Journal:
         """From a stored row (bytes, or the dict Faust's recovery may hand back)."""
         doc = _decoded(value)
+        rules = doc.get("rules")
         return cls(
             float(doc["now"]),
             {str(k): int(v) for k, v in doc["from"].items()},
             {str(k): int(v) for k, v in doc["to"].items()},
+            None if rules is None else int(rules),
         )
 
 
@@ -134,6 +144,10 @@ class Batch:
     records: list[InRecord]
     now: float
     journals: dict[int, Journal] = field(default_factory=dict)
+
+    def decided_under(self, rules: int | None) -> None:
+        """Journal ``rules`` (a grid.rules position) as the rules this batch is decided by."""
+        self.journals = {p: replace(j, rules=rules) for p, j in self.journals.items()}
 
     def journal_rows(self) -> Rows:
         """The journal row of each partition in this batch."""

@@ -50,6 +50,8 @@ _OPENED = StepKind.OPENED
 #: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
 #: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
 CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
+#: Steps of a silenced or inhibited report (counted per silence and per rule).
+_QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 
 
 @dataclass(slots=True)
@@ -81,8 +83,15 @@ class Pipeline:
         read_state: StateReader,
         scan_partition: TableScan,
         retire_survivors: bool = False,
+        engine_at: Callable[[float], Engine] | None = None,
     ) -> None:
+        """``engine_at``: the engine in force at a record's timestamp (hot reload,
+        :class:`gridflow.runtime.rules_timeline.RulesTimeline`); without it ``engine``
+        decides everything."""
         self.engine = engine
+        self.engine_at: Callable[[float], Engine] = engine_at or (lambda ts: engine)
+        #: id(engine) -> (engine, its villages, its networks), for validation
+        self._known: dict[int, tuple[Engine, frozenset[str], Any]] = {}
         #: Freeze what each batch leaves alive (gridflow.runtime.heap): for a worker, which sweeps.
         self.retire_survivors = retire_survivors
         self.topics = topics
@@ -91,8 +100,6 @@ class Pipeline:
         self.metrics = metrics
         self._read_state = read_state
         self._scan_partition = scan_partition
-        self._villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
-        self._networks = engine.catalogue.networks
         self._states: dict[int, dict[str, RegionState]] = {}
         self._towns: dict[int, dict[str, TownState]] = {}
         #: village -> the key of its town's row (cross-village merges happen within a town).
@@ -228,10 +235,15 @@ class Pipeline:
     ) -> None:
         if now != self._clock_at:  # one conversion per batch, not per record
             self._clock_at, self._clock = now, datetime.fromtimestamp(now, UTC)
+        engine = self.engine_at(rec.timestamp)
+        known = self._known.get(id(engine))
+        if known is None:
+            villages = frozenset(r.code for r in engine.regions.by_tier(Tier.VILLAGE))
+            known = self._known[id(engine)] = (engine, villages, engine.catalogue.networks)
         events, rejects = decode_events(
             rec.value,
-            known_region=self._villages,
-            known_network=self._networks,
+            known_region=known[1],
+            known_network=known[2],
             now=self._clock,
             limits=self.limits,
         )
@@ -251,14 +263,14 @@ class Pipeline:
                     rec,
                 )
                 continue
-            outcome = self.engine.apply_event(
-                self._state(home, event.region_code), event, rec.timestamp
-            )
+            outcome = engine.apply_event(self._state(home, event.region_code), event, rec.timestamp)
             self._apply(outcome, home, event.region_code, rec, result, dirty)
 
     def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
         items, rejects = decode_feedback(
-            rec.value, known_center=self.engine.regions.__contains__, limits=self.limits
+            rec.value,
+            known_center=self.engine_at(rec.timestamp).regions.__contains__,
+            limits=self.limits,
         )
         for reject in rejects:
             self._dlq(result, rec, reject)
@@ -306,7 +318,8 @@ class Pipeline:
                 raw=raw,
             )
             return
-        outcome = self.engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
+        engine = self.engine_at(rec.timestamp)
+        outcome = engine.apply_feedback(self._state(home, region), fb, rec.timestamp)
         if outcome.reject is not None:
             reason, detail = outcome.reject
             self._dlq(result, origin, Reject(reason, detail, raw or origin.value or _dump(fb)))
@@ -352,7 +365,9 @@ class Pipeline:
                     self._forward(result, event.region_code, "event", body, rec, origin=origin)
                     return
                 ts = float(doc.get("ts", rec.timestamp))
-                outcome = self.engine.apply_event(self._state(home, event.region_code), event, ts)
+                outcome = self.engine_at(ts).apply_event(
+                    self._state(home, event.region_code), event, ts
+                )
                 self._apply(outcome, home, event.region_code, rec, result, dirty)
             elif kind == "feedback":
                 fb = Feedback.model_validate(body)
@@ -453,10 +468,11 @@ class Pipeline:
         self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]
     ) -> None:
         index = self._due_index(partition)
+        engine = self.engine_at(now)
         for key in index.pop_due(now):
             region, case_id = cast(tuple[str, str], key)
             state = self._state(partition, region)
-            outcome = self.engine.apply_tick(state, case_id, now)
+            outcome = engine.apply_tick(state, case_id, now)
             tick_rec = InRecord(self.topics.commands, partition, -1, now, None, None)
             self._apply(outcome, partition, region, tick_rec, result, dirty)
 
@@ -493,7 +509,10 @@ class Pipeline:
             if fact.kind is _OPENED:
                 self._announce(fact, disp, result)
             action = disp.action
-            closes = fact.kind in _FINISHING
+            kind = fact.kind
+            closes = kind in _FINISHING
+            if kind in _QUIETED:
+                self._count_quieted(fact)
             key = (action, disp.tier, closes)
             tally[key] = tally.get(key, 0) + 1
             if timed:
@@ -502,6 +521,12 @@ class Pipeline:
             outputs.append(
                 OutRecord(topic, disp.center_code.encode(), dumps_compact(_disposition_doc(disp)))
             )
+
+    def _count_quieted(self, fact: StepFact) -> None:
+        if fact.silence is not None:
+            self.metrics.report_silenced(fact.silence)
+        elif fact.inhibit_rule is not None:
+            self.metrics.report_inhibited(fact.inhibit_rule)
 
     def _flush_tallies(self) -> None:
         metrics = self.metrics

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -41,6 +41,16 @@ from gridflow.runtime.checkpoint import (
 from gridflow.runtime.exactly_once import PartitionTransactions, TransactionalCheckpoint
 
 log = logging.getLogger("gridflow.reader")
+
+
+class RulesSource(Protocol):
+    """Where a batch's rules come from (:class:`gridflow.runtime.rules_follower.RulesFollower`)."""
+
+    async def catch_up(self) -> int:
+        """Read every published bundle; return the position read to."""
+
+    def pin(self, position: int | None) -> None:
+        """Decide with the bundles published before ``position`` (None: all read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +88,11 @@ class InputReader:
         on_fatal: Callable[[], None] = exit_undelivered,
         transactions: PartitionTransactions | None = None,
         max_skew_s: float = 300.0,
+        rules: RulesSource | None = None,
     ) -> None:
+        """``rules``: hot reload; each batch is decided by the bundles read before it."""
         self._client = dict(client)
+        self._rules = rules
         self.topics = tuple(topics)
         steps: dict[str, Any] = {
             "handle": handle,
@@ -190,6 +203,9 @@ class InputReader:
 
     async def _take(self, consumer: AIOKafkaConsumer, partitions: frozenset[int]) -> None:
         """Assign the consumer, finish unfinished journaled batches, seek to positions."""
+        if self._rules is not None:
+            # Before the assignment is taken: on a broker error it is retried as a whole.
+            await self._rules.catch_up()
         self._pending = None
         self._position.clear()
         now = time.monotonic()
@@ -236,6 +252,11 @@ class InputReader:
         }
         fetched = await self._fetch_ranges(consumer, todo)
         batch = build_batch(fetched, self.topics, journal.now, self.max_skew_s)
+        if self._rules is not None:
+            # The rules the first run was decided by: every bundle read before it (all
+            # read in _take), none after.
+            self._rules.pin(journal.rules)
+            batch.decided_under(journal.rules)
         log.warning(
             "partition %d: replaying its unfinished batch (%d records, clock %.3f)",
             partition,
@@ -278,6 +299,19 @@ class InputReader:
             await self.checkpoint.flush()
             return
         batch = build_batch(data, self.topics, self._clock(), self.max_skew_s)
+        if self._rules is not None:
+            # After the fetch: a bundle published before any of these records reached
+            # the broker is read now, so its switch instant is never behind a decision.
+            try:
+                position = await self._rules.catch_up()
+            except BaseException:
+                # The batch is not decided: fetch it again once grid.rules answers.
+                for tp, messages in data.items():
+                    if messages:
+                        consumer.seek(tp, messages[0].offset)
+                raise
+            self._rules.pin(position)
+            batch.decided_under(position)
         await self.checkpoint.run(batch)
         for tp, messages in data.items():
             if messages:

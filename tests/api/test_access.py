@@ -19,6 +19,15 @@ EVENT = {
     "title": "井盖缺失",
 }
 
+SILENCE = {
+    "silence_id": "works-1",
+    "center_code": VILLAGE,
+    "kind": "construction",
+    "matchers": {"categories": ["SJ03"]},
+    "duration_s": 86400,
+    "comment": "施工许可 2026-118",
+}
+
 #: (method, path, body, a token of the right role whose region does not cover the target,
 #:  a token of a role the endpoint refuses)
 ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
@@ -33,6 +42,11 @@ ENDPOINTS: list[tuple[str, str, Any, str | None, str]] = [
     ("GET", f"/v1/regions/{VILLAGE}", None, "t-other-village", "t-app"),
     ("GET", "/v1/calendar", None, None, "t-app"),
     ("GET", f"/v1/cases/{CASE}/actions", None, "t-other-county", "t-app"),
+    ("POST", "/v1/silences", SILENCE, "t-other-county", "t-app"),
+    ("GET", "/v1/silences", None, None, "t-ops"),
+    ("GET", "/v1/silences/works-1", None, None, "t-app"),
+    ("POST", "/v1/silences/works-1/extend", {"duration_s": 3600}, None, "t-app"),
+    ("POST", "/v1/silences/works-1/expire", {}, None, "t-ops"),
 ]
 IDS = [f"{m} {p}" for m, p, *_ in ENDPOINTS]
 
@@ -119,3 +133,18 @@ async def test_health_needs_no_token(api: Api) -> None:
     metrics = await api.client.get("/metrics")
     assert "gridflow_api_requests_total" in metrics.text
     assert 'route="/readyz"' in metrics.text
+
+
+async def test_the_access_log_names_the_route_and_token_never_the_path(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="gridflow.api.access"):
+        r = await api.client.get(f"/v1/cases/{CASE}", headers=auth("t-county"))
+    line = next(rec.getMessage() for rec in caplog.records if rec.name == "gridflow.api.access")
+    assert line.startswith(f"GET /v1/cases/{{case_id}} {r.status_code} ")
+    assert CASE not in line and line.endswith("token=county")
+    metrics = (await api.client.get("/metrics")).text
+    assert (
+        f'gridflow_api_requests_total{{method="GET",route="/v1/cases/{{case_id}}",'
+        f'status="{r.status_code}"}}' in metrics
+    )

@@ -135,6 +135,23 @@ async def test_out_of_order_dispositions_keep_the_latest_state(database_url: str
     assert case is not None and case.state == "closed"
 
 
+async def test_a_batch_ends_as_its_dispositions_applied_one_by_one(database_url: str) -> None:
+    # A batch writes one row per case (the cases of the closed loop and of a second
+    # report), so the whole history in one batch must leave what one record per batch does.
+    h, _case_id = closed_loop()
+    h.report(event("e3", VILLAGE, title="路灯不亮"))
+    await project(database_url, h.records, chunk=1)
+    one_by_one = await snapshot(database_url)
+    engine = db.make_engine(database_url)
+    try:
+        await db.clear(engine)
+    finally:
+        await engine.dispose()
+    await project(database_url, h.records, chunk=len(h.records))
+    assert await snapshot(database_url) == one_by_one
+    assert len(one_by_one["cases"]) == 2
+
+
 async def test_kpi_records_are_kept_one_per_topic_position(database_url: str) -> None:
     h = History(VILLAGE)
     start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)

@@ -18,7 +18,8 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel, Field
 
 from gridflow.core.bundled import BUNDLED_RULES
-from gridflow.core.classify import KeywordMatcher, TextClassifier, normalise
+from gridflow.core.classify import JointScan, KeywordMatcher, TextClassifier, normalise
+from gridflow.core.danger import DangerLexicon
 from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
 from gridflow.core.sla import SlaPolicy, Stage, load_policies, stage_times, stage_timestamps
@@ -82,6 +83,90 @@ def test_find_text_is_find_on_the_normalised_text(parts: list[str], which: str) 
     expected = matcher.find(normalise(text))
     assert matcher.find_text(text) == expected
     assert matcher.find_text(text) == expected  # and again, from what it remembered
+
+
+def _plain_find(matcher: KeywordMatcher, text: str) -> list[tuple[int, str]]:
+    """``find`` as it was before the automaton: every start position tried in Python."""
+    spans = [
+        (start, start + len(word), word)
+        for start in range(len(text))
+        for word in matcher.words
+        if len(word) > 1 and text.startswith(word, start)
+    ]
+    singles = [position for position, char in enumerate(text) if char in matcher.words]
+    return matcher.resolve(text, spans, singles)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(_PIECES, max_size=14), which=st.sampled_from(sorted(_MATCHERS)))
+def test_the_automaton_finds_what_trying_every_position_finds(parts: list[str], which: str) -> None:
+    matcher = _MATCHERS[which]
+    text = normalise("".join(parts))
+    assert matcher.find(text) == _plain_find(matcher, text)
+
+
+def test_a_longer_keyword_lost_to_a_longest_one_leaves_its_shorter_prefix() -> None:
+    # 消防栓 loses to 栓塞物品 (longer); 消防 at the same start still matches.
+    matcher = KeywordMatcher(["消防", "消防栓", "栓塞物品"])
+    assert matcher.find("消防栓塞物品") == [(0, "消防"), (2, "栓塞物品")]
+
+
+#: The three word lists a report's text is read with, in the order assess_report scans them.
+_JOINT = JointScan(
+    (
+        TextClassifier.default().matcher,
+        SeverityRules.default().matcher,
+        DangerLexicon.default().matcher,
+    )
+)
+_REPORT_PIECES = st.sampled_from(
+    [
+        "井盖",
+        "消防栓",
+        "着火了",
+        "火",
+        "火锅",
+        "起了火",
+        "存在火灾隐患",
+        "没有人受伤",
+        "路面塌陷",
+        "燃气",
+        "煤气味",
+        "被困",
+        "电梯",
+        "万一",
+        "，",
+        "。",
+        " ",
+        "ＫＴＶ",
+        "e\u0301",
+        "29号",
+        "老人",
+        "很大",
+        "打架",
+        "持刀",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(_REPORT_PIECES, max_size=14))
+def test_a_joint_scan_finds_what_each_matcher_finds_alone(parts: list[str]) -> None:
+    text = "".join(parts)
+    for _ in range(2):  # and again, from what it remembered
+        scanned = _JOINT.scan(text)
+        for index, matcher in enumerate(_JOINT.matchers):
+            assert scanned[index] == matcher.find_text(text)
+
+
+def test_a_joint_scan_keeps_each_lists_longest_match() -> None:
+    # The classifier's 消防栓 must not hide the danger lexicon's shorter words, nor the
+    # reverse: each list resolves overlaps among its own words only.
+    inner = KeywordMatcher(["消防栓"], add_to_dictionary=False)
+    outer = KeywordMatcher(["消防", "栓"], add_to_dictionary=False)
+    scanned = JointScan((inner, outer)).scan("消防栓坏了")
+    assert scanned[0] == [(0, "消防栓")]
+    assert scanned[1] == outer.find_text("消防栓坏了")
 
 
 def test_a_one_character_keyword_counts_once_across_pieces() -> None:

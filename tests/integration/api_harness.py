@@ -10,7 +10,7 @@ from pathlib import Path
 from harness import ROOT, Deployment, wait_until
 
 from gridflow.broker import free_port
-from gridflow.parent_death import signal_on_parent_death
+from gridflow.parent_death import orphan_env, signal_on_parent_death
 from gridflow.worker_process import http_get, kill_group, terminate
 
 #: name -> (secret, role, region) of the tokens the API tests use.
@@ -49,6 +49,7 @@ class ApiProcess:
             GRIDFLOW_API_PORT=str(self.port),
             GRIDFLOW_API_TOKENS_FILE=str(tokens),
             GRIDFLOW_DATA_DIR=str(deployment.tmp / f"data-{name}"),
+            **orphan_env(),
             **env,
         )
         self.proc: subprocess.Popen[bytes] | None = None

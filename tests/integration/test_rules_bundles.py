@@ -81,7 +81,9 @@ def test_publish_list_and_roll_back(tmp_path: Path, capsys: pytest.CaptureFixtur
         == 0
     )
     out = capsys.readouterr().out
-    assert f"published {v1} (2026-11)" in out and "do not hot-reload" in out
+    assert f"published {v1} (2026-11)" in out
+    # Published after its effective_from: workers switch at the publication instead.
+    assert "note: effective_from is before the publication; workers switch at" in out
     assert (
         main(
             [

@@ -34,6 +34,12 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_handler_seconds": ("histogram", ("agent",)),
     "gridflow_build_info": ("gauge", ("version", "rules_version")),
     "gridflow_calendar_covered_until_timestamp_seconds": ("gauge", ()),
+    "gridflow_rules_in_force_info": ("gauge", ("version", "label")),
+    "gridflow_rules_versions_loaded": ("gauge", ()),
+    "gridflow_rules_reload_failures_total": ("counter", ()),
+    "gridflow_silenced_reports_total": ("counter", ("silence",)),
+    "gridflow_inhibited_reports_total": ("counter", ("rule",)),
+    "gridflow_silences_known": ("gauge", ()),
 }
 
 
@@ -62,6 +68,11 @@ def exercised() -> Metrics:
     m.set_ready(True)
     m.set_build_info("0.1.0", "2024-06-01")
     m.set_calendar_covered_until(1_798_732_800.0)
+    m.set_rules_in_force("57f6d6039cfb", "2026-12", 2)
+    m.rules_reload_failed()
+    m.report_silenced("works-1")
+    m.report_inhibited("火灾现场")
+    m.silences_in_force.set(1)
     return m
 
 

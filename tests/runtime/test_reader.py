@@ -248,3 +248,52 @@ async def test_a_finished_journal_is_not_replayed(kafka_bootstrap: str) -> None:
         await reader.stop()
         await task
     assert seen == [] and reader.replayed_batches == 0
+
+
+class Rules:
+    """A rules source whose topic reads to position 3: what each batch was pinned to."""
+
+    def __init__(self) -> None:
+        self.pinned: list[int | None] = []
+
+    async def catch_up(self) -> int:
+        return 3
+
+    def pin(self, position: int | None) -> None:
+        self.pinned.append(position)
+
+
+async def test_a_batch_is_decided_under_the_rules_it_journaled_and_replayed_under_them(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await _topic_with_records(kafka_bootstrap, 6)
+    # The previous owner decided offsets 2..3 with grid.rules read to position 1; two
+    # bundles were published since (the topic now reads to 3).
+    journal = Journal(now=123.0, start={topic: 2}, end={topic: 4}, rules=1)
+    table = Table({position_key(topic, 0): b"2", journal_key(0): journal.to_bytes()})
+    seen: list[tuple[list[int], int | None]] = []
+    rules = Rules()
+
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        seen.append(([r.offset for r in records if r.partition == 0], rules.pinned[-1]))
+        return {}
+
+    reader = reader_for(kafka_bootstrap, topic, table, handle)
+    reader._rules = rules
+    reader.assign({0}, generation=1)
+    task = asyncio.create_task(reader.run())
+    try:
+        await _until(lambda: table.position(topic, 0) == 6, 20, "partition 0 read to its end")
+    finally:
+        await reader.stop()
+        await task
+    assert seen[0] == ([2, 3], 1), "the replay decides under the rules it journaled"
+    assert all(pinned == 3 for _, pinned in seen[1:]), "new batches under every bundle read"
+    journals = [
+        Journal.parse(value)
+        for rows in table.writes
+        for items in rows.values()
+        for key, value in items
+        if key == journal_key(0) and value is not None
+    ]
+    assert journals and all(j.rules == 3 for j in journals), "each new batch journals it"

@@ -53,6 +53,16 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (all threads), from ``/proc``; 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def median(values: Iterable[float | None]) -> float | None:
     """Median of the values that are not None (None when there are none)."""
     got = [v for v in values if v is not None]
@@ -67,4 +77,12 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     return sorted_values[rank]
 
 
-__all__ = ["BATCH_EVENTS", "BenchRecord", "cores", "median", "percentile", "rss_bytes"]
+__all__ = [
+    "BATCH_EVENTS",
+    "BenchRecord",
+    "cores",
+    "cpu_seconds",
+    "median",
+    "percentile",
+    "rss_bytes",
+]

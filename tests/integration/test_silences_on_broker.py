@@ -1,0 +1,152 @@
+"""Silences and inhibition on a real broker, end to end through the CLI and one worker.
+
+A silence created with ``gridflow silence add`` puts matching reports into one
+known-matter case held by its centre (counted per silence) while other reports open
+cases as usual; once expired, matching reports open cases again. An open fire inhibits
+a parked-cars report nearby: it attaches to the fire's case and has no case of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from cli_runner import gridflow
+from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
+
+from gridflow.core.silences import SILENCE_LEAD_S
+from gridflow.topics import DISPOSITIONS, EVENTS_IN
+
+pytestmark = pytest.mark.integration
+
+VILLAGE = "500103001003"
+TOWN = "500103001000"
+SITE = (29.5560, 106.5710)
+FIRE = (29.5000, 106.5000)
+
+
+def event(
+    event_id: str, category: str, where: tuple[float, float], **kw: Any
+) -> tuple[bytes, bytes]:
+    doc: dict[str, Any] = {
+        "event_id": event_id,
+        "source_network": "chengguan",
+        "reported_at": datetime.now(UTC).isoformat(),
+        "region_code": VILLAGE,
+        "location": {"lat": where[0], "lon": where[1]},
+        "title": "现场情况",
+        "category": category,
+    }
+    doc.update(kw)
+    return VILLAGE.encode(), orjson.dumps(doc)
+
+
+@pytest.fixture(scope="module")
+def dispositions(deployment: Deployment) -> Iterator[Collector]:
+    c = Collector(deployment.bootstrap, deployment.topic(DISPOSITIONS))
+    yield c
+    c.close()
+
+
+def in_force_after(written_by: float) -> None:
+    """Wait (polling the clock) until a silence written before ``written_by`` is in force
+    for records appended from now on."""
+    wait_until(lambda: time.time() > written_by + SILENCE_LEAD_S + 0.2, 10, "the silence lead")
+
+
+def with_event(records: list[dict[str, Any]], event_id: str) -> list[dict[str, Any]]:
+    return [r for r in records if event_id in r["events"]]
+
+
+def test_a_silence_gathers_matching_reports_into_one_known_matter_case(
+    deployment: Deployment, worker: WorkerProcess, dispositions: Collector
+) -> None:
+    added = gridflow(
+        deployment,
+        "silence", "add", "--id", "metro-18", "--centre", TOWN, "--kind", "construction",
+        "--category", "SJ03", "--near", f"{SITE[0]},{SITE[1]},300", "--for", "1d",
+        "--author", "张三", "--comment", "地铁 18 号线施工许可 2026-118",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert "已新建屏蔽 metro-18" in added.out
+    in_force_after(time.time())
+    table = gridflow(deployment, "silence", "list")
+    assert table.code == 0 and "metro-18" in table.out and "生效中" in table.out, table.err
+    listed = gridflow(deployment, "silence", "list", "--json")
+    assert listed.code == 0, listed.err
+    assert [(s["silence_id"], s["state"]) for s in orjson.loads(listed.out)] == [
+        ("metro-18", "active")
+    ]
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(EVENTS_IN),
+        [
+            event("noise-1", "SJ0301", SITE, title="工地夜间施工噪音"),
+            event("noise-2", "SJ0302", (SITE[0], SITE[1] + 0.001), source_network="12345"),
+            event("trash-1", "SJ0102", SITE, title="垃圾堆积"),  # not silenced
+        ],
+    )
+    records = dispositions.wait_for(
+        lambda rs: all(with_event(rs, e) for e in ("noise-2", "trash-1")), 30, "3 reports decided"
+    )
+    (opened,) = [r for r in with_event(records, "noise-1") if r["action"] == "dispatch"]
+    assert opened["center_code"] == TOWN and opened.get("deadline") is None
+    assert "metro-18" in opened["reason"] and "施工许可" in opened["reason"]
+    joined = [r for r in with_event(records, "noise-2") if r["action"] == "merge"]
+    assert [r["case_id"] for r in joined] == [opened["case_id"]]
+    assert "metro-18" in joined[0]["reason"]
+    trash = [r for r in with_event(records, "trash-1") if r["action"] == "dispatch"]
+    assert len(trash) == 1 and trash[0]["case_id"] != opened["case_id"]
+    assert trash[0]["center_code"] == VILLAGE
+    wait_until(
+        lambda: worker.metric("gridflow_silenced_reports_total", silence="metro-18") == 2,
+        10,
+        "2 silenced reports counted",
+    )
+
+    # Expired: from the lead on, matching reports open cases of their own again.
+    ended = gridflow(deployment, "silence", "expire", "metro-18", "--author", "张三",
+                     "--comment", "施工已完成")  # fmt: skip
+    assert ended.code == 0, ended.err
+    in_force_after(time.time())
+    produce_sync(
+        deployment.bootstrap, deployment.topic(EVENTS_IN), [event("noise-3", "SJ0301", SITE)]
+    )
+    records = dispositions.wait_for(lambda rs: bool(with_event(rs, "noise-3")), 30, "noise-3")
+    (after,) = with_event(records, "noise-3")
+    assert after["action"] == "dispatch" and after["case_id"] != opened["case_id"]
+    assert "metro-18" not in (after.get("reason") or "")
+    gone = gridflow(deployment, "silence", "expire", "metro-18")
+    assert gone.code == 2 and gone.err.count("\n") == 1 and "silence_expired" in gone.err
+
+
+def test_an_open_fire_inhibits_a_compatible_report_nearby(
+    deployment: Deployment, worker: WorkerProcess, dispositions: Collector
+) -> None:
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(EVENTS_IN),
+        [event("fire-1", "SJ0401", FIRE, title="居民楼起火", source_network="yingji")],
+    )
+    records = dispositions.wait_for(lambda rs: bool(with_event(rs, "fire-1")), 30, "the fire")
+    fire_case = with_event(records, "fire-1")[0]["case_id"]
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(EVENTS_IN),
+        [event("cars-1", "SJ0504", (FIRE[0], FIRE[1] + 0.002), title="消防车旁车辆乱停")],
+    )
+    records = dispositions.wait_for(lambda rs: bool(with_event(rs, "cars-1")), 30, "cars-1")
+    steps = with_event(records, "cars-1")
+    assert {r["case_id"] for r in steps} == {fire_case}, "attached, no case of its own"
+    (attached,) = [r for r in steps if r["action"] == "merge"]
+    assert "inhibited" in attached["reason"] and "火灾现场" in attached["reason"]
+    assert not [r for r in steps if r["action"] == "escalate"]
+    wait_until(
+        lambda: worker.metric("gridflow_inhibited_reports_total", rule="火灾现场") == 1,
+        10,
+        "1 inhibited report counted",
+    )

@@ -1,0 +1,80 @@
+"""``gridflow bench --api``: its parts run, finish by their deadlines and report what they
+could not measure. No timing is asserted (the machine is shared)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tools.bench import api_bench
+from tools.bench import pipeline_bench as pb
+
+pytestmark = pytest.mark.integration
+
+
+def test_latency_gives_up_at_its_deadline_and_counts_the_unanswered(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # An API with no worker behind it: every POST is accepted, no disposition ever comes.
+    dep = pb.Deployment(kafka_bootstrap, tmp_path)
+    dep.create_topics()
+    api = api_bench.ApiServer(dep).start()
+    said: list[str] = []
+    try:
+        docs = api_bench._renamed(pb.make_records(20, seed=7), "dl")
+        result = asyncio.run(
+            api_bench._latency(api.url, dep, docs, rate=100, warmup=0, drain_s=1.0, say=said.append)
+        )
+    finally:
+        api.stop()
+    assert result["sent"] == 20 and result["refused"] == {}
+    assert result["answered"] == 0 and result["unanswered"] == result["measured_unanswered"] == 20
+    # Unanswered events rank above every answer: no percentile to report.
+    assert result["p50_ms"] is None and result["p99_ms"] is None
+    assert said and "20/20 sent, 0 answered" in said[-1]
+
+
+def test_latency_measures_post_to_disposition(kafka_bootstrap: str, tmp_path: Path) -> None:
+    events = pb.make_records(100, seed=8)
+    result = api_bench.run_latency(
+        kafka_bootstrap, tmp_path, events, rate=50, seconds=2, warmup=0.5, say=lambda _: None
+    )
+    assert result["sent"] == 100 and result["unanswered"] == 0 and result["answered"] == 100
+    assert result["p99_ms"] is not None and result["p99_ms"] >= result["p50_ms"] > 0
+    assert result["api_cpu_us_per_event"] > 0 and result["worker_cpu_us_per_event"] > 0
+
+
+def test_query_seeds_explains_and_answers_over_http(kafka_bootstrap: str, tmp_path: Path) -> None:
+    result = api_bench.run_query(kafka_bootstrap, tmp_path, cases=3000, queries=8, say=print)
+    with sqlite3.connect(tmp_path / "query-3000.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM cases").fetchone() == (3000,)
+        open_cases = conn.execute("SELECT count(*) FROM cases WHERE NOT closed").fetchone()[0]
+    assert 1200 < open_cases < 1800  # about half
+    # Every tier's first page is one index range in deadline order, never a sort.
+    assert set(result["plans"]) == {"village", "town", "county", "city"}
+    assert "sorted_tiers" not in result, result["plans"]
+    assert all("INDEX" in plan for plan in result["plans"].values()), result["plans"]
+    assert result["queries"] == 8 and result["p99_ms"] >= result["p50_ms"] > 0
+
+
+def test_the_summary_says_which_targets_are_met() -> None:
+    from gridflow.commands.bench import _api_targets
+
+    met = _api_targets(
+        {
+            "intake": {"eps": 6000.0},
+            "latency": {"p99_ms": None, "unanswered": 900},
+            "query": {"cases": 1_000_000, "p99_ms": 20.0},
+        },
+        rate=1000,
+    )
+    assert met == {
+        "intake_eps_5000": True,
+        "latency_p99_150ms_at_1000": False,  # too many unanswered for a p99
+        "query_p99_50ms_at_1m": True,
+    }
+    # Not measured, or not at the target's load: neither met nor missed.
+    assert _api_targets({"query": {"cases": 1000, "p99_ms": 1.0}}, rate=100) == dict.fromkeys(met)
