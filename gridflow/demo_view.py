@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from gridflow.core.crossvillage import MergeLinks
 from gridflow.core.kpi import COUNTS, rates
 from gridflow.core.tiers import TIERS_UP
 
@@ -43,6 +44,11 @@ class DemoFigures:
     feedback_sent: int = 0
     kpi_records: int = 0
     metrics_nonzero: int = 0
+    #: 跨村合并: the simulator's (boundary report, report it repeats) pairs; which case
+    #: each event is in; which cases were merged into a neighbouring village's case.
+    boundary_pairs: list[tuple[str, str]] = field(default_factory=list)
+    event_case: dict[str, str] = field(default_factory=dict)
+    links: MergeLinks = field(default_factory=MergeLinks)
     #: the simulator's reports in GCJ-02 / BD-09 and its 12345 calls by 诉求类型; the
     #: simulated centres' 回访 by answer (copied from their stats while the demo runs).
     events_by_coord_system: dict[str, int] = field(default_factory=dict)
@@ -70,9 +76,13 @@ class DemoFigures:
         self.dispositions += 1
         action, tier = doc.get("action", "?"), doc.get("tier", "?")
         self.by_action_tier[(action, tier)] += 1
+        case_id = str(doc.get("case_id"))
+        for event in doc.get("events") or ():
+            self.event_case[str(event)] = case_id
+        self.links.add(doc)
         if action == "dispatch":
             self.cases.add(doc["case_id"])
-        elif action == "merge":
+        elif action == "merge" and not doc.get("merged_cases"):
             self.merges += 1
         elif action == "escalate":
             self.escalations += 1
@@ -89,12 +99,24 @@ class DemoFigures:
         self.dlq += 1
         self.dlq_by_reason[doc.get("reason", "?")] += 1
 
+    def split_across_villages(self) -> int:
+        """Boundary reports that ended in another case than the report they repeat."""
+        root, where = self.links.root, self.event_case
+        return sum(
+            1
+            for event, original in self.boundary_pairs
+            if event in where and original in where and root(where[event]) != root(where[original])
+        )
+
     def summary(self) -> dict[str, Any]:
         """The JSON object the demo prints last."""
         return {
             "events_in": self.events_in,
             "cases": len(self.cases),
             "merges": self.merges,
+            "boundary_reports": len(self.boundary_pairs),
+            "cross_village_merges": len(self.links.merged_into),
+            "split_across_villages": self.split_across_villages(),
             "dispositions": self.dispositions,
             "escalations": self.escalations,
             "escalations_by_tier": dict(self.escalations_by_tier),
@@ -126,6 +148,8 @@ class DemoFigures:
         lines = [
             f"gridflow demo   {elapsed:6.0f} s   events in {self.events_in:>7}   cases {len(self.cases):>6}"
             f"   merges {self.merges:>5}   closed {len(self.closed):>5}   DLQ {self.dlq:>5}",
+            f"跨村合并 {len(self.links.merged_into):>5} cases merged across village lines"
+            f" ({len(self.boundary_pairs)} boundary reports)",
             "",
             f"{'dispositions':<14}" + "".join(f"{t:>9}" for t in tiers),
         ]

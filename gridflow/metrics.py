@@ -63,9 +63,10 @@ FEEDBACK_ACTIONS: Final = (
     "reopen",
 )
 #: What an idempotent no-op was a replay of.
-DUPLICATE_KINDS: Final = ("event", "feedback", "disposition")
+DUPLICATE_KINDS: Final = ("event", "feedback", "disposition", "absorb", "join")
 
-DuplicateKind = Literal["event", "feedback", "disposition"]
+#: ``absorb`` / ``join``: a replayed step of a merge across village lines (跨村合并).
+DuplicateKind = Literal["event", "feedback", "disposition", "absorb", "join"]
 
 #: Ingest → disposition latency: 5 ms (hot path) up to 10 min (a backlog after recovery).
 LATENCY_BUCKETS: Final = (
@@ -165,6 +166,11 @@ class Metrics:
             "gridflow_cases_merged_total",
             "Reports merged into an existing case, per tier holding the case.",
             ["tier"],
+            registry=r,
+        )
+        self.cases_merged_across_villages = Counter(
+            "gridflow_cases_merged_across_villages_total",
+            "Cases absorbed into a neighbouring village's case of the same incident (跨村合并).",
             registry=r,
         )
         self.cases_closed = Counter(
@@ -388,6 +394,10 @@ class Metrics:
     def case_opened(self, tier: str, count: int = 1) -> None:
         """Count ``count`` new cases dispatched to a centre of ``tier``."""
         self._inc(self.cases_opened, (tier,), count)
+
+    def case_merged_across_villages(self) -> None:
+        """Count one case the town stage decided to absorb into another village's case."""
+        self._inc(self.cases_merged_across_villages, ())
 
     def case_merged(self, tier: str, count: int = 1) -> None:
         """Count ``count`` reports merged into cases held at ``tier``."""

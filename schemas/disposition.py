@@ -54,3 +54,10 @@ class Disposition(BaseModel):
     verifier: str | None = None
     #: the centre whose feedback caused this step (``None``: a report or a timer did).
     acted_by: str | None = None
+    #: 跨村合并 (merges across village lines): on the surviving case's ``merge`` step,
+    #: every village the incident was reported under (its own first) and the cases of
+    #: other villages it took over; on the absorbed case's ``state`` step (state
+    #: ``merged``), the case that took it over.
+    villages: list[str] | None = None
+    merged_cases: list[str] | None = None
+    merged_into: str | None = None

@@ -35,7 +35,7 @@ from schemas import Disposition, MergeMetrics, Rejection
 log = logging.getLogger("gridflow.api.projection")
 
 #: Case states after which a case no longer appears among open cases.
-FINAL_STATES = frozenset({"closed", "cancelled"})
+FINAL_STATES = frozenset({"closed", "cancelled", "merged"})
 #: Dispositions that tell another tier about a case they do not hold.
 _INFORM_PREFIX = "inform:"
 
@@ -195,6 +195,8 @@ async def _dispositions(
     ordered = sorted(fresh.values(), key=lambda item: item[0].at)
     rows = []
     events: dict[str, str] = {}
+    #: 跨村合并: reports of an absorbed case now belong to the case that took them over.
+    moved: dict[str, str] = {}
     for d, raw in ordered:
         at = d.at.timestamp()
         fid = _feedback_id_of(d)
@@ -216,11 +218,20 @@ async def _dispositions(
             applied.feedback_ids.add(fid)
         for event_id in d.events:
             events.setdefault(event_id, d.case_id)
+        if d.merged_cases:
+            moved.update(dict.fromkeys(d.events, d.case_id))
     await conn.execute(_insert_entries(conn), rows)
     applied.new_entries += len(rows)
     if events:
         stmt = db.upsert(conn, db.case_events).on_conflict_do_nothing()
         await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in events.items()])
+    if moved:
+        stmt = db.upsert(conn, db.case_events)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[db.case_events.c.event_id],
+            set_={"case_id": stmt.excluded.case_id},
+        )
+        await conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in moved.items()])
     # One row per case, the batch's dispositions applied in order: the same end state as
     # one upsert per disposition, in one statement per column set instead of one per
     # disposition (building and compiling each was a third of the API's CPU at 1,000/s).

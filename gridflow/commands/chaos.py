@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Start the embedded broker (or use GRIDFLOW_KAFKA_BOOTSTRAP), several "
         "workers, the event simulator and simulated centres; SIGKILL a random worker every "
         "few seconds and restart it; then drain, read every output topic and check: every "
-        "valid event in exactly one case, one disposition per transition after dropping "
+        "valid event in exactly one case (an incident reported under two neighbouring "
+        "villages too: split across villages 0), one disposition per transition after dropping "
         "duplicates by id, one escalation per (case, tier), no feedback lost, every "
         "malformed record in the DLQ. The last line is one JSON object; exit 0 only when "
         "the checks pass.\n\n" + checkout_tools.HELP_NOTE,

@@ -203,10 +203,12 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, stop: dict[str, bool])
 
 
 def _copy_sim_counts(figures: DemoFigures, sim: SimStats, centres: CentreStats) -> None:
-    """What the simulator sent that the summary counts: datums, 12345 calls, 回访."""
+    """What the simulator sent that the summary counts: datums, 12345 calls, 回访, boundary
+    reports (跨村合并)."""
     figures.events_by_coord_system = dict(sorted(sim.events_by_coord_system.items()))
     figures.hotline_by_request_type = dict(sorted(sim.hotline_by_request_type.items()))
     figures.revisits_sent = dict(sorted(centres.revisits.items()))
+    figures.boundary_pairs = sim.boundary_pairs
 
 
 async def _live(
@@ -237,6 +239,7 @@ async def _live(
             batch_size=1,
             progress=False,
             stats=sim_stats,
+            boundary_rate=0.05,
         )
     )
     centres = asyncio.create_task(

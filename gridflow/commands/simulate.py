@@ -84,6 +84,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "retry of the same event_id (default 0.1)",
     )
     p.add_argument(
+        "--boundary-rate",
+        type=float,
+        default=0.02,
+        metavar="P",
+        help="share of events that report a recent incident again under a neighbouring "
+        "village of its town (村界, merged across the village line; default 0.02)",
+    )
+    p.add_argument(
         "--malformed-rate",
         type=float,
         default=0.01,
@@ -137,12 +145,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _check(args: argparse.Namespace, settings: Settings) -> str | None:
     """Why the arguments cannot work, or None."""
-    for name in ("duplicate_rate", "malformed_rate"):
+    for name in ("duplicate_rate", "malformed_rate", "boundary_rate"):
         value = getattr(args, name)
         if not 0.0 <= value <= 1.0:
             return f"--{name.replace('_', '-')} must be between 0 and 1, not {value}"
-    if args.duplicate_rate + args.malformed_rate > 1.0:
-        return "--duplicate-rate and --malformed-rate add up to more than 1"
+    if args.duplicate_rate + args.malformed_rate + args.boundary_rate > 1.0:
+        return "--duplicate-rate, --malformed-rate and --boundary-rate add up to more than 1"
     if not 1 <= args.batch_size <= settings.max_batch_events:
         return f"--batch-size must be between 1 and {settings.max_batch_events} (GRIDFLOW_MAX_BATCH_EVENTS)"
     if args.count is not None and args.count < 0:
@@ -223,6 +231,7 @@ def _record(args: argparse.Namespace, settings: Settings) -> int:
             duplicate_rate=args.duplicate_rate,
             malformed_rate=args.malformed_rate,
             batch_size=args.batch_size,
+            boundary_rate=args.boundary_rate,
         )
     except OSError as exc:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
@@ -278,6 +287,7 @@ async def _simulate(args: argparse.Namespace, settings: Settings) -> dict[str, A
             batch_size=args.batch_size,
             progress=args.progress,
             stop=stop,
+            boundary_rate=args.boundary_rate,
         )
         if centres is not None and not stop.is_set():
             if args.centres_linger is None:

@@ -24,6 +24,9 @@ class CaseStatus(StrEnum):
     VERIFIED = "verified"  # 核查通过: waiting to be closed
     CLOSED = "closed"  # 结案
     CANCELLED = "cancelled"  # 注销
+    #: 跨村合并: the same incident as a case of a neighbouring village, which took its
+    #: reports over (``Case.merged_into``); final, like cancelled.
+    MERGED = "merged"
 
 
 #: Statuses in which a case still takes merges and runs SLA timers.
@@ -92,6 +95,10 @@ class Case:
     #: 督办: the centre supervising the case since the holder missed a deadline (the
     #: holder keeps handling it); ``None``: no miss, the centre above supervises as usual.
     supervisor: str | None = None
+    #: ``merged``: the case (of another village) that took this one's reports over.
+    merged_into: str | None = None
+    #: cases of other villages whose reports this case took over (跨村合并), oldest first.
+    merged_cases: list[str] = field(default_factory=list)
     #: a known-matter case: the id of the silence whose reports it gathers (no timers,
     #: no location, so no ordinary report merges into it; gridflow/core/silences.py).
     silence: str | None = None
@@ -112,6 +119,16 @@ class Case:
         if not self.warned and self.warn_at is not None and self.warn_at < self.deadline:
             return self.warn_at
         return self.deadline
+
+    def villages(self) -> list[str]:
+        """The villages the incident was reported under: its own, then those of the cases
+        it took over (跨村合并; a case id starts with its village's code)."""
+        out = [self.region]
+        for other in self.merged_cases:
+            village = other[:12]
+            if village not in out:
+                out.append(village)
+        return out
 
     def next_seq(self) -> int:
         """Advance and return the case's step counter (part of disposition ids)."""
@@ -172,6 +189,10 @@ class Case:
             d["ra"] = self.resolved_at
         if self.supervisor is not None:
             d["sv"] = self.supervisor
+        if self.merged_into is not None:
+            d["mi"] = self.merged_into
+        if self.merged_cases:
+            d["mc"] = self.merged_cases
         if self.silence is not None:
             d["si"] = self.silence
         return d
@@ -230,6 +251,8 @@ class Case:
             late_since=d.get("ls"),
             resolved_at=d.get("ra"),
             supervisor=d.get("sv"),
+            merged_into=d.get("mi"),
+            merged_cases=d.get("mc", []),
             silence=d.get("si"),
         )
 

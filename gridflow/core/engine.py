@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import cast
+from datetime import datetime
+from typing import Protocol, cast
 
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
+from gridflow.core.crossvillage import Joined
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.facts import StepFact, StepKind
 from gridflow.core.ids import case_id_for, disposition_id
@@ -49,8 +51,26 @@ _WIDE_NETWORKS = 3
 _WIDE_REPORTS = 5
 #: A case in these states is not re-routed by a later report.
 _SETTLED = frozenset(
-    {CaseStatus.RESOLVED, CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.CANCELLED}
+    {
+        CaseStatus.RESOLVED,
+        CaseStatus.VERIFIED,
+        CaseStatus.CLOSED,
+        CaseStatus.CANCELLED,
+        CaseStatus.MERGED,
+    }
 )
+
+
+class _Cause(Protocol):
+    """What re-routing needs of the report that made a case worse (a GridEvent, or
+    :class:`~gridflow.core.crossvillage.Joined` for a case joined across villages)."""
+
+    @property
+    def source_network(self) -> str: ...
+    @property
+    def reported_at(self) -> datetime: ...
+    @property
+    def event_id(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -359,7 +379,7 @@ class Engine:
         case.first_reported_at = min(case.first_reported_at, reported)
 
     def _reroute_if_worse(
-        self, case: Case, event: GridEvent, routed_at: Severity, now: float, out: Outcome
+        self, case: Case, event: _Cause, routed_at: Severity, now: float, out: Outcome
     ) -> None:
         """发展态势 and 危害大小: a merge that makes the case worse re-routes it at once.
 
@@ -720,6 +740,113 @@ class Engine:
         self._schedule(case, out)
         return out
 
+    # --------------------------------------------------------- across villages
+    def apply_absorb(
+        self, state: RegionState, case_id: str, survivor_id: str, now: float
+    ) -> tuple[Outcome, Joined | None]:
+        """跨村合并, step 1 (the absorbed case's village): close ``case_id`` as ``merged``
+        into ``survivor_id`` (a case of another village) and hand back what joins it.
+
+        A case already merged into it is a replay (no-op). One its centre finished
+        meanwhile (closed, cancelled: a fast centre, or a town stage that lagged) keeps its
+        state and its 结案, but is linked all the same, so the incident is one case and the
+        survivor's holder learns the neighbour already dealt with it. An unknown case
+        (expired) is skipped.
+        """
+        out = Outcome()
+        case = state.cases.get(case_id)
+        if case is None:
+            return out, None
+        if case.merged_into == survivor_id:
+            out.duplicate = "absorb"
+            return out, None
+        if case.merged_into is not None:
+            return out, None  # absorbed into another case already: merges never chain
+        reason = f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+        if case.is_open:
+            case.status = CaseStatus.MERGED
+            case.closed_at = now
+            self._stop_stage(case)
+        else:
+            reason += f" (already {case.status.value} here)"
+        case.merged_into = survivor_id
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.ABSORBED,
+            reason=reason,
+            key=("merged_into", survivor_id),
+        )
+        out.dispositions[-1] = out.dispositions[-1].model_copy(update={"merged_into": survivor_id})
+        out.changed = True
+        joined = Joined(
+            case_id=case.id,
+            region=case.region,
+            priority=case.priority,
+            first_reported_at=case.first_reported_at,
+            last_reported_at=case.last_reported_at,
+            events=tuple(case.events),
+            event_networks=tuple(case.event_networks),
+        )
+        return out, joined
+
+    def apply_join(
+        self, state: RegionState, survivor_id: str, joined: Joined, now: float
+    ) -> Outcome:
+        """跨村合并, step 2 (the surviving case's village): take ``joined``'s reports over.
+
+        The surviving case lists both villages from now on; a worse report among the
+        joined ones re-routes it as a merged report would. A replay is a no-op.
+        """
+        out = Outcome()
+        case = state.cases.get(survivor_id)
+        if case is None:
+            out.reject = (
+                RejectReason.UNKNOWN_CASE,
+                f"no case {survivor_id} in region {state.region} to take case "
+                f"{joined.case_id} over",
+            )
+            return out
+        if joined.case_id in case.merged_cases:
+            out.duplicate = "join"
+            return out
+        routed_at = Severity(case.priority)
+        case.merged_cases.append(joined.case_id)
+        known = set(case.events)
+        for event_id, network in zip(joined.events, joined.event_networks, strict=False):
+            if event_id in known:
+                continue
+            case.events.append(event_id)
+            case.event_networks.append(network)
+            if network not in case.networks:
+                case.networks.append(network)
+        case.first_reported_at = min(case.first_reported_at, joined.first_reported_at)
+        case.last_reported_at = max(case.last_reported_at, joined.last_reported_at)
+        reason = f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
+        severity = _SEVERITIES.get(joined.priority) or Severity(joined.priority)
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[routed_at]:
+            reason += f"; priority raised {case.priority} -> {severity.value}"
+            case.priority = severity.value
+        self._step(
+            out,
+            case,
+            DispositionAction.MERGE,
+            now,
+            StepKind.JOINED,
+            reason=reason,
+            key=("xmerge", joined.case_id),
+            network=joined.source_network,
+        )
+        out.dispositions[-1] = out.dispositions[-1].model_copy(
+            update={"villages": case.villages(), "merged_cases": list(case.merged_cases)}
+        )
+        self._reroute_if_worse(case, joined, routed_at, now, out)
+        out.changed = True
+        self._schedule(case, out)
+        return out
+
     # ---------------------------------------------------------------- helpers
     def _supervision_tier(self, case: Case) -> Tier | None:
         """The tier a missed deadline escalates to: above everyone already on the stage.
@@ -919,6 +1046,10 @@ class Engine:
                     "supervisor": case.supervisor,
                     "verifier": self.verifier(case),
                     "acted_by": acted_by,
+                    # Set by the cross-village steps only (apply_absorb / apply_join).
+                    "villages": None,
+                    "merged_cases": None,
+                    "merged_into": None,
                 }
             )
         )

@@ -41,6 +41,11 @@ class StepKind(StrEnum):
     REVISITED = "revisited"  # 回访: the reporter's satisfaction recorded
     WARNED = "warned"  # a stage deadline is near (``sla_warning``)
     BREACHED = "breached"  # a stage deadline missed at the top tier (``sla_breach``)
+    #: 跨村合并: the case was the same incident as another village's and closed into it
+    #: (``state``, state ``merged``).
+    ABSORBED = "absorbed"
+    #: 跨村合并: another village's case and its reports joined this one (``merge``).
+    JOINED = "joined"
     SILENCED = "silenced"  # 屏蔽: a report joined its silence's known-matter case
     INHIBITED = "inhibited"  # 抑制: a report attached to an open critical case nearby
 

@@ -27,6 +27,7 @@ STATE = {
     "verified": "核查通过，待结案",
     "closed": "已结案",
     "cancelled": "已注销",
+    "merged": "已并案（跨村合并）",
 }
 
 DISPOSITION = {
@@ -51,6 +52,7 @@ _STATE_STEP = {
 _STATE_STEP_PREFIX = (
     ("rework", "核查不通过，返工"),
     ("cancelled", "注销"),
+    ("跨村合并", "跨村合并"),
     ("extended", "延期"),
     ("inform", "知会上级"),
     ("督办", "督办：限期办理"),

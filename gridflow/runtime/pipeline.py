@@ -18,6 +18,15 @@ import orjson
 from pydantic import ValidationError
 
 from gridflow.core.compact_json import dumps_compact
+from gridflow.core.crossvillage import (
+    REPLAY_HORIZON_S,
+    Joined,
+    OpenedCase,
+    TownState,
+    decide,
+    is_town_key,
+    town_key,
+)
 from gridflow.core.dlq_original import bounded_detail, quote_original
 from gridflow.core.due_index import DueIndex
 from gridflow.core.engine import Engine, Outcome
@@ -37,6 +46,10 @@ log = logging.getLogger("gridflow.pipeline")
 
 #: Steps that finish a case (counted in ``gridflow_cases_closed_total``).
 _FINISHING = frozenset({StepKind.CLOSED, StepKind.CANCELLED})
+_OPENED = StepKind.OPENED
+#: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
+#: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
+CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
 #: Steps of a silenced or inhibited report (counted per silence and per rule).
 _QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 
@@ -88,6 +101,12 @@ class Pipeline:
         self._read_state = read_state
         self._scan_partition = scan_partition
         self._states: dict[int, dict[str, RegionState]] = {}
+        self._towns: dict[int, dict[str, TownState]] = {}
+        #: village -> the key of its town's row (cross-village merges happen within a town).
+        self._town_of = {
+            r.code: town_key(engine.regions.ancestor(r.code, Tier.TOWN))
+            for r in engine.regions.by_tier(Tier.VILLAGE)
+        }
         self._due: dict[int, DueIndex] = {}
         self._clock_at = 0.0
         self._clock = datetime.fromtimestamp(0.0, UTC)
@@ -102,6 +121,7 @@ class Pipeline:
     def forget_partitions(self) -> None:
         """Drop caches and timers after a rebalance; they are rebuilt from the table on use."""
         self._states.clear()
+        self._towns.clear()
         self._due.clear()
 
     def open_cases_by_tier(self) -> dict[tuple[str, SlaState], int]:
@@ -127,6 +147,19 @@ class Pipeline:
             state = RegionState.from_bytes(raw) if raw else RegionState(region=region)
             states[region] = state
         return state
+
+    def _town(self, partition: int, key: str) -> TownState:
+        towns = self._towns.setdefault(partition, {})
+        town = towns.get(key)
+        if town is None:
+            raw = self._read_state(key)
+            town = TownState.from_bytes(raw) if raw else TownState(town=key)
+            towns[key] = town
+        return town
+
+    def _limits(self, code: str) -> tuple[float, float] | None:
+        category = self.engine.catalogue.get(code)
+        return None if category is None else (category.merge_radius_m, category.merge_window_s)
 
     def _due_index(self, partition: int) -> DueIndex:
         index = self._due.get(partition)
@@ -175,6 +208,10 @@ class Pipeline:
             states = self._states.get(partition, {})
             writes = result.writes.setdefault(partition, {})
             for region in regions:
+                if is_town_key(region):
+                    town = self._towns[partition][region]
+                    writes[region] = None if town.empty else town.to_bytes()
+                    continue
                 state = states[region]
                 state.forget_tally()
                 writes[region] = None if state.empty else state.to_bytes()
@@ -307,6 +344,16 @@ class Pipeline:
             # crash, it sees the deadlines as they were then, not a backlog of misses.
             self._tick(rec.partition, min(rec.timestamp, now), result, dirty)
             return
+        if kind in _CROSS_VILLAGE:
+            try:
+                self._cross_village(kind, doc, rec, result, dirty)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._dlq(
+                    result,
+                    rec,
+                    Reject(RejectReason.SCHEMA, f"bad {kind} command: {exc}", rec.value or b""),
+                )
+            return
         body = doc.get("v")
         origin, original = _origin(rec, doc)
         raw = original if original is not None else orjson.dumps(body)
@@ -334,6 +381,88 @@ class Pipeline:
                 )
         except ValidationError as exc:
             self._dlq(result, origin, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
+
+    # ------------------------------------------------------- across villages
+    def _announce(self, fact: StepFact, disp: Disposition, result: BatchResult) -> None:
+        """Tell the town stage about a case opened with coordinates (跨村合并)."""
+        town = self._town_of.get(fact.region)
+        if town is None or disp.lat is None or disp.lon is None or disp.category is None:
+            return
+        reported = disp.reported_at.timestamp() if disp.reported_at else fact.at
+        opened = OpenedCase(
+            fact.case_id, fact.region, disp.category, disp.lat, disp.lon, reported, fact.at
+        )
+        doc = {"k": CMD_TOWN_CASE, "v": opened.to_doc(), "ts": fact.at}
+        result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
+
+    def _cross_village(
+        self,
+        kind: str,
+        doc: dict[str, Any],
+        rec: InRecord,
+        result: BatchResult,
+        dirty: dict[int, set[str]],
+    ) -> None:
+        """One step of a merge across village lines, in the partition of its row's key."""
+        key = (rec.key or b"").decode()
+        ts = float(doc["ts"])
+        if partition_for(key, self.partitions) != rec.partition:
+            # The partition count changed under us: send it on to its key's partition.
+            out = OutRecord(self.topics.commands, key.encode(), rec.value or b"")
+            result.outputs.append(out)
+            return
+        body = doc["v"]
+        if kind == CMD_TOWN_CASE:
+            if not is_town_key(key):
+                raise ValueError(f"{kind} keyed {key!r}, not a town row")
+            town = self._town(rec.partition, key)
+            decision = decide(
+                town,
+                OpenedCase.from_doc(body),
+                ts,
+                limits=self._limits,
+                compatible=self.engine.catalogue.compatible,
+                retention_s=REPLAY_HORIZON_S,
+            )
+            if decision.duplicate:
+                return
+            dirty.setdefault(rec.partition, set()).add(key)
+            absorb = decision.absorb
+            if absorb is not None:
+                self.metrics.case_merged_across_villages()
+                cmd = {
+                    "k": CMD_ABSORB,
+                    "v": {"case": absorb.absorbed.case_id, "into": absorb.survivor.case_id},
+                    "ts": ts,
+                }
+                result.outputs.append(
+                    OutRecord(
+                        self.topics.commands, absorb.absorbed.region.encode(), orjson.dumps(cmd)
+                    )
+                )
+            return
+        if not (len(key) == 12 and key.isdigit()):
+            raise ValueError(f"{kind} keyed {key!r}, not a region")
+        state = self._state(rec.partition, key)
+        if kind == CMD_ABSORB:
+            survivor = str(body["into"])
+            outcome, joined = self.engine.apply_absorb(state, str(body["case"]), survivor, ts)
+            self._apply(outcome, rec.partition, key, rec, result, dirty)
+            home = region_of_case(survivor)
+            if joined is not None and home is not None:
+                cmd = {"k": CMD_JOIN, "v": {"into": survivor, "joined": joined.to_doc()}, "ts": ts}
+                result.outputs.append(
+                    OutRecord(self.topics.commands, home.encode(), orjson.dumps(cmd))
+                )
+            return
+        outcome = self.engine.apply_join(
+            state, str(body["into"]), Joined.from_doc(body["joined"]), ts
+        )
+        if outcome.reject is not None:
+            reason, detail = outcome.reject
+            self._dlq(result, rec, Reject(reason, detail, rec.value or b""))
+            return
+        self._apply(outcome, rec.partition, key, rec, result, dirty)
 
     def _tick(
         self, partition: int, now: float, result: BatchResult, dirty: dict[int, set[str]]
@@ -377,6 +506,8 @@ class Pipeline:
         result.facts += outcome.facts
         for disp, fact in zip(outcome.dispositions, outcome.facts, strict=True):
             result.dispositions.append(disp)
+            if fact.kind is _OPENED:
+                self._announce(fact, disp, result)
             action = disp.action
             kind = fact.kind
             closes = kind in _FINISHING
@@ -469,6 +600,9 @@ class Pipeline:
         result.outputs.append(
             OutRecord(self.topics.dlq, rec.key, orjson.dumps(rejection.model_dump(mode="json")))
         )
+
+
+_CROSS_VILLAGE = frozenset({CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN})
 
 
 def _wall() -> float:

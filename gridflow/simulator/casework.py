@@ -43,7 +43,7 @@ _CST = timezone(timedelta(hours=8))
 _ASSIGNING = frozenset(
     {DispositionAction.DISPATCH, DispositionAction.ESCALATE, DispositionAction.REROUTE}
 )
-_FINAL_STATES = frozenset({"closed", "cancelled"})
+_FINAL_STATES = frozenset({"closed", "cancelled", "merged"})
 #: Sent by the supervising side (the centre above the holder), not the holder.
 _CHECKS = frozenset(
     {

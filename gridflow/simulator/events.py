@@ -9,6 +9,10 @@ byte. What it produces, per event slot:
 * ``duplicate``: the same incident reported again by another network, minutes later and
   tens of metres away, in its own words (``duplicate_rate`` covers these and resends).
 * ``resend``: the exact bytes of an earlier event (a retry: same ``event_id``).
+* ``boundary`` (``boundary_rate``, off by default): the same incident reported under a
+  neighbouring village of the same town (村界/社区交界), by the same network in the same
+  words, within ``DUPLICATE_MAX_M`` of the first report: one case, merged across the
+  village line (docs/cross-village.md).
 * ``malformed:<reason>``: one defect each, named by the DLQ reason the processor must give
   (:class:`schemas.RejectReason`); ``SimRecord.flaw`` says which defect.
 
@@ -58,6 +62,7 @@ CST = timezone(timedelta(hours=8))
 VALID = "valid"
 DUPLICATE = "duplicate"
 RESEND = "resend"
+BOUNDARY = "boundary"
 MALFORMED = "malformed:"
 
 #: Share of repeated reports that are exact resends (retries) rather than other networks.
@@ -226,6 +231,7 @@ class EventGenerator:
         own_codes: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
         max_record_bytes: int = 256 * 1024,
         max_batch_events: int = 1000,
+        boundary_rate: float = 0.0,
     ) -> None:
         """Set up a stream; rates are shares of events (not records), in [0, 1].
 
@@ -234,8 +240,10 @@ class EventGenerator:
         """
         if not 0.0 <= duplicate_rate <= 1.0 or not 0.0 <= malformed_rate <= 1.0:
             raise ValueError("duplicate_rate and malformed_rate must be within [0, 1]")
-        if duplicate_rate + malformed_rate > 1.0:
-            raise ValueError("duplicate_rate + malformed_rate must not exceed 1")
+        if not 0.0 <= boundary_rate <= 1.0:
+            raise ValueError("boundary_rate must be within [0, 1]")
+        if duplicate_rate + malformed_rate + boundary_rate > 1.0:
+            raise ValueError("duplicate_rate + malformed_rate + boundary_rate must not exceed 1")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._rng = random.Random(seed)
@@ -244,6 +252,7 @@ class EventGenerator:
         self._hotline_rng = random.Random(f"{seed}|12345")
         self.duplicate_rate = duplicate_rate
         self.malformed_rate = malformed_rate
+        self.boundary_rate = boundary_rate
         self.batch_size = min(batch_size, max_batch_events)
         self.max_record_bytes = max_record_bytes
         self._clock = clock
@@ -302,6 +311,15 @@ class EventGenerator:
             self._out.append(self._malformed())
             return
         if u < self.malformed_rate + self.duplicate_rate and self._repeat():
+            return
+        # Checked only when enabled, so a stream without boundary reports draws as before.
+        if (
+            self.boundary_rate
+            and self.malformed_rate + self.duplicate_rate
+            <= u
+            < self.malformed_rate + self.duplicate_rate + self.boundary_rate
+            and self._boundary()
+        ):
             return
         # Also when a repeat was due but nothing recent can be repeated (the first slots).
         self._valid(cap)
@@ -577,6 +595,56 @@ class EventGenerator:
                 DUPLICATE,
                 original_id=incident.event_id,
                 coord_systems=_tags(doc)[0],
+            )
+        )
+        return True
+
+    def _boundary(self) -> bool:
+        """Queue a report of a recent incident under a neighbouring village of its town.
+
+        The grid workers of two communities that share a street both report what happens
+        on it: same network, same words and category (so both stages agree it is the same
+        kind of incident), a point near the first report, the other village's code and
+        unit grid. False when no recent located incident has a sibling village.
+        """
+        rng = self._rng
+        now = self._clock()
+        while self._recent and now - self._recent[0].reported_at > DUPLICATE_MAX_DELAY:
+            self._recent.popleft()
+        depth = min(len(self._recent), 64)
+        if not depth:
+            return False
+        incident = self._recent[-1 - int(rng.random() ** 2 * depth)]
+        siblings = self._atlas.siblings(incident.village)
+        original = orjson.loads(incident.encoded)
+        if not siblings or "location" not in original:
+            return False
+        village = rng.choice(siblings)
+        lat, lon = self._atlas.near(
+            incident.village, incident.lat, incident.lon, rng, DUPLICATE_MAX_M
+        )
+        lat, lon = round(lat, 6), round(lon, 6)
+        doc = dict(original)
+        prefix = str(original["event_id"]).split("-", 1)[0]
+        day = now.astimezone(CST)
+        doc["event_id"] = (
+            f"{prefix}-{day.year:04d}{day.month:02d}{day.day:02d}-{rng.getrandbits(64):016x}"
+        )
+        doc["region_code"] = village.code
+        # The point is WGS-84 whatever datum the first report used.
+        doc.pop("coord_system", None)
+        doc.pop("attachments", None)
+        doc["location"] = {"lat": lat, "lon": lon}
+        if "grid_code" in doc:
+            doc["grid_code"] = self._atlas.grid_code(village, lat, lon)
+        reporter = doc.get("reporter")
+        if isinstance(reporter, dict) and reporter.get("role"):
+            doc["reporter"] = self._reporter(str(reporter["role"]), doc["source_network"], village)
+        seen = incident.reported_at + timedelta(seconds=rng.uniform(-60.0, 420.0))
+        doc["reported_at"] = rfc3339(min(seen, now))
+        self._out.append(
+            SimRecord(
+                self._key(village), orjson.dumps(doc), BOUNDARY, original_id=incident.event_id
             )
         )
         return True

@@ -129,7 +129,7 @@ def village_of(code: str, name: str = "") -> Village:
 class VillageAtlas:
     """The villages of a region tree, with sampling weighted towards the urban districts."""
 
-    __slots__ = ("_cumulative", "_total", "villages")
+    __slots__ = ("_by_town", "_cumulative", "_total", "villages")
 
     def __init__(self, regions: RegionGraph) -> None:
         """Index every village of ``regions``; raises ``ValueError`` when there is none."""
@@ -137,12 +137,23 @@ class VillageAtlas:
         if not self.villages:
             raise ValueError("the region tree has no villages to simulate")
         self._cumulative = list(itertools.accumulate(_weight(v) for v in self.villages))
+        towns: dict[str | None, list[Village]] = {}
+        for village in self.villages:
+            towns.setdefault(regions.parent(village.code), []).append(village)
+        #: village code -> the villages of its town (itself included)
+        self._by_town = {
+            v.code: together for together in map(tuple, towns.values()) for v in together
+        }
         self._total = self._cumulative[-1]
 
     def pick(self, rng: random.Random) -> Village:
         """A village, urban communities and core districts more likely than remote villages."""
         index = bisect.bisect_right(self._cumulative, rng.random() * self._total)
         return self.villages[min(index, len(self.villages) - 1)]
+
+    def siblings(self, village: Village) -> tuple[Village, ...]:
+        """The other villages of ``village``'s town (its neighbours across a village line)."""
+        return tuple(v for v in self._by_town.get(village.code, ()) if v.code != village.code)
 
     def point_in(self, village: Village, rng: random.Random) -> tuple[float, float]:
         """A point inside the village's square, denser towards its centre."""

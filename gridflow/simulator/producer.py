@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from gridflow.config import Settings
@@ -25,7 +26,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.regions import RegionGraph
 from gridflow.kafka_client import client_kwargs, ensure_topics
 from gridflow.reference import divisions_path
-from gridflow.simulator.events import EventGenerator, SimRecord, network_codes
+from gridflow.simulator.events import BOUNDARY, EventGenerator, SimRecord, network_codes
 from gridflow.simulator.progress import ProgressLine
 from gridflow.topics import EVENTS_IN
 
@@ -55,6 +56,8 @@ class SimStats:
     failed: int = 0
     first_error: str | None = None
     elapsed_s: float = 0.0
+    #: (event id, the event id it repeats) of every ``boundary`` record sent (跨村合并).
+    boundary_pairs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -73,6 +76,9 @@ class SimStats:
         self.bytes += len(record.value)
         self.records_by_kind[record.kind] += 1
         self.events_by_kind[record.kind] += record.events
+        if record.kind == BOUNDARY and record.original_id is not None:
+            event_id = orjson.loads(record.value).get("event_id")
+            self.boundary_pairs.append((str(event_id), record.original_id))
         if record.coord_systems:
             self.events_by_coord_system.update(record.coord_systems)
         if record.request_types:
@@ -109,6 +115,7 @@ def seeded_generator(
     batch_size: int,
     *,
     clock: Callable[[], datetime] | None = None,
+    boundary_rate: float = 0.0,
 ) -> EventGenerator:
     """The seeded event stream over the processor's own region tree, catalogue and networks.
 
@@ -123,6 +130,7 @@ def seeded_generator(
         "own_codes": network_codes(catalogue),
         "duplicate_rate": duplicate_rate,
         "malformed_rate": malformed_rate,
+        "boundary_rate": boundary_rate,
         "batch_size": batch_size,
         "max_record_bytes": settings.max_record_bytes,
         "max_batch_events": settings.max_batch_events,
@@ -147,6 +155,7 @@ async def run_simulation(
     clock: Callable[[], datetime] | None = None,
     create_topics: bool = True,
     stats: SimStats | None = None,
+    boundary_rate: float = 0.0,
 ) -> SimStats:
     """Produce simulated events to ``settings.topic("grid.events.in")``.
 
@@ -162,7 +171,13 @@ async def run_simulation(
         raise ValueError("count must be >= 0")
     # Loaded before the clock starts: it takes a moment.
     generator = seeded_generator(
-        settings, seed, duplicate_rate, malformed_rate, batch_size, clock=clock
+        settings,
+        seed,
+        duplicate_rate,
+        malformed_rate,
+        batch_size,
+        clock=clock,
+        boundary_rate=boundary_rate,
     )
     topic = settings.topic(EVENTS_IN)
     if create_topics:

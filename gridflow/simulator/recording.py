@@ -26,10 +26,17 @@ def record_simulation(
     batch_size: int = 1,
     *,
     clock: Callable[[], datetime] | None = None,
+    boundary_rate: float = 0.0,
 ) -> SimStats:
     """Write the records holding the first ``count`` events of the seeded stream to ``out``."""
     generator = seeded_generator(
-        settings, seed, duplicate_rate, malformed_rate, batch_size, clock=clock
+        settings,
+        seed,
+        duplicate_rate,
+        malformed_rate,
+        batch_size,
+        clock=clock,
+        boundary_rate=boundary_rate,
     )
     stats = SimStats(topic=str(out), seed=seed)
     began = time.monotonic()

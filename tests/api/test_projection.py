@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from api_world import TOWN, VILLAGE
-from history import TOPICS, History, event
+from history import TOPICS, History, engine, event
 from sqlalchemy import func, select
 
 from gridflow.api import db
-from gridflow.api.projection import apply_batch, load_positions
+from gridflow.api.projection import Record, apply_batch, load_positions
 from gridflow.api.readmodel import ReadModel
 
 
@@ -187,3 +187,33 @@ async def test_kpi_records_are_kept_one_per_topic_position(database_url: str) ->
 def test_history_records_are_json() -> None:
     h, _ = closed_loop()
     assert all(orjson.loads(r.value) for r in h.records)
+
+
+async def test_a_case_merged_across_villages_leaves_the_queue_and_its_reports_follow(
+    database_url: str,
+) -> None:
+    neighbour = "500103001006"
+    h = History(VILLAGE)
+    (dispatch, *_) = h.report(event("b1", VILLAGE))
+    other = History(neighbour)
+    other.now = h.now
+    (absorbed, *_) = other.report(event("b2", neighbour))
+    out, joined = engine().apply_absorb(other.state, absorbed.case_id, dispatch.case_id, h.now + 2)
+    assert joined is not None
+    other._publish(out.dispositions)
+    h._publish(engine().apply_join(h.state, dispatch.case_id, joined, h.now + 3).dispositions)
+    # One topic: the neighbour's records after this village's (offsets must not collide).
+    records = h.records + [
+        Record(r.topic, r.partition, r.offset + 100, r.value) for r in other.records
+    ]
+    await project(database_url, records)
+    model = ReadModel(db.make_engine(database_url))
+    try:
+        gone = await model.case(absorbed.case_id, now=h.now)
+        survivor = await model.case(dispatch.case_id, now=h.now)
+        moved = await model.case_of_event("b2")
+    finally:
+        await model.engine.dispose()
+    assert gone is not None and gone.state == "merged" and gone.closed
+    assert survivor is not None and survivor.events == 2 and not survivor.closed
+    assert moved == dispatch.case_id

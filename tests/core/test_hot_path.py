@@ -347,6 +347,9 @@ def _disposition_values() -> dict[str, object]:
         "supervisor": None,
         "verifier": "500101001000",
         "acted_by": None,
+        "villages": None,
+        "merged_cases": None,
+        "merged_into": None,
     }
 
 

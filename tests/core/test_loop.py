@@ -100,7 +100,9 @@ def case_in(engine: Engine, status: CaseStatus) -> tuple[RegionState, str]:
         }
     )
     case_id = engine.apply_event(state, event, NOW).dispositions[0].case_id
-    for n, action in enumerate(PATHS[status]):
+    if status is CaseStatus.MERGED:  # 跨村合并: absorbed into a neighbouring village's case
+        engine.apply_absorb(state, case_id, "500103001006-0123456789ab", NOW + 1)
+    for n, action in enumerate(PATHS.get(status, ())):
         who = LOOP[FeedbackAction(action)].who
         out = engine.apply_feedback(
             state, feedback(case_id, action, n, centre_for(who)), NOW + 1 + n

@@ -17,6 +17,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_feedback_total": ("counter", ("action",)),
     "gridflow_cases_opened_total": ("counter", ("tier",)),
     "gridflow_cases_merged_total": ("counter", ("tier",)),
+    "gridflow_cases_merged_across_villages_total": ("counter", ()),
     "gridflow_cases_closed_total": ("counter", ("tier",)),
     "gridflow_dispositions_total": ("counter", ("action", "tier")),
     "gridflow_escalations_total": ("counter", ("tier",)),

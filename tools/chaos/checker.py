@@ -5,8 +5,12 @@ hand-made lists (``tests/tools/chaos/test_checker.py``). What it checks, after d
 duplicates by ``disposition_id`` (at-least-once delivery re-sends records; consumers drop
 them by id, as the contract says):
 
-* **lost / split events**: every valid event id (kinds ``valid``, ``duplicate``, ``resend``)
-  is in the ``events`` of exactly one case (the union over the case's dispositions);
+* **lost / split events**: every valid event id (kinds ``valid``, ``duplicate``, ``resend``,
+  ``boundary``) is in the ``events`` of exactly one case (the union over the case's
+  dispositions); a case merged into another across a village line (its ``state``
+  disposition names ``merged_into``) counts as the case that took it over;
+* **split across villages**: a ``boundary`` report (an incident reported again under a
+  neighbouring village) must end in the same case as the report it repeats;
 * **one disposition per logical transition**: one ``dispatch`` per case, one ``merge`` per
   merged event id, one ``escalate`` per (case, tier) — counted by *distinct* ids;
 * **conflicting ids**: one ``disposition_id`` carrying two different transitions (a
@@ -26,9 +30,11 @@ from typing import Any
 
 import orjson
 
+from gridflow.core.crossvillage import MergeLinks
 from gridflow.topics import EVENTS_IN
 
-VALID_KINDS = frozenset({"valid", "duplicate", "resend"})
+VALID_KINDS = frozenset({"valid", "duplicate", "resend", "boundary"})
+BOUNDARY = "boundary"
 MALFORMED_PREFIX = "malformed:"
 #: How many example ids each finding keeps for the report.
 EXAMPLES = 5
@@ -41,6 +47,8 @@ class Sent:
     kind: str
     #: the GridEvent ids in the record (empty for malformed records).
     event_ids: tuple[str, ...] = ()
+    #: ``duplicate`` / ``resend`` / ``boundary``: the event id of the report it repeats.
+    original_id: str | None = None
 
     @property
     def reason(self) -> str | None:
@@ -99,7 +107,16 @@ def _keyed(did: str, disp: Mapping[str, Any]) -> bool:
     Counter-numbered ids (``<case>/<n>/<action>``) are the others."""
     rest = did[len(str(disp.get("case_id") or "")) :]
     return rest.startswith(
-        ("/merge/", "/escalate/", "/supervised/", "/inform/", "/sla_warning/", "/sla_breach/")
+        (
+            "/merge/",
+            "/escalate/",
+            "/supervised/",
+            "/inform/",
+            "/sla_warning/",
+            "/sla_breach/",
+            "/xmerge/",
+            "/merged_into/",
+        )
     )
 
 
@@ -129,6 +146,12 @@ class Verdict:
     #: valid event ids in no case / in two or more cases / rejected to the DLQ.
     lost: int = 0
     split: int = 0
+    #: reports of one incident under two villages (``boundary``), and those of them that
+    #: ended in another case than the report they repeat (must be 0).
+    boundary_reports: int = 0
+    split_across_villages: int = 0
+    #: cases absorbed into a neighbouring village's case (``merged_into``).
+    cross_village_merges: int = 0
     rejected_valid: int = 0
     #: cases with more than one distinct dispatch id; event ids merged more than once.
     duplicate_dispatches: int = 0
@@ -168,6 +191,7 @@ class Verdict:
     DEFECTS = (
         "lost",
         "split",
+        "split_across_villages",
         "rejected_valid",
         "duplicate_dispatches",
         "duplicate_merges",
@@ -242,9 +266,13 @@ def check(
     v = Verdict()
     expected_ids: set[str] = set()
     malformed: Counter[str] = Counter()
+    #: (boundary report's event id, the event id it repeats)
+    boundary: list[tuple[str, str]] = []
     for rec in sent:
         if rec.kind in VALID_KINDS:
             expected_ids.update(rec.event_ids)
+            if rec.kind == BOUNDARY and rec.original_id is not None:
+                boundary.extend((e, rec.original_id) for e in rec.event_ids)
         elif rec.reason is not None:
             malformed[rec.reason] += 1
     v.events_expected = len(expected_ids)
@@ -269,7 +297,14 @@ def check(
     v.dispositions_unique = len(unique)
     v.raw_duplicate_dispositions = v.dispositions_raw - v.dispositions_unique
 
+    links = MergeLinks()
+    for d in unique.values():
+        links.add(d)
+    v.cross_village_merges = len(links.merged_into)
+    root = links.root
+
     case_events: dict[str, set[str]] = defaultdict(set)
+    all_cases: set[str] = set()
     dispatches: dict[str, set[str]] = defaultdict(set)
     merges: dict[str, set[str]] = defaultdict(set)
     escalations: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -277,11 +312,12 @@ def check(
     sla_steps: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for did, disp in unique.items():
         case = str(disp.get("case_id"))
-        case_events[case].update(str(e) for e in disp.get("events") or ())
+        all_cases.add(case)
+        case_events[root(case)].update(str(e) for e in disp.get("events") or ())
         action = disp.get("action")
         if action == "dispatch":
             dispatches[case].add(did)
-        elif action == "merge":
+        elif action == "merge" and not disp.get("merged_cases"):
             event = merged_event(disp)
             if event is not None:
                 merges[event].add(did)
@@ -311,9 +347,17 @@ def check(
         elif len(cases) > 1:
             v.split += 1
             v.example("split", f"{event} in {sorted(cases)}")
+    v.boundary_reports = len(boundary)
+    for event, original in boundary:
+        here, there = event_cases.get(event), event_cases.get(original)
+        if here and there and here != there:
+            v.split_across_villages += 1
+            v.example(
+                "split_across_villages", f"{event} in {sorted(here)}, {original} in {sorted(there)}"
+            )
 
     # ---- one disposition per logical transition
-    for case in case_events:
+    for case in sorted(all_cases):
         ids = dispatches.get(case, set())
         if not ids:
             v.missing_dispatch += 1
@@ -410,6 +454,8 @@ def summary_lines(v: Verdict) -> list[str]:
     """A human-readable summary of a verdict."""
     lines = [
         f"events: {v.events_seen}/{v.events_expected} valid ids in cases, {v.cases} cases",
+        f"across villages: {v.boundary_reports} boundary reports, {v.split_across_villages} "
+        f"split across villages, {v.cross_village_merges} cases merged into a neighbour's",
         f"dispositions: {v.dispositions_raw} raw, {v.dispositions_unique} unique "
         f"({v.raw_duplicate_dispositions} raw duplicates dropped by id)",
         f"ids: {v.conflicting_ids} reused for another transition, {v.divergent_ids} keyed ids "

@@ -62,6 +62,8 @@ class ChaosConfig:
     rate: float | None = None
     partitions: int = 4
     duplicate_rate: float = 0.1
+    #: share of events reported again under a neighbouring village (跨村合并)
+    boundary_rate: float = 0.02
     malformed_rate: float = 0.02
     #: centres keep answering this long after the stream ends, then stop.
     centres_tail_s: float = 20.0
@@ -512,6 +514,7 @@ class Chaos:
             cfg.seed,
             duplicate_rate=cfg.duplicate_rate,
             malformed_rate=cfg.malformed_rate,
+            boundary_rate=cfg.boundary_rate,
             max_record_bytes=settings.max_record_bytes,
             max_batch_events=settings.max_batch_events,
         )
@@ -544,7 +547,7 @@ class Chaos:
                     else ()
                 )
                 future = await producer.send(topic, value=record.value, key=record.key)
-                self.sent.append((Sent(record.kind, ids), future))
+                self.sent.append((Sent(record.kind, ids, record.original_id), future))
                 produced += record.events
                 if produced % 2000 == 0:
                     self._say(f"produced {produced}/{cfg.events} events")
@@ -763,6 +766,7 @@ class Chaos:
                 {
                     "kind": r.kind,
                     "ids": list(r.event_ids),
+                    "original": r.original_id,
                     "ok": f.done() and not f.cancelled() and f.exception() is None,
                 }
                 for r, f in self.sent

@@ -112,3 +112,12 @@ def test_report_table_and_json() -> None:
     assert all(key in doc for key in report.REQUIRED)
     # parts that did not run leave no row rather than failing
     assert "throughput" not in report.table({"cores": 2, "p50_ms": 30, "p99_ms": 90})
+
+
+def test_the_cross_village_bench_runs_both_stages() -> None:
+    from tools.bench.crossvillage_bench import make_events, run
+
+    events = make_events(400, seed=3, boundary_rate=0.1)
+    figures = run(events)
+    assert figures["announcements"] > 100 and figures["absorbed"] > 5
+    assert run(events, announce=False)["announcements"] == 0

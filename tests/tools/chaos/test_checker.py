@@ -222,6 +222,8 @@ def test_reflected_kind_maps_every_feedback_driven_disposition() -> None:
     )
     assert reflected_kind({"action": "state", "reason": "cancelled: dup"}) == "cancel"
     assert reflected_kind({"action": "state", "reason": "extended to 2026-01-01"}) == "extend"
+    assert reflected_kind({"action": "state", "reason": "回访 satisfied"}) == "revisit"
+    assert reflected_kind({"action": "state", "reason": "跨村合并: same incident as A"}) is None
     assert reflected_kind({"action": "state", "reason": "inform: county centre"}) is None
     assert reflected_kind({"action": "reroute", "reason": "returned by X: not ours"}) == "return"
     assert reflected_kind({"action": "escalate", "reason": "asked up by X: help"}) == "escalate"
@@ -259,3 +261,47 @@ def test_catches_a_breach_repeated_for_one_deadline() -> None:
     again = dict(breach, deadline="2026-11-25T12:00:00+00:00")
     dispositions[-1] = disp(f"{CASE}/8/sla_breach", "sla_breach", ["e1", "e2"], **again)
     assert check(sent, dispositions, dlq, fbs, events_topic=EVENTS).passed
+
+
+# ------------------------------------------------------------ across village lines
+NEIGHBOUR = "500103001006-cccccccccccc"
+
+
+def test_a_case_merged_across_villages_counts_as_the_case_that_took_it_over() -> None:
+    sent = [Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    dispositions = [
+        disp(f"{CASE}/dispatch", "dispatch", ["e1"]),
+        disp(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], case=NEIGHBOUR),
+        disp(
+            f"{NEIGHBOUR}/merged_into/{CASE}",
+            "state",
+            ["e9"],
+            case=NEIGHBOUR,
+            state="merged",
+            merged_into=CASE,
+            reason="跨村合并: same incident",
+        ),
+        disp(
+            f"{CASE}/xmerge/{NEIGHBOUR}",
+            "merge",
+            ["e1", "e9"],
+            merged_cases=[NEIGHBOUR],
+            villages=["500103001003", "500103001006"],
+        ),
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    assert v.passed, v.failures()
+    assert (v.cases, v.split, v.duplicate_merges) == (1, 0, 0)
+    assert (v.boundary_reports, v.split_across_villages, v.cross_village_merges) == (1, 0, 1)
+    assert any("split across villages" in line for line in summary_lines(v))
+
+
+def test_a_boundary_report_left_in_its_own_case_is_split_across_villages() -> None:
+    sent = [Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    dispositions = [
+        disp(f"{CASE}/dispatch", "dispatch", ["e1"]),
+        disp(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], case=NEIGHBOUR),
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    assert v.split_across_villages == 1 and not v.passed
+    assert "split_across_villages=1" in v.failures()

@@ -1,0 +1,350 @@
+"""Merges across village lines (跨村合并): the town-level stage's state and decisions.
+
+The first stage keeps state per village, so one incident reported under two neighbouring
+villages opens a case in each. The second stage sees every case the first stage opens
+with coordinates (an :class:`OpenedCase`, announced on the commands topic keyed by the
+village's town) and keeps, per town, the cases that are still candidates: opened within
+their category's merge window and not absorbed. A new case from another village of the
+same town that is compatible (same code, 大类 or compatibility group), within the new
+case's merge radius and time window, is absorbed into the nearest candidate (ties: the
+oldest, then the smaller id), exactly as the first stage picks a merge target. Cases
+already absorbed stay in the row as further places of their survivor: a third report of
+the incident near the absorbed one joins the same survivor, not another neighbour's case
+that happens to be nearer to it (nearest-match is not transitive; the chaos drill's dense
+streets showed it).
+
+Absorbing is two steps in the villages' own partitions (``gridflow/runtime/pipeline.py``):
+the absorbed case's village closes it as ``merged`` naming the survivor, then the
+survivor's village adds its reports and the village to the surviving case. Every step is
+idempotent by case id, so a replayed or re-delivered announcement decides nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from gridflow.core.compact_json import dumps_compact
+from gridflow.core.geo import haversine_m
+
+__all__ = [
+    "REPLAY_HORIZON_S",
+    "TOWN_ROW_PREFIX",
+    "Absorb",
+    "Joined",
+    "MergeLinks",
+    "OpenedCase",
+    "TownDecision",
+    "TownState",
+    "decide",
+    "is_town_key",
+    "town_key",
+]
+
+#: How long after its merge window a decided case id is remembered. A re-delivered
+#: announcement comes from a first-stage batch replayed after a crash, minutes later; the
+#: row then holds about one merge window of a town's cases, not a week of ids.
+REPLAY_HORIZON_S = 3600.0
+
+#: Table and record keys of town rows. They start with "~" like the checkpoint's own rows,
+#: so every scan of region rows (all digits) leaves them out.
+TOWN_ROW_PREFIX = "~town/"
+
+
+def town_key(town: str) -> str:
+    """The key of ``town``'s row, and of the announcements its stage reads."""
+    return TOWN_ROW_PREFIX + town
+
+
+def is_town_key(key: str) -> bool:
+    """True for a town row's key."""
+    return key.startswith(TOWN_ROW_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCase:
+    """A case the first stage opened with coordinates: what the town stage matches on."""
+
+    case_id: str
+    region: str
+    category: str
+    lat: float
+    lon: float
+    #: the first report's time (epoch s): the merge window is measured on it.
+    reported_at: float
+    #: the input record's time the case opened at (epoch s): candidates expire by it.
+    opened_at: float
+
+    def to_doc(self) -> list[Any]:
+        """Compact form (announcements and the town row)."""
+        return [
+            self.case_id,
+            self.region,
+            self.category,
+            self.lat,
+            self.lon,
+            self.reported_at,
+            self.opened_at,
+        ]
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> OpenedCase:
+        """Inverse of :meth:`to_doc`; ``ValueError`` for anything else."""
+        try:
+            case_id, region, category, lat, lon, reported, opened = doc
+            return cls(
+                str(case_id),
+                str(region),
+                str(category),
+                float(lat),
+                float(lon),
+                float(reported),
+                float(opened),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not an opened case: {doc!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Absorb:
+    """``absorbed`` (new) is the same incident as ``survivor`` (older, another village)."""
+
+    absorbed: OpenedCase
+    survivor: OpenedCase
+    distance_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class TownDecision:
+    """What one announcement did: a replay (no-op), a new candidate, or an absorb."""
+
+    duplicate: bool = False
+    absorb: Absorb | None = None
+
+
+#: Category code -> (merge radius m, merge window s); ``None`` for an unknown code.
+CategoryLimits = Callable[[str], tuple[float, float] | None]
+
+
+@dataclass(slots=True)
+class TownState:
+    """The candidates of one town and the case ids its stage has decided on."""
+
+    town: str
+    candidates: dict[str, OpenedCase] = field(default_factory=dict)
+    #: case id -> expiry (epoch s): announcements already decided (replays are no-ops),
+    #: remembered for the case's merge window and ``retention_s`` more.
+    seen: dict[str, float] = field(default_factory=dict)
+    #: absorbed case id -> (the case, its survivor's id): further places of the survivor.
+    absorbed: dict[str, tuple[OpenedCase, str]] = field(default_factory=dict)
+    #: the earliest time anything in the row expires; derived from the row (so a replay
+    #: computes the same), None: compute it again.
+    _next_expiry: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing worth keeping: the row can be deleted."""
+        return not (self.candidates or self.seen or self.absorbed)
+
+    def to_bytes(self) -> bytes:
+        """Serialise for the changelog."""
+        return dumps_compact(
+            {
+                "t": self.town,
+                "c": [c.to_doc() for c in self.candidates.values()],
+                "s": self.seen,
+                "a": [[c.to_doc(), survivor] for c, survivor in self.absorbed.values()],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TownState:
+        """Inverse of :meth:`to_bytes`."""
+        doc = orjson.loads(data)
+        candidates = [OpenedCase.from_doc(c) for c in doc.get("c", [])]
+        absorbed = [(OpenedCase.from_doc(c), str(s)) for c, s in doc.get("a", [])]
+        return cls(
+            town=doc["t"],
+            candidates={c.case_id: c for c in candidates},
+            seen={str(k): float(v) for k, v in doc.get("s", {}).items()},
+            absorbed={c.case_id: (c, s) for c, s in absorbed},
+        )
+
+    def expire(self, now: float, limits: CategoryLimits) -> None:
+        """Drop candidates past their merge window and decisions past retention."""
+        if self._next_expiry is not None and now < self._next_expiry:
+            return  # nothing is due: the common case, without a walk over the row
+        for case_id, case in list(self.candidates.items()):
+            known = limits(case.category)
+            window = known[1] if known else 0.0
+            if case.opened_at + window < now:
+                del self.candidates[case_id]
+        for case_id, (case, survivor) in list(self.absorbed.items()):
+            known = limits(case.category)
+            window = known[1] if known else 0.0
+            if case.opened_at + window < now or survivor not in self.candidates:
+                del self.absorbed[case_id]
+        for case_id in [k for k, exp in self.seen.items() if exp <= now]:
+            del self.seen[case_id]
+        self._next_expiry = self._earliest(limits)
+
+    def _earliest(self, limits: CategoryLimits) -> float:
+        def window(case: OpenedCase) -> float:
+            known = limits(case.category)
+            return known[1] if known else 0.0
+
+        times = [c.opened_at + window(c) for c in self.candidates.values()]
+        times += [c.opened_at + window(c) for c, _ in self.absorbed.values()]
+        times += self.seen.values()
+        return min(times, default=float("inf"))
+
+    def _due(self, at: float) -> None:
+        """Something added to the row expires at ``at``."""
+        if self._next_expiry is not None and at < self._next_expiry:
+            self._next_expiry = at
+
+
+def decide(
+    state: TownState,
+    case: OpenedCase,
+    now: float,
+    *,
+    limits: CategoryLimits,
+    compatible: Callable[[str, str], bool],
+    retention_s: float,
+) -> TownDecision:
+    """Decide on one announced case; ``state`` is updated in place.
+
+    The new case is absorbed into the nearest open candidate of *another* village
+    (same-village duplicates are the first stage's), else it becomes a candidate itself.
+    A case absorbed is never a candidate, so absorbing never chains.
+    """
+    if case.case_id in state.seen:
+        return TownDecision(duplicate=True)
+    state.expire(now, limits)
+    known = limits(case.category)
+    window = known[1] if known else 0.0
+    state.seen[case.case_id] = case.opened_at + window + retention_s
+    # Everything added below expires no earlier than the case's own window ends.
+    state._due(case.opened_at + window)
+    if known is None:
+        return TownDecision()
+    radius_m, window_s = known
+    # Degrees of latitude the radius spans: a cheap first cut before the haversine.
+    lat_span = radius_m / 111_000.0
+    best: tuple[float, float, str] | None = None
+    survivor: OpenedCase | None = None
+    # (the place measured from, the case that would take the new one over)
+    places = [(c, c) for c in state.candidates.values()]
+    places += [
+        (place, state.candidates[sid])
+        for place, sid in state.absorbed.values()
+        if sid in state.candidates
+    ]
+    for place, target in places:
+        if abs(place.lat - case.lat) > lat_span:
+            continue
+        if target.region == case.region:
+            continue  # the first stage's business (it found them to be two incidents)
+        if abs(place.reported_at - case.reported_at) > window_s:
+            continue
+        if not compatible(place.category, case.category):
+            continue
+        distance = haversine_m(case.lat, case.lon, place.lat, place.lon)
+        if distance > radius_m:
+            continue
+        rank = (distance, target.opened_at, target.case_id)
+        if best is None or rank < best:
+            best, survivor = rank, target
+    if survivor is None or best is None:
+        state.candidates[case.case_id] = case
+        return TownDecision()
+    state.absorbed[case.case_id] = (case, survivor.case_id)
+    return TownDecision(absorb=Absorb(case, survivor, best[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """An absorbed case as it joins the surviving one: its reports and what they decide."""
+
+    case_id: str
+    region: str
+    priority: str
+    first_reported_at: float
+    last_reported_at: float
+    events: tuple[str, ...]
+    event_networks: tuple[str, ...]
+
+    @property
+    def source_network(self) -> str:
+        """The network of the report that opened the absorbed case (re-routing names it)."""
+        return self.event_networks[0] if self.event_networks else "unknown"
+
+    @property
+    def reported_at(self) -> datetime:
+        """The absorbed case's first report time (re-routing reads its local time)."""
+        return datetime.fromtimestamp(self.first_reported_at, UTC)
+
+    @property
+    def event_id(self) -> str:
+        """How a re-routing's reason names the cause."""
+        return f"of case {self.case_id}"
+
+    def to_doc(self) -> dict[str, Any]:
+        """The join command's body."""
+        return {
+            "case": self.case_id,
+            "region": self.region,
+            "priority": self.priority,
+            "first": self.first_reported_at,
+            "last": self.last_reported_at,
+            "events": list(self.events),
+            "networks": list(self.event_networks),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Joined:
+        """Inverse of :meth:`to_doc`; ``ValueError`` for anything else."""
+        try:
+            return cls(
+                case_id=str(doc["case"]),
+                region=str(doc["region"]),
+                priority=str(doc["priority"]),
+                first_reported_at=float(doc["first"]),
+                last_reported_at=float(doc["last"]),
+                events=tuple(str(e) for e in doc["events"]),
+                event_networks=tuple(str(n) for n in doc["networks"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a joined case: {exc}") from exc
+
+
+class MergeLinks:
+    """Which case took each absorbed case over, as read from dispositions' ``merged_into``.
+
+    What a consumer of ``grid.dispositions`` (the chaos checker, the demo) needs to count
+    one incident once: a case merged across a village line counts as its survivor.
+    """
+
+    __slots__ = ("merged_into",)
+
+    def __init__(self) -> None:
+        self.merged_into: dict[str, str] = {}
+
+    def add(self, disposition: Mapping[str, Any]) -> None:
+        """Note the link a disposition carries, if any."""
+        survivor = disposition.get("merged_into")
+        if survivor:
+            self.merged_into[str(disposition.get("case_id"))] = str(survivor)
+
+    def root(self, case_id: str) -> str:
+        """The case that holds ``case_id``'s reports now (itself when not merged)."""
+        seen = {case_id}
+        while case_id in self.merged_into and self.merged_into[case_id] not in seen:
+            case_id = self.merged_into[case_id]
+            seen.add(case_id)
+        return case_id

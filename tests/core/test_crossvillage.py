@@ -1,0 +1,344 @@
+"""Merges across village lines (跨村合并): the town stage's decision and the two case steps.
+
+One incident reported under two neighbouring villages opens a case in each; the town stage
+absorbs the newer into the older when they are compatible, near and close in time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from gridflow.config import Settings
+from gridflow.core.case import CaseStatus
+from gridflow.core.crossvillage import Joined, OpenedCase, TownState, decide
+from gridflow.core.engine import Engine
+from gridflow.core.facts import StepKind
+from gridflow.core.region_state import RegionState
+from gridflow.reference import load_engine
+from schemas import DispositionAction, Feedback, GridEvent, RejectReason
+
+TOWN = "500103001000"
+V1, V2 = "500103001003", "500103001006"  # 华一坡, 临华路: two communities of 七星岗街道
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC).timestamp()
+LAT, LON = 29.556, 106.571
+#: About 0.000009 degrees of latitude per metre.
+M = 1 / 111_195
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return load_engine(Settings())
+
+
+def limits(code: str) -> tuple[float, float] | None:
+    table = {"SJ0102": (250.0, 7200.0), "SJ0103": (250.0, 7200.0), "BJ0101": (50.0, 7200.0)}
+    return table.get(code) or (None if code.startswith("XX") else (250.0, 7200.0))
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or a[:4] == b[:4]
+
+
+def opened(
+    case_id: str,
+    region: str,
+    *,
+    metres: float = 0.0,
+    category: str = "SJ0102",
+    after_s: float = 0.0,
+) -> OpenedCase:
+    return OpenedCase(case_id, region, category, LAT + metres * M, LON, T0 + after_s, T0 + after_s)
+
+
+FIRST = opened("A", V1)
+
+# (what the second case is, absorbed into the first?)
+CASES = [
+    (
+        "same category, other village, 80 m, 10 min later",
+        opened("B", V2, metres=80, after_s=600),
+        True,
+    ),
+    (
+        "same 大类 (SJ01), other village, 200 m",
+        opened("B", V2, metres=200, category="SJ0103"),
+        True,
+    ),
+    ("same village (the first stage's business)", opened("B", V1, metres=10), False),
+    ("too far: 300 m beyond the 250 m radius", opened("B", V2, metres=300), False),
+    (
+        "too late: 2 h 1 min after, beyond the window",
+        opened("B", V2, metres=10, after_s=7260),
+        False,
+    ),
+    (
+        "incompatible category (ZZ0405 火灾隐患 beside 垃圾)",
+        opened("B", V2, metres=10, category="ZZ0405"),
+        False,
+    ),
+    (
+        "the new case's radius decides (井盖 50 m)",
+        opened("B", V2, metres=80, category="BJ0101"),
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("second", "absorbed"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_second_case_is_absorbed_only_when_compatible_near_and_in_time(
+    second: OpenedCase, absorbed: bool
+) -> None:
+    state = TownState(TOWN)
+    assert (
+        decide(state, FIRST, T0, limits=limits, compatible=compatible, retention_s=86400).absorb
+        is None
+    )
+    decision = decide(
+        state, second, second.opened_at, limits=limits, compatible=compatible, retention_s=86400
+    )
+    if absorbed:
+        assert decision.absorb is not None
+        assert decision.absorb.survivor == FIRST and decision.absorb.absorbed == second
+        assert second.case_id not in state.candidates  # absorbed cases never survive: no chains
+    else:
+        assert decision.absorb is None
+        assert second.case_id in state.candidates  # a case of its own, a candidate too
+
+
+def test_the_nearest_candidate_wins_then_the_oldest() -> None:
+    state = TownState(TOWN)
+    for case in (
+        opened("far", V1, metres=150),
+        opened("near", V1, metres=40, after_s=5),
+        opened("near-too", V1, metres=40, after_s=9),
+    ):
+        decide(state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=86400)
+    decision = decide(
+        state,
+        opened("new", V2, after_s=20),
+        T0 + 20,
+        limits=limits,
+        compatible=compatible,
+        retention_s=86400,
+    )
+    assert decision.absorb is not None and decision.absorb.survivor.case_id == "near"
+    assert decision.absorb.distance_m == pytest.approx(40, abs=0.5)
+
+
+def test_a_replayed_announcement_decides_nothing_again() -> None:
+    state = TownState(TOWN)
+    decide(state, FIRST, T0, limits=limits, compatible=compatible, retention_s=86400)
+    second = opened("B", V2, metres=50)
+    first_time = decide(state, second, T0, limits=limits, compatible=compatible, retention_s=86400)
+    again = decide(state, second, T0, limits=limits, compatible=compatible, retention_s=86400)
+    assert first_time.absorb is not None
+    assert again.duplicate and again.absorb is None
+
+
+def test_candidates_expire_after_their_window_and_the_row_survives_the_changelog() -> None:
+    state = TownState(TOWN)
+    decide(state, FIRST, T0, limits=limits, compatible=compatible, retention_s=3600)
+    assert TownState.from_bytes(state.to_bytes()) == state
+    late = opened("late", V2, after_s=7300)
+    decide(state, late, late.opened_at, limits=limits, compatible=compatible, retention_s=3600)
+    assert set(state.candidates) == {"late"}  # A's window closed; it is no candidate any more
+    decide(
+        state,
+        opened("x", V2, metres=500, after_s=9000),
+        T0 + 99999,
+        limits=limits,
+        compatible=compatible,
+        retention_s=3600,
+    )
+    assert "A" not in state.seen  # decided ids are remembered for the retention only
+
+
+def test_an_unknown_category_is_remembered_but_never_matched() -> None:
+    state = TownState(TOWN)
+    decide(state, FIRST, T0, limits=limits, compatible=compatible, retention_s=86400)
+    decision = decide(
+        state,
+        opened("odd", V2, category="XX0000"),
+        T0,
+        limits=limits,
+        compatible=compatible,
+        retention_s=86400,
+    )
+    assert decision.absorb is None and "odd" in state.seen and "odd" not in state.candidates
+
+
+# ------------------------------------------------------------- the two case steps
+def _event(
+    event_id: str, region: str, network: str, lat: float, severity: str | None = None
+) -> GridEvent:
+    doc: dict[str, object] = {
+        "event_id": event_id,
+        "source_network": network,
+        "reported_at": datetime.fromtimestamp(T0, UTC).isoformat(),
+        "region_code": region,
+        "location": {"lat": lat, "lon": LON},
+        "title": "菜市场旁垃圾堆积无人清运",
+        "category": "SJ0102",
+    }
+    if severity:
+        doc["severity"] = severity
+    return GridEvent.model_validate(doc)
+
+
+def _two_cases(engine: Engine) -> tuple[RegionState, RegionState, str, str]:
+    s1, s2 = RegionState(V1), RegionState(V2)
+    engine.apply_event(s1, _event("e1", V1, "chengguan", LAT), T0)
+    engine.apply_event(s2, _event("e2", V2, "zongzhi", LAT + 60 * M), T0 + 30)
+    (survivor,) = s1.cases
+    (absorbed,) = s2.cases
+    return s1, s2, survivor, absorbed
+
+
+def test_absorb_closes_the_case_as_merged_and_join_lists_both_villages(engine: Engine) -> None:
+    s1, s2, survivor, absorbed = _two_cases(engine)
+    out, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 31)
+    assert joined is not None and joined.events == ("e2",)
+    case = s2.cases[absorbed]
+    assert case.status is CaseStatus.MERGED and not case.is_open and case.next_due() is None
+    (disp,) = out.dispositions
+    assert disp.disposition_id == f"{absorbed}/merged_into/{survivor}"
+    assert disp.state == "merged" and disp.merged_into == survivor
+    assert out.facts[0].kind is StepKind.ABSORBED
+
+    joined_out = engine.apply_join(s1, survivor, Joined.from_doc(joined.to_doc()), T0 + 32)
+    merged = s1.cases[survivor]
+    assert merged.events == ["e1", "e2"] and merged.networks == ["chengguan", "zongzhi"]
+    assert merged.villages() == [V1, V2]
+    disp = joined_out.dispositions[0]
+    assert disp.action is DispositionAction.MERGE
+    assert disp.disposition_id == f"{survivor}/xmerge/{absorbed}"
+    assert disp.villages == [V1, V2] and disp.merged_cases == [absorbed]
+    assert disp.events == ["e1", "e2"]
+    assert joined_out.facts[0].kind is StepKind.JOINED
+
+
+def test_replayed_absorb_and_join_are_counted_no_ops(engine: Engine) -> None:
+    s1, s2, survivor, absorbed = _two_cases(engine)
+    _, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 31)
+    assert joined is not None
+    engine.apply_join(s1, survivor, joined, T0 + 32)
+    again, nothing = engine.apply_absorb(s2, absorbed, survivor, T0 + 40)
+    assert again.duplicate == "absorb" and not again.dispositions and nothing is None
+    rejoin = engine.apply_join(s1, survivor, joined, T0 + 41)
+    assert rejoin.duplicate == "join" and not rejoin.dispositions
+    assert s1.cases[survivor].events == ["e1", "e2"]
+    # Both survive the changelog as they are.
+    assert RegionState.from_bytes(s1.to_bytes()).cases[survivor].merged_cases == [absorbed]
+    assert RegionState.from_bytes(s2.to_bytes()).cases[absorbed].merged_into == survivor
+
+
+def test_a_case_its_centre_finished_meanwhile_keeps_its_state_but_is_linked(
+    engine: Engine,
+) -> None:
+    _s1, s2, survivor, absorbed = _two_cases(engine)
+    engine.apply_feedback(
+        s2,
+        Feedback.model_validate(
+            {
+                "feedback_id": "f1",
+                "case_id": absorbed,
+                "center_code": V2,
+                "action": "cancel",
+                "at": datetime.fromtimestamp(T0, UTC).isoformat(),
+            }
+        ),
+        T0 + 31,
+    )
+    out, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 32)
+    assert joined is not None and joined.events == ("e2",)
+    case = s2.cases[absorbed]
+    assert case.status is CaseStatus.CANCELLED and case.merged_into == survivor
+    (disp,) = out.dispositions
+    assert disp.state == "cancelled" and disp.merged_into == survivor
+    assert disp.reason is not None and "already cancelled" in disp.reason
+
+
+def test_a_merged_case_takes_no_feedback(engine: Engine) -> None:
+    _s1, s2, survivor, absorbed = _two_cases(engine)
+    engine.apply_absorb(s2, absorbed, survivor, T0 + 31)
+    out = engine.apply_feedback(
+        s2,
+        Feedback.model_validate(
+            {
+                "feedback_id": "f2",
+                "case_id": absorbed,
+                "center_code": V2,
+                "action": "accept",
+                "at": datetime.fromtimestamp(T0, UTC).isoformat(),
+            }
+        ),
+        T0 + 40,
+    )
+    assert out.reject is not None and out.reject[0] is RejectReason.INVALID_TRANSITION
+
+
+def test_a_worse_absorbed_case_raises_and_reroutes_the_survivor(engine: Engine) -> None:
+    s1, s2, survivor, absorbed = _two_cases(engine)
+    _, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 31)
+    assert joined is not None
+    out = engine.apply_join(s1, survivor, replace(joined, priority="critical"), T0 + 32)
+    case = s1.cases[survivor]
+    assert case.priority == "critical"
+    assert any(d.action is DispositionAction.ESCALATE for d in out.dispositions)
+
+
+def test_join_for_an_unknown_survivor_is_refused_with_the_reason(engine: Engine) -> None:
+    _s1, s2, survivor, absorbed = _two_cases(engine)
+    _, joined = engine.apply_absorb(s2, absorbed, survivor, T0 + 31)
+    assert joined is not None
+    out = engine.apply_join(RegionState(V1), survivor, joined, T0 + 32)
+    assert out.reject is not None and out.reject[0] is RejectReason.UNKNOWN_CASE
+
+
+def test_a_report_near_an_absorbed_case_joins_that_case_s_survivor() -> None:
+    # A (V1) took B (V2) over; C (V2's other neighbour V3) is nearest to B, but another
+    # candidate D (V1) is nearer to C than A is: C still belongs with A (through B).
+    v3 = "500103001011"
+    state = TownState(TOWN)
+    a = opened("A", V1, metres=0)
+    d = opened("D", V1, metres=420, after_s=1)
+    b = opened("B", V2, metres=200, after_s=2)
+    c = opened("C", v3, metres=230, after_s=3)
+    for case in (a, d):
+        decide(state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    first = decide(state, b, b.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    assert first.absorb is not None and first.absorb.survivor.case_id == "A"
+    second = decide(state, c, c.opened_at, limits=limits, compatible=compatible, retention_s=9e4)
+    assert second.absorb is not None and second.absorb.survivor.case_id == "A"
+    assert second.absorb.distance_m == pytest.approx(30, abs=0.5)  # measured from B
+    assert TownState.from_bytes(state.to_bytes()) == state
+
+
+def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
+    # What a replay does: it starts from the stored row, without the in-memory shortcuts.
+    import random
+
+    rng = random.Random(5)
+    villages = (V1, V2, "500103001011")
+    cases = [
+        opened(
+            f"c{i}",
+            rng.choice(villages),
+            metres=rng.uniform(0, 600),
+            category=rng.choice(("SJ0102", "SJ0103", "BJ0101")),
+            after_s=i * rng.uniform(0, 900),
+        )
+        for i in range(120)
+    ]
+    kept, reloaded = TownState(TOWN), TownState(TOWN)
+    for case in cases:
+        a = decide(kept, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60)
+        reloaded = TownState.from_bytes(reloaded.to_bytes())
+        b = decide(
+            reloaded, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60
+        )
+        assert a == b
+        assert kept == reloaded
