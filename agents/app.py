@@ -378,8 +378,11 @@ class GridflowApp:
         started = time.perf_counter()
         if records:
             # Every silence revision in force for these records must be in the book, on
-            # the first run as on a replay (gridflow/runtime/silence_reader.py).
-            newest = max(record.timestamp for record in records)
+            # the first run as on a replay (gridflow/runtime/silence_reader.py). A record
+            # stamped ahead of this clock (CreateTime within GRIDFLOW_MAX_CLOCK_SKEW_S; never
+            # with LogAppendTime) waits only for what exists now, or it would stall the
+            # partition until the clock caught up (docs/silences.md, limits).
+            newest = min(max(record.timestamp for record in records), time.time())
             await self.silence_reader.wait_complete(newest - SILENCE_LEAD_S)
         result = self.pipeline.process(records, now)
         await self._send(result.outputs)
