@@ -13,13 +13,13 @@ Running workers follow this topic (hot reload): each publication becomes a switc
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
+from gridflow.compacted_topic import read_to_end
 from gridflow.config import Settings
 from gridflow.core.bundled import DIVISIONS_FILE
 from gridflow.core.engine import Engine
@@ -109,38 +109,21 @@ async def read_bundles(settings: Settings, timeout_s: float = 30.0) -> list[Rule
     later record replaces its earlier one, as compaction will.
     """
     await ensure_topics(settings)
-    topic = settings.topic(RULES)
-    consumer = AIOKafkaConsumer(
-        **client_kwargs(settings),
+    latest: dict[str, RulesBundle] = {}
+    async for record in read_to_end(
+        settings,
+        settings.topic(RULES),
         client_id=f"{settings.app_id}-rules-list",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        timeout_s=timeout_s,
         fetch_max_bytes=_MAX_REQUEST,
         max_partition_fetch_bytes=_MAX_REQUEST,
-    )
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        latest: dict[str, RulesBundle] = {}
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            if loop.time() > deadline:
-                raise TimeoutError(f"{topic}: not read to its end within {timeout_s:g} s")
-            batches = await consumer.getmany(*parts, timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    if record.value is None:  # a tombstone: the version was withdrawn
-                        latest.pop((record.key or b"").decode(), None)
-                        continue
-                    bundle = RulesBundle.model_validate_json(record.value)
-                    latest[bundle.version] = bundle
-        return sorted(latest.values(), key=lambda b: b.published_at)
-    finally:
-        await consumer.stop()
+    ):
+        if record.value is None:  # a tombstone: the version was withdrawn
+            latest.pop((record.key or b"").decode(), None)
+            continue
+        bundle = RulesBundle.model_validate_json(record.value)
+        latest[bundle.version] = bundle
+    return sorted(latest.values(), key=lambda b: b.published_at)
 
 
 def load_bundle_engine(settings: Settings, bundle: RulesBundle) -> Engine:

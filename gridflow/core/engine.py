@@ -107,6 +107,16 @@ _COMPLETES = {
 _Effect = tuple[RejectReason, str] | str
 
 
+def _raise_priority(case: Case, severity: Severity) -> str:
+    """Raise ``case``'s priority to ``severity`` when that is worse (发展态势); the
+    reason's suffix saying so, or ``""``."""
+    if SEVERITY_RANK[severity] <= SEVERITY_RANK[Severity(case.priority)]:
+        return ""
+    said = f"; priority raised {case.priority} -> {severity.value}"
+    case.priority = severity.value
+    return said
+
+
 @dataclass(slots=True)
 class Engine:
     """Applies inputs to region state using the loaded reference data and rules."""
@@ -256,9 +266,7 @@ class Engine:
         case.last_reported_at = max(case.last_reported_at, reported)
         case.first_reported_at = min(case.first_reported_at, reported)
         reason = f"report {event.event_id} from {event.source_network} joined the case"
-        if SEVERITY_RANK[severity] > SEVERITY_RANK[Severity(case.priority)]:
-            reason += f"; priority raised {case.priority} -> {severity.value}"
-            case.priority = severity.value
+        reason += _raise_priority(case, severity)
         self._step(
             out,
             case,
@@ -826,9 +834,7 @@ class Engine:
         case.last_reported_at = max(case.last_reported_at, joined.last_reported_at)
         reason = f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
         severity = _SEVERITIES.get(joined.priority) or Severity(joined.priority)
-        if SEVERITY_RANK[severity] > SEVERITY_RANK[routed_at]:
-            reason += f"; priority raised {case.priority} -> {severity.value}"
-            case.priority = severity.value
+        reason += _raise_priority(case, severity)
         self._step(
             out,
             case,

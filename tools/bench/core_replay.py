@@ -58,15 +58,10 @@ def replay(
 
     ``step``: seconds of stream clock between two reports (20,000 × 30 s ≈ a week).
     """
-    from gridflow.config import Settings
-    from gridflow.core.ingest import IngestLimits
-    from gridflow.metrics import Metrics
-    from gridflow.reference import load_engine
     from gridflow.runtime.partitioning import partition_for
-    from gridflow.runtime.pipeline import Pipeline
     from gridflow.runtime.records import InRecord
     from gridflow.simulator.events import EventGenerator
-    from gridflow.topics import TopicNames
+    from tools.bench.offline_pipeline import offline_pipeline
 
     ticks = _clock(START, step)
     current = [START]
@@ -76,20 +71,7 @@ def replay(
         return current[0]
 
     generator = EventGenerator(seed, clock=clock)
-    settings = Settings(kafka_bootstrap="127.0.0.1:1", partitions=partitions, sla_scale=1.0)
-    table: dict[str, bytes] = {}
-    pipeline = Pipeline(
-        engine=load_engine(settings),
-        topics=TopicNames.prefixed(settings.topic_prefix),
-        partitions=partitions,
-        limits=IngestLimits(
-            max_record_bytes=settings.max_record_bytes, max_batch=settings.max_batch_events
-        ),
-        metrics=Metrics(),
-        read_state=table.get,
-        scan_partition=lambda p: {},
-        retire_survivors=True,
-    )
+    pipeline, table = offline_pipeline(partitions)
     topics = pipeline.topics
     records: list[InRecord] = []
     offsets = [0] * partitions

@@ -541,29 +541,12 @@ def core_eps(
     Records are put on their home partition (as a region-keyed producer does), so this is
     validate + classify + route + merge + open + serialise state + encode dispositions.
     """
-    from gridflow.core.ingest import IngestLimits
-    from gridflow.metrics import Metrics
-    from gridflow.reference import load_engine
     from gridflow.runtime.heap import settle_startup_heap
     from gridflow.runtime.partitioning import partition_for
-    from gridflow.runtime.pipeline import Pipeline
     from gridflow.runtime.records import InRecord
-    from gridflow.topics import TopicNames
+    from tools.bench.offline_pipeline import offline_pipeline
 
-    settings = Settings(kafka_bootstrap="127.0.0.1:1", partitions=partitions, sla_scale=1.0)
-    table: dict[str, bytes] = {}
-    pipeline = Pipeline(
-        engine=load_engine(settings),
-        topics=TopicNames.prefixed(settings.topic_prefix),
-        partitions=partitions,
-        limits=IngestLimits(
-            max_record_bytes=settings.max_record_bytes, max_batch=settings.max_batch_events
-        ),
-        metrics=Metrics(),
-        read_state=table.get,
-        scan_partition=lambda p: {},
-        retire_survivors=True,
-    )
+    pipeline, table = offline_pipeline(partitions)
     # As the worker does after start-up: what exists now lives as long as the process.
     # Undone at the end: the rest of the bench runs in this process.
     thresholds = gc.get_threshold()
