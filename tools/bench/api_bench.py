@@ -555,7 +555,9 @@ def seed_cases(url: str, cases: int, seed: int = 1) -> float:
                 "lon": 106.57,
                 "grid_code": None,
             }
-            yield tuple(row[c] for c in columns)
+            # A column added later (nullable: supervisor, verifier …) stays empty here;
+            # a NOT NULL one missing from ``row`` fails the insert, loudly.
+            yield tuple(row.get(c) for c in columns)
 
     indexes = sorted(db.cases.indexes, key=lambda ix: str(ix.name))
     if url.startswith("sqlite"):
