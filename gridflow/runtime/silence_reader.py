@@ -96,9 +96,9 @@ class SilenceReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
-            # Silences change a few times a day: a slow long poll keeps this reader from
-            # competing with the input reader for the broker and the event loop.
-            fetch_max_wait_ms=self._poll_ms,
+            # Short: a fetch sent before the partitions are paused holds the first
+            # ListOffsets back by this much (the read loop polls by sleeping instead).
+            fetch_max_wait_ms=50,
         )
         await consumer.start()
         parts = [
@@ -107,18 +107,28 @@ class SilenceReader:
         ]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
+        # Paused between reads: a background fetch long-polling on the connection holds
+        # every ListOffsets request back by its wait, which made a worker's first batch
+        # wait ~1.4 s for this reader (the bench's throughput fell by half); the rules
+        # follower pauses for the same reason.
+        consumer.pause(*parts)
         # A reconnect reads every revision again; the book ignores the ones it has, and
         # keeps deciding with them meanwhile.
         while not self._stopped:
             started = self._clock()
             ends = await consumer.end_offsets(parts)
-            while await self._behind(consumer, ends):
-                self._apply(await consumer.getmany(*parts, timeout_ms=self._poll_ms))
+            if await self._behind(consumer, ends):
+                consumer.resume(*parts)
+                try:
+                    while await self._behind(consumer, ends):
+                        self._apply(await consumer.getmany(*parts, timeout_ms=self._poll_ms))
+                finally:
+                    consumer.pause(*parts)
             async with self._progress:
                 self.complete_at = started
                 self._progress.notify_all()
-            # Wait for news (a long poll), then ask for the end offsets again.
-            self._apply(await consumer.getmany(*parts, timeout_ms=self._poll_ms))
+            # Silences change a few times a day: ask for the end offsets once a poll.
+            await asyncio.sleep(self._poll_ms / 1000)
 
     @staticmethod
     async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
