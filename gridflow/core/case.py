@@ -130,6 +130,18 @@ class Case:
                 out.append(village)
         return out
 
+    def add_report(self, event_id: str, network: str) -> None:
+        """Report ``event_id`` of ``network`` joins the case (a merge, or a joined case's)."""
+        self.events.append(event_id)
+        self.event_networks.append(network)
+        if network not in self.networks:
+            self.networks.append(network)
+
+    def widen_reported(self, first: float, last: float) -> None:
+        """The case was reported from ``first`` (if earlier) until ``last`` (if later)."""
+        self.first_reported_at = min(self.first_reported_at, first)
+        self.last_reported_at = max(self.last_reported_at, last)
+
     def next_seq(self) -> int:
         """Advance and return the case's step counter (part of disposition ids)."""
         self.seq += 1

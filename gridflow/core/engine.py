@@ -259,12 +259,8 @@ class Engine:
         now: float,
         out: Outcome,
     ) -> None:
-        case.events.append(event.event_id)
-        case.event_networks.append(event.source_network)
-        if event.source_network not in case.networks:
-            case.networks.append(event.source_network)
-        case.last_reported_at = max(case.last_reported_at, reported)
-        case.first_reported_at = min(case.first_reported_at, reported)
+        case.add_report(event.event_id, event.source_network)
+        case.widen_reported(reported, reported)
         reason = f"report {event.event_id} from {event.source_network} joined the case"
         reason += _raise_priority(case, severity)
         self._step(
@@ -824,14 +820,9 @@ class Engine:
         case.merged_cases.append(joined.case_id)
         known = set(case.events)
         for event_id, network in zip(joined.events, joined.event_networks, strict=False):
-            if event_id in known:
-                continue
-            case.events.append(event_id)
-            case.event_networks.append(network)
-            if network not in case.networks:
-                case.networks.append(network)
-        case.first_reported_at = min(case.first_reported_at, joined.first_reported_at)
-        case.last_reported_at = max(case.last_reported_at, joined.last_reported_at)
+            if event_id not in known:
+                case.add_report(event_id, network)
+        case.widen_reported(joined.first_reported_at, joined.last_reported_at)
         reason = f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
         severity = _SEVERITIES.get(joined.priority) or Severity(joined.priority)
         reason += _raise_priority(case, severity)
