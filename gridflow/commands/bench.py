@@ -420,7 +420,15 @@ def run_api(args: argparse.Namespace) -> int:
             ("intake", lambda: api_bench.run_intake(bootstrap, tmp, events[:n])),
             (
                 "latency",
-                lambda: api_bench.run_latency(bootstrap, tmp, events, rate, seconds, say=say),
+                lambda: api_bench.run_latency(
+                    bootstrap,
+                    tmp,
+                    events,
+                    rate,
+                    seconds,
+                    say=say,
+                    broker_pid=broker.process.pid if broker and broker.process else None,
+                ),
             ),
             (
                 "query",

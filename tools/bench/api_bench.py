@@ -161,6 +161,113 @@ async def _post_all(url: str, bodies: list[bytes], concurrency: int, n: int) -> 
     }
 
 
+#: One event's path, stage by stage: (name, what it covers). Each stage ends where the
+#: next begins, so they add up to client-observed latency from the due instant.
+STAGES = (
+    ("send_lag", "due instant -> the client starts the POST (client CPU, loop lag)"),
+    ("api_in", "POST start -> the API hands the record to its producer (HTTP, auth, validation)"),
+    (
+        "to_worker",
+        "API produce -> the worker's batch is fetched (linger, broker, fetch wait, the "
+        "worker busy with the batch before)",
+    ),
+    ("journal", "batch fetched -> its journal row is sent (rules catch-up)"),
+    ("decide", "journal sent -> the disposition is sent (journal ack, silences, pipeline)"),
+    ("observe", "disposition sent -> the bench's consumer has it (the consumer's fetch)"),
+)
+
+
+class StageClock:
+    """Where one event's latency goes, read from the records themselves (no hook in gridflow).
+
+    Every timestamp is wall-clock ms on this machine: the POST's start and its answer
+    (client), the ``grid.events.in`` record's create time (the API's produce call), the
+    worker's journal row in the case table's changelog (the batch clock ``now``, taken
+    when its fetch returned, and the row's own create time), the disposition's create
+    time and the instant the bench's consumer returned it. Kafka timestamps are whole
+    milliseconds.
+    """
+
+    def __init__(self, events_topic: str) -> None:
+        self.events_topic = events_topic
+        self.sent: dict[str, float] = {}
+        self.acked: dict[str, float] = {}
+        #: event id -> (partition, offset, create time) of its grid.events.in record
+        self.inputs: dict[str, tuple[int, int, float]] = {}
+        #: partition -> [(first offset, end offset, batch now ms, journal create ms)]
+        self.journals: dict[int, list[tuple[int, int, float, float]]] = {}
+        #: event id -> (disposition create ms, seen by the bench ms)
+        self.outputs: dict[str, tuple[float, float]] = {}
+
+    def produced(self, msgs: Sequence[Any]) -> None:
+        for msg in msgs:
+            doc = orjson.loads(msg.value)
+            for one in doc if isinstance(doc, list) else [doc]:
+                self.inputs[one["event_id"]] = (msg.partition, msg.offset, float(msg.timestamp))
+
+    def journaled(self, partition: int, msgs: Sequence[Any]) -> None:
+        from gridflow.runtime.checkpoint import journal_key
+
+        key = journal_key(partition)
+        for msg in msgs:
+            if msg.key != key or msg.value is None:
+                continue
+            doc = orjson.loads(msg.value)
+            start = doc["from"].get(self.events_topic)
+            if start is not None:
+                end = doc["to"][self.events_topic]
+                row = (start, end, doc["now"] * 1000, float(msg.timestamp))
+                self.journals.setdefault(partition, []).append(row)
+
+    def decided(self, event_id: str, created_ms: float, seen_ms: float) -> None:
+        self.outputs[event_id] = (created_ms, seen_ms)
+
+    def _journal(self, partition: int, offset: int) -> tuple[float, float] | None:
+        # The last journal covering the offset: a replayed batch repeats an earlier one.
+        for start, end, now_ms, sent_ms in reversed(self.journals.get(partition, [])):
+            if start <= offset < end:
+                return now_ms, sent_ms
+        return None
+
+    def report(self, event_ids: Sequence[str], due_ms: dict[str, float]) -> dict[str, Any]:
+        """p50/p99 (ms) of each stage over ``event_ids``, and how many could be traced."""
+        spans: dict[str, list[float]] = {name: [] for name, _ in STAGES}
+        spans["post_answer"] = []
+        batch_sizes: list[int] = []
+        traced = 0
+        for eid in event_ids:
+            sent, inp, dispo = self.sent.get(eid), self.inputs.get(eid), self.outputs.get(eid)
+            if sent is None or inp is None or dispo is None:
+                continue
+            journal = self._journal(inp[0], inp[1])
+            if journal is None:
+                continue
+            traced += 1
+            now_ms, journal_ms = journal
+            marks = (due_ms[eid], sent, inp[2], now_ms, journal_ms, dispo[0], dispo[1])
+            for (name, _), begin, end in zip(STAGES, marks[:-1], marks[1:], strict=True):
+                spans[name].append(end - begin)
+            if eid in self.acked:
+                spans["post_answer"].append(self.acked[eid] - inp[2])
+        for rows in self.journals.values():
+            batch_sizes.extend(end - start for start, end, _, _ in rows)
+        out: dict[str, Any] = {"traced": traced}
+        for name, values in spans.items():
+            values.sort()
+            p50, p99 = percentile(values, 0.50), percentile(values, 0.99)
+            out[name] = {
+                "p50": None if p50 is None else round(p50, 1),
+                "p99": None if p99 is None else round(p99, 1),
+            }
+        batch_sizes.sort()
+        out["worker_batch_events"] = {
+            "batches": len(batch_sizes),
+            "p50": percentile(batch_sizes, 0.50),
+            "p99": percentile(batch_sizes, 0.99),
+        }
+        return out
+
+
 def run_latency(
     bootstrap: str,
     tmp: Path,
@@ -171,7 +278,9 @@ def run_latency(
     *,
     drain_s: float = 15.0,
     say: Callable[[str], None] = print,
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
+    """POST -> disposition at ``rate``; ``broker_pid``: also report the broker's CPU per event."""
     dep = Deployment(bootstrap, tmp)
     dep.create_topics()
     worker = Worker(dep).start()
@@ -183,6 +292,8 @@ def run_latency(
         docs = _renamed(events[:n], "lat")
         assert api.proc is not None and worker.proc is not None
         pids = {"api": api.proc.pid, "worker": worker.proc.pid}
+        if broker_pid is not None:
+            pids["broker"] = broker_pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         own_before = time.process_time()
         result = asyncio.run(_latency(api.url, dep, docs, rate, warmup, drain_s=drain_s, say=say))
@@ -228,8 +339,15 @@ async def _latency(
     import aiohttp
     from aiokafka import AIOKafkaConsumer
 
+    dispositions = dep.topic(topics.DISPOSITIONS)
+    events_in = dep.topic(topics.EVENTS_IN)
+    # The case table's changelog: each worker batch's journal row names the input offsets
+    # it covers and the clock it read them at (gridflow/runtime/checkpoint.py).
+    changelog = f"{dep.prefix}gridflow-cases-changelog"
     consumer = AIOKafkaConsumer(
-        dep.topic(topics.DISPOSITIONS),
+        dispositions,
+        events_in,
+        changelog,
         bootstrap_servers=dep.bootstrap,
         group_id=None,
         enable_auto_commit=False,
@@ -240,6 +358,7 @@ async def _latency(
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     due_ms: dict[str, float] = {}  # event id -> wall-clock ms it was due to be sent
     answered: dict[str, float] = {}
+    stages = StageClock(events_in)
     refused: dict[int, int] = {}  # HTTP status (0: no answer) -> POSTs
     post_ms: list[float] = []
     lag_ms: list[float] = []  # how late the client started each POST
@@ -250,11 +369,18 @@ async def _latency(
     async def consume() -> None:
         while not done.is_set():
             batches = await consumer.getmany(timeout_ms=100)
-            for msgs in batches.values():
+            seen_ms = time.time() * 1000
+            for tp, msgs in batches.items():
+                if tp.topic == events_in:
+                    stages.produced(msgs)
+                elif tp.topic == changelog:
+                    stages.journaled(tp.partition, msgs)
+                    continue
                 for msg in msgs:
                     eid = event_of(orjson.loads(msg.value))
                     if eid is not None and eid in due_ms and eid not in answered:
                         answered[eid] = msg.timestamp - due_ms[eid]
+                        stages.decided(eid, msg.timestamp, seen_ms)
 
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=connections)
@@ -266,6 +392,7 @@ async def _latency(
             nonlocal in_flight
             in_flight += 1
             lag_ms.append((time.perf_counter() - due) * 1000)
+            stages.sent[doc["event_id"]] = time.time() * 1000
             try:
                 async with client.post("/v1/events", data=orjson.dumps(doc), headers=headers) as r:
                     await r.read()
@@ -275,6 +402,7 @@ async def _latency(
             finally:
                 in_flight -= 1
             post_ms.append((time.perf_counter() - due) * 1000)
+            stages.acked[doc["event_id"]] = time.time() * 1000
             if status != 202:
                 refused[status] = refused.get(status, 0) + 1
                 # Not accepted as far as we know: not waited for, not in the percentiles
@@ -314,6 +442,10 @@ async def _latency(
         while (tasks or len(answered) < len(due_ms)) and time.perf_counter() < drain_until:
             await asyncio.sleep(0.05)
         report("end")
+    traced = stages.report([k for k in due_ms if k not in warm and k in answered], due_ms)
+    say(f"  stages (ms, p50/p99) of {traced['traced']:,} traced events:")
+    for name, what in (*STAGES, ("post_answer", "API produce -> 202 at the client (acks=all)")):
+        say(f"    {name:<11} {traced[name]['p50']!s:>7} / {traced[name]['p99']!s:<7}  {what}")
         done.set()
         for task in list(tasks):
             task.cancel()
@@ -347,6 +479,7 @@ async def _latency(
         "send_lag_p99_ms": finite(percentile(lag_ms, 0.99)),
         "warmup_s": warmup,
         "drain_s": drain_s,
+        "stages": traced,
     }
 
 
