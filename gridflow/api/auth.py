@@ -46,6 +46,30 @@ def authenticate(ctx: ApiContext, request: Request, secret: str | None) -> Token
     return token
 
 
+def check_role(token: Token, roles: tuple[Role, ...]) -> Token:
+    """``token`` if its role is one of ``roles``, else 403 ``forbidden_role``."""
+    if token.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise ApiError(
+            403,
+            "forbidden_role",
+            f"a {token.role.value} token may not do this ({allowed} only)",
+        )
+    return token
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The secret of an ``Authorization: Bearer <secret>`` header, read as ``bearer`` reads it.
+
+    For routes served without FastAPI's dependencies (gridflow/api/fastpath.py).
+    """
+    scheme, _, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    if not (scheme and secret) or scheme.lower() != "bearer":
+        return None
+    return secret
+
+
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Token]]:
     """A dependency: the caller's token, which must have one of ``roles`` (else 403)."""
 
@@ -55,14 +79,7 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Token]]:
     ) -> Token:
         ctx = ctx_of(request)
         token = authenticate(ctx, request, credentials.credentials if credentials else None)
-        if token.role not in roles:
-            allowed = " or ".join(r.value for r in roles)
-            raise ApiError(
-                403,
-                "forbidden_role",
-                f"a {token.role.value} token may not do this ({allowed} only)",
-            )
-        return token
+        return check_role(token, roles)
 
     return dependency
 
@@ -77,7 +94,9 @@ def check_region(ctx: ApiContext, token: Token, code: str, what: str) -> None:
         )
 
 
+#: Who may report events (POST /v1/events, GET /v1/events/{id}).
+REPORTERS = (Role.FIELD_APP, Role.CENTRE)
 #: Route parameters: the caller's token, checked for its role.
 CentreToken = Annotated[Token, Depends(require(Role.CENTRE))]
-ReporterToken = Annotated[Token, Depends(require(Role.FIELD_APP, Role.CENTRE))]
+ReporterToken = Annotated[Token, Depends(require(*REPORTERS))]
 KpiToken = Annotated[Token, Depends(require(Role.OPS, Role.CENTRE))]

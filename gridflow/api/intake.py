@@ -194,7 +194,13 @@ async def post_events(request: Request, token: ReporterToken) -> Any:
     acknowledged by every in-sync replica (``acks=all``) before the 202. A resend of an
     accepted ``event_id`` is harmless: the worker deduplicates by it.
     """
-    ctx = ctx_of(request)
+    # Served by gridflow/api/fastpath.py; this route documents it (OpenAPI) and answers
+    # the same wherever the fast path steps aside.
+    return await answer_events(ctx_of(request), token, request)
+
+
+async def answer_events(ctx: ApiContext, token: Token, request: Request) -> JsonResponse:
+    """``POST /v1/events`` once the token is checked: the body, validated and produced."""
     require_json(request)
     body = await read_body(request, ctx.api.max_body_bytes)
     accepted, refused, whole = await submit_events(ctx, token, body)
