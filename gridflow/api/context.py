@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,12 +54,21 @@ class ApiContext:
         if self.limiter is None:
             self.limiter = RateLimiter(self.api.rate_per_s, self.api.rate_burst)
 
-    @property
+    @cached_property
     def limits(self) -> IngestLimits:
+        """What one request body may hold."""
         return IngestLimits(
             max_record_bytes=self.api.max_body_bytes,
             max_batch=self.settings.max_batch_events,
             max_clock_skew=timedelta(seconds=self.settings.max_clock_skew_s),
+        )
+
+    @cached_property
+    def worker_limits(self) -> IngestLimits:
+        """What one record to ``grid.events.in`` may hold: the worker's own limits."""
+        return IngestLimits(
+            max_record_bytes=self.settings.max_record_bytes,
+            max_batch=self.settings.max_batch_events,
         )
 
     def notify(self, applied: Applied) -> None:

@@ -143,10 +143,8 @@ async def submit_events(
             records.append((event.region_code.encode(), orjson.dumps(docs[index])))
     refused.sort(key=lambda r: r.index)
     if records:
-        worker = IngestLimits(
-            max_record_bytes=ctx.settings.max_record_bytes, max_batch=ctx.settings.max_batch_events
-        )
-        await ctx.sink.send(ctx.events_topic, pack(records, ctx.settings.partitions, worker))
+        packed = pack(records, ctx.settings.partitions, ctx.worker_limits)
+        await ctx.sink.send(ctx.events_topic, packed)
         ctx.metrics.events_accepted.inc(len(accepted))
     for r in refused:
         ctx.metrics.events_refused.labels(r.reason).inc()
