@@ -9,8 +9,13 @@ acknowledged every one of *its* records (the producer's ``acks``); a batch the b
 refuses fails exactly the requests with records in it, as it did with per-record sends
 (aiokafka put concurrent requests' records into one batch then too).
 
-While the producer's request is in flight (aiokafka sends one at a time per broker) the
-next turn's records wait in the lane and leave together, so the produce requests per
+The lane lingers itself (``linger_s`` after the first record of a turn) with aiokafka's
+own linger at 0: a batch handed to aiokafka that lingers there blocks the next
+``send_batch`` for its partition, so records arriving meanwhile would wait a second
+linger. Each produce request costs ~0.35 ms of CPU in the API's client and ~0.1-0.3 ms in
+the broker, whatever it carries; at 1,000 POSTs/s a 5 ms linger makes ~200 requests a
+second instead of one per POST. While a request is in flight (aiokafka sends one at a
+time per broker) the next turn's records wait and leave together, so the requests per
 second stay bounded as the POST rate grows.
 """
 
@@ -54,8 +59,9 @@ _Pending = list[tuple[bytes, bytes, _Waiter]]
 class ProduceLane:
     """Coalesces concurrent ``send`` calls into per-partition record batches."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, linger_s: float = 0.0) -> None:
         self._producer = producer
+        self._linger_s = linger_s
         self._queue: list[tuple[str, Sequence[tuple[bytes, bytes]], _Waiter]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -88,6 +94,8 @@ class ProduceLane:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if self._linger_s > 0 and not self._stopped:
+                await asyncio.sleep(self._linger_s)
             self._wake.clear()
             queue, self._queue = self._queue, []
             if queue:

@@ -30,8 +30,9 @@ class KafkaSink:
     worker deduplicates by event and feedback id anyway, so a retried send is harmless.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, linger_ms: float = 0.0) -> None:
         self.settings = settings
+        self.linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._lane: ProduceLane | None = None
 
@@ -40,12 +41,13 @@ class KafkaSink:
         self._producer = AIOKafkaProducer(
             **client_kwargs(self.settings),
             acks="all",
-            linger_ms=2,
+            # The lane lingers instead (gridflow/api/produce_lane.py says why).
+            linger_ms=0,
             max_batch_size=1024 * 1024,
             max_request_size=2 * 1024 * 1024,
         )
         await self._producer.start()
-        self._lane = ProduceLane(self._producer)
+        self._lane = ProduceLane(self._producer, self.linger_ms / 1000)
         self._lane.start()
 
     @property

@@ -138,6 +138,24 @@ async def test_records_that_arrive_while_a_batch_is_handed_over_go_in_the_next_t
     await lane.stop()
 
 
+async def test_the_lane_lingers_to_gather_the_requests_of_the_next_milliseconds() -> None:
+    producer = FakeProducer()
+    lane = ProduceLane(producer, linger_s=0.2)
+    lane.start()
+    key = VILLAGES[0]
+    first = asyncio.create_task(lane.send("t", [(key, b"a")]))
+    await settle()
+    second = asyncio.create_task(lane.send("t", [(key, b"b")]))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not producer.sent and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    assert [records for _, _, records, _ in producer.sent] == [[(key, b"a"), (key, b"b")]]
+    producer.sent[0][3].set_result(None)
+    await asyncio.gather(first, second)
+    await lane.stop()
+
+
 async def test_a_stopped_lane_refuses_to_send() -> None:
     lane = await started(FakeProducer())
     await lane.stop()
