@@ -34,7 +34,9 @@ def test_latency_gives_up_at_its_deadline_and_counts_the_unanswered(
     assert result["answered"] == 0 and result["unanswered"] == result["measured_unanswered"] == 20
     # Unanswered events rank above every answer: no percentile to report.
     assert result["p50_ms"] is None and result["p99_ms"] is None
-    assert said and "20/20 sent, 0 answered" in said[-1]
+    (end,) = [line for line in said if "latency end" in line]
+    assert "20/20 sent, 0 answered" in end
+    assert "of 0 traced events" in said[said.index(end) + 1]
 
 
 def test_latency_measures_post_to_disposition(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -45,6 +47,12 @@ def test_latency_measures_post_to_disposition(kafka_bootstrap: str, tmp_path: Pa
     assert result["sent"] == 100 and result["unanswered"] == 0 and result["answered"] == 100
     assert result["p99_ms"] is not None and result["p99_ms"] >= result["p50_ms"] > 0
     assert result["api_cpu_us_per_event"] > 0 and result["worker_cpu_us_per_event"] > 0
+    # Every measured event traced stage by stage, from its records and the worker's journal.
+    stages = result["stages"]
+    assert stages["traced"] == result["measured"]
+    for name, _ in api_bench.STAGES:
+        assert stages[name]["p99"] >= stages[name]["p50"] is not None, name
+    assert stages["worker_batch_events"]["batches"] > 0
 
 
 def test_query_seeds_explains_and_answers_over_http(kafka_bootstrap: str, tmp_path: Path) -> None:
