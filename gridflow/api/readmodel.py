@@ -26,7 +26,6 @@ _T = db.timeline.c
 _K = db.kpi_records.c
 #: sorts after every digit: ``code < prefix + _AFTER`` bounds a prefix range on an index.
 _AFTER = ":"
-_MAPS = ("reports_by_network", "merged_by_network", "merged_by_pair")
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -234,7 +233,7 @@ class ReadModel:
             if acc is None:
                 acc = {"window_end": window_end, "parts": 0}
                 acc.update(dict.fromkeys(COUNTS, 0))
-                acc.update({m: {} for m in _MAPS})
+                acc.update({m: {} for m in db.NETWORK_MAPS})
                 sums[key] = acc
             return acc
 
@@ -249,7 +248,7 @@ class ReadModel:
                     for c, n in (maps.get("counts") or {}).items():
                         if c in acc:
                             acc[c] += n
-                    for m in _MAPS:
+                    for m in db.NETWORK_MAPS:
                         target = acc[m]
                         for k, v in (maps.get(m) or {}).items():
                             target[k] = target.get(k, 0) + v
@@ -351,5 +350,5 @@ def _figures(
         parts=acc["parts"],
         **{c: acc[c] for c in COUNTS},
         **rates(acc),
-        **{m: acc[m] for m in _MAPS},
+        **{m: acc[m] for m in db.NETWORK_MAPS},
     )
