@@ -29,8 +29,8 @@ from gridflow.core.silences import (
     STATE_WORDS,
     SilenceChangeError,
     check_silence,
-    expired,
-    extended,
+    expiry_of,
+    extension_of,
     silence_state,
 )
 from gridflow.topics import SILENCES
@@ -361,15 +361,14 @@ def run_extend(args: argparse.Namespace) -> int:
     def body() -> int:
         settings = _settings()
         current = _current(settings, args.silence_id)
-        until = (
-            _instant(args.until, "--until")
-            if args.until
-            else current.ends_at + _duration(args.duration)
+        changed = extension_of(
+            current,
+            by=args.author or getpass.getuser(),
+            at=datetime.now(UTC),
+            until=_instant(args.until, "--until") if args.until else None,
+            duration=_duration(args.duration) if args.duration else None,
+            comment=args.comment,
         )
-        author = args.author or getpass.getuser()
-        changed = extended(current, until, author, datetime.now(UTC))
-        if args.comment:
-            changed = changed.model_copy(update={"comment": f"{changed.comment}; {args.comment}"})
         _publish(settings, changed)
         print(f"已延长屏蔽 {changed.silence_id} 至 {_local(changed.ends_at)}")
         return 0
@@ -383,10 +382,9 @@ def run_expire(args: argparse.Namespace) -> int:
     def body() -> int:
         settings = _settings()
         current = _current(settings, args.silence_id)
-        author = args.author or getpass.getuser()
-        changed = expired(current, author, datetime.now(UTC))
-        if args.comment:
-            changed = changed.model_copy(update={"comment": f"{changed.comment}; {args.comment}"})
+        changed = expiry_of(
+            current, by=args.author or getpass.getuser(), at=datetime.now(UTC), comment=args.comment
+        )
         _publish(settings, changed)
         print(f"已解除屏蔽 {changed.silence_id} ({_local(changed.ends_at)})")
         return 0

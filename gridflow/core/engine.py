@@ -89,6 +89,10 @@ class Outcome:
     changed: bool = False
     #: cases whose timers need (re)scheduling: (due epoch, case id)
     due: list[tuple[float, str]] = field(default_factory=list)
+    #: 屏蔽 across villages: a report that falls under a silence held by a centre above
+    #: this village, to be applied in that centre's row (:meth:`Engine.apply_silenced`).
+    #: (the silence in force, the report, the input record's time).
+    silenced: tuple[Silence, GridEvent, float] | None = None
 
 
 _TIERS = {tier.value: tier for tier in Tier}
@@ -173,6 +177,17 @@ class Engine:
             else ()
         )
         inhibitor = find_inhibitor(state.cases.values(), report, inhibiting) if inhibiting else None
+        if silence is not None and silence.center_code != state.region:
+            # One known-matter case per silence, whichever village reports: the report is
+            # applied in the row of the silence's centre (apply_silenced). It is seen here
+            # all the same, so a duplicate of it is a no-op here too.
+            state.seen_events[event.event_id] = (
+                f"silence:{silence.silence_id}",
+                now + self.retention_s,
+            )
+            out.silenced = (silence, event, now)
+            out.changed = True
+            return out
         if silence is not None:
             target = self._silenced(state, event, assessment, silence, reported, now, out)
         elif target is not None:
@@ -184,6 +199,31 @@ class Engine:
             self._inhibited(target, inhibitor[1], event, reported, now, out)
         else:
             target = self._open(state, event, assessment, reported, now, out)
+        state.seen_events[event.event_id] = (target.id, now + self.retention_s)
+        out.changed = True
+        return out
+
+    def apply_silenced(
+        self, state: RegionState, event: GridEvent, silence: Silence, now: float
+    ) -> Outcome:
+        """屏蔽, in the row of the silence's centre (``state.region`` is its code): the
+        report joins the silence's one known-matter case, or opens it.
+
+        ``silence`` is the revision that was in force for the report where it came in
+        (its village decided, :meth:`apply_event`), so the decision does not depend on
+        when this row reads it. A report seen here already is a counted no-op: the
+        village's batch was replayed, or the report came twice.
+        """
+        out = Outcome()
+        if event.event_id in state.seen_events:
+            out.duplicate = "event"
+            return out
+        self._maybe_expire(state, now)
+        assessment = assess_report(
+            event, self.catalogue, self.classifier, self.severity_rules, self.danger
+        )
+        reported = event.reported_at.timestamp()
+        target = self._silenced(state, event, assessment, silence, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
         out.changed = True
         return out
@@ -284,11 +324,13 @@ class Engine:
         now: float,
         out: Outcome,
     ) -> Case:
-        """屏蔽: the report joins its silence's known-matter case in this village.
+        """屏蔽: the report joins its silence's known-matter case in this row (the
+        silence's centre's own region: one case for every village the silence covers).
 
         The first report opens the case, held by the silence's centre without timers (a
         known matter is not escalated); later ones join it. Neither is lost: each is a
-        step with its fact (``silenced``) and the silence named in the reason.
+        step with its fact (``silenced``, placed in the report's village for the KPIs)
+        and the silence named in the reason.
         """
         sid = silence.silence_id
         why = f"silence {sid} ({silence.kind.value}: {silence.comment[:80]}; by {silence.author})"
@@ -306,12 +348,14 @@ class Engine:
                 network=event.source_network,
                 silence=sid,
             )
+            out.facts[-1].region = event.region_code
             return case
         plan = plan_case(event, assessment, self.rules, self.regions, now, self.sla_scale)
         centre = self.regions.get(silence.center_code)
         case = Case(
-            id=case_id_for(event.region_code, f"silence:{sid}:{event.event_id}"),
-            region=event.region_code,
+            # The centre's region: feedback on the case is routed by its id to this row.
+            id=case_id_for(state.region, f"silence:{sid}:{event.event_id}"),
+            region=state.region,
             category=assessment.category.code,
             priority=plan.priority.value,
             department=plan.department,
@@ -346,6 +390,8 @@ class Engine:
             network=event.source_network,
             silence=sid,
         )
+        # Counted for the county where the report came from, not the centre's row.
+        out.facts[-1].region = event.region_code
         return case
 
     def _inhibited(

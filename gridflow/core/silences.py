@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.geo import haversine_m
@@ -41,7 +41,9 @@ __all__ = [
     "SilenceChangeError",
     "check_silence",
     "expired",
+    "expiry_of",
     "extended",
+    "extension_of",
     "silence_matches",
     "silence_state",
 ]
@@ -262,6 +264,35 @@ def expired(silence: Silence, by: str, at: datetime) -> Silence:
             "change": "expired",
         }
     )
+
+
+def _noted(silence: Silence, comment: str | None) -> Silence:
+    """``silence`` with ``comment`` added to its own (why it was extended or expired)."""
+    if not comment:
+        return silence
+    return silence.model_copy(update={"comment": f"{silence.comment}; {comment}"})
+
+
+def extension_of(
+    silence: Silence,
+    *,
+    by: str,
+    at: datetime,
+    until: datetime | None = None,
+    duration: timedelta | None = None,
+    comment: str | None = None,
+) -> Silence:
+    """延长屏蔽 as the CLI and the API ask for it: a new end ``until``, or ``duration``
+    added to the current end (exactly one), with the reason noted in the comment."""
+    if (until is None) == (duration is None):
+        raise SilenceChangeError("schema", "give exactly one of until and duration")
+    end = until if until is not None else silence.ends_at + (duration or timedelta())
+    return _noted(extended(silence, end, by, at), comment)
+
+
+def expiry_of(silence: Silence, *, by: str, at: datetime, comment: str | None = None) -> Silence:
+    """解除屏蔽 as the CLI and the API ask for it: ended at ``at``, the reason noted."""
+    return _noted(expired(silence, by, at), comment)
 
 
 #: Leading digits a centre shares with every region below it (the city: none).

@@ -41,6 +41,7 @@ from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.topics import TopicNames
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
+from schemas.silence import Silence
 
 log = logging.getLogger("gridflow.pipeline")
 
@@ -50,6 +51,9 @@ _OPENED = StepKind.OPENED
 #: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
 #: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
 CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
+#: A report under a silence held by a centre above its village, to the centre's row
+#: (屏蔽, one known-matter case per silence: gridflow/core/silences.py).
+CMD_SILENCED = "sl.report"
 #: Steps of a silenced or inhibited report (counted per silence and per rule).
 _QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 
@@ -344,6 +348,16 @@ class Pipeline:
             # crash, it sees the deadlines as they were then, not a backlog of misses.
             self._tick(rec.partition, min(rec.timestamp, now), result, dirty)
             return
+        if kind == CMD_SILENCED:
+            try:
+                self._silenced(doc, rec, result, dirty)
+            except (ValueError, KeyError, TypeError) as exc:  # ValidationError is a ValueError
+                self._dlq(
+                    result,
+                    rec,
+                    Reject(RejectReason.SCHEMA, f"bad {kind} command: {exc}", rec.value or b""),
+                )
+            return
         if kind in _CROSS_VILLAGE:
             try:
                 self._cross_village(kind, doc, rec, result, dirty)
@@ -381,6 +395,39 @@ class Pipeline:
                 )
         except ValidationError as exc:
             self._dlq(result, origin, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
+
+    # ------------------------------------------------------------- silences
+    def _to_silence(self, silenced: tuple[Silence, GridEvent, float], result: BatchResult) -> None:
+        """Send a silenced report to the row of its silence's centre (one case there)."""
+        silence, event, at = silenced
+        doc = {
+            "k": CMD_SILENCED,
+            "v": event.model_dump(mode="json", exclude_none=True),
+            # The revision that decided, so the centre's row needs no look-up by time.
+            "s": silence.model_dump(mode="json"),
+            "ts": at,
+        }
+        key = silence.center_code.encode()
+        result.outputs.append(OutRecord(self.topics.commands, key, orjson.dumps(doc)))
+
+    def _silenced(
+        self, doc: dict[str, Any], rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
+        key = (rec.key or b"").decode()
+        if not (len(key) == 12 and key.isdigit()):
+            raise ValueError(f"keyed {key!r}, not a centre's region code")
+        if partition_for(key, self.partitions) != rec.partition:
+            # The partition count changed under us: send it on to its key's partition.
+            result.outputs.append(OutRecord(self.topics.commands, key.encode(), rec.value or b""))
+            return
+        ts = float(doc["ts"])
+        silence = Silence.model_validate(doc["s"])
+        if silence.center_code != key:
+            raise ValueError(f"silence {silence.silence_id} is held by {silence.center_code}")
+        event = GridEvent.model_validate(doc["v"])
+        state = self._state(rec.partition, key)
+        outcome = self.engine_at(ts).apply_silenced(state, event, silence, ts)
+        self._apply(outcome, rec.partition, key, rec, result, dirty)
 
     # ------------------------------------------------------- across villages
     def _announce(self, fact: StepFact, disp: Disposition, result: BatchResult) -> None:
@@ -490,6 +537,8 @@ class Pipeline:
             self.metrics.duplicate(outcome.duplicate)  # type: ignore[arg-type]
         if outcome.changed:
             dirty.setdefault(partition, set()).add(region)
+        if outcome.silenced is not None:
+            self._to_silence(outcome.silenced, result)
         index = self._due.get(partition)
         if index is not None:
             for due, case_id in outcome.due:
