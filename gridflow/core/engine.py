@@ -792,7 +792,12 @@ class Engine:
 
     # --------------------------------------------------------- across villages
     def apply_absorb(
-        self, state: RegionState, case_id: str, survivor_id: str, now: float
+        self,
+        state: RegionState,
+        case_id: str,
+        survivor_id: str,
+        now: float,
+        inhibit_rule: str | None = None,
     ) -> tuple[Outcome, Joined | None]:
         """跨村合并, step 1 (the absorbed case's village): close ``case_id`` as ``merged``
         into ``survivor_id`` (a case of another village) and hand back what joins it.
@@ -801,7 +806,9 @@ class Engine:
         meanwhile (closed, cancelled: a fast centre, or a town stage that lagged) keeps its
         state and its 结案, but is linked all the same, so the incident is one case and the
         survivor's holder learns the neighbour already dealt with it. An unknown case
-        (expired) is skipped.
+        (expired) is skipped. With ``inhibit_rule`` (抑制 across village lines) the
+        survivor is an open critical case of the town that inhibits this one: the same
+        steps, the rule named in the reason and the facts.
         """
         out = Outcome()
         case = state.cases.get(case_id)
@@ -812,7 +819,13 @@ class Engine:
             return out, None
         if case.merged_into is not None:
             return out, None  # absorbed into another case already: merges never chain
-        reason = f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+        reason = (
+            f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+            if inhibit_rule is None
+            else f"抑制: inhibited by open critical case {survivor_id} of a neighbouring "
+            f"village under rule {inhibit_rule}: attached to it, not handled or escalated "
+            "separately"
+        )
         if case.is_open:
             case.status = CaseStatus.MERGED
             case.closed_at = now
@@ -828,6 +841,7 @@ class Engine:
             StepKind.ABSORBED,
             reason=reason,
             key=("merged_into", survivor_id),
+            inhibit_rule=inhibit_rule,
         )
         out.dispositions[-1] = out.dispositions[-1].model_copy(update={"merged_into": survivor_id})
         out.changed = True
@@ -843,7 +857,12 @@ class Engine:
         return out, joined
 
     def apply_join(
-        self, state: RegionState, survivor_id: str, joined: Joined, now: float
+        self,
+        state: RegionState,
+        survivor_id: str,
+        joined: Joined,
+        now: float,
+        inhibit_rule: str | None = None,
     ) -> Outcome:
         """跨村合并, step 2 (the surviving case's village): take ``joined``'s reports over.
 
@@ -869,7 +888,12 @@ class Engine:
             if event_id not in known:
                 case.add_report(event_id, network)
         case.widen_reported(joined.first_reported_at, joined.last_reported_at)
-        reason = f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
+        reason = (
+            f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
+            if inhibit_rule is None
+            else f"抑制: case {joined.case_id} of village {joined.region} inhibited under "
+            f"rule {inhibit_rule}: its reports attached to this case, not escalated separately"
+        )
         severity = _SEVERITIES.get(joined.priority) or Severity(joined.priority)
         reason += _raise_priority(case, severity)
         self._step(
@@ -881,6 +905,7 @@ class Engine:
             reason=reason,
             key=("xmerge", joined.case_id),
             network=joined.source_network,
+            inhibit_rule=inhibit_rule,
         )
         out.dispositions[-1] = out.dispositions[-1].model_copy(
             update={"villages": case.villages(), "merged_cases": list(case.merged_cases)}

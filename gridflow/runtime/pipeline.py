@@ -47,7 +47,7 @@ log = logging.getLogger("gridflow.pipeline")
 
 #: Steps that finish a case (counted in ``gridflow_cases_closed_total``).
 _FINISHING = frozenset({StepKind.CLOSED, StepKind.CANCELLED})
-_OPENED = StepKind.OPENED
+_OPENED, _JOINED = StepKind.OPENED, StepKind.JOINED
 #: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
 #: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
 CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
@@ -437,7 +437,14 @@ class Pipeline:
             return
         reported = disp.reported_at.timestamp() if disp.reported_at else fact.at
         opened = OpenedCase(
-            fact.case_id, fact.region, disp.category, disp.lat, disp.lon, reported, fact.at
+            fact.case_id,
+            fact.region,
+            disp.category,
+            disp.lat,
+            disp.lon,
+            reported,
+            fact.at,
+            disp.priority.value if disp.priority is not None else "",
         )
         doc = {"k": CMD_TOWN_CASE, "v": opened.to_doc(), "ts": fact.at}
         result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
@@ -470,6 +477,8 @@ class Pipeline:
                 limits=self._limits,
                 compatible=self.engine.catalogue.compatible,
                 retention_s=REPLAY_HORIZON_S,
+                # The bundle in force at the announcement's time: a replay decides alike.
+                inhibit=self.engine_at(ts).inhibitions,
             )
             if decision.duplicate:
                 return
@@ -477,11 +486,13 @@ class Pipeline:
             absorb = decision.absorb
             if absorb is not None:
                 self.metrics.case_merged_across_villages()
-                cmd = {
-                    "k": CMD_ABSORB,
-                    "v": {"case": absorb.absorbed.case_id, "into": absorb.survivor.case_id},
-                    "ts": ts,
+                step: dict[str, Any] = {
+                    "case": absorb.absorbed.case_id,
+                    "into": absorb.survivor.case_id,
                 }
+                if absorb.rule is not None:
+                    step["rule"] = absorb.rule
+                cmd = {"k": CMD_ABSORB, "v": step, "ts": ts}
                 result.outputs.append(
                     OutRecord(
                         self.topics.commands, absorb.absorbed.region.encode(), orjson.dumps(cmd)
@@ -493,17 +504,29 @@ class Pipeline:
         state = self._state(rec.partition, key)
         if kind == CMD_ABSORB:
             survivor = str(body["into"])
-            outcome, joined = self.engine.apply_absorb(state, str(body["case"]), survivor, ts)
+            rule = body.get("rule")
+            rule = None if rule is None else str(rule)
+            outcome, joined = self.engine.apply_absorb(
+                state, str(body["case"]), survivor, ts, inhibit_rule=rule
+            )
             self._apply(outcome, rec.partition, key, rec, result, dirty)
             home = region_of_case(survivor)
             if joined is not None and home is not None:
-                cmd = {"k": CMD_JOIN, "v": {"into": survivor, "joined": joined.to_doc()}, "ts": ts}
+                join: dict[str, Any] = {"into": survivor, "joined": joined.to_doc()}
+                if rule is not None:
+                    join["rule"] = rule
+                cmd = {"k": CMD_JOIN, "v": join, "ts": ts}
                 result.outputs.append(
                     OutRecord(self.topics.commands, home.encode(), orjson.dumps(cmd))
                 )
             return
+        rule = body.get("rule")
         outcome = self.engine.apply_join(
-            state, str(body["into"]), Joined.from_doc(body["joined"]), ts
+            state,
+            str(body["into"]),
+            Joined.from_doc(body["joined"]),
+            ts,
+            inhibit_rule=None if rule is None else str(rule),
         )
         if outcome.reject is not None:
             reason, detail = outcome.reject
@@ -560,7 +583,7 @@ class Pipeline:
             action = disp.action
             kind = fact.kind
             closes = kind in _FINISHING
-            if kind in _QUIETED:
+            if kind in _QUIETED or (kind is _JOINED and fact.inhibit_rule is not None):
                 self._count_quieted(fact)
             key = (action, disp.tier, closes)
             tally[key] = tally.get(key, 0) + 1
