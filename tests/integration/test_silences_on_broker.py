@@ -1,9 +1,12 @@
 """Silences and inhibition on a real broker, end to end through the CLI and one worker.
 
-A silence created with ``gridflow silence add`` puts matching reports into one
-known-matter case held by its centre (counted per silence) while other reports open
-cases as usual; once expired, matching reports open cases again. An open fire inhibits
-a parked-cars report nearby: it attaches to the fire's case and has no case of its own.
+A silence created with ``gridflow silence add`` puts matching reports, from any village
+it covers, into one known-matter case held by its centre (counted per silence) while
+other reports open cases as usual; once expired, matching reports open cases again. An
+open fire inhibits a parked-cars report nearby: in its own village the report attaches
+to the fire's case and has no case of its own; in a neighbouring village of the town the
+town stage absorbs the report's case into the fire's. The KPI records count silenced and
+inhibited reports in ``events_in``, the same sums whichever of two workers took them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from gridflow.topics import DISPOSITIONS, EVENTS_IN
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"
+#: another village (社区) of the same town (七星岗街道)
+NEIGHBOUR = "500103001006"
 TOWN = "500103001000"
 SITE = (29.5560, 106.5710)
 FIRE = (29.5000, 106.5000)
@@ -42,7 +47,7 @@ def event(
         "category": category,
     }
     doc.update(kw)
-    return VILLAGE.encode(), orjson.dumps(doc)
+    return str(doc["region_code"]).encode(), orjson.dumps(doc)
 
 
 @pytest.fixture(scope="module")
@@ -86,19 +91,40 @@ def test_a_silence_gathers_matching_reports_into_one_known_matter_case(
         deployment.topic(EVENTS_IN),
         [
             event("noise-1", "SJ0301", SITE, title="工地夜间施工噪音"),
-            event("noise-2", "SJ0302", (SITE[0], SITE[1] + 0.001), source_network="12345"),
+            # Another village of the town: the same known-matter case (issue 16).
+            event(
+                "noise-2",
+                "SJ0302",
+                (SITE[0], SITE[1] + 0.001),
+                source_network="12345",
+                region_code=NEIGHBOUR,
+            ),
             event("trash-1", "SJ0102", SITE, title="垃圾堆积"),  # not silenced
         ],
     )
     records = dispositions.wait_for(
-        lambda rs: all(with_event(rs, e) for e in ("noise-2", "trash-1")), 30, "3 reports decided"
+        lambda rs: (
+            all(with_event(rs, e) for e in ("noise-1", "noise-2", "trash-1"))
+            and any(r["action"] == "merge" for r in with_event(rs, "noise-2"))
+        ),
+        30,
+        "3 reports decided",
     )
-    (opened,) = [r for r in with_event(records, "noise-1") if r["action"] == "dispatch"]
+    # Both villages' reports reach the centre's row, in either order: one opens the
+    # known-matter case, the other joins it.
+    noise = with_event(records, "noise-2")
+    (opened,) = [
+        r for r in records if r["action"] == "dispatch" and "metro-18" in r.get("reason", "")
+    ]
     assert opened["center_code"] == TOWN and opened.get("deadline") is None
+    assert opened["case_id"].startswith(TOWN), "held in its centre's row"
     assert "metro-18" in opened["reason"] and "施工许可" in opened["reason"]
-    joined = [r for r in with_event(records, "noise-2") if r["action"] == "merge"]
-    assert [r["case_id"] for r in joined] == [opened["case_id"]]
-    assert "metro-18" in joined[0]["reason"]
+    (joined,) = [r for r in noise if r["action"] == "merge"]
+    assert joined["case_id"] == opened["case_id"] and sorted(joined["events"]) == [
+        "noise-1",
+        "noise-2",
+    ]
+    assert "metro-18" in joined["reason"]
     trash = [r for r in with_event(records, "trash-1") if r["action"] == "dispatch"]
     assert len(trash) == 1 and trash[0]["case_id"] != opened["case_id"]
     assert trash[0]["center_code"] == VILLAGE
@@ -149,4 +175,36 @@ def test_an_open_fire_inhibits_a_compatible_report_nearby(
         lambda: worker.metric("gridflow_inhibited_reports_total", rule="火灾现场") == 1,
         10,
         "1 inhibited report counted",
+    )
+
+    # Across the village line (issue 16): the neighbour's report opens a case there,
+    # which the town stage absorbs into the fire's case under the same rule.
+    produce_sync(
+        deployment.bootstrap,
+        deployment.topic(EVENTS_IN),
+        [
+            event(
+                "cars-2",
+                "SJ0504",
+                (FIRE[0] + 0.002, FIRE[1]),
+                title="消防车通道被占",
+                region_code=NEIGHBOUR,
+            )
+        ],
+    )
+    records = dispositions.wait_for(
+        lambda rs: any(r["case_id"] == fire_case for r in with_event(rs, "cars-2")),
+        60,
+        "cars-2 attached to the fire",
+    )
+    steps = with_event(records, "cars-2")
+    (absorbed,) = [r for r in steps if r.get("merged_into") == fire_case]
+    assert absorbed["state"] == "merged" and "抑制" in absorbed["reason"]
+    (attached,) = [r for r in steps if r["case_id"] == fire_case and r["action"] == "merge"]
+    assert "火灾现场" in attached["reason"] and NEIGHBOUR in attached["villages"]
+    assert not [r for r in steps if r["action"] == "escalate"]
+    wait_until(
+        lambda: worker.metric("gridflow_inhibited_reports_total", rule="火灾现场") == 2,
+        10,
+        "2 inhibited reports counted",
     )
