@@ -14,15 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from broker_under_test import BrokerUnderTest
 from cli_runner import gridflow
 from harness import Collector, Deployment, WorkerProcess, produce_sync, wait_until
 
 from gridflow.core.silences import SILENCE_LEAD_S
-from gridflow.topics import DISPOSITIONS, EVENTS_IN
+from gridflow.topics import DISPOSITIONS, EVENTS_IN, METRICS
 
 pytestmark = pytest.mark.integration
 
@@ -208,3 +210,71 @@ def test_an_open_fire_inhibits_a_compatible_report_nearby(
         10,
         "2 inhibited reports counted",
     )
+
+
+def test_kpis_count_silenced_and_inhibited_reports_in_events_in_across_workers(
+    broker: BrokerUnderTest, tmp_path: Path
+) -> None:
+    """Issue 16: counted, not lost. Reports of three villages under one town silence go
+    to the centre's row, wherever their villages' partitions are; summed over both
+    workers' KPI records, every report is in ``events_in`` exactly once."""
+    dep = Deployment(broker.bootstrap, tmp_path)
+    dep.create_topics()
+    workers = [WorkerProcess(dep, name=f"w{i}").start() for i in (1, 2)]
+    out = Collector(dep.bootstrap, dep.topic(DISPOSITIONS))
+    kpis = Collector(dep.bootstrap, dep.topic(METRICS))
+    try:
+        for w in workers:
+            w.wait_ready(timeout=120)
+        added = gridflow(
+            dep,
+            "silence", "add", "--id", "works-kpi", "--centre", TOWN, "--kind", "construction",
+            "--category", "SJ03", "--for", "1d", "--author", "张三", "--comment", "管网改造",
+        )  # fmt: skip
+        assert added.code == 0, added.err
+        in_force_after(time.time())
+        silenced = [
+            event(f"works-{v}", "SJ0301", SITE, region_code=v)
+            for v in (VILLAGE, NEIGHBOUR, "500103001011")
+        ]
+        produce_sync(
+            dep.bootstrap, dep.topic(EVENTS_IN), [*silenced, event("fire-k", "SJ0401", FIRE)]
+        )
+        out.wait_for(lambda rs: bool(with_event(rs, "fire-k")), 60, "the fire's case")
+        produce_sync(
+            dep.bootstrap,
+            dep.topic(EVENTS_IN),
+            [
+                event("cars-k", "SJ0504", (FIRE[0], FIRE[1] + 0.002)),
+                event("trash-k", "SJ0102", SITE),
+            ],
+        )
+        every = ["works-" + v for v in (VILLAGE, NEIGHBOUR, "500103001011")]
+        every += ["fire-k", "cars-k", "trash-k"]
+        records = out.wait_for(
+            lambda rs: (
+                all(with_event(rs, e) for e in every)
+                and len({r["case_id"] for r in rs if "works-kpi" in r.get("reason", "")}) == 1
+                and sum(r["action"] == "merge" and "works-kpi" in r.get("reason", "") for r in rs)
+                == 2
+            ),
+            60,
+            "every report decided",
+        )
+        assert len([r for r in records if "works-kpi" in r.get("reason", "")]) == 3
+        # A clean stop publishes the open windows (partial records; consumers sum them).
+        for w in workers:
+            assert w.terminate(timeout=60) == 0, w.log_tail()
+
+        def hourly(records: list[dict[str, Any]]) -> dict[str, int]:
+            hours = [r for r in records if r["window"] == "1h"]
+            names = ("events_in", "cases_opened", "silenced", "inhibited")
+            return {n: sum(int(r.get(n, 0)) for r in hours) for n in names}
+
+        expected = {"events_in": 6, "cases_opened": 2, "silenced": 3, "inhibited": 1}
+        kpis.wait_for(lambda rs: hourly(rs) == expected, 60, f"KPI sums {expected}")
+    finally:
+        kpis.close()
+        out.close()
+        for w in workers:
+            w.stop()
