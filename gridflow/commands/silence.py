@@ -54,9 +54,9 @@ ADD_EPILOG = """\
       --author 市指挥中心 --comment "跨年演唱会 (登记 2026-331)"
 
 匹配 matchers: every one given must hold; a repeated option matches any of its values.
-A report matching a silence in force joins the silence's known-matter case (one per
-village) held by --centre: no new case, no escalation, counted in
-gridflow_silenced_reports_total and named in the disposition's reason.
+A report matching a silence in force joins the silence's one known-matter case held by
+--centre, whichever of its villages reported it: no new case, no escalation, counted in
+gridflow_silenced_reports_total and the KPIs' events_in, named in the disposition's reason.
 The window is compared with the report's own time; workers apply a silence from five
 seconds after it was written.
 

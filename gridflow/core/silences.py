@@ -14,6 +14,10 @@ happened to read the silence:
   the report's own time (``reported_at``): a report of 17:59 that arrives at 18:01 is
   still about the silenced works.
 
+A matching report joins the silence's one known-matter case, kept in the state row of the
+silence's centre (its region code; ``Engine.apply_silenced``): the report's village sends
+it there, so a silence over several villages makes one case, not one per village.
+
 A report matches when it falls in the window, its village lies within the silence's
 centre's region and every matcher given holds (categories, region prefix, networks: any
 of the list; text: any word; near: inside the circle). Several matching silences: the
