@@ -178,6 +178,10 @@ class ApiSettings(BaseSettings):
     projector: bool = True
     #: Open311 ``jurisdiction_id`` this deployment answers to (empty: any is accepted).
     jurisdiction_id: str = "cq.gov.cn"
+    #: Milliseconds the API gathers concurrent requests' records before producing them
+    #: together: fewer produce requests (CPU in the API and the broker) for at most this
+    #: much more latency per accepted POST (docs/api.md "Performance").
+    linger_ms: float = Field(default=5.0, ge=0, le=1000)
 
     def url_for(self, data_dir: Path) -> str:
         """The database URL, defaulting to an SQLite file in the data dir."""

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from gridflow.api.produce_lane import ProduceLane
 from gridflow.config import Settings
 from gridflow.kafka_client import client_kwargs
 
@@ -29,20 +30,25 @@ class KafkaSink:
     worker deduplicates by event and feedback id anyway, so a retried send is harmless.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, linger_ms: float = 0.0) -> None:
         self.settings = settings
+        self.linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
+        self._lane: ProduceLane | None = None
 
     async def start(self) -> None:
         # Created here: aiokafka binds its clients to the running loop (uvicorn's).
         self._producer = AIOKafkaProducer(
             **client_kwargs(self.settings),
             acks="all",
-            linger_ms=2,
+            # The lane lingers instead (gridflow/api/produce_lane.py says why).
+            linger_ms=0,
             max_batch_size=1024 * 1024,
             max_request_size=2 * 1024 * 1024,
         )
         await self._producer.start()
+        self._lane = ProduceLane(self._producer, self.linger_ms / 1000)
+        self._lane.start()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -51,9 +57,9 @@ class KafkaSink:
         return self._producer
 
     async def send(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
-        producer = self.producer
-        futures = [await producer.send(topic, value=v, key=k) for k, v in records]
-        await asyncio.gather(*futures)
+        if self._lane is None:
+            raise RuntimeError("KafkaSink.start() was not awaited")
+        await self._lane.send(topic, records)
 
     async def ping(self) -> bool:
         try:
@@ -63,6 +69,8 @@ class KafkaSink:
         return True
 
     async def stop(self) -> None:
+        if self._lane is not None:
+            await self._lane.stop()
         if self._producer is not None:
             await self._producer.stop()
 

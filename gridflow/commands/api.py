@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings(kafka_bootstrap=broker.bootstrap)
         log.warning("--embedded: started the in-memory embedded broker on %s", broker.bootstrap)
     try:
-        ctx = build_context(settings, api, sink=KafkaSink(settings))
+        ctx = build_context(settings, api, sink=KafkaSink(settings, api.linger_ms))
     except ConfigLoadError as exc:
         return _fail(f"invalid configuration: {exc}")
     from gridflow.broker import wait_for_cluster
