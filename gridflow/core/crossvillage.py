@@ -78,6 +78,9 @@ class OpenedCase:
     reported_at: float
     #: the input record's time the case opened at (epoch s): candidates expire by it.
     opened_at: float
+    #: :meth:`to_doc` as JSON, made once: a town's row is written whole after every batch
+    #: that touches it, while its candidates, once announced, never change.
+    _json: orjson.Fragment | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_doc(self) -> list[Any]:
         """Compact form (announcements and the town row)."""
@@ -107,6 +110,14 @@ class OpenedCase:
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"not an opened case: {doc!r}") from exc
+
+    def to_json(self) -> orjson.Fragment:
+        """:meth:`to_doc` as JSON, remembered (the case is immutable)."""
+        known = self._json
+        if known is None:
+            known = orjson.Fragment(dumps_compact(self.to_doc()))
+            object.__setattr__(self, "_json", known)
+        return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +166,9 @@ class TownState:
         return dumps_compact(
             {
                 "t": self.town,
-                "c": [c.to_doc() for c in self.candidates.values()],
+                "c": [c.to_json() for c in self.candidates.values()],
                 "s": self.seen,
-                "a": [[c.to_doc(), survivor] for c, survivor in self.absorbed.values()],
+                "a": [[c.to_json(), survivor] for c, survivor in self.absorbed.values()],
             }
         )
 
@@ -236,25 +247,29 @@ def decide(
     radius_m, window_s = known
     # Degrees of latitude the radius spans: a cheap first cut before the haversine.
     lat_span = radius_m / 111_000.0
+    lat, lon, region = case.lat, case.lon, case.region
+    reported, category = case.reported_at, case.category
+    candidates = state.candidates
     best: tuple[float, float, str] | None = None
     survivor: OpenedCase | None = None
-    # (the place measured from, the case that would take the new one over)
-    places = [(c, c) for c in state.candidates.values()]
-    places += [
-        (place, state.candidates[sid])
-        for place, sid in state.absorbed.values()
-        if sid in state.candidates
-    ]
-    for place, target in places:
-        if abs(place.lat - case.lat) > lat_span:
-            continue
-        if target.region == case.region:
+    # (the place measured from, the case that would take the new one over): the
+    # candidates, and the absorbed cases still standing for their survivors, within the
+    # latitude cut. The rank decides, so the order of the walk does not.
+    near = [(c, c) for c in candidates.values() if abs(c.lat - lat) <= lat_span]
+    if state.absorbed:
+        near += [
+            (place, candidates[sid])
+            for place, sid in state.absorbed.values()
+            if abs(place.lat - lat) <= lat_span and sid in candidates
+        ]
+    for place, target in near:
+        if target.region == region:
             continue  # the first stage's business (it found them to be two incidents)
-        if abs(place.reported_at - case.reported_at) > window_s:
+        if abs(place.reported_at - reported) > window_s:
             continue
-        if not compatible(place.category, case.category):
+        if not compatible(place.category, category):
             continue
-        distance = haversine_m(case.lat, case.lon, place.lat, place.lon)
+        distance = haversine_m(lat, lon, place.lat, place.lon)
         if distance > radius_m:
             continue
         rank = (distance, target.opened_at, target.case_id)

@@ -342,3 +342,28 @@ def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
         )
         assert a == b
         assert kept == reloaded
+
+
+def test_a_town_row_is_written_as_its_documents_whatever_was_serialised_before() -> None:
+    # Each candidate's JSON is made once and reused (the row is rewritten after every
+    # batch); the row's bytes must stay what the documents themselves encode to.
+    import orjson
+
+    state = TownState(TOWN)
+    for case in (
+        opened("A", V1),
+        opened("B", V2, metres=100, after_s=1),
+        opened("C", V1, metres=900),
+    ):
+        decide(state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60)
+    plain = orjson.dumps(
+        {
+            "t": state.town,
+            "c": [c.to_doc() for c in state.candidates.values()],
+            "s": state.seen,
+            "a": [[c.to_doc(), survivor] for c, survivor in state.absorbed.values()],
+        }
+    )
+    assert state.absorbed and state.to_bytes() == plain
+    assert state.to_bytes() == plain  # the remembered JSON, second time round
+    assert TownState.from_bytes(plain) == state
