@@ -21,6 +21,7 @@ idempotent by case id, so a replayed or re-delivered announcement decides nothin
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,6 +130,7 @@ class TownState:
     """The candidates of one town and the case ids its stage has decided on."""
 
     town: str
+    #: added to through :meth:`add_candidate`, which keeps the latitude index in step.
     candidates: dict[str, OpenedCase] = field(default_factory=dict)
     #: case id -> expiry (epoch s): announcements already decided (replays are no-ops),
     #: remembered for the case's merge window and ``retention_s`` more.
@@ -140,9 +142,13 @@ class TownState:
     _next_expiry: float | None = field(default=None, init=False, repr=False, compare=False)
     #: each case's :meth:`OpenedCase.to_doc` as JSON, made once: the row is written whole
     #: after every batch that touches it, while the cases in it never change.
-    _json: dict[OpenedCase, orjson.Fragment] = field(
+    _json: dict[str, tuple[OpenedCase, orjson.Fragment]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    #: the candidates' latitudes, ascending, and their ids in the same order: decide
+    #: looks only at those within its latitude cut. None: build it again from the row.
+    _lats: list[float] | None = field(default=None, init=False, repr=False, compare=False)
+    _lat_ids: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -161,10 +167,33 @@ class TownState:
         )
 
     def _json_of(self, case: OpenedCase) -> orjson.Fragment:
-        known = self._json.get(case)
-        if known is None:
-            known = self._json[case] = orjson.Fragment(dumps_compact(case.to_doc()))
-        return known
+        known = self._json.get(case.case_id)
+        if known is None or known[0] is not case:
+            known = self._json[case.case_id] = (case, orjson.Fragment(dumps_compact(list(case))))
+        return known[1]
+
+    def candidates_near(self, lat: float, span: float) -> list[OpenedCase]:
+        """The candidates within ``span`` degrees of latitude of ``lat`` (ascending)."""
+        lats = self._lats
+        if lats is None:
+            ordered = sorted((c.lat, c.case_id) for c in self.candidates.values())
+            lats = self._lats = [at for at, _ in ordered]
+            self._lat_ids = [case_id for _, case_id in ordered]
+        # Bounds twice as wide as the cut, then the cut itself: the same candidates as a
+        # walk over all of them, whatever the rounding of ``lat ± span``.
+        low, high = bisect_left(lats, lat - 2 * span), bisect_right(lats, lat + 2 * span)
+        candidates = self.candidates
+        near = [candidates[case_id] for case_id in self._lat_ids[low:high]]
+        return [c for c in near if abs(c.lat - lat) <= span]
+
+    def add_candidate(self, case: OpenedCase) -> None:
+        """``case`` (a new id) stays in the row as a candidate for later cases."""
+        self.candidates[case.case_id] = case
+        lats = self._lats
+        if lats is not None:
+            at = bisect_right(lats, case.lat)
+            lats.insert(at, case.lat)
+            self._lat_ids.insert(at, case.case_id)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TownState:
@@ -188,13 +217,14 @@ class TownState:
             window = known[1] if known else 0.0
             if case.opened_at + window < now:
                 del self.candidates[case_id]
-                self._json.pop(case, None)
+                self._json.pop(case_id, None)
+                self._lats = None
         for case_id, (case, survivor) in list(self.absorbed.items()):
             known = limits(case.category)
             window = known[1] if known else 0.0
             if case.opened_at + window < now or survivor not in self.candidates:
                 del self.absorbed[case_id]
-                self._json.pop(case, None)
+                self._json.pop(case_id, None)
         for case_id in [k for k, exp in self.seen.items() if exp <= now]:
             del self.seen[case_id]
         self._next_expiry = self._earliest(limits)
@@ -251,7 +281,7 @@ def decide(
     # (the place measured from, the case that would take the new one over): the
     # candidates, and the absorbed cases still standing for their survivors, within the
     # latitude cut. The rank decides, so the order of the walk does not.
-    near = [(c, c) for c in candidates.values() if abs(c.lat - lat) <= lat_span]
+    near = [(c, c) for c in state.candidates_near(lat, lat_span)]
     if state.absorbed:
         near += [
             (place, candidates[sid])
@@ -272,7 +302,7 @@ def decide(
         if best is None or rank < best:
             best, survivor = rank, target
     if survivor is None or best is None:
-        state.candidates[case.case_id] = case
+        state.add_candidate(case)
         return TownDecision()
     state.absorbed[case.case_id] = (case, survivor.case_id)
     return TownDecision(absorb=Absorb(case, survivor, best[0]))

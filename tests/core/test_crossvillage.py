@@ -367,3 +367,57 @@ def test_a_town_row_is_written_as_its_documents_whatever_was_serialised_before()
     assert state.absorbed and state.to_bytes() == plain
     assert state.to_bytes() == plain  # the remembered JSON, second time round
     assert TownState.from_bytes(plain) == state
+
+
+def _nearest_by_walking_every_place(state: TownState, case: OpenedCase) -> str | None:
+    # The decision as a walk over every candidate and absorbed place (before the
+    # latitude index): nearest compatible place of another village, then oldest, then id.
+    from gridflow.core.geo import haversine_m
+
+    known = limits(case.category)
+    if known is None:
+        return None
+    radius, window = known
+    best: tuple[float, float, str] | None = None
+    places = [(c, c) for c in state.candidates.values()]
+    places += [
+        (p, state.candidates[s]) for p, s in state.absorbed.values() if s in state.candidates
+    ]
+    for place, target in places:
+        if target.region == case.region or abs(place.reported_at - case.reported_at) > window:
+            continue
+        if not compatible(place.category, case.category):
+            continue
+        distance = haversine_m(case.lat, case.lon, place.lat, place.lon)
+        if distance <= radius:
+            rank = (distance, target.opened_at, target.case_id)
+            best = rank if best is None or rank < best else best
+    return best[2] if best else None
+
+
+def test_a_dense_town_decides_as_a_walk_over_every_place_would() -> None:
+    # Hundreds of candidates in one town, many on the same latitude, expiring as the
+    # clock moves: the latitude index must offer every place the walk would consider.
+    import random
+
+    rng = random.Random(9)
+    villages = (V1, V2, "500103001011")
+    state = TownState(TOWN)
+    absorbed = 0
+    for i in range(600):
+        metres = rng.choice((0.0, 120.0, 250.0)) if i % 4 == 0 else rng.uniform(-900, 900)
+        case = opened(
+            f"c{i:03d}",
+            rng.choice(villages),
+            metres=metres,
+            category=rng.choice(("SJ0102", "SJ0103", "BJ0101")),
+            after_s=i * 30.0,
+        )._replace(lon=LON + rng.uniform(-0.003, 0.003))
+        state.expire(case.opened_at, limits)
+        expected = _nearest_by_walking_every_place(state, case)
+        got = decide(
+            state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60
+        )
+        assert (got.absorb.survivor.case_id if got.absorb else None) == expected
+        absorbed += got.absorb is not None
+    assert absorbed > 50 and len(state.candidates) > 50
