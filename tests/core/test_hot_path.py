@@ -350,6 +350,7 @@ def _disposition_values() -> dict[str, object]:
         "villages": None,
         "merged_cases": None,
         "merged_into": None,
+        "recipients": None,
     }
 
 
