@@ -121,8 +121,10 @@ class ReadModel:
         q: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        verifier: str | None = None,
     ) -> tuple[list[CaseSummary], bool]:
-        """A centre's cases (holder under ``prefix``), by deadline; and whether more follow."""
+        """A centre's cases (holder under ``prefix``; or those ``verifier`` verifies), by
+        deadline; and whether more follow."""
         stmt = cases_query(
             prefix,
             now=now,
@@ -133,6 +135,7 @@ class ReadModel:
             q=q,
             limit=limit + 1,
             offset=offset,
+            verifier=verifier,
         )
         async with self.engine.connect() as conn:
             result = await conn.execute(stmt)
@@ -179,11 +182,15 @@ class ReadModel:
         )
 
     async def entries_after(
-        self, prefix: str, after: int, limit: int = 500
+        self, prefix: str, after: int, limit: int = 500, verifier: str | None = None
     ) -> Sequence[TimelineEntry]:
-        """Timeline rows for centres under ``prefix`` with ``seq > after`` (live streams)."""
+        """Timeline rows for centres under ``prefix`` with ``seq > after`` (live streams);
+        with ``verifier`` (a department office), the rows of the cases it verifies."""
         where: list[Any] = [_T.seq > after]
-        if prefix:
+        if verifier is not None:
+            verified = select(_C.case_id).where(_C.verifier == verifier)
+            where.append(or_(_T.center_code == verifier, _T.case_id.in_(verified)))
+        elif prefix:
             where.append(and_(_T.center_code >= prefix, _T.center_code < prefix + _AFTER))
         stmt = select(db.timeline).where(*where).order_by(_T.seq).limit(limit)
         async with self.engine.connect() as conn:
@@ -289,11 +296,15 @@ def cases_query(
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    verifier: str | None = None,
 ) -> Select[Any]:
     """The SELECT of a centre's list (``gridflow bench --api`` explains it): by deadline,
-    so that with the holder prefix columns a page is one index range, never a sort."""
+    so that with the holder prefix columns a page is one index range, never a sort.
+    ``verifier``: a department office's list, the cases it verifies (its own index)."""
     where: list[Any] = []
-    if len(prefix) == 6:
+    if verifier is not None:
+        where.append(_C.verifier == verifier)
+    elif len(prefix) == 6:
         where.append(_C.holder_county == prefix)
     elif len(prefix) == 9:
         where.append(_C.holder_town == prefix)
