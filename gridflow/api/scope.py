@@ -7,6 +7,7 @@ its region and above see its list (:func:`sees_centre`).
 
 from __future__ import annotations
 
+from gridflow.core import supervision
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.offices import split_office
 from gridflow.core.regions import RegionGraph, tier_of_code
@@ -48,12 +49,7 @@ def is_office(code: str) -> bool:
 
 def known_centre(regions: RegionGraph, catalogue: Catalogue, code: str) -> bool:
     """A region of the tree, or an office ``catalogue.yaml`` lists at its region's tier."""
-    office = split_office(code)
-    if office is None:
-        return code in regions
-    region = regions.get(office[0])
-    listed = catalogue.offices.get(office[1])
-    return region is not None and listed is not None and region.tier in listed.tiers
+    return supervision.known_centre(regions, catalogue, code)
 
 
 def sees_centre(regions: RegionGraph, token_centre: str, code: str) -> bool:

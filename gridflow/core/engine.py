@@ -30,7 +30,7 @@ from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
 from gridflow.core.silences import SilenceBook
 from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
-from gridflow.core.supervision import CaseRoles, case_roles, verifier_of
+from gridflow.core.supervision import CaseRoles, case_roles, known_centre, verifier_of
 from gridflow.core.tiers import SEVERITY_RANK, TIERS_UP, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from schemas import (
@@ -562,6 +562,10 @@ class Engine:
         out.changed = True
         self._schedule(case, out)
         return out
+
+    def knows_centre(self, code: str) -> bool:
+        """May ``code`` send feedback: a region's centre, or a verifying office listed."""
+        return known_centre(self.regions, self.catalogue, code)
 
     def roles(self, case: Case) -> CaseRoles:
         """Who handles, supervises and checks ``case`` now (``gridflow.core.supervision``)."""

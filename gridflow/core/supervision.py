@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.offices import VerifierRule, office_code, split_office
 from gridflow.core.regions import RegionGraph
 from gridflow.core.tiers import is_above
 
-__all__ = ["CaseRoles", "case_roles", "verifier_of"]
+__all__ = ["CaseRoles", "case_roles", "known_centre", "verifier_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,19 @@ def verifier_of(regions: RegionGraph, region: str, holder: str, rule: VerifierRu
         elif is_above(rule.tier, held.tier):
             return regions.ancestor(region, rule.tier)
     return regions.parent(holder) or holder
+
+
+def known_centre(regions: RegionGraph, catalogue: Catalogue, code: str) -> bool:
+    """A region of the tree, or an office ``catalogue.yaml`` lists at its region's tier:
+    a centre that may send feedback (and own a list in the API)."""
+    if code in regions:
+        return True
+    office = split_office(code)
+    if office is None:
+        return False
+    region = regions.get(office[0])
+    listed = catalogue.offices.get(office[1])
+    return region is not None and listed is not None and region.tier in listed.tiers
 
 
 def case_roles(regions: RegionGraph, holder: str, verifier: str | None = None) -> CaseRoles:
