@@ -36,7 +36,11 @@ def covers(regions: RegionGraph, centre: str, code: str) -> bool:
 
 
 def code_prefix(regions: RegionGraph, centre: str) -> str:
-    """The SQL ``LIKE`` prefix of every code the centre covers ('' for the city)."""
+    """The SQL ``LIKE`` prefix of every code the centre covers ('' for the city); a
+    verifying office's: its region's."""
+    office = split_office(centre)
+    if office is not None:
+        centre = office[0]
     if centre == regions.city:
         return ""
     return centre[: _PREFIX.get(tier_of_code(centre), 12)]

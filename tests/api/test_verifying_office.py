@@ -255,3 +255,11 @@ async def test_a_read_model_from_before_offices_widens_its_centre_columns(
         assert getattr(columns["center_code"], "length", 32) == 32
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("by", ["county", "centre"])
+async def test_an_office_s_token_reads_kpis(api: Api, by: str) -> None:
+    found = await api.client.get(
+        "/v1/kpis", params={"window": "1m", "by": by}, headers=auth("t-zjz")
+    )
+    assert found.status_code == 200, found.text
