@@ -263,3 +263,33 @@ async def test_an_office_s_token_reads_kpis(api: Api, by: str) -> None:
         "/v1/kpis", params={"window": "1m", "by": by}, headers=auth("t-zjz")
     )
     assert found.status_code == 200, found.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/silences", None),
+        ("GET", "/v1/silences?state=all", None),
+        (
+            "POST",
+            "/v1/silences",
+            {
+                "matchers": [{"name": "category", "value": "BJ0501"}],
+                "comment": "排危施工",
+                "duration_s": 3600,
+            },
+        ),
+        ("GET", "/v1/events/e-none", None),
+        ("POST", "/v1/events", {"event_id": "o-1"}),
+        ("GET", "/open311/v2/requests.json", None),
+        ("GET", f"/v1/regions/{COUNTY}", None),
+        ("GET", "/v1/calendar", None),
+        ("GET", f"/v1/centres/{COUNTY}/cases", None),
+        ("GET", "/v1/kpis?window=1m&by=department", None),
+    ],
+)
+async def test_an_office_s_token_elsewhere_is_refused_or_answered_never_a_500(
+    api: Api, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    found = await api.client.request(method, path, json=body, headers=auth("t-zjz"))
+    assert found.status_code < 500, found.text
