@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from gridflow.api.auth import CentreToken, check_case, check_region, ctx_of
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import CaseDetail, CasePage
-from gridflow.api.readmodel import ReadModel
+from gridflow.api.readmodel import CaseQuery, ReadModel
 from gridflow.api.scope import code_prefix, is_office, known_centre, sees_centre
 from schemas.common import CENTRE_CODE_PATTERN, REGION_CODE_PATTERN
 
@@ -93,16 +93,18 @@ async def list_cases(
         )
     office = is_office(code)
     cases, more = await ReadModel(ctx.engine).cases(
-        "" if office else code_prefix(ctx.regions, code),
-        verifier=code if office else None,
-        now=time.time(),
-        state=state,
-        tier=tier,
-        category=category,
-        overdue=overdue,
-        q=q,
-        limit=limit,
-        offset=offset,
+        CaseQuery(
+            "" if office else code_prefix(ctx.regions, code),
+            now=time.time(),
+            state=state,
+            tier=tier,
+            category=category,
+            overdue=overdue,
+            q=q,
+            limit=limit,
+            offset=offset,
+            verifier=code if office else None,
+        )
     )
     return CasePage(
         centre=code,
