@@ -22,13 +22,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from yaml.nodes import Node
+
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import KeywordMatcher, normalise
+from gridflow.core.danger_patterns import PatternSet, ThingStatePattern
 from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import Severity
 
-__all__ = ["DangerCue", "DangerLexicon", "DangerReading"]
+__all__ = ["DangerCue", "DangerLexicon", "DangerReading", "UrgentMatter"]
 
 _FIELDS = frozenset(
     {
@@ -42,9 +45,16 @@ _FIELDS = frozenset(
         "hazard_markers",
         "incident_markers",
         "conditionals",
+        "compose",
+        "urgent",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
+_COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
+_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause"})
+_URGENT_FIELDS = frozenset(
+    {"category", "cues", "things", "states", "window", "clause", "keep", "even_as_hazard"}
+)
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # What a matched word is: a cue of a class, a hazard or incident marker, or a negation.
@@ -70,6 +80,21 @@ class DangerCue:
 
 
 @dataclass(frozen=True, slots=True)
+class UrgentMatter:
+    """A matter that runs on wall-clock hours (电梯困人, 打架斗殴 …), read from the text."""
+
+    name: str
+    #: the category a report of this matter is filed under.
+    category: str
+    #: cue classes that make a report this matter on their own (violence → a fight).
+    cues: frozenset[str] = frozenset()
+    #: categories that already handle this matter (井盖 by owner for an open manhole).
+    keep: frozenset[str] = frozenset()
+    #: moves a hazard report too: the matter is there now (井盖没了，要出事).
+    even_as_hazard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DangerReading:
     """What the lexicon found in one text."""
 
@@ -81,8 +106,11 @@ class DangerReading:
     hazard: bool
     #: an incident marker (happening now).
     incident: bool
-    #: the cue and marker words found, in text order, for explaining a decision.
+    #: the cue and marker words found, in text order, for explaining a decision; then
+    #: the compositional patterns found, in angle brackets (<gas-smell>).
     words: tuple[str, ...]
+    #: the urgent matter the text describes (wall-clock hours), if any.
+    urgent: UrgentMatter | None = None
 
 
 _NOTHING = DangerReading((), None, False, False, ())
@@ -92,14 +120,22 @@ class DangerLexicon:
     """The danger cues, modality markers and hazard categories; immutable, thread-safe."""
 
     __slots__ = (
+        "_compose_cached",
+        "_composed",
         "_hazard_prefixes",
         "_kind",
         "_matcher",
+        "_pattern_cue",
         "_read_cached",
+        "_urgent_by_cue",
+        "_urgent_by_name",
+        "_urgent_patterns",
         "cues",
         "hazard_fallback",
         "negation_reach",
         "triage",
+        "urgent",
+        "urgent_categories",
     )
 
     def __init__(
@@ -114,9 +150,40 @@ class DangerLexicon:
         triage: str,
         hazard_categories: Iterable[str] = (),
         hazard_fallback: str | None = None,
+        composed: Iterable[tuple[ThingStatePattern, str]] = (),
+        compose_ignore: Iterable[str] = (),
+        compose_blockers: Iterable[str] = (),
+        urgent: Iterable[tuple[UrgentMatter, ThingStatePattern | None]] = (),
     ) -> None:
-        """Build from the configured classes and word lists; :meth:`load` reads the file."""
+        """Build from the configured classes and word lists; :meth:`load` reads the file.
+
+        ``composed``: thing-and-state patterns, each with the cue class it stands for;
+        ``urgent``: the urgent matters in order (the first one found wins), each with
+        the pattern that finds it in a text (or only its cue classes).
+        """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
+        pairs = list(composed)
+        for pattern, cue_name in pairs:
+            if cue_name not in self.cues:
+                raise ValueError(f"pattern {pattern.name!r}: unknown cue class {cue_name!r}")
+        self._pattern_cue: Mapping[str, str] = {p.name: cue_name for p, cue_name in pairs}
+        ignore = [normalise(word) for word in compose_ignore]
+        blockers = [normalise(word) for word in compose_blockers]
+        self._composed = PatternSet((p for p, _ in pairs), ignore=ignore, blockers=blockers)
+        matters = list(urgent)
+        self.urgent: tuple[UrgentMatter, ...] = tuple(matter for matter, _ in matters)
+        self.urgent_categories = frozenset(
+            code for matter in self.urgent for code in (matter.category, *matter.keep)
+        )
+        self._urgent_by_name = {matter.name: matter for matter in self.urgent}
+        self._urgent_by_cue: dict[str, UrgentMatter] = {}
+        for matter in self.urgent:
+            for cue_name in matter.cues:
+                self._urgent_by_cue.setdefault(cue_name, matter)
+        self._urgent_patterns = PatternSet(
+            (p for _, p in matters if p is not None), ignore=ignore, blockers=blockers
+        )
+        self._compose_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._compose)
         self.triage = triage
         self.hazard_fallback = hazard_fallback
         self.negation_reach = negation_reach
@@ -244,6 +311,123 @@ class DangerLexicon:
         reach = 3
         if "negation_reach" in top:
             reach = int(doc.number(top["negation_reach"], "negation_reach", minimum=0))
+        cue_names = {cue.name for cue in cues}
+
+        def word_list(node: Node, what: str) -> tuple[str, ...]:
+            # Pattern words may recur across patterns (人 is a thing of several), not in one.
+            items = doc.sequence(node, what)
+            if not items:
+                raise doc.error(node, f"{what} must list at least one word")
+            listed: dict[str, int] = {}
+            for item in items:
+                key = normalise(doc.scalar(item, f"a word of {what}"))
+                if key in listed:
+                    raise doc.error(item, f"word {key!r} already listed at line {listed[key]}")
+                listed[key] = doc.line(item)
+            return tuple(listed)
+
+        def flag(fields: dict[str, Node], key: str, name: str, default: bool) -> bool:
+            if key not in fields:
+                return default
+            value = doc.scalar(fields[key], f"{key} of {name}")
+            if value not in ("true", "false"):
+                raise doc.error(fields[key], f"{key} of {name} must be true or false")
+            return value == "true"
+
+        def pattern(
+            name: str, fields: dict[str, Node], window: int, clause: bool
+        ) -> ThingStatePattern:
+            if "window" in fields:
+                window = int(doc.number(fields["window"], f"window of {name}", minimum=1))
+            clause = flag(fields, "clause", name, clause)
+            return ThingStatePattern(
+                name,
+                word_list(fields["things"], f"things of {name}"),
+                word_list(fields["states"], f"states of {name}"),
+                window,
+                clause,
+            )
+
+        def cue_set(node: Node, what: str) -> frozenset[str]:
+            names: set[str] = set()
+            for item in doc.sequence(node, what):
+                name = doc.scalar(item, f"a cue class of {what}")
+                if name not in cue_names:
+                    raise doc.error(
+                        item, f"unknown cue class {name!r} (known: {', '.join(cue_names)})"
+                    )
+                names.add(name)
+            return frozenset(names)
+
+        composed: list[tuple[ThingStatePattern, str]] = []
+        ignore: tuple[str, ...] = ()
+        blockers: tuple[str, ...] = ()
+        window = 6
+        if "compose" in top:
+            compose = doc.fields(
+                top["compose"],
+                "compose",
+                required=frozenset({"patterns"}),
+                optional=_COMPOSE_FIELDS,
+            )
+            if "window" in compose:
+                window = int(doc.number(compose["window"], "compose window", minimum=1))
+            if "ignore" in compose:
+                ignore = word_list(compose["ignore"], "compose ignore")
+            if "blockers" in compose:
+                blockers = word_list(compose["blockers"], "compose blockers")
+            for name, (_key, body) in doc.mapping(compose["patterns"], "patterns").items():
+                fields = doc.fields(
+                    body,
+                    f"pattern {name}",
+                    required=frozenset({"cue", "things", "states"}),
+                    optional=_PATTERN_FIELDS,
+                )
+                cue_name = doc.scalar(fields["cue"], f"cue of pattern {name}")
+                if cue_name not in cue_names:
+                    raise doc.error(fields["cue"], f"unknown cue class {cue_name!r}")
+                composed.append((pattern(name, fields, window, True), cue_name))
+        matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
+        if "urgent" in top:
+            for name, (_key, body) in doc.mapping(top["urgent"], "urgent").items():
+                fields = doc.fields(
+                    body,
+                    f"urgent matter {name}",
+                    required=frozenset({"category"}),
+                    optional=_URGENT_FIELDS,
+                )
+                code = doc.scalar(fields["category"], f"category of {name}")
+                if code not in catalogue:
+                    raise doc.error(
+                        fields["category"], f"category {code!r} is not in the catalogue"
+                    )
+                keep: set[str] = set()
+                for item in (
+                    doc.sequence(fields["keep"], f"keep of {name}") if "keep" in fields else ()
+                ):
+                    kept = doc.scalar(item, f"a category of {name}")
+                    if kept not in catalogue:
+                        raise doc.error(item, f"category {kept!r} is not in the catalogue")
+                    keep.add(kept)
+                has_words = "things" in fields or "states" in fields
+                if has_words and not ("things" in fields and "states" in fields):
+                    raise doc.error(body, f"urgent matter {name} needs both things and states")
+                if not has_words and "cues" not in fields:
+                    raise doc.error(body, f"urgent matter {name} needs things and states, or cues")
+                matters.append(
+                    (
+                        UrgentMatter(
+                            name,
+                            code,
+                            cue_set(fields["cues"], f"cues of {name}")
+                            if "cues" in fields
+                            else frozenset(),
+                            frozenset(keep),
+                            flag(fields, "even_as_hazard", name, False),
+                        ),
+                        pattern(name, fields, 24, False) if has_words else None,
+                    )
+                )
         return cls(
             cues,
             hazard_markers=words("hazard_markers", top["hazard_markers"], "hazard_markers"),
@@ -260,6 +444,10 @@ class DangerLexicon:
             triage=triage,
             hazard_categories=prefixes,
             hazard_fallback=fallback,
+            composed=composed,
+            compose_ignore=ignore,
+            compose_blockers=blockers,
+            urgent=matters,
         )
 
     @classmethod
@@ -300,7 +488,8 @@ class DangerLexicon:
 
     def read_found(self, text: str, found: Sequence[tuple[int, str]]) -> DangerReading:
         """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan)."""
-        if not found:
+        composed, patterns, urgent_found = self._compose_cached(text)
+        if not found and not patterns and not urgent_found:
             return _NOTHING
         kind = self._kind
         reach = self.negation_reach
@@ -332,10 +521,27 @@ class DangerLexicon:
             if cue and position > negated_until:
                 classes.add(cue)
             words.append(word)
+        classes.update(composed)
+        words.extend(f"<{name}>" for name in patterns)
         order = list(self.cues)
         cues = tuple(sorted(classes, key=lambda c: (-_RANK[self.cues[c].level], order.index(c))))
         level = self.cues[cues[0]].level if cues else None
-        return DangerReading(cues, level, hazard and not incident, incident, tuple(words))
+        urgent = next(
+            (m for m in self.urgent if m.name in urgent_found or not m.cues.isdisjoint(classes)),
+            None,
+        )
+        return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+
+    def _compose(self, text: str) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        # (cue classes, pattern names, urgent matter names) of the thing-and-state
+        # patterns in ``text``; remembered per text, as :meth:`read` is.
+        normalised = normalise(text)
+        found = self._composed.find(normalised)
+        urgent = self._urgent_patterns.find(normalised)
+        if not found:
+            return frozenset(), (), urgent
+        names = tuple(p.name for p in self._composed.patterns if p.name in found)
+        return frozenset(self._pattern_cue[name] for name in names), names, urgent
 
 
 @functools.cache
