@@ -52,9 +52,7 @@ _FIELDS = frozenset(
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
 _COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
 _PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause"})
-_URGENT_FIELDS = frozenset(
-    {"category", "cues", "things", "states", "window", "clause", "keep", "even_as_hazard"}
-)
+_URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # What a matched word is: a cue of a class, a hazard or incident marker, or a negation.
@@ -114,22 +112,24 @@ class DangerReading:
 
 
 _NOTHING = DangerReading((), None, False, False, ())
+_NO_PATTERNS: tuple[frozenset[str], tuple[str, ...], frozenset[str]] = (
+    frozenset(),
+    (),
+    frozenset(),
+)
 
 
 class DangerLexicon:
     """The danger cues, modality markers and hazard categories; immutable, thread-safe."""
 
     __slots__ = (
-        "_compose_cached",
-        "_composed",
         "_hazard_prefixes",
         "_kind",
         "_matcher",
         "_pattern_cue",
+        "_pattern_order",
+        "_patterns",
         "_read_cached",
-        "_urgent_by_cue",
-        "_urgent_by_name",
-        "_urgent_patterns",
         "cues",
         "hazard_fallback",
         "negation_reach",
@@ -169,21 +169,18 @@ class DangerLexicon:
         self._pattern_cue: Mapping[str, str] = {p.name: cue_name for p, cue_name in pairs}
         ignore = [normalise(word) for word in compose_ignore]
         blockers = [normalise(word) for word in compose_blockers]
-        self._composed = PatternSet((p for p, _ in pairs), ignore=ignore, blockers=blockers)
         matters = list(urgent)
         self.urgent: tuple[UrgentMatter, ...] = tuple(matter for matter, _ in matters)
         self.urgent_categories = frozenset(
             code for matter in self.urgent for code in (matter.category, *matter.keep)
         )
-        self._urgent_by_name = {matter.name: matter for matter in self.urgent}
-        self._urgent_by_cue: dict[str, UrgentMatter] = {}
-        for matter in self.urgent:
-            for cue_name in matter.cues:
-                self._urgent_by_cue.setdefault(cue_name, matter)
-        self._urgent_patterns = PatternSet(
-            (p for _, p in matters if p is not None), ignore=ignore, blockers=blockers
-        )
-        self._compose_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._compose)
+        # One set for both: one pass over each piece of a report's text.
+        patterns = [p for p, _ in pairs] + [p for _, p in matters if p is not None]
+        names = [p.name for p in patterns]
+        if len(set(names)) != len(names):
+            raise ValueError("a pattern name is used twice (compose and urgent share names)")
+        self._patterns = PatternSet(patterns, ignore=ignore, blockers=blockers)
+        self._pattern_order = tuple(p.name for p, _ in pairs)
         self.triage = triage
         self.hazard_fallback = hazard_fallback
         self.negation_reach = negation_reach
@@ -389,7 +386,10 @@ class DangerLexicon:
                 composed.append((pattern(name, fields, window, True), cue_name))
         matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
         if "urgent" in top:
-            for name, (_key, body) in doc.mapping(top["urgent"], "urgent").items():
+            composed_names = {p.name for p, _ in composed}
+            for name, (key, body) in doc.mapping(top["urgent"], "urgent").items():
+                if name in composed_names:
+                    raise doc.error(key, f"urgent matter {name!r} has a compose pattern's name")
                 fields = doc.fields(
                     body,
                     f"urgent matter {name}",
@@ -425,7 +425,8 @@ class DangerLexicon:
                             frozenset(keep),
                             flag(fields, "even_as_hazard", name, False),
                         ),
-                        pattern(name, fields, 24, False) if has_words else None,
+                        # Across clauses: anywhere in the report, so no window applies.
+                        pattern(name, fields, window, False) if has_words else None,
                     )
                 )
         return cls(
@@ -486,9 +487,23 @@ class DangerLexicon:
     def _read(self, text: str) -> DangerReading:
         return self.read_found(text, self._matcher.find_text(text))
 
-    def read_found(self, text: str, found: Sequence[tuple[int, str]]) -> DangerReading:
-        """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan)."""
-        composed, patterns, urgent_found = self._compose_cached(text)
+    @property
+    def patterns(self) -> PatternSet:
+        """The thing-and-state patterns (compose and urgent), for a :class:`JointScan`."""
+        return self._patterns
+
+    def read_found(
+        self,
+        text: str,
+        found: Sequence[tuple[int, str]],
+        patterns_found: frozenset[str] | None = None,
+    ) -> DangerReading:
+        """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan).
+
+        ``patterns_found``: what :attr:`patterns` found in ``text``, when the joint scan
+        read it too (``None``: read it here).
+        """
+        composed, patterns, urgent_found = self._compose(text, patterns_found)
         if not found and not patterns and not urgent_found:
             return _NOTHING
         kind = self._kind
@@ -532,16 +547,18 @@ class DangerLexicon:
         )
         return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
 
-    def _compose(self, text: str) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
-        # (cue classes, pattern names, urgent matter names) of the thing-and-state
-        # patterns in ``text``; remembered per text, as :meth:`read` is.
-        normalised = normalise(text)
-        found = self._composed.find(normalised)
-        urgent = self._urgent_patterns.find(normalised)
+    def _compose(
+        self, text: str, found: frozenset[str] | None = None
+    ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        # (cue classes, compose pattern names, everything found) of the thing-and-state
+        # patterns in ``text`` (urgent matters are found under their own names).
+        if found is None:
+            found = self._patterns.find_text(text)
         if not found:
-            return frozenset(), (), urgent
-        names = tuple(p.name for p in self._composed.patterns if p.name in found)
-        return frozenset(self._pattern_cue[name] for name in names), names, urgent
+            return _NO_PATTERNS
+        cue_of = self._pattern_cue
+        names = tuple(name for name in self._pattern_order if name in found)
+        return frozenset(cue_of[name] for name in names), names, found
 
 
 @functools.cache

@@ -4,17 +4,19 @@ A lexicon of whole phrases (``danger.yaml`` ``cues``) misses every new way of sa
 same thing: 煤气味 is listed, 天然气的味道好重 is not; 掉河里 is listed, 脚一滑掉进去了
 …河边 is not. Each holdout round written in phrasings the lexicon had not seen lost
 recall that way (docs/classification.md, "Measured"). A pattern here is two small sets
-instead: **things** (燃气, 煤气, 河, 塘, 墙, 塔吊, 刀 …) and **states** (味, 漏, 冒, 掉,
-冲, 倒, 砸, 砍 …). A report holds the pattern when a thing and a state occur within
-``window`` characters of each other (in either order, in one clause unless the pattern
-says otherwise), and no blocker (没, 不, 会, 可能 …: not happening, or only possibly)
-stands right before either (没有人被困, 没漏). Twenty things times twenty states cover four hundred
-phrasings, most of which nobody wrote down.
+instead: **things** (燃气, 煤气, 河, 塘, 墙, 塔吊, 刀 …) and **states** (味, 漏, 冒, 掉进,
+冲走, 倒了, 砸 …). A report holds the pattern when a thing and a state occur within
+``window`` characters of each other in one clause, in either order (a pattern with
+``clause=False``: anywhere in the report), and no blocker (没, 不, 会, 可能, 怕 …: not
+happening, or only possibly) stands right before either (没有人被困, 没漏). Twenty things
+times twenty states cover four hundred phrasings, most of which nobody wrote down.
 
 Matching is by substring, one automaton pass over the text. One-character things and
-states (火, 河, 倒, 砸) are what make patterns general, and what make them fire on
-everyday words (火锅, 河粉, 倒垃圾, 砸价): an ``ignore`` list of such words hides the
-characters they cover. Results are data (the names of the patterns found).
+states (火, 河, 砸) are what make patterns general, and what make them fire on everyday
+words (火锅, 河粉, 砸价): an ``ignore`` list of such words hides the characters they
+cover. Report texts are unique (place names) while their clauses repeat, so each clause
+(a piece cut as the keyword scan cuts it, :data:`~gridflow.core.classify.PIECE_CUT`) is
+read once and remembered, as bit masks of the patterns it holds.
 """
 
 from __future__ import annotations
@@ -25,12 +27,19 @@ from typing import Any
 
 import ahocorasick
 
-__all__ = ["PatternSet", "ThingStatePattern"]
+from gridflow.core.bounded_cache import remember
+from gridflow.core.classify import NO_MASKS, PIECE_CUT, PieceMasks, normalise
+
+__all__ = ["CLAUSE_END", "PatternSet", "ThingStatePattern"]
 
 #: Marks that end a clause, after normalisation (NFKC turns ，。 into ,.).
 CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 _THING = 1
 _STATE = 2
+#: Distinct pieces of raw text remembered per pattern set.
+_PIECE_CACHE_SIZE = 65_536
+#: Per piece: (patterns found in it, cross-clause patterns with a thing, … with a state).
+_NOTHING = NO_MASKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +54,18 @@ class ThingStatePattern:
 
 
 class PatternSet:
-    """Finds which patterns a (normalised) text holds; immutable, thread-safe."""
+    """Finds which patterns a report's text holds; immutable, thread-safe."""
 
-    __slots__ = ("_automaton", "_blocker_reach", "_blockers", "_names", "patterns")
+    __slots__ = (
+        "_automaton",
+        "_blocker_reach",
+        "_blockers",
+        "_cross",
+        "_names",
+        "_names_cache",
+        "_piece_cache",
+        "patterns",
+    )
 
     def __init__(
         self,
@@ -59,7 +77,7 @@ class PatternSet:
         """Index the patterns' words (normalised); ``ignore`` words hide what they cover."""
         self.patterns: tuple[ThingStatePattern, ...] = tuple(patterns)
         self._names = tuple(pattern.name for pattern in self.patterns)
-        # word -> ((pattern index, side), …); "" side list for an ignore word.
+        self._cross = sum(1 << i for i, pattern in enumerate(self.patterns) if not pattern.clause)
         roles: dict[str, list[tuple[int, int]]] = {}
         for index, pattern in enumerate(self.patterns):
             for word in pattern.things:
@@ -72,51 +90,101 @@ class PatternSet:
         automaton: Any = ahocorasick.Automaton()
         for word in set(roles) | ignored:
             automaton.add_word(word, (len(word), tuple(roles.get(word, ())), word in ignored))
+        self._automaton: Any = None
         if len(automaton):
             automaton.make_automaton()
-            self._automaton: Any = automaton
-        else:
-            self._automaton = None
+            self._automaton = automaton
+        self._piece_cache: dict[str, PieceMasks] = {}
+        self._names_cache: dict[int, frozenset[str]] = {0: frozenset()}
 
-    def find(self, text: str) -> frozenset[str]:
-        """The names of the patterns ``text`` (normalised) holds."""
+    def find_text(self, text: str) -> frozenset[str]:
+        """The names of the patterns raw ``text`` holds (remembered piece by piece)."""
         if self._automaton is None:
             return frozenset()
+        cache = self._piece_cache
+        found = things = states = 0
+        for piece in PIECE_CUT.split(text):
+            known = cache.get(piece)
+            if known is None:
+                known = remember(cache, _PIECE_CACHE_SIZE, piece, self.read_piece(normalise(piece)))
+            if known is not _NOTHING:
+                found |= known[0]
+                things |= known[1]
+                states |= known[2]
+        return self.names_of(found, things, states)
+
+    def names_of(self, found: int, things: int, states: int) -> frozenset[str]:
+        """The names of the patterns a text holds, from its pieces' masks OR-ed together."""
+        found |= things & states & self._cross
+        names = self._names_cache.get(found)
+        if names is None:
+            names = remember(
+                self._names_cache,
+                _PIECE_CACHE_SIZE,
+                found,
+                frozenset(name for i, name in enumerate(self._names) if found >> i & 1),
+            )
+        return names
+
+    def find(self, text: str) -> frozenset[str]:
+        """The names of the patterns normalised ``text`` holds, read as one piece."""
+        if self._automaton is None:
+            return frozenset()
+        return self.names_of(*self.read_piece(text))
+
+    def read_piece(self, text: str) -> PieceMasks:
+        """The masks of one normalised piece (:data:`NO_MASKS` when it holds nothing)."""
         occurrences: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
         hidden: list[tuple[int, int]] = []
         for end, (length, roles, ignored) in self._automaton.iter(text):
-            start = end + 1 - length
             if ignored:
-                hidden.append((start, end + 1))
+                hidden.append((end + 1 - length, end + 1))
             if roles:
-                occurrences.append((start, end + 1, roles))
+                occurrences.append((end + 1 - length, end + 1, roles))
         if not occurrences:
-            return frozenset()
+            return _NOTHING
         things: dict[int, list[tuple[int, int]]] = {}
         states: dict[int, list[tuple[int, int]]] = {}
         for start, stop, roles in occurrences:
             # Inside a longer everyday word (火 in 火锅): not this word.
-            if any(
+            if hidden and any(
                 h_start <= start and stop <= h_stop and stop - start < h_stop - h_start
                 for h_start, h_stop in hidden
             ):
                 continue
             for index, side in roles:
-                if self._blocked(text, start):
-                    continue
                 (things if side == _THING else states).setdefault(index, []).append((start, stop))
-        found: set[str] = set()
+        cross = self._cross
+        blocked = self._blocked
+        found = thing_mask = state_mask = 0
+        # Blockers are looked for only where they could change the answer: most pieces
+        # hold a thing or a state of a pattern, not both.
         for index, spans in things.items():
-            if index not in states:
+            bit = 1 << index
+            other = states.get(index)
+            if other is None and not bit & cross:
                 continue
-            pattern = self.patterns[index]
-            if any(
-                self._near(text, thing, state, pattern)
-                for thing in spans
-                for state in states[index]
+            spans = [span for span in spans if not blocked(text, span[0])]
+            if other is not None:
+                other = [span for span in other if not blocked(text, span[0])]
+                pattern = self.patterns[index]
+                if any(self._near(text, a, b, pattern) for a in spans for b in other):
+                    found |= bit
+                if other and bit & cross:
+                    state_mask |= bit
+            if spans and bit & cross:
+                thing_mask |= bit
+        for index, spans in states.items():
+            bit = 1 << index
+            if (
+                bit & cross
+                and index not in things
+                and any(not blocked(text, span[0]) for span in spans)
             ):
-                found.add(self._names[index])
-        return frozenset(found)
+                state_mask |= bit
+        if not (found or thing_mask or state_mask):
+            return _NOTHING
+        return found, thing_mask, state_mask
 
     def _blocked(self, text: str, start: int) -> bool:
         # 没漏, 不会倒, 可能垮, 没有人: not happening, or only possibly.

@@ -25,6 +25,7 @@ from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import JointScan, KeywordMatcher, TextClassifier
 from gridflow.core.danger import DangerLexicon, DangerReading
+from gridflow.core.danger_patterns import PatternSet
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity, at_most, higher
@@ -120,16 +121,17 @@ def assess_report(
     lexicon = danger if danger is not None else _default_danger(catalogue)
     active_rules = severity_rules if severity_rules is not None else SeverityRules.default()
     # One pass over the text for the three word lists (categories, severity, danger).
-    scanned = _joint_scan(
+    scanned, patterns = _joint_scan(
         classifier.matcher,
         active_rules.matcher,
         lexicon.matcher if lexicon is not None else None,
-    ).scan(text)
+        lexicon.patterns if lexicon is not None else None,
+    ).scan_read(text)
     if category is None:
         classified = classifier.classify_found(scanned[0])
         category = catalogue.get(classified.code) or fallback
         classified_by = classified.matched
-    reading = lexicon.read_found(text, scanned[2]) if lexicon is not None else None
+    reading = lexicon.read_found(text, scanned[2], patterns) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     if reading is not None and lexicon is not None and reading.hazard:
         urgent = _urgent_category(reading, lexicon, category, catalogue, hazard=True)
@@ -207,10 +209,15 @@ _INCIDENTS = ("SJ04",)
 
 @functools.lru_cache(maxsize=4)
 def _joint_scan(
-    categories: KeywordMatcher, severity: KeywordMatcher, danger: KeywordMatcher | None
+    categories: KeywordMatcher,
+    severity: KeywordMatcher,
+    danger: KeywordMatcher | None,
+    patterns: PatternSet | None,
 ) -> JointScan:
     # A few, not one: tests and a rules reload bring other word lists.
-    return JointScan((categories, severity) if danger is None else (categories, severity, danger))
+    if danger is None:
+        return JointScan((categories, severity))
+    return JointScan((categories, severity, danger), patterns)
 
 
 def _default_danger(catalogue: Catalogue) -> DangerLexicon | None:
