@@ -76,6 +76,14 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
     assert part.hazard_recall >= 0.95
 
 
+def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None:
+    # Urgent matters are read from the text (danger.yaml urgent), whichever sibling the
+    # keywords chose. The target (0.9) was worked for on the tune reports; the holdout,
+    # scored once at the end, sets a floor just under its figure (0.642).
+    assert figures["tune"].urgent_on_wall_clock >= 0.9
+    assert figures["holdout"].urgent_on_wall_clock >= 0.6
+
+
 def test_the_command_prints_every_part_and_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     danger_eval.register(parser.add_subparsers())
