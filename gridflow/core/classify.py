@@ -314,6 +314,7 @@ def _automaton(words: Mapping[str, object]) -> Any:
 
 #: What a :class:`PieceReader` reads from one piece: three bit masks.
 PieceMasks = tuple[int, int, int]
+_NOTHING_READ: frozenset[str] = frozenset()
 #: A piece in which a reader found nothing (readers return this very object).
 NO_MASKS: PieceMasks = (0, 0, 0)
 
@@ -409,7 +410,7 @@ class JointScan:
         pieces = self._pieces
         reader = self._reader
         if pieces is None:
-            read = reader.find_text(text) if reader is not None else frozenset()
+            read = reader.find_text(text) if reader is not None else _NOTHING_READ
             return tuple(list(matches) for matches in self._find(normalise(text))), read
         found: tuple[list[tuple[int, str]], ...] = tuple([] for _ in self._matchers)
         nothing = self._nothing
@@ -454,7 +455,7 @@ class JointScan:
                         found[index].append((offset + position, word))
             offset += length
         if masks is None or reader is None:
-            return found, frozenset()
+            return found, _NOTHING_READ
         return found, reader.names_of(*masks)
 
     def _find(self, text: str) -> tuple[tuple[tuple[int, str], ...], ...]:

@@ -503,7 +503,10 @@ class DangerLexicon:
         ``patterns_found``: what :attr:`patterns` found in ``text``, when the joint scan
         read it too (``None``: read it here).
         """
-        composed, patterns, urgent_found = self._compose(text, patterns_found)
+        if patterns_found is not None and not patterns_found:
+            composed, patterns, urgent_found = _NO_PATTERNS
+        else:
+            composed, patterns, urgent_found = self._compose(text, patterns_found)
         if not found and not patterns and not urgent_found:
             return _NOTHING
         kind = self._kind

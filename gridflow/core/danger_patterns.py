@@ -89,7 +89,11 @@ class PatternSet:
         self._blocker_reach = max((len(word) for word in self._blockers), default=0)
         automaton: Any = ahocorasick.Automaton()
         for word in set(roles) | ignored:
-            automaton.add_word(word, (len(word), tuple(roles.get(word, ())), word in ignored))
+            held = tuple(roles.get(word, ()))
+            # The patterns the word is a thing or a state of, as bits: a piece whose hits
+            # complete no pattern (most: a place name's 山, 桥, 河) is done with at once.
+            bits = sum(1 << index for index, _ in held)
+            automaton.add_word(word, (len(word), held, word in ignored, bits))
         self._automaton: Any = None
         if len(automaton):
             automaton.make_automaton()
@@ -134,28 +138,35 @@ class PatternSet:
 
     def read_piece(self, text: str) -> PieceMasks:
         """The masks of one normalised piece (:data:`NO_MASKS` when it holds nothing)."""
-        occurrences: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
-        hidden: list[tuple[int, int]] = []
-        for end, (length, roles, ignored) in self._automaton.iter(text):
+        hidden: list[tuple[int, int]] | None = None
+        # Automaton hits come by end position, so an ignore word (火锅) arrives after
+        # the shorter word inside it (火): collect first, filter after.
+        hits: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
+        seen = 0
+        twice = 0
+        for end, (length, roles, ignored, bits) in self._automaton.iter(text):
             if ignored:
+                if hidden is None:
+                    hidden = []
                 hidden.append((end + 1 - length, end + 1))
             if roles:
-                occurrences.append((end + 1 - length, end + 1, roles))
-        if not occurrences:
+                hits.append((end + 1 - length, end + 1, roles))
+                twice |= seen & bits
+                seen |= bits
+        # A pattern needs two hits (a thing and a state), except one read across clauses.
+        if not (twice or seen & self._cross):
             return _NOTHING
         things: dict[int, list[tuple[int, int]]] = {}
         states: dict[int, list[tuple[int, int]]] = {}
-        for start, stop, roles in occurrences:
-            # Inside a longer everyday word (火 in 火锅): not this word.
-            if hidden and any(
+        for start, stop, roles in hits:
+            if hidden is not None and any(
                 h_start <= start and stop <= h_stop and stop - start < h_stop - h_start
                 for h_start, h_stop in hidden
             ):
-                continue
+                continue  # inside a longer everyday word (火 in 火锅): not this word
             for index, side in roles:
                 (things if side == _THING else states).setdefault(index, []).append((start, stop))
         cross = self._cross
-        blocked = self._blocked
         found = thing_mask = state_mask = 0
         # Blockers are looked for only where they could change the answer: most pieces
         # hold a thing or a state of a pattern, not both.
@@ -164,9 +175,9 @@ class PatternSet:
             other = states.get(index)
             if other is None and not bit & cross:
                 continue
-            spans = [span for span in spans if not blocked(text, span[0])]
+            spans = [span for span in spans if not self._blocked(text, span[0])]
             if other is not None:
-                other = [span for span in other if not blocked(text, span[0])]
+                other = [span for span in other if not self._blocked(text, span[0])]
                 pattern = self.patterns[index]
                 if any(self._near(text, a, b, pattern) for a in spans for b in other):
                     found |= bit
@@ -174,22 +185,24 @@ class PatternSet:
                     state_mask |= bit
             if spans and bit & cross:
                 thing_mask |= bit
-        for index, spans in states.items():
-            bit = 1 << index
-            if (
-                bit & cross
-                and index not in things
-                and any(not blocked(text, span[0]) for span in spans)
-            ):
-                state_mask |= bit
+        if cross:
+            for index, spans in states.items():
+                bit = 1 << index
+                if (
+                    bit & cross
+                    and index not in things
+                    and any(not self._blocked(text, span[0]) for span in spans)
+                ):
+                    state_mask |= bit
         if not (found or thing_mask or state_mask):
             return _NOTHING
         return found, thing_mask, state_mask
 
     def _blocked(self, text: str, start: int) -> bool:
         # 没漏, 不会倒, 可能垮, 没有人: not happening, or only possibly.
-        before = text[max(0, start - self._blocker_reach - 1) : start]
-        return any(word in before for word in self._blockers)
+        begin = start - self._blocker_reach - 1
+        before = text[begin if begin > 0 else 0 : start]
+        return bool(before) and any(word in before for word in self._blockers)
 
     @staticmethod
     def _near(

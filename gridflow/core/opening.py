@@ -149,7 +149,7 @@ def assess_report(
         severity = assess_severity(category, event.severity, "", reporter_role=role)
         severity = at_most(severity, Severity.HIGH)
         return Assessment(category, severity, text, classified_by, True, reading.cues)
-    if reading is not None and lexicon is not None:
+    if reading is not None and reading.urgent is not None and lexicon is not None:
         # An urgent matter (电梯困人, a fight, 肇事肇祸, someone out of contact, an open
         # hole) runs on wall-clock hours whichever sibling the keywords chose (电梯故障,
         # 严重精神障碍患者, 其他事件): the text says what is happening, not the 小类.
