@@ -58,6 +58,10 @@ class MergeMetrics(BaseModel):
     satisfied: int = 0
     basically_satisfied: int = 0
     unsatisfied: int = 0
+    #: 屏蔽 / 抑制: reports that joined a silence's known-matter case, and reports
+    #: attached to an open critical case by an inhibit rule (both also in events_in).
+    silenced: int = 0
+    inhibited: int = 0
     overdue_rate: float = Field(0.0, description="超期率: overdue / deadlines")
     on_time_accept_rate: float = Field(0.0, description="按时受理率: accepted_on_time / accepted")
     timely_verify_rate: float = Field(

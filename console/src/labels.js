@@ -29,5 +29,12 @@ export const PRIORITIES = { low: '一般', normal: '普通', high: '紧急', cri
 export const REFUSALS = {
   invalid_transition: '当前状态不允许此操作', wrong_center: '本中心不是承办中心',
   extension_refused: '延期不予批准', unknown_case: '案件不存在', unknown_region: '目标中心不存在',
+  silence_expired: '静默已结束，不能再延长或解除', silence_exists: '静默编号已存在',
+  not_later: '新的结束时间须晚于当前结束时间', forbidden_region: '超出本中心辖区',
+  unknown_category: '类别代码不存在', unknown_silence: '静默不存在', empty_window: '时间窗为空',
+  schema: '填写内容不合要求',
 };
+// 静默（屏蔽）: kinds of known matter, and a silence's state now.
+export const SILENCE_KINDS = { construction: '施工许可', outage: '故障抢修', event: '公共活动', other: '其他' };
+export const SILENCE_STATES = { pending: '未开始', active: '生效中', expired: '已结束' };
 export const label = (table, code) => (code == null ? '—' : table[code] || code);

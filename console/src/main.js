@@ -6,6 +6,7 @@ import { renderQueue } from './queue.js';
 import { renderCase } from './case.js';
 import { renderMap } from './map.js';
 import { renderKpi } from './kpi.js';
+import { renderSilences } from './silences.js';
 
 const main = document.getElementById('main');
 const listeners = new Set();
@@ -102,7 +103,7 @@ function route() {
   document.querySelectorAll('[data-nav]').forEach((a) => {
     if (a.dataset.nav === screen) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   });
-  const views = { queue: renderQueue, case: renderCase, map: renderMap, kpi: renderKpi };
+  const views = { queue: renderQueue, case: renderCase, map: renderMap, kpi: renderKpi, silences: renderSilences };
   const view = views[screen] || renderQueue;
   Promise.resolve(view(main, decodeURIComponent(arg || ''))).catch((err) => {
     if (err instanceof ApiError && err.status === 401) { signOut('登录已失效，请重新登录'); return; }

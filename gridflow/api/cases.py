@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from gridflow.api.auth import CentreToken, check_region, ctx_of
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import CaseDetail, CasePage
-from gridflow.api.readmodel import ReadModel
+from gridflow.api.readmodel import CaseQuery, ReadModel
 from gridflow.api.scope import code_prefix, covers
 from schemas.common import REGION_CODE_PATTERN
 
@@ -85,15 +85,17 @@ async def list_cases(
             f"centre {code} is outside region {token.region} of token {token.name}",
         )
     cases, more = await ReadModel(ctx.engine).cases(
-        code_prefix(ctx.regions, code),
-        now=time.time(),
-        state=state,
-        tier=tier,
-        category=category,
-        overdue=overdue,
-        q=q,
-        limit=limit,
-        offset=offset,
+        CaseQuery(
+            code_prefix(ctx.regions, code),
+            now=time.time(),
+            state=state,
+            tier=tier,
+            category=category,
+            overdue=overdue,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
     )
     return CasePage(
         centre=code,

@@ -27,6 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gridflow.core.kpi import COUNTS
+from schemas import MergeMetrics
+
 metadata = MetaData()
 
 #: ``cases.due`` of a case without a running deadline (after every real one).
@@ -125,15 +128,10 @@ kpi_records = Table(
 )
 #: The KPI counts with a column of their own; every other count of
 #: ``gridflow.core.kpi.COUNTS`` is kept in ``maps``.
-COLUMN_COUNTS = (
-    "events_in",
-    "cases_opened",
-    "cases_closed",
-    "closed_on_time",
-    "merges",
-    "reworks",
-    "extensions",
-    "escalations",
+COLUMN_COUNTS = tuple(name for name in COUNTS if name in kpi_records.c)
+#: The contract's per-network maps (its ``dict[str, int]`` fields), kept in ``maps``.
+NETWORK_MAPS = tuple(
+    name for name, field in MergeMetrics.model_fields.items() if field.annotation == dict[str, int]
 )
 
 #: The projector's next offset per topic partition, written with the rows it covers.

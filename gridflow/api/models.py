@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from schemas import MergeMetrics
 from schemas.common import MAX_TEXT, AwareDatetime, FeedbackAction, Identifier, RegionCode
 
 RESEND_NOTE = "a resend of an accepted event_id is harmless: the worker deduplicates by event_id"
@@ -127,58 +129,30 @@ class FeedbackOutcome(BaseModel):
     entry: TimelineEntry | None = None
 
 
-class KpiFigures(BaseModel):
-    """One window's figures of a county, a department or a centre (``by``), summed."""
+class KpiFigures(MergeMetrics):
+    """One window's figures of a county, a department or a centre (``by``), summed.
 
-    #: the county (``by=county``); the centre (``by=centre``); the region the department's
-    #: figures cover (``by=department``: the ``county`` asked for, else the token's region).
-    region_code: str
+    Every field of the contract's ``MergeMetrics`` (docs/kpis.md), so a KPI added to the
+    contract is served here too; ``region_code`` is the county (``by=county``), the centre
+    (``by=centre``), or the region the department's figures cover (``by=department``: the
+    ``county`` asked for, else the token's region). The per-network maps are filled only
+    for ``by=county`` (the breakdowns carry none).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
     #: ``by=department``: the department (责任部门).
     department: str | None = None
     #: ``by=centre``: the centre the counts are charged to (docs/kpis.md).
     centre: str | None = None
-    window: str
-    window_start: datetime
-    window_end: datetime
     #: how many partial records were summed
     parts: int
-    events_in: int
-    cases_opened: int
-    cases_closed: int
-    closed_on_time: int
-    merges: int
-    reworks: int
-    extensions: int
-    escalations: int
-    close_rate: float
-    on_time_close_rate: float
-    rework_rate: float
-    extension_rate: float
-    escalation_rate: float
-    merge_ratio: float
-    #: per network: only ``by=county`` (the breakdowns carry no network maps).
-    reports_by_network: dict[str, int]
-    merged_by_network: dict[str, int]
-    merged_by_pair: dict[str, int]
-    dispatches: int = 0
-    returns: int = 0
-    accepted: int = 0
-    accepted_on_time: int = 0
-    verifications: int = 0
-    verified_on_time: int = 0
-    deadlines: int = 0
-    overdue: int = 0
-    revisits: int = 0
-    satisfied: int = 0
-    basically_satisfied: int = 0
-    unsatisfied: int = 0
-    #: 超期率, 按时受理率, 及时核查率, 有效上报率, 准确派遣率, 群众满意度
-    overdue_rate: float = 0.0
-    on_time_accept_rate: float = 0.0
-    timely_verify_rate: float = 0.0
-    valid_report_rate: float = 0.0
-    accurate_dispatch_rate: float = 0.0
-    satisfaction_rate: float = 0.0
+    # The breakdowns are what ``by=department`` and ``by=centre`` serve as figures of
+    # their own; a figure never carries them.
+    by_department: SkipJsonSchema[dict[str, dict[str, int]]] = Field(
+        default_factory=dict, exclude=True
+    )
+    by_centre: SkipJsonSchema[dict[str, dict[str, int]]] = Field(default_factory=dict, exclude=True)
 
 
 class KpiAnswer(BaseModel):

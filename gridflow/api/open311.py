@@ -36,7 +36,7 @@ from gridflow.api.body import read_body
 from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError
 from gridflow.api.models import CaseSummary
-from gridflow.api.readmodel import ReadModel
+from gridflow.api.readmodel import CaseQuery, ReadModel
 from gridflow.api.responses import JsonResponse
 from gridflow.api.scope import code_prefix, covers
 from gridflow.api.tokens import Role, Token
@@ -364,11 +364,13 @@ async def list_requests(
         return JsonResponse(out, 200)
     state = None if status is None or "," in status else status
     cases, _more = await ReadModel(ctx.engine).cases(
-        code_prefix(ctx.regions, token.region),
-        now=time.time(),
-        state=state,
-        category=service_code,
-        limit=1000,
+        CaseQuery(
+            code_prefix(ctx.regions, token.region),
+            now=time.time(),
+            state=state,
+            category=service_code,
+            limit=1000,
+        )
     )
     out = []
     for case in cases:

@@ -134,9 +134,7 @@ def _kpi_row(rec: Record, m: MergeMetrics) -> dict[str, Any]:
     # travel in the JSON column: the table keeps its shape (no migration to read them).
     counts = {name: getattr(m, name) for name in EXTRA_COUNTS if getattr(m, name)}
     maps = {
-        "reports_by_network": m.reports_by_network,
-        "merged_by_network": m.merged_by_network,
-        "merged_by_pair": m.merged_by_pair,
+        **{name: getattr(m, name) for name in db.NETWORK_MAPS},
         "counts": counts,
         "by_department": m.by_department,
         "by_centre": m.by_centre,
@@ -148,14 +146,7 @@ def _kpi_row(rec: Record, m: MergeMetrics) -> dict[str, Any]:
         "window": m.window,
         "window_start": m.window_start.timestamp(),
         "window_end": m.window_end.timestamp(),
-        "events_in": m.events_in,
-        "cases_opened": m.cases_opened,
-        "cases_closed": m.cases_closed,
-        "closed_on_time": m.closed_on_time,
-        "merges": m.merges,
-        "reworks": m.reworks,
-        "extensions": m.extensions,
-        "escalations": m.escalations,
+        **{name: getattr(m, name) for name in db.COLUMN_COUNTS},
         "maps": orjson.dumps(maps).decode(),
     }
 

@@ -29,8 +29,8 @@ from gridflow.core.ingest import schema_detail
 from gridflow.core.silences import (
     SilenceChangeError,
     check_silence,
-    expired,
-    extended,
+    expiry_of,
+    extension_of,
     silence_state,
 )
 from gridflow.runtime.silence_reader import apply_record
@@ -270,16 +270,14 @@ async def extend_silence(silence_id: SilencePath, request: Request, token: Centr
     req: ExtendRequest = await _parse(request, ExtendRequest)
     current = _found(ctx, token, silence_id)
     _may_manage(ctx, token, current)
-    if (req.until is None) == (req.duration_s is None):
-        raise ApiError(422, "schema", "give exactly one of until and duration_s")
-    until = req.until or current.ends_at + timedelta(seconds=req.duration_s or 0)
     now = datetime.now(UTC)
+    duration = timedelta(seconds=req.duration_s) if req.duration_s is not None else None
     try:
-        changed = extended(current, until, token.name, now)
+        changed = extension_of(
+            current, by=token.name, at=now, until=req.until, duration=duration, comment=req.comment
+        )
     except SilenceChangeError as exc:
         raise _refused(exc) from None
-    if req.comment:
-        changed = changed.model_copy(update={"comment": f"{changed.comment}; {req.comment}"})
     await _write(ctx, changed)
     return JsonResponse(_view(changed, now))
 
@@ -298,10 +296,8 @@ async def expire_silence(silence_id: SilencePath, request: Request, token: Centr
     _may_manage(ctx, token, current)
     now = datetime.now(UTC)
     try:
-        changed = expired(current, token.name, now)
+        changed = expiry_of(current, by=token.name, at=now, comment=req.comment)
     except SilenceChangeError as exc:
         raise _refused(exc) from None
-    if req.comment:
-        changed = changed.model_copy(update={"comment": f"{changed.comment}; {req.comment}"})
     await _write(ctx, changed)
     return JsonResponse(_view(changed, now))

@@ -9,13 +9,16 @@ for the 大类 and for the exact 小类 code.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from gridflow.commands.labelled_lines import read_labelled
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
@@ -24,14 +27,23 @@ from gridflow.core.classify import TextClassifier
 DEFAULT_EVAL = BUNDLED_RULES / "classification_eval.jsonl"
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One labelled report: its text, true unified code and 大类, and its split."""
+class Sample(BaseModel):
+    """One labelled report: its text, true unified code and 大类 (default: the code's
+    first four characters), and its split."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     text: str
     category: str
     major: str
-    split: str
+    split: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _major_of_category(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "major" not in data and isinstance(data.get("category"), str):
+            return {**data, "major": data["category"][:4]}
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +72,7 @@ class Evaluation:
 
 def read_samples(path: str | Path) -> list[Sample]:
     """Read a JSON-lines evaluation file; ``ValueError`` names the bad line."""
-    samples = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                category = str(row["category"])
-                samples.append(
-                    Sample(
-                        text=str(row["text"]),
-                        category=category,
-                        major=str(row.get("major", category[:4])),
-                        split=str(row.get("split", "")),
-                    )
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a labelled sample ({exc})") from exc
-    return samples
+    return [sample for _, sample in read_labelled(path, Sample, "a labelled sample")]
 
 
 def evaluate(

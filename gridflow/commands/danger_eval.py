@@ -22,13 +22,16 @@ how the set was written.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal, get_args
 
+from pydantic import BaseModel, ConfigDict
+
+from gridflow.commands.labelled_lines import read_labelled
 from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
@@ -41,7 +44,8 @@ from schemas.common import Severity
 
 #: The labelled set shipped beside the bundled lexicon.
 DEFAULT_EVAL = BUNDLED_RULES / "danger_eval.jsonl"
-LABELS = ("critical", "hazard", "urgent", "routine")
+Label = Literal["critical", "hazard", "urgent", "routine"]
+LABELS: tuple[str, ...] = get_args(Label)
 #: When every report is made: a Wednesday, 10:00 in Chongqing (office hours, no holiday).
 WHEN = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 #: A village of 渝中区 (the set's reports are not about one place; routing needs one).
@@ -61,17 +65,19 @@ class Targets:
 TARGETS = Targets()
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(BaseModel):
     """One labelled report (``round`` 1 is the set's first writing, 2 the second)."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     text: str
-    label: str
+    label: Label
     network: str
-    category: str | None
+    category: str | None = None
     split: str
-    round: int
-    line: int
+    round: int = 1
+    #: where the report stands in its file (set by :func:`read_reports`, not a key of it).
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,31 +141,8 @@ class Figures:
 
 def read_reports(path: str | Path) -> list[Report]:
     """Read a labelled JSON-lines file; ``ValueError`` names the bad line."""
-    reports = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                label = str(row["label"])
-                if label not in LABELS:
-                    raise ValueError(f"label {label!r} is not one of {', '.join(LABELS)}")
-                category = row.get("category")
-                reports.append(
-                    Report(
-                        text=str(row["text"]),
-                        label=label,
-                        network=str(row["network"]),
-                        category=None if category is None else str(category),
-                        split=str(row["split"]),
-                        round=int(row.get("round", 1)),
-                        line=number,
-                    )
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a labelled report ({exc})") from exc
-    return reports
+    rows = read_labelled(path, Report, "a labelled report")
+    return [report.model_copy(update={"line": number}) for number, report in rows]
 
 
 class Assessor:

@@ -29,8 +29,8 @@ from gridflow.core.silences import (
     STATE_WORDS,
     SilenceChangeError,
     check_silence,
-    expired,
-    extended,
+    expiry_of,
+    extension_of,
     silence_state,
 )
 from gridflow.topics import SILENCES
@@ -54,9 +54,9 @@ ADD_EPILOG = """\
       --author 市指挥中心 --comment "跨年演唱会 (登记 2026-331)"
 
 匹配 matchers: every one given must hold; a repeated option matches any of its values.
-A report matching a silence in force joins the silence's known-matter case (one per
-village) held by --centre: no new case, no escalation, counted in
-gridflow_silenced_reports_total and named in the disposition's reason.
+A report matching a silence in force joins the silence's one known-matter case held by
+--centre, whichever of its villages reported it: no new case, no escalation, counted in
+gridflow_silenced_reports_total and the KPIs' events_in, named in the disposition's reason.
 The window is compared with the report's own time; workers apply a silence from five
 seconds after it was written.
 
@@ -361,15 +361,14 @@ def run_extend(args: argparse.Namespace) -> int:
     def body() -> int:
         settings = _settings()
         current = _current(settings, args.silence_id)
-        until = (
-            _instant(args.until, "--until")
-            if args.until
-            else current.ends_at + _duration(args.duration)
+        changed = extension_of(
+            current,
+            by=args.author or getpass.getuser(),
+            at=datetime.now(UTC),
+            until=_instant(args.until, "--until") if args.until else None,
+            duration=_duration(args.duration) if args.duration else None,
+            comment=args.comment,
         )
-        author = args.author or getpass.getuser()
-        changed = extended(current, until, author, datetime.now(UTC))
-        if args.comment:
-            changed = changed.model_copy(update={"comment": f"{changed.comment}; {args.comment}"})
         _publish(settings, changed)
         print(f"已延长屏蔽 {changed.silence_id} 至 {_local(changed.ends_at)}")
         return 0
@@ -383,10 +382,9 @@ def run_expire(args: argparse.Namespace) -> int:
     def body() -> int:
         settings = _settings()
         current = _current(settings, args.silence_id)
-        author = args.author or getpass.getuser()
-        changed = expired(current, author, datetime.now(UTC))
-        if args.comment:
-            changed = changed.model_copy(update={"comment": f"{changed.comment}; {args.comment}"})
+        changed = expiry_of(
+            current, by=args.author or getpass.getuser(), at=datetime.now(UTC), comment=args.comment
+        )
         _publish(settings, changed)
         print(f"已解除屏蔽 {changed.silence_id} ({_local(changed.ends_at)})")
         return 0

@@ -13,6 +13,14 @@ the incident near the absorbed one joins the same survivor, not another neighbou
 that happens to be nearer to it (nearest-match is not transitive; the chaos drill's dense
 streets showed it).
 
+The same row carries inhibition (抑制) across village lines: a case announced with a
+priority that makes it the *source* of an inhibit rule of the bundle (a fire, a flood)
+is kept for the rule's window, and a newly announced case of another village of the town
+that is a *target* of that rule within its radius and window, and that merged with
+nothing, is absorbed into it the same way (``Absorb.rule`` names the rule), so it is not
+handled nor escalated separately. The village stage does the same inside one village
+(``gridflow/core/inhibition.py``); the town stage only adds the village lines.
+
 Absorbing is two steps in the villages' own partitions (``gridflow/runtime/pipeline.py``):
 the absorbed case's village closes it as ``merged`` naming the survivor, then the
 survivor's village adds its reports and the village to the surviving case. Every step is
@@ -30,6 +38,9 @@ import orjson
 
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.geo import haversine_m
+from gridflow.core.inhibition import InhibitRule, InhibitRules
+from gridflow.core.tiers import SEVERITY_RANK
+from schemas.common import Severity
 
 __all__ = [
     "REPLAY_HORIZON_S",
@@ -78,10 +89,13 @@ class OpenedCase:
     reported_at: float
     #: the input record's time the case opened at (epoch s): candidates expire by it.
     opened_at: float
+    #: the case's priority when it opened (inhibition: is it critical enough to be a
+    #: source?); empty in announcements written before inhibition crossed village lines.
+    priority: str = ""
 
     def to_doc(self) -> list[Any]:
         """Compact form (announcements and the town row)."""
-        return [
+        doc: list[Any] = [
             self.case_id,
             self.region,
             self.category,
@@ -90,12 +104,17 @@ class OpenedCase:
             self.reported_at,
             self.opened_at,
         ]
+        if self.priority:
+            doc.append(self.priority)
+        return doc
 
     @classmethod
     def from_doc(cls, doc: Any) -> OpenedCase:
         """Inverse of :meth:`to_doc`; ``ValueError`` for anything else."""
         try:
-            case_id, region, category, lat, lon, reported, opened = doc
+            case_id, region, category, lat, lon, reported, opened, *rest = doc
+            if len(rest) > 1:
+                raise ValueError("too many fields")
             return cls(
                 str(case_id),
                 str(region),
@@ -104,6 +123,7 @@ class OpenedCase:
                 float(lon),
                 float(reported),
                 float(opened),
+                str(rest[0]) if rest else "",
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"not an opened case: {doc!r}") from exc
@@ -116,6 +136,9 @@ class Absorb:
     absorbed: OpenedCase
     survivor: OpenedCase
     distance_m: float
+    #: 抑制: the inhibit rule under which ``survivor`` (its source) takes ``absorbed``
+    #: (a target) over; ``None`` for a merge of one incident.
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +164,10 @@ class TownState:
     seen: dict[str, float] = field(default_factory=dict)
     #: absorbed case id -> (the case, its survivor's id): further places of the survivor.
     absorbed: dict[str, tuple[OpenedCase, str]] = field(default_factory=dict)
+    #: case id -> (a case that may inhibit others under an inhibit rule, until when
+    #: (epoch s, record time)): kept for the longest window of its rules, which can
+    #: outlast its merge window (a fire: merged for 1 h, inhibits for 6 h).
+    sources: dict[str, tuple[OpenedCase, float]] = field(default_factory=dict)
     #: the earliest time anything in the row expires; derived from the row (so a replay
     #: computes the same), None: compute it again.
     _next_expiry: float | None = field(default=None, init=False, repr=False, compare=False)
@@ -148,18 +175,19 @@ class TownState:
     @property
     def empty(self) -> bool:
         """Nothing worth keeping: the row can be deleted."""
-        return not (self.candidates or self.seen or self.absorbed)
+        return not (self.candidates or self.seen or self.absorbed or self.sources)
 
     def to_bytes(self) -> bytes:
         """Serialise for the changelog."""
-        return dumps_compact(
-            {
-                "t": self.town,
-                "c": [c.to_doc() for c in self.candidates.values()],
-                "s": self.seen,
-                "a": [[c.to_doc(), survivor] for c, survivor in self.absorbed.values()],
-            }
-        )
+        doc: dict[str, Any] = {
+            "t": self.town,
+            "c": [c.to_doc() for c in self.candidates.values()],
+            "s": self.seen,
+            "a": [[c.to_doc(), survivor] for c, survivor in self.absorbed.values()],
+        }
+        if self.sources:
+            doc["i"] = [[c.to_doc(), until] for c, until in self.sources.values()]
+        return dumps_compact(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TownState:
@@ -167,11 +195,13 @@ class TownState:
         doc = orjson.loads(data)
         candidates = [OpenedCase.from_doc(c) for c in doc.get("c", [])]
         absorbed = [(OpenedCase.from_doc(c), str(s)) for c, s in doc.get("a", [])]
+        sources = [(OpenedCase.from_doc(c), float(u)) for c, u in doc.get("i", [])]
         return cls(
             town=doc["t"],
             candidates={c.case_id: c for c in candidates},
             seen={str(k): float(v) for k, v in doc.get("s", {}).items()},
             absorbed={c.case_id: (c, s) for c, s in absorbed},
+            sources={c.case_id: (c, u) for c, u in sources},
         )
 
     def expire(self, now: float, limits: CategoryLimits) -> None:
@@ -190,6 +220,8 @@ class TownState:
                 del self.absorbed[case_id]
         for case_id in [k for k, exp in self.seen.items() if exp <= now]:
             del self.seen[case_id]
+        for case_id in [k for k, (_, until) in self.sources.items() if until < now]:
+            del self.sources[case_id]
         self._next_expiry = self._earliest(limits)
 
     def _earliest(self, limits: CategoryLimits) -> float:
@@ -200,6 +232,7 @@ class TownState:
         times = [c.opened_at + window(c) for c in self.candidates.values()]
         times += [c.opened_at + window(c) for c, _ in self.absorbed.values()]
         times += self.seen.values()
+        times += [until for _, until in self.sources.values()]
         return min(times, default=float("inf"))
 
     def _due(self, at: float) -> None:
@@ -216,12 +249,15 @@ def decide(
     limits: CategoryLimits,
     compatible: Callable[[str, str], bool],
     retention_s: float,
+    inhibit: InhibitRules | None = None,
 ) -> TownDecision:
     """Decide on one announced case; ``state`` is updated in place.
 
     The new case is absorbed into the nearest open candidate of *another* village
-    (same-village duplicates are the first stage's), else it becomes a candidate itself.
-    A case absorbed is never a candidate, so absorbing never chains.
+    (same-village duplicates are the first stage's), else, when ``inhibit`` (the bundle's
+    rules) makes it a target, into the nearest source case of another village that
+    inhibits it, else it becomes a candidate itself. A case absorbed is never a
+    candidate nor a source, so absorbing never chains.
     """
     if case.case_id in state.seen:
         return TownDecision(duplicate=True)
@@ -261,10 +297,60 @@ def decide(
         if best is None or rank < best:
             best, survivor = rank, target
     if survivor is None or best is None:
+        if inhibit:
+            inhibited = _inhibitor(state, case, inhibit.for_target(case.category))
+            if inhibited is not None:
+                return TownDecision(absorb=inhibited)
+            _keep_source(state, case, inhibit.rules)
         state.candidates[case.case_id] = case
         return TownDecision()
     state.absorbed[case.case_id] = (case, survivor.case_id)
     return TownDecision(absorb=Absorb(case, survivor, best[0]))
+
+
+def _ranks(priority: str, rule: InhibitRule) -> bool:
+    """Is a case of ``priority`` critical enough to inhibit under ``rule``?"""
+    known = Severity._value2member_map_.get(priority)
+    return known is not None and (
+        SEVERITY_RANK[Severity(priority)] >= SEVERITY_RANK[rule.source_priority]
+    )
+
+
+def _keep_source(state: TownState, case: OpenedCase, rules: tuple[InhibitRule, ...]) -> None:
+    """Keep ``case`` for the longest window of the rules it is a source of, if any."""
+    windows = [r.window_s for r in rules if r.is_source(case.category) and _ranks(case.priority, r)]
+    if windows:
+        until = case.opened_at + max(windows)
+        state.sources[case.case_id] = (case, until)
+        state._due(until)
+
+
+def _inhibitor(state: TownState, case: OpenedCase, rules: tuple[InhibitRule, ...]) -> Absorb | None:
+    """The source case of another village that inhibits ``case``, as an absorb, or None.
+
+    As in one village (``find_inhibitor``): within the rule's radius of the source's
+    first report, reported within its window after it; the nearest wins, ties go to the
+    oldest case, then the smaller id, then the rule listed first.
+    """
+    if not rules:
+        return None
+    best: tuple[float, float, str, int] | None = None
+    found: Absorb | None = None
+    for source, _until in state.sources.values():
+        if source.region == case.region:
+            continue  # the village stage's business
+        for order, rule in enumerate(rules):
+            if not rule.is_source(source.category) or not _ranks(source.priority, rule):
+                continue
+            if not 0.0 <= case.reported_at - source.reported_at <= rule.window_s:
+                continue
+            distance = haversine_m(case.lat, case.lon, source.lat, source.lon)
+            if distance > rule.radius_m:
+                continue
+            rank = (distance, source.opened_at, source.case_id, order)
+            if best is None or rank < best:
+                best, found = rank, Absorb(case, source, distance, rule.name)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

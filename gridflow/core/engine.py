@@ -89,6 +89,10 @@ class Outcome:
     changed: bool = False
     #: cases whose timers need (re)scheduling: (due epoch, case id)
     due: list[tuple[float, str]] = field(default_factory=list)
+    #: 屏蔽 across villages: a report that falls under a silence held by a centre above
+    #: this village, to be applied in that centre's row (:meth:`Engine.apply_silenced`).
+    #: (the silence in force, the report, the input record's time).
+    silenced: tuple[Silence, GridEvent, float] | None = None
 
 
 _TIERS = {tier.value: tier for tier in Tier}
@@ -173,6 +177,17 @@ class Engine:
             else ()
         )
         inhibitor = find_inhibitor(state.cases.values(), report, inhibiting) if inhibiting else None
+        if silence is not None and silence.center_code != state.region:
+            # One known-matter case per silence, whichever village reports: the report is
+            # applied in the row of the silence's centre (apply_silenced). It is seen here
+            # all the same, so a duplicate of it is a no-op here too.
+            state.seen_events[event.event_id] = (
+                f"silence:{silence.silence_id}",
+                now + self.retention_s,
+            )
+            out.silenced = (silence, event, now)
+            out.changed = True
+            return out
         if silence is not None:
             target = self._silenced(state, event, assessment, silence, reported, now, out)
         elif target is not None:
@@ -184,6 +199,31 @@ class Engine:
             self._inhibited(target, inhibitor[1], event, reported, now, out)
         else:
             target = self._open(state, event, assessment, reported, now, out)
+        state.seen_events[event.event_id] = (target.id, now + self.retention_s)
+        out.changed = True
+        return out
+
+    def apply_silenced(
+        self, state: RegionState, event: GridEvent, silence: Silence, now: float
+    ) -> Outcome:
+        """屏蔽, in the row of the silence's centre (``state.region`` is its code): the
+        report joins the silence's one known-matter case, or opens it.
+
+        ``silence`` is the revision that was in force for the report where it came in
+        (its village decided, :meth:`apply_event`), so the decision does not depend on
+        when this row reads it. A report seen here already is a counted no-op: the
+        village's batch was replayed, or the report came twice.
+        """
+        out = Outcome()
+        if event.event_id in state.seen_events:
+            out.duplicate = "event"
+            return out
+        self._maybe_expire(state, now)
+        assessment = assess_report(
+            event, self.catalogue, self.classifier, self.severity_rules, self.danger
+        )
+        reported = event.reported_at.timestamp()
+        target = self._silenced(state, event, assessment, silence, reported, now, out)
         state.seen_events[event.event_id] = (target.id, now + self.retention_s)
         out.changed = True
         return out
@@ -284,11 +324,13 @@ class Engine:
         now: float,
         out: Outcome,
     ) -> Case:
-        """屏蔽: the report joins its silence's known-matter case in this village.
+        """屏蔽: the report joins its silence's known-matter case in this row (the
+        silence's centre's own region: one case for every village the silence covers).
 
         The first report opens the case, held by the silence's centre without timers (a
         known matter is not escalated); later ones join it. Neither is lost: each is a
-        step with its fact (``silenced``) and the silence named in the reason.
+        step with its fact (``silenced``, placed in the report's village for the KPIs)
+        and the silence named in the reason.
         """
         sid = silence.silence_id
         why = f"silence {sid} ({silence.kind.value}: {silence.comment[:80]}; by {silence.author})"
@@ -306,12 +348,14 @@ class Engine:
                 network=event.source_network,
                 silence=sid,
             )
+            out.facts[-1].region = event.region_code
             return case
         plan = plan_case(event, assessment, self.rules, self.regions, now, self.sla_scale)
         centre = self.regions.get(silence.center_code)
         case = Case(
-            id=case_id_for(event.region_code, f"silence:{sid}:{event.event_id}"),
-            region=event.region_code,
+            # The centre's region: feedback on the case is routed by its id to this row.
+            id=case_id_for(state.region, f"silence:{sid}:{event.event_id}"),
+            region=state.region,
             category=assessment.category.code,
             priority=plan.priority.value,
             department=plan.department,
@@ -346,6 +390,8 @@ class Engine:
             network=event.source_network,
             silence=sid,
         )
+        # Counted for the county where the report came from, not the centre's row.
+        out.facts[-1].region = event.region_code
         return case
 
     def _inhibited(
@@ -746,7 +792,12 @@ class Engine:
 
     # --------------------------------------------------------- across villages
     def apply_absorb(
-        self, state: RegionState, case_id: str, survivor_id: str, now: float
+        self,
+        state: RegionState,
+        case_id: str,
+        survivor_id: str,
+        now: float,
+        inhibit_rule: str | None = None,
     ) -> tuple[Outcome, Joined | None]:
         """跨村合并, step 1 (the absorbed case's village): close ``case_id`` as ``merged``
         into ``survivor_id`` (a case of another village) and hand back what joins it.
@@ -755,7 +806,9 @@ class Engine:
         meanwhile (closed, cancelled: a fast centre, or a town stage that lagged) keeps its
         state and its 结案, but is linked all the same, so the incident is one case and the
         survivor's holder learns the neighbour already dealt with it. An unknown case
-        (expired) is skipped.
+        (expired) is skipped. With ``inhibit_rule`` (抑制 across village lines) the
+        survivor is an open critical case of the town that inhibits this one: the same
+        steps, the rule named in the reason and the facts.
         """
         out = Outcome()
         case = state.cases.get(case_id)
@@ -766,7 +819,13 @@ class Engine:
             return out, None
         if case.merged_into is not None:
             return out, None  # absorbed into another case already: merges never chain
-        reason = f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+        reason = (
+            f"跨村合并: same incident as case {survivor_id}, which takes its reports over"
+            if inhibit_rule is None
+            else f"抑制: inhibited by open critical case {survivor_id} of a neighbouring "
+            f"village under rule {inhibit_rule}: attached to it, not handled or escalated "
+            "separately"
+        )
         if case.is_open:
             case.status = CaseStatus.MERGED
             case.closed_at = now
@@ -782,6 +841,7 @@ class Engine:
             StepKind.ABSORBED,
             reason=reason,
             key=("merged_into", survivor_id),
+            inhibit_rule=inhibit_rule,
         )
         out.dispositions[-1] = out.dispositions[-1].model_copy(update={"merged_into": survivor_id})
         out.changed = True
@@ -797,7 +857,12 @@ class Engine:
         return out, joined
 
     def apply_join(
-        self, state: RegionState, survivor_id: str, joined: Joined, now: float
+        self,
+        state: RegionState,
+        survivor_id: str,
+        joined: Joined,
+        now: float,
+        inhibit_rule: str | None = None,
     ) -> Outcome:
         """跨村合并, step 2 (the surviving case's village): take ``joined``'s reports over.
 
@@ -823,7 +888,12 @@ class Engine:
             if event_id not in known:
                 case.add_report(event_id, network)
         case.widen_reported(joined.first_reported_at, joined.last_reported_at)
-        reason = f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
+        reason = (
+            f"跨村合并: case {joined.case_id} of village {joined.region} joined the case"
+            if inhibit_rule is None
+            else f"抑制: case {joined.case_id} of village {joined.region} inhibited under "
+            f"rule {inhibit_rule}: its reports attached to this case, not escalated separately"
+        )
         severity = _SEVERITIES.get(joined.priority) or Severity(joined.priority)
         reason += _raise_priority(case, severity)
         self._step(
@@ -835,6 +905,7 @@ class Engine:
             reason=reason,
             key=("xmerge", joined.case_id),
             network=joined.source_network,
+            inhibit_rule=inhibit_rule,
         )
         out.dispositions[-1] = out.dispositions[-1].model_copy(
             update={"villages": case.villages(), "merged_cases": list(case.merged_cases)}

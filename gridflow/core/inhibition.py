@@ -11,9 +11,10 @@ The rules live in the rules bundle (``routing_rules/inhibit.yaml``; part of
 ``rules_version``), loaded strictly: an unknown field, an unknown category or a bad
 number is an error with file and line.
 
-Cases live in their village's row, so a source inhibits reports from its own village
-(the contract's key): a fire next to a village border does not inhibit the neighbour's
-reports.
+Cases live in their village's row, so :func:`find_inhibitor` sees the sources of the
+report's own village (the contract's key). A fire next to a village border inhibits the
+neighbour's reports through the town stage (``gridflow/core/crossvillage.py``), which
+applies the same rules to the cases of the villages of one town.
 """
 
 from __future__ import annotations

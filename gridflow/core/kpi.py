@@ -80,6 +80,8 @@ COUNTS: tuple[str, ...] = (
     "satisfied",
     "basically_satisfied",
     "unsatisfied",
+    "silenced",
+    "inhibited",
 )
 _SLOT = {name: i for i, name in enumerate(COUNTS)}
 _N = len(COUNTS)
@@ -110,6 +112,9 @@ CHARGES: dict[StepKind, tuple[tuple[str, Charge], ...]] = {
     StepKind.RETURNED: (("returns", _P), ("dispatches", _H)),
     StepKind.REVISITED: (("revisits", _H),),
     StepKind.BREACHED: (),
+    # Reports counted, not lost (屏蔽, 抑制): in events_in like any report, and apart.
+    StepKind.SILENCED: (("events_in", _H), ("silenced", _H)),
+    StepKind.INHIBITED: (("events_in", _H), ("inhibited", _H)),
 }
 #: Steps whose on-time share is a KPI: step -> the count of the ones in time.
 _IN_TIME = {
@@ -249,6 +254,9 @@ _KIND_INDEX = {kind: i for i, kind in enumerate(_KINDS)}
 #: By number: the step counts only when the engine judged a deadline on it.
 _JUDGED_ONLY = tuple(not CHARGES[kind] for kind in _KINDS)
 _OPENED_I, _MERGED_I = _KIND_INDEX[StepKind.OPENED], _KIND_INDEX[StepKind.MERGED]
+#: Steps of a report that opened no case and merged into none of its kind: in
+#: ``reports_by_network`` by the network that sent it, as an opening report is.
+_QUIETED_I = frozenset({_KIND_INDEX[StepKind.SILENCED], _KIND_INDEX[StepKind.INHIBITED]})
 
 
 class KpiWindows:
@@ -337,7 +345,7 @@ class KpiWindows:
         by_county: dict[str, _Tally] = {}
         index_of = _KIND_INDEX
         judged_only = _JUDGED_ONLY
-        opened, merged = _OPENED_I, _MERGED_I
+        opened, merged, quieted = _OPENED_I, _MERGED_I, _QUIETED_I
         # The span [low, high) of times whose windows all start where the current ones do.
         low = high = 0.0
         for fact, county in items:
@@ -369,7 +377,7 @@ class KpiWindows:
             )
             steps = tally.steps
             steps[key] = steps.get(key, 0) + 1
-            if kind == opened:
+            if kind == opened or kind in quieted:
                 reporter = fact.network or UNKNOWN_NETWORK
                 opened_by = tally.opened_by
                 opened_by[reporter] = opened_by.get(reporter, 0) + 1

@@ -14,6 +14,10 @@ happened to read the silence:
   the report's own time (``reported_at``): a report of 17:59 that arrives at 18:01 is
   still about the silenced works.
 
+A matching report joins the silence's one known-matter case, kept in the state row of the
+silence's centre (its region code; ``Engine.apply_silenced``): the report's village sends
+it there, so a silence over several villages makes one case, not one per village.
+
 A report matches when it falls in the window, its village lies within the silence's
 centre's region and every matcher given holds (categories, region prefix, networks: any
 of the list; text: any word; near: inside the circle). Several matching silences: the
@@ -25,7 +29,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.geo import haversine_m
@@ -41,7 +45,9 @@ __all__ = [
     "SilenceChangeError",
     "check_silence",
     "expired",
+    "expiry_of",
     "extended",
+    "extension_of",
     "silence_matches",
     "silence_state",
 ]
@@ -262,6 +268,35 @@ def expired(silence: Silence, by: str, at: datetime) -> Silence:
             "change": "expired",
         }
     )
+
+
+def _noted(silence: Silence, comment: str | None) -> Silence:
+    """``silence`` with ``comment`` added to its own (why it was extended or expired)."""
+    if not comment:
+        return silence
+    return silence.model_copy(update={"comment": f"{silence.comment}; {comment}"})
+
+
+def extension_of(
+    silence: Silence,
+    *,
+    by: str,
+    at: datetime,
+    until: datetime | None = None,
+    duration: timedelta | None = None,
+    comment: str | None = None,
+) -> Silence:
+    """延长屏蔽 as the CLI and the API ask for it: a new end ``until``, or ``duration``
+    added to the current end (exactly one), with the reason noted in the comment."""
+    if (until is None) == (duration is None):
+        raise SilenceChangeError("schema", "give exactly one of until and duration")
+    end = until if until is not None else silence.ends_at + (duration or timedelta())
+    return _noted(extended(silence, end, by, at), comment)
+
+
+def expiry_of(silence: Silence, *, by: str, at: datetime, comment: str | None = None) -> Silence:
+    """解除屏蔽 as the CLI and the API ask for it: ended at ``at``, the reason noted."""
+    return _noted(expired(silence, by, at), comment)
 
 
 #: Leading digits a centre shares with every region below it (the city: none).

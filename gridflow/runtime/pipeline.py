@@ -41,15 +41,19 @@ from gridflow.runtime.records import InRecord, OutRecord
 from gridflow.topics import TopicNames
 from schemas import Disposition, DispositionAction, Feedback, GridEvent, Rejection, RejectReason
 from schemas.common import Tier
+from schemas.silence import Silence
 
 log = logging.getLogger("gridflow.pipeline")
 
 #: Steps that finish a case (counted in ``gridflow_cases_closed_total``).
 _FINISHING = frozenset({StepKind.CLOSED, StepKind.CANCELLED})
-_OPENED = StepKind.OPENED
+_OPENED, _JOINED = StepKind.OPENED, StepKind.JOINED
 #: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
 #: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
 CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
+#: A report under a silence held by a centre above its village, to the centre's row
+#: (屏蔽, one known-matter case per silence: gridflow/core/silences.py).
+CMD_SILENCED = "sl.report"
 #: Steps of a silenced or inhibited report (counted per silence and per rule).
 _QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 
@@ -344,6 +348,16 @@ class Pipeline:
             # crash, it sees the deadlines as they were then, not a backlog of misses.
             self._tick(rec.partition, min(rec.timestamp, now), result, dirty)
             return
+        if kind == CMD_SILENCED:
+            try:
+                self._silenced(doc, rec, result, dirty)
+            except (ValueError, KeyError, TypeError) as exc:  # ValidationError is a ValueError
+                self._dlq(
+                    result,
+                    rec,
+                    Reject(RejectReason.SCHEMA, f"bad {kind} command: {exc}", rec.value or b""),
+                )
+            return
         if kind in _CROSS_VILLAGE:
             try:
                 self._cross_village(kind, doc, rec, result, dirty)
@@ -382,6 +396,39 @@ class Pipeline:
         except ValidationError as exc:
             self._dlq(result, origin, Reject(RejectReason.SCHEMA, schema_detail(exc), raw))
 
+    # ------------------------------------------------------------- silences
+    def _to_silence(self, silenced: tuple[Silence, GridEvent, float], result: BatchResult) -> None:
+        """Send a silenced report to the row of its silence's centre (one case there)."""
+        silence, event, at = silenced
+        doc = {
+            "k": CMD_SILENCED,
+            "v": event.model_dump(mode="json", exclude_none=True),
+            # The revision that decided, so the centre's row needs no look-up by time.
+            "s": silence.model_dump(mode="json"),
+            "ts": at,
+        }
+        key = silence.center_code.encode()
+        result.outputs.append(OutRecord(self.topics.commands, key, orjson.dumps(doc)))
+
+    def _silenced(
+        self, doc: dict[str, Any], rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]
+    ) -> None:
+        key = (rec.key or b"").decode()
+        if not (len(key) == 12 and key.isdigit()):
+            raise ValueError(f"keyed {key!r}, not a centre's region code")
+        if partition_for(key, self.partitions) != rec.partition:
+            # The partition count changed under us: send it on to its key's partition.
+            result.outputs.append(OutRecord(self.topics.commands, key.encode(), rec.value or b""))
+            return
+        ts = float(doc["ts"])
+        silence = Silence.model_validate(doc["s"])
+        if silence.center_code != key:
+            raise ValueError(f"silence {silence.silence_id} is held by {silence.center_code}")
+        event = GridEvent.model_validate(doc["v"])
+        state = self._state(rec.partition, key)
+        outcome = self.engine_at(ts).apply_silenced(state, event, silence, ts)
+        self._apply(outcome, rec.partition, key, rec, result, dirty)
+
     # ------------------------------------------------------- across villages
     def _announce(self, fact: StepFact, disp: Disposition, result: BatchResult) -> None:
         """Tell the town stage about a case opened with coordinates (跨村合并)."""
@@ -390,7 +437,14 @@ class Pipeline:
             return
         reported = disp.reported_at.timestamp() if disp.reported_at else fact.at
         opened = OpenedCase(
-            fact.case_id, fact.region, disp.category, disp.lat, disp.lon, reported, fact.at
+            fact.case_id,
+            fact.region,
+            disp.category,
+            disp.lat,
+            disp.lon,
+            reported,
+            fact.at,
+            disp.priority.value if disp.priority is not None else "",
         )
         doc = {"k": CMD_TOWN_CASE, "v": opened.to_doc(), "ts": fact.at}
         result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
@@ -423,6 +477,8 @@ class Pipeline:
                 limits=self._limits,
                 compatible=self.engine.catalogue.compatible,
                 retention_s=REPLAY_HORIZON_S,
+                # The bundle in force at the announcement's time: a replay decides alike.
+                inhibit=self.engine_at(ts).inhibitions,
             )
             if decision.duplicate:
                 return
@@ -430,11 +486,13 @@ class Pipeline:
             absorb = decision.absorb
             if absorb is not None:
                 self.metrics.case_merged_across_villages()
-                cmd = {
-                    "k": CMD_ABSORB,
-                    "v": {"case": absorb.absorbed.case_id, "into": absorb.survivor.case_id},
-                    "ts": ts,
+                step: dict[str, Any] = {
+                    "case": absorb.absorbed.case_id,
+                    "into": absorb.survivor.case_id,
                 }
+                if absorb.rule is not None:
+                    step["rule"] = absorb.rule
+                cmd = {"k": CMD_ABSORB, "v": step, "ts": ts}
                 result.outputs.append(
                     OutRecord(
                         self.topics.commands, absorb.absorbed.region.encode(), orjson.dumps(cmd)
@@ -446,17 +504,29 @@ class Pipeline:
         state = self._state(rec.partition, key)
         if kind == CMD_ABSORB:
             survivor = str(body["into"])
-            outcome, joined = self.engine.apply_absorb(state, str(body["case"]), survivor, ts)
+            rule = body.get("rule")
+            rule = None if rule is None else str(rule)
+            outcome, joined = self.engine.apply_absorb(
+                state, str(body["case"]), survivor, ts, inhibit_rule=rule
+            )
             self._apply(outcome, rec.partition, key, rec, result, dirty)
             home = region_of_case(survivor)
             if joined is not None and home is not None:
-                cmd = {"k": CMD_JOIN, "v": {"into": survivor, "joined": joined.to_doc()}, "ts": ts}
+                join: dict[str, Any] = {"into": survivor, "joined": joined.to_doc()}
+                if rule is not None:
+                    join["rule"] = rule
+                cmd = {"k": CMD_JOIN, "v": join, "ts": ts}
                 result.outputs.append(
                     OutRecord(self.topics.commands, home.encode(), orjson.dumps(cmd))
                 )
             return
+        rule = body.get("rule")
         outcome = self.engine.apply_join(
-            state, str(body["into"]), Joined.from_doc(body["joined"]), ts
+            state,
+            str(body["into"]),
+            Joined.from_doc(body["joined"]),
+            ts,
+            inhibit_rule=None if rule is None else str(rule),
         )
         if outcome.reject is not None:
             reason, detail = outcome.reject
@@ -490,6 +560,8 @@ class Pipeline:
             self.metrics.duplicate(outcome.duplicate)  # type: ignore[arg-type]
         if outcome.changed:
             dirty.setdefault(partition, set()).add(region)
+        if outcome.silenced is not None:
+            self._to_silence(outcome.silenced, result)
         index = self._due.get(partition)
         if index is not None:
             for due, case_id in outcome.due:
@@ -511,7 +583,7 @@ class Pipeline:
             action = disp.action
             kind = fact.kind
             closes = kind in _FINISHING
-            if kind in _QUIETED:
+            if kind in _QUIETED or (kind is _JOINED and fact.inhibit_rule is not None):
                 self._count_quieted(fact)
             key = (action, disp.tier, closes)
             tally[key] = tally.get(key, 0) + 1

@@ -10,6 +10,8 @@ from api_world import CITY, COUNTY, OTHER_COUNTY, OTHER_VILLAGE, TOWN, VILLAGE, 
 from history import TOPICS, History
 
 from gridflow.api.projection import apply_batch
+from gridflow.core.kpi import rates
+from schemas import MergeMetrics
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -100,6 +102,38 @@ async def test_per_county_the_new_counts_sum_and_the_rates_come_from_the_sums(ap
     assert ours["valid_report_rate"] == 4 / 6
     assert ours["accurate_dispatch_rate"] == 0.75
     assert ours["satisfaction_rate"] == 0.75  # (2 满意 + 1 基本满意) / 4 回访
+
+
+async def test_every_kpi_of_the_contract_is_served_summed(api: Api) -> None:
+    """Driven by MergeMetrics' fields, so a KPI added to the contract and forgotten by the
+    projection or the sums fails here: every count a distinct number, every map one key."""
+    fields = MergeMetrics.model_fields
+    counts = {name: i + 1 for i, (name, f) in enumerate(fields.items()) if f.annotation is int}
+    maps = {
+        name: {"zongzhi": i + 1}
+        for i, (name, f) in enumerate(fields.items())
+        if f.annotation == dict[str, int]
+    }
+    h = History(VILLAGE)
+    for _worker in range(2):
+        h.metrics(COUNTY, START, **counts, **maps)
+    await project(api, h)
+    r = await get(api, "t-ops", county=COUNTY)
+    assert r.status_code == 200, r.text
+    [served] = r.json()["windows"]
+    summed = {name: 2 * n for name, n in counts.items()}
+    expected_rates = rates(summed)
+    for name, f in fields.items():
+        if f.annotation is int:
+            assert served[name] == summed[name], name
+        elif f.annotation is float:
+            assert served[name] == expected_rates[name], name
+        elif f.annotation == dict[str, int]:
+            assert served[name] == {"zongzhi": 2 * maps[name]["zongzhi"]}, name
+    # The breakdowns are served as rows of their own (by=department, by=centre), and
+    # every other field of the contract is in the figure.
+    breakdowns = {"by_department", "by_centre"}
+    assert set(fields) - breakdowns <= set(served) and not breakdowns & set(served)
 
 
 async def test_per_department_summed_over_workers_and_counties(api: Api) -> None:

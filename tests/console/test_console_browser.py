@@ -219,3 +219,61 @@ def test_the_map_draws_the_counties_and_the_open_cases(browser: Any, api: ApiPro
     county.wait_for_selector("#kpi-rows tr")
     shot(county, "kpi")
     county.close()
+
+
+def test_silences_screen_creates_extends_and_expires_known_matters(
+    browser: Any, api: ApiProcess
+) -> None:
+    """静默（屏蔽）: a town centre registers a permitted construction site (施工许可), extends
+    it and ends another; a village below sees the town's silence but may not change it."""
+    town = sign_in(browser, api, TOKENS["town"][0], "#/silences")
+    town.wait_for_selector("h1:has-text('已知事项')")
+    assert town.get_attribute("[data-nav=silences]", "aria-current") == "page"
+
+    def create(kind: str, comment: str) -> str:
+        before = set(
+            town.eval_on_selector_all("tr[data-silence]", "rs => rs.map(r => r.dataset.silence)")
+        )
+        town.select_option("#silence-form [name=kind]", kind)
+        town.fill("#silence-form [name=categories]", "SJ03")
+        town.fill("#silence-form [name=lat]", "29.556")
+        town.fill("#silence-form [name=lon]", "106.571")
+        town.fill("#silence-form [name=radius_m]", "300")
+        town.fill("#silence-form [name=comment]", comment)
+        town.click("#silence-form button[type=submit]")
+        town.wait_for_selector("#silence-message:has-text('已新建静默')")
+        ids = town.eval_on_selector_all("tr[data-silence]", "rs => rs.map(r => r.dataset.silence)")
+        (made,) = set(ids) - before
+        return str(made)
+
+    works = create("construction", "地铁 18 号线施工许可 2026-118")
+    row = town.locator(f"tr[data-silence='{works}']")
+    assert row.get_attribute("data-state") == "active"
+    text = row.inner_text()
+    for words in ("生效中", "施工许可", "类别 SJ03", "300 米内", "地铁 18 号线施工许可"):
+        assert words in text, text
+    ends = row.locator("td").nth(5).inner_text()
+    row.locator("[name=note]").fill("许可延期")
+    row.locator("button[value=extend]").click()
+    town.wait_for_selector(f"#silence-message:has-text('已延长静默 {works}')")
+    row = town.locator(f"tr[data-silence='{works}']")
+    assert row.locator("td").nth(5).inner_text() != ends
+    assert "许可延期" in row.inner_text() and "延长" in row.inner_text()
+
+    outage = create("outage", "供水管网抢修 工单 2026-0031")
+    town.locator(f"tr[data-silence='{outage}'] button[value=expire]").click()
+    town.wait_for_selector(f"#silence-message:has-text('已解除静默 {outage}')")
+    assert town.locator(f"tr[data-silence='{outage}']").count() == 0  # current only
+    town.select_option("#silence-state", "all")
+    town.wait_for_selector(f"tr[data-silence='{outage}'][data-state='expired']:has-text('已结束')")
+    shot(town, "silences")
+
+    # A village below sees the silences that act on it, without the town's buttons.
+    village = sign_in(browser, api, TOKENS["village"][0], "#/silences")
+    seen = village.wait_for_selector(f"tr[data-silence='{works}']")
+    assert (
+        "—" in seen.inner_text()
+        and village.locator(f"tr[data-silence='{works}'] button").count() == 0
+    )
+    village.close()
+    town.close()

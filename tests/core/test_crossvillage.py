@@ -16,6 +16,7 @@ from gridflow.core.case import CaseStatus
 from gridflow.core.crossvillage import Joined, OpenedCase, TownState, decide
 from gridflow.core.engine import Engine
 from gridflow.core.facts import StepKind
+from gridflow.core.inhibition import InhibitRule, InhibitRules
 from gridflow.core.region_state import RegionState
 from gridflow.reference import load_engine
 from schemas import DispositionAction, Feedback, GridEvent, RejectReason
@@ -342,3 +343,115 @@ def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
         )
         assert a == b
         assert kept == reloaded
+
+
+# ------------------------------------------------- inhibition across village lines
+FIRE_RULE = InhibitRule("火灾现场", ("SJ0401",), ("SJ0504",), radius_m=500.0, window_s=21600.0)
+RULES = InhibitRules([FIRE_RULE])
+
+
+def fire(case_id: str = "F", region: str = V1, priority: str = "critical") -> OpenedCase:
+    return replace(opened(case_id, region, category="SJ0401"), priority=priority)
+
+
+def cars(
+    case_id: str = "C", region: str = V2, *, metres: float = 300, after_s: float = 600
+) -> OpenedCase:
+    return opened(case_id, region, category="SJ0504", metres=metres, after_s=after_s)
+
+
+# (what the target case is, the fire's priority, inhibited by the fire?)
+INHIBIT_CASES = [
+    ("other village, 300 m, 10 min after the fire", cars(), "critical", True),
+    ("other village, 5 h after: the fire inhibits past its 1 h merge window",
+     cars(after_s=5 * 3600), "critical", True),
+    ("same village: the village stage's business", cars(region=V1), "critical", False),
+    ("600 m: beyond the rule's 500 m", cars(metres=600), "critical", False),
+    ("7 h after: beyond the rule's 6 h", cars(after_s=7 * 3600), "critical", False),
+    ("before the fire was reported", cars(after_s=-60), "critical", False),
+    ("a fire below the rule's source_priority", cars(), "high", False),
+    ("not a target of the rule", replace(cars(), category="SJ0102"), "critical", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "priority", "inhibited"),
+    [c[1:] for c in INHIBIT_CASES],
+    ids=[c[0] for c in INHIBIT_CASES],
+)
+def test_an_open_critical_case_inhibits_targets_of_other_villages_in_its_town(
+    target: OpenedCase, priority: str, inhibited: bool
+) -> None:
+    state = TownState(TOWN)
+    kw = {"limits": limits, "compatible": compatible, "retention_s": 3600.0, "inhibit": RULES}
+    source = fire(priority=priority)
+    assert decide(state, source, T0, **kw).absorb is None  # type: ignore[arg-type]
+    decision = decide(state, target, target.opened_at, **kw)  # type: ignore[arg-type]
+    if not inhibited:
+        assert decision.absorb is None
+        return
+    assert decision.absorb is not None
+    assert (decision.absorb.survivor.case_id, decision.absorb.rule) == ("F", "火灾现场")
+    assert target.case_id not in state.candidates, "an inhibited case is no candidate"
+    # Replayed, the announcement is a no-op; the row survives its changelog round trip.
+    assert decide(state, target, target.opened_at, **kw).duplicate  # type: ignore[arg-type]
+    again = TownState.from_bytes(state.to_bytes())
+    assert again.sources == state.sources and again.seen == state.seen
+
+
+def test_a_source_is_forgotten_after_its_window_and_old_announcements_still_read() -> None:
+    state = TownState(TOWN)
+    kw = {"limits": limits, "compatible": compatible, "retention_s": 60.0, "inhibit": RULES}
+    decide(state, fire(), T0, **kw)  # type: ignore[arg-type]
+    assert "F" in state.sources
+    late = cars(after_s=21600 + 120)
+    assert decide(state, late, late.opened_at, **kw).absorb is None  # type: ignore[arg-type]
+    assert not state.sources and "F" not in state.candidates
+    # An announcement written before the priority was carried (7 fields) still reads.
+    old = OpenedCase.from_doc(opened("X", V1).to_doc())
+    assert old.priority == "" and len(old.to_doc()) == 7
+
+
+def test_an_inhibited_absorb_and_join_name_the_rule(engine: Engine) -> None:
+    v2 = RegionState(region=V2)
+    out = engine.apply_event(v2, car_report(), T0 + 600)
+    (case_id,) = v2.cases
+    outcome, joined = engine.apply_absorb(v2, case_id, "F-1", T0 + 601, inhibit_rule="火灾现场")
+    (absorbed,) = outcome.dispositions
+    assert absorbed.merged_into == "F-1" and absorbed.reason and "抑制" in absorbed.reason
+    assert outcome.facts[0].inhibit_rule == "火灾现场"
+    assert joined is not None and isinstance(joined, Joined) and out.dispositions
+    v1 = RegionState(region=V1)
+    fire_case = engine.apply_event(v1, fire_report(), T0).dispositions[0].case_id
+    join = engine.apply_join(v1, fire_case, joined, T0 + 602, inhibit_rule="火灾现场")
+    (merged,) = [d for d in join.dispositions if d.action is DispositionAction.MERGE]
+    assert merged.reason and "火灾现场" in merged.reason and "抑制" in merged.reason
+    assert (join.facts[0].kind, join.facts[0].inhibit_rule) == (StepKind.JOINED, "火灾现场")
+
+
+def car_report() -> GridEvent:
+    return GridEvent.model_validate(
+        {
+            "event_id": "cars-1",
+            "source_network": "chengguan",
+            "reported_at": datetime.fromtimestamp(T0 + 600, UTC).isoformat(),
+            "region_code": V2,
+            "location": {"lat": LAT + 300 * M, "lon": LON},
+            "title": "消防车旁车辆乱停",
+            "category": "SJ0504",
+        }
+    )
+
+
+def fire_report() -> GridEvent:
+    return GridEvent.model_validate(
+        {
+            "event_id": "fire-1",
+            "source_network": "yingji",
+            "reported_at": datetime.fromtimestamp(T0, UTC).isoformat(),
+            "region_code": V1,
+            "location": {"lat": LAT, "lon": LON},
+            "title": "居民楼起火",
+            "category": "SJ0401",
+        }
+    )

@@ -107,7 +107,7 @@ def test_the_command_reports_a_bad_file_in_one_line(
     args = argparse.Namespace(file=bad, rules=BUNDLED_RULES, misses=False)
     assert danger_eval.run(args) == 2
     err = capsys.readouterr().err
-    assert f"{bad}:1: not a labelled report" in err and "'fire'" in err
+    assert f"{bad}:1: not a labelled report (label: Input should be 'critical'" in err
     assert err.count("\n") == 1
 
 

@@ -142,6 +142,23 @@ COUNTING = [
             "merges": 0,
         },
     ),
+    Counting(
+        "silenced and inhibited reports are counted, not lost: in events_in and apart",
+        [
+            fact("silenced", network="12345"),
+            fact("silenced", network="chengguan"),
+            dispatch(),
+            fact("inhibited", network="chengguan"),
+        ],
+        {
+            "events_in": 4,
+            "cases_opened": 1,
+            "merges": 0,
+            "silenced": 2,
+            "inhibited": 1,
+            "reports_by_network": {"12345": 1, "chengguan": 3},
+        },
+    ),
 ]
 
 

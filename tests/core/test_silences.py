@@ -9,7 +9,7 @@ import pytest
 
 from gridflow.config import Settings
 from gridflow.core.case import CaseStatus
-from gridflow.core.engine import Engine
+from gridflow.core.engine import Engine, Outcome
 from gridflow.core.facts import StepKind
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
@@ -179,33 +179,80 @@ def engine() -> Engine:
     return engine
 
 
+Rows = dict[str, RegionState]
+
+
+def report(engine: Engine, rows: Rows, event: GridEvent, now: float) -> Outcome:
+    """A report as the worker runs it: its village decides; a report under a silence held
+    by a centre above the village is then applied in that centre's row (the pipeline
+    sends it there on the commands topic, keyed by the centre's code)."""
+    region = event.region_code
+    village = rows.setdefault(region, RegionState(region=region))
+    out = engine.apply_event(village, event, now)
+    if out.silenced is None:
+        return out
+    assert out.dispositions == [] and out.changed
+    held_by, event, at = out.silenced
+    centre = rows.setdefault(held_by.center_code, RegionState(region=held_by.center_code))
+    return engine.apply_silenced(centre, event, held_by, at)
+
+
 def test_matching_reports_join_one_known_matter_case(engine: Engine) -> None:
-    state = RegionState(region=VILLAGE)
+    rows: Rows = {}
     now = (T0 + timedelta(hours=1)).timestamp()
-    first = engine.apply_event(state, ev("e1"), now)
+    first = report(engine, rows, ev("e1"), now)
     (opened,) = first.dispositions
     assert opened.action is DispositionAction.DISPATCH
     assert opened.center_code == TOWN and opened.tier.value == "town"
+    assert opened.case_id.startswith(TOWN), "held in the centre's row: feedback goes there"
     assert opened.deadline is None, "a known matter runs no SLA clock"
     assert opened.reason is not None and "works-1" in opened.reason and "施工许可" in opened.reason
-    assert [(f.kind, f.silence) for f in first.facts] == [(StepKind.SILENCED, "works-1")]
+    assert [(f.kind, f.silence, f.region) for f in first.facts] == [
+        (StepKind.SILENCED, "works-1", VILLAGE)
+    ]
     assert first.due == []
     # Another network reports the same works far from the first report: same case.
     later = ev("e2", source_network="12345", location={"lat": 29.57, "lon": 106.58})
-    second = engine.apply_event(state, later, now + 60)
+    second = report(engine, rows, later, now + 60)
     (joined,) = second.dispositions
     assert joined.action is DispositionAction.MERGE and joined.case_id == opened.case_id
     assert joined.events == ["e1", "e2"]
     assert [(f.kind, f.silence) for f in second.facts] == [(StepKind.SILENCED, "works-1")]
-    assert len(state.cases) == 1
-    # A replay is a counted no-op.
-    assert engine.apply_event(state, later, now + 60).duplicate == "event"
+    assert len(rows[TOWN].cases) == 1 and not rows[VILLAGE].cases
+    # A replay is a counted no-op, in the village and in the centre's row alike.
+    assert report(engine, rows, later, now + 60).duplicate == "event"
+    assert engine.apply_silenced(rows[TOWN], later, silence(), now + 60).duplicate == "event"
+
+
+def test_a_silence_across_villages_is_one_case(engine: Engine) -> None:
+    """Issue 16: a town-wide silence made one known-matter case per village."""
+    rows: Rows = {}
+    now = (T0 + timedelta(hours=1)).timestamp()
+    first = report(engine, rows, ev("e1"), now).dispositions[0]
+    other = ev("e2", region_code=OTHER_VILLAGE_SAME_TOWN)
+    second = report(engine, rows, other, now + 60)
+    (joined,) = second.dispositions
+    assert joined.case_id == first.case_id and joined.events == ["e1", "e2"]
+    assert second.facts[0].region == OTHER_VILLAGE_SAME_TOWN
+    assert [len(rows[r].cases) for r in (VILLAGE, OTHER_VILLAGE_SAME_TOWN, TOWN)] == [0, 0, 1]
+    # The other village remembers the report: its duplicate is a no-op there.
+    assert report(engine, rows, other, now + 90).duplicate == "event"
+
+
+def test_a_village_centres_silence_stays_in_its_village(engine: Engine) -> None:
+    assert engine.silences is not None
+    engine.silences = SilenceBook([(silence(silence_id="v-1", center_code=VILLAGE), 0.0)])
+    state = RegionState(region=VILLAGE)
+    out = engine.apply_event(state, ev("e1"), (T0 + timedelta(hours=1)).timestamp())
+    assert out.silenced is None and out.facts[0].kind is StepKind.SILENCED
+    assert out.dispositions[0].case_id.startswith(VILLAGE) and len(state.cases) == 1
 
 
 def test_known_matter_never_escalates_and_takes_no_ordinary_reports(engine: Engine) -> None:
-    state = RegionState(region=VILLAGE)
+    rows: Rows = {}
     now = (T0 + timedelta(hours=1)).timestamp()
-    case_id = engine.apply_event(state, ev("e1"), now).dispositions[0].case_id
+    case_id = report(engine, rows, ev("e1"), now).dispositions[0].case_id
+    state = rows[TOWN]
     case = state.cases[case_id]
     assert case.next_due() is None
     assert engine.apply_tick(state, case_id, now + 30 * 86400).dispositions == []
@@ -225,24 +272,23 @@ def test_known_matter_never_escalates_and_takes_no_ordinary_reports(engine: Engi
     assert out.reject is None and case.status is CaseStatus.ACCEPTED and case.deadline is None
     # A report that the silence does not cover, at the same spot: a case of its own.
     garbage = ev("e3", category="SJ0102", title="垃圾堆积")
-    opened = engine.apply_event(state, garbage, now + 20)
+    opened = report(engine, rows, garbage, now + 20)
     assert opened.dispositions[0].case_id != case_id
     assert opened.facts[0].kind is StepKind.OPENED
 
 
 def test_a_closed_known_matter_is_followed_by_a_new_one(engine: Engine) -> None:
-    state = RegionState(region=VILLAGE)
+    rows: Rows = {}
     now = (T0 + timedelta(hours=1)).timestamp()
-    first = engine.apply_event(state, ev("e1"), now).dispositions[0].case_id
-    state.cases[first].status = CaseStatus.CLOSED
-    second = engine.apply_event(state, ev("e2"), now + 60).dispositions[0]
+    first = report(engine, rows, ev("e1"), now).dispositions[0].case_id
+    rows[TOWN].cases[first].status = CaseStatus.CLOSED
+    second = report(engine, rows, ev("e2"), now + 60).dispositions[0]
     assert second.case_id != first and second.action is DispositionAction.DISPATCH
 
 
 def test_no_silence_in_force_opens_a_case(engine: Engine) -> None:
-    state = RegionState(region=VILLAGE)
     late = ev("e1", reported_at=LATE)
-    out = engine.apply_event(state, late, (T0 + timedelta(days=31)).timestamp())
+    out = report(engine, {}, late, (T0 + timedelta(days=31)).timestamp())
     assert out.facts[0].kind is StepKind.OPENED
 
 
@@ -266,3 +312,26 @@ def test_extend_and_expire_make_revisions() -> None:
     # Expired before it started: an empty window that silences nothing.
     early = expired(s, "李四", T0 - timedelta(days=1))
     assert early.starts_at == early.ends_at
+
+
+def test_extend_and_expire_as_asked_for() -> None:
+    """The CLI's and the API's one way to extend and expire (with the reason noted)."""
+    from gridflow.core.silences import SilenceChangeError, expiry_of, extension_of
+
+    s = silence()
+    now = T0 + timedelta(days=1)
+    by_length = extension_of(s, by="李四", at=now, duration=timedelta(days=7), comment="许可延期")
+    assert by_length.ends_at == s.ends_at + timedelta(days=7)
+    assert by_length.comment == f"{s.comment}; 许可延期"
+    until = T0 + timedelta(days=60)
+    assert extension_of(s, by="李四", at=now, until=until).ends_at == until
+    for both_or_none in ({}, {"until": until, "duration": timedelta(days=1)}):
+        with pytest.raises(SilenceChangeError) as caught:
+            extension_of(s, by="李四", at=now, **both_or_none)  # type: ignore[arg-type]
+        assert caught.value.reason == "schema"
+    ended = expiry_of(s, by="李四", at=now, comment="施工已完成")
+    assert (ended.ends_at, ended.change, ended.comment) == (
+        now,
+        "expired",
+        f"{s.comment}; 施工已完成",
+    )

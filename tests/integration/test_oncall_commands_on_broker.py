@@ -20,8 +20,9 @@ from gridflow.topics import DISPOSITIONS, DLQ, EVENTS_IN, FEEDBACK, METRICS
 pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"  # 华一坡社区, 七星岗街道, 渝中区 (bundled tree)
-#: ~10 km from the case the tail and case tests follow: the send tests' reports must not
-#: merge into it, and merges reach across village lines (docs/cross-village.md).
+#: ~10 km from the case the tail and case tests follow: the send and tail tests' reports
+#: must not merge into it (five reports raise its priority and the town takes it over),
+#: and merges reach across village lines (docs/cross-village.md).
 ELSEWHERE = {"lat": 29.6, "lon": 106.5}
 
 
@@ -244,7 +245,10 @@ def test_tail_follows_from_the_end_without_joining_the_workers_group(
             # keep reporting until one report reaches it.
             nonlocal n
             n += 1
-            sent = gridflow(deployment, "send", EVENTS_IN, stdin=lines(event(f"t-{n}")))
+            # Elsewhere: one report a second until the tail has its partitions (more on a
+            # loaded machine) would otherwise merge into the followed case.
+            report = event(f"t-{n}", location=ELSEWHERE)
+            sent = gridflow(deployment, "send", EVENTS_IN, stdin=lines(report))
             assert sent.code == 0, sent.err
             try:
                 proc.wait(timeout=1)
@@ -285,7 +289,9 @@ def test_case_as_json_lists_the_steps_in_order(deployment: Deployment, case_id: 
     doc = orjson.loads(result.out)
     assert doc["state"] == "accepted"
     assert doc["holder"] == {"tier": "village", "center_code": VILLAGE}
-    assert "oc-1" in doc["events"]
+    # Only its own report: another test's report merging in would, at five reports,
+    # raise the priority (危害大小) and hand the case to the town (docs/routing-rules.md).
+    assert doc["events"] == ["oc-1"]
     codes = [s["code"] for s in doc["timeline"]]
     assert codes[0] == "dispatch" and "state" in codes and "dlq:invalid_transition" in codes
     times = [s["at"] for s in doc["timeline"]]

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from broker_under_test import BrokerUnderTest
 from harness import Collector, Deployment, WorkerProcess, produce_sync
 
@@ -74,6 +75,20 @@ def send_at(bootstrap: str, topic: str, value: bytes, at: float) -> None:
     asyncio.run(send())
 
 
+async def producer_dated_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Create ``topic`` keeping producers' timestamps, up to a week ahead."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        configs = {
+            "message.timestamp.type": "CreateTime",
+            "message.timestamp.after.max.ms": str(7 * 86400 * 1000),
+        }
+        await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs)])
+    finally:
+        await admin.close()
+
+
 def state_of(records: list[dict[str, object]], state: str) -> dict[str, object] | None:
     return next((r for r in records if r["action"] == "state" and r.get("state") == state), None)
 
@@ -81,16 +96,18 @@ def state_of(records: list[dict[str, object]], state: str) -> dict[str, object] 
 def test_a_late_case_closed_on_a_worker_that_did_not_open_it_counts_as_late(
     broker: BrokerUnderTest, tmp_path: Path
 ) -> None:
-    if broker.is_apache_kafka:
-        # The test dates its feedback hours ahead; Apache Kafka 4 refuses a record
-        # timestamp more than message.timestamp.after.max.ms (1 h) in the future.
-        pytest.skip("Apache Kafka refuses record timestamps over an hour ahead")
     # The resolution is made late by stamping its record past the deadline; workers clamp
     # record times more than GRIDFLOW_MAX_CLOCK_SKEW_S ahead of their clock
     # (gridflow/core/record_clock.py), so this deployment allows a week.
     dep = Deployment(
         broker.bootstrap, tmp_path, extra_env={"GRIDFLOW_MAX_CLOCK_SKEW_S": str(7 * 86400)}
     )
+    # gridflow creates input topics with the broker's append time, which Apache Kafka
+    # puts in place of a producer's timestamp (the embedded broker keeps the producer's),
+    # and on a CreateTime topic Kafka refuses a timestamp more than
+    # message.timestamp.after.max.ms (1 h) ahead. This deployment's feedback topic keeps
+    # the producer's timestamp, a week ahead allowed; create_topics leaves it as it is.
+    asyncio.run(producer_dated_topic(broker.bootstrap, dep.topic(FEEDBACK), dep.partitions))
     dep.create_topics()
     feedback_topic = dep.topic(FEEDBACK)
     opener = WorkerProcess(dep, name="opener").start().wait_ready()

@@ -165,3 +165,87 @@ def test_a_crash_before_the_state_is_stored_replays_the_same_decisions(engine: E
     again = [out for rec in pending for out in heir.batch([rec]).outputs]
     assert [orjson.loads(o.value) for o in sent] == [orjson.loads(o.value) for o in again]
     assert any(orjson.loads(o.value).get("k") == "xv.absorb" for o in again)
+
+
+# ------------------------------------------------- silences and inhibition across villages
+TOWN = "500103001000"
+
+
+@pytest.fixture(scope="module")
+def silenced_engine() -> Engine:
+    from gridflow.core.silences import SilenceBook
+    from schemas import Silence
+
+    engine = load_engine(Settings())
+    works = Silence.model_validate(
+        {
+            "silence_id": "works-1",
+            "center_code": TOWN,
+            "kind": "construction",
+            "matchers": {"categories": ["SJ03"]},
+            "starts_at": "2026-11-24T00:00:00+00:00",
+            "ends_at": "2026-12-24T00:00:00+00:00",
+            "author": "张三",
+            "comment": "地铁 18 号线施工许可 2026-118",
+            "created_at": "2026-11-23T00:00:00+00:00",
+        }
+    )
+    engine.silences = SilenceBook([(works, 0.0)])
+    return engine
+
+
+def test_a_town_silence_gathers_two_villages_reports_into_one_case(
+    silenced_engine: Engine,
+) -> None:
+    world = World(silenced_engine)
+    world.send(V1, _event("n1", V1, 29.5560, category="SJ0301"))
+    world.send(V2, _event("n2", V2, 29.5600, category="SJ0301"))
+    assert world.dispositions == [], "the villages decide nothing themselves"
+    sent = [(c.key, orjson.loads(c.value or b"")["k"]) for c in world.commands]
+    assert sent == [(TOWN.encode(), "sl.report")] * 2
+    replayed = list(world.commands)  # what a replay of the villages' batches re-sends
+    world.drain()
+    (opened,) = [d for d in world.dispositions if d["action"] == "dispatch"]
+    (joined,) = [d for d in world.dispositions if d["action"] == "merge"]
+    assert opened["case_id"].startswith(TOWN) and opened["center_code"] == TOWN
+    assert joined["case_id"] == opened["case_id"] and joined["events"] == ["n1", "n2"]
+    # Re-delivered commands and a duplicate report change nothing.
+    world.commands = replayed
+    world.drain()
+    world.send(V2, _event("n2", V2, 29.5600, category="SJ0301"))
+    assert world.commands == [] and len(world.dispositions) == 2
+    table = {k for k in world.table if not k.startswith("~")}
+    assert {V1, V2, TOWN} <= table, "villages remember the ids; the case lives in the town row"
+
+
+def test_a_bad_silence_command_goes_to_the_dlq(silenced_engine: Engine) -> None:
+    world = World(silenced_engine)
+    world.offset += 1
+    bad = InRecord(
+        TOPICS.commands,
+        partition_for(TOWN, PARTITIONS),
+        world.offset,
+        NOW,
+        TOWN.encode(),
+        orjson.dumps({"k": "sl.report", "v": {}, "s": {}, "ts": NOW}),
+    )
+    result = world.batch([bad])
+    (dlq,) = [o for o in result.outputs if o.topic == TOPICS.dlq]
+    assert orjson.loads(dlq.value)["reason"] == "schema"
+
+
+def test_a_fire_inhibits_a_neighbouring_villages_report(engine: Engine) -> None:
+    world = World(engine)
+    fire = orjson.loads(_event("fire", V1, 29.5560, category="SJ0401"))
+    world.send(V1, orjson.dumps({**fire, "title": "居民楼起火"}))
+    world.drain()
+    (fire_case,) = {d["case_id"] for d in world.dispositions}
+    cars = orjson.loads(_event("cars", V2, 29.5580, category="SJ0504"))
+    world.send(V2, orjson.dumps({**cars, "title": "消防车旁车辆乱停"}))
+    world.drain()
+    (absorbed,) = [d for d in world.dispositions if d.get("merged_into")]
+    assert absorbed["merged_into"] == fire_case and "抑制" in absorbed["reason"]
+    (attached,) = [
+        d for d in world.dispositions if d["case_id"] == fire_case and d["action"] == "merge"
+    ]
+    assert "火灾现场" in attached["reason"] and attached["villages"] == [V1, V2]

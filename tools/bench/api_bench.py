@@ -451,7 +451,7 @@ async def _query_all(
 async def _plans(url: str, sample: dict[str, str], regions: Any) -> dict[str, str]:
     """Each tier's first-page query as the database plans it (EXPLAIN), one line each."""
     from gridflow.api import db
-    from gridflow.api.readmodel import cases_query
+    from gridflow.api.readmodel import CaseQuery, cases_query
     from gridflow.api.scope import code_prefix
 
     engine = db.make_engine(url)
@@ -459,7 +459,9 @@ async def _plans(url: str, sample: dict[str, str], regions: Any) -> dict[str, st
     try:
         async with engine.connect() as conn:
             for tier, code in sample.items():
-                stmt = cases_query(code_prefix(regions, code), now=time.time(), state="open")
+                stmt = cases_query(
+                    CaseQuery(code_prefix(regions, code), now=time.time(), state="open")
+                )
                 sql = str(
                     stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
                 )
