@@ -11,6 +11,15 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   report a hazard (隐患) unless an incident marker ("着火了", "正在", "救命") says it is
   happening. Negations right before a cue word (没有人受伤) cancel that cue.
 
+* **compositional cues** (``compose``, :mod:`gridflow.core.danger_patterns`): a thing
+  (燃气, 河, 墙, 刀, 人 …) and what is happening to it (味, 掉进, 倒了, 挥, 叫不醒 …) near
+  each other in one clause raise a cue class like a listed word, so phrasings nobody
+  listed (天然气的味道好重) are caught;
+* **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
+  people down, read from the text whichever 小类 the keywords chose; assessment
+  (``opening.py``) moves such a report to the matter's category, which runs on
+  wall-clock hours.
+
 Decisions are data (``DangerReading``), remembered per text: the classifier runs per
 event and report texts repeat.
 """
