@@ -273,7 +273,7 @@ class Pipeline:
     def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
         items, rejects = decode_feedback(
             rec.value,
-            known_center=self.engine_at(rec.timestamp).regions.__contains__,
+            known_center=self.engine_at(rec.timestamp).knows_centre,
             limits=self.limits,
         )
         for reject in rejects:
