@@ -239,11 +239,8 @@ class GridflowApp:
     async def _send(self, records: Sequence[OutRecord]) -> None:
         """Produce output records in per-partition batches and await their delivery."""
         if records:
-            await send_batched(
-                aiokafka_producer(self.app),
-                [(r.topic, r.key, r.value, r.partition) for r in records],
-                on_refused=self._refused,
-            )
+            # An OutRecord is the (topic, key, value, partition) tuple the sender reads.
+            await send_batched(aiokafka_producer(self.app), records, on_refused=self._refused)
 
     def _refused(self, tp: TopicPartition, count: int, error: BaseException) -> None:
         # Outputs are bounded (a Rejection quotes a prefix), so this means a topic whose

@@ -9,6 +9,9 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field
 
 REGION_CODE_PATTERN = r"^[0-9]{12}$"
+#: A centre: a region's (its 12-digit code) or a department office's (its region's code,
+#: '-', the office's key: ``500103000000-zjz``; extension, see gridflow/core/offices.py).
+CENTRE_CODE_PATTERN = r"^[0-9]{12}(-[a-z][a-z0-9]{1,15})?$"
 #: Upper bound for free text fields (title, description, note), in characters.
 MAX_TEXT = 2000
 #: Identifiers (event ids, feedback ids, reporter ids) are short opaque strings.
@@ -100,6 +103,7 @@ def _require_offset(value: datetime) -> datetime:
 #: An RFC 3339 timestamp with an offset; naive timestamps are refused.
 AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
 RegionCode = Annotated[str, Field(pattern=REGION_CODE_PATTERN)]
+CentreCode = Annotated[str, Field(pattern=CENTRE_CODE_PATTERN)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 NetworkName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{1,31}$")]
 

@@ -61,3 +61,7 @@ class Disposition(BaseModel):
     villages: list[str] | None = None
     merged_cases: list[str] | None = None
     merged_into: str | None = None
+    #: ``sla_warning`` (催办): every centre the warning goes to, the holder first, then
+    #: under 督办 its supervisor and, for the 核查 stage, the verifier; each of them gets a
+    #: disposition of its own with this list.
+    recipients: list[str] | None = None

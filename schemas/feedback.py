@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schemas.common import (
     MAX_TEXT,
     AwareDatetime,
+    CentreCode,
     FeedbackAction,
     Identifier,
     RegionCode,
@@ -23,7 +24,8 @@ class Feedback(BaseModel):
 
     feedback_id: Identifier
     case_id: Identifier
-    center_code: RegionCode
+    #: a region centre's code, or a department office's (a verifier, extension).
+    center_code: CentreCode
     action: FeedbackAction
     at: AwareDatetime
     note: Annotated[str, Field(max_length=MAX_TEXT)] | None = None

@@ -5,6 +5,8 @@ import { onLive, refusalText, showAlert } from './main.js';
 
 function stepText(e) {
   if (e.kind === 'refusal') return `反馈被拒绝：${label(ACTIONS, e.action)}`;
+  // 催办: a warning addressed to the supervisor (督办) or the verifier, not the handler.
+  if (e.action === 'sla_warning' && e.record?.holder && e.center_code !== e.record.holder) return '催办';
   if (e.action === 'state') return label(STATE_REASONS, e.reason);
   return label(STEPS, e.action);
 }

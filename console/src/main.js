@@ -30,8 +30,19 @@ export function refusalText(err) {
   return String(err);
 }
 
+// 催办 addressed to this centre for a case another centre handles (it supervises it under
+// 督办, or verifies it): a banner, so the supervising side sees the deadline coming.
+function urge(entry) {
+  const rec = entry.record || {};
+  const me = session.me?.region?.code;
+  if (entry.action !== 'sla_warning' || entry.center_code !== me || !rec.holder || rec.holder === me) return;
+  const role = rec.supervisor === me ? '督办' : '核查';
+  showAlert(`催办（${role}）：${rec.title || entry.case_id} 即将到期`);
+}
+
 // A critical case arriving or escalated here: a banner on every screen and a short tone.
 function cue(entry) {
+  urge(entry);
   const rec = entry.record || {};
   if (rec.priority !== 'critical' || !['dispatch', 'escalate'].includes(entry.action)) return;
   showAlert(`特急案件：${rec.title || entry.case_id}（点击待办查看）`);

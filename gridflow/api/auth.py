@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError
-from gridflow.api.scope import covers
+from gridflow.api.scope import covers, is_office, sees_case
 from gridflow.api.tokens import Role, Token
 
 bearer = HTTPBearer(auto_error=False, description="A token from the API's token file")
@@ -91,6 +91,18 @@ def check_region(ctx: ApiContext, token: Token, code: str, what: str) -> None:
             403,
             "forbidden_region",
             f"{what} {code} is outside region {token.region} of token {token.name}",
+        )
+
+
+def check_case(ctx: ApiContext, token: Token, case_id: str, verifier: str | None) -> None:
+    """403 ``forbidden_region`` unless the token may see the case: a region centre whose
+    area holds it, or the department office that verifies it (``verifier``)."""
+    if not sees_case(ctx.regions, token.region, case_id[:12], verifier):
+        what = "is not verified by" if is_office(token.region) else "is outside region"
+        raise ApiError(
+            403,
+            "forbidden_region",
+            f"case {case_id} {what} {token.region} of token {token.name}",
         )
 
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from gridflow.api.auth import CentreToken, check_region, ctx_of
+from gridflow.api.auth import CentreToken, check_case, check_region, ctx_of
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import CaseDetail, CasePage
 from gridflow.api.readmodel import CaseQuery, ReadModel
-from gridflow.api.scope import code_prefix, covers
-from schemas.common import REGION_CODE_PATTERN
+from gridflow.api.scope import code_prefix, is_office, known_centre, sees_centre
+from schemas.common import CENTRE_CODE_PATTERN, REGION_CODE_PATTERN
 
 router = APIRouter(tags=["cases"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -22,6 +22,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 CaseId = Annotated[str, Path(min_length=13, max_length=64, pattern=r"^[0-9]{12}-[0-9a-zA-Z._:-]+$")]
 CentreCode = Annotated[str, Path(pattern=REGION_CODE_PATTERN)]
+#: a region centre's code or a verifying department office's (``500103000000-zjz``).
+AnyCentreCode = Annotated[str, Path(pattern=CENTRE_CODE_PATTERN)]
 
 
 @router.get(
@@ -35,13 +37,17 @@ async def get_case(case_id: CaseId, request: Request, token: CentreToken) -> Cas
     warnings, breaches, feedback steps) and every refusal of feedback for this case.
 
     Visible to the centres whose region contains the incident's region or the centre
-    holding the case.
+    holding the case, and to the department office that verifies it.
     """
     ctx = ctx_of(request)
-    check_region(ctx, token, case_id[:12], "case region")
+    office = is_office(token.region)
+    if not office:
+        check_region(ctx, token, case_id[:12], "case region")
     found = await ReadModel(ctx.engine).case(case_id, time.time())
     if found is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
+    if office:
+        check_case(ctx, token, case_id, found.verifier)
     return found
 
 
@@ -52,7 +58,7 @@ async def get_case(case_id: CaseId, request: Request, token: CentreToken) -> Cas
     responses={**_ERRORS, 422: {"model": ErrorBody}},
 )
 async def list_cases(
-    code: CentreCode,
+    code: AnyCentreCode,
     request: Request,
     token: CentreToken,
     state: Annotated[
@@ -74,19 +80,21 @@ async def list_cases(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CasePage:
     """The cases held by centre ``code`` and, for a town/county/city centre, by the centres
-    below it, with a running deadline first (earliest first)."""
+    below it, with a running deadline first (earliest first). For a verifying department
+    office (``500103000000-zjz``, docs/routing-rules.md): the cases it verifies."""
     ctx = ctx_of(request)
-    if code not in ctx.regions:
+    if not known_centre(ctx.regions, ctx.catalogue, code):
         raise ApiError(404, "unknown_centre", f"{code} is not a centre of the division tree")
-    if not covers(ctx.regions, token.region, code):
+    if not sees_centre(ctx.regions, token.region, code):
         raise ApiError(
             403,
             "forbidden_region",
             f"centre {code} is outside region {token.region} of token {token.name}",
         )
+    office = is_office(code)
     cases, more = await ReadModel(ctx.engine).cases(
         CaseQuery(
-            code_prefix(ctx.regions, code),
+            "" if office else code_prefix(ctx.regions, code),
             now=time.time(),
             state=state,
             tier=tier,
@@ -95,6 +103,7 @@ async def list_cases(
             q=q,
             limit=limit,
             offset=offset,
+            verifier=code if office else None,
         )
     )
     return CasePage(

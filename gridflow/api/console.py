@@ -21,11 +21,13 @@ from pydantic import BaseModel
 
 from gridflow.api.actions import allowed_actions, return_targets
 from gridflow.api.auth import CentreToken, ctx_of, require
-from gridflow.api.cases import CaseId, CentreCode
+from gridflow.api.cases import AnyCentreCode, CaseId
+from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.readmodel import ReadModel
-from gridflow.api.scope import covers
+from gridflow.api.scope import covers, known_centre, sees_case
 from gridflow.api.tokens import Role, Token
+from gridflow.core.offices import split_office
 from gridflow.core.regions import Region, RegionGraph
 from gridflow.core.workcalendar import WorkCalendar, load_calendar
 
@@ -108,10 +110,37 @@ def centre_name(region: Region) -> str:
     return f"{region.name}综治中心"
 
 
+def office_ref(ctx: ApiContext, code: str) -> RegionRef | None:
+    """A verifying department office named as a duty officer reads it (渝中区住建委质监站),
+    at its region's tier; ``None`` for a region's code."""
+    office = split_office(code)
+    if office is None or not known_centre(ctx.regions, ctx.catalogue, code):
+        return None
+    region = _region(ctx.regions, office[0])
+    name = f"{region.name}{ctx.catalogue.offices[office[1]].name}"
+    return RegionRef(code=code, name=name, tier=region.tier.value)
+
+
 @router.get("/v1/me", response_model=Me, summary="Who this token is", responses=_ERRORS)
 async def me(request: Request, token: AnyToken) -> Me:
-    """Any token: its name, role and region, and how the console should title the centre."""
+    """Any token: its name, role and region, and how the console should title the centre.
+
+    A verifying department office's token: the office (its list is the cases it verifies).
+    """
     ctx = ctx_of(request)
+    office = office_ref(ctx, token.region)
+    if office is not None:
+        home = split_office(token.region)
+        assert home is not None
+        return Me(
+            name=token.name,
+            role=token.role.value,
+            region=office,
+            centre_name=office.name,
+            tier_name=TIER_NAMES[office.tier],
+            above=[_ref(_region(ctx.regions, c)) for c in reversed(ctx.regions.chain(home[0]))],
+            supervising=False,
+        )
     region = _region(ctx.regions, token.region)
     above = [_ref(_region(ctx.regions, c)) for c in reversed(ctx.regions.chain(region.code)[1:])]
     return Me(
@@ -131,9 +160,15 @@ async def me(request: Request, token: AnyToken) -> Me:
     summary="A region and its children (names, tiers)",
     responses=_ERRORS,
 )
-async def region_detail(code: CentreCode, request: Request, token: CentreToken) -> RegionDetail:
-    """Visible for the token's own region and those below it."""
+async def region_detail(code: AnyCentreCode, request: Request, token: CentreToken) -> RegionDetail:
+    """Visible for the token's own region and those below it. A verifying department
+    office's name, for any centre (the case page names a case's verifier)."""
     ctx = ctx_of(request)
+    office = office_ref(ctx, code)
+    if office is not None:
+        home = split_office(code)
+        assert home is not None
+        return RegionDetail(**office.model_dump(), parent=home[0], children=[])
     region = _region(ctx.regions, code)
     if not covers(ctx.regions, token.region, code):
         raise ApiError(403, "forbidden_region", f"{code} is outside region {token.region}")
@@ -202,9 +237,10 @@ async def case_actions(case_id: CaseId, request: Request, token: CentreToken) ->
     """The same rules the worker applies (state and holder, gridflow/api/actions.py):
     a button the console shows is one the worker will not refuse for its state."""
     ctx = ctx_of(request)
-    if not covers(ctx.regions, token.region, case_id[:12]):
-        raise ApiError(403, "forbidden_region", f"case region is outside region {token.region}")
     found = await ReadModel(ctx.engine).case(case_id, time.time())
+    verifier = found.verifier if found is not None else None
+    if not sees_case(ctx.regions, token.region, case_id[:12], verifier):
+        raise ApiError(403, "forbidden_region", f"case region is outside region {token.region}")
     if found is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
     actions = allowed_actions(

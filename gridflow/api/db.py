@@ -71,8 +71,11 @@ cases = Table(
     Column("lon", Float),
     Column("grid_code", String(15)),
     Column("supervisor", String(12)),
-    Column("verifier", String(12)),
+    #: a region centre's code or a department office's (``500103000000-zjz``).
+    Column("verifier", String(32)),
     Index("ix_cases_holder_due", "holder", "due", "case_id"),
+    #: a verifying office's list: the cases it verifies, by deadline.
+    Index("ix_cases_verifier_due", "verifier", "due", "case_id"),
     Index("ix_cases_county_due", "holder_county", "due", "case_id"),
     Index("ix_cases_town_due", "holder_town", "due", "case_id"),
     Index("ix_cases_due", "due", "case_id"),
@@ -88,7 +91,8 @@ timeline = Table(
     Column("case_id", String(64), nullable=False, index=True),
     Column("kind", String(12), nullable=False),
     Column("action", String(24), nullable=False),
-    Column("center_code", String(12), nullable=False, index=True),
+    #: the centre told (a region's code, or a verifying department office's).
+    Column("center_code", String(32), nullable=False, index=True),
     Column("at", Float, nullable=False),
     Column("feedback_id", String(128), index=True),
     Column("reason", Text),
@@ -167,7 +171,10 @@ async def create_schema(engine: AsyncEngine) -> None:
 
     The schema is the projection's: other changes need a rebuild. A column added later
     (``cases.supervisor``, ``cases.verifier``) is nullable, so a database created before it
-    gains it in place; its old rows read ``NULL`` until a rebuild re-projects them.
+    gains it in place; its old rows read ``NULL`` until a rebuild re-projects them. A
+    column widened later (``verifier`` and ``timeline.center_code`` to 32 characters, for
+    department offices' codes) is widened in place on PostgreSQL (SQLite does not enforce
+    lengths); so is an index added later created.
     """
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
@@ -177,12 +184,29 @@ async def create_schema(engine: AsyncEngine) -> None:
 def _add_missing_columns(conn: Any) -> None:
     inspector = inspect(conn)
     for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
+        present = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
-            if column.name in present or not column.nullable or column.primary_key:
+            if column.name in present:
+                _widen(conn, table, column, present[column.name])
+                continue
+            if not column.nullable or column.primary_key:
                 continue
             kind = column.type.compile(dialect=conn.dialect)
             conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)
+
+
+def _widen(conn: Any, table: Table, column: Column[Any], present: Any) -> None:
+    """A VARCHAR shorter than the model's grows to it (PostgreSQL enforces the length)."""
+    wanted = getattr(column.type, "length", None)
+    have = getattr(present, "length", None)
+    if conn.dialect.name != "postgresql" or wanted is None or have is None or have >= wanted:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" TYPE {kind}'))
 
 
 async def clear(engine: AsyncEngine) -> None:

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
 
 from gridflow.api.actions import may_act
-from gridflow.api.auth import CentreToken, check_region, ctx_of
+from gridflow.api.auth import CentreToken, check_case, check_region, ctx_of
 from gridflow.api.body import read_body, require_json
 from gridflow.api.context import ApiContext
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import FeedbackOutcome, FeedbackRequest
 from gridflow.api.readmodel import ReadModel
 from gridflow.api.responses import JsonResponse
+from gridflow.api.scope import is_office
 from gridflow.core.ingest import schema_detail
 from gridflow.core.loop import LOOP
 from schemas import Feedback
@@ -94,10 +95,14 @@ async def post_feedback(
         raise ApiError(
             400 if invalid else 422, "invalid_json" if invalid else "schema", schema_detail(exc)
         ) from None
-    check_region(ctx, token, case_id[:12], "case region")
+    office = is_office(token.region)
+    if not office:
+        check_region(ctx, token, case_id[:12], "case region")
     row = await ReadModel(ctx.engine).case_row(case_id)
     if row is None:
         raise ApiError(404, "unknown_case", f"no case {case_id} in the read model")
+    if office:
+        check_case(ctx, token, case_id, row.verifier)
     who = LOOP[req.action].who
     if not may_act(ctx.regions, row.holder, token.region, req.action.value, row.verifier):
         raise ApiError(
@@ -147,5 +152,9 @@ async def get_feedback(
     token: CentreToken,
 ) -> FeedbackOutcome:
     ctx = ctx_of(request)
-    check_region(ctx, token, case_id[:12], "case region")
+    if is_office(token.region):
+        row = await ReadModel(ctx.engine).case_row(case_id)
+        check_case(ctx, token, case_id, row.verifier if row is not None else None)
+    else:
+        check_region(ctx, token, case_id[:12], "case region")
     return await ReadModel(ctx.engine).outcome(case_id, feedback_id)

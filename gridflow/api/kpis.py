@@ -11,7 +11,7 @@ from gridflow.api.auth import KpiToken, check_region, ctx_of
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.models import KpiAnswer
 from gridflow.api.readmodel import ReadModel
-from gridflow.api.scope import code_prefix, covers
+from gridflow.api.scope import code_prefix, sees_centre
 from schemas.common import REGION_CODE_PATTERN, AwareDatetime
 
 router = APIRouter(tags=["kpis"])
@@ -63,7 +63,8 @@ async def kpis(
     prefix = code_prefix(ctx.regions, token.region)
 
     def visible(code: str) -> bool:
-        return covers(ctx.regions, token.region, code)
+        # A verifying office's 核查 figures: to itself and the centres of its area above.
+        return sees_centre(ctx.regions, token.region, code)
 
     if dimension == "centre":
         # The city centre's and a county centre's work lies in their counties' records.

@@ -317,7 +317,7 @@ async def _refusals(
     for entry_id, (rejection, doc, raw) in by_id.items():
         if entry_id in known:
             continue
-        centre = str(doc.get("center_code") or "")[:12]
+        centre = str(doc.get("center_code") or "")[:32]
         rows.append(
             {
                 "entry_id": entry_id,

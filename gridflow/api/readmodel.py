@@ -110,7 +110,8 @@ class ReadModel:
             return result.scalar()
 
     async def cases(self, query: CaseQuery) -> tuple[list[CaseSummary], bool]:
-        """A centre's cases (holder under ``query.prefix``), by deadline; and whether more follow."""
+        """A centre's cases (holder under ``query.prefix``; or those ``query.verifier``
+        verifies), by deadline; and whether more follow."""
         stmt = cases_query(replace(query, limit=query.limit + 1))
         async with self.engine.connect() as conn:
             result = await conn.execute(stmt)
@@ -157,11 +158,15 @@ class ReadModel:
         )
 
     async def entries_after(
-        self, prefix: str, after: int, limit: int = 500
+        self, prefix: str, after: int, limit: int = 500, verifier: str | None = None
     ) -> Sequence[TimelineEntry]:
-        """Timeline rows for centres under ``prefix`` with ``seq > after`` (live streams)."""
+        """Timeline rows for centres under ``prefix`` with ``seq > after`` (live streams);
+        with ``verifier`` (a department office), the rows of the cases it verifies."""
         where: list[Any] = [_T.seq > after]
-        if prefix:
+        if verifier is not None:
+            verified = select(_C.case_id).where(_C.verifier == verifier)
+            where.append(or_(_T.center_code == verifier, _T.case_id.in_(verified)))
+        elif prefix:
             where.append(and_(_T.center_code >= prefix, _T.center_code < prefix + _AFTER))
         stmt = select(db.timeline).where(*where).order_by(_T.seq).limit(limit)
         async with self.engine.connect() as conn:
@@ -273,13 +278,18 @@ class CaseQuery:
     q: str | None = None
     limit: int = 50
     offset: int = 0
+    #: a verifying department office (``500103000000-zjz``): the cases it verifies
+    #: instead of the holders under ``prefix`` (its own index).
+    verifier: str | None = None
 
 
 def cases_query(query: CaseQuery) -> Select[Any]:
     """The SELECT of a centre's list (``gridflow bench --api`` explains it): by deadline,
     so that with the holder prefix columns a page is one index range, never a sort."""
     where: list[Any] = []
-    if len(query.prefix) == 6:
+    if query.verifier is not None:
+        where.append(_C.verifier == query.verifier)
+    elif len(query.prefix) == 6:
         where.append(_C.holder_county == query.prefix)
     elif len(query.prefix) == 9:
         where.append(_C.holder_town == query.prefix)

@@ -51,7 +51,11 @@ def build_context(
     regions = RegionGraph.load_csv(divisions_path(settings))
     catalogue = Catalogue.load(settings.rules / "catalogue.yaml", settings.rules / "networks.yaml")
     if tokens is None:
-        tokens = TokenStore.load(api.tokens_file, regions) if api.tokens_file else TokenStore({})
+        tokens = (
+            TokenStore.load(api.tokens_file, regions, catalogue)
+            if api.tokens_file
+            else TokenStore({})
+        )
     url = database_url or api.url_for(Path(settings.data_dir))
     if url.startswith("sqlite"):
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ from sse_starlette.sse import EventSourceResponse
 from gridflow.api.auth import CentreToken, ctx_of
 from gridflow.api.errors import ApiError, ErrorBody
 from gridflow.api.readmodel import ReadModel
-from gridflow.api.scope import code_prefix, covers
-from schemas.common import REGION_CODE_PATTERN
+from gridflow.api.scope import code_prefix, is_office, known_centre, sees_centre
+from schemas.common import CENTRE_CODE_PATTERN
 
 router = APIRouter(tags=["live"])
 
@@ -37,7 +37,7 @@ router = APIRouter(tags=["live"])
     },
 )
 async def stream(
-    code: Annotated[str, Path(pattern=REGION_CODE_PATTERN)],
+    code: Annotated[str, Path(pattern=CENTRE_CODE_PATTERN)],
     request: Request,
     token: CentreToken,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -45,11 +45,12 @@ async def stream(
         int | None, Query(ge=0, description="start after this seq (as Last-Event-ID)")
     ] = None,
 ) -> Any:
-    """Without ``Last-Event-ID`` (or ``since``) the stream starts with what comes next."""
+    """Without ``Last-Event-ID`` (or ``since``) the stream starts with what comes next.
+    A verifying department office's stream has the rows of the cases it verifies."""
     ctx = ctx_of(request)
-    if code not in ctx.regions:
+    if not known_centre(ctx.regions, ctx.catalogue, code):
         raise ApiError(404, "unknown_centre", f"{code} is not a centre of the division tree")
-    if not covers(ctx.regions, token.region, code):
+    if not sees_centre(ctx.regions, token.region, code):
         raise ApiError(403, "forbidden_region", f"centre {code} is outside the token's region")
     model = ReadModel(ctx.engine)
     after: int | None = since
@@ -59,13 +60,14 @@ async def stream(
         after = int(last_event_id)
     if after is None:
         after = await model.last_seq()
-    prefix = code_prefix(ctx.regions, code)
+    office = code if is_office(code) else None
+    prefix = "" if office else code_prefix(ctx.regions, code)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         cursor = after
         while True:
             changed = ctx.changed
-            rows = await model.entries_after(prefix, cursor)
+            rows = await model.entries_after(prefix, cursor, verifier=office)
             for row in rows:
                 cursor = row.seq
                 yield {

@@ -10,6 +10,7 @@ File format (``GRIDFLOW_API_TOKENS_FILE``)::
       - name: yuzhong-county          # shown in logs and metrics instead of the token
         role: centre                  # centre | field_app | ops
         region: "500103000000"        # the centre's code; what the token may see and act on
+                                      # (a verifying office: "500103000000-zjz", its cases)
         sha256: 3f1c…                 # hex SHA-256 of the token
         rate_per_s: 20                # optional: overrides GRIDFLOW_API_RATE_PER_S
 """
@@ -22,7 +23,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.offices import split_office
 from gridflow.core.regions import RegionGraph
 from gridflow.core.yaml_lines import YamlMapping, YamlSequence, check_keys, load_yaml
 
@@ -72,8 +75,13 @@ class TokenStore:
         return cls({hash_token(secret): token for secret, token in entries})
 
     @classmethod
-    def load(cls, path: Path, regions: RegionGraph) -> TokenStore:
-        """Read a token file; :class:`ConfigLoadError` with file and line for what is wrong."""
+    def load(
+        cls, path: Path, regions: RegionGraph, catalogue: Catalogue | None = None
+    ) -> TokenStore:
+        """Read a token file; :class:`ConfigLoadError` with file and line for what is wrong.
+
+        ``catalogue``: the offices a department office's token may name (``offices:``).
+        """
         file = str(path)
         root = load_yaml(path)
         if root is None:
@@ -90,7 +98,7 @@ class TokenStore:
         names: set[str] = set()
         for index, item in enumerate(entries):
             line = entries.item_line(index)
-            token, digest = _entry(file, line, item, regions)
+            token, digest = _entry(file, line, item, regions, catalogue)
             if token.name in names:
                 raise ConfigLoadError(file, line, f"duplicate token name {token.name!r}")
             if digest in tokens:
@@ -100,7 +108,9 @@ class TokenStore:
         return cls(tokens)
 
 
-def _entry(file: str, line: int, item: object, regions: RegionGraph) -> tuple[Token, str]:
+def _entry(
+    file: str, line: int, item: object, regions: RegionGraph, catalogue: Catalogue | None
+) -> tuple[Token, str]:
     if not isinstance(item, YamlMapping):
         raise ConfigLoadError(file, line, "a token entry must be a mapping")
     check_keys(item, file, "a token entry", optional=_FIELDS)
@@ -118,8 +128,7 @@ def _entry(file: str, line: int, item: object, regions: RegionGraph) -> tuple[To
         raise ConfigLoadError(
             file, line, f"role {fields['role']!r} is not one of {', '.join(r.value for r in Role)}"
         ) from None
-    if fields["region"] not in regions:
-        raise ConfigLoadError(file, line, f"region {fields['region']} is not in the division tree")
+    _check_centre(file, line, fields["region"], role, regions, catalogue)
     digest = fields["sha256"].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ConfigLoadError(file, line, "sha256 must be 64 hex digits (gridflow api token)")
@@ -132,3 +141,37 @@ def _entry(file: str, line: int, item: object, regions: RegionGraph) -> tuple[To
         if rate <= 0:
             raise ConfigLoadError(file, line, "rate_per_s must be a positive number")
     return Token(fields["name"], role, fields["region"], rate), digest
+
+
+def _check_centre(
+    file: str, line: int, code: str, role: Role, regions: RegionGraph, catalogue: Catalogue | None
+) -> None:
+    """A region of the tree, or (a centre token) a department office the catalogue lists."""
+    office = split_office(code)
+    if office is None:
+        if code not in regions:
+            raise ConfigLoadError(file, line, f"region {code} is not in the division tree")
+        return
+    if role is not Role.CENTRE:
+        raise ConfigLoadError(file, line, f"office {code}: only a centre token may be an office's")
+    region = regions.get(office[0])
+    if region is None:
+        raise ConfigLoadError(file, line, f"office {code}: region {office[0]} is not in the tree")
+    if catalogue is None:
+        return
+    listed = catalogue.offices.get(office[1])
+    if listed is None:
+        known = ", ".join(catalogue.offices) or "none"
+        raise ConfigLoadError(
+            file,
+            line,
+            f"office {code}: catalogue.yaml offices: does not list {office[1]!r} (known: {known})",
+        )
+    if region.tier not in listed.tiers:
+        where = ", ".join(t.value for t in listed.tiers)
+        raise ConfigLoadError(
+            file,
+            line,
+            f"office {code}: {office[1]} ({listed.name}) sits at {where}, not at the "
+            f"{region.tier.value} {office[0]}",
+        )

@@ -63,7 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     t.add_argument("--name", required=True, help="a name for logs and metrics")
     t.add_argument("--role", required=True, choices=["centre", "field_app", "ops"])
-    t.add_argument("--region", required=True, help="12-digit code of the token's region")
+    t.add_argument(
+        "--region",
+        required=True,
+        help="12-digit code of the token's region, or a verifying office's "
+        "(500103000000-zjz: catalogue.yaml offices:)",
+    )
     t.set_defaults(func=run_token)
 
 
@@ -153,14 +158,25 @@ def run_openapi(args: argparse.Namespace) -> int:
 
 
 def run_token(args: argparse.Namespace) -> int:
+    from gridflow.api.scope import known_centre
     from gridflow.api.tokens import hash_token, new_secret
+    from gridflow.core.catalogue import Catalogue
+    from gridflow.core.offices import split_office
     from gridflow.core.regions import RegionGraph, tier_of_code
 
+    office = split_office(args.region)
     try:
-        tier_of_code(args.region)
+        tier_of_code(office[0] if office else args.region)
     except ValueError as exc:
         return _fail(str(exc))
-    if args.region not in RegionGraph.default():
+    if office is not None:
+        if args.role != "centre":
+            return _fail(f"office {args.region}: only a centre token may be an office's")
+        if not known_centre(RegionGraph.default(), Catalogue.default(), args.region):
+            return _fail(
+                f"office {args.region} is not an office catalogue.yaml lists at that region's tier"
+            )
+    elif args.region not in RegionGraph.default():
         return _fail(f"region {args.region} is not in the division tree")
     secret = new_secret()
     print(f"# token for {args.name} (shown once; keep it secret): {secret}", file=sys.stderr)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from yaml.nodes import Node
 
 from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.offices import OFFICE_KEY, Office, VerifierRule
 from gridflow.core.yaml_lines import YamlDocument, did_you_mean
 from schemas.common import REQUEST_TYPES, Severity, Tier
 
@@ -32,8 +34,18 @@ _NETWORK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{1,31}$")
 _URGENT = frozenset({Severity.HIGH, Severity.CRITICAL})
 _SEVERITIES = ", ".join(s.value for s in Severity)
 _TOP_FIELDS = frozenset(
-    {"version", "fallback", "defaults", "majors", "categories", "compatible", "verifiers"}
+    {
+        "version",
+        "fallback",
+        "defaults",
+        "majors",
+        "categories",
+        "compatible",
+        "offices",
+        "verifiers",
+    }
 )
+_OFFICE_FIELDS = frozenset({"name", "department", "tiers"})
 #: Tiers a verifier may sit at: a village centre has nobody below it to check.
 _VERIFIER_TIERS = (Tier.TOWN.value, Tier.COUNTY.value, Tier.CITY.value)
 _DEFAULT_FIELDS = frozenset({"department", "severity", "merge_radius_m", "merge_window_s"})
@@ -71,6 +83,7 @@ class Catalogue:
         "categories",
         "fallback",
         "networks",
+        "offices",
     )
 
     def __init__(
@@ -82,15 +95,17 @@ class Catalogue:
         compatible_groups: tuple[frozenset[str], ...] = (),
         request_policies: dict[str, dict[str, str]] | None = None,
         urgent_policies: dict[str, str] | None = None,
-        verifiers: dict[str, Tier] | None = None,
+        verifiers: dict[str, VerifierRule] | None = None,
+        offices: dict[str, Office] | None = None,
     ) -> None:
         """Assemble a catalogue; use :meth:`load` to get one validated from files.
 
         ``request_policies``: per network, the SLA policy of each caller's request type
         (12345: 咨询, 求助, 投诉, 举报, 建议, 表扬); ``urgent_policies``: per network, the
         policy of an urgent request (severity high or critical), whatever its type;
-        ``verifiers``: code or code prefix -> the tier whose centre verifies (核查) its
-        cases (the longest prefix wins; unnamed codes: the tier above the holder).
+        ``verifiers``: code or code prefix -> the tier whose centre (or whose department
+        office) verifies (核查) its cases (the longest prefix wins; unnamed codes: the
+        tier above the holder); ``offices``: the department offices ``verifiers`` may name.
         """
         self.categories = categories
         self._by_code = {category.code: category for category in categories}
@@ -102,9 +117,10 @@ class Catalogue:
         self.networks = frozenset(network_names)
         self._request_policies = request_policies or {}
         self._urgent_policies = urgent_policies or {}
+        self.offices: dict[str, Office] = dict(offices or {})
         named = verifiers or {}
         # Resolved per code once, so the engine's look-up is one dict access.
-        self._verifiers: dict[str, Tier] = {}
+        self._verifiers: dict[str, VerifierRule] = {}
         for category in categories:
             prefixes = [p for p in named if category.code.startswith(p)]
             if prefixes:
@@ -125,10 +141,12 @@ class Catalogue:
         window, a fallback or compatibility entry or network mapping naming an unknown
         code, and a malformed network name.
         """
-        categories, fallback, groups, verifiers = _load_catalogue(YamlDocument(catalogue_path))
+        categories, fallback, groups, verifiers, offices = _load_catalogue(
+            YamlDocument(catalogue_path)
+        )
         known = {category.code for category in categories}
         names, codes, requests, urgent = _load_networks(YamlDocument(networks_path), known)
-        return cls(categories, fallback, codes, names, groups, requests, urgent, verifiers)
+        return cls(categories, fallback, codes, names, groups, requests, urgent, verifiers, offices)
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -201,12 +219,12 @@ class Catalogue:
                 named.setdefault(policy, f"networks.yaml {network} request_types {request_type}")
         return named
 
-    def verifier_tier(self, code: str) -> Tier | None:
-        """The tier ``verifiers:`` names for category ``code`` (``None``: the default)."""
+    def verifier_rule(self, code: str) -> VerifierRule | None:
+        """What ``verifiers:`` names for category ``code`` (``None``: the default)."""
         return self._verifiers.get(code)
 
-    def verifier_tiers(self) -> dict[str, Tier]:
-        """Every category with a configured verifier tier, in catalogue order."""
+    def verifier_rules(self) -> dict[str, VerifierRule]:
+        """Every category with a configured verifier, in catalogue order."""
         return dict(self._verifiers)
 
     def compatible(self, a: str, b: str) -> bool:
@@ -229,7 +247,13 @@ def _default_catalogue() -> Catalogue:
 
 def _load_catalogue(
     doc: YamlDocument,
-) -> tuple[tuple[Category, ...], str, tuple[frozenset[str], ...], dict[str, Tier]]:
+) -> tuple[
+    tuple[Category, ...],
+    str,
+    tuple[frozenset[str], ...],
+    dict[str, VerifierRule],
+    dict[str, Office],
+]:
     top = doc.fields(
         doc.root,
         "catalogue",
@@ -305,25 +329,83 @@ def _load_catalogue(
                     raise doc.error(member, f"compatible group names unknown category {code!r}")
                 codes.append(code)
             groups.append(frozenset(codes))
-    verifiers: dict[str, Tier] = {}
+    offices = _load_offices(doc, top["offices"]) if "offices" in top else {}
+    verifiers: dict[str, VerifierRule] = {}
     if "verifiers" in top:
-        for prefix, (key_node, tier_node) in doc.mapping(top["verifiers"], "verifiers").items():
+        for prefix, (key_node, rule_node) in doc.mapping(top["verifiers"], "verifiers").items():
             if not any(code.startswith(prefix) for code in known) or len(prefix) < 2:
                 raise doc.error(
                     key_node,
                     f"verifiers: {prefix!r} is neither a category code nor the prefix of one "
                     "(BJ, SJ01, ZZ0304 …)",
                 )
-            tier = doc.scalar(tier_node, f"verifier tier of {prefix}")
+            verifiers[prefix] = _verifier_rule(doc, prefix, rule_node, offices)
+    return tuple(categories), fallback, tuple(groups), verifiers, offices
+
+
+def _verifier_rule(
+    doc: YamlDocument, prefix: str, node: Node, offices: dict[str, Office]
+) -> VerifierRule:
+    """``county`` (that tier's centre) or ``county:zjz`` (that tier's office ``zjz``)."""
+    text = doc.scalar(node, f"verifier of {prefix}")
+    tier, _, key = text.partition(":")
+    if tier not in _VERIFIER_TIERS:
+        hint = did_you_mean(tier, _VERIFIER_TIERS)
+        raise doc.error(
+            node,
+            f"verifiers: {prefix} names tier {tier!r}{hint}; a verifier is the centre "
+            f"of one of {', '.join(_VERIFIER_TIERS)}, or an office there (county:<office>)",
+        )
+    if not key:
+        return VerifierRule(Tier(tier))
+    office = offices.get(key)
+    if office is None:
+        known = ", ".join(offices) or "none: list them under offices:"
+        raise doc.error(
+            node,
+            f"verifiers: {prefix} names office {key!r}{did_you_mean(key, offices)}, which "
+            f"offices: does not list (known: {known})",
+        )
+    if Tier(tier) not in office.tiers:
+        where = ", ".join(t.value for t in office.tiers)
+        raise doc.error(
+            node,
+            f"verifiers: {prefix} names office {key} ({office.name}) at the {tier}; it sits "
+            f"at {where} only",
+        )
+    return VerifierRule(Tier(tier), key)
+
+
+def _load_offices(doc: YamlDocument, node: Node) -> dict[str, Office]:
+    offices: dict[str, Office] = {}
+    for key, (key_node, value_node) in doc.mapping(node, "offices").items():
+        if not OFFICE_KEY.match(key):
+            raise doc.error(
+                key_node,
+                f"office key {key!r} must be 2-16 lower-case letters and digits, a letter "
+                "first (it is part of the office's centre code, e.g. 500103000000-zjz)",
+            )
+        what = f"office {key}"
+        fields = doc.fields(value_node, what, required=_OFFICE_FIELDS)
+        tiers: list[Tier] = []
+        for tier_node in doc.sequence(fields["tiers"], f"{what} tiers"):
+            tier = doc.scalar(tier_node, f"a tier of {what}")
             if tier not in _VERIFIER_TIERS:
-                hint = did_you_mean(tier, _VERIFIER_TIERS)
                 raise doc.error(
                     tier_node,
-                    f"verifiers: {prefix} names tier {tier!r}{hint}; a verifier is the centre "
-                    f"of one of {', '.join(_VERIFIER_TIERS)}",
+                    f"{what}: tier {tier!r}{did_you_mean(tier, _VERIFIER_TIERS)} is not one "
+                    f"of {', '.join(_VERIFIER_TIERS)}",
                 )
-            verifiers[prefix] = Tier(tier)
-    return tuple(categories), fallback, tuple(groups), verifiers
+            tiers.append(Tier(tier))
+        if not tiers:
+            raise doc.error(fields["tiers"], f"{what}: tiers lists no tier")
+        offices[key] = Office(
+            key=key,
+            name=doc.scalar(fields["name"], f"{what} name"),
+            department=doc.scalar(fields["department"], f"{what} department"),
+            tiers=tuple(tiers),
+        )
+    return offices
 
 
 def _load_networks(

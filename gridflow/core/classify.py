@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ahocorasick
 import jieba
@@ -31,9 +31,13 @@ from gridflow.core.yaml_lines import YamlDocument
 
 __all__ = [
     "KEYWORDS_FIELDS",
+    "NO_MASKS",
+    "PIECE_CUT",
     "Classification",
     "JointScan",
     "KeywordMatcher",
+    "PieceMasks",
+    "PieceReader",
     "TextClassifier",
     "normalise",
 ]
@@ -90,6 +94,8 @@ def _piece_pattern() -> re.Pattern[str]:
 
 #: Where ``KeywordMatcher.find_text`` cuts a raw text into pieces.
 _PIECE = _piece_pattern()
+#: The same cut, for other readers of report text that remember pieces (danger patterns).
+PIECE_CUT = _PIECE
 
 
 class KeywordMatcher:
@@ -306,9 +312,36 @@ def _automaton(words: Mapping[str, object]) -> Any:
     return automaton
 
 
-#: One piece of text as :class:`JointScan` remembers it: its normalised length and, per
-#: matcher, what ``KeywordMatcher.find`` finds in it.
-_JointPiece = tuple[int, tuple[tuple[tuple[int, str], ...], ...]]
+#: What a :class:`PieceReader` reads from one piece: three bit masks.
+PieceMasks = tuple[int, int, int]
+_NOTHING_READ: frozenset[str] = frozenset()
+#: A piece in which a reader found nothing (readers return this very object).
+NO_MASKS: PieceMasks = (0, 0, 0)
+
+
+class PieceReader(Protocol):
+    """Something else read from each piece of a report's text (the danger patterns).
+
+    :class:`JointScan` remembers it with the piece, so a text costs one cut and one
+    lookup per piece for the keyword lists and the reader together.
+    """
+
+    def read_piece(self, normalised: str) -> PieceMasks:
+        """The masks of one normalised piece (``(0, 0, 0)``: nothing)."""
+        ...
+
+    def names_of(self, found: int, things: int, states: int) -> frozenset[str]:
+        """What a whole text holds, from its pieces' masks OR-ed together."""
+        ...
+
+    def find_text(self, text: str) -> frozenset[str]:
+        """What raw ``text`` holds, read on its own."""
+        ...
+
+
+#: One piece of text as :class:`JointScan` remembers it: its normalised length, per
+#: matcher what ``KeywordMatcher.find`` finds in it, and its reader's masks.
+_JointPiece = tuple[int, tuple[tuple[tuple[int, str], ...], ...], PieceMasks]
 
 
 class JointScan:
@@ -329,11 +362,18 @@ class JointScan:
         "_nothing",
         "_piece_cache",
         "_pieces",
+        "_reader",
     )
 
-    def __init__(self, matchers: Sequence[KeywordMatcher]) -> None:
-        """Scan for the keywords of ``matchers``; results come back in that order."""
+    def __init__(
+        self, matchers: Sequence[KeywordMatcher], reader: PieceReader | None = None
+    ) -> None:
+        """Scan for the keywords of ``matchers``; results come back in that order.
+
+        ``reader``: read each piece with it too (:meth:`scan_read`).
+        """
         self._matchers = tuple(matchers)
+        self._reader = reader
         self._nothing: tuple[tuple[tuple[int, str], ...], ...] = tuple(() for _ in matchers)
         members: dict[str, list[int]] = {}
         for index, matcher in enumerate(self._matchers):
@@ -358,28 +398,51 @@ class JointScan:
 
     def scan(self, text: str) -> tuple[list[tuple[int, str]], ...]:
         """``matcher.find_text(text)`` of every matcher, in the order they were given."""
+        return self.scan_read(text)[0]
+
+    def scan_read(self, text: str) -> tuple[tuple[list[tuple[int, str]], ...], frozenset[str]]:
+        """:meth:`scan`, and what the reader finds in ``text`` (empty without a reader)."""
         if self._cache_generation != _tokenizer_generation:
             self._piece_cache.clear()
             self._cache_generation = _tokenizer_generation
             for matcher in self._matchers:
                 matcher._forget_if_stale()
         pieces = self._pieces
+        reader = self._reader
         if pieces is None:
-            return tuple(list(matches) for matches in self._find(normalise(text)))
+            read = reader.find_text(text) if reader is not None else _NOTHING_READ
+            return tuple(list(matches) for matches in self._find(normalise(text))), read
         found: tuple[list[tuple[int, str]], ...] = tuple([] for _ in self._matchers)
         nothing = self._nothing
         # A one-character keyword counts once per text (per matcher): its first match.
         singles_found: set[tuple[int, str]] | None = None
         cache = self._piece_cache
         offset = 0
+        masks: PieceMasks | None = None
         for piece in pieces.split(text):
             known = cache.get(piece)
             if known is None:
                 normalised = normalise(piece)
                 known = remember(
-                    cache, _PIECE_CACHE_SIZE, piece, (len(normalised), self._find(normalised))
+                    cache,
+                    _PIECE_CACHE_SIZE,
+                    piece,
+                    (
+                        len(normalised),
+                        self._find(normalised),
+                        reader.read_piece(normalised) if reader is not None else NO_MASKS,
+                    ),
                 )
-            length, per_matcher = known
+            length, per_matcher, piece_masks = known
+            if piece_masks is not NO_MASKS:
+                if masks is None:
+                    masks = piece_masks
+                else:
+                    masks = (
+                        masks[0] | piece_masks[0],
+                        masks[1] | piece_masks[1],
+                        masks[2] | piece_masks[2],
+                    )
             if per_matcher is not nothing:
                 for index, matches in enumerate(per_matcher):
                     for position, word in matches:
@@ -391,7 +454,9 @@ class JointScan:
                             singles_found.add((index, word))
                         found[index].append((offset + position, word))
             offset += length
-        return found
+        if masks is None or reader is None:
+            return found, _NOTHING_READ
+        return found, reader.names_of(*masks)
 
     def _find(self, text: str) -> tuple[tuple[tuple[int, str], ...], ...]:
         matchers = self._matchers

@@ -11,6 +11,15 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   report a hazard (隐患) unless an incident marker ("着火了", "正在", "救命") says it is
   happening. Negations right before a cue word (没有人受伤) cancel that cue.
 
+* **compositional cues** (``compose``, :mod:`gridflow.core.danger_patterns`): a thing
+  (燃气, 河, 墙, 刀, 人 …) and what is happening to it (味, 掉进, 倒了, 挥, 叫不醒 …) near
+  each other in one clause raise a cue class like a listed word, so phrasings nobody
+  listed (天然气的味道好重) are caught;
+* **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
+  people down, read from the text whichever 小类 the keywords chose; assessment
+  (``opening.py``) moves such a report to the matter's category, which runs on
+  wall-clock hours.
+
 Decisions are data (``DangerReading``), remembered per text: the classifier runs per
 event and report texts repeat.
 """
@@ -22,13 +31,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from yaml.nodes import Node
+
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import KeywordMatcher, normalise
+from gridflow.core.danger_patterns import PatternSet, ThingStatePattern
 from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import Severity
 
-__all__ = ["DangerCue", "DangerLexicon", "DangerReading"]
+__all__ = ["DangerCue", "DangerLexicon", "DangerReading", "UrgentMatter"]
 
 _FIELDS = frozenset(
     {
@@ -42,9 +54,14 @@ _FIELDS = frozenset(
         "hazard_markers",
         "incident_markers",
         "conditionals",
+        "compose",
+        "urgent",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
+_COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
+_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause"})
+_URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 # What a matched word is: a cue of a class, a hazard or incident marker, or a negation.
@@ -70,6 +87,21 @@ class DangerCue:
 
 
 @dataclass(frozen=True, slots=True)
+class UrgentMatter:
+    """A matter that runs on wall-clock hours (电梯困人, 打架斗殴 …), read from the text."""
+
+    name: str
+    #: the category a report of this matter is filed under.
+    category: str
+    #: cue classes that make a report this matter on their own (violence → a fight).
+    cues: frozenset[str] = frozenset()
+    #: categories that already handle this matter (井盖 by owner for an open manhole).
+    keep: frozenset[str] = frozenset()
+    #: moves a hazard report too: the matter is there now (井盖没了，要出事).
+    even_as_hazard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DangerReading:
     """What the lexicon found in one text."""
 
@@ -81,11 +113,19 @@ class DangerReading:
     hazard: bool
     #: an incident marker (happening now).
     incident: bool
-    #: the cue and marker words found, in text order, for explaining a decision.
+    #: the cue and marker words found, in text order, for explaining a decision; then
+    #: the compositional patterns found, in angle brackets (<gas-smell>).
     words: tuple[str, ...]
+    #: the urgent matter the text describes (wall-clock hours), if any.
+    urgent: UrgentMatter | None = None
 
 
 _NOTHING = DangerReading((), None, False, False, ())
+_NO_PATTERNS: tuple[frozenset[str], tuple[str, ...], frozenset[str]] = (
+    frozenset(),
+    (),
+    frozenset(),
+)
 
 
 class DangerLexicon:
@@ -95,11 +135,16 @@ class DangerLexicon:
         "_hazard_prefixes",
         "_kind",
         "_matcher",
+        "_pattern_cue",
+        "_pattern_order",
+        "_patterns",
         "_read_cached",
         "cues",
         "hazard_fallback",
         "negation_reach",
         "triage",
+        "urgent",
+        "urgent_categories",
     )
 
     def __init__(
@@ -114,9 +159,37 @@ class DangerLexicon:
         triage: str,
         hazard_categories: Iterable[str] = (),
         hazard_fallback: str | None = None,
+        composed: Iterable[tuple[ThingStatePattern, str]] = (),
+        compose_ignore: Iterable[str] = (),
+        compose_blockers: Iterable[str] = (),
+        urgent: Iterable[tuple[UrgentMatter, ThingStatePattern | None]] = (),
     ) -> None:
-        """Build from the configured classes and word lists; :meth:`load` reads the file."""
+        """Build from the configured classes and word lists; :meth:`load` reads the file.
+
+        ``composed``: thing-and-state patterns, each with the cue class it stands for;
+        ``urgent``: the urgent matters in order (the first one found wins), each with
+        the pattern that finds it in a text (or only its cue classes).
+        """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
+        pairs = list(composed)
+        for pattern, cue_name in pairs:
+            if cue_name not in self.cues:
+                raise ValueError(f"pattern {pattern.name!r}: unknown cue class {cue_name!r}")
+        self._pattern_cue: Mapping[str, str] = {p.name: cue_name for p, cue_name in pairs}
+        ignore = [normalise(word) for word in compose_ignore]
+        blockers = [normalise(word) for word in compose_blockers]
+        matters = list(urgent)
+        self.urgent: tuple[UrgentMatter, ...] = tuple(matter for matter, _ in matters)
+        self.urgent_categories = frozenset(
+            code for matter in self.urgent for code in (matter.category, *matter.keep)
+        )
+        # One set for both: one pass over each piece of a report's text.
+        patterns = [p for p, _ in pairs] + [p for _, p in matters if p is not None]
+        names = [p.name for p in patterns]
+        if len(set(names)) != len(names):
+            raise ValueError("a pattern name is used twice (compose and urgent share names)")
+        self._patterns = PatternSet(patterns, ignore=ignore, blockers=blockers)
+        self._pattern_order = tuple(p.name for p, _ in pairs)
         self.triage = triage
         self.hazard_fallback = hazard_fallback
         self.negation_reach = negation_reach
@@ -244,6 +317,127 @@ class DangerLexicon:
         reach = 3
         if "negation_reach" in top:
             reach = int(doc.number(top["negation_reach"], "negation_reach", minimum=0))
+        cue_names = {cue.name for cue in cues}
+
+        def word_list(node: Node, what: str) -> tuple[str, ...]:
+            # Pattern words may recur across patterns (人 is a thing of several), not in one.
+            items = doc.sequence(node, what)
+            if not items:
+                raise doc.error(node, f"{what} must list at least one word")
+            listed: dict[str, int] = {}
+            for item in items:
+                key = normalise(doc.scalar(item, f"a word of {what}"))
+                if key in listed:
+                    raise doc.error(item, f"word {key!r} already listed at line {listed[key]}")
+                listed[key] = doc.line(item)
+            return tuple(listed)
+
+        def flag(fields: dict[str, Node], key: str, name: str, default: bool) -> bool:
+            if key not in fields:
+                return default
+            value = doc.scalar(fields[key], f"{key} of {name}")
+            if value not in ("true", "false"):
+                raise doc.error(fields[key], f"{key} of {name} must be true or false")
+            return value == "true"
+
+        def pattern(
+            name: str, fields: dict[str, Node], window: int, clause: bool
+        ) -> ThingStatePattern:
+            if "window" in fields:
+                window = int(doc.number(fields["window"], f"window of {name}", minimum=1))
+            clause = flag(fields, "clause", name, clause)
+            return ThingStatePattern(
+                name,
+                word_list(fields["things"], f"things of {name}"),
+                word_list(fields["states"], f"states of {name}"),
+                window,
+                clause,
+            )
+
+        def cue_set(node: Node, what: str) -> frozenset[str]:
+            names: set[str] = set()
+            for item in doc.sequence(node, what):
+                name = doc.scalar(item, f"a cue class of {what}")
+                if name not in cue_names:
+                    raise doc.error(
+                        item, f"unknown cue class {name!r} (known: {', '.join(cue_names)})"
+                    )
+                names.add(name)
+            return frozenset(names)
+
+        composed: list[tuple[ThingStatePattern, str]] = []
+        ignore: tuple[str, ...] = ()
+        blockers: tuple[str, ...] = ()
+        window = 6
+        if "compose" in top:
+            compose = doc.fields(
+                top["compose"],
+                "compose",
+                required=frozenset({"patterns"}),
+                optional=_COMPOSE_FIELDS,
+            )
+            if "window" in compose:
+                window = int(doc.number(compose["window"], "compose window", minimum=1))
+            if "ignore" in compose:
+                ignore = word_list(compose["ignore"], "compose ignore")
+            if "blockers" in compose:
+                blockers = word_list(compose["blockers"], "compose blockers")
+            for name, (_key, body) in doc.mapping(compose["patterns"], "patterns").items():
+                fields = doc.fields(
+                    body,
+                    f"pattern {name}",
+                    required=frozenset({"cue", "things", "states"}),
+                    optional=_PATTERN_FIELDS,
+                )
+                cue_name = doc.scalar(fields["cue"], f"cue of pattern {name}")
+                if cue_name not in cue_names:
+                    raise doc.error(fields["cue"], f"unknown cue class {cue_name!r}")
+                composed.append((pattern(name, fields, window, True), cue_name))
+        matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
+        if "urgent" in top:
+            composed_names = {p.name for p, _ in composed}
+            for name, (key, body) in doc.mapping(top["urgent"], "urgent").items():
+                if name in composed_names:
+                    raise doc.error(key, f"urgent matter {name!r} has a compose pattern's name")
+                fields = doc.fields(
+                    body,
+                    f"urgent matter {name}",
+                    required=frozenset({"category"}),
+                    optional=_URGENT_FIELDS,
+                )
+                code = doc.scalar(fields["category"], f"category of {name}")
+                if code not in catalogue:
+                    raise doc.error(
+                        fields["category"], f"category {code!r} is not in the catalogue"
+                    )
+                keep: set[str] = set()
+                for item in (
+                    doc.sequence(fields["keep"], f"keep of {name}") if "keep" in fields else ()
+                ):
+                    kept = doc.scalar(item, f"a category of {name}")
+                    if kept not in catalogue:
+                        raise doc.error(item, f"category {kept!r} is not in the catalogue")
+                    keep.add(kept)
+                has_words = "things" in fields or "states" in fields
+                if has_words and not ("things" in fields and "states" in fields):
+                    raise doc.error(body, f"urgent matter {name} needs both things and states")
+                if not has_words and "cues" not in fields:
+                    raise doc.error(body, f"urgent matter {name} needs things and states, or cues")
+                matters.append(
+                    (
+                        UrgentMatter(
+                            name,
+                            code,
+                            cue_set(fields["cues"], f"cues of {name}")
+                            if "cues" in fields
+                            else frozenset(),
+                            frozenset(keep),
+                            flag(fields, "even_as_hazard", name, False),
+                        ),
+                        # Across clauses: anywhere in the report, so no window applies.
+                        pattern(name, fields, window, False) if has_words else None,
+                    )
+                )
         return cls(
             cues,
             hazard_markers=words("hazard_markers", top["hazard_markers"], "hazard_markers"),
@@ -260,6 +454,10 @@ class DangerLexicon:
             triage=triage,
             hazard_categories=prefixes,
             hazard_fallback=fallback,
+            composed=composed,
+            compose_ignore=ignore,
+            compose_blockers=blockers,
+            urgent=matters,
         )
 
     @classmethod
@@ -298,9 +496,27 @@ class DangerLexicon:
     def _read(self, text: str) -> DangerReading:
         return self.read_found(text, self._matcher.find_text(text))
 
-    def read_found(self, text: str, found: Sequence[tuple[int, str]]) -> DangerReading:
-        """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan)."""
-        if not found:
+    @property
+    def patterns(self) -> PatternSet:
+        """The thing-and-state patterns (compose and urgent), for a :class:`JointScan`."""
+        return self._patterns
+
+    def read_found(
+        self,
+        text: str,
+        found: Sequence[tuple[int, str]],
+        patterns_found: frozenset[str] | None = None,
+    ) -> DangerReading:
+        """:meth:`read` from what ``matcher.find_text(text)`` found (a joint scan).
+
+        ``patterns_found``: what :attr:`patterns` found in ``text``, when the joint scan
+        read it too (``None``: read it here).
+        """
+        if patterns_found is not None and not patterns_found:
+            composed, patterns, urgent_found = _NO_PATTERNS
+        else:
+            composed, patterns, urgent_found = self._compose(text, patterns_found)
+        if not found and not patterns and not urgent_found:
             return _NOTHING
         kind = self._kind
         reach = self.negation_reach
@@ -332,10 +548,29 @@ class DangerLexicon:
             if cue and position > negated_until:
                 classes.add(cue)
             words.append(word)
+        classes.update(composed)
+        words.extend(f"<{name}>" for name in patterns)
         order = list(self.cues)
         cues = tuple(sorted(classes, key=lambda c: (-_RANK[self.cues[c].level], order.index(c))))
         level = self.cues[cues[0]].level if cues else None
-        return DangerReading(cues, level, hazard and not incident, incident, tuple(words))
+        urgent = next(
+            (m for m in self.urgent if m.name in urgent_found or not m.cues.isdisjoint(classes)),
+            None,
+        )
+        return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+
+    def _compose(
+        self, text: str, found: frozenset[str] | None = None
+    ) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        # (cue classes, compose pattern names, everything found) of the thing-and-state
+        # patterns in ``text`` (urgent matters are found under their own names).
+        if found is None:
+            found = self._patterns.find_text(text)
+        if not found:
+            return _NO_PATTERNS
+        cue_of = self._pattern_cue
+        names = tuple(name for name in self._pattern_order if name in found)
+        return frozenset(cue_of[name] for name in names), names, found
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from gridflow.core.ids import case_id_for, disposition_id
 from gridflow.core.inhibition import InhibitRule, InhibitRules, find_inhibitor
 from gridflow.core.loop import LOOP, StageChange, Who, may_act
 from gridflow.core.merge import Report, find_merge_target
+from gridflow.core.offices import split_office
 from gridflow.core.opening import Assessment, assess_report, plan_case, stage_clock, utc
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph, tier_of_code
@@ -29,7 +30,7 @@ from gridflow.core.rules import RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules
 from gridflow.core.silences import SilenceBook
 from gridflow.core.sla import SlaPolicy, Stage, extension_verdict, stage_timestamps
-from gridflow.core.supervision import CaseRoles, case_roles, verifier_of
+from gridflow.core.supervision import CaseRoles, case_roles, known_centre, verifier_of
 from gridflow.core.tiers import SEVERITY_RANK, TIERS_UP, is_above, parent_tier
 from gridflow.core.trusted import TrustedBuilder
 from schemas import (
@@ -514,7 +515,12 @@ class Engine:
         rule = LOOP[fb.action]
         roles = self.roles(case)
         if not may_act(rule.who, fb.center_code, roles):
-            if rule.who is Who.VERIFIER:
+            if rule.who is Who.VERIFIER and split_office(roles.checkers[0]) is not None:
+                message = (
+                    f"{fb.action.value} of case {case.id} comes from its verifier, the "
+                    f"department office {roles.checkers[0]}, not from {fb.center_code}"
+                )
+            elif rule.who is Who.VERIFIER:
                 message = (
                     f"{fb.action.value} of case {case.id} comes from the supervising side "
                     f"(its verifier {roles.checkers[0]} or a centre above it), not from "
@@ -582,6 +588,8 @@ class Engine:
             fact.overdue = not fact.deadline_met and not breached_before
         if fb.satisfaction is not None and rule.step is StepKind.REVISITED:
             fact.satisfaction = fb.satisfaction.value
+        if rule.step is StepKind.RESOLVED:
+            self._ask_office_to_verify(case, fb, now, out)
         if rule.step is StepKind.TAKEN_OVER:
             # The centre that handled it until now did not ask: it is told.
             self._step(
@@ -601,18 +609,60 @@ class Engine:
         self._schedule(case, out)
         return out
 
+    def knows_centre(self, code: str) -> bool:
+        """May ``code`` send feedback: a region's centre, or a verifying office listed."""
+        return known_centre(self.regions, self.catalogue, code)
+
     def roles(self, case: Case) -> CaseRoles:
         """Who handles, supervises and checks ``case`` now (``gridflow.core.supervision``)."""
         return case_roles(self.regions, case.holder, self.verifier(case))
 
     def verifier(self, case: Case) -> str:
         """The centre that checks ``case``'s resolution (核查), by its category's rule."""
-        tier = self.catalogue.verifier_tier(case.category)
-        return verifier_of(self.regions, case.region, case.holder, tier)
+        rule = self.catalogue.verifier_rule(case.category)
+        return verifier_of(self.regions, case.region, case.holder, rule)
 
     def _tier_of(self, centre: str) -> Tier:
         region = self.regions.get(centre)
-        return region.tier if region is not None else tier_of_code(centre)
+        if region is not None:
+            return region.tier
+        office = split_office(centre)
+        # A department office sits at the tier of the region whose office it is.
+        return self._tier_of(office[0]) if office is not None else tier_of_code(centre)
+
+    def _ask_office_to_verify(self, case: Case, fb: Feedback, now: float, out: Outcome) -> None:
+        """A department office that verifies is told the case awaits its 核查.
+
+        A region centre verifier sees the case in its area's list and stream; an office has
+        no area, so it gets a disposition of its own (keyed by its code on the topic).
+        """
+        verifier = self.verifier(case)
+        if split_office(verifier) is None:
+            return
+        self._step(
+            out,
+            case,
+            DispositionAction.STATE,
+            now,
+            StepKind.INFORMED,
+            reason=f"核查: {case.holder} resolved the case; {verifier} verifies",
+            center=verifier,
+            tier=self._tier_of(verifier),
+            key=("verify_request", fb.feedback_id),
+            acted_by=fb.center_code,
+        )
+
+    def _warned(self, case: Case) -> list[str]:
+        """Who a stage's warning (催办) goes to: the holder; under 督办 its supervisor; for
+        the 核查 stage the verifier too (it is the one who must act)."""
+        told = [case.holder]
+        if case.supervisor is not None:
+            told.append(case.supervisor)
+        if case.stage == "verify":
+            verifier = self.verifier(case)
+            if verifier not in told:
+                told.append(verifier)
+        return told
 
     # Effects: what an action does beyond the table's state and stage change. Each runs
     # after the table's checks and before the change; it returns a refusal (nothing
@@ -753,6 +803,7 @@ class Engine:
         deadline_key = str(int(case.deadline))
         if now < case.deadline:
             case.warned = True
+            told = self._warned(case)
             self._step(
                 out,
                 case,
@@ -762,7 +813,24 @@ class Engine:
                 reason=f"{case.stage} deadline near",
                 key=("sla_warning", case.tier, case.stage or "", deadline_key),
                 stage=case.stage,
+                recipients=told,
             )
+            # 催办 reaches the supervising side too, each centre on its own key (the
+            # holder's id is unchanged, so a replay repeats the same ids).
+            for centre in told[1:]:
+                self._step(
+                    out,
+                    case,
+                    DispositionAction.SLA_WARNING,
+                    now,
+                    StepKind.WARNED,
+                    reason=f"催办: {case.stage} deadline near for {case.holder}",
+                    center=centre,
+                    tier=self._tier_of(centre),
+                    key=("sla_warning", case.tier, case.stage or "", deadline_key, centre),
+                    stage=case.stage,
+                    recipients=told,
+                )
         else:
             case.warned = True
             if case.stage == "resolve":
@@ -1074,6 +1142,7 @@ class Engine:
         acted_by: str | None = None,
         silence: str | None = None,
         inhibit_rule: str | None = None,
+        recipients: list[str] | None = None,
     ) -> None:
         """Emit one step: its disposition and, at the same index, its fact."""
         # Every id says what the step is (the feedback that caused it, the tier escalated
@@ -1118,6 +1187,7 @@ class Engine:
                     "villages": None,
                     "merged_cases": None,
                     "merged_into": None,
+                    "recipients": recipients,
                 }
             )
         )

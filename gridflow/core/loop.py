@@ -35,8 +35,9 @@ class Who(StrEnum):
     ABOVE = "a centre above the holder"
     #: 监管分离: the case's verifier (the category's verifier tier, by default the centre
     #: above the holder) or a centre above the verifier; never the centre that handled it
-    #: (the city centre, with no one above, checks its own cases).
-    VERIFIER = "the verifier or above"
+    #: (the city centre, with no one above, checks its own cases). A verifying department
+    #: office (``county:zjz``) checks alone: no region centre stands above it.
+    VERIFIER = "the verifier (or above a region verifier)"
 
 
 def may_act(who: Who, centre: str, roles: CaseRoles) -> bool:

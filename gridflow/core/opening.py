@@ -24,7 +24,8 @@ from typing import NamedTuple, cast
 from gridflow.core.bounded_cache import remember
 from gridflow.core.catalogue import Catalogue, Category
 from gridflow.core.classify import JointScan, KeywordMatcher, TextClassifier
-from gridflow.core.danger import DangerLexicon
+from gridflow.core.danger import DangerLexicon, DangerReading
+from gridflow.core.danger_patterns import PatternSet
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RouteDecision, RouteFacts, RuleSet
 from gridflow.core.severity import SeverityRules, assess_severity, at_most, higher
@@ -104,8 +105,12 @@ def assess_report(
       the reporter's hint, at most ``high``: danger words do not raise it; a hazard the
       classifier put in an incident category (or nowhere) moves to its cue's hazard
       category (火灾隐患, 燃气安全隐患 …), which runs on rectification days;
-    * otherwise the strongest danger cue raises the severity to its level, and a report
-      the classifier could not place that carries a cue becomes the triage category.
+    * otherwise a report whose text describes an urgent matter (``danger.yaml``
+      ``urgent``: 电梯困人, fights, 肇事肇祸, people out of contact, open holes) moves to
+      that matter's category unless it is in one already or in a critical one, so it runs
+      on wall-clock hours; then the strongest danger cue raises the severity to its
+      level, and a report the classifier could not place that carries a cue becomes the
+      triage category.
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -116,19 +121,24 @@ def assess_report(
     lexicon = danger if danger is not None else _default_danger(catalogue)
     active_rules = severity_rules if severity_rules is not None else SeverityRules.default()
     # One pass over the text for the three word lists (categories, severity, danger).
-    scanned = _joint_scan(
+    scanned, patterns = _joint_scan(
         classifier.matcher,
         active_rules.matcher,
         lexicon.matcher if lexicon is not None else None,
-    ).scan(text)
+        lexicon.patterns if lexicon is not None else None,
+    ).scan_read(text)
     if category is None:
         classified = classifier.classify_found(scanned[0])
         category = catalogue.get(classified.code) or fallback
         classified_by = classified.matched
-    reading = lexicon.read_found(text, scanned[2]) if lexicon is not None else None
+    reading = lexicon.read_found(text, scanned[2], patterns) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     if reading is not None and lexicon is not None and reading.hazard:
-        if (
+        urgent = _urgent_category(reading, lexicon, category, catalogue, hazard=True)
+        if urgent is not None:
+            # An open hole is there now, whatever the report fears next: wall-clock hours.
+            category = urgent
+        elif (
             category is fallback
             or category.severity is Severity.CRITICAL
             or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
@@ -139,6 +149,11 @@ def assess_report(
         severity = assess_severity(category, event.severity, "", reporter_role=role)
         severity = at_most(severity, Severity.HIGH)
         return Assessment(category, severity, text, classified_by, True, reading.cues)
+    if reading is not None and reading.urgent is not None and lexicon is not None:
+        # An urgent matter (电梯困人, a fight, 肇事肇祸, someone out of contact, an open
+        # hole) runs on wall-clock hours whichever sibling the keywords chose (电梯故障,
+        # 严重精神障碍患者, 其他事件): the text says what is happening, not the 小类.
+        category = _urgent_category(reading, lexicon, category, catalogue) or category
     severity = assess_severity(
         category,
         event.severity,
@@ -163,16 +178,46 @@ def assess_report(
     return Assessment(category, severity, text, classified_by, hazard, reading.cues)
 
 
+def _urgent_category(
+    reading: DangerReading,
+    lexicon: DangerLexicon,
+    category: Category,
+    catalogue: Catalogue,
+    *,
+    hazard: bool = False,
+) -> Category | None:
+    """The urgent matter's category the report moves to, or ``None`` to stay.
+
+    Not from a critical category (the emergency clock is faster), nor for an unplaced
+    report with a critical cue: the duty room triages it (险情待核实) within minutes.
+    """
+    urgent = reading.urgent
+    if (
+        urgent is None
+        or (hazard and not urgent.even_as_hazard)
+        or category.code in lexicon.urgent_categories
+        or category.severity is Severity.CRITICAL
+        or (category.code == catalogue.fallback and reading.level is Severity.CRITICAL)
+    ):
+        return None
+    return catalogue.get(urgent.category)
+
+
 #: Incident categories (突发事件): a hazard report classified here moves to a hazard one.
 _INCIDENTS = ("SJ04",)
 
 
 @functools.lru_cache(maxsize=4)
 def _joint_scan(
-    categories: KeywordMatcher, severity: KeywordMatcher, danger: KeywordMatcher | None
+    categories: KeywordMatcher,
+    severity: KeywordMatcher,
+    danger: KeywordMatcher | None,
+    patterns: PatternSet | None,
 ) -> JointScan:
     # A few, not one: tests and a rules reload bring other word lists.
-    return JointScan((categories, severity) if danger is None else (categories, severity, danger))
+    if danger is None:
+        return JointScan((categories, severity))
+    return JointScan((categories, severity, danger), patterns)
 
 
 def _default_danger(catalogue: Catalogue) -> DangerLexicon | None:

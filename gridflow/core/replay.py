@@ -135,7 +135,7 @@ class _Replayer:
         ingest_clock = _NO_CLOCK if self.clock is None else datetime.fromtimestamp(self.clock, UTC)
         if _is_feedback(record.value):
             feedback, rejects = decode_feedback(
-                record.value, known_center=self.engine.regions.__contains__, limits=self.limits
+                record.value, known_center=self.engine.knows_centre, limits=self.limits
             )
             for fb in feedback:
                 self.feedback(fb)

@@ -273,7 +273,7 @@ class Pipeline:
     def _feedback_in(self, rec: InRecord, result: BatchResult, dirty: dict[int, set[str]]) -> None:
         items, rejects = decode_feedback(
             rec.value,
-            known_center=self.engine_at(rec.timestamp).regions.__contains__,
+            known_center=self.engine_at(rec.timestamp).knows_centre,
             limits=self.limits,
         )
         for reject in rejects:
@@ -705,10 +705,21 @@ def _dump(model: Feedback) -> bytes:
     return orjson.dumps(model.model_dump(mode="json"))
 
 
+#: The fields a disposition leaves out when they are None (every other one is always set).
+_NULLABLE = tuple(name for name, info in Disposition.model_fields.items() if info.default is None)
+
+
 def _disposition_doc(disp: Disposition) -> dict[str, Any]:
     # model_construct skipped validation on the hot path; orjson writes the same JSON as
     # model_dump(mode="json") would (enums as values, aware datetimes as RFC 3339).
-    return {k: v for k, v in disp.__dict__.items() if v is not None}
+    # A copy with the None fields deleted keeps the field order and costs half of a
+    # comprehension over every field.
+    values = disp.__dict__
+    doc = values.copy()
+    for name in _NULLABLE:
+        if values.get(name, doc) is None:
+            del doc[name]
+    return doc
 
 
 __all__ = ["BatchResult", "Pipeline"]

@@ -40,9 +40,13 @@ async def send_batched(
     ``on_refused`` and skipped: replaying the batch would be refused again, so raising
     would only make the worker restart into the same refusal forever.
     """
-    groups: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
+    # Records as they came, grouped by topic partition (no tuple built per record).
+    groups: dict[tuple[str, int], list[Record]] = {}
     pickers: dict[str, Callable[[bytes | None, bytes | None], int]] = {}
-    for topic, key, value, partition in records:
+    #: with ``on_refused``, values at least this long travel alone
+    alone = ALONE_BYTES if on_refused is not None else None
+    for record in records:
+        topic, key, value, partition = record
         if partition is None:
             pick = pickers.get(topic)
             if pick is None:
@@ -51,14 +55,18 @@ async def send_batched(
                 await producer.client._wait_on_metadata(topic)
                 pick = pickers[topic] = _partition_picker(producer, topic)
             partition = pick(key, value)
-        groups.setdefault((topic, partition), []).append((key, value))
+        group = groups.get((topic, partition))
+        if group is None:
+            group = groups[(topic, partition)] = []
+        group.append(record)
     sent: list[tuple[asyncio.Future[Any], TopicPartition, int]] = []
     for (topic, partition), items in groups.items():
         tp = TopicPartition(topic, partition)
         batch = producer.create_batch()
+        append = batch.append
         count = 0
-        for key, value in items:
-            if on_refused is not None and value is not None and len(value) >= ALONE_BYTES:
+        for _, key, value, _ in items:
+            if alone is not None and value is not None and len(value) >= alone:
                 if count:
                     sent.append(
                         (await producer.send_batch(batch, topic, partition=partition), tp, count)
@@ -67,14 +75,16 @@ async def send_batched(
                 batch.append(key=key, value=value, timestamp=None)
                 sent.append((await producer.send_batch(batch, topic, partition=partition), tp, 1))
                 batch = producer.create_batch()
+                append = batch.append
                 continue
-            if batch.append(key=key, value=value, timestamp=None) is None:
+            if append(key=key, value=value, timestamp=None) is None:
                 sent.append(
                     (await producer.send_batch(batch, topic, partition=partition), tp, count)
                 )
                 batch = producer.create_batch()
+                append = batch.append
                 count = 0
-                if batch.append(key=key, value=value, timestamp=None) is None:
+                if append(key=key, value=value, timestamp=None) is None:
                     raise ValueError(
                         f"a record of {len(value or b'')} bytes does not fit a batch of {topic}"
                     )

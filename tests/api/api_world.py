@@ -21,6 +21,9 @@ COUNTY = "500103000000"
 OTHER_COUNTY = "500104000000"
 OTHER_COUNTY_VILLAGE = "500104001001"
 CITY = "500000000000"
+#: verifying department offices (catalogue.yaml offices:): 渝中区住建委质监站, and 大渡口区's
+ZJZ = "500103000000-zjz"
+OTHER_ZJZ = "500104000000-zjz"
 
 #: secret -> token, one of each kind the tests need.
 TOKENS = {
@@ -30,6 +33,8 @@ TOKENS = {
     "t-county": Token("county", Role.CENTRE, COUNTY),
     "t-other-county": Token("other-county", Role.CENTRE, OTHER_COUNTY),
     "t-city": Token("city", Role.CENTRE, CITY),
+    "t-zjz": Token("zjz", Role.CENTRE, ZJZ),
+    "t-other-zjz": Token("other-zjz", Role.CENTRE, OTHER_ZJZ),
     "t-app": Token("app", Role.FIELD_APP, COUNTY),
     "t-ops": Token("ops", Role.OPS, CITY),
     "t-ops-other": Token("ops-other", Role.OPS, OTHER_COUNTY),

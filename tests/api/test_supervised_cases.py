@@ -92,6 +92,7 @@ async def test_a_read_model_created_before_gains_the_new_columns(tmp_path: Path)
     try:
         await db.create_schema(engine)
         async with engine.begin() as conn:
+            await conn.execute(text("DROP INDEX ix_cases_verifier_due"))
             for column in ("supervisor", "verifier"):
                 await conn.execute(text(f"ALTER TABLE cases DROP COLUMN {column}"))
         await db.create_schema(engine)  # what the next start does
@@ -99,6 +100,11 @@ async def test_a_read_model_created_before_gains_the_new_columns(tmp_path: Path)
             names = await conn.run_sync(
                 lambda c: {col["name"] for col in inspect(c).get_columns("cases")}
             )
+            indexes = await conn.run_sync(
+                lambda c: {i["name"] for i in inspect(c).get_indexes("cases")}
+            )
         assert {"supervisor", "verifier"} <= names
+        # a verifying office's list has its index (added with department offices)
+        assert "ix_cases_verifier_due" in indexes
     finally:
         await engine.dispose()

@@ -184,3 +184,24 @@ def test_test_only_variables_are_known_and_say_what_for() -> None:
     known = setting_variables()
     assert "GRIDFLOW_TEST_BROKERS" in known and "GRIDFLOW_CONFIG" in known
     assert all(what for what in OTHER_VARIABLES.values())
+
+
+def test_rules_check_refuses_an_unknown_verifying_office_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from gridflow.core.bundled import BUNDLED_RULES
+
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules)
+    catalogue = rules / "catalogue.yaml"
+    lines = catalogue.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(n for n, text in enumerate(lines, 1) if text.startswith("  SJ0802: town:scjgs"))
+    lines[line - 1] = lines[line - 1].replace("town:scjgs", "town:scjg")
+    catalogue.write_text("".join(lines), encoding="utf-8")
+    assert main(["rules", "check", str(rules), "--as-of", "2026-09-01"]) == 2
+    assert one_line_error(capsys) == (
+        f"{catalogue}:{line}: verifiers: SJ0802 names office 'scjg' (did you mean "
+        "'scjgs'?), which offices: does not list (known: zjz, scjgs, yjj)\n"
+    )

@@ -193,6 +193,46 @@ def test_village_accepts_and_resolves_town_verifies_and_closes(
     town.close()
 
 
+def test_a_verifying_office_signs_in_and_checks_the_cases_it_verifies(
+    browser: Any, api: ApiProcess
+) -> None:
+    """监管分离 with a department office: the town handles a 危房; the county 住建委's
+    质监站 (not a region centre) has it in its 待办 and verifies and closes it."""
+    zjz = "500103000000-zjz"
+    case_id = report(
+        api,
+        "console-o1",
+        category="BJ0501",
+        title="居民楼外墙开裂",
+        location={"lat": 29.5665, "lon": 106.5835},
+    )
+    town = sign_in(browser, api, TOKENS["town"][0], f"#/case/{case_id}")
+    for action, state in (("accept", "处置中"), ("resolve", "待核查")):
+        town.wait_for_selector(f"[data-action={action}]")
+        town.click(f"[data-action={action}]")
+        town.wait_for_selector(f"#case-state:has-text('{state}')")
+    # The town's page names the verifying office; the town itself may not check.
+    town.wait_for_selector("#case-verifier:has-text('渝中区住建委质监站')")
+    assert "verify" not in town.eval_on_selector_all(
+        "[data-action]", "bs => bs.map(b => b.dataset.action)"
+    )
+
+    office = sign_in(browser, api, TOKENS["zjz"][0])
+    assert office.inner_text("#centre-name") == "渝中区住建委质监站"
+    office.wait_for_selector(f"tr[data-case='{case_id}']")
+    office.click(f"tr[data-case='{case_id}'] a")
+    office.wait_for_selector("#case-state:has-text('待核查')")
+    actions = office.eval_on_selector_all("[data-action]", "bs => bs.map(b => b.dataset.action)")
+    assert actions == ["verify", "reject_resolution"]
+    office.click("[data-action=verify]")
+    office.wait_for_selector("#case-state:has-text('核查通过')")
+    office.click("[data-action=close]")
+    office.wait_for_selector("#case-state:has-text('已结案')")
+    assert office.get_attribute("#case-verifier", "data-code") == zjz
+    office.close()
+    town.close()
+
+
 def test_the_map_draws_the_counties_and_the_open_cases(browser: Any, api: ApiProcess) -> None:
     report(api, "console-map-1")
     county = sign_in(browser, api, TOKENS["county"][0], "#/map")

@@ -319,7 +319,7 @@ def test_a_small_valid_pair_loads(tmp_path: Path) -> None:
             "versoin: 1",
             1,
             "unknown field 'versoin' in catalogue (known: categories, compatible, defaults, "
-            "fallback, majors, verifiers, version)",
+            "fallback, majors, offices, verifiers, version)",
             id="unknown-top-field",
         ),
         pytest.param(

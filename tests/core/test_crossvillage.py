@@ -345,13 +345,92 @@ def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
         assert kept == reloaded
 
 
+def test_a_town_row_is_written_as_its_documents_whatever_was_serialised_before() -> None:
+    # Each candidate's JSON is made once and reused (the row is rewritten after every
+    # batch); the row's bytes must stay what the documents themselves encode to.
+    import orjson
+
+    state = TownState(TOWN)
+    for case in (
+        opened("A", V1),
+        opened("B", V2, metres=100, after_s=1),
+        opened("C", V1, metres=900),
+    ):
+        decide(state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60)
+    plain = orjson.dumps(
+        {
+            "t": state.town,
+            "c": [c.to_doc() for c in state.candidates.values()],
+            "s": state.seen,
+            "a": [[c.to_doc(), survivor] for c, survivor in state.absorbed.values()],
+        }
+    )
+    assert state.absorbed and state.to_bytes() == plain
+    assert state.to_bytes() == plain  # the remembered JSON, second time round
+    assert TownState.from_bytes(plain) == state
+
+
+def _nearest_by_walking_every_place(state: TownState, case: OpenedCase) -> str | None:
+    # The decision as a walk over every candidate and absorbed place (before the
+    # latitude index): nearest compatible place of another village, then oldest, then id.
+    from gridflow.core.geo import haversine_m
+
+    known = limits(case.category)
+    if known is None:
+        return None
+    radius, window = known
+    best: tuple[float, float, str] | None = None
+    places = [(c, c) for c in state.candidates.values()]
+    places += [
+        (p, state.candidates[s]) for p, s in state.absorbed.values() if s in state.candidates
+    ]
+    for place, target in places:
+        if target.region == case.region or abs(place.reported_at - case.reported_at) > window:
+            continue
+        if not compatible(place.category, case.category):
+            continue
+        distance = haversine_m(case.lat, case.lon, place.lat, place.lon)
+        if distance <= radius:
+            rank = (distance, target.opened_at, target.case_id)
+            best = rank if best is None or rank < best else best
+    return best[2] if best else None
+
+
+def test_a_dense_town_decides_as_a_walk_over_every_place_would() -> None:
+    # Hundreds of candidates in one town, many on the same latitude, expiring as the
+    # clock moves: the latitude index must offer every place the walk would consider.
+    import random
+
+    rng = random.Random(9)
+    villages = (V1, V2, "500103001011")
+    state = TownState(TOWN)
+    absorbed = 0
+    for i in range(600):
+        metres = rng.choice((0.0, 120.0, 250.0)) if i % 4 == 0 else rng.uniform(-900, 900)
+        case = opened(
+            f"c{i:03d}",
+            rng.choice(villages),
+            metres=metres,
+            category=rng.choice(("SJ0102", "SJ0103", "BJ0101")),
+            after_s=i * 30.0,
+        )._replace(lon=LON + rng.uniform(-0.003, 0.003))
+        state.expire(case.opened_at, limits)
+        expected = _nearest_by_walking_every_place(state, case)
+        got = decide(
+            state, case, case.opened_at, limits=limits, compatible=compatible, retention_s=60
+        )
+        assert (got.absorb.survivor.case_id if got.absorb else None) == expected
+        absorbed += got.absorb is not None
+    assert absorbed > 50 and len(state.candidates) > 50
+
+
 # ------------------------------------------------- inhibition across village lines
 FIRE_RULE = InhibitRule("火灾现场", ("SJ0401",), ("SJ0504",), radius_m=500.0, window_s=21600.0)
 RULES = InhibitRules([FIRE_RULE])
 
 
 def fire(case_id: str = "F", region: str = V1, priority: str = "critical") -> OpenedCase:
-    return replace(opened(case_id, region, category="SJ0401"), priority=priority)
+    return opened(case_id, region, category="SJ0401")._replace(priority=priority)
 
 
 def cars(
@@ -370,7 +449,7 @@ INHIBIT_CASES = [
     ("7 h after: beyond the rule's 6 h", cars(after_s=7 * 3600), "critical", False),
     ("before the fire was reported", cars(after_s=-60), "critical", False),
     ("a fire below the rule's source_priority", cars(), "high", False),
-    ("not a target of the rule", replace(cars(), category="SJ0102"), "critical", False),
+    ("not a target of the rule", cars()._replace(category="SJ0102"), "critical", False),
 ]  # fmt: skip
 
 

@@ -81,6 +81,83 @@ def test_strongest_cue_first(lexicon: DangerLexicon) -> None:
     assert reading.level is Severity.CRITICAL
 
 
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        # A thing and what is happening to it, in words no cue lists: the patterns
+        # (danger.yaml compose) find them in either order, with words between.
+        ("厨房里天然气的味道好重", "gas"),
+        ("液化气罐在往外冒，嘶嘶响", "gas"),
+        ("钓鱼的大爷脚一滑掉进塘里去了", "drowning"),
+        ("塔吊倒下来了，压住了工棚", "collapse"),
+        ("后山的泥巴一下子冲下来了", "landslide"),
+        ("他怎么拍都拍不醒", "unconscious"),
+        ("老人吃东西哽住了，脸都憋青了", "unconscious"),
+        ("小孩翻出阳台，挂在防盗网外面", "fall"),
+        ("门口有人举着一把西瓜刀在晃", "violence"),
+        ("对面沙滩上还有几个人没跑出来", "trapped"),
+    ],
+)
+def test_a_thing_and_its_state_is_a_cue(lexicon: DangerLexicon, text: str, cue: str) -> None:
+    assert cue in lexicon.read(text).cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Negated, only possible, or said of something else: no pattern.
+        "屋里暂时没有天然气味道",
+        "河边的护栏不会倒吧",
+        "燃气公司下周来抄表，家里要留人",
+        # Everyday words made of a thing's or a state's characters (ignore list).
+        "楼下的火锅店营业到两点",
+        "河粉店门口排长队",
+        "找人砍价，砍了一半",
+        # In different clauses: the pattern needs them together.
+        "河边新开了一家面馆，味道不错",
+    ],
+)
+def test_no_pattern_where_nothing_is_happening(lexicon: DangerLexicon, text: str) -> None:
+    assert not [word for word in lexicon.read(text).words if word.startswith("<")]
+
+
+@pytest.mark.parametrize(
+    ("text", "matter"),
+    [
+        ("电梯卡在两层楼中间，里面一个老人在喊", "lift-trapped"),
+        ("我被关在电梯里了", "lift-trapped"),
+        ("那个精神病人又犯病了，在砸别人的窗户", "mental-illness"),
+        ("独居的张大爷三天联系不上了", "out-of-contact"),
+        ("楼上独居的婆婆好几天没出门，敲门没人应", "out-of-contact"),
+        ("小区门口的井盖没了，黑黢黢的", "open-manhole"),
+        ("施工队在路上挖了个大坑就走了", "road-hole"),
+        ("两伙人在街上干起来了", "fight"),
+        ("有人在烧烤摊打架", "fight"),  # the violence cue
+        ("有个骑手摔倒在路边起不来", "people-down"),
+    ],
+)
+def test_urgent_matters_are_read_from_the_text(
+    lexicon: DangerLexicon, text: str, matter: str
+) -> None:
+    urgent = lexicon.read(text).urgent
+    assert urgent is not None and urgent.name == matter
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯里的空调不制冷",
+        "小区电梯一周坏了三次，老人上下楼困难",
+        "精神障碍患者的救助补贴怎么申请",
+        "社区请独居老人来登记体检",
+        "盲道被破坏，地砖翘起。位置：井口村",
+        "路面出现大坑，车过要绕",  # a pothole (道路破损), not a hole left open
+    ],
+)
+def test_no_urgent_matter_in_everyday_text(lexicon: DangerLexicon, text: str) -> None:
+    assert lexicon.read(text).urgent is None
+
+
 def event(text: str, **extra: object) -> GridEvent:
     return GridEvent.model_validate(
         {
@@ -126,6 +203,20 @@ def event(text: str, **extra: object) -> GridEvent:
         ("隧道里渗水结冰，容易发生交通事故", {}, "ZZ0306", Severity.NORMAL, True),
         # Smoke is what 露天烧烤 is: it does not make the barbecue critical.
         ("楼下烧烤摊的烟子往楼上飘", {}, "SJ0506", Severity.NORMAL, False),
+        # Urgent matters move from the sibling the keywords chose (电梯故障, 严重精神障碍
+        # 患者, 独居老人) to the matter's category, which runs on wall-clock hours …
+        ("电梯卡在两层楼中间，里面一个老人在喊", {}, "SJ0420", Severity.HIGH, False),
+        ("精神病人发病了，在街上砸车窗", {}, "ZZ0521", Severity.HIGH, False),
+        ("独居老人好几天没出门，敲门没人应", {}, "ZZ0520", Severity.HIGH, False),
+        # … also from a network's own code: the text says what is happening.
+        ("电梯停在两层之间，里面有人", {"category": "SJ0803"}, "SJ0420", Severity.HIGH, False),
+        # … an open hole even in a hazard report (it is there now) …
+        ("马路中间有个井被人掀开了，要出事", {}, "BJ0101", Severity.NORMAL, True),
+        # … but not out of a critical category, nor away from triage when an unplaced
+        # report carries a critical cue (the duty room looks within minutes).
+        ("有个男的在巷子里追着人砍", {}, "SJ0620", Severity.HIGH, False),
+        # Family disputes keep their own handling (婚姻家庭纠纷 keep).
+        ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
 )  # fmt: skip
 def test_assessment(
@@ -145,6 +236,11 @@ def test_assessment(
         ("火苗,", "火灾,", "火灾, 火势", "already listed"),
         ("hazard_fallback: ZZ0306", "hazard_fallback: ZZ0399", "hazard_fallback: ZZ0399", "not in the catalogue"),
         ("version: 1", "version: 1\nlexicon: x", "lexicon: x", "unknown field 'lexicon'"),
+        ("      cue: gas\n", "      cue: gases\n", "cue: gases", "unknown cue class 'gases'"),
+        ("    category: SJ0420", "    category: SJ0499", "category: SJ0499", "not in the catalogue"),
+        ("    cues: [violence]", "    cues: [brawl]", "cues: [brawl]", "unknown cue class 'brawl'"),
+        ("    even_as_hazard: true", "    even_as_hazard: yes", "even_as_hazard: yes", "true or false"),
+        ("  people-down:", "  smashing :", "  smashing :", "has a compose pattern's name"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(

@@ -54,14 +54,42 @@ def test_the_set_is_large_varied_and_apart_from_the_tuning_data(reports: list[Re
     assert not any(report.text in tuning for report in reports)
 
 
-def test_the_holdout_meets_the_issue_targets(figures: dict[str, Figures]) -> None:
-    holdout = figures["holdout"]
-    wrong = [outcome.describe() for outcome in holdout.misses]
-    assert holdout.critical_recall >= TARGETS.critical_recall, wrong
-    assert holdout.critical_precision >= TARGETS.critical_precision, wrong
-    assert holdout.hazard_recall >= TARGETS.hazard_recall, wrong
-    assert holdout.hazards_as_critical <= TARGETS.hazards_as_critical, wrong
-    assert holdout.meets()
+def _worked_on(reports: list[Report]) -> Figures:
+    assessor = Assessor()
+    return score(
+        assessor.outcome(report)
+        for report in reports
+        if report.split == "holdout" and report.round in (1, 2, 3, 4)
+    )
+
+
+def test_the_rounds_worked_on_meet_the_issue_targets(reports: list[Report]) -> None:
+    # Rounds 1-4: each scored once, then its misses worked on (docs/classification.md), so
+    # these figures say the lexicon covers what it has seen, not how it does on new text.
+    worked_on = _worked_on(reports)
+    wrong = [outcome.describe() for outcome in worked_on.misses]
+    assert worked_on.critical_recall >= TARGETS.critical_recall, wrong
+    assert worked_on.critical_precision >= TARGETS.critical_precision, wrong
+    assert worked_on.hazard_recall >= TARGETS.hazard_recall, wrong
+    assert worked_on.hazards_as_critical <= TARGETS.hazards_as_critical, wrong
+    assert worked_on.meets()
+
+
+def test_the_blind_round_keeps_its_first_score_and_misses_the_targets(
+    figures: dict[str, Figures],
+) -> None:
+    # Round 6 was written blind (its author read neither the lexicon nor the keywords) and
+    # scored once, after the compositional patterns were frozen: that first score is the
+    # honest figure for new text, and it is below the issue's targets. Its misses are left
+    # as they are (not worked on), so the floors sit just under the first score and the
+    # whole holdout's verdict stays "NOT met" until a change generalises.
+    fresh = figures["holdout round 6"]
+    assert fresh.critical_recall >= 0.84
+    assert fresh.critical_precision >= 0.80
+    assert fresh.hazard_recall >= 0.65
+    assert fresh.hazards_as_critical <= 5
+    assert fresh.urgent_on_wall_clock >= 0.68
+    assert not figures["holdout"].meets()
 
 
 @pytest.mark.parametrize(
@@ -76,15 +104,25 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
     assert part.hazard_recall >= 0.95
 
 
+def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None:
+    # Urgent matters are read from the text (danger.yaml urgent), whichever sibling the
+    # keywords chose. The target (0.9) was worked for on the tune reports; the holdout,
+    # scored once at the end, sets a floor just under its figure (0.642).
+    assert figures["tune"].urgent_on_wall_clock >= 0.9
+    assert figures["holdout"].urgent_on_wall_clock >= 0.6
+
+
 def test_the_command_prints_every_part_and_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     danger_eval.register(parser.add_subparsers())
     args = parser.parse_args(["danger-eval", "--misses"])
-    assert args.func(args) == 0
+    # Exit 1: the blind round 6 keeps the whole holdout under the targets.
+    assert args.func(args) == 1
     out = capsys.readouterr().out
     assert "| holdout round 2 | 143 | 73 |" in out
+    assert "| holdout round 6 | 268 | 107 |" in out
     assert "| holdout |" in out and "| all |" in out
-    assert "holdout: targets met" in out
+    assert "holdout: targets NOT met" in out
     assert "tune: " in out  # the wrong decisions, per part
 
 

@@ -251,8 +251,17 @@ def test_missed_deadlines_escalate_one_tier_at_a_time_then_breach_once(engine: E
     ]
     assert [s for s in seen if s[0] == "sla_breach"] == [("sla_breach", "city", CITY)]
     # 督办: the village keeps handling under each supervisor, so every 催办 warning (one per
-    # deadline) and every supervision notice goes to it.
-    assert [s[1:] for s in seen if s[0] == "sla_warning"] == [("village", VILLAGE)] * 4
+    # deadline) and every supervision notice goes to it; under 督办 the supervisor of the
+    # time is warned too.
+    assert [s[1:] for s in seen if s[0] == "sla_warning"] == [
+        ("village", VILLAGE),
+        ("village", VILLAGE),
+        ("town", TOWN),
+        ("village", VILLAGE),
+        ("county", COUNTY),
+        ("village", VILLAGE),
+        ("city", CITY),
+    ]
     assert [s[1:] for s in seen if s[0] == "state"] == [("village", VILLAGE)] * 3
     assert (case.holder, case.supervisor) == (VILLAGE, CITY)
     assert engine.apply_tick(state, case_id, now + 10**6).dispositions == []

@@ -111,13 +111,15 @@ def test_a_longer_keyword_lost_to_a_longest_one_leaves_its_shorter_prefix() -> N
     assert matcher.find("消防栓塞物品") == [(0, "消防"), (2, "栓塞物品")]
 
 
-#: The three word lists a report's text is read with, in the order assess_report scans them.
+#: The three word lists a report's text is read with, in the order assess_report scans them,
+#: and the danger patterns read with them.
 _JOINT = JointScan(
     (
         TextClassifier.default().matcher,
         SeverityRules.default().matcher,
         DangerLexicon.default().matcher,
-    )
+    ),
+    DangerLexicon.default().patterns,
 )
 _REPORT_PIECES = st.sampled_from(
     [
@@ -145,6 +147,15 @@ _REPORT_PIECES = st.sampled_from(
         "很大",
         "打架",
         "持刀",
+        # Danger patterns: things, states, blockers, and a place name.
+        "天然气",
+        "的味道",
+        "没",
+        "井口村",
+        "井盖",
+        "不见了",
+        "独居",
+        "敲门没人应",
     ]
 )
 
@@ -154,9 +165,11 @@ _REPORT_PIECES = st.sampled_from(
 def test_a_joint_scan_finds_what_each_matcher_finds_alone(parts: list[str]) -> None:
     text = "".join(parts)
     for _ in range(2):  # and again, from what it remembered
-        scanned = _JOINT.scan(text)
+        scanned, patterns = _JOINT.scan_read(text)
         for index, matcher in enumerate(_JOINT.matchers):
             assert scanned[index] == matcher.find_text(text)
+        # The patterns read piece by piece with the scan, as they read the text alone.
+        assert patterns == DangerLexicon.default().patterns.find_text(text)
 
 
 def test_a_joint_scan_keeps_each_lists_longest_match() -> None:
@@ -350,6 +363,7 @@ def _disposition_values() -> dict[str, object]:
         "villages": None,
         "merged_cases": None,
         "merged_into": None,
+        "recipients": None,
     }
 
 

@@ -19,6 +19,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.engine import Engine
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.loop import Who, may_act
+from gridflow.core.offices import VerifierRule
 from gridflow.core.region_state import RegionState
 from gridflow.core.regions import RegionGraph
 from gridflow.core.supervision import case_roles, verifier_of
@@ -66,7 +67,7 @@ VERIFIERS = [
 def test_the_verifier_of_a_case(
     regions: RegionGraph, tier: Tier | None, holder: str, verifier: str
 ) -> None:
-    assert verifier_of(regions, VILLAGE, holder, tier) == verifier
+    assert verifier_of(regions, VILLAGE, holder, tier and VerifierRule(tier)) == verifier
 
 
 #: (who, centre, holder, verifier) -> may act? The holder never checks its own work.
@@ -97,11 +98,18 @@ def test_who_may_act_on_a_case(
     assert may_act(who, centre, case_roles(regions, holder, verifier)) is allowed
 
 
-def test_the_bundled_catalogue_names_the_county_for_advertising() -> None:
+def test_the_bundled_catalogue_names_the_county_for_advertising_and_three_offices() -> None:
     catalogue = Catalogue.default()
-    tiers = catalogue.verifier_tiers()
-    assert tiers == {code: Tier.COUNTY for code in ("SJ0201", "SJ0202", "SJ0203")}
-    assert catalogue.verifier_tier("SJ0102") is None
+    rules = {code: str(rule) for code, rule in catalogue.verifier_rules().items()}
+    assert rules == {
+        "BJ0501": "county:zjz",  # 危房: the county 住建委's 质监站
+        "SJ0201": "county",
+        "SJ0202": "county",
+        "SJ0203": "county",
+        "SJ0802": "town:scjgs",  # 食品安全: the town's 市场监管所
+        "ZZ0306": "county:yjj",  # 安全生产隐患: the county 应急管理局
+    }
+    assert catalogue.verifier_rule("SJ0102") is None
 
 
 CATALOGUE = """\
@@ -129,7 +137,10 @@ def _load(tmp_path: Path, text: str) -> Catalogue:
 
 def test_the_longest_verifier_prefix_wins(tmp_path: Path) -> None:
     catalogue = _load(tmp_path, CATALOGUE)
-    assert catalogue.verifier_tiers() == {"SJ0102": Tier.COUNTY, "SJ0104": Tier.TOWN}
+    assert catalogue.verifier_rules() == {
+        "SJ0102": VerifierRule(Tier.COUNTY),
+        "SJ0104": VerifierRule(Tier.TOWN),
+    }
 
 
 @pytest.mark.parametrize(
@@ -148,7 +159,7 @@ def test_the_longest_verifier_prefix_wins(tmp_path: Path) -> None:
             "  SJ01: conty\n",
             10,
             "verifiers: SJ01 names tier 'conty' (did you mean 'county'?); a verifier is "
-            "the centre of one of town, county, city",
+            "the centre of one of town, county, city, or an office there (county:<office>)",
             id="unknown-tier",
         ),
         pytest.param(
@@ -156,7 +167,7 @@ def test_the_longest_verifier_prefix_wins(tmp_path: Path) -> None:
             "  SJ0104: village\n",
             11,
             "verifiers: SJ0104 names tier 'village'; a verifier is the centre of one of "
-            "town, county, city",
+            "town, county, city, or an office there (county:<office>)",
             id="village-cannot-verify",
         ),
         pytest.param(

@@ -20,6 +20,8 @@ TOKENS = {
     "county": ("tok-county", "centre", "500103000000"),
     "app": ("tok-app", "field_app", "500103000000"),
     "ops": ("tok-ops", "ops", "500000000000"),
+    # a verifying department office: 渝中区住建委质监站 (catalogue.yaml offices: zjz)
+    "zjz": ("tok-zjz", "centre", "500103000000-zjz"),
 }
 
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 VILLAGE = "500103001003"
 TOWN = "500103001000"
+ZJZ = "500103000000-zjz"  # 渝中区住建委质监站, which verifies 危房 (BJ0501)
 
 
 def bearer(name: str) -> dict[str, str]:
@@ -38,7 +39,13 @@ def http(api: ApiProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def report(http: httpx.Client, event_id: str, lat: float = 29.55) -> str:
+def report(
+    http: httpx.Client,
+    event_id: str,
+    lat: float = 29.55,
+    category: str = "SJ0102",
+    title: str = "菜市场旁垃圾堆积无人清运",
+) -> str:
     """POST one event and wait until the worker's case for it is in the read model."""
     event = {
         "event_id": event_id,
@@ -46,8 +53,8 @@ def report(http: httpx.Client, event_id: str, lat: float = 29.55) -> str:
         "reported_at": datetime.now(UTC).isoformat(),
         "region_code": VILLAGE,
         "location": {"lat": lat, "lon": 106.57},
-        "title": "菜市场旁垃圾堆积无人清运",
-        "category": "SJ0102",
+        "title": title,
+        "category": category,
         "reporter": {"id": "w-17", "role": "grid_worker", "phone": "13812345678"},
     }
     r = http.post("/v1/events", json=event, headers=bearer("app"))
@@ -128,6 +135,38 @@ def test_the_stream_resumes_after_last_event_id(http: httpx.Client) -> None:
     assert all(d["center_code"].startswith(TOWN[:9]) for _, d in first)
     resumed = read_stream(http, TOWN, 1, {"Last-Event-ID": str(ids[0])})
     assert resumed[0][0] == ids[1]
+
+
+def test_a_department_office_verifies_and_closes_through_the_api(http: httpx.Client) -> None:
+    """监管分离 with a verifying office: the town handles a 危房, the county 住建委's 质监站
+    (not a region centre) sees it in its list and stream, verifies and closes it; the
+    county centre may not."""
+    case_id = report(http, "api-o1", lat=29.65, category="BJ0501", title="居民楼外墙开裂")
+    for action in ("accept", "resolve"):
+        assert act(http, case_id, action, "town")["status"] == "applied"
+
+    def listed() -> dict[str, Any] | None:
+        page = http.get(f"/v1/centres/{ZJZ}/cases", headers=bearer("zjz"))
+        assert page.status_code == 200, page.text
+        found = [c for c in page.json()["cases"] if c["case_id"] == case_id]
+        return found[0] if found and found[0]["state"] == "resolved" else None
+
+    row = wait_until(listed, 30, "the resolved case in the office's list", interval=0.1)
+    assert (row["holder"], row["verifier"]) == (TOWN, ZJZ)
+    refused = http.post(
+        f"/v1/cases/{case_id}/feedback", json={"action": "verify"}, headers=bearer("county")
+    )
+    assert (refused.status_code, refused.json()["reason"]) == (409, "wrong_center")
+    for action, state in (("verify", "verified"), ("close", "closed")):
+        outcome = act(http, case_id, action, "zjz")
+        assert outcome["status"] == "applied", outcome
+        record = outcome["entry"]["record"]
+        assert (record["state"], record["verifier"], record["acted_by"]) == (state, ZJZ, ZJZ)
+    # Its live stream: the rows of the cases it verifies (the 核查 notice on its own key).
+    # (dispatch, the county informed of a 危房, accepted, resolved, the notice, …)
+    rows = read_stream(http, ZJZ, 5, {**bearer("zjz"), "Last-Event-ID": "0"})
+    assert {d["case_id"] for _, d in rows} == {case_id}
+    assert any(d["center_code"] == ZJZ for _, d in rows)
 
 
 def test_a_killed_api_resumes_and_a_rebuild_gives_the_same_cases(

@@ -470,3 +470,40 @@ def _rekeyed_refusal_direct(engine: Engine, value: bytes, arrived_on: int) -> li
     topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
     pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), {}.get, lambda p: {})
     return pipeline.process([InRecord("fb", arrived_on, 41, NOW, None, value)], NOW).outputs
+
+
+def test_a_disposition_is_written_with_exactly_its_set_fields_in_model_order(
+    engine: Engine,
+) -> None:
+    # The pipeline deletes the None fields from a copy instead of filtering every field;
+    # the document must be what the filter gives, in the same order (the wire bytes).
+    import time
+
+    from gridflow.runtime.pipeline import _disposition_doc
+    from gridflow.simulator.events import generate
+
+    now = time.time()  # the simulator reports at the wall clock
+
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), table.get, lambda p: {})
+    records = [
+        InRecord(
+            "in", partition_for(rec.key.decode(), 4) if rec.key else 0, i, now, rec.key, rec.value
+        )
+        for i, rec in enumerate(generate(400, 5, boundary_rate=0.1))
+    ]
+    # A tick first: each partition's timers start with it, so the later one finds them.
+    ticks = [InRecord("cmd", p, -1, now, None, b'{"k":"tick"}') for p in range(4)]
+    dispositions = pipeline.process(ticks + records, now).dispositions
+    later = pipeline.process(
+        [InRecord("cmd", p, -1, now + 86400 * 3, None, b'{"k":"tick"}') for p in range(4)],
+        now + 86400 * 3,
+    )
+    dispositions += later.dispositions
+    kinds = {d.action for d in dispositions}
+    assert {"dispatch", "merge", "state", "escalate"} <= {k.value for k in kinds}
+    for disp in dispositions:
+        plain = {k: v for k, v in disp.__dict__.items() if v is not None}
+        doc = _disposition_doc(disp)
+        assert list(doc.items()) == list(plain.items())

@@ -4,7 +4,9 @@ An optimisation of the core must not change a decision. This runs the same strea
 the simulator's seeded events (duplicates and malformed records included) on a stepped
 clock, with an SLA tick per partition after every batch so warnings, breaches and
 escalations happen — through :class:`gridflow.runtime.pipeline.Pipeline` with no broker,
-and writes every output record (topic, partition, key, value) and every state row write,
+reading back what it writes to the commands topic (the town stage of merges across
+village lines, re-keyed records) in the next batch as a worker would, and writes every
+output record (topic, partition, key, value) and every state row write,
 one line each, in order. Nothing in it reads the wall clock, so two runs of one tree
 give the same bytes, and two trees that decide alike give the same bytes::
 
@@ -53,10 +55,13 @@ def replay(
     batch: int = 500,
     partitions: int = 4,
     out: IO[str] | None = None,
+    commands: bool = True,
 ) -> dict[str, Any]:
     """Replay ``events`` simulator events; returns counts, a SHA-256 of the output and timing.
 
     ``step``: seconds of stream clock between two reports (20,000 × 30 s ≈ a week).
+    ``commands``: read the commands the pipeline writes back in the next batch (after
+    the last batch, until none are left), stamped with that batch's clock.
     """
     from gridflow.runtime.partitioning import partition_for
     from gridflow.runtime.records import InRecord
@@ -84,16 +89,25 @@ def replay(
         )
         offsets[partition] += 1
     digest = hashlib.sha256()
-    outputs = writes = 0
+    outputs = writes = read_back = 0
+    #: commands written by the last batch, read with the next one
+    pending: list[InRecord] = []
+    command_offsets = [0] * partitions
     started = time.perf_counter()
     cpu_started = time.process_time()
-    for i in range(0, len(records), batch):
+    i = 0
+    while i < len(records) or pending:
         chunk = records[i : i + batch]
-        now = chunk[-1].timestamp
+        i += batch
+        now = chunk[-1].timestamp if chunk else current[0].timestamp()
         tick = orjson.dumps({"k": "tick"})
-        chunk = chunk + [
-            InRecord(topics.commands, p, -1, now, None, tick) for p in range(partitions)
-        ]
+        chunk = (
+            pending
+            + chunk
+            + [InRecord(topics.commands, p, -1, now, None, tick) for p in range(partitions)]
+        )
+        read_back += len(pending)
+        pending = []
         result = pipeline.process(chunk, now)
         lines: list[str] = []
         for rec in result.outputs:
@@ -103,6 +117,12 @@ def replay(
                 # A rejection's ``at`` is when it was written (the wall clock), not a decision.
                 value = _RECEIVED_AT.sub(b'"at":"-"', value)
             lines.append(f"out {rec.topic} {rec.partition} {key_text} {value.decode()}\n")
+            if commands and rec.topic == topics.commands and rec.key is not None:
+                home = partition_for(rec.key.decode(), partitions)
+                pending.append(
+                    InRecord(topics.commands, home, command_offsets[home], now, rec.key, rec.value)
+                )
+                command_offsets[home] += 1
         outputs += len(result.outputs)
         for partition in sorted(result.writes):
             rows = result.writes[partition]
@@ -124,6 +144,7 @@ def replay(
     return {
         "events": events,
         "records": len(records),
+        "commands_read": read_back,
         "outputs": outputs,
         "writes": writes,
         "sha256": digest.hexdigest(),
@@ -142,19 +163,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=float, default=30.0, help="clock seconds per report")
     parser.add_argument("--out", help="write every output line to this file")
     parser.add_argument("--profile", action="store_true", help="print a cProfile (top 40)")
+    parser.add_argument(
+        "--no-commands",
+        action="store_true",
+        help="do not read back the commands the pipeline writes (the town stage, re-keyed "
+        "records): the replay before they were read",
+    )
     args = parser.parse_args(argv)
+    commands = not args.no_commands
     gc.collect()
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        summary = replay(args.events, seed=args.seed, step=args.step)
+        summary = replay(args.events, seed=args.seed, step=args.step, commands=commands)
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     elif args.out:
         with open(args.out, "w", encoding="utf-8") as out:
-            summary = replay(args.events, seed=args.seed, step=args.step, out=out)
+            summary = replay(
+                args.events, seed=args.seed, step=args.step, out=out, commands=commands
+            )
     else:
-        summary = replay(args.events, seed=args.seed, step=args.step)
+        summary = replay(args.events, seed=args.seed, step=args.step, commands=commands)
     print(orjson.dumps(summary).decode())
     return 0
 

@@ -324,9 +324,17 @@ def check(
         elif action == "escalate":
             escalations[(case, str(disp.get("tier")))].add(did)
         elif action in ("sla_warning", "sla_breach"):
-            # one warning and one breach per deadline: a new deadline (rework, extension,
-            # escalation) may warn and breach again, the same one may not
-            key = (case, action, disp.get("tier"), disp.get("stage"), disp.get("deadline"))
+            # one warning and one breach per deadline and centre told (催办 reaches the
+            # holder, its supervisor and a 核查's verifier): a new deadline (rework,
+            # extension, escalation) may warn and breach again, the same one may not
+            key = (
+                case,
+                action,
+                disp.get("tier"),
+                disp.get("center_code"),
+                disp.get("stage"),
+                disp.get("deadline"),
+            )
             sla_steps[key].add(did)
         kind = reflected_kind(disp)
         if kind is not None:
@@ -377,12 +385,12 @@ def check(
         if sum(raw_count[i] for i in ids) > 1:
             v.raw_duplicate_escalations += 1
 
-    for (case, action, tier, stage, deadline), ids in sla_steps.items():
+    for (case, action, tier, centre, stage, deadline), ids in sla_steps.items():
         if len(ids) > 1:
             v.duplicate_sla_steps += len(ids) - 1
             v.example(
                 "duplicate_sla_steps",
-                f"{case} {action} {tier}/{stage} deadline {deadline}: {len(ids)} ids",
+                f"{case} {action} {tier}/{stage} to {centre} deadline {deadline}: {len(ids)} ids",
             )
 
     # ---- DLQ: unique rejections; malformed inputs by reason; valid events rejected
