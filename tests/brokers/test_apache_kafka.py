@@ -84,7 +84,17 @@ def test_a_3_node_cluster_keeps_acknowledged_writes_across_a_sigkilled_leader(
             await admin.create_topics(
                 [NewTopic("drill", 1, 3, topic_configs={"min.insync.replicas": "2"})]
             )
-            (meta,) = await admin.describe_topics(["drill"])
+            # The controller answers create_topics before every broker's metadata has
+            # the new partition: describe until it names a leader (once seen empty in CI).
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while True:
+                (meta,) = await admin.describe_topics(["drill"])
+                partitions = meta["partitions"]
+                if partitions and partitions[0]["leader"] >= 0:
+                    break
+                assert loop.time() < deadline, f"no leader for drill: {meta}"
+                await asyncio.sleep(0.1)
         finally:
             await admin.close()
         leader = meta["partitions"][0]["leader"]
