@@ -29,9 +29,10 @@ __all__ = [
 ]
 
 #: An office's key: short lower-case ASCII (it is part of a centre code, URLs, Kafka keys).
-OFFICE_KEY = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+_KEY = r"[a-z][a-z0-9]{1,15}"
+OFFICE_KEY = re.compile(rf"^{_KEY}$")
 #: A department office's centre code: its region's code, '-', its key.
-_OFFICE_CODE = re.compile(r"^([0-9]{12})-([a-z][a-z0-9]{1,15})$")
+_OFFICE_CODE = re.compile(rf"^([0-9]{{12}})-({_KEY})$")
 
 
 @dataclass(frozen=True, slots=True)
