@@ -55,12 +55,15 @@ _FIELDS = frozenset(
         "incident_markers",
         "conditionals",
         "compose",
+        "conditions",
         "urgent",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
 _COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
-_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause"})
+_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause", "incident"})
+_CONDITIONS_FIELDS = frozenset({"window", "overridden_by", "patterns", "events"})
+_CONDITION_FIELDS = frozenset({"things", "states", "window"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -121,6 +124,24 @@ class DangerReading:
 
 
 _NOTHING = DangerReading((), None, False, False, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """Hazards told as a condition: a structure or device in a bad state (锈断, 鼓出来, 朽了).
+
+    A report holding one of ``patterns`` is a hazard, cue words or not (堡坎鼓起来要垮,
+    木楼梯朽了往下陷), unless it also tells of an event now: an incident marker (正在, 刚刚,
+    救命, a victim pattern), a cue of a class in ``overridden_by`` (a victim, a fire, a
+    gas smell: 墙裂开了压到人 is an incident) or one of ``events`` (it fell: 倒下来).
+    """
+
+    patterns: tuple[ThingStatePattern, ...] = ()
+    overridden_by: frozenset[str] = frozenset()
+    #: normalised words saying the structure has already given way.
+    events: tuple[str, ...] = ()
+
+
 _NO_PATTERNS: tuple[frozenset[str], tuple[str, ...], frozenset[str]] = (
     frozenset(),
     (),
@@ -132,13 +153,16 @@ class DangerLexicon:
     """The danger cues, modality markers and hazard categories; immutable, thread-safe."""
 
     __slots__ = (
+        "_condition_names",
         "_hazard_prefixes",
+        "_incident_patterns",
         "_kind",
         "_matcher",
         "_pattern_cue",
         "_pattern_order",
         "_patterns",
         "_read_cached",
+        "conditions",
         "cues",
         "hazard_fallback",
         "negation_reach",
@@ -163,12 +187,17 @@ class DangerLexicon:
         compose_ignore: Iterable[str] = (),
         compose_blockers: Iterable[str] = (),
         urgent: Iterable[tuple[UrgentMatter, ThingStatePattern | None]] = (),
+        incident_patterns: Iterable[str] = (),
+        conditions: Conditions = Conditions(),
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file.
 
         ``composed``: thing-and-state patterns, each with the cue class it stands for;
         ``urgent``: the urgent matters in order (the first one found wins), each with
-        the pattern that finds it in a text (or only its cue classes).
+        the pattern that finds it in a text (or only its cue classes);
+        ``incident_patterns``: names of ``composed`` patterns that mark an incident (a
+        person's state now, a dike giving way), like an incident marker;
+        ``conditions``: hazards told as a structure's condition (:class:`Conditions`).
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -184,10 +213,22 @@ class DangerLexicon:
             code for matter in self.urgent for code in (matter.category, *matter.keep)
         )
         # One set for both: one pass over each piece of a report's text.
-        patterns = [p for p, _ in pairs] + [p for _, p in matters if p is not None]
+        self.conditions = conditions
+        unknown = conditions.overridden_by - set(self.cues)
+        if unknown:
+            raise ValueError(f"conditions: unknown cue classes {sorted(unknown)}")
+        self._condition_names = frozenset(p.name for p in conditions.patterns)
+        self._incident_patterns = frozenset(incident_patterns)
+        if not self._incident_patterns <= set(self._pattern_cue):
+            raise ValueError("an incident pattern is not a compose pattern")
+        patterns = (
+            [p for p, _ in pairs]
+            + [p for _, p in matters if p is not None]
+            + list(conditions.patterns)
+        )
         names = [p.name for p in patterns]
         if len(set(names)) != len(names):
-            raise ValueError("a pattern name is used twice (compose and urgent share names)")
+            raise ValueError("a pattern name is used twice (compose, urgent, conditions)")
         self._patterns = PatternSet(patterns, ignore=ignore, blockers=blockers)
         self._pattern_order = tuple(p.name for p, _ in pairs)
         self.triage = triage
@@ -366,6 +407,7 @@ class DangerLexicon:
             return frozenset(names)
 
         composed: list[tuple[ThingStatePattern, str]] = []
+        incident_patterns: list[str] = []
         ignore: tuple[str, ...] = ()
         blockers: tuple[str, ...] = ()
         window = 6
@@ -393,9 +435,41 @@ class DangerLexicon:
                 if cue_name not in cue_names:
                     raise doc.error(fields["cue"], f"unknown cue class {cue_name!r}")
                 composed.append((pattern(name, fields, window, True), cue_name))
+                if flag(fields, "incident", name, False):
+                    incident_patterns.append(name)
+        conditions = Conditions()
+        if "conditions" in top:
+            section = doc.fields(
+                top["conditions"],
+                "conditions",
+                required=frozenset({"patterns", "overridden_by"}),
+                optional=_CONDITIONS_FIELDS,
+            )
+            condition_window = window
+            if "window" in section:
+                condition_window = int(
+                    doc.number(section["window"], "conditions window", minimum=1)
+                )
+            taken = {p.name for p, _ in composed}
+            found_conditions: list[ThingStatePattern] = []
+            for name, (key, body) in doc.mapping(section["patterns"], "patterns").items():
+                if name in taken:
+                    raise doc.error(key, f"condition {name!r} has a compose pattern's name")
+                fields = doc.fields(
+                    body,
+                    f"condition {name}",
+                    required=frozenset({"things", "states"}),
+                    optional=_CONDITION_FIELDS,
+                )
+                found_conditions.append(pattern(name, fields, condition_window, True))
+            conditions = Conditions(
+                tuple(found_conditions),
+                cue_set(section["overridden_by"], "conditions overridden_by"),
+                word_list(section["events"], "conditions events") if "events" in section else (),
+            )
         matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
         if "urgent" in top:
-            composed_names = {p.name for p, _ in composed}
+            composed_names = {p.name for p, _ in composed} | {p.name for p in conditions.patterns}
             for name, (key, body) in doc.mapping(top["urgent"], "urgent").items():
                 if name in composed_names:
                     raise doc.error(key, f"urgent matter {name!r} has a compose pattern's name")
@@ -458,6 +532,8 @@ class DangerLexicon:
             compose_ignore=ignore,
             compose_blockers=blockers,
             urgent=matters,
+            incident_patterns=incident_patterns,
+            conditions=conditions,
         )
 
     @classmethod
@@ -550,6 +626,21 @@ class DangerLexicon:
             words.append(word)
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
+        if not incident and not self._incident_patterns.isdisjoint(patterns):
+            incident = True  # a person's state now (趴在地上不动), a dike giving way
+        if (
+            not incident
+            and urgent_found
+            and not self._condition_names.isdisjoint(urgent_found)
+            and self.conditions.overridden_by.isdisjoint(classes)
+            and not self._gave_way(text)
+        ):
+            # A structure's condition, no event, no victim: a hazard (锈断, 鼓出来, 朽了),
+            # whatever collapse or subsidence word the state also completes.
+            hazard = True
+            words.extend(
+                f"<{name}>" for name in sorted(self._condition_names.intersection(urgent_found))
+            )
         order = list(self.cues)
         cues = tuple(sorted(classes, key=lambda c: (-_RANK[self.cues[c].level], order.index(c))))
         level = self.cues[cues[0]].level if cues else None
@@ -558,6 +649,14 @@ class DangerLexicon:
             None,
         )
         return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+
+    def _gave_way(self, text: str) -> bool:
+        # Read only for a report holding a condition (few): the structure has given way.
+        events = self.conditions.events
+        if not events:
+            return False
+        normalised = normalise(text)
+        return any(word in normalised for word in events)
 
     def _compose(
         self, text: str, found: frozenset[str] | None = None
