@@ -49,6 +49,8 @@ _FIELDS = frozenset(
         "hazard_fallback",
         "negation_reach",
         "negations",
+        "not_real",
+        "named_risks",
         "hazard_categories",
         "cues",
         "hazard_markers",
@@ -72,6 +74,7 @@ _HAZARD = "\x00hazard"
 _INCIDENT = "\x00incident"
 _NEGATION = "\x00negation"
 _CONDITIONAL = "\x00conditional"
+_NOT_REAL = "\x00not-real"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 
@@ -158,6 +161,7 @@ class DangerLexicon:
         "_incident_patterns",
         "_kind",
         "_matcher",
+        "_named_risks",
         "_pattern_cue",
         "_pattern_order",
         "_patterns",
@@ -179,6 +183,8 @@ class DangerLexicon:
         incident_markers: Iterable[str],
         conditionals: Iterable[str] = (),
         negations: Iterable[str] = (),
+        not_real: Iterable[str] = (),
+        named_risks: Iterable[str] = (),
         negation_reach: int = 3,
         triage: str,
         hazard_categories: Iterable[str] = (),
@@ -197,7 +203,9 @@ class DangerLexicon:
         the pattern that finds it in a text (or only its cue classes);
         ``incident_patterns``: names of ``composed`` patterns that mark an incident (a
         person's state now, a dike giving way), like an incident marker;
-        ``conditions``: hazards told as a structure's condition (:class:`Conditions`).
+        ``conditions``: hazards told as a structure's condition (:class:`Conditions`);
+        ``named_risks``: hazard markers that name the risk (隐患, 风险): beside one, an
+        incident pattern does not make the report an incident (有管涌的风险).
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -248,18 +256,22 @@ class DangerLexicon:
             (hazard_markers, _HAZARD),
             (incident_markers, _INCIDENT),
             (conditionals, _CONDITIONAL),
+            (not_real, _NOT_REAL),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker == _NEGATION
+                    if marker in (_NEGATION, _NOT_REAL)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
                 kind[word] = (held, marker)
         self._kind: Mapping[str, tuple[str, str]] = kind
+        self._named_risks = frozenset(normalise(word) for word in named_risks)
+        if not self._named_risks <= {w for w, (_, m) in kind.items() if m == _HAZARD}:
+            raise ValueError("a named risk is not a hazard marker")
         # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
         self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
@@ -300,6 +312,16 @@ class DangerLexicon:
                 if key in seen:
                     raise doc.error(item, f"word {word!r} already listed at line {seen[key]}")
                 seen[key] = doc.line(item)
+                found.append(word)
+            return found
+
+        def named_risks(node: Node) -> list[str]:
+            listed = {normalise(word) for word in hazard_marker_words}
+            found: list[str] = []
+            for item in doc.sequence(node, "named_risks"):
+                word = doc.scalar(item, "a named risk")
+                if normalise(word) not in listed:
+                    raise doc.error(item, f"named risk {word!r} is not a hazard marker")
                 found.append(word)
             return found
 
@@ -512,9 +534,10 @@ class DangerLexicon:
                         pattern(name, fields, window, False) if has_words else None,
                     )
                 )
+        hazard_marker_words = words("hazard_markers", top["hazard_markers"], "hazard_markers")
         return cls(
             cues,
-            hazard_markers=words("hazard_markers", top["hazard_markers"], "hazard_markers"),
+            hazard_markers=hazard_marker_words,
             incident_markers=words("incident_markers", top["incident_markers"], "incident_markers"),
             conditionals=(
                 words("conditionals", top["conditionals"], "conditionals")
@@ -524,6 +547,8 @@ class DangerLexicon:
             negations=words("negations", top["negations"], "negations")
             if "negations" in top
             else (),
+            not_real=words("not_real", top["not_real"], "not_real") if "not_real" in top else (),
+            named_risks=named_risks(top["named_risks"]) if "named_risks" in top else (),
             negation_reach=reach,
             triage=triage,
             hazard_categories=prefixes,
@@ -601,10 +626,13 @@ class DangerLexicon:
         conditional_until = -1
         normalised: str | None = None
         classes: set[str] = set()
-        hazard = incident = False
+        hazard = incident = named_risk = False
         words: list[str] = []
         for position, word in found:
             cue, marker = kind[word]
+            if marker == _NOT_REAL:
+                # A drill, a talk, a rumour found false: no danger now, whatever it names.
+                return _NOTHING
             if marker == _NEGATION:
                 negated_until = position + len(word) + reach
                 continue
@@ -618,6 +646,7 @@ class DangerLexicon:
                 conditional_until = end
             elif marker == _HAZARD:
                 hazard = True
+                named_risk = named_risk or word in self._named_risks
             elif marker == _INCIDENT and position >= conditional_until:
                 # 没有人被困 says nobody is: a negated incident marker is no incident.
                 incident = incident or position > negated_until
@@ -626,7 +655,7 @@ class DangerLexicon:
             words.append(word)
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
-        if not incident and not self._incident_patterns.isdisjoint(patterns):
+        if not (incident or named_risk) and not self._incident_patterns.isdisjoint(patterns):
             incident = True  # a person's state now (趴在地上不动), a dike giving way
         if (
             not incident
