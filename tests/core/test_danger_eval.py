@@ -95,7 +95,7 @@ def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
     worked = figures["holdout round 6"]
     assert worked.critical_recall >= 0.98
     assert worked.critical_precision >= 0.86
-    assert worked.hazard_recall >= 0.97
+    assert worked.hazard_recall >= 0.96
     assert worked.hazards_as_critical == 0
     assert worked.urgent_on_wall_clock >= 0.68
 
