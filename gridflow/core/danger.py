@@ -74,7 +74,7 @@ _HAZARD = "\x00hazard"
 _INCIDENT = "\x00incident"
 _NEGATION = "\x00negation"
 _CONDITIONAL = "\x00conditional"
-_NOT_REAL = "\x00not-real"
+_NOT_REAL_MARKER = "\x00not-real"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 
@@ -124,9 +124,13 @@ class DangerReading:
     words: tuple[str, ...]
     #: the urgent matter the text describes (wall-clock hours), if any.
     urgent: UrgentMatter | None = None
+    #: a drill, a talk or an alarm found false (``not_real``): no danger now, and the
+    #: text's danger words must not raise the severity either.
+    not_real: bool = False
 
 
 _NOTHING = DangerReading((), None, False, False, ())
+_NOT_REAL = DangerReading((), None, False, False, (), not_real=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,14 +260,14 @@ class DangerLexicon:
             (hazard_markers, _HAZARD),
             (incident_markers, _INCIDENT),
             (conditionals, _CONDITIONAL),
-            (not_real, _NOT_REAL),
+            (not_real, _NOT_REAL_MARKER),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker in (_NEGATION, _NOT_REAL)
+                    if marker in (_NEGATION, _NOT_REAL_MARKER)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -630,9 +634,9 @@ class DangerLexicon:
         words: list[str] = []
         for position, word in found:
             cue, marker = kind[word]
-            if marker == _NOT_REAL:
+            if marker == _NOT_REAL_MARKER:
                 # A drill, a talk, a rumour found false: no danger now, whatever it names.
-                return _NOTHING
+                return _NOT_REAL
             if marker == _NEGATION:
                 negated_until = position + len(word) + reach
                 continue

@@ -305,6 +305,8 @@ def event(text: str, **extra: object) -> GridEvent:
         # … but not out of a critical category, nor away from triage when an unplaced
         # report carries a critical cue (the duty room looks within minutes).
         ("有个男的在巷子里追着人砍", {}, "SJ0620", Severity.HIGH, False),
+        # A drill's danger words raise nothing: not the danger cues, nor the severity words.
+        ("小区明天搞应急演练，模拟楼道冒烟，大家配合疏散", {}, "SJ0601", Severity.NORMAL, False),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
