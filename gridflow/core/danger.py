@@ -15,6 +15,11 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   (燃气, 河, 墙, 刀, 人 …) and what is happening to it (味, 掉进, 倒了, 挥, 叫不醒 …) near
   each other in one clause raise a cue class like a listed word, so phrasings nobody
   listed (天然气的味道好重) are caught;
+* **conditions** (``conditions``, :class:`Conditions`): a structure or device in a bad
+  state (雨棚架子锈断, 堡坎鼓起来, 木楼梯朽了) is a hazard, whatever collapse word its state
+  also completes, unless an event, a victim or an immediacy marker is told beside it;
+  compose patterns marked ``incident`` (a person's state now, a failing dike) count as an
+  incident marker; ``not_real`` words (演练, 讲座, 误会) clear the reading;
 * **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
   people down, read from the text whichever 小类 the keywords chose; assessment
   (``opening.py``) moves such a report to the matter's category, which runs on
