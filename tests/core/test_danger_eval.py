@@ -162,7 +162,7 @@ def test_the_command_prints_every_part_and_the_verdict(
     out = capsys.readouterr().out
     assert "| holdout round 2 | 143 | 73 |" in out
     assert "| holdout round 6 | 268 | 107 |" in out
-    assert "| tune round 8 | 116 | 50 |" in out
+    assert "| tune round 8 | 144 | 57 |" in out
     assert "| holdout |" in out and "| all |" in out
     assert ("holdout: targets met" if met else "holdout: targets NOT met") in out
     assert "tune: " in out  # the wrong decisions, per part
