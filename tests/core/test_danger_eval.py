@@ -104,7 +104,15 @@ def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
 # integrator after merging. The integrator fills in its first score here (and in
 # docs/classification.md, "Round 7"), then sets floors just under it; until round 7 is
 # in the set, the test is skipped.
-ROUND_7_FIRST_SCORE: dict[str, float] | None = None  # {"critical_recall": …, …}
+ROUND_7_FIRST_SCORE: dict[str, float] | None = {
+    # Scored once on 2026-12-05 with session 8's rules (356 Chinese reports; the author's
+    # 13 English Open311 lines were left out before scoring: the lexicon reads Chinese).
+    "critical_recall": 0.740,
+    "critical_precision": 0.740,
+    "hazard_recall": 0.708,
+    "hazards_as_critical": 10,
+    "urgent_on_wall_clock": 0.603,
+}
 
 
 def test_the_blind_round_7_keeps_its_first_score(figures: dict[str, Figures]) -> None:
