@@ -97,7 +97,7 @@ class FetchHoles:
             self._next.pop(partition, None)
             self._waiting.pop(partition, None)
 
-    def check(self, fetched: MutableMapping[P, Sequence[M]]) -> dict[P, int]:
+    def check(self, fetched: MutableMapping[P, list[M]]) -> dict[P, int]:
         """Cut each partition's records at its first hole; return where to seek back to.
 
         ``fetched`` is changed in place: records after a hole are removed (a partition
