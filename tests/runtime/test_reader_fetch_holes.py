@@ -15,8 +15,9 @@ from gridflow.runtime.checkpoint import Rows, position_key
 from gridflow.runtime.fetch_holes import FetchHoles
 from gridflow.runtime.reader import InputReader
 from gridflow.runtime.records import InRecord
+from gridflow.topics import EVENTS_IN
 
-TOPIC = "grid.events.in"
+TOPIC = EVENTS_IN
 TP = TopicPartition(TOPIC, 0)
 
 
