@@ -235,6 +235,11 @@ class InputReader:
             self._stored_at[tp] = now
         if start:
             await consumer.seek_to_beginning(*start)
+            if self._holes.enabled:
+                # Where the log starts, so that a hole at its very beginning is seen too.
+                for tp in start:
+                    with contextlib.suppress(KafkaError):
+                        self._holes.expect(tp, await consumer.position(tp))
         self._owned = partitions
         log.info(
             "reading partitions %s of %s",
