@@ -249,3 +249,48 @@ def test_a_fire_inhibits_a_neighbouring_villages_report(engine: Engine) -> None:
         d for d in world.dispositions if d["case_id"] == fire_case and d["action"] == "merge"
     ]
     assert "火灾现场" in attached["reason"] and attached["villages"] == [V1, V2]
+
+
+def test_a_case_its_centre_finished_takes_no_neighbours_report(engine: Engine) -> None:
+    # The chaos drill's split across villages: A (V1) was finished, so a later report of
+    # the incident in V1 opens a case of its own (the first stage merges only into open
+    # cases); the neighbour's report must not go to A either, but meet that new case.
+    world = World(engine)
+    world.send(V1, _event("a", V1, 29.5560))
+    world.drain()
+    (dispatch,) = [d for d in world.dispositions if d["action"] == "dispatch"]
+    world.offset += 1
+    cancel = {
+        "feedback_id": "fb-cancel-a",
+        "case_id": dispatch["case_id"],
+        "center_code": dispatch["holder"],
+        "action": "cancel",
+        "at": T0.isoformat(),
+    }
+    world.batch(
+        [
+            InRecord(
+                TOPICS.feedback,
+                partition_for(V1, PARTITIONS),
+                world.offset,
+                NOW,
+                V1.encode(),
+                orjson.dumps(cancel),
+            )
+        ]
+    )
+    assert [orjson.loads(c.value or b"")["k"] for c in world.commands] == ["xv.done"]
+    withdrawn = list(world.commands)
+    world.drain()
+    world.send(V2, _event("b", V2, 29.5565))  # the neighbour's report, 55 m away
+    world.send(V1, _event("c", V1, 29.5566))  # the incident again in V1: a new case there
+    world.drain()
+    merged = [d for d in world.dispositions if d.get("merged_into")]
+    assert [d["merged_into"] for d in merged] != [dispatch["case_id"]]
+    (join,) = [d for d in world.dispositions if d.get("merged_cases")]
+    assert sorted(join["events"]) == ["b", "c"], "one incident, one case"
+    # A re-delivered withdrawal changes nothing.
+    world.commands = withdrawn
+    before = dict(world.table)
+    world.drain()
+    assert world.table == before
