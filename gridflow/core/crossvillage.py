@@ -4,7 +4,8 @@ The first stage keeps state per village, so one incident reported under two neig
 villages opens a case in each. The second stage sees every case the first stage opens
 with coordinates (an :class:`OpenedCase`, announced on the commands topic keyed by the
 village's town) and keeps, per town, the cases that are still candidates: opened within
-their category's merge window and not absorbed. A new case from another village of the
+their category's merge window, not absorbed, and not closed or cancelled by their centre
+(:func:`finish`: the first stage, too, merges only into open cases). A new case from another village of the
 same town that is compatible (same code, 大类 or compatibility group), within the new
 case's merge radius and time window, is absorbed into the nearest candidate (ties: the
 oldest, then the smaller id), exactly as the first stage picks a merge target. Cases
