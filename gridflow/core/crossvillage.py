@@ -5,14 +5,14 @@ villages opens a case in each. The second stage sees every case the first stage 
 with coordinates (an :class:`OpenedCase`, announced on the commands topic keyed by the
 village's town) and keeps, per town, the cases that are still candidates: opened within
 their category's merge window, not absorbed, and not closed or cancelled by their centre
-(:func:`finish`: the first stage, too, merges only into open cases). A new case from another village of the
-same town that is compatible (same code, 大类 or compatibility group), within the new
-case's merge radius and time window, is absorbed into the nearest candidate (ties: the
-oldest, then the smaller id), exactly as the first stage picks a merge target. Cases
-already absorbed stay in the row as further places of their survivor: a third report of
-the incident near the absorbed one joins the same survivor, not another neighbour's case
-that happens to be nearer to it (nearest-match is not transitive; the chaos drill's dense
-streets showed it).
+(:func:`finish`: the first stage, too, merges only into open cases). A new case from
+another village of the same town that is compatible (same code, 大类 or compatibility
+group), within the new case's merge radius and time window, is absorbed into the nearest
+candidate (ties: the oldest, then the smaller id), exactly as the first stage picks a
+merge target. Cases already absorbed stay in the row as further places of their
+survivor: a third report of the incident near the absorbed one joins the same survivor,
+not another neighbour's case that happens to be nearer to it (nearest-match is not
+transitive; the chaos drill's dense streets showed it).
 
 The same row carries inhibition (抑制) across village lines: a case announced with a
 priority that makes it the *source* of an inhibit rule of the bundle (a fire, a flood)
