@@ -4,15 +4,14 @@ The first stage keeps state per village, so one incident reported under two neig
 villages opens a case in each. The second stage sees every case the first stage opens
 with coordinates (an :class:`OpenedCase`, announced on the commands topic keyed by the
 village's town) and keeps, per town, the cases that are still candidates: opened within
-their category's merge window, not absorbed, and not closed or cancelled by their centre
-(:func:`finish`: the first stage, too, merges only into open cases). A new case from
-another village of the same town that is compatible (same code, 大类 or compatibility
-group), within the new case's merge radius and time window, is absorbed into the nearest
-candidate (ties: the oldest, then the smaller id), exactly as the first stage picks a
-merge target. Cases already absorbed stay in the row as further places of their
-survivor: a third report of the incident near the absorbed one joins the same survivor,
-not another neighbour's case that happens to be nearer to it (nearest-match is not
-transitive; the chaos drill's dense streets showed it).
+their category's merge window and not absorbed. A new case from another village of the
+same town that is compatible (same code, 大类 or compatibility group), within the new
+case's merge radius and time window, is absorbed into the nearest candidate (ties: the
+oldest, then the smaller id), exactly as the first stage picks a merge target. Cases
+already absorbed stay in the row as further places of their survivor: a third report of
+the incident near the absorbed one joins the same survivor, not another neighbour's case
+that happens to be nearer to it (nearest-match is not transitive; the chaos drill's dense
+streets showed it).
 
 The same row carries inhibition (抑制) across village lines: a case announced with a
 priority that makes it the *source* of an inhibit rule of the bundle (a fire, a flood)
@@ -54,7 +53,6 @@ __all__ = [
     "TownDecision",
     "TownState",
     "decide",
-    "finish",
     "is_town_key",
     "town_key",
 ]
@@ -350,40 +348,6 @@ def decide(
         return TownDecision()
     state.absorbed[case.case_id] = (case, survivor.case_id)
     return TownDecision(absorb=Absorb(case, survivor, best[0]))
-
-
-def finish(state: TownState, case_id: str) -> bool:
-    """``case_id`` was closed or cancelled by its centre: it takes no more reports.
-
-    The first stage merges a report only into an *open* case (``merge.py``), so a finished
-    case that stayed a candidate here took a neighbour's report of the same incident while
-    a report of it in the case's own village opened a new case: one incident, two cases
-    (the chaos drill's ``split_across_villages``). It leaves the candidates, the absorbed
-    cases that stood for it and the sources that inhibit while open; its id stays decided,
-    so a replay of its announcement is still a no-op. True when the row changed; an id the
-    row does not hold (expired, absorbed, never announced) changes nothing.
-    """
-    changed = False
-    case = state.candidates.pop(case_id, None)
-    if case is not None:
-        changed = True
-        lats = state._lats
-        if lats is not None:
-            ids = state._lat_ids
-            for at in range(bisect_left(lats, case.lat), bisect_right(lats, case.lat)):
-                if ids[at] == case_id:
-                    del lats[at], ids[at]
-                    break
-            else:  # not where its latitude says: build the index again on next use
-                state._lats = None
-        for absorbed_id in [k for k, (_, sid) in state.absorbed.items() if sid == case_id]:
-            del state.absorbed[absorbed_id]
-            state._json.pop(absorbed_id, None)
-    if state.sources.pop(case_id, None) is not None:
-        changed = True
-    if changed and case_id not in state.candidates and case_id not in state.sources:
-        state._json.pop(case_id, None)
-    return changed
 
 
 def _ranks(priority: str, rule: InhibitRule) -> bool:

@@ -24,7 +24,6 @@ from gridflow.core.crossvillage import (
     OpenedCase,
     TownState,
     decide,
-    finish,
     is_town_key,
     town_key,
 )
@@ -52,9 +51,6 @@ _OPENED, _JOINED = StepKind.OPENED, StepKind.JOINED
 #: Commands of the cross-village stage (跨村合并, gridflow/core/crossvillage.py): a case
 #: opened (to its town's row), absorb it (to its village), join the survivor (to its village).
 CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
-#: A case announced to its town was closed or cancelled (to the town's row): it is no
-#: longer a candidate, as the first stage merges only into open cases.
-CMD_TOWN_DONE = "xv.done"
 #: A report under a silence held by a centre above its village, to the centre's row
 #: (屏蔽, one known-matter case per silence: gridflow/core/silences.py).
 CMD_SILENCED = "sl.report"
@@ -453,14 +449,6 @@ class Pipeline:
         doc = {"k": CMD_TOWN_CASE, "v": opened.to_doc(), "ts": fact.at}
         result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
 
-    def _announce_finished(self, fact: StepFact, disp: Disposition, result: BatchResult) -> None:
-        """Tell the town stage a case it may hold as a candidate was finished (结案, 注销)."""
-        town = self._town_of.get(fact.region)
-        if town is None or disp.lat is None or disp.lon is None:
-            return  # never announced: nothing to withdraw
-        doc = {"k": CMD_TOWN_DONE, "v": fact.case_id, "ts": fact.at}
-        result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
-
     def _cross_village(
         self,
         kind: str,
@@ -478,14 +466,6 @@ class Pipeline:
             result.outputs.append(out)
             return
         body = doc["v"]
-        if kind == CMD_TOWN_DONE:
-            if not is_town_key(key):
-                raise ValueError(f"{kind} keyed {key!r}, not a town row")
-            if not isinstance(body, str):
-                raise ValueError(f"{kind} names no case: {body!r}")
-            if finish(self._town(rec.partition, key), body):
-                dirty.setdefault(rec.partition, set()).add(key)
-            return
         if kind == CMD_TOWN_CASE:
             if not is_town_key(key):
                 raise ValueError(f"{kind} keyed {key!r}, not a town row")
@@ -603,8 +583,6 @@ class Pipeline:
             action = disp.action
             kind = fact.kind
             closes = kind in _FINISHING
-            if closes:
-                self._announce_finished(fact, disp, result)
             if kind in _QUIETED or (kind is _JOINED and fact.inhibit_rule is not None):
                 self._count_quieted(fact)
             key = (action, disp.tier, closes)
@@ -696,7 +674,7 @@ class Pipeline:
         )
 
 
-_CROSS_VILLAGE = frozenset({CMD_TOWN_CASE, CMD_TOWN_DONE, CMD_ABSORB, CMD_JOIN})
+_CROSS_VILLAGE = frozenset({CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN})
 
 
 def _wall() -> float:

@@ -13,7 +13,7 @@ import pytest
 
 from gridflow.config import Settings
 from gridflow.core.case import CaseStatus
-from gridflow.core.crossvillage import Joined, OpenedCase, TownState, decide, finish
+from gridflow.core.crossvillage import Joined, OpenedCase, TownState, decide
 from gridflow.core.engine import Engine
 from gridflow.core.facts import StepKind
 from gridflow.core.inhibition import InhibitRule, InhibitRules
@@ -316,56 +316,6 @@ def test_a_report_near_an_absorbed_case_joins_that_case_s_survivor() -> None:
     assert second.absorb is not None and second.absorb.survivor.case_id == "A"
     assert second.absorb.distance_m == pytest.approx(30, abs=0.5)  # measured from B
     assert TownState.from_bytes(state.to_bytes()) == state
-
-
-def test_a_finished_case_is_no_candidate_so_the_incident_meets_its_new_case() -> None:
-    # The chaos drill's split across villages (seed 7, 8): A (V1) was closed; the incident
-    # reported again in V1 opened C there (the first stage merges only into open cases);
-    # the neighbour's B went to the closed A and C stayed apart. Withdrawn, A takes
-    # neither, and B and C (7 m apart) are one case whichever reaches the town first.
-    kw = {"limits": limits, "compatible": compatible, "retention_s": 9e4}
-    a = opened("A", V1)
-    b = opened("B", V2, metres=200, after_s=60)
-    c = opened("C", V1, metres=207, after_s=59)
-    for late in (b, c), (c, b):
-        state = TownState(TOWN)
-        decide(state, a, a.opened_at, **kw)  # type: ignore[arg-type]
-        assert finish(state, "A") and "A" not in state.candidates
-        first, second = late
-        assert decide(state, first, first.opened_at, **kw).absorb is None  # type: ignore[arg-type]
-        decision = decide(state, second, second.opened_at, **kw)  # type: ignore[arg-type]
-        assert decision.absorb is not None
-        assert (decision.absorb.survivor, decision.absorb.absorbed) == (first, second)
-        assert "A" in state.seen, "its announcement replayed is still a no-op"
-        assert decide(state, a, a.opened_at, **kw).duplicate  # type: ignore[arg-type]
-        assert TownState.from_bytes(state.to_bytes()) == state
-
-
-def test_finishing_a_survivor_retires_the_places_that_stood_for_it() -> None:
-    kw = {"limits": limits, "compatible": compatible, "retention_s": 9e4}
-    state = TownState(TOWN)
-    a, b = opened("A", V1), opened("B", V2, metres=100, after_s=1)
-    for case in (a, b):
-        decide(state, case, case.opened_at, **kw)  # type: ignore[arg-type]
-    assert state.absorbed == {"B": (b, "A")}
-    state.candidates_near(a.lat, 1.0)  # the latitude index is built, then kept in step
-    assert finish(state, "A")
-    assert not state.candidates and not state.absorbed
-    assert state.candidates_near(a.lat, 1.0) == []
-    # Neither the closed case nor its absorbed neighbour draws a third report now.
-    c = opened("C", "500103001011", metres=110, after_s=2)
-    assert decide(state, c, c.opened_at, **kw).absorb is None  # type: ignore[arg-type]
-    assert not finish(state, "A") and not finish(state, "B") and not finish(state, "never")
-
-
-def test_a_finished_source_inhibits_no_more() -> None:
-    # Inhibit rules hold while the source case is open, as in one village.
-    kw = {"limits": limits, "compatible": compatible, "retention_s": 3600.0, "inhibit": RULES}
-    state = TownState(TOWN)
-    decide(state, fire(), T0, **kw)  # type: ignore[arg-type]
-    assert finish(state, "F") and not state.sources
-    target = cars()
-    assert decide(state, target, target.opened_at, **kw).absorb is None  # type: ignore[arg-type]
 
 
 def test_a_row_reloaded_before_every_announcement_decides_the_same() -> None:
