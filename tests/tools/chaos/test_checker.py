@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from gridflow.topics import COMMANDS, EVENTS_IN, FEEDBACK
 from tools.chaos.checker import Sent, check, reflected_kind, summary_lines
@@ -305,3 +306,96 @@ def test_a_boundary_report_left_in_its_own_case_is_split_across_villages() -> No
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
     assert v.split_across_villages == 1 and not v.passed
     assert "split_across_villages=1" in v.failures()
+
+
+# Reports of one incident that the documented rules put apart (docs/cross-village.md):
+# counted as explained, not failed. Times are minutes past 02:00 UTC; 0.000009° ≈ 1 m.
+V1, V2 = "500103001003", "500103001006"
+CLOSED = f"{V1}-dddddddddddd"  # the incident's case in V1, closed at minute 1
+LATE = f"{V1}-eeeeeeeeeeee"  # the case a report in V1 opened after that
+
+
+def at(minute: float) -> str:
+    return f"2026-11-25T02:{int(minute):02d}:{(minute % 1) * 60:06.3f}+00:00"
+
+
+def placed(
+    did: str, action: str, events: list[str], case: str, minute: float, **extra: Any
+) -> dict[str, Any]:
+    return disp(did, action, events, case=case, at=at(minute), **extra)
+
+
+def _absorbed(into: str, minute: float, metres: float = 0.0) -> list[dict[str, Any]]:
+    """e9 under V2 opens NEIGHBOUR, which the town stage absorbs into ``into``."""
+    where = {"lat": 29.556 + metres * 0.000009, "lon": 106.571}
+    return [
+        placed(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], NEIGHBOUR, minute, **where),
+        placed(
+            f"{NEIGHBOUR}/merged_into/{into}",
+            "state",
+            ["e9"],
+            NEIGHBOUR,
+            minute,
+            state="merged",
+            merged_into=into,
+        ),
+        placed(f"{into}/xmerge/{NEIGHBOUR}", "merge", ["e0", "e9"], into, minute),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("closed_at", "explained"),
+    [(1.0, True), (3.0, False)],
+    ids=["closed before the report came: a new case, by the rules", "open then: a defect"],
+)
+def test_a_report_after_its_village_s_case_closed_may_stay_apart(
+    closed_at: float, explained: bool
+) -> None:
+    # e0 opened CLOSED; the neighbour's e9 joined it (a finished survivor still takes a
+    # neighbour's report); e1, which e9 repeats, reached V1 at minute 2 and opened LATE.
+    sent = [Sent("valid", ("e0",)), Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    dispositions = [
+        placed(f"{CLOSED}/dispatch", "dispatch", ["e0"], CLOSED, 0.0, lat=29.556, lon=106.571),
+        placed(f"{CLOSED}/1/state", "state", ["e0"], CLOSED, closed_at, state="closed"),
+        placed(f"{LATE}/dispatch", "dispatch", ["e1"], LATE, 2.0, lat=29.5561, lon=106.571),
+        *_absorbed(CLOSED, 2.5),
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert (v.split_across_villages, v.split_explained) == (0, {"after_close": 1})
+        assert any("apart as the rules say" in line for line in summary_lines(v))
+    else:
+        assert v.split_across_villages == 1 and not v.passed
+
+
+@pytest.mark.parametrize(
+    ("metres", "explained"),
+    [(0.0, True), (400.0, False)],
+    ids=["two cases about equally near: either", "one far nearer: a defect"],
+)
+def test_two_reports_matched_to_two_about_equally_near_cases_may_stay_apart(
+    metres: float, explained: bool
+) -> None:
+    # e1 merged into CASE (the first stage's nearest), e9 (its repeat under V2) was
+    # absorbed into CASE2 (the town stage's nearest), both about 300 m away.
+    sent = [
+        Sent("valid", ("e0",)),
+        Sent("valid", ("e2",)),
+        Sent("valid", ("e1",)),
+        Sent("boundary", ("e9",), "e1"),
+    ]
+    here = {"lat": 29.556 + 300 * 0.000009, "lon": 106.571}
+    there = {"lat": 29.556 - (300 + metres) * 0.000009, "lon": 106.571}
+    dispositions = [
+        placed(f"{CASE}/dispatch", "dispatch", ["e2"], CASE, 0.0, **here),
+        placed(f"{CASE}/merge/e1", "merge", ["e2", "e1"], CASE, 1.0, **here),
+        placed(f"{CASE2}/dispatch", "dispatch", ["e0"], CASE2, 0.0, **there),
+        *_absorbed(CASE2, 1.0),
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert v.split_explained == {"equidistant": 1}
+    else:
+        assert v.split_across_villages == 1 and not v.passed
