@@ -377,7 +377,7 @@ def check(
         history = _History(apart, unique.values())
         explained: Counter[str] = Counter()
         for event, here_case, original, there_case in apart:
-            found = f"{event} in {here_case}, {original} in {there_case}"
+            found = f"{event} in {[here_case]}, {original} in {[there_case]}"
             why = explain_split(history, event, here_case, original, there_case)
             if why is None:
                 v.split_across_villages += 1
