@@ -37,8 +37,11 @@ class Projector:
         topics: OutputTopics,
         on_applied: Callable[[Applied], None] | None = None,
         max_records: int = 2000,
+        interval_s: float = 0.0,
     ) -> None:
+        """``interval_s``: least time between two transactions unless one was full."""
         self.settings = settings
+        self.interval_s = interval_s
         self.engine = engine
         self.topics = topics
         self.on_applied = on_applied
@@ -110,6 +113,7 @@ class Projector:
         consumer = self._consumer
         while True:
             try:
+                started = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 records = [
                     Record(tp.topic, tp.partition, msg.offset, msg.value)
@@ -131,6 +135,12 @@ class Projector:
                         self.on_applied(applied)
                 if self.lag == 0:
                     self.caught_up_at = time.monotonic()
+                if records and len(records) < self.max_records:
+                    # Let the next records gather (a full batch means a backlog: no pause).
+                    # Off by default: see GRIDFLOW_API_PROJECTION_INTERVAL_MS in docs/api.md.
+                    pause = started + self.interval_s - time.monotonic()
+                    if pause > 0:
+                        await asyncio.sleep(pause)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
