@@ -36,6 +36,7 @@ from gridflow.reference import load_engine
 from gridflow.rules_bundles import load_bundle_engine
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.exactly_once import PartitionTransactions, UnsupportedGuarantee
+from gridflow.runtime.fetch_holes import FetchHoles
 from gridflow.runtime.heap import settle_startup_heap, sweep
 from gridflow.runtime.kpi_publisher import KpiPublisher
 from gridflow.runtime.pipeline import Pipeline
@@ -205,6 +206,8 @@ class GridflowApp:
             transactions=self.transactions,
             max_skew_s=settings.max_clock_skew_s,
             rules=self.rules_follower,
+            # The embedded broker's fetches can skip offsets (docs/PITFALLS.md).
+            holes=FetchHoles(enabled=tansu, name="inputs ", on_hole=self.metrics.fetch_hole),
         )
         cast(Any, self.app).before_stop = self._before_stop
         self._register()

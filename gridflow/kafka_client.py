@@ -10,6 +10,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from gridflow.broker import TANSU_CLUSTER_IDS
 from gridflow.config import Settings
 from gridflow.topics import (
     ALL_TOPICS,
@@ -84,6 +85,11 @@ async def cluster_id(settings: Settings) -> str | None:
         return str(found) if found else None
     finally:
         await admin.close()
+
+
+async def on_embedded_broker(settings: Settings) -> bool:
+    """Whether the cluster is the embedded broker (Tansu): its workarounds apply."""
+    return await cluster_id(settings) in TANSU_CLUSTER_IDS
 
 
 def all_topics(settings: Settings) -> list[str]:

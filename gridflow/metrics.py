@@ -142,6 +142,14 @@ class Metrics:
             ["topic"],
             registry=r,
         )
+        self.fetch_holes = Counter(
+            "gridflow_input_fetch_holes_total",
+            "Fetches of the inputs that skipped offsets (embedded broker only), per outcome: "
+            "refetched (cut at the hole and fetched again), given_up (the hole was still "
+            "there after the patience and was read past: records may be lost).",
+            ["outcome"],
+            registry=r,
+        )
         self.duplicates = Counter(
             "gridflow_duplicates_total",
             "Replays recognised and skipped (idempotent no-ops), per kind.",
@@ -316,6 +324,8 @@ class Metrics:
         """Create every series whose label values are known, at zero (see module doc)."""
         for kind in DUPLICATE_KINDS:
             self.duplicates.labels(kind=kind)
+        for outcome in ("refetched", "given_up"):
+            self.fetch_holes.labels(outcome=outcome)
         for action in FEEDBACK_ACTIONS:
             self.feedback.labels(action=action)
         for tier in TIERS:
@@ -380,6 +390,10 @@ class Metrics:
     def output_refused(self, topic: str, count: int = 1) -> None:
         """Count output records the broker refused (too large) and the worker skipped."""
         self._inc(self.outputs_refused, (topic,), count)
+
+    def fetch_hole(self, outcome: str) -> None:
+        """Count a fetch cut at a skipped offset, or a hole given up (``gridflow.runtime.fetch_holes``)."""
+        self._inc(self.fetch_holes, (outcome,))
 
     def duplicate(self, kind: DuplicateKind) -> None:
         """Count one replay skipped as an idempotent no-op."""

@@ -221,6 +221,13 @@ def groups(reports: Sequence[Report]) -> list[tuple[str, list[Report]]]:
     holdout = [r for r in reports if r.split == "holdout"]
     if tune:
         parts.append(("tune", tune))
+        # The tune rounds written for one change each (5: the patterns; 8: conditions and
+        # effects), so a change's own reports show apart from the rest.
+        parts.extend(
+            (f"tune round {number}", [r for r in tune if r.round == number])
+            for number in sorted({r.round for r in tune})
+            if number >= 5
+        )
     rounds = sorted({r.round for r in holdout})
     if len(rounds) > 1:
         for number in rounds:

@@ -176,6 +176,15 @@ class TownState:
     #: looks only at those within its latitude cut. None: build it again from the row.
     _lats: list[float] | None = field(default=None, init=False, repr=False, compare=False)
     _lat_ids: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    #: :attr:`candidates` and :attr:`seen` as the row writes them, entry by entry in the
+    #: same order (a case's JSON; ``"id":expiry``), kept in step by :meth:`add_candidate`,
+    #: :meth:`see` and :meth:`expire`. A town row is rewritten after every batch that
+    #: touches it while most of it stays as it was: joining kept bytes took a write of
+    #: ~26 candidates from ~16 µs to ~4. None: make them again from the row.
+    _candidate_json: dict[str, bytes] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _seen_json: dict[str, bytes] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -183,16 +192,44 @@ class TownState:
         return not (self.candidates or self.seen or self.absorbed or self.sources)
 
     def to_bytes(self) -> bytes:
-        """Serialise for the changelog."""
-        doc: dict[str, Any] = {
-            "t": self.town,
-            "c": [self._json_of(c) for c in self.candidates.values()],
-            "s": self.seen,
-            "a": [[self._json_of(c), survivor] for c, survivor in self.absorbed.values()],
-        }
+        """Serialise for the changelog.
+
+        The same bytes as ``orjson.dumps`` of ``{"t": town, "c": [case docs], "s": seen,
+        "a": [[case doc, survivor id]], "i": [[case doc, until]]}`` ("i" only when there
+        are sources): the candidates and the seen ids are joined from their kept JSON.
+        """
+        candidates = self._candidate_json
+        if candidates is None or len(candidates) != len(self.candidates):
+            candidates = self._candidate_json = {
+                case_id: dumps_compact(case.to_doc()) for case_id, case in self.candidates.items()
+            }
+        seen = self._seen_json
+        if seen is None or len(seen) != len(self.seen):
+            seen = self._seen_json = {k: _seen_entry(k, v) for k, v in self.seen.items()}
+        parts = [
+            b'{"t":',
+            orjson.dumps(self.town),
+            b',"c":[',
+            b",".join(candidates.values()),
+            b'],"s":{',
+            b",".join(seen.values()),
+            b'},"a":',
+            orjson.dumps([[self._json_of(c), survivor] for c, survivor in self.absorbed.values()]),
+        ]
         if self.sources:
-            doc["i"] = [[self._json_of(c), until] for c, until in self.sources.values()]
-        return dumps_compact(doc)
+            parts.append(b',"i":')
+            parts.append(
+                orjson.dumps([[self._json_of(c), until] for c, until in self.sources.values()])
+            )
+        parts.append(b"}")
+        return b"".join(parts)
+
+    def see(self, case_id: str, until: float) -> None:
+        """Remember that ``case_id`` (a new id) was decided on, until ``until``."""
+        self.seen[case_id] = until
+        known = self._seen_json
+        if known is not None:
+            known[case_id] = _seen_entry(case_id, until)
 
     def _json_of(self, case: OpenedCase) -> orjson.Fragment:
         known = self._json.get(case.case_id)
@@ -217,6 +254,9 @@ class TownState:
     def add_candidate(self, case: OpenedCase) -> None:
         """``case`` (a new id) stays in the row as a candidate for later cases."""
         self.candidates[case.case_id] = case
+        known = self._candidate_json
+        if known is not None:
+            known[case.case_id] = dumps_compact(case.to_doc())
         lats = self._lats
         if lats is not None:
             at = bisect_right(lats, case.lat)
@@ -242,11 +282,14 @@ class TownState:
         """Drop candidates past their merge window and decisions past retention."""
         if self._next_expiry is not None and now < self._next_expiry:
             return  # nothing is due: the common case, without a walk over the row
+        candidate_json = self._candidate_json
         for case_id, case in list(self.candidates.items()):
             known = limits(case.category)
             window = known[1] if known else 0.0
             if case.opened_at + window < now:
                 del self.candidates[case_id]
+                if candidate_json is not None:
+                    candidate_json.pop(case_id, None)
                 self._json.pop(case_id, None)
                 self._lats = None
         for case_id, (case, survivor) in list(self.absorbed.items()):
@@ -255,8 +298,11 @@ class TownState:
             if case.opened_at + window < now or survivor not in self.candidates:
                 del self.absorbed[case_id]
                 self._json.pop(case_id, None)
+        seen_json = self._seen_json
         for case_id in [k for k, exp in self.seen.items() if exp <= now]:
             del self.seen[case_id]
+            if seen_json is not None:
+                seen_json.pop(case_id, None)
         for case_id in [k for k, (_, until) in self.sources.items() if until < now]:
             del self.sources[case_id]
             self._json.pop(case_id, None)
@@ -277,6 +323,11 @@ class TownState:
         """Something added to the row expires at ``at``."""
         if self._next_expiry is not None and at < self._next_expiry:
             self._next_expiry = at
+
+
+def _seen_entry(case_id: str, until: float) -> bytes:
+    """``"case_id":until`` as ``orjson.dumps`` writes it inside the seen ids' object."""
+    return orjson.dumps({case_id: until})[1:-1]
 
 
 def decide(
@@ -302,7 +353,7 @@ def decide(
     state.expire(now, limits)
     known = limits(case.category)
     window = known[1] if known else 0.0
-    state.seen[case.case_id] = case.opened_at + window + retention_s
+    state.see(case.case_id, case.opened_at + window + retention_s)
     # Everything added below expires no earlier than the case's own window ends.
     state._due(case.opened_at + window)
     if known is None:

@@ -15,6 +15,11 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   (燃气, 河, 墙, 刀, 人 …) and what is happening to it (味, 掉进, 倒了, 挥, 叫不醒 …) near
   each other in one clause raise a cue class like a listed word, so phrasings nobody
   listed (天然气的味道好重) are caught;
+* **conditions** (``conditions``, :class:`Conditions`): a structure or device in a bad
+  state (雨棚架子锈断, 堡坎鼓起来, 木楼梯朽了) is a hazard, whatever collapse word its state
+  also completes, unless an event, a victim or an immediacy marker is told beside it;
+  compose patterns marked ``incident`` (a person's state now, a failing dike) count as an
+  incident marker; ``not_real`` words (演练, 讲座, 误会) clear the reading;
 * **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
   people down, read from the text whichever 小类 the keywords chose; assessment
   (``opening.py``) moves such a report to the matter's category, which runs on
@@ -49,18 +54,23 @@ _FIELDS = frozenset(
         "hazard_fallback",
         "negation_reach",
         "negations",
+        "not_real",
+        "named_risks",
         "hazard_categories",
         "cues",
         "hazard_markers",
         "incident_markers",
         "conditionals",
         "compose",
+        "conditions",
         "urgent",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
 _COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
-_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause"})
+_PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause", "incident"})
+_CONDITIONS_FIELDS = frozenset({"window", "overridden_by", "patterns", "events"})
+_CONDITION_FIELDS = frozenset({"things", "states", "window"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -69,6 +79,7 @@ _HAZARD = "\x00hazard"
 _INCIDENT = "\x00incident"
 _NEGATION = "\x00negation"
 _CONDITIONAL = "\x00conditional"
+_NOT_REAL_MARKER = "\x00not-real"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 
@@ -118,9 +129,31 @@ class DangerReading:
     words: tuple[str, ...]
     #: the urgent matter the text describes (wall-clock hours), if any.
     urgent: UrgentMatter | None = None
+    #: a drill, a talk or an alarm found false (``not_real``): no danger now, and the
+    #: text's danger words must not raise the severity either.
+    not_real: bool = False
 
 
 _NOTHING = DangerReading((), None, False, False, ())
+_NOT_REAL = DangerReading((), None, False, False, (), not_real=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """Hazards told as a condition: a structure or device in a bad state (锈断, 鼓出来, 朽了).
+
+    A report holding one of ``patterns`` is a hazard, cue words or not (堡坎鼓起来要垮,
+    木楼梯朽了往下陷), unless it also tells of an event now: an incident marker (正在, 刚刚,
+    救命, a victim pattern), a cue of a class in ``overridden_by`` (a victim, a fire, a
+    gas smell: 墙裂开了压到人 is an incident) or one of ``events`` (it fell: 倒下来).
+    """
+
+    patterns: tuple[ThingStatePattern, ...] = ()
+    overridden_by: frozenset[str] = frozenset()
+    #: normalised words saying the structure has already given way.
+    events: tuple[str, ...] = ()
+
+
 _NO_PATTERNS: tuple[frozenset[str], tuple[str, ...], frozenset[str]] = (
     frozenset(),
     (),
@@ -132,13 +165,17 @@ class DangerLexicon:
     """The danger cues, modality markers and hazard categories; immutable, thread-safe."""
 
     __slots__ = (
+        "_condition_names",
         "_hazard_prefixes",
+        "_incident_patterns",
         "_kind",
         "_matcher",
+        "_named_risks",
         "_pattern_cue",
         "_pattern_order",
         "_patterns",
         "_read_cached",
+        "conditions",
         "cues",
         "hazard_fallback",
         "negation_reach",
@@ -155,6 +192,8 @@ class DangerLexicon:
         incident_markers: Iterable[str],
         conditionals: Iterable[str] = (),
         negations: Iterable[str] = (),
+        not_real: Iterable[str] = (),
+        named_risks: Iterable[str] = (),
         negation_reach: int = 3,
         triage: str,
         hazard_categories: Iterable[str] = (),
@@ -163,12 +202,19 @@ class DangerLexicon:
         compose_ignore: Iterable[str] = (),
         compose_blockers: Iterable[str] = (),
         urgent: Iterable[tuple[UrgentMatter, ThingStatePattern | None]] = (),
+        incident_patterns: Iterable[str] = (),
+        conditions: Conditions = Conditions(),
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file.
 
         ``composed``: thing-and-state patterns, each with the cue class it stands for;
         ``urgent``: the urgent matters in order (the first one found wins), each with
-        the pattern that finds it in a text (or only its cue classes).
+        the pattern that finds it in a text (or only its cue classes);
+        ``incident_patterns``: names of ``composed`` patterns that mark an incident (a
+        person's state now, a dike giving way), like an incident marker;
+        ``conditions``: hazards told as a structure's condition (:class:`Conditions`);
+        ``named_risks``: hazard markers that name the risk (隐患, 风险): beside one, an
+        incident pattern does not make the report an incident (有管涌的风险).
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -184,10 +230,22 @@ class DangerLexicon:
             code for matter in self.urgent for code in (matter.category, *matter.keep)
         )
         # One set for both: one pass over each piece of a report's text.
-        patterns = [p for p, _ in pairs] + [p for _, p in matters if p is not None]
+        self.conditions = conditions
+        unknown = conditions.overridden_by - set(self.cues)
+        if unknown:
+            raise ValueError(f"conditions: unknown cue classes {sorted(unknown)}")
+        self._condition_names = frozenset(p.name for p in conditions.patterns)
+        self._incident_patterns = frozenset(incident_patterns)
+        if not self._incident_patterns <= set(self._pattern_cue):
+            raise ValueError("an incident pattern is not a compose pattern")
+        patterns = (
+            [p for p, _ in pairs]
+            + [p for _, p in matters if p is not None]
+            + list(conditions.patterns)
+        )
         names = [p.name for p in patterns]
         if len(set(names)) != len(names):
-            raise ValueError("a pattern name is used twice (compose and urgent share names)")
+            raise ValueError("a pattern name is used twice (compose, urgent, conditions)")
         self._patterns = PatternSet(patterns, ignore=ignore, blockers=blockers)
         self._pattern_order = tuple(p.name for p, _ in pairs)
         self.triage = triage
@@ -207,18 +265,22 @@ class DangerLexicon:
             (hazard_markers, _HAZARD),
             (incident_markers, _INCIDENT),
             (conditionals, _CONDITIONAL),
+            (not_real, _NOT_REAL_MARKER),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker == _NEGATION
+                    if marker in (_NEGATION, _NOT_REAL_MARKER)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
                 kind[word] = (held, marker)
         self._kind: Mapping[str, tuple[str, str]] = kind
+        self._named_risks = frozenset(normalise(word) for word in named_risks)
+        if not self._named_risks <= {w for w, (_, m) in kind.items() if m == _HAZARD}:
+            raise ValueError("a named risk is not a hazard marker")
         # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
         self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
@@ -259,6 +321,16 @@ class DangerLexicon:
                 if key in seen:
                     raise doc.error(item, f"word {word!r} already listed at line {seen[key]}")
                 seen[key] = doc.line(item)
+                found.append(word)
+            return found
+
+        def named_risks(node: Node) -> list[str]:
+            listed = {normalise(word) for word in hazard_marker_words}
+            found: list[str] = []
+            for item in doc.sequence(node, "named_risks"):
+                word = doc.scalar(item, "a named risk")
+                if normalise(word) not in listed:
+                    raise doc.error(item, f"named risk {word!r} is not a hazard marker")
                 found.append(word)
             return found
 
@@ -366,6 +438,7 @@ class DangerLexicon:
             return frozenset(names)
 
         composed: list[tuple[ThingStatePattern, str]] = []
+        incident_patterns: list[str] = []
         ignore: tuple[str, ...] = ()
         blockers: tuple[str, ...] = ()
         window = 6
@@ -393,9 +466,41 @@ class DangerLexicon:
                 if cue_name not in cue_names:
                     raise doc.error(fields["cue"], f"unknown cue class {cue_name!r}")
                 composed.append((pattern(name, fields, window, True), cue_name))
+                if flag(fields, "incident", name, False):
+                    incident_patterns.append(name)
+        conditions = Conditions()
+        if "conditions" in top:
+            section = doc.fields(
+                top["conditions"],
+                "conditions",
+                required=frozenset({"patterns", "overridden_by"}),
+                optional=_CONDITIONS_FIELDS,
+            )
+            condition_window = window
+            if "window" in section:
+                condition_window = int(
+                    doc.number(section["window"], "conditions window", minimum=1)
+                )
+            taken = {p.name for p, _ in composed}
+            found_conditions: list[ThingStatePattern] = []
+            for name, (key, body) in doc.mapping(section["patterns"], "patterns").items():
+                if name in taken:
+                    raise doc.error(key, f"condition {name!r} has a compose pattern's name")
+                fields = doc.fields(
+                    body,
+                    f"condition {name}",
+                    required=frozenset({"things", "states"}),
+                    optional=_CONDITION_FIELDS,
+                )
+                found_conditions.append(pattern(name, fields, condition_window, True))
+            conditions = Conditions(
+                tuple(found_conditions),
+                cue_set(section["overridden_by"], "conditions overridden_by"),
+                word_list(section["events"], "conditions events") if "events" in section else (),
+            )
         matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
         if "urgent" in top:
-            composed_names = {p.name for p, _ in composed}
+            composed_names = {p.name for p, _ in composed} | {p.name for p in conditions.patterns}
             for name, (key, body) in doc.mapping(top["urgent"], "urgent").items():
                 if name in composed_names:
                     raise doc.error(key, f"urgent matter {name!r} has a compose pattern's name")
@@ -438,9 +543,10 @@ class DangerLexicon:
                         pattern(name, fields, window, False) if has_words else None,
                     )
                 )
+        hazard_marker_words = words("hazard_markers", top["hazard_markers"], "hazard_markers")
         return cls(
             cues,
-            hazard_markers=words("hazard_markers", top["hazard_markers"], "hazard_markers"),
+            hazard_markers=hazard_marker_words,
             incident_markers=words("incident_markers", top["incident_markers"], "incident_markers"),
             conditionals=(
                 words("conditionals", top["conditionals"], "conditionals")
@@ -450,6 +556,8 @@ class DangerLexicon:
             negations=words("negations", top["negations"], "negations")
             if "negations" in top
             else (),
+            not_real=words("not_real", top["not_real"], "not_real") if "not_real" in top else (),
+            named_risks=named_risks(top["named_risks"]) if "named_risks" in top else (),
             negation_reach=reach,
             triage=triage,
             hazard_categories=prefixes,
@@ -458,6 +566,8 @@ class DangerLexicon:
             compose_ignore=ignore,
             compose_blockers=blockers,
             urgent=matters,
+            incident_patterns=incident_patterns,
+            conditions=conditions,
         )
 
     @classmethod
@@ -525,10 +635,13 @@ class DangerLexicon:
         conditional_until = -1
         normalised: str | None = None
         classes: set[str] = set()
-        hazard = incident = False
+        hazard = incident = named_risk = False
         words: list[str] = []
         for position, word in found:
             cue, marker = kind[word]
+            if marker == _NOT_REAL_MARKER:
+                # A drill, a talk, a rumour found false: no danger now, whatever it names.
+                return _NOT_REAL
             if marker == _NEGATION:
                 negated_until = position + len(word) + reach
                 continue
@@ -542,6 +655,7 @@ class DangerLexicon:
                 conditional_until = end
             elif marker == _HAZARD:
                 hazard = True
+                named_risk = named_risk or word in self._named_risks
             elif marker == _INCIDENT and position >= conditional_until:
                 # 没有人被困 says nobody is: a negated incident marker is no incident.
                 incident = incident or position > negated_until
@@ -550,6 +664,21 @@ class DangerLexicon:
             words.append(word)
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
+        if not (incident or named_risk) and not self._incident_patterns.isdisjoint(patterns):
+            incident = True  # a person's state now (趴在地上不动), a dike giving way
+        if (
+            not incident
+            and urgent_found
+            and not self._condition_names.isdisjoint(urgent_found)
+            and self.conditions.overridden_by.isdisjoint(classes)
+            and not self._gave_way(text)
+        ):
+            # A structure's condition, no event, no victim: a hazard (锈断, 鼓出来, 朽了),
+            # whatever collapse or subsidence word the state also completes.
+            hazard = True
+            words.extend(
+                f"<{name}>" for name in sorted(self._condition_names.intersection(urgent_found))
+            )
         order = list(self.cues)
         cues = tuple(sorted(classes, key=lambda c: (-_RANK[self.cues[c].level], order.index(c))))
         level = self.cues[cues[0]].level if cues else None
@@ -558,6 +687,14 @@ class DangerLexicon:
             None,
         )
         return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+
+    def _gave_way(self, text: str) -> bool:
+        # Read only for a report holding a condition (few): the structure has given way.
+        events = self.conditions.events
+        if not events:
+            return False
+        normalised = normalise(text)
+        return any(word in normalised for word in events)
 
     def _compose(
         self, text: str, found: frozenset[str] | None = None

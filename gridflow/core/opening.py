@@ -154,13 +154,15 @@ def assess_report(
         # hole) runs on wall-clock hours whichever sibling the keywords chose (电梯故障,
         # 严重精神障碍患者, 其他事件): the text says what is happening, not the 小类.
         category = _urgent_category(reading, lexicon, category, catalogue) or category
+    # A drill or an alarm found false (消防演练, 是误会): its danger words raise nothing.
+    not_real = reading is not None and reading.not_real
     severity = assess_severity(
         category,
         event.severity,
-        text,
+        "" if not_real else text,
         reporter_role=role,
         rules=active_rules,
-        found=scanned[1],
+        found=() if not_real else scanned[1],
     )
     if reading is None or lexicon is None:
         return Assessment(category, severity, text, classified_by)

@@ -39,6 +39,7 @@ from gridflow.runtime.checkpoint import (
     exit_undelivered,
 )
 from gridflow.runtime.exactly_once import PartitionTransactions, TransactionalCheckpoint
+from gridflow.runtime.fetch_holes import FetchHoles
 
 log = logging.getLogger("gridflow.reader")
 
@@ -89,8 +90,13 @@ class InputReader:
         transactions: PartitionTransactions | None = None,
         max_skew_s: float = 300.0,
         rules: RulesSource | None = None,
+        holes: FetchHoles | None = None,
     ) -> None:
-        """``rules``: hot reload; each batch is decided by the bundles read before it."""
+        """``rules``: hot reload; each batch is decided by the bundles read before it.
+
+        ``holes``: the embedded broker's fetches that skip offsets (fetch_holes.py).
+        """
+        self._holes = holes or FetchHoles(enabled=False)
         self._client = dict(client)
         self._rules = rules
         self.topics = tuple(topics)
@@ -143,6 +149,7 @@ class InputReader:
             await self.checkpoint.flush()
             self._owned = None
             self._position.clear()
+            self._holes.forget()
             self._stored_at.clear()
             if self._consumer is not None:
                 self._consumer.assign([])
@@ -220,12 +227,19 @@ class InputReader:
             offset = self._stored_position(tp)
             if offset is None:
                 start.append(tp)
+                self._holes.forget(tp)
             else:
                 consumer.seek(tp, offset)
+                self._holes.expect(tp, offset)
                 self._position[tp] = offset
             self._stored_at[tp] = now
         if start:
             await consumer.seek_to_beginning(*start)
+            if self._holes.enabled:
+                # Where the log starts, so that a hole at its very beginning is seen too.
+                for tp in start:
+                    with contextlib.suppress(KafkaError):
+                        self._holes.expect(tp, await consumer.position(tp))
         self._owned = partitions
         log.info(
             "reading partitions %s of %s",
@@ -276,11 +290,14 @@ class InputReader:
         consumer.assign(list(ranges))
         for tp, (start, _) in ranges.items():
             consumer.seek(tp, start)
+            self._holes.expect(tp, start)
         out: dict[TopicPartition, list[Any]] = {tp: [] for tp in ranges}
         waiting = {tp for tp, (start, end) in ranges.items() if end > start}
         deadline = time.monotonic() + 60.0
         while waiting and time.monotonic() < deadline:
             data = await consumer.getmany(*waiting, timeout_ms=200, max_records=self.batch_max)
+            for tp, offset in self._holes.check(data).items():
+                consumer.seek(tp, offset)
             for tp, messages in data.items():
                 end = ranges[tp][1]
                 out[tp].extend(m for m in messages if m.offset < end)
@@ -295,6 +312,8 @@ class InputReader:
 
     async def _cycle(self, consumer: AIOKafkaConsumer) -> None:
         data = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms, max_records=self.batch_max)
+        for tp, offset in self._holes.check(data).items():
+            consumer.seek(tp, offset)
         if not data:
             await self.checkpoint.flush()
             return
@@ -309,6 +328,7 @@ class InputReader:
                 for tp, messages in data.items():
                     if messages:
                         consumer.seek(tp, messages[0].offset)
+                        self._holes.expect(tp, messages[0].offset)
                 raise
             self._rules.pin(position)
             batch.decided_under(position)

@@ -122,6 +122,96 @@ def test_no_pattern_where_nothing_is_happening(lexicon: DangerLexicon, text: str
 
 
 @pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        # Emergencies told by their effect, not their name (danger.yaml compose).
+        ("仓库那边轰的一下，整排窗户都震碎了", "fire"),
+        ("热水器的燃汽管爆了，在往外喷火", "fire"),
+        ("河堤脚下在往外冒浑水，带着沙", "drowning"),
+        ("隧洞掌子面突然涌水，里面还有人", "drowning"),
+        ("洪水已经漫进来了，快淹到腰", "drowning"),
+        ("一辆面包车冲进了赶集的人群", "struck"),
+        ("有个男的脸朝下趴在地上，叫不答应", "unconscious"),
+        ("隔壁先是一直尖叫，后来就没动静了", "unconscious"),
+        ("监控发现河面有人员漂浮", "unconscious"),
+    ],
+)
+def test_an_emergency_told_by_its_effect_is_a_cue(
+    lexicon: DangerLexicon, text: str, cue: str
+) -> None:
+    assert cue in lexicon.read(text).cues
+
+
+@pytest.mark.parametrize(
+    ("text", "hazard"),
+    [
+        # A structure or device in a bad state, no modal word: a hazard, whatever
+        # collapse or subsidence word the state also completes (要垮, 往下陷, 断了).
+        ("小区大门的立柱锈得只剩一半了", True),
+        ("堡坎中间鼓出来一大块，看起要垮", True),
+        ("老楼的木楼梯朽了，一踩往下陷", True),
+        ("雨棚的钢架锈断了两根，棚子往下耷", True),
+        ("挡墙上的裂缝比上周又大了", True),
+        # A named risk (风险, 隐患) keeps even an incident pattern's report a hazard.
+        ("河堤这段有管涌的风险，汛前要加固", True),
+        # … unless the report tells of an event now: it gave way (events), a victim
+        # (a cue of an overridden_by class), an immediacy marker.
+        ("围墙早就裂了，今天倒下来砸到人", False),
+        ("阳台栏杆锈断了，有个娃儿摔下去了", False),
+        ("墙体开裂，正在往外掉砖，快来", False),
+        ("招牌的螺丝锈掉了，刚刚掉下来压住一个人", False),
+    ],
+)
+def test_a_condition_without_an_event_is_a_hazard(
+    lexicon: DangerLexicon, text: str, hazard: bool
+) -> None:
+    reading = lexicon.read(text)
+    assert reading.hazard is hazard, reading.words
+
+
+def test_a_condition_never_completes_a_critical_incident() -> None:
+    # The collapse word (垮) still names the hazard's class, but the report is a hazard:
+    # rectification in days, never the emergency clock.
+    found = assess_report(
+        event("那个堡坎鼓起来了，看起要垮的样子，下面还住着人"),
+        Catalogue.default(),
+        TextClassifier.default(),
+        None,
+    )
+    assert found.hazard and found.severity is not Severity.CRITICAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A person's state now (a victim pattern) keeps the report an emergency beside a
+        # hazard word: 怕 here is the caller's fear, not what might happen to the person.
+        "煤气味很浓，有人倒在客厅地上，不敢按门铃怕引爆",
+        # A dike giving way is an emergency even with 渗水 (a hazard marker).
+        "大坝下游坡出现渗水，还有浑水流出来",
+    ],
+)
+def test_a_victim_or_a_failing_dike_is_an_incident(lexicon: DangerLexicon, text: str) -> None:
+    reading = lexicon.read(text)
+    assert reading.incident and not reading.hazard
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Drills, talks and alarms found false name a danger that is not there.
+        "社区下午消防演练，楼下会放烟雾",
+        "防溺水讲座在哪里报名",
+        "群里有人喊着火了，核实是误会",
+        # A stove that will not light (the negation is longer than 着火).
+        "燃气灶打不着火了",
+    ],
+)
+def test_no_danger_in_a_drill_a_talk_or_a_false_alarm(lexicon: DangerLexicon, text: str) -> None:
+    assert lexicon.read(text).cues == ()
+
+
+@pytest.mark.parametrize(
     ("text", "matter"),
     [
         ("电梯卡在两层楼中间，里面一个老人在喊", "lift-trapped"),
@@ -215,6 +305,8 @@ def event(text: str, **extra: object) -> GridEvent:
         # … but not out of a critical category, nor away from triage when an unplaced
         # report carries a critical cue (the duty room looks within minutes).
         ("有个男的在巷子里追着人砍", {}, "SJ0620", Severity.HIGH, False),
+        # A drill's danger words raise nothing: not the danger cues, nor the severity words.
+        ("小区明天搞应急演练，模拟楼道冒烟，大家配合疏散", {}, "SJ0601", Severity.NORMAL, False),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
@@ -241,6 +333,9 @@ def test_assessment(
         ("    cues: [violence]", "    cues: [brawl]", "cues: [brawl]", "unknown cue class 'brawl'"),
         ("    even_as_hazard: true", "    even_as_hazard: yes", "even_as_hazard: yes", "true or false"),
         ("  people-down:", "  smashing :", "  smashing :", "has a compose pattern's name"),
+        ("  overridden_by: [fire,", "  overridden_by: [flood,", "overridden_by: [flood,", "unknown cue class 'flood'"),
+        ("    worn-structure:", "    blast :", "    blast :", "has a compose pattern's name"),
+        ("      incident: true\n", "      incident: maybe\n", "incident: maybe", "true or false"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(

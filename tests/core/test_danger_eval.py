@@ -7,7 +7,8 @@ words, and everyday reports with tempting words (火锅, 烧烤, 消防演练). 
 ``critical``, ``hazard``, ``urgent`` or ``routine``; ``tune`` reports were looked at while
 writing the lexicon, ``holdout`` reports were written in rounds, each scored before its
 misses were looked at (docs/classification.md, "Measured", gives every round's first
-score). ``gridflow danger-eval`` prints the figures; the definitions are in
+score). Holdout rounds 1-4 and 6 have all been worked on since (round 6, written blind,
+was worked on in session 8); the blind figure for new text is round 7's first score. ``gridflow danger-eval`` prints the figures; the definitions are in
 ``gridflow/commands/danger_eval.py``.
 """
 
@@ -54,18 +55,24 @@ def test_the_set_is_large_varied_and_apart_from_the_tuning_data(reports: list[Re
     assert not any(report.text in tuning for report in reports)
 
 
+#: Holdout rounds whose misses were worked on after their one scoring (round 6, written
+#: blind, was worked on in session 8).
+WORKED_ON = (1, 2, 3, 4, 6)
+
+
 def _worked_on(reports: list[Report]) -> Figures:
     assessor = Assessor()
     return score(
         assessor.outcome(report)
         for report in reports
-        if report.split == "holdout" and report.round in (1, 2, 3, 4)
+        if report.split == "holdout" and report.round in WORKED_ON
     )
 
 
 def test_the_rounds_worked_on_meet_the_issue_targets(reports: list[Report]) -> None:
-    # Rounds 1-4: each scored once, then its misses worked on (docs/classification.md), so
-    # these figures say the lexicon covers what it has seen, not how it does on new text.
+    # Rounds 1-4 and 6: each scored once, then its misses worked on (docs/
+    # classification.md), so these figures say the lexicon covers what it has seen, not
+    # how it does on new text (that is round 7's first score, below).
     worked_on = _worked_on(reports)
     wrong = [outcome.describe() for outcome in worked_on.misses]
     assert worked_on.critical_recall >= TARGETS.critical_recall, wrong
@@ -75,25 +82,62 @@ def test_the_rounds_worked_on_meet_the_issue_targets(reports: list[Report]) -> N
     assert worked_on.meets()
 
 
-def test_the_blind_round_keeps_its_first_score_and_misses_the_targets(
+def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
     figures: dict[str, Figures],
 ) -> None:
-    # Round 6 was written blind (its author read neither the lexicon nor the keywords) and
-    # scored once, after the compositional patterns were frozen: that first score is the
-    # honest figure for new text, and it is below the issue's targets. Its misses are left
-    # as they are (not worked on), so the floors sit just under the first score and the
-    # whole holdout's verdict stays "NOT met" until a change generalises.
-    fresh = figures["holdout round 6"]
-    assert fresh.critical_recall >= 0.84
-    assert fresh.critical_precision >= 0.80
-    assert fresh.hazard_recall >= 0.65
-    assert fresh.hazards_as_critical <= 5
-    assert fresh.urgent_on_wall_clock >= 0.68
-    assert not figures["holdout"].meets()
+    # Round 6 was written blind and scored once (recall 0.850, precision 0.820, hazards
+    # 0.661, 5 hazards routed as critical, urgent on a wall clock 0.691: below the
+    # targets). In session 8 it became development data: its misses, by class, led to the
+    # condition rule (a structure's bad state without an event is a hazard) and the
+    # effect patterns (a blast's sound, a failing dike, water coming in, a body's look, a
+    # vehicle into a crowd). Floors just under where that left it; no longer a measure of
+    # new text.
+    worked = figures["holdout round 6"]
+    assert worked.critical_recall >= 0.98
+    assert worked.critical_precision >= 0.86
+    assert worked.hazard_recall >= 0.96
+    assert worked.hazards_as_critical == 0
+    assert worked.urgent_on_wall_clock >= 0.68
+
+
+# ROUND 7 (blind): written by another author while session 8 worked, scored ONCE by the
+# integrator after merging. The integrator fills in its first score here (and in
+# docs/classification.md, "Round 7"), then sets floors just under it; until round 7 is
+# in the set, the test is skipped.
+ROUND_7_FIRST_SCORE: dict[str, float] | None = {
+    # Scored once on 2026-12-05 with session 8's rules (356 Chinese reports; the author's
+    # 13 English Open311 lines were left out before scoring: the lexicon reads Chinese).
+    "critical_recall": 0.740,
+    "critical_precision": 0.740,
+    "hazard_recall": 0.708,
+    "hazards_as_critical": 10,
+    "urgent_on_wall_clock": 0.603,
+}
+
+
+def test_the_blind_round_7_keeps_its_first_score(figures: dict[str, Figures]) -> None:
+    if "holdout round 7" not in figures or ROUND_7_FIRST_SCORE is None:
+        pytest.skip("round 7 is not in the set yet, or its first score is not filled in")
+    blind = figures["holdout round 7"]
+    first = ROUND_7_FIRST_SCORE
+    assert blind.critical_recall >= first["critical_recall"] - 0.01
+    assert blind.critical_precision >= first["critical_precision"] - 0.01
+    assert blind.hazard_recall >= first["hazard_recall"] - 0.01
+    assert blind.hazards_as_critical <= first["hazards_as_critical"]
+    assert blind.urgent_on_wall_clock >= first["urgent_on_wall_clock"] - 0.01
 
 
 @pytest.mark.parametrize(
-    "name", ["tune", "holdout round 1", "holdout round 2", "holdout round 3", "holdout round 4"]
+    "name",
+    [
+        "tune",
+        "tune round 5",
+        "tune round 8",
+        "holdout round 1",
+        "holdout round 2",
+        "holdout round 3",
+        "holdout round 4",
+    ],
 )
 def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], name: str) -> None:
     # Floors a little below docs/classification.md's figures, so that a lexicon change
@@ -102,6 +146,7 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
     assert part.critical_recall >= 0.94
     assert part.critical_precision >= 0.9
     assert part.hazard_recall >= 0.95
+    assert part.hazards_as_critical <= (1 if name == "tune" else 0)
 
 
 def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None:
@@ -112,17 +157,22 @@ def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None
     assert figures["holdout"].urgent_on_wall_clock >= 0.6
 
 
-def test_the_command_prints_every_part_and_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_prints_every_part_and_the_verdict(
+    figures: dict[str, Figures], capsys: pytest.CaptureFixture[str]
+) -> None:
     parser = argparse.ArgumentParser()
     danger_eval.register(parser.add_subparsers())
     args = parser.parse_args(["danger-eval", "--misses"])
-    # Exit 1: the blind round 6 keeps the whole holdout under the targets.
-    assert args.func(args) == 1
+    # Exit 0 when the whole holdout meets the targets, 1 when not (a blind round added
+    # by the integrator may well keep it under them).
+    met = figures["holdout"].meets()
+    assert args.func(args) == (0 if met else 1)
     out = capsys.readouterr().out
     assert "| holdout round 2 | 143 | 73 |" in out
     assert "| holdout round 6 | 268 | 107 |" in out
+    assert "| tune round 8 | 144 | 57 |" in out
     assert "| holdout |" in out and "| all |" in out
-    assert "holdout: targets NOT met" in out
+    assert ("holdout: targets met" if met else "holdout: targets NOT met") in out
     assert "tune: " in out  # the wrong decisions, per part
 
 

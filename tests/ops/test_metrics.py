@@ -13,6 +13,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_events_in_total": ("counter", ("network",)),
     "gridflow_dlq_total": ("counter", ("reason",)),
     "gridflow_outputs_refused_total": ("counter", ("topic",)),
+    "gridflow_input_fetch_holes_total": ("counter", ("outcome",)),
     "gridflow_duplicates_total": ("counter", ("kind",)),
     "gridflow_feedback_total": ("counter", ("action",)),
     "gridflow_cases_opened_total": ("counter", ("tier",)),
@@ -49,6 +50,7 @@ def exercised() -> Metrics:
     m.event_in("zongzhi", 3)
     m.rejected("invalid_json")
     m.output_refused(DLQ)
+    m.fetch_hole("refetched")
     m.duplicate("event")
     m.feedback_applied("accept")
     m.case_opened("village")

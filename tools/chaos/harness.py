@@ -32,8 +32,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from gridflow.apache_kafka import KafkaCluster
 from gridflow.broker import EmbeddedBroker, free_port
 from gridflow.config import Settings, load_settings
-from gridflow.kafka_client import client_kwargs, ensure_topics
+from gridflow.kafka_client import client_kwargs, ensure_topics, on_embedded_broker
 from gridflow.runtime.checkpoint import POSITION_PREFIX
+from gridflow.runtime.fetch_holes import FetchHoles
 from gridflow.simulator.casework import CentreStats
 from gridflow.simulator.centres import run_centres
 from gridflow.simulator.events import EventGenerator
@@ -106,6 +107,8 @@ class ChaosResult:
     workdir: str = ""
     restarts_exited: list[str] = field(default_factory=list)
     broker_kills: list[dict[str, Any]] = field(default_factory=list)
+    #: the collector's own reading: undecodable records, fetches cut at skipped offsets
+    collector: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The last-line JSON: the brief's keys first, then the details."""
@@ -129,6 +132,7 @@ class ChaosResult:
             "timings": {k: round(t, 1) for k, t in self.timings.items()},
             "workdir": self.workdir,
             "kill_log": self.kills,
+            "collector": self.collector,
             "checker": v.as_dict(),
         }
 
@@ -192,6 +196,9 @@ class Outputs:
             settings.topic(FEEDBACK): self.feedback,
         }
         self._consumer: AIOKafkaConsumer | None = None
+        #: the embedded broker's fetches can skip offsets (docs/PITFALLS.md): a record
+        #: the collector skipped would count as lost. Turned on in ``start``.
+        self.holes = FetchHoles(enabled=False, name="chaos collector ")
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -205,6 +212,7 @@ class Outputs:
             isolation_level=self.isolation_level,
         )
         await consumer.start()
+        self.holes.enabled = await on_embedded_broker(self.settings)
         parts: list[TopicPartition] = []
         for topic in self._topics:
             found = consumer.partitions_for_topic(topic)
@@ -213,13 +221,18 @@ class Outputs:
                 found = consumer.partitions_for_topic(topic) or set()
             parts.extend(TopicPartition(topic, p) for p in sorted(found))
         consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
+        for tp in parts:
+            # Every topic starts at 0 (each run creates its own); a hole at the start counts.
+            consumer.seek(tp, 0)
+            self.holes.expect(tp, 0)
         self._consumer = consumer
 
     async def poll(self, timeout_ms: int = 200) -> int:
         """Fetch what arrived; return how many records."""
         assert self._consumer is not None
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=5000)
+        for tp, offset in self.holes.check(batches).items():
+            self._consumer.seek(tp, offset)
         n = 0
         now = time.monotonic()
         for tp, msgs in batches.items():
@@ -245,6 +258,15 @@ class Outputs:
         if n:
             self.last_growth = now
         return n
+
+    def figures(self) -> dict[str, int]:
+        """What the reading itself met (none of it is a worker's doing)."""
+        return {
+            "undecodable": self.undecodable,
+            "fetch_refetches": self.holes.refetches,
+            "fetch_holes_filled": self.holes.filled,
+            "fetch_offsets_given_up": self.holes.given_up,
+        }
 
     async def follow(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -796,6 +818,8 @@ class Chaos:
             events_topic=settings.topic(EVENTS_IN),
         )
         dump_jsonl(workdir / "committed.jsonl", self.commit_log)
+        if outputs.holes.refetches or outputs.undecodable:
+            self._say(f"collector: {outputs.figures()}")
         regions = {
             m
             for found in verdict.examples.values()
@@ -828,6 +852,7 @@ class Chaos:
             workdir=str(workdir),
             restarts_exited=exited,
             broker_kills=self.broker_failures.kills if self.broker_failures else [],
+            collector=outputs.figures(),
         )
 
     def _events_end(self, settings: Settings) -> dict[int, int]:
