@@ -182,6 +182,12 @@ class ApiSettings(BaseSettings):
     #: together: fewer produce requests (CPU in the API and the broker) for at most this
     #: much more latency per accepted POST (docs/api.md "Performance").
     linger_ms: float = Field(default=5.0, ge=0, le=1000)
+    #: Least milliseconds between two projection transactions (0: none). Each costs a
+    #: fetch and a transaction of ~6 statements whatever it carries: gathering makes
+    #: fewer, larger ones (less API and broker CPU) for at most this much more time before
+    #: a disposition shows in queries, streams and ``?wait=``. Off by default: with intake
+    #: in the same process it made POST latency worse (docs/api.md "Speed").
+    projection_interval_ms: float = Field(default=0.0, ge=0, le=10000)
 
     def url_for(self, data_dir: Path) -> str:
         """The database URL, defaulting to an SQLite file in the data dir."""

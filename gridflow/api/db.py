@@ -20,11 +20,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    create_engine,
     event,
     inspect,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gridflow.core.kpi import COUNTS
@@ -154,16 +156,31 @@ def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL so readers never wait for the projector."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", _pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def make_thread_engine(engine: AsyncEngine) -> Engine | None:
+    """For SQLite, a synchronous engine on the same file, for work done whole in a thread.
+
+    Through aiosqlite every statement is several hops between the event loop and the
+    driver's thread; a transaction run in one thread with the standard driver makes none.
+    None for other databases (asyncpg talks to its server from the loop without threads).
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None  # an in-memory database is one per connection: no second engine on it
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    sync = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(sync, "connect", _pragmas)
+    return sync
+
+
+def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 async def create_schema(engine: AsyncEngine) -> None:
@@ -216,7 +233,7 @@ async def clear(engine: AsyncEngine) -> None:
             await conn.execute(table.delete())
 
 
-def upsert(conn: AsyncConnection, table: Table) -> Any:
+def upsert(conn: AsyncConnection | Connection, table: Table) -> Any:
     """The dialect's ``INSERT`` that supports ``on_conflict_do_nothing/update``."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -20,7 +20,15 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gridflow.api.projection import Applied, OutputTopics, Record, apply_batch, load_positions
+from gridflow.api import db
+from gridflow.api.projection import (
+    Applied,
+    OutputTopics,
+    Record,
+    apply_batch,
+    apply_batch_sync,
+    load_positions,
+)
 from gridflow.config import Settings
 from gridflow.kafka_client import client_kwargs, on_embedded_broker
 from gridflow.runtime.fetch_holes import FetchHoles
@@ -38,8 +46,13 @@ class Projector:
         topics: OutputTopics,
         on_applied: Callable[[Applied], None] | None = None,
         max_records: int = 2000,
+        interval_s: float = 0.0,
     ) -> None:
+        """``interval_s``: least time between two transactions unless one was full."""
         self.settings = settings
+        self.interval_s = interval_s
+        #: SQLite: each batch's transaction runs whole in a thread on this engine
+        self._thread_engine = db.make_thread_engine(engine)
         self.engine = engine
         self.topics = topics
         self.on_applied = on_applied
@@ -105,16 +118,30 @@ class Projector:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        if self._thread_engine is not None:
+            self._thread_engine.dispose()
         if self._consumer is not None:
             # A fetch in flight may end in CancelledError at shutdown: nothing to keep.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._consumer.stop()
+
+    async def _apply(self, records: list[Record]) -> Applied:
+        if self._thread_engine is not None:
+            return await asyncio.to_thread(self._apply_in_thread, records)
+        async with self.engine.begin() as conn:
+            return await apply_batch(conn, self.topics, records)
+
+    def _apply_in_thread(self, records: list[Record]) -> Applied:
+        assert self._thread_engine is not None
+        with self._thread_engine.begin() as conn:
+            return apply_batch_sync(conn, self.topics, records)
 
     async def _run(self) -> None:
         assert self._consumer is not None
         consumer = self._consumer
         while True:
             try:
+                started = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 for tp, offset in self.holes.check(batches).items():
                     consumer.seek(tp, offset)
@@ -128,8 +155,7 @@ class Projector:
                     if hw is not None:
                         self._highwater[tp] = hw
                 if records:
-                    async with self.engine.begin() as conn:
-                        applied = await apply_batch(conn, self.topics, records)
+                    applied = await self._apply(records)
                     for rec in records:
                         tp = TopicPartition(rec.topic, rec.partition)
                         self._positions[tp] = max(self._positions[tp], rec.offset + 1)
@@ -138,6 +164,12 @@ class Projector:
                         self.on_applied(applied)
                 if self.lag == 0:
                     self.caught_up_at = time.monotonic()
+                if records and len(records) < self.max_records:
+                    # Let the next records gather (a full batch means a backlog: no pause).
+                    # Off by default: see GRIDFLOW_API_PROJECTION_INTERVAL_MS in docs/api.md.
+                    pause = started + self.interval_s - time.monotonic()
+                    if pause > 0:
+                        await asyncio.sleep(pause)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

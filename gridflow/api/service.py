@@ -86,7 +86,13 @@ def kafka_app(ctx: ApiContext, *, rebuild: bool = False) -> FastAPI:
         if isinstance(ctx.sink, KafkaSink):
             await ctx.sink.start()
         if ctx.api.projector:
-            ctx.projector = Projector(ctx.settings, ctx.engine, ctx.topics, on_applied=ctx.notify)
+            ctx.projector = Projector(
+                ctx.settings,
+                ctx.engine,
+                ctx.topics,
+                on_applied=ctx.notify,
+                interval_s=ctx.api.projection_interval_ms / 1000,
+            )
             await ctx.projector.start()
         silences_task = None
         if isinstance(ctx.sink, KafkaSink):

@@ -297,16 +297,34 @@ def run_latency(
             pids["broker"] = broker_pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         own_before = time.process_time()
+        cpu_used: dict[str, float] = {}
+
+        def sent_and_drained() -> None:
+            # Up to here, not through the read-back of the inputs and journals after it
+            # (that costs the broker and the client as much again, and is the bench's).
+            for name, pid in pids.items():
+                cpu_used[name] = cpu_seconds(pid) - cpu_before[name]
+            cpu_used["client"] = time.process_time() - own_before
+
         # uvloop, as the API's uvicorn runs: the client shares the 2 cores with what it
         # measures, and asyncio's own loop cost it ~10 % more CPU per POST.
-        result = uvloop.run(_latency(api.url, dep, docs, rate, warmup, drain_s=drain_s, say=say))
-        # CPU per sent event, the whole run: on a shared machine the rates move with the
-        # load, the CPU each process spends per event much less.
+        result = uvloop.run(
+            _latency(
+                api.url,
+                dep,
+                docs,
+                rate,
+                warmup,
+                drain_s=drain_s,
+                say=say,
+                on_drained=sent_and_drained,
+            )
+        )
+        # CPU per sent event, sending and draining: on a shared machine the rates move
+        # with the load, the CPU each process spends per event much less.
         sent = max(1, result["sent"])
-        for name, pid in pids.items():
-            used = cpu_seconds(pid) - cpu_before[name]
+        for name, used in cpu_used.items():
             result[f"{name}_cpu_us_per_event"] = round(used / sent * 1e6)
-        result["client_cpu_us_per_event"] = round((time.process_time() - own_before) / sent * 1e6)
         return result
     finally:
         if api is not None:
@@ -325,6 +343,7 @@ async def _latency(
     connections: int = 64,
     progress_s: float = 5.0,
     say: Callable[[str], None] = print,
+    on_drained: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     """Open loop: POST ``docs`` one per request at ``rate``/s, whatever the answers do.
 
@@ -334,13 +353,17 @@ async def _latency(
     send; events still unanswered then are counted, and count as slower than any answered
     one in the percentiles.
 
-    The client is aiohttp, not httpx: with requests queued for a connection httpcore's
-    pool scans every queued request on every state change (``_assign_requests_to_connections``,
-    95 % of the client's CPU in a py-spy profile), so at 1,000 POSTs/s the old client
-    managed ~20/s and never finished.
+    The client is :mod:`tools.bench.loopback_http` (keep-alive connections, requests
+    encoded before the run, no task per POST): it shares the cores with what it
+    measures, and aiohttp cost ~330 µs of CPU per POST, a third of a core at 1,000/s.
+    (httpx before it never finished: with requests queued for a connection httpcore's
+    pool scans every queued request on every state change.)
     """
-    import aiohttp
+    from urllib.parse import urlsplit
+
     from aiokafka import AIOKafkaConsumer
+
+    from tools.bench.loopback_http import LoopbackPool, post_request
 
     dispositions = dep.topic(topics.DISPOSITIONS)
     events_in = dep.topic(topics.EVENTS_IN)
@@ -356,7 +379,13 @@ async def _latency(
         fetch_max_wait_ms=20,
     )
     await consumer.start()
+    target = urlsplit(url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    # Encoded before the clock starts: the run spends its CPU on sending, not on building.
+    requests = [
+        post_request(f"{host}:{port}", "/v1/events", headers, orjson.dumps(doc)) for doc in docs
+    ]
     due_ms: dict[str, float] = {}  # event id -> wall-clock ms it was due to be sent
     answered: dict[str, float] = {}
     stages = StageClock(events_in)
@@ -364,8 +393,8 @@ async def _latency(
     post_ms: list[float] = []
     lag_ms: list[float] = []  # how late the client started each POST
     warm: set[str] = set()
-    in_flight = 0
     done = asyncio.Event()
+    outstanding = 0
 
     async def consume() -> None:
         while not done.is_set():
@@ -378,70 +407,73 @@ async def _latency(
                         answered[eid] = msg.timestamp - due_ms[eid]
                         stages.decided(eid, msg.timestamp, seen_ms)
 
-    timeout = aiohttp.ClientTimeout(total=30)
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as client:
-        async with client.get("/healthz") as r:
-            await r.read()
+    pool = LoopbackPool(host, port, connections)
+    await pool.open()
+    try:
+        warmup_req = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        for _ in range(connections):  # every connection once, before timing
+            answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            pool.submit(warmup_req, _resolver(answer))
+            await answer
 
-        async def post(doc: dict[str, Any], due: float) -> None:
-            nonlocal in_flight
-            in_flight += 1
-            lag_ms.append((time.perf_counter() - due) * 1000)
-            stages.sent[doc["event_id"]] = time.time() * 1000
-            try:
-                async with client.post("/v1/events", data=orjson.dumps(doc), headers=headers) as r:
-                    await r.read()
-                    status = r.status
-            except (aiohttp.ClientError, TimeoutError):
-                status = 0
-            finally:
-                in_flight -= 1
-            post_ms.append((time.perf_counter() - due) * 1000)
-            stages.acked[doc["event_id"]] = time.time() * 1000
-            if status != 202:
-                refused[status] = refused.get(status, 0) + 1
-                # Not accepted as far as we know: not waited for, not in the percentiles
-                # (answered stays a subset of due_ms, which the drain loop relies on).
-                due_ms.pop(doc["event_id"], None)
-                answered.pop(doc["event_id"], None)
+        def answered_by(event_id: str, due: float) -> Callable[[int, bytes], None]:
+            def answer(status: int, _body: bytes) -> None:
+                nonlocal outstanding
+                if done.is_set():
+                    return
+                outstanding -= 1
+                post_ms.append((time.perf_counter() - due) * 1000)
+                stages.acked[event_id] = time.time() * 1000
+                if status != 202:
+                    refused[status] = refused.get(status, 0) + 1
+                    # Not accepted as far as we know: not waited for, not in the
+                    # percentiles (answered stays a subset of due_ms, which the drain
+                    # loop relies on).
+                    due_ms.pop(event_id, None)
+                    answered.pop(event_id, None)
+
+            return answer
 
         def report(phase: str) -> None:
             say(
                 f"  latency {phase}: {len(lag_ms):,}/{len(docs):,} sent, "
-                f"{len(answered):,} answered, {in_flight} POSTs in flight"
+                f"{len(answered):,} answered, {pool.in_flight} POSTs in flight"
+                + (f", {pool.queued} queued in the client" if pool.queued else "")
                 + (f", refused {refused}" if refused else "")
             )
 
         reader = asyncio.create_task(consume())
-        tasks: set[asyncio.Task[None]] = set()
         start = time.perf_counter()
         start_ms = time.time() * 1000
         next_report = start + progress_s
         for i, doc in enumerate(docs):
             due = start + i / rate
             ahead = due - time.perf_counter()
-            # Behind schedule it still yields once per event, so the POSTs already due
-            # and the disposition reader run between sends.
+            # Behind schedule it still yields once per event, so the answers and the
+            # disposition reader run between sends.
             await asyncio.sleep(ahead if ahead > 0.0005 else 0)
+            event_id = doc["event_id"]
             if i / rate < warmup:
-                warm.add(doc["event_id"])
-            due_ms[doc["event_id"]] = start_ms + i / rate * 1000
-            task = asyncio.create_task(post(doc, due))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+                warm.add(event_id)
+            due_ms[event_id] = start_ms + i / rate * 1000
+            lag_ms.append((time.perf_counter() - due) * 1000)
+            stages.sent[event_id] = time.time() * 1000
+            outstanding += 1
+            pool.submit(requests[i], answered_by(event_id, due))
             if time.perf_counter() >= next_report:
                 report(f"{time.perf_counter() - start:.0f} s")
                 next_report += progress_s
         sent_s = time.perf_counter() - start
         drain_until = time.perf_counter() + drain_s
-        while (tasks or len(answered) < len(due_ms)) and time.perf_counter() < drain_until:
+        while (outstanding or len(answered) < len(due_ms)) and time.perf_counter() < drain_until:
             await asyncio.sleep(0.05)
+        on_drained()
         report("end")
         done.set()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(reader, *tasks, return_exceptions=True)
+        await asyncio.gather(reader, return_exceptions=True)
+    finally:
+        done.set()
+        pool.close()
     await consumer.stop()
     # The inputs and the journals only after the run: read live, their fetches cost the
     # broker and the client as much CPU again as the POSTs (seen at 300/s), on the cores
@@ -481,6 +513,14 @@ async def _latency(
         "drain_s": drain_s,
         "stages": traced,
     }
+
+
+def _resolver(future: asyncio.Future[int]) -> Callable[[int, bytes], None]:
+    def resolve(status: int, _body: bytes) -> None:
+        if not future.done():
+            future.set_result(status)
+
+    return resolve
 
 
 async def _read_back(
