@@ -64,6 +64,8 @@ _FIELDS = frozenset(
         "compose",
         "conditions",
         "urgent",
+        "elsewhere",
+        "events_now",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
@@ -71,6 +73,7 @@ _COMPOSE_FIELDS = frozenset({"window", "blockers", "ignore", "patterns"})
 _PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause", "incident"})
 _CONDITIONS_FIELDS = frozenset({"window", "overridden_by", "patterns", "events"})
 _CONDITION_FIELDS = frozenset({"things", "states", "window"})
+_EVENTS_FIELDS = frozenset({"words", "blockers"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -80,8 +83,15 @@ _INCIDENT = "\x00incident"
 _NEGATION = "\x00negation"
 _CONDITIONAL = "\x00conditional"
 _NOT_REAL_MARKER = "\x00not-real"
+_ELSEWHERE = "\x00elsewhere"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
+#: An incident told elsewhere or earlier ends at a space too: grid workers' notes use
+#: spaces between clauses (隔壁县上周滑坡埋了人 我们村后山也有裂口).
+_ELSEWHERE_END = _CLAUSE_END | {" "}
+#: Words right before an event word (within this many characters) that say it did not
+#: or may not happen (没有人受伤, 差点掉进去, 容易引燃).
+_EVENT_BLOCK_REACH = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +176,8 @@ class DangerLexicon:
 
     __slots__ = (
         "_condition_names",
+        "_event_blockers",
+        "_events_now",
         "_hazard_prefixes",
         "_incident_patterns",
         "_kind",
@@ -204,6 +216,9 @@ class DangerLexicon:
         urgent: Iterable[tuple[UrgentMatter, ThingStatePattern | None]] = (),
         incident_patterns: Iterable[str] = (),
         conditions: Conditions = Conditions(),
+        elsewhere: Iterable[str] = (),
+        events_now: Iterable[str] = (),
+        event_blockers: Iterable[str] = (),
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file.
 
@@ -214,7 +229,16 @@ class DangerLexicon:
         person's state now, a dike giving way), like an incident marker;
         ``conditions``: hazards told as a structure's condition (:class:`Conditions`);
         ``named_risks``: hazard markers that name the risk (隐患, 风险): beside one, an
-        incident pattern does not make the report an incident (有管涌的风险).
+        incident pattern does not make the report an incident (有管涌的风险);
+        ``elsewhere``: markers of an incident elsewhere or earlier (隔壁县, 去年): up to
+        the end of their clause, what is told happened there, not here (an incident
+        marker in it does not count), and a report telling one is a hazard unless the
+        rest of it tells an incident;
+        ``events_now``: an event in progress or done (掉进, 砸中, 引燃, 蔓延, 在往下, 倒地,
+        灼伤), a victim or a person in danger (屋头还有): outside a conditional or an
+        elsewhere clause and not right after a negation or a compose blocker (没有人受伤,
+        差点掉进去), one makes a hazard reading (a hazard marker, a structure's condition)
+        an incident, unless a named risk (隐患, 风险) says the report is about a risk.
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -266,13 +290,14 @@ class DangerLexicon:
             (incident_markers, _INCIDENT),
             (conditionals, _CONDITIONAL),
             (not_real, _NOT_REAL_MARKER),
+            (elsewhere, _ELSEWHERE),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker in (_NEGATION, _NOT_REAL_MARKER)
+                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -283,6 +308,16 @@ class DangerLexicon:
             raise ValueError("a named risk is not a hazard marker")
         # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
         self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
+        self._events_now = tuple(normalise(word) for word in events_now)
+        self._event_blockers = tuple(
+            dict.fromkeys(
+                [
+                    *blockers,
+                    *(normalise(word) for word in negations),
+                    *(normalise(word) for word in event_blockers),
+                ]
+            )
+        )
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
 
     @classmethod
@@ -544,6 +579,18 @@ class DangerLexicon:
                     )
                 )
         hazard_marker_words = words("hazard_markers", top["hazard_markers"], "hazard_markers")
+        event_words: tuple[str, ...] = ()
+        event_blockers: tuple[str, ...] = ()
+        if "events_now" in top:
+            section = doc.fields(
+                top["events_now"],
+                "events_now",
+                required=frozenset({"words"}),
+                optional=_EVENTS_FIELDS,
+            )
+            event_words = word_list(section["words"], "events_now words")
+            if "blockers" in section:
+                event_blockers = word_list(section["blockers"], "events_now blockers")
         return cls(
             cues,
             hazard_markers=hazard_marker_words,
@@ -568,6 +615,11 @@ class DangerLexicon:
             urgent=matters,
             incident_patterns=incident_patterns,
             conditions=conditions,
+            elsewhere=words("elsewhere", top["elsewhere"], "elsewhere")
+            if "elsewhere" in top
+            else (),
+            events_now=event_words,
+            event_blockers=event_blockers,
         )
 
     @classmethod
@@ -636,6 +688,9 @@ class DangerLexicon:
         normalised: str | None = None
         classes: set[str] = set()
         hazard = incident = named_risk = False
+        # Clauses telling what might happen or what happened elsewhere or earlier.
+        quiet: list[tuple[int, int]] = []
+        elsewhere_until = -1
         words: list[str] = []
         for position, word in found:
             cue, marker = kind[word]
@@ -653,7 +708,21 @@ class DangerLexicon:
                 while end < len(normalised) and normalised[end] not in _CLAUSE_END:
                     end += 1
                 conditional_until = end
-            elif marker == _HAZARD:
+                quiet.append((position, end))
+            elif marker == _ELSEWHERE:
+                if normalised is None:
+                    normalised = normalise(text)
+                end = position + len(word)
+                while end < len(normalised) and normalised[end] not in _ELSEWHERE_END:
+                    end += 1
+                elsewhere_until = conditional_until = max(conditional_until, end)
+                quiet.append((position, end))
+                words.append(word)
+                continue
+            elif position < elsewhere_until and (cue or marker == _INCIDENT):
+                # An incident there or then (隔壁县上周滑坡埋了人): this report tells a hazard.
+                hazard = True
+            if marker == _HAZARD:
                 hazard = True
                 named_risk = named_risk or word in self._named_risks
             elif marker == _INCIDENT and position >= conditional_until:
@@ -666,13 +735,20 @@ class DangerLexicon:
         words.extend(f"<{name}>" for name in patterns)
         if not (incident or named_risk) and not self._incident_patterns.isdisjoint(patterns):
             incident = True  # a person's state now (趴在地上不动), a dike giving way
-        if (
+        condition = (
             not incident
-            and urgent_found
+            and bool(urgent_found)
             and not self._condition_names.isdisjoint(urgent_found)
             and self.conditions.overridden_by.isdisjoint(classes)
             and not self._gave_way(text)
-        ):
+        )
+        if (hazard or condition) and not incident and not named_risk:
+            event = self._event_now(normalise(text) if normalised is None else normalised, quiet)
+            if event is not None:
+                # Something is happening or has happened here: not a hazard to rectify.
+                incident, condition = True, False
+                words.append(f"[{event}]")
+        if condition:
             # A structure's condition, no event, no victim: a hazard (锈断, 鼓出来, 朽了),
             # whatever collapse or subsidence word the state also completes.
             hazard = True
@@ -687,6 +763,22 @@ class DangerLexicon:
             None,
         )
         return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+
+    def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
+        # Read only for a hazard reading (few): the first event word told as happening.
+        blockers = self._event_blockers
+        for word in self._events_now:
+            start = normalised.find(word)
+            while start >= 0:
+                before = normalised[max(0, start - _EVENT_BLOCK_REACH) : start]
+                cut = max(before.rfind(mark) for mark in _ELSEWHERE_END)
+                before = before[cut + 1 :]
+                if not any(a <= start < b for a, b in quiet) and not any(
+                    blocker in before for blocker in blockers
+                ):
+                    return word
+                start = normalised.find(word, start + 1)
+        return None
 
     def _gave_way(self, text: str) -> bool:
         # Read only for a report holding a condition (few): the structure has given way.

@@ -164,6 +164,10 @@ def assess_report(
         rules=active_rules,
         found=() if not_real else scanned[1],
     )
+    if not_real:
+        # Nor does the category's default (溺水, 火灾 are critical by category): a safety
+        # talk or a camera alert checked as normal work is no emergency.
+        severity = at_most(severity, Severity.NORMAL)
     if reading is None or lexicon is None:
         return Assessment(category, severity, text, classified_by)
     level = lexicon.level_for(reading, category.code) if reading.level is not None else None
