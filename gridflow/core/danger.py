@@ -142,6 +142,9 @@ class DangerReading:
     #: a drill, a talk or an alarm found false (``not_real``): no danger now, and the
     #: text's danger words must not raise the severity either.
     not_real: bool = False
+    #: an event told as happening here (``events_now``) overrode a hazard reading: in a
+    #: hazard category (危化品, 燃气隐患) the report is an incident to verify now.
+    event_now: bool = False
 
 
 _NOTHING = DangerReading((), None, False, False, ())
@@ -742,6 +745,7 @@ class DangerLexicon:
             and self.conditions.overridden_by.isdisjoint(classes)
             and not self._gave_way(text)
         )
+        event: str | None = None
         if (hazard or condition) and not incident and not named_risk:
             event = self._event_now(normalise(text) if normalised is None else normalised, quiet)
             if event is not None:
@@ -762,7 +766,15 @@ class DangerLexicon:
             (m for m in self.urgent if m.name in urgent_found or not m.cues.isdisjoint(classes)),
             None,
         )
-        return DangerReading(cues, level, hazard and not incident, incident, tuple(words), urgent)
+        return DangerReading(
+            cues,
+            level,
+            hazard and not incident,
+            incident,
+            tuple(words),
+            urgent,
+            event_now=event is not None,
+        )
 
     def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
         # Read only for a hazard reading (few): the first event word told as happening.

@@ -181,6 +181,13 @@ def assess_report(
         else:
             severity = higher(severity, level)
     hazard = lexicon.is_hazard_category(category.code) and severity is not Severity.CRITICAL
+    if hazard and reading.event_now:
+        # A hazard category (危化品, 燃气隐患) and an event told as happening here (两名工人
+        # 皮肤灼伤): the duty room verifies within minutes, not a rectification in days.
+        triage = catalogue.get(lexicon.triage)
+        if triage is not None:
+            category, hazard = triage, False
+            severity = higher(severity, Severity.HIGH)
     return Assessment(category, severity, text, classified_by, hazard, reading.cues)
 
 
