@@ -776,6 +776,27 @@ class DangerLexicon:
             event_now=event is not None,
         )
 
+    def tells_event(self, text: str) -> bool:
+        """Does ``text`` tell an event happening here (``events_now``), outside what might
+        happen or happened elsewhere, and without naming a risk (隐患, 风险)?
+
+        For a report in a hazard category that no hazard reading put there (储罐车油管脱落，
+        汽油还在往下水道里淌 filed as 危化品): rare, so read here, not in every reading.
+        """
+        normalised = normalise(text)
+        quiet: list[tuple[int, int]] = []
+        for position, word in self._matcher.find_text(text):
+            _cue, marker = self._kind[word]
+            if marker == _HAZARD and word in self._named_risks:
+                return False
+            if marker in (_CONDITIONAL, _ELSEWHERE):
+                ends = _CLAUSE_END if marker == _CONDITIONAL else _ELSEWHERE_END
+                end = position + len(word)
+                while end < len(normalised) and normalised[end] not in ends:
+                    end += 1
+                quiet.append((position, end))
+        return self._event_now(normalised, quiet) is not None
+
     def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
         # Read only for a hazard reading (few): the first event word told as happening.
         blockers = self._event_blockers
