@@ -736,6 +736,10 @@ class DangerLexicon:
             words.append(word)
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
+        if elsewhere_until >= 0 and composed:
+            # Patterns are not placed: beside an incident told elsewhere or earlier, what
+            # they found is taken as that incident (外地塔吊倒了砸死人).
+            hazard = True
         if not (incident or named_risk) and not self._incident_patterns.isdisjoint(patterns):
             incident = True  # a person's state now (趴在地上不动), a dike giving way
         condition = (

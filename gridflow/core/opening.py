@@ -180,7 +180,11 @@ def assess_report(
             severity = higher(severity, at_most(level, Severity.HIGH))
         else:
             severity = higher(severity, level)
-    hazard = lexicon.is_hazard_category(category.code) and severity is not Severity.CRITICAL
+    hazard = (
+        lexicon.is_hazard_category(category.code)
+        and severity is not Severity.CRITICAL
+        and not not_real
+    )
     if hazard and (reading.event_now or lexicon.tells_event(text)):
         # A hazard category (危化品, 燃气隐患) and an event told as happening here (两名工人
         # 皮肤灼伤): the duty room verifies within minutes, not a rectification in days.
