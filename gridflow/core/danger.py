@@ -32,6 +32,7 @@ event and report texts repeat.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,7 @@ class DangerLexicon:
         "_condition_names",
         "_event_blockers",
         "_events_now",
+        "_events_pattern",
         "_hazard_prefixes",
         "_incident_patterns",
         "_kind",
@@ -312,6 +314,14 @@ class DangerLexicon:
         # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
         self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
         self._events_now = tuple(normalise(word) for word in events_now)
+        # One search over the text for all of them (a fifth of readings are hazards).
+        self._events_pattern = (
+            re.compile(
+                "|".join(re.escape(w) for w in sorted(self._events_now, key=len, reverse=True))
+            )
+            if self._events_now
+            else None
+        )
         self._event_blockers = tuple(
             dict.fromkeys(
                 [
@@ -788,6 +798,8 @@ class DangerLexicon:
         汽油还在往下水道里淌 filed as 危化品): rare, so read here, not in every reading.
         """
         normalised = normalise(text)
+        if self._events_pattern is None or self._events_pattern.search(normalised) is None:
+            return False
         quiet: list[tuple[int, int]] = []
         for position, word in self._matcher.find_text(text):
             _cue, marker = self._kind[word]
@@ -803,18 +815,21 @@ class DangerLexicon:
 
     def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
         # Read only for a hazard reading (few): the first event word told as happening.
+        if self._events_pattern is None:
+            return None
         blockers = self._event_blockers
-        for word in self._events_now:
-            start = normalised.find(word)
-            while start >= 0:
-                before = normalised[max(0, start - _EVENT_BLOCK_REACH) : start]
-                cut = max(before.rfind(mark) for mark in _ELSEWHERE_END)
-                before = before[cut + 1 :]
-                if not any(a <= start < b for a, b in quiet) and not any(
-                    blocker in before for blocker in blockers
-                ):
-                    return word
-                start = normalised.find(word, start + 1)
+        search = self._events_pattern.search
+        found = search(normalised)
+        while found is not None:
+            start = found.start()
+            before = normalised[max(0, start - _EVENT_BLOCK_REACH) : start]
+            cut = max(before.rfind(mark) for mark in _ELSEWHERE_END)
+            before = before[cut + 1 :]
+            if not any(a <= start < b for a, b in quiet) and not any(
+                blocker in before for blocker in blockers
+            ):
+                return found.group()
+            found = search(normalised, start + 1)
         return None
 
     def _gave_way(self, text: str) -> bool:
