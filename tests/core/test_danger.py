@@ -197,6 +197,69 @@ def test_a_victim_or_a_failing_dike_is_an_incident(lexicon: DangerLexicon, text:
 
 
 @pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        # An event told as happening here (events_now) beside a hazard marker (巡查发现,
+        # 堆放, 老化, 渗水) or a structure's condition: an emergency, never a hazard to
+        # rectify in days. A motion or result verb, the progressive, a victim, a person
+        # still inside.
+        ("巡查发现路边的旧围墙砸中了一个骑车的人", "砸中"),
+        ("仓库里堆放的泡沫被电焊火花引燃了，火往货架上走", "引燃"),
+        ("配电房线路老化，值班电工被电弧灼伤了手", "灼伤"),
+        ("排查发现化粪池盖板破损，一名小孩掉进池里", "掉进"),
+        ("巡查发现院子地面在往下塌，屋里还有人在睡觉", "在往下"),
+        ("楼梯扶手松动，一个老人扶着就跌进了楼下天井", "跌进"),
+    ],
+)
+def test_an_event_told_as_happening_overrides_a_hazard_reading(
+    lexicon: DangerLexicon, text: str, event: str
+) -> None:
+    reading = lexicon.read(text)
+    assert reading.incident and not reading.hazard and reading.event_now
+    assert f"[{event}]" in reading.words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Negated, blocked (差点, 可能, 若, 回头) or inside a conditional: no event.
+        "巡查发现井盖松动，还好没有人掉进去",
+        "河边护栏断了，差点有个娃儿掉进去",
+        "广告牌的螺丝松了，若遇大风可能砸伤行人",
+        "堆放的纸箱离电线太近，万一引燃就麻烦了",
+        # A named risk: the report is about a risk, whatever it says might spread.
+        "厂房存在火灾隐患，电线老化，起火后火势会迅速蔓延",
+    ],
+)
+def test_an_event_that_did_not_or_may_happen_leaves_a_hazard(
+    lexicon: DangerLexicon, text: str
+) -> None:
+    reading = lexicon.read(text)
+    assert reading.hazard and not reading.event_now
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An incident elsewhere or earlier (隔壁县, 邻市, 去年, 前两年) names the hazard here.
+        "隔壁镇前天一个冷库着火烧死了人 我们这个冷库的保温板也是一样的",
+        "邻市有家网吧电动车起火了，我们楼下也有人把电瓶车推进楼道充电",
+        "去年这个堰塘淹死过人，现在塘边还是没有围栏",
+    ],
+)
+def test_an_incident_elsewhere_or_earlier_is_a_hazard_here(
+    lexicon: DangerLexicon, text: str
+) -> None:
+    reading = lexicon.read(text)
+    assert reading.hazard and not reading.incident
+
+
+def test_an_incident_here_beside_one_elsewhere_stays_an_incident(lexicon: DangerLexicon) -> None:
+    reading = lexicon.read("上个月隔壁村也塌过，今天我们这里的房子塌了，有人被埋")
+    assert reading.incident and not reading.hazard
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # Drills, talks and alarms found false name a danger that is not there.
@@ -307,6 +370,18 @@ def event(text: str, **extra: object) -> GridEvent:
         ("有个男的在巷子里追着人砍", {}, "SJ0620", Severity.HIGH, False),
         # A drill's danger words raise nothing: not the danger cues, nor the severity words.
         ("小区明天搞应急演练，模拟楼道冒烟，大家配合疏散", {}, "SJ0601", Severity.NORMAL, False),
+        # A talk, a campaign, praise, a checked alert: not critical whatever the category's
+        # default (溺水 and 火灾 are critical by category), and no hazard either.
+        ("社区请消防员来讲防溺水讲座，家长可以带孩子来", {}, "SJ0403", Severity.NORMAL, False),
+        ("表扬一下燃气公司，我家灶打不着火第二天就修好了", {}, "SJ0401", Severity.NORMAL, False),
+        ("AI识别：烟火 点位：夜市 经人工复核为烧烤正常作业", {"source_network": "video_ai"}, "SJ0506", Severity.NORMAL, False),
+        # An event here in a hazard category (危化品): the duty room verifies it now.
+        ("危化品仓库的储罐阀门坏了，液体涌出来，一个工人皮肤灼伤", {}, "SJ0620", Severity.HIGH, False),
+        # Camera alerts that are emergencies by their type carry a critical cue from it
+        # alone: unplaced, the duty room triages it within minutes (险情待核实).
+        ("告警类型：车辆冲撞人群 点位：步行街南口", {"source_network": "video_ai"}, "SJ0620", Severity.HIGH, False),
+        # An incident elsewhere names the hazard: not routed as critical here.
+        ("邻县上周山体滑坡埋了人 我们村后山也有裂口子", {}, "BJ0501", Severity.HIGH, True),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
@@ -336,6 +411,8 @@ def test_assessment(
         ("  overridden_by: [fire,", "  overridden_by: [flood,", "overridden_by: [flood,", "unknown cue class 'flood'"),
         ("    worn-structure:", "    blast :", "    blast :", "has a compose pattern's name"),
         ("      incident: true\n", "      incident: maybe\n", "incident: maybe", "true or false"),
+        ("  blockers: [回头,", "  blocker: [回头,", "  blocker: [回头,", "unknown field 'blocker'"),
+        ("elsewhere: [隔壁县,", "elsewhere: [隔壁县, 隔壁县,", "elsewhere: [隔壁县, 隔壁县,", "already listed"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
