@@ -7,8 +7,10 @@ words, and everyday reports with tempting words (火锅, 烧烤, 消防演练). 
 ``critical``, ``hazard``, ``urgent`` or ``routine``; ``tune`` reports were looked at while
 writing the lexicon, ``holdout`` reports were written in rounds, each scored before its
 misses were looked at (docs/classification.md, "Measured", gives every round's first
-score). Holdout rounds 1-4 and 6 have all been worked on since (round 6, written blind,
-was worked on in session 8); the blind figure for new text is round 7's first score. ``gridflow danger-eval`` prints the figures; the definitions are in
+score). Holdout rounds 1-4, 6 and 7 have all been worked on since (round 6, written
+blind, was worked on in session 8; round 7, written blind, in session 8's danger4 work);
+their figures say what the rules cover, not how they do on new text. The blind figure
+for new text is round 9's first score, filled in by the integrator (ROUND_9_FIRST_SCORE). ``gridflow danger-eval`` prints the figures; the definitions are in
 ``gridflow/commands/danger_eval.py``.
 """
 
@@ -55,8 +57,9 @@ def test_the_set_is_large_varied_and_apart_from_the_tuning_data(reports: list[Re
     assert not any(report.text in tuning for report in reports)
 
 
-#: Holdout rounds whose misses were worked on after their one scoring (round 6, written
-#: blind, was worked on in session 8).
+#: Holdout rounds whose misses were worked on after their one scoring and that meet the
+#: issue's targets (round 6, written blind, was worked on in session 8). Round 7 was
+#: worked on in session 8 too but stays below the targets: its own floors are below.
 WORKED_ON = (1, 2, 3, 4, 6)
 
 
@@ -100,10 +103,27 @@ def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
     assert worked.urgent_on_wall_clock >= 0.68
 
 
+def test_round_7_worked_on_in_session_8_stays_where_it_was_brought(
+    figures: dict[str, Figures],
+) -> None:
+    # Round 7 was written blind and scored once (ROUND_7_FIRST_SCORE below). In session
+    # 8 it became development data: its misses led to events told as happening here
+    # overriding a hazard reading (events_now), incidents elsewhere or earlier making a
+    # hazard (elsewhere), not-real markers lowering a critical category default, and
+    # camera alert types read as critical. Floors just under where that left it (recall
+    # 0.858, precision 0.865, hazards 0.812, none routed as critical, urgent 0.603): still
+    # below the targets, and no longer a measure of new text.
+    worked = figures["holdout round 7"]
+    assert worked.critical_recall >= 0.85
+    assert worked.critical_precision >= 0.85
+    assert worked.hazard_recall >= 0.80
+    assert worked.hazards_as_critical == 0
+    assert worked.urgent_on_wall_clock >= 0.59
+
+
 # ROUND 7 (blind): written by another author while session 8 worked, scored ONCE by the
-# integrator after merging. The integrator fills in its first score here (and in
-# docs/classification.md, "Round 7"), then sets floors just under it; until round 7 is
-# in the set, the test is skipped.
+# integrator after merging session 8's rules: the record of how those rules did on new
+# text. Worked on since (the test above); this stays as the lowest it may ever fall to.
 ROUND_7_FIRST_SCORE: dict[str, float] | None = {
     # Scored once on 2026-12-05 with session 8's rules (356 Chinese reports; the author's
     # 13 English Open311 lines were left out before scoring: the lexicon reads Chinese).
@@ -115,11 +135,30 @@ ROUND_7_FIRST_SCORE: dict[str, float] | None = {
 }
 
 
-def test_the_blind_round_7_keeps_its_first_score(figures: dict[str, Figures]) -> None:
+def test_round_7_never_falls_below_its_blind_first_score(figures: dict[str, Figures]) -> None:
     if "holdout round 7" not in figures or ROUND_7_FIRST_SCORE is None:
         pytest.skip("round 7 is not in the set yet, or its first score is not filled in")
     blind = figures["holdout round 7"]
     first = ROUND_7_FIRST_SCORE
+    assert blind.critical_recall >= first["critical_recall"] - 0.01
+    assert blind.critical_precision >= first["critical_precision"] - 0.01
+    assert blind.hazard_recall >= first["hazard_recall"] - 0.01
+    assert blind.hazards_as_critical <= first["hazards_as_critical"]
+    assert blind.urgent_on_wall_clock >= first["urgent_on_wall_clock"] - 0.01
+
+
+# ROUND 9 (blind): being written by another author while round 7 was worked on, who read
+# none of the rules; scored ONCE by the integrator after merging. The integrator fills in
+# its first score here (and in docs/classification.md, "Round 9"), then this test keeps
+# floors just under it; until then it is skipped. Do not tune on round 9 before that.
+ROUND_9_FIRST_SCORE: dict[str, float] | None = None
+
+
+def test_the_blind_round_9_keeps_its_first_score(figures: dict[str, Figures]) -> None:
+    if "holdout round 9" not in figures or ROUND_9_FIRST_SCORE is None:
+        pytest.skip("round 9 is not in the set yet, or its first score is not filled in")
+    blind = figures["holdout round 9"]
+    first = ROUND_9_FIRST_SCORE
     assert blind.critical_recall >= first["critical_recall"] - 0.01
     assert blind.critical_precision >= first["critical_precision"] - 0.01
     assert blind.hazard_recall >= first["hazard_recall"] - 0.01
@@ -133,6 +172,7 @@ def test_the_blind_round_7_keeps_its_first_score(figures: dict[str, Figures]) ->
         "tune",
         "tune round 5",
         "tune round 8",
+        "tune round 10",
         "holdout round 1",
         "holdout round 2",
         "holdout round 3",
@@ -171,6 +211,7 @@ def test_the_command_prints_every_part_and_the_verdict(
     assert "| holdout round 2 | 143 | 73 |" in out
     assert "| holdout round 6 | 268 | 107 |" in out
     assert "| tune round 8 | 144 | 57 |" in out
+    assert "| tune round 10 | 27 | 15 |" in out
     assert "| holdout |" in out and "| all |" in out
     assert ("holdout: targets met" if met else "holdout: targets NOT met") in out
     assert "tune: " in out  # the wrong decisions, per part
