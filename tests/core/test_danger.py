@@ -134,6 +134,11 @@ def test_no_pattern_where_nothing_is_happening(lexicon: DangerLexicon, text: str
         ("有个男的脸朝下趴在地上，叫不答应", "unconscious"),
         ("隔壁先是一直尖叫，后来就没动静了", "unconscious"),
         ("监控发现河面有人员漂浮", "unconscious"),
+        # Round 7's classes, in other words: a boat over, a pit's gas, fumes by a stove.
+        ("江边一条渔船翻过来了，船上的人不见了", "drowning"),
+        ("窨井里清淤的工人熏晕了，拉不上来", "toxic"),
+        ("屋里生着煤炉，老两口都说头疼想吐", "gas"),
+        ("对面仓库窗户里一片红光", "fire"),
     ],
 )
 def test_an_emergency_told_by_its_effect_is_a_cue(
