@@ -110,15 +110,15 @@ def test_round_7_worked_on_in_session_8_stays_where_it_was_brought(
     # 8 it became development data: its misses led to events told as happening here
     # overriding a hazard reading (events_now), incidents elsewhere or earlier making a
     # hazard (elsewhere), not-real markers lowering a critical category default, and
-    # camera alert types read as critical, and emergencies told by what is seen (a boat
-    # over, a pit's gas, fumes by a heater, a glow, a knife held on a hostage). Floors just
-    # under where that left it (recall 0.953, precision 0.877, hazards 0.812, none routed
-    # as critical, urgent 0.603): hazards and precision still below the targets, and no
-    # longer a measure of new text.
+    # camera alert types read as critical, emergencies told by what is seen (a boat over,
+    # a pit's gas, fumes by a heater, a glow, a knife held on a hostage) and more worn
+    # structures (钢筋, 预制板, 角铁, 起毛, 糟了). Floors just under where that left it
+    # (recall 0.953, precision 0.877, hazards 0.896, none routed as critical, urgent
+    # 0.603): no longer a measure of new text.
     worked = figures["holdout round 7"]
     assert worked.critical_recall >= 0.94
     assert worked.critical_precision >= 0.86
-    assert worked.hazard_recall >= 0.80
+    assert worked.hazard_recall >= 0.88
     assert worked.hazards_as_critical == 0
     assert worked.urgent_on_wall_clock >= 0.59
 
@@ -213,7 +213,7 @@ def test_the_command_prints_every_part_and_the_verdict(
     assert "| holdout round 2 | 143 | 73 |" in out
     assert "| holdout round 6 | 268 | 107 |" in out
     assert "| tune round 8 | 144 | 57 |" in out
-    assert "| tune round 10 | 42 | 28 |" in out
+    assert "| tune round 10 | 53 | 30 |" in out
     assert "| holdout |" in out and "| all |" in out
     assert ("holdout: targets met" if met else "holdout: targets NOT met") in out
     assert "tune: " in out  # the wrong decisions, per part
