@@ -19,7 +19,12 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   state (雨棚架子锈断, 堡坎鼓起来, 木楼梯朽了) is a hazard, whatever collapse word its state
   also completes, unless an event, a victim or an immediacy marker is told beside it;
   compose patterns marked ``incident`` (a person's state now, a failing dike) count as an
-  incident marker; ``not_real`` words (演练, 讲座, 误会) clear the reading;
+  incident marker; ``not_real`` words (演练, 讲座, 误会, 表扬, 开玩笑) clear the reading;
+* **events now** (``events_now``): an event told as happening here (掉进, 砸中, 引燃,
+  蔓延, 在往下, 倒地, 灼伤, 屋头还有) turns a hazard reading (a hazard marker, a
+  condition) into an incident: an emergency read as a hazard is the worst error;
+* **elsewhere** (``elsewhere``): an incident told as elsewhere or earlier (隔壁县上周,
+  邻市, 去年) is not this report's: it names a hazard here;
 * **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
   people down, read from the text whichever 小类 the keywords chose; assessment
   (``opening.py``) moves such a report to the matter's category, which runs on
