@@ -153,7 +153,14 @@ def test_round_7_never_falls_below_its_blind_first_score(figures: dict[str, Figu
 # none of the rules; scored ONCE by the integrator after merging. The integrator fills in
 # its first score here (and in docs/classification.md, "Round 9"), then this test keeps
 # floors just under it; until then it is skipped. Do not tune on round 9 before that.
-ROUND_9_FIRST_SCORE: dict[str, float] | None = None
+ROUND_9_FIRST_SCORE: dict[str, float] | None = {
+    # Scored once on 2026-12-05 with session 8's final rules (danger4), 347 reports.
+    "critical_recall": 0.803,
+    "critical_precision": 0.816,
+    "hazard_recall": 0.771,
+    "hazards_as_critical": 6,
+    "urgent_on_wall_clock": 0.656,
+}
 
 
 def test_the_blind_round_9_keeps_its_first_score(figures: dict[str, Figures]) -> None:
