@@ -10,7 +10,7 @@ misses were looked at (docs/classification.md, "Measured", gives every round's f
 score). Holdout rounds 1-4, 6 and 7 have all been worked on since (round 6, written
 blind, was worked on in session 8; round 7, written blind, in session 8's danger4 work);
 their figures say what the rules cover, not how they do on new text. The blind figure
-for new text is round 9's first score, filled in by the integrator (ROUND_9_FIRST_SCORE). ``gridflow danger-eval`` prints the figures; the definitions are in
+for new text is round 9's first score (BLIND_FIRST_SCORES). ``gridflow danger-eval`` prints the figures; the definitions are in
 ``gridflow/commands/danger_eval.py``.
 """
 
@@ -106,7 +106,7 @@ def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
 def test_round_7_worked_on_in_session_8_stays_where_it_was_brought(
     figures: dict[str, Figures],
 ) -> None:
-    # Round 7 was written blind and scored once (ROUND_7_FIRST_SCORE below). In session
+    # Round 7 was written blind and scored once (BLIND_FIRST_SCORES below). In session
     # 8 it became development data: its misses led to events told as happening here
     # overriding a hazard reading (events_now), incidents elsewhere or earlier making a
     # hazard (elsewhere), not-real markers lowering a critical category default, and
@@ -123,51 +123,38 @@ def test_round_7_worked_on_in_session_8_stays_where_it_was_brought(
     assert worked.urgent_on_wall_clock >= 0.59
 
 
-# ROUND 7 (blind): written by another author while session 8 worked, scored ONCE by the
-# integrator after merging session 8's rules: the record of how those rules did on new
-# text. Worked on since (the test above); this stays as the lowest it may ever fall to.
-ROUND_7_FIRST_SCORE: dict[str, float] | None = {
-    # Scored once on 2026-12-05 with session 8's rules (356 Chinese reports; the author's
-    # 13 English Open311 lines were left out before scoring: the lexicon reads Chinese).
-    "critical_recall": 0.740,
-    "critical_precision": 0.740,
-    "hazard_recall": 0.708,
-    "hazards_as_critical": 10,
-    "urgent_on_wall_clock": 0.603,
+# The blind rounds' first scores: each written by another author who read none of the
+# rules, and scored ONCE by the integrator after merging (docs/classification.md, "Round
+# 7" and "Round 9"). Round 7 was worked on since (the test above), so its first score is
+# only the lowest it may ever fall to; round 9 has not been read and is the figure for
+# new text. Floors just under each first score.
+BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
+    # 2026-12-05, session 8's danger3 rules: 356 Chinese reports (the author's 13 English
+    # Open311 lines were left out before scoring: the lexicon reads Chinese).
+    "holdout round 7": {
+        "critical_recall": 0.740,
+        "critical_precision": 0.740,
+        "hazard_recall": 0.708,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.603,
+    },
+    # 2026-12-05, session 8's final rules (danger4): 347 reports.
+    "holdout round 9": {
+        "critical_recall": 0.803,
+        "critical_precision": 0.816,
+        "hazard_recall": 0.771,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.656,
+    },
 }
 
 
-def test_round_7_never_falls_below_its_blind_first_score(figures: dict[str, Figures]) -> None:
-    if "holdout round 7" not in figures or ROUND_7_FIRST_SCORE is None:
-        pytest.skip("round 7 is not in the set yet, or its first score is not filled in")
-    blind = figures["holdout round 7"]
-    first = ROUND_7_FIRST_SCORE
-    assert blind.critical_recall >= first["critical_recall"] - 0.01
-    assert blind.critical_precision >= first["critical_precision"] - 0.01
-    assert blind.hazard_recall >= first["hazard_recall"] - 0.01
-    assert blind.hazards_as_critical <= first["hazards_as_critical"]
-    assert blind.urgent_on_wall_clock >= first["urgent_on_wall_clock"] - 0.01
-
-
-# ROUND 9 (blind): being written by another author while round 7 was worked on, who read
-# none of the rules; scored ONCE by the integrator after merging. The integrator fills in
-# its first score here (and in docs/classification.md, "Round 9"), then this test keeps
-# floors just under it; until then it is skipped. Do not tune on round 9 before that.
-ROUND_9_FIRST_SCORE: dict[str, float] | None = {
-    # Scored once on 2026-12-05 with session 8's final rules (danger4), 347 reports.
-    "critical_recall": 0.803,
-    "critical_precision": 0.816,
-    "hazard_recall": 0.771,
-    "hazards_as_critical": 6,
-    "urgent_on_wall_clock": 0.656,
-}
-
-
-def test_the_blind_round_9_keeps_its_first_score(figures: dict[str, Figures]) -> None:
-    if "holdout round 9" not in figures or ROUND_9_FIRST_SCORE is None:
-        pytest.skip("round 9 is not in the set yet, or its first score is not filled in")
-    blind = figures["holdout round 9"]
-    first = ROUND_9_FIRST_SCORE
+@pytest.mark.parametrize("name", sorted(BLIND_FIRST_SCORES))
+def test_a_blind_round_never_falls_below_its_first_score(
+    figures: dict[str, Figures], name: str
+) -> None:
+    blind = figures[name]
+    first = BLIND_FIRST_SCORES[name]
     assert blind.critical_recall >= first["critical_recall"] - 0.01
     assert blind.critical_precision >= first["critical_precision"] - 0.01
     assert blind.hazard_recall >= first["hazard_recall"] - 0.01
