@@ -143,8 +143,7 @@ class Projector:
             try:
                 started = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, offset in self.holes.check(batches).items():
-                    consumer.seek(tp, offset)
+                self.holes.cut(consumer, batches)
                 records = [
                     Record(tp.topic, tp.partition, msg.offset, msg.value)
                     for tp, msgs in batches.items()

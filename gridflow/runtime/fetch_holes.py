@@ -46,6 +46,13 @@ class _Offset(Protocol):
 
 P = TypeVar("P")
 M = TypeVar("M", bound=_Offset)
+P_contra = TypeVar("P_contra", contravariant=True)
+
+
+class Seeker(Protocol[P_contra]):
+    """What :meth:`FetchHoles.cut` needs of a consumer (aiokafka's has it)."""
+
+    def seek(self, partition: P_contra, offset: int) -> None: ...
 
 
 class FetchHoles:
@@ -53,8 +60,8 @@ class FetchHoles:
 
     Use: after every seek call :meth:`expect` (or :meth:`forget` for a position not known,
     e.g. after a seek to the beginning: the first record fetched then sets it); after
-    every fetch call :meth:`check` with the fetched records and seek each partition it
-    returns to the offset it names before fetching again.
+    every fetch call :meth:`cut` (or :meth:`check`, then seek each partition it returns
+    to the offset it names) before fetching again.
     """
 
     def __init__(
@@ -96,6 +103,11 @@ class FetchHoles:
         else:
             self._next.pop(partition, None)
             self._waiting.pop(partition, None)
+
+    def cut(self, consumer: Seeker[P], fetched: MutableMapping[P, list[M]]) -> None:
+        """:meth:`check` the fetch and seek ``consumer`` back to each partition's hole."""
+        for partition, offset in self.check(fetched).items():
+            consumer.seek(partition, offset)
 
     def check(self, fetched: MutableMapping[P, list[M]]) -> dict[P, int]:
         """Cut each partition's records at its first hole; return where to seek back to.

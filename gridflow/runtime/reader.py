@@ -296,8 +296,7 @@ class InputReader:
         deadline = time.monotonic() + 60.0
         while waiting and time.monotonic() < deadline:
             data = await consumer.getmany(*waiting, timeout_ms=200, max_records=self.batch_max)
-            for tp, offset in self._holes.check(data).items():
-                consumer.seek(tp, offset)
+            self._holes.cut(consumer, data)
             for tp, messages in data.items():
                 end = ranges[tp][1]
                 out[tp].extend(m for m in messages if m.offset < end)
@@ -312,8 +311,7 @@ class InputReader:
 
     async def _cycle(self, consumer: AIOKafkaConsumer) -> None:
         data = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms, max_records=self.batch_max)
-        for tp, offset in self._holes.check(data).items():
-            consumer.seek(tp, offset)
+        self._holes.cut(consumer, data)
         if not data:
             await self.checkpoint.flush()
             return

@@ -118,3 +118,24 @@ def test_off_it_changes_nothing() -> None:
     data = fetched(p=[0, 2, 5])
     assert holes.check(data) == {}
     assert offsets(data) == {"p": [0, 2, 5]}
+
+
+class Seeks:
+    """A consumer as :meth:`FetchHoles.cut` sees it: where it was told to seek."""
+
+    def __init__(self) -> None:
+        self.to: dict[str, int] = {}
+
+    def seek(self, partition: str, offset: int) -> None:
+        self.to[partition] = offset
+
+
+def test_cut_seeks_the_consumer_back_to_each_hole_and_leaves_whole_partitions() -> None:
+    holes = FetchHoles(enabled=True)
+    holes.expect("a", 10)
+    holes.expect("b", 20)
+    data = fetched(a=[10, 12], b=[20, 21])
+    consumer = Seeks()
+    holes.cut(consumer, data)
+    assert consumer.to == {"a": 11}
+    assert offsets(data) == {"a": [10], "b": [20, 21]}

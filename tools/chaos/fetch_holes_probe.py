@@ -108,8 +108,7 @@ async def _follow(
         while len(out.offsets) < total and time.monotonic() < deadline:
             data = await consumer.getmany(tp, timeout_ms=20, max_records=500)
             if holes is not None:
-                for part, offset in holes.check(data).items():
-                    consumer.seek(part, offset)
+                holes.cut(consumer, data)
             out.take([m.offset for m in data.get(tp, [])])
             if not data and out.offsets and out.offsets[-1] + 1 >= total:
                 break

@@ -231,8 +231,7 @@ class Outputs:
         """Fetch what arrived; return how many records."""
         assert self._consumer is not None
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=5000)
-        for tp, offset in self.holes.check(batches).items():
-            self._consumer.seek(tp, offset)
+        self.holes.cut(self._consumer, batches)
         n = 0
         now = time.monotonic()
         for tp, msgs in batches.items():
