@@ -221,7 +221,7 @@ def test_the_command_reports_a_bad_file_in_one_line(
         '{"text": "着火了", "label": "fire", "network": "zongzhi", "split": "tune"}\n',
         encoding="utf-8",
     )
-    args = argparse.Namespace(file=bad, rules=BUNDLED_RULES, misses=False)
+    args = argparse.Namespace(file=bad, rules=BUNDLED_RULES, misses=False, model=True)
     assert danger_eval.run(args) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1: not a labelled report (label: Input should be 'critical'" in err
@@ -238,6 +238,6 @@ def test_a_set_that_misses_the_targets_exits_1(
         '"split": "holdout"}\n',
         encoding="utf-8",
     )
-    args = argparse.Namespace(file=missed, rules=BUNDLED_RULES, misses=True)
+    args = argparse.Namespace(file=missed, rules=BUNDLED_RULES, misses=True, model=True)
     assert danger_eval.run(args) == 1
     assert "holdout: targets NOT met" in capsys.readouterr().out
