@@ -141,7 +141,12 @@ def assess_report(
     reading = lexicon.read_found(text, scanned[2], patterns) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     model = lexicon.model if lexicon is not None else None
-    if reading is None or lexicon is None or model is None:
+    if (
+        reading is None
+        or lexicon is None
+        or model is None
+        or not _consults_model(reading, category, fallback, lexicon)
+    ):
         return _assess_by_rules(
             event,
             text,
@@ -206,6 +211,29 @@ def assess_report(
     return found
 
 
+def _consults_model(
+    reading: DangerReading, category: Category, fallback: Category, lexicon: DangerLexicon
+) -> bool:
+    """Is the second opinion asked? Only where danger is in question.
+
+    When the rules read something of danger (a cue, a marker, a pattern), the report is
+    unplaced, or its category is an incident, a hazard or urgent by default. Most reports
+    are none of these (a streetlight, a pothole, a noise complaint: seven in ten of the
+    simulator's), and scoring is the assessment's largest cost after the keyword scan.
+    """
+    return (
+        bool(reading.words)
+        or category is fallback
+        or category.severity in _URGENT_DEFAULTS
+        or category.code.startswith(_INCIDENTS)
+        or lexicon.is_hazard_category(category.code)
+    )
+
+
+#: Category defaults that say danger is in question.
+_URGENT_DEFAULTS = frozenset({Severity.HIGH, Severity.CRITICAL})
+
+
 def _flag_critical(
     found: Assessment,
     fallback: Category,
@@ -216,19 +244,17 @@ def _flag_critical(
     """``found`` flagged critical on the model's word.
 
     An unplaced report, or one in a hazard category (火灾隐患 …), goes to the duty room
-    (险情待核实: minutes; what it is is not known yet), a placed one runs critical.
+    (险情待核实: minutes; what it is is not known yet, and a hazard category has no
+    emergency clock), a placed one runs critical.
     """
-    if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
-        return found._replace(hazard=False)
     code = found.category.code
-    triage = (
-        catalogue.get(lexicon.triage)
-        if found.category is fallback or lexicon.is_hazard_category(code)
-        else None
-    )
-    if triage is not None:
-        severity = higher(found.severity, Severity.HIGH)
-        return found._replace(category=triage, severity=severity, hazard=False, opinion=opinion)
+    if found.category is fallback or lexicon.is_hazard_category(code):
+        triage = catalogue.get(lexicon.triage)
+        if triage is not None:
+            severity = higher(at_most(found.severity, Severity.HIGH), Severity.HIGH)
+            return found._replace(category=triage, severity=severity, hazard=False, opinion=opinion)
+    if code == lexicon.triage:
+        return found._replace(hazard=False, opinion=opinion)
     return found._replace(severity=Severity.CRITICAL, hazard=False, opinion=opinion)
 
 
