@@ -1,7 +1,7 @@
 """Train the danger rules' learned second opinion and write ``routing_rules/danger_model.jsonl``.
 
 Two logistic regressions (critical or not, hazard or not) over the char 1-3-grams of
-``normalise``d report text, each n-gram counted over ``sqrt`` of the text's number of
+each ``normalise``d clause of a report's text, each counted over ``sqrt`` of the text's number of
 n-grams (``gridflow/core/danger_model.py`` scores exactly that in pure Python), fitted
 on routing_rules/danger_eval.jsonl with class weights balanced. Then:
 
@@ -11,8 +11,8 @@ on routing_rules/danger_eval.jsonl with class weights balanced. Then:
 2. **thresholds, honestly**: for each blind round (holdout 6, 7 and 9) a model is trained
    on every other round and scores the held one; the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
-   the thresholds kept are those with the fewest hazards flagged critical, then the
-   highest critical recall, then the most hazards read as hazards, subject to critical
+   the thresholds kept are those with the fewest hazards flagged critical plus emergencies
+   read as hazards, then the highest critical recall, then the most hazards read as hazards, subject to critical
    precision >= 0.8 in each held round and hazard precision >= 0.8 over them;
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
@@ -45,9 +45,8 @@ from typing import Any
 import orjson
 
 from gridflow.commands import danger_eval
-from gridflow.commands.danger_eval import Assessor, Figures, Report, score
+from gridflow.commands.danger_eval import Assessor, Report, score
 from gridflow.core.bundled import BUNDLED_RULES
-from gridflow.core.classify import normalise
 from gridflow.core.danger_model import MODEL_FILE, DangerModel, Thresholds, ngrams
 
 #: The blind rounds (holdout), each written by an author who read none of the rules.
@@ -105,7 +104,7 @@ def features(texts: Iterable[str], vocabulary: dict[str, int]) -> Any:
     count = 0
     for row, text in enumerate(texts):
         count += 1
-        grams = ngrams(normalise(text))
+        grams = ngrams(text)
         if not grams:
             continue
         scale = 1.0 / math.sqrt(len(grams))
@@ -131,7 +130,7 @@ def fit(reports: Sequence[Report], *, c: float, keep: int) -> Fitted:
     texts = [r.text for r in reports]
     critical = [r.label == "critical" for r in reports]
     hazard = [r.label == "hazard" for r in reports]
-    everything = sorted({g for text in texts for g in ngrams(normalise(text))})
+    everything = sorted({g for text in texts for g in ngrams(text)})
     vocabulary = {gram: i for i, gram in enumerate(everything)}
     matrix = features(texts, vocabulary)
     kept: set[str] = set()
@@ -197,11 +196,13 @@ class Simulated:
     hazard_recall: float
     hazard_precision: float
     hazards_as_critical: int
+    #: critical reports read as hazards (rectification days): the worst error.
+    critical_as_hazards: int
 
 
 def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
     """The gate with thresholds ``t`` over every held round."""
-    wanted = flagged = right = hazards = kept = read = read_right = wrong = 0
+    wanted = flagged = right = hazards = kept = read = read_right = wrong = lost = 0
     worst = 1.0
     for members in rounds:
         round_flagged = round_right = 0
@@ -219,6 +220,7 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
             if hazard:
                 read += 1
                 read_right += held.label == "hazard"
+                lost += is_critical
             right += critical and is_critical
         flagged += round_flagged
         worst = min(worst, round_right / round_flagged if round_flagged else 1.0)
@@ -229,6 +231,7 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
         hazard_recall=kept / hazards if hazards else 1.0,
         hazard_precision=read_right / read if read else 1.0,
         hazards_as_critical=wrong,
+        critical_as_hazards=lost,
     )
 
 
@@ -252,10 +255,11 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
         s = simulate(rounds, t)
         if s.worst_precision < MIN_PRECISION or s.hazard_precision < MIN_PRECISION:
             continue
-        # Fewest hazards flagged critical, then recall, then hazards as hazards; among
-        # equals the most cautious gate (highest thresholds).
+        # Fewest of the two worst errors (a hazard flagged critical, an emergency read as
+        # a hazard), then recall, then hazards as hazards; among equals the most cautious
+        # gate (highest thresholds).
         key = (
-            -s.hazards_as_critical,
+            -(s.hazards_as_critical + s.critical_as_hazards),
             s.recall,
             s.hazard_recall,
             s.precision,
@@ -271,10 +275,13 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
     return best[1], best[2]
 
 
-def _row(name: str, f: Figures) -> str:
+def _row(name: str, outcomes: Sequence[danger_eval.Outcome]) -> str:
+    f = score(outcomes)
+    lost = sum(o.report.label == "critical" and o.hazard for o in outcomes)
     return (
         f"| {name} | {f.reports} | {f.critical_recall:.3f} | {f.critical_precision:.3f} "
-        f"| {f.hazard_recall:.3f} | {f.hazards_as_critical} | {f.urgent_on_wall_clock:.3f} |"
+        f"| {f.hazard_recall:.3f} | {f.hazards_as_critical} | {lost} "
+        f"| {f.urgent_on_wall_clock:.3f} |"
     )
 
 
@@ -324,14 +331,15 @@ def leave_one_round_out(
         f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
         f"veto {thresholds.veto}, hazard {thresholds.hazard} (simulated: recall "
         f"{simulated.recall:.3f}, precision {simulated.precision:.3f}, hazards "
-        f"{simulated.hazard_recall:.3f}, hazards flagged critical {simulated.hazards_as_critical})"
+        f"{simulated.hazard_recall:.3f}, hazards flagged critical {simulated.hazards_as_critical}, "
+        f"critical read as hazards {simulated.critical_as_hazards})"
     )
     print(
         "\n| held round (model trained on the others) | n | critical recall "
         "| critical precision | hazards as hazards | hazards routed as critical "
-        "| urgent on a wall clock |"
+        "| emergencies read as hazards | urgent on a wall clock |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     pooled_rules: list[danger_eval.Outcome] = []
     pooled_gated: list[danger_eval.Outcome] = []
     for number in BLIND_ROUNDS:
@@ -342,12 +350,12 @@ def leave_one_round_out(
         assessor.lexicon = rules
         pooled_rules += before
         pooled_gated += after
-        print(_row(f"round {number}: rules alone", score(before)))
-        print(_row(f"round {number}: rules + model", score(after)))
+        print(_row(f"round {number}: rules alone", before))
+        print(_row(f"round {number}: rules + model", after))
         changed = Counter(o.opinion for o in after if o.opinion)
-        print(f"| (round {number}: the model {dict(sorted(changed.items()))}) | | | | | | |")
-    print(_row("rounds 6, 7, 9: rules alone", score(pooled_rules)))
-    print(_row("rounds 6, 7, 9: rules + model", score(pooled_gated)))
+        print(f"| (round {number}: the model {dict(sorted(changed.items()))}) | | | | | | | |")
+    print(_row("rounds 6, 7, 9: rules alone", pooled_rules))
+    print(_row("rounds 6, 7, 9: rules + model", pooled_gated))
     return thresholds
 
 

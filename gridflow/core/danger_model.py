@@ -7,8 +7,8 @@ do not reach; ``tools/danger_model.py`` trains two of them offline (critical or 
 hazard or not) with scikit-learn and writes the bundle's ``danger_model.jsonl``. This
 module scores that table with no scikit-learn and no numpy:
 
-* **features**: the n-grams of the text as the keywords read it (:func:`normalise`),
-  within its clauses, each counted, over ``sqrt`` of the number of n-grams; an n-gram
+* **features**: the n-grams of each of the text's clauses as the keywords read text
+  (:func:`normalise`), each counted, over ``sqrt`` of the number of n-grams; an n-gram
   not in the table weighs 0. So the score is a sum of dict lookups, and equals the
   trainer's to rounding; a clause's sum is remembered (texts are unique, their clauses
   often not);
@@ -49,29 +49,27 @@ MAX_N = max(SIZES)
 _HEADER_FIELDS = frozenset({"format", "features", "bias", "thresholds", "trained_on", "n_grams"})
 _THRESHOLD_FIELDS = frozenset({"add", "add_over_hazard", "veto", "hazard"})
 _FEATURES = (
-    f"char {'/'.join(map(str, SIZES))}-grams within clauses of normalise(text), "
+    f"char {'/'.join(map(str, SIZES))}-grams of each normalise(clause of text), "
     "count / sqrt(number of n-grams)"
 )
 _MEMO_KEPT = 4096
 _PIECES_KEPT = 16384
-#: A piece of text runs up to and including a clause mark (as normalised: "，" is ","):
-#: no n-gram spans a cut, so a piece's sum is its own, remembered. Report texts share
-#: pieces (an address's village, "位置:", a camera alert's template) more than texts.
-_CUT = re.compile(r"[^,.;:!?。、\s]*[,.;:!?。、\s]?")
+#: A piece of the raw text runs up to and including a clause mark, each piece normalised
+#: on its own: no n-gram spans a cut, so a piece's sum is its own and is remembered by its
+#: raw text (normalising it, NFKC, is a fifth of the cost). Report texts share pieces (an
+#: address's village, "位置：", a camera alert's template) more than whole texts.
+_CUT = re.compile(r"[^,.;:!?，。；：！？、\s]*[,.;:!?，。；：！？、\s]?")
 
 
-def pieces(normalised: str) -> list[str]:
-    """``normalised`` text cut after each clause mark (no empty piece)."""
-    return [piece for piece in _CUT.findall(normalised) if piece]
+def pieces(text: str) -> list[str]:
+    """Raw ``text`` cut after each clause mark, each piece normalised (no empty piece)."""
+    return [normalise(piece) for piece in _CUT.findall(text) if piece]
 
 
-def ngrams(normalised: str) -> list[str]:
+def ngrams(text: str) -> list[str]:
     """The n-grams the features count, with repeats (the trainer's): within each piece."""
     return [
-        piece[i : i + n]
-        for piece in pieces(normalised)
-        for n in SIZES
-        for i in range(len(piece) - n + 1)
+        piece[i : i + n] for piece in pieces(text) for n in SIZES for i in range(len(piece) - n + 1)
     ]
 
 
@@ -121,20 +119,21 @@ class DangerModel:
         """``(P(critical), P(hazard))`` of a report's raw text, remembered per text."""
         found = self._memo.get(text)
         if found is None:
-            found = remember(self._memo, _MEMO_KEPT, text, self._score(normalise(text)))
+            found = remember(self._memo, _MEMO_KEPT, text, self._score(text))
         return found
 
-    def _score(self, normalised: str) -> tuple[float, float]:
+    def _score(self, text: str) -> tuple[float, float]:
         memo = self._pieces
         get = self._weights.get
         zero = repeat(0j)
         total = 0j
         count = 0
-        for piece in _CUT.findall(normalised):
-            found = memo.get(piece)
+        for raw in _CUT.findall(text):
+            found = memo.get(raw)
             if found is None:
-                if not piece:
+                if not raw:
                     continue
+                piece = normalise(raw)
                 # Σ weight over the piece's 1-, 2- and 3-grams, one C-level pass each; the
                 # complex sum adds the critical (real) and hazard (imaginary) scores at once.
                 rest = piece[1:]
@@ -145,10 +144,10 @@ class DangerModel:
                 )
                 length = len(piece)
                 # n + (n-1) + (n-2) n-grams, fewer below 3 characters.
-                found = (piece_total, 3 * length - 3 if length > 1 else 1)
+                found = (piece_total, 3 * length - 3 if length > 1 else length)
                 if len(memo) >= _PIECES_KEPT:
                     memo.clear()
-                memo[piece] = found
+                memo[raw] = found
             total += found[0]
             count += found[1]
         z = self._bias + total / math.sqrt(count) if count else self._bias
