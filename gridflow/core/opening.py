@@ -117,7 +117,12 @@ def assess_report(
       that matter's category unless it is in one already or in a critical one, so it runs
       on wall-clock hours; then the strongest danger cue raises the severity to its
       level, and a report the classifier could not place that carries a cue becomes the
-      triage category.
+      triage category;
+    * with the lexicon's learned second opinion (``danger_model.jsonl``), where danger is
+      in question (:func:`_consults_model`), the model's confident critical reading adds
+      a critical flag the rules did not raise (over their hazard reading only when very
+      sure), its confident "a hazard, not critical" vetoes their critical reading, and it
+      reads a hazard where they read neither (``Assessment.opinion`` says which).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
