@@ -1,4 +1,4 @@
-"""The learned second opinion on danger: a char n-gram weight table, scored in pure Python.
+"""The learned second opinion on danger: a char n-gram weight table, scored without numpy.
 
 The danger lexicon (``danger.py``) reads what it was written for and, on each blind
 round, missed phrasings nobody listed (docs/classification.md). A logistic regression
@@ -7,13 +7,16 @@ do not reach; ``tools/danger_model.py`` trains two of them offline (critical or 
 hazard or not) with scikit-learn and writes the bundle's ``danger_model.jsonl``. This
 module scores that table with no scikit-learn and no numpy:
 
-* **features**: the n-grams of each of the text's clauses as the keywords read text
-  (:func:`normalise`), each counted, over ``sqrt`` of the number of n-grams; an n-gram
-  not in the table weighs 0. So the score is a sum of dict lookups, and equals the
-  trainer's to rounding; a clause's sum is remembered (texts are unique, their clauses
-  often not);
-* **two weights per n-gram** are one complex number (critical + hazard·j): one C-level
-  ``sum`` adds both scores in the same pass;
+* **features**: the n-grams of each clause of the text (cut after each clause mark) as
+  the keywords read text (:func:`normalise`), each counted, over ``sqrt`` of the number
+  of n-grams; an n-gram not in the table weighs 0;
+* **one C pass per clause**: the table's n-grams are an Aho-Corasick automaton
+  (pyahocorasick, as the keyword scan), which reports every occurrence of every table
+  n-gram in a clause (a dict lookup per n-gram cost twice as much: each CJK character a
+  new string to hash, the table out of cache); a clause's sum is remembered by its raw
+  text (texts are unique, their clauses often not: an address's village, "位置：");
+* **two weights per n-gram** are one complex number (critical + hazard·j): one ``sum``
+  adds both scores, and equals the trainer's to rounding;
 * **thresholds** come from the file (chosen by leave-one-round-out, ``tools/danger_model.py``);
   assessment (``opening.py``) gates on them.
 
@@ -27,10 +30,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import orjson
 
 from gridflow.core.bounded_cache import remember
@@ -54,11 +58,12 @@ _FEATURES = (
 )
 _MEMO_KEPT = 4096
 _PIECES_KEPT = 16384
-#: A piece of the raw text runs up to and including a clause mark, each piece normalised
-#: on its own: no n-gram spans a cut, so a piece's sum is its own and is remembered by its
-#: raw text (normalising it, NFKC, is a fifth of the cost). Report texts share pieces (an
-#: address's village, "位置：", a camera alert's template) more than whole texts.
+#: A piece of the raw text runs up to and including a clause mark (full-width or ASCII)
+#: or a space, and is normalised on its own: no n-gram spans a cut, so a piece's sum is
+#: its own and is remembered by its raw text. Report texts share pieces (an address's
+#: village, "位置：", a camera alert's template) more than whole texts.
 _CUT = re.compile(r"[^,.;:!?，。；：！？、\s]*[,.;:!?，。；：！？、\s]?")
+_SECOND = itemgetter(1)
 
 
 def pieces(text: str) -> list[str]:
@@ -90,7 +95,7 @@ class Thresholds:
 class DangerModel:
     """Two logistic regressions over char n-grams; immutable apart from its memo."""
 
-    __slots__ = ("_bias", "_memo", "_pieces", "_weights", "header", "thresholds")
+    __slots__ = ("_automaton", "_bias", "_memo", "_pieces", "_weights", "header", "thresholds")
 
     def __init__(
         self,
@@ -100,11 +105,13 @@ class DangerModel:
         header: Mapping[str, Any] | None = None,
     ) -> None:
         """``weights``: n-gram -> (critical, hazard) weight; ``bias``: the two intercepts."""
-        # Keyed as the scorer builds them: a 1-gram by its character, longer ones as tuples
-        # of characters (zip builds those in C without a new string per n-gram).
-        self._weights: dict[str | tuple[str, ...], complex] = {
-            (g if len(g) == 1 else tuple(g)): complex(c, h) for g, (c, h) in weights.items()
-        }
+        self._weights: dict[str, complex] = {g: complex(c, h) for g, (c, h) in weights.items()}
+        automaton = ahocorasick.Automaton()
+        for gram, weight in self._weights.items():
+            automaton.add_word(gram, weight)
+        if self._weights:
+            automaton.make_automaton()
+        self._automaton: Any = automaton if self._weights else None
         self._bias = complex(*bias)
         self.thresholds = thresholds
         #: what the table was trained on (file hash, rounds, date …), as the file says.
@@ -124,8 +131,7 @@ class DangerModel:
 
     def _score(self, text: str) -> tuple[float, float]:
         memo = self._pieces
-        get = self._weights.get
-        zero = repeat(0j)
+        automaton = self._automaton
         total = 0j
         count = 0
         for raw in _CUT.findall(text):
@@ -134,17 +140,13 @@ class DangerModel:
                 if not raw:
                     continue
                 piece = normalise(raw)
-                # Σ weight over the piece's 1-, 2- and 3-grams, one C-level pass each; the
-                # complex sum adds the critical (real) and hazard (imaginary) scores at once.
-                rest = piece[1:]
-                piece_total = sum(map(get, piece, zero), 0j)
-                piece_total = sum(map(get, zip(piece, rest, strict=False), zero), piece_total)
-                piece_total = sum(
-                    map(get, zip(piece, rest, piece[2:], strict=False), zero), piece_total
-                )
                 length = len(piece)
+                # (end, weight) of every occurrence of every table n-gram: Σ weight in C;
                 # n + (n-1) + (n-2) n-grams, fewer below 3 characters.
-                found = (piece_total, 3 * length - 3 if length > 1 else length)
+                found = (
+                    sum(map(_SECOND, automaton.iter(piece)), 0j) if automaton else 0j,
+                    3 * length - 3 if length > 1 else length,
+                )
                 if len(memo) >= _PIECES_KEPT:
                     memo.clear()
                 memo[raw] = found

@@ -226,17 +226,16 @@ def _consults_model(
     are none of these (a streetlight, a pothole, a noise complaint: seven in ten of the
     simulator's), and scoring is the assessment's largest cost after the keyword scan.
     """
+    if reading.words or category is fallback:
+        return True
+    # Identity, not a set: an Enum member hashes in Python.
+    severity = category.severity
     return (
-        bool(reading.words)
-        or category is fallback
-        or category.severity in _URGENT_DEFAULTS
+        severity is Severity.HIGH
+        or severity is Severity.CRITICAL
         or category.code.startswith(_INCIDENTS)
         or lexicon.is_hazard_category(category.code)
     )
-
-
-#: Category defaults that say danger is in question.
-_URGENT_DEFAULTS = frozenset({Severity.HIGH, Severity.CRITICAL})
 
 
 def _flag_critical(
