@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9844554, 0.0237562),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0062387, 0.9937431),
-    ("路灯不亮了", 0.0060332, 0.0105965),
-    ("河边有个娃儿在水里扑腾", 0.9006784, 0.0270264),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9889733, 0.0182127),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.004745, 0.9960371),
+    ("路灯不亮了", 0.0074561, 0.0116688),
+    ("河边有个娃儿在水里扑腾", 0.9057579, 0.0297215),
 ]
 
 
