@@ -35,8 +35,9 @@ def load_engine(settings: Settings) -> Engine:
     rules = RuleSet.load(rules_dir, catalogue, regions=regions, divisions=divisions)
     danger_file = rules_dir / "danger.yaml"
     # A rules directory without danger.yaml gets no danger lexicon (the bundled one names
-    # the bundled catalogue's categories).
-    danger = DangerLexicon.load(danger_file, catalogue) if danger_file.is_file() else None
+    # the bundled catalogue's categories); with it, the directory's danger_model.jsonl
+    # when it has one (without: the rules alone).
+    danger = DangerLexicon.load_beside(danger_file, catalogue) if danger_file.is_file() else None
     # Likewise inhibit.yaml: without it nothing is inhibited.
     inhibit_file = rules_dir / INHIBIT_FILE
     inhibitions = InhibitRules.load(inhibit_file, catalogue) if inhibit_file.is_file() else None

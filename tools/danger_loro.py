@@ -15,7 +15,9 @@ score the held one — and prints, per part:
 The rules' figures on a part are honest only for rules not tuned on it: score the rules
 as they stood before a round was looked at with ``--rules`` (an older checkout's
 routing_rules/). docs/classification.md ("A learned second opinion") quotes the figures
-and why the model is not shipped. Needs scikit-learn (not a runtime dependency)::
+and why the model was not shipped then (the shipped model, its gate and the gated
+leave-one-round-out table are ``tools/danger_model.py``'s: ``--loro-only``). Needs
+scikit-learn (not a runtime dependency)::
 
     .venv/bin/pip install -e '.[test,danger-model]'
     .venv/bin/python -m tools.danger_loro

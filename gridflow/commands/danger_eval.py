@@ -36,6 +36,7 @@ from gridflow.core.bundled import BUNDLED_RULES, DIVISIONS_FILE
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 from gridflow.core.danger import DangerLexicon
+from gridflow.core.danger_model import DangerModel
 from gridflow.core.opening import assess_report, plan_case
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
@@ -92,6 +93,8 @@ class Outcome:
     flagged_critical: bool
     routed_critical: bool
     wall_clock: bool
+    #: what the learned second opinion changed (``Assessment.opinion``), if anything.
+    opinion: str | None = None
 
     @property
     def wrong(self) -> bool:
@@ -107,6 +110,7 @@ class Outcome:
         """One line: label, text and what was decided."""
         marks = " hazard" if self.hazard else ""
         marks += " routed-critical" if self.routed_critical else ""
+        marks += f" (model: {self.opinion})" if self.opinion else ""
         return (
             f"{self.report.label}: {self.report.text} -> {self.category} "
             f"{self.severity.value} {self.policy}{marks}"
@@ -148,8 +152,15 @@ def read_reports(path: str | Path) -> list[Report]:
 class Assessor:
     """The worker's assessment and routing with one set of rules, reused across reports."""
 
-    def __init__(self, rules_dir: Path = BUNDLED_RULES) -> None:
-        """Load the catalogue, classifier, lexicon, routes and divisions of ``rules_dir``."""
+    def __init__(
+        self, rules_dir: Path = BUNDLED_RULES, *, model: DangerModel | bool = True
+    ) -> None:
+        """Load the catalogue, classifier, lexicon, routes and divisions of ``rules_dir``.
+
+        ``model``: ``True`` gates on the directory's learned second opinion
+        (``danger_model.jsonl``) when it has one, ``False`` scores the rules alone, a
+        :class:`DangerModel` gates on that one (``tools/danger_model.py``'s held-out models).
+        """
         if rules_dir == BUNDLED_RULES:
             self.catalogue = Catalogue.default()
             self.classifier = TextClassifier.default()
@@ -159,7 +170,9 @@ class Assessor:
                 rules_dir / "catalogue.yaml", rules_dir / "networks.yaml"
             )
             self.classifier = TextClassifier.load(rules_dir / "keywords.yaml", self.catalogue)
-            self.lexicon = DangerLexicon.load(rules_dir / "danger.yaml", self.catalogue)
+            self.lexicon = DangerLexicon.load_beside(rules_dir / "danger.yaml", self.catalogue)
+        if model is not True:
+            self.lexicon = self.lexicon.with_model(model or None)
         self.rules = RuleSet.load(rules_dir, self.catalogue)
         self.regions = RegionGraph.load_csv(rules_dir / DIVISIONS_FILE)
 
@@ -187,6 +200,7 @@ class Assessor:
             or found.category.code == self.lexicon.triage,
             routed_critical=plan.priority is Severity.CRITICAL or plan.policy == "emergency",
             wall_clock=self.rules.policies[plan.policy].clock == "wall",
+            opinion=found.opinion,
         )
 
 
@@ -269,6 +283,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "no hazard routed as critical), 2 when the file or rules cannot be read.",
         epilog="examples:\n  gridflow danger-eval              the bundled set and rules\n"
         "  gridflow danger-eval --misses     also list each wrong decision\n"
+        "  gridflow danger-eval --no-model   the rules alone, without the learned model\n"
         "  gridflow danger-eval --rules ./my_rules --file my_eval.jsonl\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -285,6 +300,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="rules directory (catalogue, keywords, danger lexicon, routes; default: bundled)",
     )
     p.add_argument("--misses", action="store_true", help="also list the wrong decisions")
+    p.add_argument(
+        "--no-model",
+        dest="model",
+        action="store_false",
+        help="the rules alone: leave out the learned second opinion (danger_model.jsonl)",
+    )
     p.set_defaults(func=run)
 
 
@@ -292,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the table; 2 when the file cannot be read, 1 when the holdout misses a target."""
     try:
         reports = read_reports(args.file)
-        assessor = Assessor(args.rules)
+        assessor = Assessor(args.rules, model=args.model)
     except (OSError, ValueError) as exc:
         print(f"gridflow danger-eval: {exc}", file=sys.stderr)
         return 2

@@ -36,6 +36,7 @@ event and report texts repeat.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,6 +48,7 @@ from yaml.nodes import Node
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import KeywordMatcher, normalise
+from gridflow.core.danger_model import MODEL_FILE, DangerModel
 from gridflow.core.danger_patterns import PatternSet, ThingStatePattern
 from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import Severity
@@ -200,6 +202,7 @@ class DangerLexicon:
         "conditions",
         "cues",
         "hazard_fallback",
+        "model",
         "negation_reach",
         "triage",
         "urgent",
@@ -229,6 +232,7 @@ class DangerLexicon:
         elsewhere: Iterable[str] = (),
         events_now: Iterable[str] = (),
         event_blockers: Iterable[str] = (),
+        model: DangerModel | None = None,
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file.
 
@@ -249,6 +253,8 @@ class DangerLexicon:
         elsewhere clause and not right after a negation or a compose blocker (没有人受伤,
         差点掉进去), one makes a hazard reading (a hazard marker, a structure's condition)
         an incident, unless a named risk (隐患, 风险) says the report is about a risk.
+        ``model``: the learned second opinion (``danger_model.jsonl``) assessment gates
+        on, or ``None`` (the rules alone).
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -337,10 +343,25 @@ class DangerLexicon:
             )
         )
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
+        #: the learned second opinion, or ``None``: assessment (``opening.py``) gates on it.
+        self.model = model
+
+    def with_model(self, model: DangerModel | None) -> DangerLexicon:
+        """This lexicon with another second opinion (``None``: the rules alone)."""
+        # A shallow copy: the word tables are shared, and so is the reading memo (the
+        # reading does not depend on the model).
+        other = copy.copy(self)
+        other.model = model
+        return other
 
     @classmethod
-    def load(cls, path: str | Path, catalogue: Catalogue) -> DangerLexicon:
+    def load(
+        cls, path: str | Path, catalogue: Catalogue, *, model: DangerModel | None = None
+    ) -> DangerLexicon:
         """Load ``danger.yaml``; raises ``ConfigLoadError`` (file:line) for anything invalid.
+
+        ``model``: the second opinion to gate on (:meth:`load_beside` reads the one of
+        the lexicon's directory).
 
         Refused: unknown fields, a category that is not in ``catalogue``, an unknown
         level, a word listed twice (in any list), an empty list.
@@ -638,7 +659,16 @@ class DangerLexicon:
             else (),
             events_now=event_words,
             event_blockers=event_blockers,
+            model=model,
         )
+
+    @classmethod
+    def load_beside(cls, path: str | Path, catalogue: Catalogue) -> DangerLexicon:
+        """:meth:`load` with the model of the same directory (``danger_model.jsonl``) when
+        there is one; without it, the rules alone (as before the model existed)."""
+        model_file = Path(path).parent / MODEL_FILE
+        model = DangerModel.load(model_file) if model_file.is_file() else None
+        return cls.load(path, catalogue, model=model)
 
     @classmethod
     def default(cls) -> DangerLexicon:
@@ -861,4 +891,4 @@ class DangerLexicon:
 
 @functools.cache
 def _default_lexicon() -> DangerLexicon:
-    return DangerLexicon.load(BUNDLED_RULES / "danger.yaml", Catalogue.default())
+    return DangerLexicon.load_beside(BUNDLED_RULES / "danger.yaml", Catalogue.default())

@@ -18,6 +18,8 @@ event is what a worker does with it:
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import NamedTuple, cast
 
@@ -53,6 +55,11 @@ class Assessment(NamedTuple):
     hazard: bool = False
     #: the danger cue classes found in the text (``fire``, ``gas`` …), strongest first.
     danger: tuple[str, ...] = ()
+    #: what the learned second opinion changed: ``"added"`` (flagged critical where the
+    #: rules read nothing), ``"added over a hazard"``, ``"vetoed"`` (a hazard, not the
+    #: rules' critical reading), ``"hazard"`` (a hazard where the rules read neither);
+    #: ``None`` when it changed nothing.
+    opinion: str | None = None
 
 
 class CasePlan(NamedTuple):
@@ -110,7 +117,12 @@ def assess_report(
       that matter's category unless it is in one already or in a critical one, so it runs
       on wall-clock hours; then the strongest danger cue raises the severity to its
       level, and a report the classifier could not place that carries a cue becomes the
-      triage category.
+      triage category;
+    * with the lexicon's learned second opinion (``danger_model.jsonl``), where danger is
+      in question (:func:`_consults_model`), the model's confident critical reading adds
+      a critical flag the rules did not raise (over their hazard reading only when very
+      sure), its confident "a hazard, not critical" vetoes their critical reading, and it
+      reads a hazard where they read neither (``Assessment.opinion`` says which).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -133,22 +145,171 @@ def assess_report(
         classified_by = classified.matched
     reading = lexicon.read_found(text, scanned[2], patterns) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
+    model = lexicon.model if lexicon is not None else None
+    if (
+        reading is None
+        or lexicon is None
+        or model is None
+        or not _consults_model(reading, category, fallback, lexicon)
+    ):
+        return _assess_by_rules(
+            event,
+            text,
+            category,
+            classified_by,
+            fallback,
+            catalogue,
+            active_rules,
+            lexicon,
+            reading,
+            scanned[1],
+            role,
+        )
+    # The learned second opinion (danger_model.py), gated by the file's thresholds.
+    chance_critical, chance_hazard = model.chances(text)
+    limits = model.thresholds
+    found = _assess_by_rules(
+        event,
+        text,
+        category,
+        classified_by,
+        fallback,
+        catalogue,
+        active_rules,
+        lexicon,
+        reading,
+        scanned[1],
+        role,
+    )
+    if found.hazard:
+        if chance_critical < limits.add_over_hazard:
+            return found
+        # The rules read a hazard; the model is very sure someone is in danger now.
+        if reading.hazard:
+            found = _assess_by_rules(
+                event,
+                text,
+                category,
+                classified_by,
+                fallback,
+                catalogue,
+                active_rules,
+                lexicon,
+                replace(reading, hazard=False),
+                scanned[1],
+                role,
+            )
+        return _flag_critical(found, fallback, catalogue, lexicon, "added over a hazard")
+    if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
+        if chance_hazard >= limits.veto and chance_critical < limits.add:
+            # The model's confident "a hazard, not an incident": rectification days.
+            vetoed = _as_hazard(
+                event, text, category, classified_by, catalogue, lexicon, reading, role
+            )
+            return vetoed._replace(opinion="vetoed")
+        return found
+    if chance_critical >= limits.add:
+        return _flag_critical(found, fallback, catalogue, lexicon, "added")
+    if chance_hazard >= limits.hazard:
+        hazard = _as_hazard(event, text, category, classified_by, catalogue, lexicon, reading, role)
+        return hazard._replace(opinion="hazard")
+    return found
+
+
+def _consults_model(
+    reading: DangerReading, category: Category, fallback: Category, lexicon: DangerLexicon
+) -> bool:
+    """Is the second opinion asked? Only where danger is in question.
+
+    When the rules read something of danger (a cue, a marker, a pattern), the report is
+    unplaced, or its category is an incident, a hazard or urgent by default. Most reports
+    are none of these (a streetlight, a pothole, a noise complaint: seven in ten of the
+    simulator's), and scoring is the assessment's largest cost after the keyword scan.
+    """
+    if reading.words or category is fallback:
+        return True
+    # Identity, not a set: an Enum member hashes in Python.
+    severity = category.severity
+    return (
+        severity is Severity.HIGH
+        or severity is Severity.CRITICAL
+        or category.code.startswith(_INCIDENTS)
+        or lexicon.is_hazard_category(category.code)
+    )
+
+
+def _flag_critical(
+    found: Assessment,
+    fallback: Category,
+    catalogue: Catalogue,
+    lexicon: DangerLexicon,
+    opinion: str,
+) -> Assessment:
+    """``found`` flagged critical on the model's word.
+
+    An unplaced report, or one in a hazard category (火灾隐患 …), goes to the duty room
+    (险情待核实: minutes; what it is is not known yet, and a hazard category has no
+    emergency clock), a placed one runs critical.
+    """
+    code = found.category.code
+    if found.category is fallback or lexicon.is_hazard_category(code):
+        triage = catalogue.get(lexicon.triage)
+        if triage is not None:
+            severity = higher(at_most(found.severity, Severity.HIGH), Severity.HIGH)
+            return found._replace(category=triage, severity=severity, hazard=False, opinion=opinion)
+    if code == lexicon.triage:
+        return found._replace(hazard=False, opinion=opinion)
+    return found._replace(severity=Severity.CRITICAL, hazard=False, opinion=opinion)
+
+
+def _as_hazard(
+    event: GridEvent,
+    text: str,
+    category: Category,
+    classified_by: tuple[str, ...] | None,
+    catalogue: Catalogue,
+    lexicon: DangerLexicon,
+    reading: DangerReading,
+    role: str | None,
+) -> Assessment:
+    """The report as a hazard (隐患): a hazard category on rectification days, at most high.
+
+    ``category``: as placed by the report's code or the classifier, before any urgent
+    matter or triage moved it.
+    """
+    urgent = _urgent_category(reading, lexicon, category, catalogue, hazard=True)
+    if urgent is not None:
+        # An open hole is there now, whatever the report fears next: wall-clock hours.
+        category = urgent
+    elif (
+        category.code == catalogue.fallback
+        or category.severity is Severity.CRITICAL
+        or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
+    ):
+        moved = catalogue.get(lexicon.hazard_category(reading) or "")
+        category = moved or category
+    # No danger words: a hazard is what may happen. Capped at high, never critical.
+    severity = assess_severity(category, event.severity, "", reporter_role=role)
+    severity = at_most(severity, Severity.HIGH)
+    return Assessment(category, severity, text, classified_by, True, reading.cues)
+
+
+def _assess_by_rules(
+    event: GridEvent,
+    text: str,
+    category: Category,
+    classified_by: tuple[str, ...] | None,
+    fallback: Category,
+    catalogue: Catalogue,
+    active_rules: SeverityRules,
+    lexicon: DangerLexicon | None,
+    reading: DangerReading | None,
+    severity_found: Sequence[tuple[int, str]],
+    role: str | None,
+) -> Assessment:
+    """The rules' assessment (the lexicon's reading, no second opinion)."""
     if reading is not None and lexicon is not None and reading.hazard:
-        urgent = _urgent_category(reading, lexicon, category, catalogue, hazard=True)
-        if urgent is not None:
-            # An open hole is there now, whatever the report fears next: wall-clock hours.
-            category = urgent
-        elif (
-            category is fallback
-            or category.severity is Severity.CRITICAL
-            or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
-        ):
-            moved = catalogue.get(lexicon.hazard_category(reading) or "")
-            category = moved or category
-        # No danger words: a hazard is what may happen. Capped at high, never critical.
-        severity = assess_severity(category, event.severity, "", reporter_role=role)
-        severity = at_most(severity, Severity.HIGH)
-        return Assessment(category, severity, text, classified_by, True, reading.cues)
+        return _as_hazard(event, text, category, classified_by, catalogue, lexicon, reading, role)
     if reading is not None and reading.urgent is not None and lexicon is not None:
         # An urgent matter (电梯困人, a fight, 肇事肇祸, someone out of contact, an open
         # hole) runs on wall-clock hours whichever sibling the keywords chose (电梯故障,
@@ -162,7 +323,7 @@ def assess_report(
         "" if not_real else text,
         reporter_role=role,
         rules=active_rules,
-        found=() if not_real else scanned[1],
+        found=() if not_real else severity_found,
     )
     if not_real:
         # Nor does the category's default (溺水, 火灾 are critical by category): a safety

@@ -5,8 +5,10 @@ an answer. It covers the routing tree, the SLA policies and the calendar, and al
 catalogue (a category's department, severity, merge radius), the networks' own codes,
 the classifier's keywords, the danger lexicon and the division tree (which centre is whose parent): a
 change to any of them can change where a case goes or when it escalates. The inhibit
-rules (``inhibit.yaml``) count too when the directory has them; a directory without
-them inhibits nothing and keeps the version it had before the file existed.
+rules (``inhibit.yaml``) and the danger lexicon's learned second opinion
+(``danger_model.jsonl``) count too when the directory has them; a directory without
+them inhibits nothing, gates on no model and keeps the version it had before the files
+existed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ DECISION_FILES: tuple[str, ...] = (
 )
 #: Decision files hashed only when the directory has them (no bundled fallback: without
 #: the file the feature is off), after ``DECISION_FILES``.
-OWN_ONLY_FILES: tuple[str, ...] = ("inhibit.yaml",)
+OWN_ONLY_FILES: tuple[str, ...] = ("inhibit.yaml", "danger_model.jsonl")
 #: Files a rules directory may leave out: the loaders then use the bundled ones.
 _OPTIONAL = frozenset(
     {"catalogue.yaml", "networks.yaml", "keywords.yaml", "danger.yaml", str(DIVISIONS_FILE)}

@@ -11,7 +11,9 @@ score). Holdout rounds 1-4, 6 and 7 have all been worked on since (round 6, writ
 blind, was worked on in session 8; round 7, written blind, in session 8's danger4 work);
 their figures say what the rules cover, not how they do on new text. The blind figure
 for new text is round 9's first score (BLIND_FIRST_SCORES). ``gridflow danger-eval`` prints the figures; the definitions are in
-``gridflow/commands/danger_eval.py``.
+``gridflow/commands/danger_eval.py``. The floors per part are the rules' alone
+(``--no-model``); the shipped learned second opinion (``danger_model.jsonl``) was
+trained on every part, so its own floors are near 1 and say nothing about new text.
 """
 
 from __future__ import annotations
@@ -34,14 +36,25 @@ def reports() -> list[Report]:
     return danger_eval.read_reports(danger_eval.DEFAULT_EVAL)
 
 
-@pytest.fixture(scope="module")
-def figures(reports: list[Report]) -> dict[str, Figures]:
-    assessor = Assessor()
+def _figures(reports: list[Report], assessor: Assessor) -> dict[str, Figures]:
     outcomes = {report.line: assessor.outcome(report) for report in reports}
     return {
         name: score(outcomes[report.line] for report in members)
         for name, members in danger_eval.groups(reports)
     }
+
+
+@pytest.fixture(scope="module")
+def figures(reports: list[Report]) -> dict[str, Figures]:
+    # The rules alone (danger-eval --no-model): the floors below were measured for them,
+    # and keep them from leaning on the learned model.
+    return _figures(reports, Assessor(model=False))
+
+
+@pytest.fixture(scope="module")
+def shipped(reports: list[Report]) -> dict[str, Figures]:
+    # The rules with the learned second opinion (routing_rules/danger_model.jsonl).
+    return _figures(reports, Assessor())
 
 
 def test_the_set_is_large_varied_and_apart_from_the_tuning_data(reports: list[Report]) -> None:
@@ -64,7 +77,7 @@ WORKED_ON = (1, 2, 3, 4, 6)
 
 
 def _worked_on(reports: list[Report]) -> Figures:
-    assessor = Assessor()
+    assessor = Assessor(model=False)
     return score(
         assessor.outcome(report)
         for report in reports
@@ -185,6 +198,32 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
     assert part.hazards_as_critical <= (1 if name == "tune" else 0)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tune",
+        "tune round 5",
+        "tune round 8",
+        "tune round 10",
+        *(f"holdout round {number}" for number in (1, 2, 3, 4, 6, 7, 9)),
+        "holdout",
+    ],
+)
+def test_the_shipped_second_opinion_on_every_part(shipped: dict[str, Figures], name: str) -> None:
+    # The shipped table was trained on every part of the set, so these figures say what
+    # it has seen, not how it reads new text: that is the leave-one-round-out table
+    # (docs/classification.md, "The learned second opinion (shipped)") and the next
+    # blind round's first score. The model is asked only where danger is in question, so
+    # even what it saw is not all caught (round 9: recall 0.969, hazards 0.906). Floors
+    # just under the figures it reached, each above the rules' own for the part.
+    part = shipped[name]
+    assert part.critical_recall >= 0.96
+    assert part.critical_precision >= 0.87
+    assert part.hazard_recall >= 0.9
+    assert part.hazards_as_critical == 0
+    assert part.meets()
+
+
 def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None:
     # Urgent matters are read from the text (danger.yaml urgent), whichever sibling the
     # keywords chose. The target (0.9) was worked for on the tune reports; the holdout,
@@ -194,14 +233,14 @@ def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None
 
 
 def test_the_command_prints_every_part_and_the_verdict(
-    figures: dict[str, Figures], capsys: pytest.CaptureFixture[str]
+    shipped: dict[str, Figures], capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser()
     danger_eval.register(parser.add_subparsers())
     args = parser.parse_args(["danger-eval", "--misses"])
     # Exit 0 when the whole holdout meets the targets, 1 when not (a blind round added
-    # by the integrator may well keep it under them).
-    met = figures["holdout"].meets()
+    # by the integrator may well keep it under them). With the model, as shipped.
+    met = shipped["holdout"].meets()
     assert args.func(args) == (0 if met else 1)
     out = capsys.readouterr().out
     assert "| holdout round 2 | 143 | 73 |" in out
@@ -221,7 +260,7 @@ def test_the_command_reports_a_bad_file_in_one_line(
         '{"text": "着火了", "label": "fire", "network": "zongzhi", "split": "tune"}\n',
         encoding="utf-8",
     )
-    args = argparse.Namespace(file=bad, rules=BUNDLED_RULES, misses=False)
+    args = argparse.Namespace(file=bad, rules=BUNDLED_RULES, misses=False, model=True)
     assert danger_eval.run(args) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1: not a labelled report (label: Input should be 'critical'" in err
@@ -238,6 +277,20 @@ def test_a_set_that_misses_the_targets_exits_1(
         '"split": "holdout"}\n',
         encoding="utf-8",
     )
-    args = argparse.Namespace(file=missed, rules=BUNDLED_RULES, misses=True)
+    args = argparse.Namespace(file=missed, rules=BUNDLED_RULES, misses=True, model=True)
     assert danger_eval.run(args) == 1
     assert "holdout: targets NOT met" in capsys.readouterr().out
+
+
+def test_no_model_scores_the_rules_alone(
+    figures: dict[str, Figures], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    danger_eval.register(parser.add_subparsers())
+    args = parser.parse_args(["danger-eval", "--no-model"])
+    assert args.func(args) == (0 if figures["holdout"].meets() else 1)
+    holdout = figures["holdout"]
+    assert (
+        f"| holdout | {holdout.reports} | {holdout.critical} | {holdout.critical_recall:.3f} |"
+        in (capsys.readouterr().out)
+    )

@@ -73,9 +73,11 @@ def test_files_a_directory_leaves_out_are_the_bundled_ones(tmp_path: Path) -> No
     files = decision_files(folder)
     assert files["catalogue.yaml"] == BUNDLED_RULES / "catalogue.yaml"
     assert files[str(DIVISIONS_FILE)] == BUNDLED_RULES / DIVISIONS_FILE
-    # Inhibit rules have no bundled fallback: a directory without them inhibits nothing,
-    # so its version is the bundled files' without them.
-    assert "inhibit.yaml" not in files
+    # Inhibit rules and the danger model have no bundled fallback: a directory without
+    # them inhibits nothing and gates on no model, so its version is the bundled files'
+    # without them.
+    assert "inhibit.yaml" not in files and "danger_model.jsonl" not in files
     bundled = decision_files(BUNDLED_RULES)
     assert bundled.pop("inhibit.yaml") == BUNDLED_RULES / "inhibit.yaml"
+    assert bundled.pop("danger_model.jsonl") == BUNDLED_RULES / "danger_model.jsonl"
     assert rules_version(files) == rules_version(bundled)

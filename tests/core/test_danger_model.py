@@ -1,0 +1,280 @@
+"""The learned second opinion on danger: its file, its scoring and the gate in assessment.
+
+``routing_rules/danger_model.jsonl`` is a char n-gram weight table trained offline
+(``tools/danger_model.py``, scikit-learn); ``gridflow/core/danger_model.py`` scores it in
+pure Python and ``assess_report`` gates on it (docs/classification.md, "The learned
+second opinion (shipped)"). Specified here: the loader refuses a bad file with its line,
+the scoring is the trainer's arithmetic, and the gate adds, vetoes, reads a hazard or
+stays silent by the file's thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+
+from gridflow.commands import danger_eval
+from gridflow.commands.danger_eval import Assessor, Report
+from gridflow.config import Settings
+from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.catalogue import Catalogue
+from gridflow.core.classify import TextClassifier
+from gridflow.core.danger import DangerLexicon
+from gridflow.core.danger_model import MODEL_FILE, DangerModel, Thresholds
+from gridflow.core.load_errors import ConfigLoadError
+from gridflow.core.opening import assess_report
+from gridflow.reference import load_engine
+from schemas import GridEvent
+from schemas.common import Severity
+
+OFF = Thresholds(add=1.5, add_over_hazard=1.5, veto=1.5, hazard=1.5)
+
+
+def _header(**changes: object) -> dict[str, object]:
+    header = DangerModel.header_fields(
+        bias=(-1.0, -2.0),
+        thresholds=Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7),
+        trained_on={"file": "danger_eval.jsonl"},
+        n_grams=3,
+    )
+    header.update(changes)
+    return header
+
+
+ROWS = [["火", 2.0, -1.0], ["着火", 1.0, 0.5], ["隐患", -1.0, 3.0]]
+
+
+def _write(path: Path, header: object, rows: Sequence[object]) -> Path:
+    path.write_bytes(_lines(header, rows))
+    return path
+
+
+def test_the_score_is_a_sum_of_weights_over_sqrt_of_the_n_grams(tmp_path: Path) -> None:
+    model = DangerModel.load(_write(tmp_path / MODEL_FILE, _header(), ROWS))
+    # 着火: the n-grams 着, 火, 着火 (3); 火 and 着火 are in the table.
+    z_critical = -1.0 + (2.0 + 1.0) / math.sqrt(3)
+    z_hazard = -2.0 + (-1.0 + 0.5) / math.sqrt(3)
+    critical, hazard = model.chances("着火")
+    assert critical == pytest.approx(1 / (1 + math.exp(-z_critical)), abs=1e-12)
+    assert hazard == pytest.approx(1 / (1 + math.exp(-z_hazard)), abs=1e-12)
+    # Counted with repeats, read as normalised (full-width letters, upper case): 火火 has
+    # 火 twice among 3 n-grams; "ＡＢ" is "ab".
+    critical, _ = model.chances("火火")
+    assert critical == pytest.approx(1 / (1 + math.exp(-(-1.0 + 4.0 / math.sqrt(3)))), abs=1e-12)
+    assert model.chances("ＡＢ") == model.chances("ab")
+    # No n-gram spans a clause mark: 着火，火 is the pieces "着火," (6 n-grams: 着 火 , 着火
+    # 火, 着火,) and "火" (1), as normalised ("，" is ",").
+    critical, _ = model.chances("着火，火")
+    assert critical == pytest.approx(1 / (1 + math.exp(-(-1.0 + 5.0 / math.sqrt(7)))), abs=1e-12)
+    # No n-gram in the table, or no text at all: the biases alone.
+    for text in ("路灯", ""):
+        assert model.chances(text) == pytest.approx(
+            (1 / (1 + math.exp(1.0)), 1 / (1 + math.exp(2.0))), abs=1e-12
+        )
+
+
+def _lines(header: object, rows: Sequence[object]) -> bytes:
+    return b"\n".join([orjson.dumps(header), *(orjson.dumps(row) for row in rows)]) + b"\n"
+
+
+# (what is wrong, the file, line, message part)
+LOAD_ERRORS: list[tuple[str, bytes, int | None, str]] = [
+    ("header not JSON", b"{not json\n", 1, "not JSON"),
+    ("header not an object", _lines([1], ROWS), 1, "the header must be a JSON object"),
+    ("unknown header field", _lines(_header(colour="red"), ROWS), 1, "unknown header fields ['colour']"),
+    ("another format", _lines(_header(format="gridflow-danger-model/9"), ROWS), 1, "is not 'gridflow-danger"),
+    ("other features", _lines(_header(features="words"), ROWS), 1, "features 'words' are not"),
+    ("one bias", _lines(_header(bias=[1.0]), ROWS), 1, "bias must be [critical, hazard] numbers"),
+    ("a threshold missing", _lines(_header(thresholds={"add": 0.5}), ROWS), 1, "thresholds must hold"),
+    (
+        "a threshold out of range",
+        _lines(_header(thresholds={"add": 2, "add_over_hazard": 1, "veto": 1, "hazard": 1}), ROWS),
+        1,
+        "threshold add must be a number in [0, 1.5]",
+    ),
+    ("a row not a list", _lines(_header(), [*ROWS[:2], {"隐患": 1}]), 4, "a weight row is [n-gram"),
+    ("a weight not a number", _lines(_header(), [*ROWS[:2], ["隐患", "1", 0]]), 4, "a weight row is"),
+    ("a row not JSON", _lines(_header(), ROWS[:2]) + b"[\"x\", 1,\n", 4, "not JSON"),
+    ("an n-gram too long", _lines(_header(), [*ROWS[:2], ["存在隐患", 1, 0]]), 4, "is not 1-3 characters"),
+    ("an n-gram not normalised", _lines(_header(), [*ROWS[:2], ["Ａ", 1, 0]]), 4, "is not normalised"),
+    ("an n-gram twice", _lines(_header(), [*ROWS[:2], ["火", 1, 0]]), 4, "n-gram '火' listed twice"),
+    ("rows the header does not count", _lines(_header(), ROWS[:2]), None, "header says 3 n-grams"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [row[1:] for row in LOAD_ERRORS],
+    ids=[row[0] for row in LOAD_ERRORS],
+)
+def test_load_errors_name_file_line_and_what_is_wrong(
+    tmp_path: Path, content: bytes, line: int | None, message: str
+) -> None:
+    path = tmp_path / MODEL_FILE
+    path.write_bytes(content)
+    with pytest.raises(ConfigLoadError) as caught:
+        DangerModel.load(path)
+    assert caught.value.file == str(path)
+    assert caught.value.line == line
+    assert message in caught.value.message
+
+
+def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / MODEL_FILE
+    empty.write_bytes(b"")
+    with pytest.raises(ConfigLoadError, match="empty file"):
+        DangerModel.load(empty)
+    with pytest.raises(ConfigLoadError, match="cannot read"):
+        DangerModel.load(tmp_path / "missing.jsonl")
+
+
+# The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
+# (python -m tools.danger_model) changes them: update these with it.
+BUNDLED_GOLDEN = [
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9889733, 0.0182127),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.004745, 0.9960371),
+    ("路灯不亮了", 0.0074561, 0.0116688),
+    ("河边有个娃儿在水里扑腾", 0.9057579, 0.0297215),
+]
+
+
+@pytest.mark.parametrize(("text", "critical", "hazard"), BUNDLED_GOLDEN)
+def test_the_shipped_table_scores_as_it_did(text: str, critical: float, hazard: float) -> None:
+    model = DangerModel.load(BUNDLED_RULES / MODEL_FILE)
+    assert model.chances(text) == pytest.approx((critical, hazard), abs=1e-6)
+
+
+def test_the_shipped_table_says_what_it_was_trained_on() -> None:
+    model = DangerModel.load(BUNDLED_RULES / MODEL_FILE)
+    trained_on = model.header["trained_on"]
+    assert trained_on["file"] == "danger_eval.jsonl"
+    assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
+    assert trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9"
+    assert 1000 <= len(model) <= 50_000
+
+
+def test_pure_scoring_equals_the_trainer_and_training_is_deterministic(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    from tools import danger_model
+
+    reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)
+    train, held = reports[::4], reports[1::40]
+    assert len(held) >= 49
+    fitted = danger_model.fit(train, c=16.0, keep=2000)
+    model = fitted.model(OFF)
+    expected = fitted.chances([r.text for r in held])
+    for report, (critical, hazard) in zip(held, expected, strict=True):
+        assert model.chances(report.text) == pytest.approx((critical, hazard), abs=1e-6)
+    # The same input gives the same file.
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    danger_model.write(first, fitted, OFF, {"file": "x"})
+    danger_model.write(second, danger_model.fit(train, c=16.0, keep=2000), OFF, {"file": "x"})
+    assert first.read_bytes() == second.read_bytes()
+    assert DangerModel.load(first).chances(held[0].text) == model.chances(held[0].text)
+
+
+class Says(DangerModel):
+    """A model that says what it is told: the gate apart from any table."""
+
+    __slots__ = ("said",)
+
+    def __init__(self, critical: float, hazard: float) -> None:
+        super().__init__({}, (0.0, 0.0), GATE)
+        self.said = (critical, hazard)
+
+    def chances(self, text: str) -> tuple[float, float]:
+        return self.said
+
+
+GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7)
+STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger in question: the model is not asked
+LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
+LOCKER = "小区门口的快递柜坏了"  # unplaced (其他事件), nothing dangerous
+HAZARD = "楼道里堆满了纸箱杂物，存在火灾隐患"  # the rules: a fire hazard
+FIRE = "三楼着火了，浓烟滚滚，有人被困"  # the rules: critical (火灾)
+SPLASHING = "河边有个娃儿在水里扑腾"  # the rules: the duty room (unplaced, drowning cue)
+CRACK = "后山那块坡最近裂了好长一条口子"  # the rules: nothing (其他事件)
+
+# (what the gate does, text, (P(critical), P(hazard)), (category, severity, hazard, opinion))
+GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str | None]]] = [
+    ("not asked where danger is not in question", STREETLIGHT, (0.99, 0.99), ("BJ0104", "normal", False, None)),
+    ("silent where it is not sure", LIFT, (0.5, 0.5), ("SJ0803", "high", False, None)),
+    ("adds: a placed report runs critical", LIFT, (0.9, 0.1), ("SJ0803", "critical", False, "added")),
+    ("adds: an unplaced report goes to the duty room", LOCKER, (0.9, 0.1), ("SJ0620", "high", False, "added")),
+    ("silent over a hazard unless very sure", HAZARD, (0.9, 0.0), ("ZZ0405", "normal", True, None)),
+    ("over a hazard when very sure: the duty room", HAZARD, (0.97, 0.0), ("SJ0620", "high", False, "added over a hazard")),
+    ("vetoes the rules' critical reading of a hazard", FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
+    ("no veto while it reads critical too", FIRE, (0.85, 0.7), ("SJ0401", "critical", False, None)),
+    ("vetoes the duty room too", SPLASHING, (0.1, 0.9), ("ZZ0306", "normal", True, "vetoed")),
+    ("silent on the duty room below the veto", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
+    ("reads a hazard where the rules read neither", CRACK, (0.1, 0.8), ("ZZ0306", "normal", True, "hazard")),
+    ("silent below the hazard threshold", CRACK, (0.1, 0.65), ("SJ0601", "normal", False, None)),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bundled() -> tuple[Catalogue, TextClassifier, DangerLexicon]:
+    return Catalogue.default(), TextClassifier.default(), DangerLexicon.default()
+
+
+def _event(text: str) -> GridEvent:
+    return GridEvent.model_validate(
+        {
+            "event_id": "e1",
+            "source_network": "zongzhi",
+            "reported_at": "2026-11-25T10:00:00+08:00",
+            "region_code": "500103001003",
+            "title": text,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "chances", "expected"),
+    [row[1:] for row in GATE_TABLE],
+    ids=[row[0] for row in GATE_TABLE],
+)
+def test_the_gate(
+    bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+    text: str,
+    chances: tuple[float, float],
+    expected: tuple[str, str, bool, str | None],
+) -> None:
+    catalogue, classifier, lexicon = bundled
+    found = assess_report(
+        _event(text), catalogue, classifier, None, lexicon.with_model(Says(*chances))
+    )
+    assert (found.category.code, found.severity.value, found.hazard, found.opinion) == expected
+    if found.hazard:
+        assert found.severity is not Severity.CRITICAL
+
+
+def test_with_every_threshold_off_the_rules_decide_alone() -> None:
+    reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)[::3]
+    rules = Assessor(model=False)
+    silent = Assessor(model=DangerModel.load(BUNDLED_RULES / MODEL_FILE))
+    silent.lexicon = silent.lexicon.with_model(DangerModel({"火": (1.0, 1.0)}, (0.0, 0.0), OFF))
+    for report in reports:
+        assert silent.outcome(report) == rules.outcome(report)
+
+
+def test_a_bundle_without_the_file_gates_on_nothing(tmp_path: Path) -> None:
+    assert load_engine(Settings()).danger.model is not None  # type: ignore[union-attr]
+    folder = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, folder, ignore=shutil.ignore_patterns(MODEL_FILE, "*.jsonl"))
+    engine = load_engine(Settings(rules=folder))
+    assert engine.danger is not None and engine.danger.model is None
+    report = Report(text=FIRE, label="critical", network="zongzhi", split="tune")
+    assert Assessor(folder).outcome(report) == Assessor(model=False).outcome(report)
+
+
+def test_a_bad_file_in_a_rules_directory_stops_the_load(tmp_path: Path) -> None:
+    shutil.copy(BUNDLED_RULES / "danger.yaml", tmp_path / "danger.yaml")
+    _write(tmp_path / MODEL_FILE, _header(), [*ROWS[:2], ["火", 1, 0]])
+    with pytest.raises(ConfigLoadError, match=r"danger_model.jsonl:4: n-gram '火' listed twice"):
+        DangerLexicon.load_beside(tmp_path / "danger.yaml", Catalogue.default())

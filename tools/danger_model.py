@@ -1,0 +1,432 @@
+"""Train the danger rules' learned second opinion and write ``routing_rules/danger_model.jsonl``.
+
+Two logistic regressions (critical or not, hazard or not) over the char 1-3-grams of
+each ``normalise``d clause of a report's text, each counted over ``sqrt`` of the text's number of
+n-grams (``gridflow/core/danger_model.py`` scores exactly that in pure Python), fitted
+on routing_rules/danger_eval.jsonl with class weights balanced. Then:
+
+1. **pruned**: the ``--keep`` n-grams of largest |weight| of each model, their union,
+   and both models fitted again on it alone (so the shipped table's probabilities are the
+   fitted model's, not an approximation of a bigger one);
+2. **thresholds, honestly**: for each blind round (holdout 6, 7 and 9) a model is trained
+   on every other round and scores the held one; the gate (``opening.py``) is simulated
+   over a grid of thresholds on the rules' decisions and the held-out probabilities, and
+   the thresholds kept are those with the fewest hazards flagged critical plus emergencies
+   read as hazards, then the highest critical recall, then the most hazards read as hazards, subject to critical
+   precision >= 0.8 in each held round and hazard precision >= 0.8 over them;
+3. **checked**: each held round is assessed again through ``assess_report`` with its
+   held-out model and the chosen thresholds, and the table printed (rules alone against
+   rules + model): the figures quoted in docs/classification.md;
+4. **shipped**: the table trained on every round, with those thresholds, written with a
+   header saying what it was trained on. The same set gives the same file (the date is
+   the set's last commit's).
+
+Needs scikit-learn (the ``danger-model`` extra, not a runtime dependency)::
+
+    .venv/bin/pip install -e '.[test,danger-model]'
+    .venv/bin/python -m tools.danger_model              # LORO table, then writes the file
+    .venv/bin/python -m tools.danger_model --loro-only  # the table, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import math
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gridflow.commands import danger_eval
+from gridflow.commands.danger_eval import Assessor, Report, score
+from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.danger_model import MODEL_FILE, DangerModel, Thresholds, ngrams
+
+#: The blind rounds (holdout), each written by an author who read none of the rules.
+BLIND_ROUNDS = (6, 7, 9)
+#: A threshold above 1 turns that part of the gate off.
+OFF = 1.5
+#: Decimals a weight is written with: the probabilities move by well under 1e-6.
+DECIMALS = 7
+MIN_PRECISION = 0.8
+
+
+class Asked(DangerModel):
+    """Says nothing (every threshold off) and notes the texts it was asked about."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self) -> None:
+        super().__init__({}, (0.0, 0.0), Thresholds(OFF, OFF, OFF, OFF))
+        self.asked: set[str] = set()
+
+    def chances(self, text: str) -> tuple[float, float]:
+        self.asked.add(text)
+        return 0.0, 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """A pruned pair of models: the table, and scikit-learn's to compare with."""
+
+    weights: dict[str, tuple[float, float]]
+    bias: tuple[float, float]
+    vocabulary: dict[str, int]
+    critical: Any
+    hazard: Any
+
+    def model(self, thresholds: Thresholds, header: dict[str, Any] | None = None) -> DangerModel:
+        """The pure-Python model of this table."""
+        return DangerModel(self.weights, self.bias, thresholds, header)
+
+    def chances(self, texts: Sequence[str]) -> list[tuple[float, float]]:
+        """scikit-learn's ``(P(critical), P(hazard))`` of each text (the tests' reference)."""
+        matrix = features(texts, self.vocabulary)
+        critical = self.critical.predict_proba(matrix)[:, 1]
+        hazard = self.hazard.predict_proba(matrix)[:, 1]
+        return [(float(c), float(h)) for c, h in zip(critical, hazard, strict=True)]
+
+
+def features(texts: Iterable[str], vocabulary: dict[str, int]) -> Any:
+    """The count / sqrt(n-grams) matrix of ``texts`` over ``vocabulary`` (scipy CSR)."""
+    from scipy.sparse import csr_matrix
+
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    count = 0
+    for row, text in enumerate(texts):
+        count += 1
+        grams = ngrams(text)
+        if not grams:
+            continue
+        scale = 1.0 / math.sqrt(len(grams))
+        for gram, n in sorted(Counter(grams).items()):
+            column = vocabulary.get(gram)
+            if column is not None:
+                rows.append(row)
+                cols.append(column)
+                values.append(n * scale)
+    return csr_matrix((values, (rows, cols)), shape=(count, len(vocabulary)))
+
+
+def _regression(matrix: Any, labels: Sequence[bool], c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=20000, tol=1e-8, class_weight="balanced").fit(
+        matrix, labels
+    )
+
+
+def fit(reports: Sequence[Report], *, c: float, keep: int) -> Fitted:
+    """Both models on ``reports``, pruned to the union of each one's ``keep`` top n-grams."""
+    texts = [r.text for r in reports]
+    critical = [r.label == "critical" for r in reports]
+    hazard = [r.label == "hazard" for r in reports]
+    everything = sorted({g for text in texts for g in ngrams(text)})
+    vocabulary = {gram: i for i, gram in enumerate(everything)}
+    matrix = features(texts, vocabulary)
+    kept: set[str] = set()
+    for labels in (critical, hazard):
+        weights = _regression(matrix, labels, c).coef_[0]
+        ranked = sorted(zip(everything, weights, strict=True), key=lambda p: (-abs(p[1]), p[0]))
+        kept.update(gram for gram, _ in ranked[:keep])
+    pruned = {gram: i for i, gram in enumerate(sorted(kept))}
+    matrix = features(texts, pruned)
+    critical_model = _regression(matrix, critical, c)
+    hazard_model = _regression(matrix, hazard, c)
+    table = {
+        gram: (
+            round(float(critical_model.coef_[0][i]), DECIMALS),
+            round(float(hazard_model.coef_[0][i]), DECIMALS),
+        )
+        for gram, i in pruned.items()
+    }
+    bias = (
+        round(float(critical_model.intercept_[0]), DECIMALS),
+        round(float(hazard_model.intercept_[0]), DECIMALS),
+    )
+    return Fitted(table, bias, pruned, critical_model, hazard_model)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One held-out report: its label, the rules' decision and the held-out model's."""
+
+    label: str
+    rules_critical: bool
+    rules_hazard: bool
+    chance_critical: float
+    chance_hazard: float
+    #: assessment asks the model about this report (danger is in question).
+    consulted: bool
+
+
+def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
+    """``(flagged critical, hazard)`` after the gate, as ``assess_report`` decides them."""
+    if not held.consulted:
+        return held.rules_critical, held.rules_hazard
+    if held.rules_hazard:
+        if held.chance_critical >= t.add_over_hazard:
+            return True, False
+        return False, True
+    if held.rules_critical:
+        if held.chance_hazard >= t.veto and held.chance_critical < t.add:
+            return False, True
+        return True, False
+    if held.chance_critical >= t.add:
+        return True, False
+    return False, held.chance_hazard >= t.hazard
+
+
+@dataclass(frozen=True, slots=True)
+class Simulated:
+    """The gate's figures on the held rounds (pooled, and the worst round's precision)."""
+
+    recall: float
+    precision: float
+    worst_precision: float
+    hazard_recall: float
+    hazard_precision: float
+    hazards_as_critical: int
+    #: critical reports read as hazards (rectification days): the worst error.
+    critical_as_hazards: int
+
+
+def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
+    """The gate with thresholds ``t`` over every held round."""
+    wanted = flagged = right = hazards = kept = read = read_right = wrong = lost = 0
+    worst = 1.0
+    for members in rounds:
+        round_flagged = round_right = 0
+        for held in members:
+            critical, hazard = gate(held, t)
+            is_critical = held.label == "critical"
+            wanted += is_critical
+            if critical:
+                round_flagged += 1
+                round_right += is_critical
+                wrong += held.label == "hazard"
+            if held.label == "hazard":
+                hazards += 1
+                kept += hazard
+            if hazard:
+                read += 1
+                read_right += held.label == "hazard"
+                lost += is_critical
+            right += critical and is_critical
+        flagged += round_flagged
+        worst = min(worst, round_right / round_flagged if round_flagged else 1.0)
+    return Simulated(
+        recall=right / wanted if wanted else 1.0,
+        precision=right / flagged if flagged else 1.0,
+        worst_precision=worst,
+        hazard_recall=kept / hazards if hazards else 1.0,
+        hazard_precision=read_right / read if read else 1.0,
+        hazards_as_critical=wrong,
+        critical_as_hazards=lost,
+    )
+
+
+def _grid(start: float, stop: float, step: float) -> list[float]:
+    count = round((stop - start) / step)
+    return [round(start + i * step, 2) for i in range(count + 1)]
+
+
+def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
+    """The thresholds the held rounds favour (see the module docstring, step 2)."""
+    best: tuple[tuple[float, ...], Thresholds, Simulated] | None = None
+    for add, over, veto, hazard in itertools.product(
+        _grid(0.3, 0.95, 0.05),
+        [*_grid(0.8, 0.95, 0.05), 0.98, OFF],
+        [*_grid(0.5, 0.95, 0.05), OFF],
+        [*_grid(0.5, 0.95, 0.05), OFF],
+    ):
+        if over < add:
+            continue
+        t = Thresholds(add=add, add_over_hazard=over, veto=veto, hazard=hazard)
+        s = simulate(rounds, t)
+        if s.worst_precision < MIN_PRECISION or s.hazard_precision < MIN_PRECISION:
+            continue
+        # Fewest of the two worst errors (a hazard flagged critical, an emergency read as
+        # a hazard), then recall, then hazards as hazards; among equals the most cautious
+        # gate (highest thresholds).
+        key = (
+            -(s.hazards_as_critical + s.critical_as_hazards),
+            s.recall,
+            s.hazard_recall,
+            s.precision,
+            add,
+            over,
+            veto,
+            hazard,
+        )
+        if best is None or key > best[0]:
+            best = (key, t, s)
+    if best is None:
+        raise SystemExit("danger_model: no thresholds keep precision >= 0.8 in every held round")
+    return best[1], best[2]
+
+
+def _row(name: str, outcomes: Sequence[danger_eval.Outcome]) -> str:
+    f = score(outcomes)
+    lost = sum(o.report.label == "critical" and o.hazard for o in outcomes)
+    return (
+        f"| {name} | {f.reports} | {f.critical_recall:.3f} | {f.critical_precision:.3f} "
+        f"| {f.hazard_recall:.3f} | {f.hazards_as_critical} | {lost} "
+        f"| {f.urgent_on_wall_clock:.3f} |"
+    )
+
+
+def _is_blind(report: Report, number: int) -> bool:
+    return report.split == "holdout" and report.round == number
+
+
+def leave_one_round_out(
+    reports: Sequence[Report], assessor: Assessor, *, c: float, keep: int
+) -> Thresholds:
+    """Print the held rounds' table; return the chosen thresholds."""
+    rules = assessor.lexicon
+    blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
+    outcomes = {r.line: assessor.outcome(r) for r in blind}
+    asked = Asked()
+    assessor.lexicon = rules.with_model(asked)
+    for r in blind:
+        assessor.outcome(r)
+    assessor.lexicon = rules
+    models: dict[int, Fitted] = {}
+    rounds: list[list[Held]] = []
+    for number in BLIND_ROUNDS:
+        fitted = fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
+        models[number] = fitted
+        probe = fitted.model(Thresholds(OFF, OFF, OFF, OFF))
+        held: list[Held] = []
+        for r in reports:
+            if _is_blind(r, number):
+                chance_critical, chance_hazard = probe.chances(r.text)
+                o = outcomes[r.line]
+                held.append(
+                    Held(
+                        r.label,
+                        o.flagged_critical,
+                        o.hazard,
+                        chance_critical,
+                        chance_hazard,
+                        r.text in asked.asked,
+                    )
+                )
+        rounds.append(held)
+    thresholds, simulated = choose(rounds)
+    consulted = sum(h.consulted for members in rounds for h in members)
+    print(f"the model is asked about {consulted} of {sum(map(len, rounds))} held reports")
+    print(
+        f"thresholds (leave one round out, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
+        f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
+        f"veto {thresholds.veto}, hazard {thresholds.hazard} (simulated: recall "
+        f"{simulated.recall:.3f}, precision {simulated.precision:.3f}, hazards "
+        f"{simulated.hazard_recall:.3f}, hazards flagged critical {simulated.hazards_as_critical}, "
+        f"critical read as hazards {simulated.critical_as_hazards})"
+    )
+    print(
+        "\n| held round (model trained on the others) | n | critical recall "
+        "| critical precision | hazards as hazards | hazards routed as critical "
+        "| emergencies read as hazards | urgent on a wall clock |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    pooled_rules: list[danger_eval.Outcome] = []
+    pooled_gated: list[danger_eval.Outcome] = []
+    for number in BLIND_ROUNDS:
+        members = [r for r in reports if _is_blind(r, number)]
+        before = [outcomes[r.line] for r in members]
+        assessor.lexicon = rules.with_model(models[number].model(thresholds))
+        after = [assessor.outcome(r) for r in members]
+        assessor.lexicon = rules
+        pooled_rules += before
+        pooled_gated += after
+        print(_row(f"round {number}: rules alone", before))
+        print(_row(f"round {number}: rules + model", after))
+        changed = Counter(o.opinion for o in after if o.opinion)
+        print(f"| (round {number}: the model {dict(sorted(changed.items()))}) | | | | | | | |")
+    print(_row("rounds 6, 7, 9: rules alone", pooled_rules))
+    print(_row("rounds 6, 7, 9: rules + model", pooled_gated))
+    return thresholds
+
+
+def _set_date(path: Path) -> str | None:
+    # The set's last commit date: the same set gives the same header.
+    try:
+        found = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found.stdout.strip() or None
+
+
+def write(path: Path, fitted: Fitted, thresholds: Thresholds, trained_on: dict[str, Any]) -> None:
+    """The table as JSON lines: the header, then one ``[n-gram, critical, hazard]`` a line."""
+    header = DangerModel.header_fields(
+        bias=fitted.bias, thresholds=thresholds, trained_on=trained_on, n_grams=len(fitted.weights)
+    )
+    lines = [orjson.dumps(header, option=orjson.OPT_SORT_KEYS)]
+    lines += [orjson.dumps([gram, c, h]) for gram, (c, h) in sorted(fitted.weights.items())]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.danger_model",
+        description="Train the danger model, choose its thresholds by leave-one-round-out, "
+        "write routing_rules/danger_model.jsonl.",
+    )
+    parser.add_argument("--file", type=Path, default=danger_eval.DEFAULT_EVAL)
+    parser.add_argument("--rules", type=Path, default=BUNDLED_RULES, help="rules directory")
+    parser.add_argument("--out", type=Path, default=BUNDLED_RULES / MODEL_FILE)
+    parser.add_argument("--C", dest="c", type=float, default=16.0, help="inverse regularisation")
+    parser.add_argument("--keep", type=int, default=6000, help="top n-grams kept per model")
+    parser.add_argument("--loro-only", action="store_true", help="print the table, write nothing")
+    args = parser.parse_args(argv)
+    try:
+        import sklearn
+    except ImportError:
+        print("danger_model: needs scikit-learn: pip install -e '.[danger-model]'", file=sys.stderr)
+        return 2
+    reports = danger_eval.read_reports(args.file)
+    assessor = Assessor(args.rules, model=False)
+    thresholds = leave_one_round_out(reports, assessor, c=args.c, keep=args.keep)
+    if args.loro_only:
+        return 0
+    fitted = fit(reports, c=args.c, keep=args.keep)
+    parts = sorted({(r.split, r.round) for r in reports})
+    trained_on = {
+        "file": args.file.name,
+        "sha256": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "date": _set_date(args.file),
+        "reports": len(reports),
+        "rounds": {
+            split: [number for s, number in parts if s == split] for split in ("tune", "holdout")
+        },
+        "thresholds_from": "leave one round out: holdout rounds "
+        + ", ".join(map(str, BLIND_ROUNDS)),
+        "C": args.c,
+        "keep": args.keep,
+        "scikit_learn": sklearn.__version__,
+    }
+    write(args.out, fitted, thresholds, trained_on)
+    print(f"\nwrote {args.out}: {len(fitted.weights)} n-grams")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
