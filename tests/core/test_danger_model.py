@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9889733, 0.0182127),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.004745, 0.9960371),
-    ("路灯不亮了", 0.0074561, 0.0116688),
-    ("河边有个娃儿在水里扑腾", 0.9057579, 0.0297215),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9947876, 0.0078189),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0042073, 0.9974704),
+    ("路灯不亮了", 0.0070725, 0.0129961),
+    ("河边有个娃儿在水里扑腾", 0.9426985, 0.0285806),
 ]
 
 
@@ -154,7 +154,7 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     trained_on = model.header["trained_on"]
     assert trained_on["file"] == "danger_eval.jsonl"
     assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
-    assert trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9"
+    assert trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9, 11"
     assert 1000 <= len(model) <= 50_000
 
 
