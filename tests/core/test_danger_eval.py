@@ -158,7 +158,7 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazard_recall": 0.771,
         "hazards_as_critical": 6,
         "urgent_on_wall_clock": 0.656,
-    },    # 2026-12-05, session 9's rules, scored once (rules alone; with the learned second
+    },  # 2026-12-05, session 9's rules, scored once (rules alone; with the learned second
     # opinion, not yet trained on it: 0.872 / 0.807 / 0.758 / 1 / 0.557): 344 reports.
     "holdout round 11": {
         "critical_recall": 0.832,
