@@ -269,6 +269,37 @@ class StageClock:
         return out
 
 
+#: ``run_latency``'s API topologies: one process takes the POSTs and projects the read
+#: model, or an intake replica (no projector) beside a projecting replica (no POSTs).
+TOPOLOGIES = ("single", "split")
+
+
+def latency_apis(
+    dep: Deployment, topology: str, projection_interval_ms: float, **env: str
+) -> list[ApiServer]:
+    """The API processes of a latency run, the intake replica first (not yet started).
+
+    ``split`` is the production topology of stateless replicas on one read model: the
+    intake replica runs with ``GRIDFLOW_API_PROJECTOR=false``, the projecting one takes no
+    POSTs and gathers its transactions (``projection_interval_ms``). They share the
+    read model (one SQLite file here, PostgreSQL in production).
+    """
+    if topology == "single":
+        return [ApiServer(dep, **env)]
+    if topology != "split":
+        raise ValueError(f"unknown API topology {topology!r}: one of {', '.join(TOPOLOGIES)}")
+    data_dir = str(dep.tmp / f"{dep.prefix}api-data")
+    intake = ApiServer(dep, GRIDFLOW_API_PROJECTOR="false", GRIDFLOW_DATA_DIR=data_dir, **env)
+    projector = ApiServer(
+        dep,
+        "api-projector",
+        GRIDFLOW_API_PROJECTION_INTERVAL_MS=f"{projection_interval_ms:g}",
+        GRIDFLOW_DATA_DIR=data_dir,
+        **env,
+    )
+    return [intake, projector]
+
+
 def run_latency(
     bootstrap: str,
     tmp: Path,
@@ -280,19 +311,32 @@ def run_latency(
     drain_s: float = 15.0,
     say: Callable[[str], None] = print,
     broker_pid: int | None = None,
+    topology: str = "single",
+    projection_interval_ms: float = 100.0,
+    api_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """POST -> disposition at ``rate``; ``broker_pid``: also report the broker's CPU per event."""
+    """POST -> disposition at ``rate``; ``broker_pid``: also report the broker's CPU per event.
+
+    ``topology``: one API process (``single``) or an intake and a projecting replica
+    (``split``, :func:`latency_apis`); the CPU of both is reported. ``api_env``: further
+    ``GRIDFLOW_API_*`` settings for the API processes.
+    """
     dep = Deployment(bootstrap, tmp)
     dep.create_topics()
     worker = Worker(dep).start()
-    api = None
+    apis = latency_apis(dep, topology, projection_interval_ms, **(api_env or {}))
     try:
         wait_until(worker.ready, 90, "worker ready", interval=0.2)
-        api = ApiServer(dep).start()
+        for server in apis:
+            server.start()
+        api = apis[0]
         n = min(len(events), int(rate * seconds))
         docs = _renamed(events[:n], "lat")
-        assert api.proc is not None and worker.proc is not None
-        pids = {"api": api.proc.pid, "worker": worker.proc.pid}
+        assert worker.proc is not None
+        pids = {"worker": worker.proc.pid}
+        for server, name in zip(apis, ("api", "api_projector"), strict=False):
+            assert server.proc is not None
+            pids[name] = server.proc.pid
         if broker_pid is not None:
             pids["broker"] = broker_pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -325,10 +369,17 @@ def run_latency(
         sent = max(1, result["sent"])
         for name, used in cpu_used.items():
             result[f"{name}_cpu_us_per_event"] = round(used / sent * 1e6)
+        # Everything the bench started, the client included: what the cores had to give.
+        result["total_cpu_us_per_event"] = round(sum(cpu_used.values()) / sent * 1e6)
+        result["topology"] = topology
+        if topology == "split":
+            result["projection_interval_ms"] = projection_interval_ms
+        if api_env:
+            result["api_env"] = dict(api_env)
         return result
     finally:
-        if api is not None:
-            api.stop()
+        for server in apis:
+            server.stop()
         worker.stop()
 
 
