@@ -423,7 +423,7 @@ def run_api(args: argparse.Namespace) -> int:
     seconds = args.latency_seconds or (10.0 if quick else 30.0)
     summary: dict[str, Any] = {"tmp": str(tmp), "loadavg_start": round(os.getloadavg()[0], 2)}
     errors: list[str] = []
-    broker = None
+    broker: Any = None  # EmbeddedBroker or KafkaCluster: both have bootstrap and stop()
     bootstrap = args.bootstrap
     try:
         summary["broker"] = args.broker if not bootstrap else "external"
@@ -431,17 +431,17 @@ def run_api(args: argparse.Namespace) -> int:
         if not bootstrap and args.broker == "kafka":
             from gridflow.apache_kafka import KafkaCluster
 
-            broker = KafkaCluster(nodes=1, directory=tmp / "kafka").start()
-            bootstrap = broker.bootstrap
-            process = broker.members[0].process
+            kafka = KafkaCluster(nodes=1, directory=tmp / "kafka").start()
+            broker, bootstrap = kafka, kafka.bootstrap
+            process = kafka.members[0].process
             broker_pid = process.pid if process else None
             say(f"Apache Kafka on {bootstrap}; logs in {tmp}/kafka")
         elif not bootstrap:
             from gridflow.broker import EmbeddedBroker
 
-            broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
-            bootstrap = broker.bootstrap
-            broker_pid = broker.process.pid if broker.process else None
+            embedded = EmbeddedBroker(log_path=tmp / "tansu.log").start()
+            broker, bootstrap = embedded, embedded.bootstrap
+            broker_pid = embedded.process.pid if embedded.process else None
         events = pb.make_records(max(n, int(rate * seconds)), seed=3)
         parts: tuple[tuple[str, Callable[[], Any]], ...] = (
             ("intake", lambda: api_bench.run_intake(bootstrap, tmp, events[:n])),
