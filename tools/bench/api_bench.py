@@ -330,6 +330,12 @@ def run_latency(
         for server in apis:
             server.start()
         api = apis[0]
+        say(
+            "  latency: one API process takes the POSTs and projects"
+            if topology == "single"
+            else "  latency: an intake replica (no projector) beside a projecting replica "
+            f"(no POSTs, projection interval {projection_interval_ms:g} ms)"
+        )
         n = min(len(events), int(rate * seconds))
         docs = _renamed(events[:n], "lat")
         assert worker.proc is not None
@@ -534,6 +540,8 @@ async def _latency(
     say(f"  stages (ms, p50/p99) of {traced['traced']:,} traced events:")
     for name, what in (*STAGES, ("post_answer", "API produce -> 202 at the client (acks=all)")):
         say(f"    {name:<11} {traced[name]['p50']!s:>7} / {traced[name]['p99']!s:<7}  {what}")
+    by_window = p99_by_window(due_ms, answered, start_ms)
+    say(f"  p99 (ms) of the events due in each 5 s: {by_window}")
     measured = [k for k in due_ms if k not in warm]
     unanswered = sum(1 for k in measured if k not in answered)
     lat = sorted(answered[k] for k in measured if k in answered)
@@ -562,8 +570,34 @@ async def _latency(
         "send_lag_p99_ms": finite(percentile(lag_ms, 0.99)),
         "warmup_s": warmup,
         "drain_s": drain_s,
+        # Warm-up included: the first window is the machine before the queues built up.
+        "p99_ms_by_5s": by_window,
         "stages": traced,
     }
+
+
+def p99_by_window(
+    due_ms: dict[str, float],
+    answered: dict[str, float],
+    start_ms: float,
+    window_s: float = 5.0,
+) -> list[float | None]:
+    """p99 latency (ms) of the events due in each ``window_s`` of the run, in order.
+
+    Shows whether the tail grows as the run goes on (on the embedded broker it does:
+    docs/api.md). An event in ``due_ms`` without an answer ranks above every answer, and a
+    window where more than 1 % went unanswered has no p99 (None), as the run's figure.
+    """
+    windows: dict[int, list[float]] = {}
+    for event_id, due in due_ms.items():
+        latency = answered.get(event_id, float("inf"))
+        windows.setdefault(int((due - start_ms) / 1000 / window_s), []).append(latency)
+    out: list[float | None] = []
+    for index in range(max(windows) + 1 if windows else 0):
+        values = sorted(windows.get(index, []))
+        p99 = percentile(values, 0.99)
+        out.append(None if p99 is None or p99 == float("inf") else round(p99, 1))
+    return out
 
 
 def _resolver(future: asyncio.Future[int]) -> Callable[[int, bytes], None]:

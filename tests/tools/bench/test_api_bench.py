@@ -156,3 +156,25 @@ def test_cli_takes_the_api_topology(argv: list[str], topology: str, interval: fl
 
     args = build_parser().parse_args(["bench", "--api", *argv])
     assert (args.api_topology, args.api_projection_interval_ms) == (topology, interval)
+
+
+def test_p99_by_window_follows_the_run_and_ranks_the_unanswered_last() -> None:
+    from tools.bench import percentile
+
+    start = 1_000_000.0
+    # Window by window, 100 events each: latencies 1..100 ms, then 101..200 ms, then
+    # 1..100 ms with two events never answered (2 % > 1 %: no p99 for that window).
+    due: dict[str, float] = {}
+    answered: dict[str, float] = {}
+    for window, offset, unanswered in ((0, 0, 0), (1, 100, 0), (2, 0, 2)):
+        for i in range(100):
+            event_id = f"w{window}-{i}"
+            due[event_id] = start + window * 5000 + i * 50
+            if i >= unanswered:
+                answered[event_id] = float(offset + i + 1)
+    assert api_bench.p99_by_window(due, answered, start) == [
+        percentile([float(v) for v in range(1, 101)], 0.99),
+        percentile([float(v) for v in range(101, 201)], 0.99),
+        None,
+    ]
+    assert api_bench.p99_by_window({}, {}, start) == []
