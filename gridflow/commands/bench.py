@@ -50,6 +50,7 @@ examples:
                                       for 30 s, a centre's first page at 1,000,000 cases
   gridflow bench --api --quick --api-cases 100000 --skip intake
   gridflow bench --api --skip intake,latency --api-database postgresql+asyncpg://u:pw@host/db
+  gridflow bench --api --skip intake,query --api-topology split --broker kafka
 """
 
 
