@@ -173,7 +173,22 @@ def make_thread_engine(engine: AsyncEngine) -> Engine | None:
     url = engine.url.set(drivername="sqlite+pysqlite")
     sync = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     event.listen(sync, "connect", _pragmas)
+    event.listen(sync, "connect", _writer_pragmas)
     return sync
+
+
+#: The projector's connection (the one writer) checkpoints the WAL at 64 MB, not SQLite's
+#: 4 MB: a transaction's rows land on pages all over the 13 indexes, so the same pages were
+#: copied back into the file again and again; with a larger page cache, ~15 % less CPU
+#: per projected record, more as the read model grows (docs/api.md, Speed).
+WRITER_PRAGMAS = ("PRAGMA wal_autocheckpoint=16000", "PRAGMA cache_size=-32768")
+
+
+def _writer_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    for pragma in WRITER_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
 
 
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -19,13 +19,13 @@ its ``at`` is not older than the row's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gridflow.api import db
@@ -129,8 +129,7 @@ def apply_batch_sync(conn: Connection, topics: OutputTopics, records: Sequence[R
     _dispositions(conn, dispositions, applied)
     _refusals(conn, refusals, applied)
     if kpis:
-        stmt = db.upsert(conn, db.kpi_records).on_conflict_do_nothing()
-        conn.execute(stmt, kpis)
+        conn.execute(_statement(conn, "kpi_records"), kpis)
         applied.kpi_records += len(kpis)
     _advance(conn, next_offsets)
     return applied
@@ -167,7 +166,7 @@ def _known(conn: Connection, ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(wanted), 500):  # bound the IN list
         chunk = wanted[start : start + 500]
-        rows = conn.execute(select(db.timeline.c.entry_id).where(db.timeline.c.entry_id.in_(chunk)))
+        rows = conn.execute(_statement(conn, "known"), {"ids": chunk})
         found.update(row[0] for row in rows)
     return found
 
@@ -223,15 +222,11 @@ def _dispositions(
     conn.execute(_insert_entries(conn), rows)
     applied.new_entries += len(rows)
     if events:
-        stmt = db.upsert(conn, db.case_events).on_conflict_do_nothing()
-        conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in events.items()])
+        links = [{"event_id": e, "case_id": c} for e, c in events.items()]
+        conn.execute(_statement(conn, "case_events"), links)
     if moved:
-        stmt = db.upsert(conn, db.case_events)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[db.case_events.c.event_id],
-            set_={"case_id": stmt.excluded.case_id},
-        )
-        conn.execute(stmt, [{"event_id": e, "case_id": c} for e, c in moved.items()])
+        links = [{"event_id": e, "case_id": c} for e, c in moved.items()]
+        conn.execute(_statement(conn, "case_events_moved"), links)
     # One row per case, the batch's dispositions applied in order: the same end state as
     # one upsert per disposition, in one statement per column set instead of one per
     # disposition (building and compiling each was a third of the API's CPU at 1,000/s).
@@ -347,25 +342,78 @@ def _refusals(
         applied.new_entries += len(rows)
 
 
+#: (dialect, what) -> a statement built once: building one (``excluded`` makes a new
+#: alias of the table each time) and compiling it cost more than executing it at the
+#: worker's small batches.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(conn: Connection, what: str) -> Any:
+    key = (conn.dialect.name, what)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = _BUILDERS[what](conn)
+    return stmt
+
+
 def _insert_entries(conn: Connection) -> Any:
+    return _statement(conn, "timeline")
+
+
+def _build_insert_entries(conn: Connection) -> Any:
     # Another replica's projector may have written the same entry meanwhile.
     return db.upsert(conn, db.timeline).on_conflict_do_nothing(index_elements=["entry_id"])
+
+
+def _build_advance(conn: Connection) -> Any:
+    stmt = db.upsert(conn, db.positions)
+    return stmt.on_conflict_do_update(
+        index_elements=[db.positions.c.topic, db.positions.c.partition],
+        set_={"next_offset": stmt.excluded.next_offset},
+        # Two projectors on one database (replicas) never move a position backwards.
+        where=db.positions.c.next_offset < stmt.excluded.next_offset,
+    )
 
 
 def _advance(conn: Connection, next_offsets: dict[tuple[str, int], int]) -> None:
     if not next_offsets:
         return
     rows = [{"topic": t, "partition": p, "next_offset": o} for (t, p), o in next_offsets.items()]
-    stmt = db.upsert(conn, db.positions).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[db.positions.c.topic, db.positions.c.partition],
-        set_={"next_offset": stmt.excluded.next_offset},
-        # Two projectors on one database (replicas) never move a position backwards.
-        where=db.positions.c.next_offset < stmt.excluded.next_offset,
-    )
-    conn.execute(stmt)
+    conn.execute(_statement(conn, "positions"), rows)
 
 
 async def load_positions(conn: AsyncConnection) -> dict[tuple[str, int], int]:
     rows = await conn.execute(select(db.positions))
     return {(r.topic, r.partition): r.next_offset for r in rows}
+
+
+def _build_known(_conn: Connection) -> Any:
+    return select(db.timeline.c.entry_id).where(
+        db.timeline.c.entry_id.in_(bindparam("ids", expanding=True))
+    )
+
+
+def _build_new_events(conn: Connection) -> Any:
+    return db.upsert(conn, db.case_events).on_conflict_do_nothing()
+
+
+def _build_moved_events(conn: Connection) -> Any:
+    stmt = db.upsert(conn, db.case_events)
+    return stmt.on_conflict_do_update(
+        index_elements=[db.case_events.c.event_id],
+        set_={"case_id": stmt.excluded.case_id},
+    )
+
+
+def _build_kpi_records(conn: Connection) -> Any:
+    return db.upsert(conn, db.kpi_records).on_conflict_do_nothing()
+
+
+_BUILDERS: dict[str, Callable[[Connection], Any]] = {
+    "known": _build_known,
+    "timeline": _build_insert_entries,
+    "positions": _build_advance,
+    "case_events": _build_new_events,
+    "case_events_moved": _build_moved_events,
+    "kpi_records": _build_kpi_records,
+}

@@ -50,6 +50,7 @@ examples:
                                       for 30 s, a centre's first page at 1,000,000 cases
   gridflow bench --api --quick --api-cases 100000 --skip intake
   gridflow bench --api --skip intake,latency --api-database postgresql+asyncpg://u:pw@host/db
+  gridflow bench --api --skip intake,query --api-topology split --broker kafka
 """
 
 
@@ -156,6 +157,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="URL",
         help="read model of the --api query figure: a postgresql+asyncpg://… URL "
         "(its cases table is replaced); default an SQLite file in the bench's temp dir",
+    )
+    p.add_argument(
+        "--api-topology",
+        choices=("single", "split"),
+        default="single",
+        help="API processes of the --api latency figure: one that takes the POSTs and "
+        "projects the read model (single, default), or an intake replica without a "
+        "projector beside a projecting replica that takes no POSTs (split)",
+    )
+    p.add_argument(
+        "--api-projection-interval-ms",
+        type=float,
+        default=100.0,
+        metavar="MS",
+        help="GRIDFLOW_API_PROJECTION_INTERVAL_MS of the projecting replica with "
+        "--api-topology split (default 100)",
     )
     p.set_defaults(func=run)
 
@@ -407,14 +424,25 @@ def run_api(args: argparse.Namespace) -> int:
     seconds = args.latency_seconds or (10.0 if quick else 30.0)
     summary: dict[str, Any] = {"tmp": str(tmp), "loadavg_start": round(os.getloadavg()[0], 2)}
     errors: list[str] = []
-    broker = None
+    broker: Any = None  # EmbeddedBroker or KafkaCluster: both have bootstrap and stop()
     bootstrap = args.bootstrap
     try:
-        if not bootstrap:
+        summary["broker"] = args.broker if not bootstrap else "external"
+        broker_pid = None
+        if not bootstrap and args.broker == "kafka":
+            from gridflow.apache_kafka import KafkaCluster
+
+            kafka = KafkaCluster(nodes=1, directory=tmp / "kafka").start()
+            broker, bootstrap = kafka, kafka.bootstrap
+            process = kafka.members[0].process
+            broker_pid = process.pid if process else None
+            say(f"Apache Kafka on {bootstrap}; logs in {tmp}/kafka")
+        elif not bootstrap:
             from gridflow.broker import EmbeddedBroker
 
-            broker = EmbeddedBroker(log_path=tmp / "tansu.log").start()
-            bootstrap = broker.bootstrap
+            embedded = EmbeddedBroker(log_path=tmp / "tansu.log").start()
+            broker, bootstrap = embedded, embedded.bootstrap
+            broker_pid = embedded.process.pid if embedded.process else None
         events = pb.make_records(max(n, int(rate * seconds)), seed=3)
         parts: tuple[tuple[str, Callable[[], Any]], ...] = (
             ("intake", lambda: api_bench.run_intake(bootstrap, tmp, events[:n])),
@@ -427,7 +455,9 @@ def run_api(args: argparse.Namespace) -> int:
                     rate,
                     seconds,
                     say=say,
-                    broker_pid=broker.process.pid if broker and broker.process else None,
+                    broker_pid=broker_pid,
+                    topology=args.api_topology,
+                    projection_interval_ms=args.api_projection_interval_ms,
                 ),
             ),
             (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -217,3 +218,29 @@ async def test_a_case_merged_across_villages_leaves_the_queue_and_its_reports_fo
     assert gone is not None and gone.state == "merged" and gone.closed
     assert survivor is not None and survivor.events == 2 and not survivor.closed
     assert moved == dispatch.case_id
+
+
+@pytest.mark.parametrize(
+    ("url", "writer"),
+    [
+        ("sqlite+aiosqlite:///{tmp}/readmodel.sqlite3", True),
+        ("sqlite+aiosqlite://", False),  # in memory: one database per connection
+        ("postgresql+asyncpg://u:pw@127.0.0.1:9/db", False),  # asyncpg needs no thread
+    ],
+)
+async def test_only_a_sqlite_file_gets_a_writer_engine_with_a_large_wal(
+    url: str, writer: bool, tmp_path: Path
+) -> None:
+    engine = db.make_engine(url.format(tmp=tmp_path))
+    try:
+        sync = db.make_thread_engine(engine)
+        assert (sync is not None) == writer
+        if sync is not None:
+            with sync.connect() as conn:
+                pragma = conn.exec_driver_sql
+                assert pragma("PRAGMA wal_autocheckpoint").scalar() == 16000
+                assert pragma("PRAGMA cache_size").scalar() == -32768
+                assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            sync.dispose()
+    finally:
+        await engine.dispose()

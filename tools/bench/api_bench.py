@@ -174,8 +174,12 @@ STAGES = (
     ),
     ("journal", "batch fetched -> its journal row is sent (rules catch-up)"),
     ("decide", "journal sent -> the disposition is sent (journal ack, silences, pipeline)"),
-    ("observe", "disposition sent -> the bench's consumer has it (the consumer's fetch)"),
+    ("observe", "disposition sent -> the bench's consumer has it (it reads every 0.2 s)"),
 )
+
+
+#: How often the latency run's consumer of ``grid.dispositions`` reads (see ``_latency``).
+OBSERVE_EVERY_S = 0.2
 
 
 class StageClock:
@@ -269,6 +273,37 @@ class StageClock:
         return out
 
 
+#: ``run_latency``'s API topologies: one process takes the POSTs and projects the read
+#: model, or an intake replica (no projector) beside a projecting replica (no POSTs).
+TOPOLOGIES = ("single", "split")
+
+
+def latency_apis(
+    dep: Deployment, topology: str, projection_interval_ms: float, **env: str
+) -> list[ApiServer]:
+    """The API processes of a latency run, the intake replica first (not yet started).
+
+    ``split`` is the production topology of stateless replicas on one read model: the
+    intake replica runs with ``GRIDFLOW_API_PROJECTOR=false``, the projecting one takes no
+    POSTs and gathers its transactions (``projection_interval_ms``). They share the
+    read model (one SQLite file here, PostgreSQL in production).
+    """
+    if topology == "single":
+        return [ApiServer(dep, **env)]
+    if topology != "split":
+        raise ValueError(f"unknown API topology {topology!r}: one of {', '.join(TOPOLOGIES)}")
+    data_dir = str(dep.tmp / f"{dep.prefix}api-data")
+    intake = ApiServer(dep, GRIDFLOW_API_PROJECTOR="false", GRIDFLOW_DATA_DIR=data_dir, **env)
+    projector = ApiServer(
+        dep,
+        "api-projector",
+        GRIDFLOW_API_PROJECTION_INTERVAL_MS=f"{projection_interval_ms:g}",
+        GRIDFLOW_DATA_DIR=data_dir,
+        **env,
+    )
+    return [intake, projector]
+
+
 def run_latency(
     bootstrap: str,
     tmp: Path,
@@ -280,19 +315,38 @@ def run_latency(
     drain_s: float = 15.0,
     say: Callable[[str], None] = print,
     broker_pid: int | None = None,
+    topology: str = "single",
+    projection_interval_ms: float = 100.0,
+    api_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """POST -> disposition at ``rate``; ``broker_pid``: also report the broker's CPU per event."""
+    """POST -> disposition at ``rate``; ``broker_pid``: also report the broker's CPU per event.
+
+    ``topology``: one API process (``single``) or an intake and a projecting replica
+    (``split``, :func:`latency_apis`); the CPU of both is reported. ``api_env``: further
+    ``GRIDFLOW_API_*`` settings for the API processes.
+    """
     dep = Deployment(bootstrap, tmp)
     dep.create_topics()
     worker = Worker(dep).start()
-    api = None
+    apis = latency_apis(dep, topology, projection_interval_ms, **(api_env or {}))
     try:
         wait_until(worker.ready, 90, "worker ready", interval=0.2)
-        api = ApiServer(dep).start()
+        for server in apis:
+            server.start()
+        api = apis[0]
+        say(
+            "  latency: one API process takes the POSTs and projects"
+            if topology == "single"
+            else "  latency: an intake replica (no projector) beside a projecting replica "
+            f"(no POSTs, projection interval {projection_interval_ms:g} ms)"
+        )
         n = min(len(events), int(rate * seconds))
         docs = _renamed(events[:n], "lat")
-        assert api.proc is not None and worker.proc is not None
-        pids = {"api": api.proc.pid, "worker": worker.proc.pid}
+        assert worker.proc is not None
+        pids = {"worker": worker.proc.pid}
+        for server, name in zip(apis, ("api", "api_projector"), strict=False):
+            assert server.proc is not None
+            pids[name] = server.proc.pid
         if broker_pid is not None:
             pids["broker"] = broker_pid
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -325,10 +379,17 @@ def run_latency(
         sent = max(1, result["sent"])
         for name, used in cpu_used.items():
             result[f"{name}_cpu_us_per_event"] = round(used / sent * 1e6)
+        # Everything the bench started, the client included: what the cores had to give.
+        result["total_cpu_us_per_event"] = round(sum(cpu_used.values()) / sent * 1e6)
+        result["topology"] = topology
+        if topology == "split":
+            result["projection_interval_ms"] = projection_interval_ms
+        if api_env:
+            result["api_env"] = dict(api_env)
         return result
     finally:
-        if api is not None:
-            api.stop()
+        for server in apis:
+            server.stop()
         worker.stop()
 
 
@@ -344,6 +405,7 @@ async def _latency(
     progress_s: float = 5.0,
     say: Callable[[str], None] = print,
     on_drained: Callable[[], None] = lambda: None,
+    observe_every_s: float = OBSERVE_EVERY_S,
 ) -> dict[str, Any]:
     """Open loop: POST ``docs`` one per request at ``rate``/s, whatever the answers do.
 
@@ -406,6 +468,12 @@ async def _latency(
                     if eid is not None and eid in due_ms and eid not in answered:
                         answered[eid] = msg.timestamp - due_ms[eid]
                         stages.decided(eid, msg.timestamp, seen_ms)
+            if batches and observe_every_s > 0:
+                # The answer is the record's own timestamp, so reading late costs the
+                # figure nothing; reading eagerly cost the broker a fetch per few
+                # dispositions, and on the embedded broker a fetch costs more the longer
+                # the topic (docs/api.md), all on the cores being measured.
+                await asyncio.sleep(observe_every_s)
 
     pool = LoopbackPool(host, port, connections)
     await pool.open()
@@ -483,6 +551,8 @@ async def _latency(
     say(f"  stages (ms, p50/p99) of {traced['traced']:,} traced events:")
     for name, what in (*STAGES, ("post_answer", "API produce -> 202 at the client (acks=all)")):
         say(f"    {name:<11} {traced[name]['p50']!s:>7} / {traced[name]['p99']!s:<7}  {what}")
+    by_window = p99_by_window(due_ms, answered, start_ms)
+    say(f"  p99 (ms) of the events due in each 5 s: {by_window}")
     measured = [k for k in due_ms if k not in warm]
     unanswered = sum(1 for k in measured if k not in answered)
     lat = sorted(answered[k] for k in measured if k in answered)
@@ -511,8 +581,34 @@ async def _latency(
         "send_lag_p99_ms": finite(percentile(lag_ms, 0.99)),
         "warmup_s": warmup,
         "drain_s": drain_s,
+        # Warm-up included: the first window is the machine before the queues built up.
+        "p99_ms_by_5s": by_window,
         "stages": traced,
     }
+
+
+def p99_by_window(
+    due_ms: dict[str, float],
+    answered: dict[str, float],
+    start_ms: float,
+    window_s: float = 5.0,
+) -> list[float | None]:
+    """p99 latency (ms) of the events due in each ``window_s`` of the run, in order.
+
+    Shows whether the tail grows as the run goes on (on the embedded broker it does:
+    docs/api.md). An event in ``due_ms`` without an answer ranks above every answer, and a
+    window where more than 1 % went unanswered has no p99 (None), as the run's figure.
+    """
+    windows: dict[int, list[float]] = {}
+    for event_id, due in due_ms.items():
+        latency = answered.get(event_id, float("inf"))
+        windows.setdefault(int((due - start_ms) / 1000 / window_s), []).append(latency)
+    out: list[float | None] = []
+    for index in range(max(windows) + 1 if windows else 0):
+        values = sorted(windows.get(index, []))
+        p99 = percentile(values, 0.99)
+        out.append(None if p99 is None or p99 == float("inf") else round(p99, 1))
+    return out
 
 
 def _resolver(future: asyncio.Future[int]) -> Callable[[int, bytes], None]:
