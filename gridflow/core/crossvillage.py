@@ -394,7 +394,7 @@ def decide(
             inhibited = _inhibitor(state, case, inhibit.for_target(case.category))
             if inhibited is not None:
                 return TownDecision(absorb=inhibited)
-            _keep_source(state, case, inhibit.rules)
+            _keep_source(state, case, inhibit)
         state.add_candidate(case)
         return TownDecision()
     state.absorbed[case.case_id] = (case, survivor.case_id)
@@ -409,11 +409,11 @@ def _ranks(priority: str, rule: InhibitRule) -> bool:
     )
 
 
-def _keep_source(state: TownState, case: OpenedCase, rules: tuple[InhibitRule, ...]) -> None:
+def _keep_source(state: TownState, case: OpenedCase, inhibit: InhibitRules) -> None:
     """Keep ``case`` for the longest window of the rules it is a source of, if any."""
-    windows = [r.window_s for r in rules if r.is_source(case.category) and _ranks(case.priority, r)]
-    if windows:
-        until = case.opened_at + max(windows)
+    window = inhibit.source_window(case.category, case.priority)
+    if window is not None:
+        until = case.opened_at + window
         state.sources[case.case_id] = (case, until)
         state._due(until)
 
