@@ -59,6 +59,8 @@ CMD_SILENCED = "sl.report"
 _QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
 #: Town announcements remembered with their parse until read back (a few batches' worth).
 _ANNOUNCED_KEPT = 8192
+#: Category codes whose merge limits are remembered (the catalogue's, and a few unknown).
+_LIMITS_KEPT = 4096
 
 
 @dataclass(slots=True)
@@ -118,6 +120,7 @@ class Pipeline:
         #: the value of each town announcement this pipeline wrote -> the command as
         #: reading it back parses it (see :meth:`_command`).
         self._announced: dict[bytes, dict[str, Any]] = {}
+        self._category_limits: dict[str, tuple[float, float] | None] = {}
         self._clock_at = 0.0
         self._clock = datetime.fromtimestamp(0.0, UTC)
         # Per-batch tallies, handed to the metrics once per label set when the batch ends.
@@ -150,7 +153,9 @@ class Pipeline:
 
     # ------------------------------------------------------------------ state
     def _state(self, partition: int, region: str) -> RegionState:
-        states = self._states.setdefault(partition, {})
+        states = self._states.get(partition)
+        if states is None:
+            states = self._states[partition] = {}
         state = states.get(region)
         if state is None:
             raw = self._read_state(region)
@@ -159,7 +164,9 @@ class Pipeline:
         return state
 
     def _town(self, partition: int, key: str) -> TownState:
-        towns = self._towns.setdefault(partition, {})
+        towns = self._towns.get(partition)
+        if towns is None:
+            towns = self._towns[partition] = {}
         town = towns.get(key)
         if town is None:
             raw = self._read_state(key)
@@ -168,8 +175,15 @@ class Pipeline:
         return town
 
     def _limits(self, code: str) -> tuple[float, float] | None:
+        # Remembered per code: the town stage asks for every case it decides on and keeps
+        # (``self.engine``, whose catalogue this reads, is the pipeline's for its life).
+        try:
+            return self._category_limits[code]
+        except KeyError:
+            pass
         category = self.engine.catalogue.get(code)
-        return None if category is None else (category.merge_radius_m, category.merge_window_s)
+        limits = None if category is None else (category.merge_radius_m, category.merge_window_s)
+        return remember(self._category_limits, _LIMITS_KEPT, code, limits)
 
     def _due_index(self, partition: int) -> DueIndex:
         index = self._due.get(partition)
@@ -511,7 +525,7 @@ class Pipeline:
             )
             if decision.duplicate:
                 return
-            dirty.setdefault(rec.partition, set()).add(key)
+            _mark(dirty, rec.partition, key)
             absorb = decision.absorb
             if absorb is not None:
                 self.metrics.case_merged_across_villages()
@@ -588,7 +602,7 @@ class Pipeline:
         if outcome.duplicate:
             self.metrics.duplicate(outcome.duplicate)  # type: ignore[arg-type]
         if outcome.changed:
-            dirty.setdefault(partition, set()).add(region)
+            _mark(dirty, partition, region)
         if outcome.silenced is not None:
             self._to_silence(outcome.silenced, result)
         index = self._due.get(partition)
@@ -704,6 +718,15 @@ class Pipeline:
 
 
 _CROSS_VILLAGE = frozenset({CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN})
+
+
+def _mark(dirty: dict[int, set[str]], partition: int, key: str) -> None:
+    """``key``'s row in ``partition`` is written when the batch ends."""
+    keys = dirty.get(partition)
+    if keys is None:
+        dirty[partition] = {key}
+    else:
+        keys.add(key)
 
 
 def _wall() -> float:
