@@ -102,8 +102,9 @@ class Case:
     #: a known-matter case: the id of the silence whose reports it gathers (no timers,
     #: no location, so no ordinary report merges into it; gridflow/core/silences.py).
     silence: str | None = None
-    #: (seq, JSON of to_dict()) as last serialised; not part of the case's value.
-    _json: tuple[int, orjson.Fragment] | None = field(
+    #: (seq, JSON of to_dict(), the same as a fragment) as last serialised; not part of
+    #: the case's value.
+    _json: tuple[int, bytes, orjson.Fragment] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -216,11 +217,21 @@ class Case:
         its cases (finished ones above all) stay as they were: those are not rebuilt.
         """
         known = self._json
-        if known is not None and known[0] == self.seq:
-            return known[1]
-        fragment = orjson.Fragment(dumps_compact(self.to_dict()))
-        self._json = (self.seq, fragment)
-        return fragment
+        if known is None or known[0] != self.seq:
+            known = self._remember_json()
+        return known[2]
+
+    def json_bytes(self) -> bytes:
+        """:meth:`to_json`'s bytes (a region row joins them without a JSON encoder)."""
+        known = self._json
+        if known is None or known[0] != self.seq:
+            known = self._remember_json()
+        return known[1]
+
+    def _remember_json(self) -> tuple[int, bytes, orjson.Fragment]:
+        raw = dumps_compact(self.to_dict())
+        known = self._json = (self.seq, raw, orjson.Fragment(raw))
+        return known
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Case:

@@ -144,6 +144,11 @@ class TownDecision:
     absorb: Absorb | None = None
 
 
+#: The two decisions without an absorb, made once: a frozen dataclass's ``__init__`` sets
+#: each field through ``object.__setattr__``, and most announcements end in one of these.
+_REPLAYED = TownDecision(duplicate=True)
+_KEPT = TownDecision()
+
 #: Category code -> (merge radius m, merge window s); ``None`` for an unknown code.
 CategoryLimits = Callable[[str], tuple[float, float] | None]
 
@@ -349,7 +354,7 @@ def decide(
     candidate nor a source, so absorbing never chains.
     """
     if case.case_id in state.seen:
-        return TownDecision(duplicate=True)
+        return _REPLAYED
     state.expire(now, limits)
     known = limits(case.category)
     window = known[1] if known else 0.0
@@ -357,7 +362,7 @@ def decide(
     # Everything added below expires no earlier than the case's own window ends.
     state._due(case.opened_at + window)
     if known is None:
-        return TownDecision()
+        return _KEPT
     radius_m, window_s = known
     # Degrees of latitude the radius spans: a cheap first cut before the haversine.
     lat_span = radius_m / 111_000.0
@@ -394,9 +399,9 @@ def decide(
             inhibited = _inhibitor(state, case, inhibit.for_target(case.category))
             if inhibited is not None:
                 return TownDecision(absorb=inhibited)
-            _keep_source(state, case, inhibit.rules)
+            _keep_source(state, case, inhibit)
         state.add_candidate(case)
-        return TownDecision()
+        return _KEPT
     state.absorbed[case.case_id] = (case, survivor.case_id)
     return TownDecision(absorb=Absorb(case, survivor, best[0]))
 
@@ -409,11 +414,11 @@ def _ranks(priority: str, rule: InhibitRule) -> bool:
     )
 
 
-def _keep_source(state: TownState, case: OpenedCase, rules: tuple[InhibitRule, ...]) -> None:
+def _keep_source(state: TownState, case: OpenedCase, inhibit: InhibitRules) -> None:
     """Keep ``case`` for the longest window of the rules it is a source of, if any."""
-    windows = [r.window_s for r in rules if r.is_source(case.category) and _ranks(case.priority, r)]
-    if windows:
-        until = case.opened_at + max(windows)
+    window = inhibit.source_window(case.category, case.priority)
+    if window is not None:
+        until = case.opened_at + window
         state.sources[case.case_id] = (case, until)
         state._due(until)
 

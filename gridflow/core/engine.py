@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, cast
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.case import Case, CaseStatus
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
@@ -99,6 +100,7 @@ class Outcome:
 _TIERS = {tier.value: tier for tier in Tier}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 _disposition = TrustedBuilder(Disposition)
+_VERIFIERS_KEPT = 65536
 _MERGED, _CLOSED = StepKind.MERGED, StepKind.CLOSED
 #: The timed stage a feedback step completes (its deadline is judged met or missed).
 _COMPLETES = {
@@ -138,6 +140,10 @@ class Engine:
     silences: SilenceBook | None = None
     #: the bundle's inhibit rules (``inhibit.yaml``).
     inhibitions: InhibitRules | None = None
+    #: (category, region, holder) -> verifier, remembered: every step names it.
+    _verifiers: dict[tuple[str, str, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ----------------------------------------------------------------- events
     def apply_event(self, state: RegionState, event: GridEvent, now: float) -> Outcome:
@@ -619,8 +625,17 @@ class Engine:
 
     def verifier(self, case: Case) -> str:
         """The centre that checks ``case``'s resolution (核查), by its category's rule."""
-        rule = self.catalogue.verifier_rule(case.category)
-        return verifier_of(self.regions, case.region, case.holder, rule)
+        key = (case.category, case.region, case.holder)
+        found = self._verifiers.get(key)
+        if found is None:
+            rule = self.catalogue.verifier_rule(case.category)
+            found = remember(
+                self._verifiers,
+                _VERIFIERS_KEPT,
+                key,
+                verifier_of(self.regions, case.region, case.holder, rule),
+            )
+        return found
 
     def _tier_of(self, centre: str) -> Tier:
         region = self.regions.get(centre)

@@ -193,9 +193,24 @@ def _in_wgs84(event: GridEvent) -> GridEvent:
     if event.coord_system == "wgs84" or event.location is None:
         return event
     lat, lon = to_wgs84(event.location.lat, event.location.lon, event.coord_system)
-    return event.model_copy(
-        update={"location": Location(lat=lat, lon=lon), "coord_system": "wgs84"}
-    )
+    # What ``event.model_copy(update=...)`` makes (the fields, fields set, no extra or
+    # private state: GridEvent ignores extra keys and has no private attributes),
+    # without its generic steps: most simulator points are GCJ-02 or BD-09.
+    values = event.__dict__.copy()
+    values["location"] = Location(lat=lat, lon=lon)
+    values["coord_system"] = "wgs84"
+    copied = _new_event(GridEvent)
+    _set(copied, "__dict__", values)
+    _set(copied, "__pydantic_fields_set__", event.__pydantic_fields_set__ | _CONVERTED)
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
+_new_event = GridEvent.__new__
+_set = object.__setattr__
+#: The fields a conversion to WGS-84 sets.
+_CONVERTED = frozenset({"location", "coord_system"})
 
 
 def decode_feedback(

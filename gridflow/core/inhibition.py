@@ -62,11 +62,12 @@ class InhibitRule:
 class InhibitRules:
     """The rules of one bundle, with the rules each target category is subject to."""
 
-    __slots__ = ("_by_target", "rules")
+    __slots__ = ("_by_target", "_source_window", "rules")
 
     def __init__(self, rules: Iterable[InhibitRule] = ()) -> None:
         self.rules = tuple(rules)
         self._by_target: dict[str, tuple[InhibitRule, ...]] = {}
+        self._source_window: dict[tuple[str, str], float | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -77,6 +78,27 @@ class InhibitRules:
         if found is None:
             found = tuple(rule for rule in self.rules if rule.is_target(category))
             self._by_target[category] = found
+        return found
+
+    def source_window(self, category: str, priority: str) -> float | None:
+        """The longest window of the rules a case of ``category`` opened at ``priority``
+        (a severity's value) inhibits under; None when it is no rule's source (remembered:
+        the town stage asks for every case it keeps)."""
+        key = (category, priority)
+        try:
+            return self._source_window[key]
+        except KeyError:
+            pass
+        known = Severity._value2member_map_.get(priority)
+        rank = None if known is None else SEVERITY_RANK[Severity(priority)]
+        windows = [
+            rule.window_s
+            for rule in self.rules
+            if rank is not None
+            and rule.is_source(category)
+            and rank >= SEVERITY_RANK[rule.source_priority]
+        ]
+        found = self._source_window[key] = max(windows) if windows else None
         return found
 
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any, cast
 import orjson
 from pydantic import ValidationError
 
+from gridflow.core.bounded_cache import remember
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.crossvillage import (
     REPLAY_HORIZON_S,
@@ -56,6 +57,10 @@ CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN = "xv.case", "xv.absorb", "xv.join"
 CMD_SILENCED = "sl.report"
 #: Steps of a silenced or inhibited report (counted per silence and per rule).
 _QUIETED = frozenset({StepKind.SILENCED, StepKind.INHIBITED})
+#: Town announcements remembered with their parse until read back (a few batches' worth).
+_ANNOUNCED_KEPT = 8192
+#: Category codes whose merge limits are remembered (the catalogue's, and a few unknown).
+_LIMITS_KEPT = 4096
 
 
 @dataclass(slots=True)
@@ -112,6 +117,10 @@ class Pipeline:
             for r in engine.regions.by_tier(Tier.VILLAGE)
         }
         self._due: dict[int, DueIndex] = {}
+        #: the value of each town announcement this pipeline wrote -> the command as
+        #: reading it back parses it (see :meth:`_command`).
+        self._announced: dict[bytes, dict[str, Any]] = {}
+        self._category_limits: dict[str, tuple[float, float] | None] = {}
         self._clock_at = 0.0
         self._clock = datetime.fromtimestamp(0.0, UTC)
         # Per-batch tallies, handed to the metrics once per label set when the batch ends.
@@ -144,7 +153,9 @@ class Pipeline:
 
     # ------------------------------------------------------------------ state
     def _state(self, partition: int, region: str) -> RegionState:
-        states = self._states.setdefault(partition, {})
+        states = self._states.get(partition)
+        if states is None:
+            states = self._states[partition] = {}
         state = states.get(region)
         if state is None:
             raw = self._read_state(region)
@@ -153,7 +164,9 @@ class Pipeline:
         return state
 
     def _town(self, partition: int, key: str) -> TownState:
-        towns = self._towns.setdefault(partition, {})
+        towns = self._towns.get(partition)
+        if towns is None:
+            towns = self._towns[partition] = {}
         town = towns.get(key)
         if town is None:
             raw = self._read_state(key)
@@ -162,8 +175,15 @@ class Pipeline:
         return town
 
     def _limits(self, code: str) -> tuple[float, float] | None:
+        # Remembered per code: the town stage asks for every case it decides on and keeps
+        # (``self.engine``, whose catalogue this reads, is the pipeline's for its life).
+        try:
+            return self._category_limits[code]
+        except KeyError:
+            pass
         category = self.engine.catalogue.get(code)
-        return None if category is None else (category.merge_radius_m, category.merge_window_s)
+        limits = None if category is None else (category.merge_radius_m, category.merge_window_s)
+        return remember(self._category_limits, _LIMITS_KEPT, code, limits)
 
     def _due_index(self, partition: int) -> DueIndex:
         index = self._due.get(partition)
@@ -333,8 +353,13 @@ class Pipeline:
     def _command(
         self, rec: InRecord, now: float, result: BatchResult, dirty: dict[int, set[str]]
     ) -> None:
+        # A town announcement this pipeline wrote comes back as the same bytes, whose
+        # parse it kept: the command is the same either way (a pure function of the
+        # bytes), and it is still decided here, in the order of the commands partition,
+        # so a replay after a crash (which parses them) decides alike.
+        known = self._announced.pop(rec.value, None) if rec.value else None
         try:
-            doc = orjson.loads(rec.value or b"")
+            doc = known if known is not None else orjson.loads(rec.value or b"")
             kind = doc["k"]
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             self._dlq(
@@ -436,7 +461,8 @@ class Pipeline:
         if town is None or disp.lat is None or disp.lon is None or disp.category is None:
             return
         reported = disp.reported_at.timestamp() if disp.reported_at else fact.at
-        opened = OpenedCase(
+        # OpenedCase(...).to_doc() written out: the list without the tuple made first.
+        body: list[Any] = [
             fact.case_id,
             fact.region,
             disp.category,
@@ -444,10 +470,26 @@ class Pipeline:
             disp.lon,
             reported,
             fact.at,
+        ]
+        if disp.priority is not None:
+            body.append(disp.priority.value)
+        # Sized to its length: it is kept until it is read back.
+        value = dumps_compact({"k": CMD_TOWN_CASE, "v": body, "ts": fact.at})
+        result.outputs.append(OutRecord(self.topics.commands, town.encode(), value))
+        # As _command and OpenedCase.from_doc parse these bytes (orjson writes and reads
+        # a float back exactly).
+        opened = OpenedCase(
+            str(fact.case_id),
+            str(fact.region),
+            str(disp.category),
+            float(disp.lat),
+            float(disp.lon),
+            float(reported),
+            float(fact.at),
             disp.priority.value if disp.priority is not None else "",
         )
-        doc = {"k": CMD_TOWN_CASE, "v": opened.to_doc(), "ts": fact.at}
-        result.outputs.append(OutRecord(self.topics.commands, town.encode(), orjson.dumps(doc)))
+        parsed = {"k": CMD_TOWN_CASE, "v": opened, "ts": float(fact.at)}
+        remember(self._announced, _ANNOUNCED_KEPT, value, parsed)
 
     def _cross_village(
         self,
@@ -472,7 +514,8 @@ class Pipeline:
             town = self._town(rec.partition, key)
             decision = decide(
                 town,
-                OpenedCase.from_doc(body),
+                # Parsed already when this pipeline announced it (_command).
+                body if isinstance(body, OpenedCase) else OpenedCase.from_doc(body),
                 ts,
                 limits=self._limits,
                 compatible=self.engine.catalogue.compatible,
@@ -482,7 +525,7 @@ class Pipeline:
             )
             if decision.duplicate:
                 return
-            dirty.setdefault(rec.partition, set()).add(key)
+            _mark(dirty, rec.partition, key)
             absorb = decision.absorb
             if absorb is not None:
                 self.metrics.case_merged_across_villages()
@@ -559,7 +602,7 @@ class Pipeline:
         if outcome.duplicate:
             self.metrics.duplicate(outcome.duplicate)  # type: ignore[arg-type]
         if outcome.changed:
-            dirty.setdefault(partition, set()).add(region)
+            _mark(dirty, partition, region)
         if outcome.silenced is not None:
             self._to_silence(outcome.silenced, result)
         index = self._due.get(partition)
@@ -675,6 +718,15 @@ class Pipeline:
 
 
 _CROSS_VILLAGE = frozenset({CMD_TOWN_CASE, CMD_ABSORB, CMD_JOIN})
+
+
+def _mark(dirty: dict[int, set[str]], partition: int, key: str) -> None:
+    """``key``'s row in ``partition`` is written when the batch ends."""
+    keys = dirty.get(partition)
+    if keys is None:
+        dirty[partition] = {key}
+    else:
+        keys.add(key)
 
 
 def _wall() -> float:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class InRecord:
-    """One consumed Kafka record."""
+class InRecord(NamedTuple):
+    """One consumed Kafka record.
+
+    A named tuple, as :class:`OutRecord`: the reader makes one per record fetched (on the
+    keyed path about one per event, the town stage's announcements read back), and a
+    frozen dataclass set each of its six fields through ``object.__setattr__``.
+    """
 
     topic: str
     partition: int

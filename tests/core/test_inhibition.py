@@ -12,12 +12,13 @@ from gridflow.config import Settings
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.engine import Engine
 from gridflow.core.facts import StepKind
-from gridflow.core.inhibition import InhibitRules
+from gridflow.core.inhibition import InhibitRule, InhibitRules
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.region_state import RegionState
 from gridflow.core.rules_version import decision_files, rules_version
 from gridflow.reference import load_engine
 from schemas import DispositionAction, GridEvent
+from schemas.common import Severity
 
 VILLAGE = "500103001003"
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -214,3 +215,29 @@ def test_inhibit_rules_are_part_of_the_rules_version(tmp_path: Path) -> None:
     with_rules = rules_version(decision_files(folder))
     (folder / "inhibit.yaml").write_text(GOOD.replace("500", "600"), encoding="utf-8")
     assert len({without, with_rules, rules_version(decision_files(folder))}) == 3
+
+
+# --------------------------------------------- the town stage's remembered windows
+_LONG_FIRE = InhibitRule("火场长", ("SJ04",), ("SJ0504",), radius_m=800.0, window_s=43200.0)
+_SHORT_FIRE = InhibitRule("火场短", ("SJ0401",), ("SJ0504",), 300.0, 3600.0, Severity.HIGH)
+
+
+@pytest.mark.parametrize(
+    ("category", "priority", "window"),
+    [
+        ("SJ0401", "critical", 43200.0),  # a source of both: the longest window
+        ("SJ0401", "high", 3600.0),  # ranks only for the rule that asks for high
+        ("SJ0401", "normal", None),
+        ("SJ0402", "critical", 43200.0),  # the 大类 prefix
+        ("SJ0402", "high", None),
+        ("SJ0504", "critical", None),  # a target, never a source
+        ("SJ0401", "", None),  # announced before priorities were carried
+        ("SJ0401", "urgent", None),  # not a severity
+    ],
+)
+def test_a_cases_source_window_is_the_longest_of_the_rules_it_ranks_for(
+    category: str, priority: str, window: float | None
+) -> None:
+    rules = InhibitRules([_LONG_FIRE, _SHORT_FIRE])
+    assert rules.source_window(category, priority) == window
+    assert rules.source_window(category, priority) == window  # remembered, the same

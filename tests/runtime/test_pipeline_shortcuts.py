@@ -507,3 +507,101 @@ def test_a_disposition_is_written_with_exactly_its_set_fields_in_model_order(
         plain = {k: v for k, v in disp.__dict__.items() if v is not None}
         doc = _disposition_doc(disp)
         assert list(doc.items()) == list(plain.items())
+
+
+def _boundary_records(events: int, boundary_rate: float) -> tuple[float, list[InRecord]]:
+    """Simulator events, on their home partitions, with the instant they were made at."""
+    import time
+
+    from gridflow.simulator.events import generate
+
+    now = time.time()  # the simulator reports at the wall clock
+    records = [
+        InRecord(
+            "in", partition_for(rec.key.decode(), 4) if rec.key else 0, i, now, rec.key, rec.value
+        )
+        for i, rec in enumerate(generate(events, 11, boundary_rate=boundary_rate))
+    ]
+    return now, records
+
+
+def _boundary_stream(
+    engine: Engine, now: float, records: list[InRecord], announced: bool
+) -> list[tuple[Any, ...]]:
+    """Outputs and row writes of ``records``, each batch's commands read with the next;
+    ``announced=False`` forgets the announcements' kept parses before every batch, as a
+    worker replaying them after a crash has none."""
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    table: dict[str, bytes] = {}
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), table.get, lambda p: {})
+    seen: list[tuple[Any, ...]] = []
+    pending: list[InRecord] = []
+    offset = 0
+    for start in range(0, len(records) + 200, 100):
+        if not announced:
+            pipeline._announced.clear()
+        result = pipeline.process(pending + records[start : start + 100], now)
+        pending = []
+        for out in result.outputs:
+            if out.topic == "dlq":
+                doc = orjson.loads(out.value)
+                doc.pop("at")  # the wall clock
+                seen.append((out.topic, out.key, doc))
+                continue
+            seen.append((out.topic, out.key, out.value))
+            if out.topic == "cmd" and out.key is not None:
+                # A broker hands back equal bytes, not the object that was sent.
+                home = partition_for(out.key.decode(), 4)
+                pending.append(InRecord("cmd", home, offset, now, out.key, bytes(out.value)))
+                offset += 1
+        for rows in result.writes.values():
+            seen += sorted(rows.items())
+            table.update({k: v for k, v in rows.items() if v is not None})
+    return seen
+
+
+def test_town_announcements_read_back_decide_as_a_replay_that_parses_them(
+    engine: Engine,
+) -> None:
+    now, records = _boundary_records(600, boundary_rate=0.3)
+    kept = _boundary_stream(engine, now, records, announced=True)
+    assert kept == _boundary_stream(engine, now, records, announced=False)
+    merged = [e for e in kept if e[0] == "cmd" and b'"xv.absorb"' in e[2]]
+    assert merged, "the stream must merge across village lines"
+
+
+def test_a_kept_announcement_parse_is_the_parse_of_its_bytes(engine: Engine) -> None:
+    from gridflow.core.crossvillage import OpenedCase
+
+    topics = TopicNames("in", "fb", "cmd", "disp", "dlq", "metrics")
+    pipeline = Pipeline(engine, topics, 4, IngestLimits(), Metrics(), {}.get, lambda p: {})
+    now, records = _boundary_records(300, boundary_rate=0.2)
+    pipeline.process(records, now)
+    assert len(pipeline._announced) > 50
+    for value, parsed in pipeline._announced.items():
+        doc = orjson.loads(value)
+        assert parsed == {"k": doc["k"], "v": OpenedCase.from_doc(doc["v"]), "ts": float(doc["ts"])}
+        assert [type(x) for x in parsed["v"]] == [type(x) for x in OpenedCase.from_doc(doc["v"])]
+
+
+@pytest.mark.parametrize("datum", ["gcj02", "bd09"])
+def test_a_converted_event_is_what_model_copy_makes(datum: str) -> None:
+    from gridflow.core.ingest import _in_wgs84
+
+    event = GridEvent.model_validate(
+        {
+            "event_id": "e1",
+            "source_network": "chengguan",
+            "reported_at": T0.isoformat(),
+            "region_code": VILLAGE,
+            "location": {"lat": 29.556, "lon": 106.571},
+            "coord_system": datum,
+            "title": "井盖缺失",
+        }
+    )
+    converted = _in_wgs84(event)
+    plain = event.model_copy(update={"location": converted.location, "coord_system": "wgs84"})
+    assert list(converted.__dict__.items()) == list(plain.__dict__.items())
+    assert converted.__pydantic_fields_set__ == plain.__pydantic_fields_set__
+    assert (converted.__pydantic_extra__, converted.__pydantic_private__) == (None, None)
+    assert converted.location != event.location and event.coord_system == datum

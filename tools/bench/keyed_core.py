@@ -9,6 +9,11 @@ there (跨村合并, gridflow/core/crossvillage.py), and that row is rewritten. 
 records of 100 events, ``--records`` of them per batch (as the reader fetches them), each
 batch's commands read with the next one, state rows applied to a dict as the table would.
 
+``--form single`` feeds the same events as single-event records instead, on the
+partitions their keys hash to (3 % keyed badly, as the simulator keys them, and re-keyed
+through the commands topic), ``--records`` of them per batch (default 1,000): the
+bench's ``single`` input without Faust.
+
 Each ``--repeat`` runs the whole stream through a fresh pipeline (the engine is loaded
 once) and the summary is the median and minimum of the runs' CPU per event; on a shared
 machine compare two trees in interleaved pairs::
@@ -29,8 +34,11 @@ from typing import Any
 import orjson
 
 
-def run(events: int, *, repeat: int = 1, records_per_batch: int = 10) -> dict[str, Any]:
-    """``events`` simulator events as keyed batch records, ``repeat`` times; CPU figures."""
+def run(
+    events: int, *, repeat: int = 1, records_per_batch: int = 10, form: str = "batch_keyed"
+) -> dict[str, Any]:
+    """``events`` simulator events as ``form`` records (``batch_keyed`` or ``single``),
+    ``repeat`` times; CPU figures."""
     from gridflow.config import Settings
     from gridflow.core.ingest import IngestLimits
     from gridflow.metrics import Metrics
@@ -43,7 +51,7 @@ def run(events: int, *, repeat: int = 1, records_per_batch: int = 10) -> dict[st
     from tools.bench.pipeline_bench import as_form, make_records
 
     partitions = 4
-    forms = as_form(make_records(events), "batch_keyed", partitions)
+    forms = as_form(make_records(events), form, partitions)
     settings = Settings(kafka_bootstrap="127.0.0.1:1", partitions=partitions, sla_scale=1.0)
     engine = load_engine(settings)
     topics = TopicNames.prefixed(settings.topic_prefix)
@@ -69,10 +77,15 @@ def run(events: int, *, repeat: int = 1, records_per_batch: int = 10) -> dict[st
         start = time.time()
         offsets = [0] * partitions
         records: list[InRecord] = []
-        for i, form in enumerate(forms):
-            p = form.partition if form.partition is not None else 0
-            stamp = round(start + i * 100 / 10_000, 3)
-            records.append(InRecord(topics.events_in, p, offsets[p], stamp, form.key, form.value))
+        # Single-event records go where a keyed producer puts them.
+        per_record = 1 if form == "single" else 100
+        for i, rec in enumerate(forms):
+            if rec.partition is not None:
+                p = rec.partition
+            else:
+                p = partition_for(rec.key.decode(), partitions) if rec.key else 0
+            stamp = round(start + i * per_record / 10_000, 3)
+            records.append(InRecord(topics.events_in, p, offsets[p], stamp, rec.key, rec.value))
             offsets[p] += 1
         command_offsets = [0] * partitions
         pending: list[InRecord] = []
@@ -108,6 +121,7 @@ def run(events: int, *, repeat: int = 1, records_per_batch: int = 10) -> dict[st
         gc.freeze()
     gc.unfreeze()
     return {
+        "form": form,
         "events": events,
         "outputs": outputs,
         "commands_read": commands,
@@ -125,13 +139,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20_000, help="events (default 20,000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs (default 3)")
     parser.add_argument(
-        "--records", type=int, default=10, help="records of 100 events per batch (default 10)"
+        "--form",
+        choices=("batch_keyed", "single"),
+        default="batch_keyed",
+        help="records of 100 events of one home partition (default), or one event each",
+    )
+    parser.add_argument(
+        "--records",
+        type=int,
+        default=None,
+        help="records per batch (default 10 of 100 events; 1,000 single-event records)",
     )
     args = parser.parse_args(argv)
-    if args.events < 1 or args.repeat < 1 or args.records < 1:
+    records = args.records if args.records is not None else (1000 if args.form == "single" else 10)
+    if args.events < 1 or args.repeat < 1 or records < 1:
         print("keyed_core: --events, --repeat and --records must be at least 1", file=sys.stderr)
         return 2
-    summary = run(args.events, repeat=args.repeat, records_per_batch=args.records)
+    summary = run(args.events, repeat=args.repeat, records_per_batch=records, form=args.form)
     print(orjson.dumps(summary).decode())
     return 0
 

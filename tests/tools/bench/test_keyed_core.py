@@ -24,3 +24,11 @@ def test_the_command_prints_one_json_line_and_refuses_nonsense(
     assert orjson.loads(capsys.readouterr().out.splitlines()[-1])["events"] == 100
     assert main(["--repeat", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_single_event_records_go_where_their_keys_hash_and_read_commands_back() -> None:
+    summary = run(300, repeat=1, records_per_batch=50, form="single")
+    assert summary["form"] == "single" and summary["events"] == 300
+    # The town announcements, and the few badly keyed records re-keyed to their region.
+    assert summary["commands_read"] > 100
+    assert summary["cpu_us_per_event"] > 0
