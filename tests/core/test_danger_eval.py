@@ -98,42 +98,37 @@ def test_the_rounds_worked_on_meet_the_issue_targets(reports: list[Report]) -> N
     assert worked_on.meets()
 
 
-def test_round_6_worked_on_in_session_8_stays_where_it_was_brought(
-    figures: dict[str, Figures],
-) -> None:
-    # Round 6 was written blind and scored once (recall 0.850, precision 0.820, hazards
-    # 0.661, 5 hazards routed as critical, urgent on a wall clock 0.691: below the
-    # targets). In session 8 it became development data: its misses, by class, led to the
-    # condition rule (a structure's bad state without an event is a hazard) and the
-    # effect patterns (a blast's sound, a failing dike, water coming in, a body's look, a
-    # vehicle into a crowd). Floors just under where that left it; no longer a measure of
-    # new text.
-    worked = figures["holdout round 6"]
-    assert worked.critical_recall >= 0.98
-    assert worked.critical_precision >= 0.86
-    assert worked.hazard_recall >= 0.96
-    assert worked.hazards_as_critical == 0
-    assert worked.urgent_on_wall_clock >= 0.68
+# Blind rounds worked on since their first score: development data now, no longer a
+# measure of new text. Floors just under where the work left each (critical recall,
+# critical precision, hazards as hazards, urgent on a wall clock; none routed as
+# critical).
+# * Round 6 (first score: 0.850 / 0.820 / 0.661 / 5 routed critical / 0.691): its misses,
+#   by class, led to the condition rule (a structure's bad state without an event is a
+#   hazard) and the effect patterns (a blast's sound, a failing dike, water coming in, a
+#   body's look, a vehicle into a crowd).
+# * Round 7 (first score in BLIND_FIRST_SCORES; worked on to 0.953 / 0.877 / 0.896 / 0 /
+#   0.603): events told as happening here override a hazard reading (events_now),
+#   incidents elsewhere or earlier make a hazard (elsewhere), not-real markers lower a
+#   critical category default, camera alert types read as critical, emergencies told by
+#   what is seen (a boat over, a pit's gas, fumes by a heater, a glow, a knife held on a
+#   hostage) and more worn structures (钢筋, 预制板, 角铁, 起毛, 糟了).
+WORKED_ON_FLOORS: dict[str, tuple[float, float, float, float]] = {
+    "holdout round 6": (0.98, 0.86, 0.96, 0.68),
+    "holdout round 7": (0.94, 0.86, 0.88, 0.59),
+}
 
 
-def test_round_7_worked_on_in_session_8_stays_where_it_was_brought(
-    figures: dict[str, Figures],
+@pytest.mark.parametrize("name", sorted(WORKED_ON_FLOORS))
+def test_a_round_worked_on_in_session_8_stays_where_it_was_brought(
+    figures: dict[str, Figures], name: str
 ) -> None:
-    # Round 7 was written blind and scored once (BLIND_FIRST_SCORES below). In session
-    # 8 it became development data: its misses led to events told as happening here
-    # overriding a hazard reading (events_now), incidents elsewhere or earlier making a
-    # hazard (elsewhere), not-real markers lowering a critical category default, and
-    # camera alert types read as critical, emergencies told by what is seen (a boat over,
-    # a pit's gas, fumes by a heater, a glow, a knife held on a hostage) and more worn
-    # structures (钢筋, 预制板, 角铁, 起毛, 糟了). Floors just under where that left it
-    # (recall 0.953, precision 0.877, hazards 0.896, none routed as critical, urgent
-    # 0.603): no longer a measure of new text.
-    worked = figures["holdout round 7"]
-    assert worked.critical_recall >= 0.94
-    assert worked.critical_precision >= 0.86
-    assert worked.hazard_recall >= 0.88
+    worked = figures[name]
+    recall, precision, hazards, urgent = WORKED_ON_FLOORS[name]
+    assert worked.critical_recall >= recall
+    assert worked.critical_precision >= precision
+    assert worked.hazard_recall >= hazards
     assert worked.hazards_as_critical == 0
-    assert worked.urgent_on_wall_clock >= 0.59
+    assert worked.urgent_on_wall_clock >= urgent
 
 
 # The blind rounds' first scores: each written by another author who read none of the
