@@ -56,6 +56,8 @@ OFF = 1.5
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
 MIN_PRECISION = 0.8
+#: The lowest veto threshold searched.
+VETO_FLOOR = 0.75
 
 
 class Asked(DangerModel):
@@ -167,6 +169,9 @@ class Held:
     chance_hazard: float
     #: assessment asks the model about this report (danger is in question).
     consulted: bool
+    #: the rules' reading names no event in the text's own words, so a veto may apply
+    #: (``DangerReading.names_an_event``).
+    vetoable: bool = True
 
 
 def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
@@ -178,7 +183,7 @@ def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
             return True, False
         return False, True
     if held.rules_critical:
-        if held.chance_hazard >= t.veto and held.chance_critical < t.add:
+        if held.vetoable and held.chance_hazard >= t.veto and held.chance_critical < t.add:
             return False, True
         return True, False
     if held.chance_critical >= t.add:
@@ -246,7 +251,9 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
     for add, over, veto, hazard in itertools.product(
         _grid(0.3, 0.95, 0.05),
         [*_grid(0.8, 0.95, 0.05), 0.98, OFF],
-        [*_grid(0.5, 0.95, 0.05), OFF],
+        # A veto turns an emergency reading into rectification days: never on a
+        # coin toss (at 0.5-0.55 a bare "商铺发生火灾" became a fire hazard).
+        [*_grid(VETO_FLOOR, 0.95, 0.05), OFF],
         [*_grid(0.5, 0.95, 0.05), OFF],
     ):
         if over < add:
@@ -255,11 +262,12 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
         s = simulate(rounds, t)
         if s.worst_precision < MIN_PRECISION or s.hazard_precision < MIN_PRECISION:
             continue
-        # Fewest of the two worst errors (a hazard flagged critical, an emergency read as
-        # a hazard), then recall, then hazards as hazards; among equals the most cautious
-        # gate (highest thresholds).
+        # Fewest emergencies read as hazards (they wait days: the worst error), then
+        # fewest hazards flagged critical, then recall, then hazards as hazards; among
+        # equals the most cautious gate (highest thresholds).
         key = (
-            -(s.hazards_as_critical + s.critical_as_hazards),
+            -s.critical_as_hazards,
+            -s.hazards_as_critical,
             s.recall,
             s.hazard_recall,
             s.precision,
@@ -320,6 +328,7 @@ def leave_one_round_out(
                         chance_critical,
                         chance_hazard,
                         r.text in asked.asked,
+                        not assessor.lexicon.read(r.text).names_an_event,
                     )
                 )
         rounds.append(held)

@@ -154,6 +154,14 @@ class DangerReading:
     #: hazard category (危化品, 燃气隐患) the report is an incident to verify now.
     event_now: bool = False
 
+    @property
+    def names_an_event(self) -> bool:
+        """The text tells an event in its own words: an incident marker, an event told as
+        happening, or an emergency pattern (``<gas-smell>``, ``<burst-vessel>``). The
+        learned second opinion may add to such a reading but never turn it into a hazard:
+        an emergency read as a hazard waits days, the worst error there is."""
+        return self.incident or self.event_now or any(w[:1] == "<" for w in self.words)
+
 
 _NOTHING = DangerReading((), None, False, False, ())
 _NOT_REAL = DangerReading((), None, False, False, (), not_real=True)

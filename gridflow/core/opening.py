@@ -201,7 +201,11 @@ def assess_report(
             )
         return _flag_critical(found, fallback, catalogue, lexicon, "added over a hazard")
     if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
-        if chance_hazard >= limits.veto and chance_critical < limits.add:
+        if (
+            chance_hazard >= limits.veto
+            and chance_critical < limits.add
+            and not reading.names_an_event
+        ):
             # The model's confident "a hazard, not an incident": rectification days.
             vetoed = _as_hazard(
                 event, text, category, classified_by, catalogue, lexicon, reading, role

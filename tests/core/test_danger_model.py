@@ -196,8 +196,10 @@ STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger in question: the m
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
 LOCKER = "小区门口的快递柜坏了"  # unplaced (其他事件), nothing dangerous
 HAZARD = "楼道里堆满了纸箱杂物，存在火灾隐患"  # the rules: a fire hazard
-FIRE = "三楼着火了，浓烟滚滚，有人被困"  # the rules: critical (火灾)
-SPLASHING = "河边有个娃儿在水里扑腾"  # the rules: the duty room (unplaced, drowning cue)
+FIRE = "三楼着火了，浓烟滚滚，有人被困"  # the rules: critical (火灾), events in its own words
+BARE_FIRE = "小区发生火灾"  # the rules: critical (火灾) on the cue alone, no event word
+LEAK = "燃气管道泄漏有爆炸危险"  # the rules: critical (<gas-smell>, <burst-vessel>)
+SPLASHING = "河边有个娃儿在水里扑腾"  # the rules: the duty room (unplaced, <into-water>)
 CRACK = "后山那块坡最近裂了好长一条口子"  # the rules: nothing (其他事件)
 
 # (what the gate does, text, (P(critical), P(hazard)), (category, severity, hazard, opinion))
@@ -208,9 +210,11 @@ GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str 
     ("adds: an unplaced report goes to the duty room", LOCKER, (0.9, 0.1), ("SJ0620", "high", False, "added")),
     ("silent over a hazard unless very sure", HAZARD, (0.9, 0.0), ("ZZ0405", "normal", True, None)),
     ("over a hazard when very sure: the duty room", HAZARD, (0.97, 0.0), ("SJ0620", "high", False, "added over a hazard")),
-    ("vetoes the rules' critical reading of a hazard", FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
+    ("vetoes the rules' critical reading of a hazard", BARE_FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
+    ("no veto over an event told in its own words", FIRE, (0.1, 0.9), ("SJ0401", "critical", False, None)),
+    ("no veto over a leak told now, a risk named beside it", LEAK, (0.1, 0.9), ("SJ0405", "critical", False, None)),
     ("no veto while it reads critical too", FIRE, (0.85, 0.7), ("SJ0401", "critical", False, None)),
-    ("vetoes the duty room too", SPLASHING, (0.1, 0.9), ("ZZ0306", "normal", True, "vetoed")),
+    ("no veto over the duty room's event told in its own words", SPLASHING, (0.1, 0.9), ("SJ0620", "high", False, None)),
     ("silent on the duty room below the veto", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
     ("reads a hazard where the rules read neither", CRACK, (0.1, 0.8), ("ZZ0306", "normal", True, "hazard")),
     ("silent below the hazard threshold", CRACK, (0.1, 0.65), ("SJ0601", "normal", False, None)),
