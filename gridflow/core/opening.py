@@ -146,12 +146,8 @@ def assess_report(
     reading = lexicon.read_found(text, scanned[2], patterns) if lexicon is not None else None
     role = event.reporter.role if event.reporter else None
     model = lexicon.model if lexicon is not None else None
-    if (
-        reading is None
-        or lexicon is None
-        or model is None
-        or not _consults_model(reading, category, fallback, lexicon)
-    ):
+
+    def by_rules(read: DangerReading | None) -> Assessment:
         return _assess_by_rules(
             event,
             text,
@@ -161,44 +157,28 @@ def assess_report(
             catalogue,
             active_rules,
             lexicon,
-            reading,
+            read,
             scanned[1],
             role,
         )
+
+    if (
+        reading is None
+        or lexicon is None
+        or model is None
+        or not _consults_model(reading, category, fallback, lexicon)
+    ):
+        return by_rules(reading)
     # The learned second opinion (danger_model.py), gated by the file's thresholds.
     chance_critical, chance_hazard = model.chances(text)
     limits = model.thresholds
-    found = _assess_by_rules(
-        event,
-        text,
-        category,
-        classified_by,
-        fallback,
-        catalogue,
-        active_rules,
-        lexicon,
-        reading,
-        scanned[1],
-        role,
-    )
+    found = by_rules(reading)
     if found.hazard:
         if chance_critical < limits.add_over_hazard:
             return found
         # The rules read a hazard; the model is very sure someone is in danger now.
         if reading.hazard:
-            found = _assess_by_rules(
-                event,
-                text,
-                category,
-                classified_by,
-                fallback,
-                catalogue,
-                active_rules,
-                lexicon,
-                replace(reading, hazard=False),
-                scanned[1],
-                role,
-            )
+            found = by_rules(replace(reading, hazard=False))
         return _flag_critical(found, fallback, catalogue, lexicon, "added over a hazard")
     if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
         if (
