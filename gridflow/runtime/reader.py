@@ -319,7 +319,7 @@ class InputReader:
         return out
 
     async def _gather(self) -> bool:
-        """Wait out the gathering interval; True when an assignment or stop came meanwhile.
+        """Wait out the gathering interval; True when assign, revoke or stop ended it.
 
         Gathering only moves batch boundaries: which records share a batch. The checkpoint
         protocol already lets a batch be any run of fetched records, since each batch is
@@ -345,17 +345,17 @@ class InputReader:
 
     async def _cycle(self, consumer: AIOKafkaConsumer) -> None:
         started = time.monotonic()
-        paused = consumer.paused()
-        if paused:
+        if self.gather_s > 0 and (paused := consumer.paused()):
             consumer.resume(*paused)
         data = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms, max_records=self.batch_max)
         if data and self.gather_s > 0:
             self._found_at = started
             # aiokafka prefetches: with the partitions left fetchable its next fetch goes
-            # out now and the broker answers it with the first record that arrives, so
-            # the next batch would hold only that. Paused (no await since getmany, so
-            # before the fetcher task runs again) the records wait in the broker and the
-            # fetch after the interval takes all of them.
+            # out now and is answered with the first records to arrive (the embedded
+            # broker: only when its fetch wait is over), and those would be the next
+            # batch. Paused (no await since getmany, so before the fetcher task runs
+            # again) the records wait in the broker and the fetch after the interval
+            # takes all of them.
             consumer.pause(*consumer.assignment())
         self._holes.cut(consumer, data)
         if not data:
