@@ -202,6 +202,7 @@ class GridflowApp:
             may_read=self.cases.recovered,
             batch_max=BATCH_MAX,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            gather_ms=settings.input_gather_ms,
             client_id=f"{settings.app_id}-inputs",
             transactions=self.transactions,
             max_skew_s=settings.max_clock_skew_s,

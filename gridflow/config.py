@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     #: Consumer fetch wait (ms); Faust hard-codes 1500, which costs a second of latency.
     fetch_max_wait_ms: int = Field(default=50, ge=1)
+    #: Least milliseconds between the starts of two input fetches that found records
+    #: (0: none). Each batch costs the worker and the broker four requests whatever it
+    #: holds; a busy worker gathering a few ms of records makes fewer, larger batches for
+    #: at most this much more latency. Only batch boundaries move (docs/api.md "Speed").
+    input_gather_ms: int = Field(default=0, ge=0, le=1000)
     session_timeout_s: float = Field(default=10.0, gt=0)
     #: Producer linger (ms). The worker awaits delivery of every batch's outputs and state
     #: at once, so waiting for more records only adds latency: 0 by default.

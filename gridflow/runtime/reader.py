@@ -84,6 +84,7 @@ class InputReader:
         may_read: Callable[[int], bool],
         batch_max: int = 2000,
         fetch_max_wait_ms: int = 50,
+        gather_ms: int = 0,
         client_id: str = "gridflow-inputs",
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[], None] = exit_undelivered,
@@ -95,6 +96,9 @@ class InputReader:
         """``rules``: hot reload; each batch is decided by the bundles read before it.
 
         ``holes``: the embedded broker's fetches that skip offsets (fetch_holes.py).
+
+        ``gather_ms``: the least time between the starts of two fetches that found
+        records (``GRIDFLOW_INPUT_GATHER_MS``; 0: fetch again as soon as a batch is done).
         """
         self._holes = holes or FetchHoles(enabled=False)
         self._client = dict(client)
@@ -117,6 +121,9 @@ class InputReader:
         self._may_read = may_read
         self.batch_max = batch_max
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.gather_s = gather_ms / 1000.0
+        #: time.monotonic() at the start of the last fetch that found records
+        self._found_at: float | None = None
         self._client_id = client_id
         self._clock = clock
         self.max_skew_s = max_skew_s
@@ -197,6 +204,8 @@ class InputReader:
                     self._changed.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._changed.wait(), 0.05)
+                    continue
+                if await self._gather():
                     continue
                 async with self._lock:
                     if self._owned and self._consumer is not None:
@@ -309,8 +318,45 @@ class InputReader:
             log.error("could not read back the journaled records of %s", sorted(waiting))
         return out
 
+    async def _gather(self) -> bool:
+        """Wait out the gathering interval; True when assign, revoke or stop ended it.
+
+        Gathering only moves batch boundaries: which records share a batch. The checkpoint
+        protocol already lets a batch be any run of fetched records, since each batch is
+        journaled with its own offset ranges, clock and rules position and a replay repeats
+        exactly that batch (:mod:`gridflow.runtime.checkpoint`, its docstring's steps and
+        invariants), so no decision and no output byte depends on where a batch ends. SLA
+        ticks arrive as records of the commands topic and are gathered like any other
+        record: at most this interval later. The wait is outside the lock and ends at once
+        on ``assign``, ``revoke`` and ``stop``, so rebalances and shutdown are not delayed.
+        """
+        if self._found_at is None or self.gather_s <= 0:
+            return False
+        left = self._found_at + self.gather_s - time.monotonic()
+        if left <= 0:
+            return False
+        self._changed.clear()
+        if self._stopping or self._pending is not None:
+            # Not waiting: an assignment still recovering must not make this loop spin.
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), left)
+        return self._changed.is_set()
+
     async def _cycle(self, consumer: AIOKafkaConsumer) -> None:
+        started = time.monotonic()
+        if self.gather_s > 0 and (paused := consumer.paused()):
+            consumer.resume(*paused)
         data = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms, max_records=self.batch_max)
+        if data and self.gather_s > 0:
+            self._found_at = started
+            # aiokafka prefetches: with the partitions left fetchable its next fetch goes
+            # out now and is answered with the first records to arrive (the embedded
+            # broker: only when its fetch wait is over), and those would be the next
+            # batch. Paused (no await since getmany, so before the fetcher task runs
+            # again) the records wait in the broker and the fetch after the interval
+            # takes all of them.
+            consumer.pause(*consumer.assignment())
         self._holes.cut(consumer, data)
         if not data:
             await self.checkpoint.flush()

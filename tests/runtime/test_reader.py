@@ -68,6 +68,7 @@ def reader_for(
     table: Table,
     handle: Callable[[list[InRecord], float], Awaitable[Rows]],
     may_read: Callable[[int], bool] = lambda generation: True,
+    gather_ms: int = 0,
 ) -> InputReader:
     def fatal() -> None:
         raise AssertionError("the reader gave up")
@@ -80,6 +81,7 @@ def reader_for(
         read_row=table.rows.get,
         may_read=may_read,
         on_fatal=fatal,
+        gather_ms=gather_ms,
     )
 
 
@@ -297,3 +299,56 @@ async def test_a_batch_is_decided_under_the_rules_it_journaled_and_replayed_unde
         if key == journal_key(0) and value is not None
     ]
     assert journals and all(j.rules == 3 for j in journals), "each new batch journals it"
+
+
+async def test_a_busy_reader_fetches_at_most_once_per_gathering_interval(
+    kafka_bootstrap: str,
+) -> None:
+    """GRIDFLOW_INPUT_GATHER_MS: records arriving every 20 ms, batches at most every 300 ms."""
+    interval_s = 0.3
+    topic = await create_topic(kafka_bootstrap, f"reader-{uuid.uuid4().hex[:8]}", 2)
+    handled_at: list[float] = []
+    seen: list[InRecord] = []
+
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        handled_at.append(time.monotonic())
+        seen.extend(records)
+        return {}
+
+    reader = reader_for(kafka_bootstrap, topic, Table(), handle, gather_ms=int(interval_s * 1000))
+    task = asyncio.create_task(reader.run())
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        reader.assign({0, 1}, generation=1)
+        sent = 80
+        for i in range(sent):
+            await producer.send_and_wait(topic, str(i).encode(), partition=i % 2)
+            await asyncio.sleep(0.02)  # the arrival rate, not a synchronisation
+        await _until(lambda: len(seen) == sent, 20, "every record handled")
+    finally:
+        await producer.stop()
+        await reader.stop()
+        await task
+    # Fetch starts are at least an interval apart; a batch is handled within one fetch
+    # wait (50 ms) of its start, so n batches span at least (n - 1) intervals less that.
+    span = handled_at[-1] - handled_at[0]
+    assert len(handled_at) <= span / interval_s + 2, (len(handled_at), span)
+    assert sorted(int(r.value) for r in seen) == list(range(sent)), "each record once"
+
+
+async def test_stop_does_not_wait_out_the_gathering_interval(kafka_bootstrap: str) -> None:
+    topic = await _topic_with_records(kafka_bootstrap, 3)
+
+    async def handle(records: list[InRecord], now: float) -> Rows:
+        return {}
+
+    reader = reader_for(kafka_bootstrap, topic, Table(), handle, gather_ms=1000)
+    task = asyncio.create_task(reader.run())
+    try:
+        reader.assign({0, 1}, generation=1)
+        await _until(lambda: reader.batches >= 1, 20, "a first batch, then the interval")
+    finally:
+        stopping = asyncio.create_task(reader.stop())
+        await asyncio.wait_for(task, 1.0)
+        await stopping

@@ -138,6 +138,22 @@ def test_latency_topologies_name_their_processes(
     assert len({api.port for api in apis}) == len(apis)
 
 
+@pytest.mark.parametrize(
+    ("environ", "gather_ms"),
+    [
+        ({}, str(api_bench.WORKER_GATHER_MS)),
+        ({"GRIDFLOW_INPUT_GATHER_MS": "0"}, "0"),  # the product's default, for A/B runs
+        ({"GRIDFLOW_INPUT_GATHER_MS": "35"}, "35"),
+    ],
+)
+def test_the_latency_worker_gathers_its_inputs_unless_told_otherwise(
+    tmp_path: Path, environ: dict[str, str], gather_ms: str
+) -> None:
+    dep = pb.Deployment("127.0.0.1:9", tmp_path)  # nothing is started: no broker needed
+    worker = api_bench.latency_worker(dep, environ)
+    assert worker.env["GRIDFLOW_INPUT_GATHER_MS"] == gather_ms
+
+
 def test_an_unknown_topology_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="single, split"):
         api_bench.latency_apis(pb.Deployment("127.0.0.1:9", tmp_path), "mesh", 100)
