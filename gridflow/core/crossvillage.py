@@ -40,8 +40,6 @@ import orjson
 from gridflow.core.compact_json import dumps_compact
 from gridflow.core.geo import haversine_m
 from gridflow.core.inhibition import InhibitRule, InhibitRules
-from gridflow.core.tiers import SEVERITY_RANK
-from schemas.common import Severity
 
 __all__ = [
     "REPLAY_HORIZON_S",
@@ -406,14 +404,6 @@ def decide(
     return TownDecision(absorb=Absorb(case, survivor, best[0]))
 
 
-def _ranks(priority: str, rule: InhibitRule) -> bool:
-    """Is a case of ``priority`` critical enough to inhibit under ``rule``?"""
-    known = Severity._value2member_map_.get(priority)
-    return known is not None and (
-        SEVERITY_RANK[Severity(priority)] >= SEVERITY_RANK[rule.source_priority]
-    )
-
-
 def _keep_source(state: TownState, case: OpenedCase, inhibit: InhibitRules) -> None:
     """Keep ``case`` for the longest window of the rules it is a source of, if any."""
     window = inhibit.source_window(case.category, case.priority)
@@ -438,7 +428,7 @@ def _inhibitor(state: TownState, case: OpenedCase, rules: tuple[InhibitRule, ...
         if source.region == case.region:
             continue  # the village stage's business
         for order, rule in enumerate(rules):
-            if not rule.is_source(source.category) or not _ranks(source.priority, rule):
+            if not rule.is_source(source.category) or not rule.ranks(source.priority):
                 continue
             if not 0.0 <= case.reported_at - source.reported_at <= rule.window_s:
                 continue

@@ -58,6 +58,14 @@ class InhibitRule:
         """Can a report of ``category`` be inhibited under this rule?"""
         return any(category.startswith(code) for code in self.targets)
 
+    def ranks(self, priority: str) -> bool:
+        """Is a case opened at ``priority`` (a severity's value) critical enough to
+        inhibit under this rule? An unknown priority is not."""
+        known = Severity._value2member_map_.get(priority)
+        return known is not None and (
+            SEVERITY_RANK[Severity(priority)] >= SEVERITY_RANK[self.source_priority]
+        )
+
 
 class InhibitRules:
     """The rules of one bundle, with the rules each target category is subject to."""
@@ -89,14 +97,10 @@ class InhibitRules:
             return self._source_window[key]
         except KeyError:
             pass
-        known = Severity._value2member_map_.get(priority)
-        rank = None if known is None else SEVERITY_RANK[Severity(priority)]
         windows = [
             rule.window_s
             for rule in self.rules
-            if rank is not None
-            and rule.is_source(category)
-            and rank >= SEVERITY_RANK[rule.source_priority]
+            if rule.is_source(category) and rule.ranks(priority)
         ]
         found = self._source_window[key] = max(windows) if windows else None
         return found
