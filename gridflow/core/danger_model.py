@@ -143,13 +143,15 @@ class DangerModel:
                 length = len(piece)
                 # (end, weight) of every occurrence of every table n-gram: Σ weight in C;
                 # n + (n-1) + (n-2) n-grams, fewer below 3 characters.
-                found = (
-                    sum(map(_SECOND, automaton.iter(piece)), 0j) if automaton else 0j,
-                    3 * length - 3 if length > 1 else length,
+                found = remember(
+                    memo,
+                    _PIECES_KEPT,
+                    raw,
+                    (
+                        sum(map(_SECOND, automaton.iter(piece)), 0j) if automaton else 0j,
+                        3 * length - 3 if length > 1 else length,
+                    ),
                 )
-                if len(memo) >= _PIECES_KEPT:
-                    memo.clear()
-                memo[raw] = found
             total += found[0]
             count += found[1]
         z = self._bias + total / math.sqrt(count) if count else self._bias
