@@ -216,21 +216,17 @@ class Case:
         A region's row is written whole whenever any of its cases changes, while most of
         its cases (finished ones above all) stay as they were: those are not rebuilt.
         """
-        known = self._json
-        if known is None or known[0] != self.seq:
-            known = self._remember_json()
-        return known[2]
+        return self._known_json()[2]
 
     def json_bytes(self) -> bytes:
         """:meth:`to_json`'s bytes (a region row joins them without a JSON encoder)."""
+        return self._known_json()[1]
+
+    def _known_json(self) -> tuple[int, bytes, orjson.Fragment]:
         known = self._json
         if known is None or known[0] != self.seq:
-            known = self._remember_json()
-        return known[1]
-
-    def _remember_json(self) -> tuple[int, bytes, orjson.Fragment]:
-        raw = dumps_compact(self.to_dict())
-        known = self._json = (self.seq, raw, orjson.Fragment(raw))
+            raw = dumps_compact(self.to_dict())
+            known = self._json = (self.seq, raw, orjson.Fragment(raw))
         return known
 
     @classmethod
