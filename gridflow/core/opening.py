@@ -188,14 +188,24 @@ def assess_report(
         ):
             # The model's confident "a hazard, not an incident": rectification days.
             vetoed = _as_hazard(
-                event, text, category, classified_by, catalogue, lexicon, reading, role
+                event,
+                text,
+                category,
+                classified_by,
+                catalogue,
+                lexicon,
+                reading,
+                role,
+                active_rules,
             )
             return vetoed._replace(opinion="vetoed")
         return found
     if chance_critical >= limits.add:
         return _flag_critical(found, fallback, catalogue, lexicon, "added")
     if chance_hazard >= limits.hazard:
-        hazard = _as_hazard(event, text, category, classified_by, catalogue, lexicon, reading, role)
+        hazard = _as_hazard(
+            event, text, category, classified_by, catalogue, lexicon, reading, role, active_rules
+        )
         return hazard._replace(opinion="hazard")
     return found
 
@@ -255,6 +265,7 @@ def _as_hazard(
     lexicon: DangerLexicon,
     reading: DangerReading,
     role: str | None,
+    rules: SeverityRules,
 ) -> Assessment:
     """The report as a hazard (隐患): a hazard category on rectification days, at most high.
 
@@ -273,7 +284,7 @@ def _as_hazard(
         moved = catalogue.get(lexicon.hazard_category(reading) or "")
         category = moved or category
     # No danger words: a hazard is what may happen. Capped at high, never critical.
-    severity = assess_severity(category, event.severity, "", reporter_role=role)
+    severity = assess_severity(category, event.severity, "", reporter_role=role, rules=rules)
     severity = at_most(severity, Severity.HIGH)
     return Assessment(category, severity, text, classified_by, True, reading.cues)
 
@@ -293,7 +304,9 @@ def _assess_by_rules(
 ) -> Assessment:
     """The rules' assessment (the lexicon's reading, no second opinion)."""
     if reading is not None and lexicon is not None and reading.hazard:
-        return _as_hazard(event, text, category, classified_by, catalogue, lexicon, reading, role)
+        return _as_hazard(
+            event, text, category, classified_by, catalogue, lexicon, reading, role, active_rules
+        )
     if reading is not None and reading.urgent is not None and lexicon is not None:
         # An urgent matter (电梯困人, a fight, 肇事肇祸, someone out of contact, an open
         # hole) runs on wall-clock hours whichever sibling the keywords chose (电梯故障,
