@@ -214,7 +214,7 @@ def find_inhibitor(
         if not case.is_open or case.silence is not None:
             continue
         for order, rule in enumerate(rules):
-            if SEVERITY_RANK[Severity(case.priority)] < SEVERITY_RANK[rule.source_priority]:
+            if not rule.ranks(case.priority):
                 continue
             if not rule.is_source(case.category):
                 continue

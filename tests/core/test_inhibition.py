@@ -114,6 +114,16 @@ def test_the_source_must_be_severe_enough(engine: Engine) -> None:
     assert out.facts[0].kind is StepKind.OPENED
 
 
+def test_a_case_of_unknown_priority_inhibits_nothing_and_raises_nothing(engine: Engine) -> None:
+    # Priorities are strings in kept state; one written before a severity was renamed (or
+    # by hand) must not take the village stage down: it simply ranks for no rule.
+    state = RegionState(region=VILLAGE)
+    fire = open_fire(engine, state)
+    state.cases[fire].priority = "urgent"
+    out = engine.apply_event(state, ev("r1", "SJ0504", NEAR, 10), T0.timestamp() + 600)
+    assert out.facts[0].kind is StepKind.OPENED
+
+
 def test_the_nearest_source_wins(engine: Engine) -> None:
     state = RegionState(region=VILLAGE)
     fire = open_fire(engine, state)
