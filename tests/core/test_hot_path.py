@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -83,6 +84,24 @@ def test_find_text_is_find_on_the_normalised_text(parts: list[str], which: str) 
     expected = matcher.find(normalise(text))
     assert matcher.find_text(text) == expected
     assert matcher.find_text(text) == expected  # and again, from what it remembered
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    parts=st.lists(
+        _PIECES
+        | st.sampled_from(
+            ["；", "！", "？", "（", "）", "Ａ", "\u0338", "\u0301", "(", "=", "\u3000"]
+        )
+        | st.characters(),
+        max_size=14,
+    )
+)
+def test_normalise_is_nfkc_lower_cased(parts: list[str]) -> None:
+    # Full-width marks replaced first, NFKC only where the result is not normalised:
+    # marks next to combining characters (（ + U+0338, Ａ + U+0301) and any character.
+    text = "".join(parts)
+    assert normalise(text) == unicodedata.normalize("NFKC", text).lower()
 
 
 def _plain_find(matcher: KeywordMatcher, text: str) -> list[tuple[int, str]]:
