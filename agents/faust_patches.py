@@ -16,6 +16,11 @@
 - The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
+- Faust's consumer stops fetching the commands topic's partitions once it has delivered
+  a record of each (``faust_table.mute_partition``: the input reader reads them, Faust's
+  stream only dropped them). Its livelock check would log "no fetch request" for them
+  every few seconds after ``stream_processing_timeout``; it now skips partitions paused
+  on purpose, as it skips them during recovery.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ _STATE: dict[str, Any] = {
 }
 _original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 _original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
+_original_verify_event_path = faust_aiokafka.Consumer.verify_event_path
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
@@ -155,16 +161,24 @@ async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
     return fixed
 
 
+def _verify_event_path(self: Any, now: float, tp: Any) -> None:
+    # A paused partition is not fetched on purpose: not a stalled stream.
+    if tp in self._paused_partitions:
+        return None
+    _original_verify_event_path(self, now, tp)
+    return None
+
+
 def install(
     fetch_max_wait_ms: int,
     client: Mapping[str, Any] | None = None,
     *,
     read_committed: Mapping[str, Any] | None = None,
 ) -> None:
-    """Patch Faust's consumer thread: fetch wait, and (given ``client``, for the embedded
-    broker only) end offsets checked by a fetch. ``read_committed`` (exactly-once: the
-    client to read the changelog with) makes recovery read committed rows only and end at
-    the last of them."""
+    """Patch Faust's consumer thread: fetch wait, the livelock check of muted partitions,
+    and (given ``client``, for the embedded broker only) end offsets checked by a fetch.
+    ``read_committed`` (exactly-once: the client to read the changelog with) makes
+    recovery read committed rows only and end at the last of them."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
     _STATE["client"] = dict(client or {})
     _STATE["isolation_level"] = "read_committed" if read_committed else "read_uncommitted"
@@ -172,3 +186,4 @@ def install(
     thread = faust_aiokafka.AIOKafkaConsumerThread
     thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
     thread._highwaters = _highwaters  # type: ignore[method-assign]
+    faust_aiokafka.Consumer.verify_event_path = _verify_event_path  # type: ignore[method-assign]
