@@ -204,10 +204,10 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
 # The shipped table was trained on every part of the set, so these figures say what it
 # has seen, not how it reads new text: that is the leave-one-round-out table
 # (docs/classification.md, "The learned second opinion (shipped)") and each blind round's
-# first score. The model is asked only where danger is in question and never vetoes a
-# reading that names an event in the text's own words, so even on what it saw a few
-# hazards stay critical (rounds 9 and 11) and the tune part keeps the rules' one. Floors
-# just under the figures the shipped table reached (2026-12-05, trained with round 11,
+# first score. The model is asked about every report but never vetoes a reading that
+# names an event in the text's own words, so even on what it saw a few hazards stay
+# critical (rounds 9 and 11) and the tune part keeps the rules' one. Floors just under the
+# figures the shipped table reached (2026-12-05, C = 64, asked about every report,
 # thresholds chosen safety first): critical recall, critical precision, hazards as
 # hazards, most hazards routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
@@ -217,13 +217,13 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tune round 10": (0.99, 0.99, 0.99, 0),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
-    "holdout round 3": (0.97, 0.97, 0.99, 0),
+    "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
-    "holdout round 7": (0.99, 0.87, 0.92, 0),
-    "holdout round 9": (0.98, 0.85, 0.87, 2),
-    "holdout round 11": (0.95, 0.84, 0.83, 1),
-    "holdout": (0.98, 0.9, 0.92, 3),
+    "holdout round 7": (0.99, 0.87, 0.98, 0),
+    "holdout round 9": (0.99, 0.85, 0.96, 2),
+    "holdout round 11": (0.99, 0.84, 0.97, 1),
+    "holdout": (0.99, 0.9, 0.98, 3),
 }
 
 
