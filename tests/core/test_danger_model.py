@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9992478, 0.0010829),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0005355, 0.9997323),
-    ("路灯不亮了", 0.0015595, 0.0024618),
-    ("河边有个娃儿在水里扑腾", 0.9812155, 0.0076776),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9998187, 0.0002279),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0006381, 0.9996894),
+    ("路灯不亮了", 0.0008796, 0.0024036),
+    ("河边有个娃儿在水里扑腾", 0.9951023, 0.0021672),
 ]
 
 
