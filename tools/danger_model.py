@@ -3,17 +3,20 @@
 Two logistic regressions (critical or not, hazard or not) over the char 1-3-grams of
 each ``normalise``d clause of a report's text, each counted over ``sqrt`` of the text's number of
 n-grams (``gridflow/core/danger_model.py`` scores exactly that in pure Python), fitted
-on routing_rules/danger_eval.jsonl with class weights balanced. Then:
+on routing_rules/danger_eval.jsonl with class weights balanced and little regularisation
+(``--C`` 64: leave one round out, critical recall rose from C = 4 to 64 at the same
+precision and stayed there at 128). Then:
 
 1. **pruned**: the ``--keep`` n-grams of largest |weight| of each model, their union,
    and both models fitted again on it alone (so the shipped table's probabilities are the
    fitted model's, not an approximation of a bigger one);
-2. **thresholds, honestly**: for each blind round (holdout 6, 7 and 9) a model is trained
+2. **thresholds, honestly**: for each blind round (holdout 6, 7, 9 and 11) a model is trained
    on every other round and scores the held one; the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
-   the thresholds kept are those with the fewest hazards flagged critical plus emergencies
-   read as hazards, then the highest critical recall, then the most hazards read as hazards, subject to critical
-   precision >= 0.8 in each held round and hazard precision >= 0.8 over them;
+   the thresholds kept are those with the fewest emergencies read as hazards, then the
+   fewest hazards flagged critical, then the highest critical recall, then the most
+   hazards read as hazards, subject to critical precision >= 0.8 in each held round and
+   hazard precision >= 0.8 over them;
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
    rules + model): the figures quoted in docs/classification.md;
@@ -58,20 +61,6 @@ DECIMALS = 7
 MIN_PRECISION = 0.8
 #: The lowest veto threshold searched.
 VETO_FLOOR = 0.75
-
-
-class Asked(DangerModel):
-    """Says nothing (every threshold off) and notes the texts it was asked about."""
-
-    __slots__ = ("asked",)
-
-    def __init__(self) -> None:
-        super().__init__({}, (0.0, 0.0), Thresholds(OFF, OFF, OFF, OFF))
-        self.asked: set[str] = set()
-
-    def chances(self, text: str) -> tuple[float, float]:
-        self.asked.add(text)
-        return 0.0, 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +156,6 @@ class Held:
     rules_hazard: bool
     chance_critical: float
     chance_hazard: float
-    #: assessment asks the model about this report (danger is in question).
-    consulted: bool
     #: the rules' reading names no event in the text's own words, so a veto may apply
     #: (``DangerReading.names_an_event``).
     vetoable: bool = True
@@ -176,8 +163,6 @@ class Held:
 
 def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
     """``(flagged critical, hazard)`` after the gate, as ``assess_report`` decides them."""
-    if not held.consulted:
-        return held.rules_critical, held.rules_hazard
     if held.rules_hazard:
         if held.chance_critical >= t.add_over_hazard:
             return True, False
@@ -304,11 +289,6 @@ def leave_one_round_out(
     rules = assessor.lexicon
     blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
     outcomes = {r.line: assessor.outcome(r) for r in blind}
-    asked = Asked()
-    assessor.lexicon = rules.with_model(asked)
-    for r in blind:
-        assessor.outcome(r)
-    assessor.lexicon = rules
     models: dict[int, Fitted] = {}
     rounds: list[list[Held]] = []
     for number in BLIND_ROUNDS:
@@ -327,14 +307,11 @@ def leave_one_round_out(
                         o.hazard,
                         chance_critical,
                         chance_hazard,
-                        r.text in asked.asked,
                         not assessor.lexicon.read(r.text).names_an_event,
                     )
                 )
         rounds.append(held)
     thresholds, simulated = choose(rounds)
-    consulted = sum(h.consulted for members in rounds for h in members)
-    print(f"the model is asked about {consulted} of {sum(map(len, rounds))} held reports")
     print(
         f"thresholds (leave one round out, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
         f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
@@ -403,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, default=danger_eval.DEFAULT_EVAL)
     parser.add_argument("--rules", type=Path, default=BUNDLED_RULES, help="rules directory")
     parser.add_argument("--out", type=Path, default=BUNDLED_RULES / MODEL_FILE)
-    parser.add_argument("--C", dest="c", type=float, default=16.0, help="inverse regularisation")
+    parser.add_argument("--C", dest="c", type=float, default=64.0, help="inverse regularisation")
     parser.add_argument("--keep", type=int, default=6000, help="top n-grams kept per model")
     parser.add_argument("--loro-only", action="store_true", help="print the table, write nothing")
     args = parser.parse_args(argv)

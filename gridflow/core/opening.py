@@ -118,11 +118,13 @@ def assess_report(
       on wall-clock hours; then the strongest danger cue raises the severity to its
       level, and a report the classifier could not place that carries a cue becomes the
       triage category;
-    * with the lexicon's learned second opinion (``danger_model.jsonl``), where danger is
-      in question (:func:`_consults_model`), the model's confident critical reading adds
-      a critical flag the rules did not raise (over their hazard reading only when very
-      sure), its confident "a hazard, not critical" vetoes their critical reading, and it
-      reads a hazard where they read neither (``Assessment.opinion`` says which).
+    * with the lexicon's learned second opinion (``danger_model.jsonl``), asked about every
+      report (hazards are often told with no danger word, in a category nobody would call
+      dangerous: a rusted gas riser, a loose facade over a bus stop), the model's confident
+      critical reading adds a critical flag the rules did not raise (over their hazard
+      reading only when very sure), its confident "a hazard, not critical" vetoes their
+      critical reading, and it reads a hazard where they read neither
+      (``Assessment.opinion`` says which).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -162,12 +164,7 @@ def assess_report(
             role,
         )
 
-    if (
-        reading is None
-        or lexicon is None
-        or model is None
-        or not _consults_model(reading, category, fallback, lexicon)
-    ):
+    if reading is None or lexicon is None or model is None:
         return by_rules(reading)
     # The learned second opinion (danger_model.py), gated by the file's thresholds.
     chance_critical, chance_hazard = model.chances(text)
@@ -208,28 +205,6 @@ def assess_report(
         )
         return hazard._replace(opinion="hazard")
     return found
-
-
-def _consults_model(
-    reading: DangerReading, category: Category, fallback: Category, lexicon: DangerLexicon
-) -> bool:
-    """Is the second opinion asked? Only where danger is in question.
-
-    When the rules read something of danger (a cue, a marker, a pattern), the report is
-    unplaced, or its category is an incident, a hazard or urgent by default. Most reports
-    are none of these (a streetlight, a pothole, a noise complaint: seven in ten of the
-    simulator's), and scoring is the assessment's largest cost after the keyword scan.
-    """
-    if reading.words or category is fallback:
-        return True
-    # Identity, not a set: an Enum member hashes in Python.
-    severity = category.severity
-    return (
-        severity is Severity.HIGH
-        or severity is Severity.CRITICAL
-        or category.code.startswith(_INCIDENTS)
-        or lexicon.is_hazard_category(category.code)
-    )
 
 
 def _flag_critical(

@@ -5,7 +5,8 @@ classifier's tuning data (routing_rules/classification_eval.jsonl): long narrati
 camera alerts, Chongqing dialect, hazards, emergencies phrased without the obvious
 words, and everyday reports with tempting words (火锅, 烧烤, 消防演练). Each is labelled
 ``critical``, ``hazard``, ``urgent`` or ``routine``; ``tune`` reports were looked at while
-writing the lexicon, ``holdout`` reports were written in rounds, each scored before its
+writing the lexicon (tune rounds 12-14, written in session 10, only train the learned
+second opinion: the lexicon was not worked on them), ``holdout`` reports were written in rounds, each scored before its
 misses were looked at (docs/classification.md, "Measured", gives every round's first
 score). Holdout rounds 1-4, 6 and 7 have all been worked on since (round 6, written
 blind, was worked on in session 8; round 7, written blind, in session 8's danger4 work);
@@ -36,12 +37,26 @@ def reports() -> list[Report]:
     return danger_eval.read_reports(danger_eval.DEFAULT_EVAL)
 
 
+#: Tune rounds written as training data for the learned second opinion (session 10, by
+#: other authors): the lexicon was never worked on them, so the rules' tune floors are
+#: kept for the rounds it was worked on ("tune, worked on"), and these rounds have their
+#: own (the rules' first score on them, TRAINING_FIRST_SCORES).
+TRAINING_ONLY = (12, 13, 14)
+WORKED_ON_TUNE = "tune, worked on"
+
+
 def _figures(reports: list[Report], assessor: Assessor) -> dict[str, Figures]:
     outcomes = {report.line: assessor.outcome(report) for report in reports}
-    return {
+    figures = {
         name: score(outcomes[report.line] for report in members)
         for name, members in danger_eval.groups(reports)
     }
+    figures[WORKED_ON_TUNE] = score(
+        outcomes[report.line]
+        for report in reports
+        if report.split == "tune" and report.round not in TRAINING_ONLY
+    )
+    return figures
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +196,7 @@ def test_a_blind_round_never_falls_below_its_first_score(
 @pytest.mark.parametrize(
     "name",
     [
-        "tune",
+        WORKED_ON_TUNE,
         "tune round 5",
         "tune round 8",
         "tune round 10",
@@ -198,32 +213,76 @@ def test_each_part_stays_near_its_measured_figures(figures: dict[str, Figures], 
     assert part.critical_recall >= 0.94
     assert part.critical_precision >= 0.9
     assert part.hazard_recall >= 0.95
-    assert part.hazards_as_critical <= (1 if name == "tune" else 0)
+    assert part.hazards_as_critical <= (1 if name == WORKED_ON_TUNE else 0)
+
+
+# The rules alone on the training rounds, scored once before they were added to the set
+# (2026-12-05, session 10's rules; docs/classification.md, "Tune rounds 12, 13 and 14"):
+# text the lexicon had not seen, like a blind round's first score. Floors just under.
+TRAINING_FIRST_SCORES: dict[str, dict[str, float]] = {
+    "tune round 12": {
+        "critical_recall": 0.850,
+        "critical_precision": 0.777,
+        "hazard_recall": 0.510,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.629,
+    },
+    "tune round 13": {
+        "critical_recall": 0.829,
+        "critical_precision": 0.800,
+        "hazard_recall": 0.667,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.618,
+    },
+    "tune round 14": {
+        "critical_recall": 0.787,
+        "critical_precision": 0.719,
+        "hazard_recall": 0.381,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.554,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_FIRST_SCORES))
+def test_a_training_round_never_falls_below_the_rules_first_score(
+    figures: dict[str, Figures], name: str
+) -> None:
+    part = figures[name]
+    first = TRAINING_FIRST_SCORES[name]
+    assert part.critical_recall >= first["critical_recall"] - 0.01
+    assert part.critical_precision >= first["critical_precision"] - 0.01
+    assert part.hazard_recall >= first["hazard_recall"] - 0.01
+    assert part.hazards_as_critical <= first["hazards_as_critical"]
+    assert part.urgent_on_wall_clock >= first["urgent_on_wall_clock"] - 0.01
 
 
 # The shipped table was trained on every part of the set, so these figures say what it
 # has seen, not how it reads new text: that is the leave-one-round-out table
 # (docs/classification.md, "The learned second opinion (shipped)") and each blind round's
-# first score. The model is asked only where danger is in question and never vetoes a
-# reading that names an event in the text's own words, so even on what it saw a few
-# hazards stay critical (rounds 9 and 11) and the tune part keeps the rules' one. Floors
-# just under the figures the shipped table reached (2026-12-05, trained with round 11,
-# thresholds chosen safety first): critical recall, critical precision, hazards as
-# hazards, most hazards routed as critical.
+# first score. The model is asked about every report but never vetoes a reading that
+# names an event in the text's own words, so even on what it saw a few hazards stay
+# critical (rounds 9 and 11, and the training rounds 12-14 most). Floors just under the
+# figures the shipped table reached (2026-12-05, C = 64, asked about every report,
+# trained with tune rounds 12-14, thresholds chosen safety first): critical recall,
+# critical precision, hazards as hazards, most hazards routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
-    "tune": (0.99, 0.96, 0.99, 1),
+    "tune": (0.99, 0.87, 0.97, 10),
     "tune round 5": (0.99, 0.91, 0.99, 0),
     "tune round 8": (0.99, 0.96, 0.99, 0),
     "tune round 10": (0.99, 0.99, 0.99, 0),
+    "tune round 12": (0.99, 0.83, 0.97, 2),
+    "tune round 13": (0.99, 0.85, 0.94, 5),
+    "tune round 14": (0.99, 0.82, 0.97, 2),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
-    "holdout round 3": (0.97, 0.97, 0.99, 0),
+    "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
-    "holdout round 7": (0.99, 0.87, 0.92, 0),
-    "holdout round 9": (0.98, 0.85, 0.87, 2),
-    "holdout round 11": (0.95, 0.84, 0.83, 1),
-    "holdout": (0.98, 0.9, 0.92, 3),
+    "holdout round 7": (0.99, 0.87, 0.98, 0),
+    "holdout round 9": (0.99, 0.85, 0.96, 2),
+    "holdout round 11": (0.99, 0.84, 0.97, 1),
+    "holdout": (0.99, 0.9, 0.98, 3),
 }
 
 
@@ -241,7 +300,7 @@ def test_urgent_matters_run_on_a_wall_clock(figures: dict[str, Figures]) -> None
     # Urgent matters are read from the text (danger.yaml urgent), whichever sibling the
     # keywords chose. The target (0.9) was worked for on the tune reports; the holdout,
     # scored once at the end, sets a floor just under its figure (0.642).
-    assert figures["tune"].urgent_on_wall_clock >= 0.9
+    assert figures[WORKED_ON_TUNE].urgent_on_wall_clock >= 0.9
     assert figures["holdout"].urgent_on_wall_clock >= 0.6
 
 

@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9947876, 0.0078189),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0042073, 0.9974704),
-    ("路灯不亮了", 0.0070725, 0.0129961),
-    ("河边有个娃儿在水里扑腾", 0.9426985, 0.0285806),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9998187, 0.0002279),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0006381, 0.9996894),
+    ("路灯不亮了", 0.0008796, 0.0024036),
+    ("河边有个娃儿在水里扑腾", 0.9951023, 0.0021672),
 ]
 
 
@@ -192,7 +192,8 @@ class Says(DangerModel):
 
 
 GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7)
-STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger in question: the model is not asked
+STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger word: asked all the same
+GUARDRAIL = "人行道护栏缺了一截，外面就是河"  # placed (BJ0203, normal), no danger word
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
 LOCKER = "小区门口的快递柜坏了"  # unplaced (其他事件), nothing dangerous
 HAZARD = "楼道里堆满了纸箱杂物，存在火灾隐患"  # the rules: a fire hazard
@@ -204,7 +205,8 @@ CRACK = "后山那块坡最近裂了好长一条口子"  # the rules: nothing (�
 
 # (what the gate does, text, (P(critical), P(hazard)), (category, severity, hazard, opinion))
 GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str | None]]] = [
-    ("not asked where danger is not in question", STREETLIGHT, (0.99, 0.99), ("BJ0104", "normal", False, None)),
+    ("silent on a placed everyday report where it is not sure", STREETLIGHT, (0.5, 0.5), ("BJ0104", "normal", False, None)),
+    ("reads a hazard told with no danger word in an everyday category", GUARDRAIL, (0.1, 0.8), ("BJ0203", "normal", True, "hazard")),
     ("silent where it is not sure", LIFT, (0.5, 0.5), ("SJ0803", "high", False, None)),
     ("adds: a placed report runs critical", LIFT, (0.9, 0.1), ("SJ0803", "critical", False, "added")),
     ("adds: an unplaced report goes to the duty room", LOCKER, (0.9, 0.1), ("SJ0620", "high", False, "added")),
