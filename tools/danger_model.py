@@ -53,7 +53,7 @@ from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.danger_model import MODEL_FILE, DangerModel, Thresholds, ngrams
 
 #: The blind rounds (holdout), each written by an author who read none of the rules.
-BLIND_ROUNDS = (6, 7, 9, 11)
+BLIND_ROUNDS = (6, 7, 9, 11, 15, 16)
 #: A threshold above 1 turns that part of the gate off.
 OFF = 1.5
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.

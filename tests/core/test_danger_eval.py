@@ -41,7 +41,7 @@ def reports() -> list[Report]:
 #: other authors): the lexicon was never worked on them, so the rules' tune floors are
 #: kept for the rounds it was worked on ("tune, worked on"), and these rounds have their
 #: own (the rules' first score on them, TRAINING_FIRST_SCORES).
-TRAINING_ONLY = (12, 13, 14)
+TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22)
 WORKED_ON_TUNE = "tune, worked on"
 
 
@@ -177,6 +177,23 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 2,
         "urgent_on_wall_clock": 0.541,
     },
+    # 2026-12-05, session 10's rules, scored once each (rules alone; with the table
+    # trained through round 22 and not on them: 0.929 / 0.825 / 0.865 / 5 and 0.992 /
+    # 0.817 / 0.876 / 2): 344 and 345 reports, two authors writing blind.
+    "holdout round 15": {
+        "critical_recall": 0.835,
+        "critical_precision": 0.791,
+        "hazard_recall": 0.656,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.738,
+    },
+    "holdout round 16": {
+        "critical_recall": 0.833,
+        "critical_precision": 0.772,
+        "hazard_recall": 0.598,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.770,
+    },
 }
 
 
@@ -241,6 +258,48 @@ TRAINING_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 11,
         "urgent_on_wall_clock": 0.554,
     },
+    "tune round 17": {
+        "critical_recall": 0.835,
+        "critical_precision": 0.741,
+        "hazard_recall": 0.542,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.603,
+    },
+    "tune round 18": {
+        "critical_recall": 0.811,
+        "critical_precision": 0.798,
+        "hazard_recall": 0.604,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.516,
+    },
+    "tune round 19": {
+        "critical_recall": 0.770,
+        "critical_precision": 0.789,
+        "hazard_recall": 0.475,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.607,
+    },
+    "tune round 20": {
+        "critical_recall": 0.831,
+        "critical_precision": 0.683,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 19,
+        "urgent_on_wall_clock": 0.395,
+    },
+    "tune round 21": {
+        "critical_recall": 0.831,
+        "critical_precision": 0.771,
+        "hazard_recall": 0.580,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.641,
+    },
+    "tune round 22": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.774,
+        "hazard_recall": 0.634,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.613,
+    },
 }
 
 
@@ -262,18 +321,25 @@ def test_a_training_round_never_falls_below_the_rules_first_score(
 # (docs/classification.md, "The learned second opinion (shipped)") and each blind round's
 # first score. The model is asked about every report but never vetoes a reading that
 # names an event in the text's own words, so even on what it saw a few hazards stay
-# critical (rounds 9 and 11, and the training rounds 12-14 most). Floors just under the
+# critical (rounds 9 and 11, and the training rounds most). Floors just under the
 # figures the shipped table reached (2026-12-05, C = 64, asked about every report,
-# trained with tune rounds 12-14, thresholds chosen safety first): critical recall,
-# critical precision, hazards as hazards, most hazards routed as critical.
+# trained with tune rounds 12-14 and 17-22 and blind rounds 15-16 after their first
+# score, thresholds chosen safety first): critical
+# recall, critical precision, hazards as hazards, most hazards routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
-    "tune": (0.99, 0.87, 0.97, 10),
+    "tune": (0.99, 0.84, 0.96, 23),
     "tune round 5": (0.99, 0.91, 0.99, 0),
     "tune round 8": (0.99, 0.96, 0.99, 0),
     "tune round 10": (0.99, 0.99, 0.99, 0),
-    "tune round 12": (0.99, 0.83, 0.97, 2),
-    "tune round 13": (0.99, 0.85, 0.94, 5),
-    "tune round 14": (0.99, 0.82, 0.97, 2),
+    "tune round 12": (0.99, 0.83, 0.96, 2),
+    "tune round 13": (0.98, 0.84, 0.94, 5),
+    "tune round 14": (0.97, 0.81, 0.94, 3),
+    "tune round 17": (0.99, 0.8, 0.94, 3),
+    "tune round 18": (0.99, 0.85, 0.97, 2),
+    "tune round 19": (0.99, 0.85, 0.99, 0),
+    "tune round 20": (0.99, 0.79, 0.96, 5),
+    "tune round 21": (0.99, 0.83, 0.96, 1),
+    "tune round 22": (0.99, 0.82, 0.97, 1),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
     "holdout round 3": (0.99, 0.97, 0.99, 0),
@@ -282,7 +348,9 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 7": (0.99, 0.87, 0.98, 0),
     "holdout round 9": (0.99, 0.85, 0.96, 2),
     "holdout round 11": (0.99, 0.84, 0.97, 1),
-    "holdout": (0.99, 0.9, 0.98, 3),
+    "holdout round 15": (0.99, 0.84, 0.97, 2),
+    "holdout round 16": (0.99, 0.81, 0.98, 1),
+    "holdout": (0.99, 0.87, 0.98, 6),
 }
 
 

@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9998187, 0.0002279),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0006381, 0.9996894),
-    ("路灯不亮了", 0.0008796, 0.0024036),
-    ("河边有个娃儿在水里扑腾", 0.9951023, 0.0021672),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999871, 0.0000051),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001363, 0.9998092),
+    ("路灯不亮了", 0.0006536, 0.0009187),
+    ("河边有个娃儿在水里扑腾", 0.9864012, 0.0048489),
 ]
 
 
@@ -154,7 +154,9 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     trained_on = model.header["trained_on"]
     assert trained_on["file"] == "danger_eval.jsonl"
     assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
-    assert trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9, 11"
+    assert (
+        trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16"
+    )
     assert 1000 <= len(model) <= 50_000
 
 
