@@ -136,10 +136,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999871, 0.0000051),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001363, 0.9998092),
-    ("路灯不亮了", 0.0006536, 0.0009187),
-    ("河边有个娃儿在水里扑腾", 0.9864012, 0.0048489),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999871, 0.0000061),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001354, 0.9997953),
+    ("路灯不亮了", 0.0006030, 0.0007226),
+    ("河边有个娃儿在水里扑腾", 0.9856470, 0.0046112),
 ]
 
 
