@@ -10,7 +10,7 @@ precision and stayed there at 128). Then:
 1. **pruned**: the ``--keep`` n-grams of largest |weight| of each model, their union,
    and both models fitted again on it alone (so the shipped table's probabilities are the
    fitted model's, not an approximation of a bigger one);
-2. **thresholds, honestly**: for each blind round (holdout 6, 7, 9 and 11) a model is trained
+2. **thresholds, honestly**: for each blind round (``BLIND_ROUNDS``) a model is trained
    on every other round and scores the held one; the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
    the thresholds kept are those with the fewest emergencies read as hazards, then the
