@@ -51,7 +51,7 @@ integration: install
 	$(BIN)/pytest -q -m integration
 
 test: install tools lint typecheck
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=25
 
 chaos: install
 	$(BIN)/gridflow chaos

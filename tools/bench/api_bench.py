@@ -181,6 +181,12 @@ STAGES = (
 
 #: How often the latency run's consumer of ``grid.dispositions`` reads (see ``_latency``).
 OBSERVE_EVERY_S = 0.2
+#: Longest wait on one client step (a warm-up answer, a consumer's start or stop): each
+#: is normally well under a second; unbounded, one hang would hold make test until CI's end.
+WAIT_S = 30.0
+#: Longest read-back of the inputs and journals after a run (a 30 s run at 1,000/s
+#: reads back in a few seconds).
+READ_BACK_S = 120.0
 
 
 class StageClock:
@@ -499,7 +505,9 @@ async def _latency(
         for _ in range(connections):  # every connection once, before timing
             answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             pool.submit(warmup_req, _resolver(answer))
-            await answer
+            # Bounded: an API that took the connection and never answers must fail the
+            # run, not hold it (and make test) until an outer timeout.
+            await asyncio.wait_for(answer, WAIT_S)
 
         def answered_by(event_id: str, due: float) -> Callable[[int, bytes], None]:
             def answer(status: int, _body: bytes) -> None:
@@ -559,7 +567,7 @@ async def _latency(
     finally:
         done.set()
         pool.close()
-    await consumer.stop()
+    await asyncio.wait_for(consumer.stop(), WAIT_S)
     # The inputs and the journals only after the run: read live, their fetches cost the
     # broker and the client as much CPU again as the POSTs (seen at 300/s), on the cores
     # the figure is measured on. Their create times are in the records.
@@ -648,31 +656,44 @@ async def _read_back(
         enable_auto_commit=False,
         fetch_max_wait_ms=200,
     )
-    await consumer.start()
+    await asyncio.wait_for(consumer.start(), WAIT_S)
     try:
         tps = [TopicPartition(topic, p) for topic in names for p in range(partitions)]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        await asyncio.wait_for(consumer.seek_to_beginning(*tps), WAIT_S)
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), WAIT_S)
+        # Each partition up to its end offset taken above (everything the run wrote), then
+        # paused: the worker runs on and may write its changelog all the while, so "until
+        # a fetch comes back empty" alone never ended (a CI run hung an hour here). The
+        # embedded broker's end offsets are wrong across multi-record batches
+        # (docs/PITFALLS.md), so a partition short of its end that gives nothing for
+        # three fetches in a row is taken as read too.
+        pending = set(tps)
         idle = 0
-        # To the end offsets once fetches come back empty, or after three empty fetches:
-        # the embedded broker's end offsets are wrong across multi-record batches
-        # (docs/PITFALLS.md), and the changelog has those.
-        while idle < 3:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+        deadline = time.monotonic() + READ_BACK_S
+        while pending and idle < 3:
+            if time.monotonic() > deadline:
+                where = {
+                    f"{tp.topic}[{tp.partition}]": (await consumer.position(tp), ends[tp])
+                    for tp in sorted(pending)
+                }
+                raise TimeoutError(
+                    f"read-back not done after {READ_BACK_S:.0f} s; (position, end) of the "
+                    f"partitions left: {where}"
+                )
+            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
             for tp, msgs in batches.items():
                 if tp.topic == changelog:
                     stages.journaled(tp.partition, msgs)
                 else:
                     stages.produced(msgs)
-            if batches:
-                idle = 0
-                continue
-            idle += 1
-            if all([await consumer.position(tp) >= ends[tp] for tp in tps]):
-                break
+            done = {tp for tp in pending if await consumer.position(tp) >= ends[tp]}
+            if done:
+                consumer.pause(*done)
+                pending -= done
+            idle = 0 if batches else idle + 1
     finally:
-        await consumer.stop()
+        await asyncio.wait_for(consumer.stop(), WAIT_S)
 
 
 def run_query(
