@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,19 +58,72 @@ _JIEBA_BLOCK: re.Pattern[str] = jieba.re_han_default
 _PIECE_MARKS = " \t\r\n，。：；、！？,;:!?【】（）()《》〈〉「」『』“”\"'‘’…—·～/／"
 
 jieba.setLogLevel(logging.WARNING)
-_tokenizer_lock = threading.Lock()
-#: Bumped whenever keywords are added to the shared tokenizer (see ``KeywordMatcher.find``).
-_tokenizer_generation = 0
+#: Tokenizers kept, one per keyword list (a worker holds one rules bundle, two after a
+#: hot reload until the old one is dropped; the test suite loads a few more).
+_TOKENIZERS_KEPT = 8
 
 
 @functools.cache
-def _tokenizer() -> Any:
-    # A private jieba.Tokenizer, so the keywords added here do not change segmentation for
-    # other users of jieba's global default tokenizer. One per process: loading jieba's
-    # dictionary takes most of a second.
+def _base_tokenizer() -> Any:
+    # jieba's own dictionary, loaded once per process (it takes most of a second); never
+    # given keywords itself.
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     return tokenizer
+
+
+@functools.lru_cache(maxsize=_TOKENIZERS_KEPT)
+def _tokenizer(words: frozenset[str]) -> Any:
+    """jieba's dictionary with ``words`` added, private to one keyword list, never changed.
+
+    How a text segments depends on every word in the dictionary, so one tokenizer shared
+    by every matcher of the process (as before session 11) made a reading depend on the
+    rules loaded before: a worker that had hot-reloaded rules kept the keywords the new
+    rules dropped, and segmented a report otherwise than a worker started on the new
+    rules (a replay on another worker could decide differently); in the test suite, a
+    report read differently after another test had loaded other keywords. The matchers
+    of one rules bundle share one: every word of its keywords.yaml
+    (:func:`keyword_dictionary`), as the shared one held once a worker had loaded its
+    bundle, so a fresh worker reads exactly as before. A copy of the base dictionary
+    costs ~12 ms and ~15 MB.
+    """
+    base = _base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    for word in sorted(words):
+        tokenizer.add_word(word, _KEYWORD_FREQ)
+    return tokenizer
+
+
+@functools.lru_cache(maxsize=_TOKENIZERS_KEPT)
+def keyword_dictionary(keywords_path: str | Path) -> frozenset[str]:
+    """Every word of a keywords.yaml (categories and severity), normalised.
+
+    What jieba segments a bundle's texts with, for all of its matchers (the classifier,
+    the severity words and the danger lexicon beside them: :func:`_tokenizer`). Only
+    read here, not checked: :meth:`TextClassifier.load` and ``SeverityRules.load`` refuse
+    a bad file with its line.
+    """
+    doc = YamlDocument(keywords_path)
+    top = doc.fields(doc.root, "keywords file", optional=KEYWORDS_FIELDS)
+    words: set[str] = set()
+    if "categories" in top:
+        for _, entries in doc.mapping(top["categories"], "categories").values():
+            words.update(normalise(word) for word in doc.mapping(entries, "keywords"))
+    if "severity" in top:
+        for _, listed in doc.mapping(top["severity"], "severity").values():
+            words.update(
+                normalise(doc.scalar(node, "a severity word"))
+                for node in doc.sequence(listed, "severity words")
+            )
+    return frozenset(words)
+
+
+def bundled_dictionary() -> frozenset[str]:
+    """:func:`keyword_dictionary` of the bundled rules (``routing_rules/keywords.yaml``)."""
+    return keyword_dictionary(BUNDLED_RULES / "keywords.yaml")
 
 
 def normalise(text: str) -> str:
@@ -128,7 +180,6 @@ class KeywordMatcher:
 
     __slots__ = (
         "_automaton",
-        "_cache_generation",
         "_piece_cache",
         "_pieces",
         "_rank_cache",
@@ -138,12 +189,17 @@ class KeywordMatcher:
         "words",
     )
 
-    def __init__(self, keywords: Iterable[str], *, add_to_dictionary: bool = True) -> None:
-        """Index ``keywords`` (already normalised) and add them to the jieba dictionary.
+    def __init__(
+        self, keywords: Iterable[str], *, dictionary: frozenset[str] | None = None
+    ) -> None:
+        """Index ``keywords`` (already normalised).
 
-        ``add_to_dictionary=False``: leave the shared dictionary alone (a lexicon read
-        beside the classifier, whose words must not change how the classifier's
-        one-character keywords segment: 火很大 as a word would hide 火).
+        ``dictionary``: the words added to jieba's for segmenting (one-character keywords
+        match whole words only): a rules bundle's :func:`keyword_dictionary`, shared by
+        its matchers (a danger lexicon passes its bundle's, not its own words: 火很大 as a
+        word would hide the classifier's 火). Default: ``keywords`` and the bundled
+        rules' dictionary (what a process that had loaded the bundled rules segmented
+        with before each bundle had its own).
         """
         words = sorted(set(keywords), key=len, reverse=True)
         self.words: frozenset[str] = frozenset(words)
@@ -157,14 +213,9 @@ class KeywordMatcher:
         self._word_cache: dict[tuple[str, int], bool] = {}
         self._rank_cache: dict[str, int] = {}
         self._ranks: Mapping[str, int] | None = None
-        self._tokenizer = _tokenizer()
-        global _tokenizer_generation
-        if add_to_dictionary:
-            with _tokenizer_lock:
-                for word in words:
-                    self._tokenizer.add_word(word, _KEYWORD_FREQ)
-                _tokenizer_generation += 1
-        self._cache_generation = _tokenizer_generation
+        if dictionary is None:
+            dictionary = self.words | bundled_dictionary()
+        self._tokenizer = _tokenizer(dictionary)
 
     def find_text(self, text: str) -> list[tuple[int, str]]:
         """``find(normalise(text))`` for raw ``text``, remembering the pieces it has seen.
@@ -178,7 +229,6 @@ class KeywordMatcher:
         the whole text. What differs is only that a one-character keyword counts once
         per text, not once per piece.
         """
-        self._forget_if_stale()
         pieces = self._pieces
         if pieces is None:
             return self.find(normalise(text))
@@ -213,7 +263,6 @@ class KeywordMatcher:
         split and a lookup per piece. The first ``ranks`` mapping given is the one
         remembered against; pass the same mapping every time.
         """
-        self._forget_if_stale()
         pieces = self._pieces
         if pieces is None:
             return max((ranks[word] for _, word in self.find(normalise(text))), default=-1)
@@ -234,18 +283,8 @@ class KeywordMatcher:
                 best = rank
         return best
 
-    def _forget_if_stale(self) -> None:
-        if self._cache_generation != _tokenizer_generation:
-            # Keywords added to the shared tokenizer since (by a newer matcher) may change
-            # how a window segments: what was remembered may no longer hold.
-            self._piece_cache.clear()
-            self._word_cache.clear()
-            self._rank_cache.clear()
-            self._cache_generation = _tokenizer_generation
-
     def find(self, text: str) -> list[tuple[int, str]]:
         """``(position, keyword)`` of every keyword match in normalised ``text``, in text order."""
-        self._forget_if_stale()
         spans: list[tuple[int, int, str]] = []
         singles_at: list[int] = []
         if self._automaton is not None:
@@ -378,7 +417,6 @@ class JointScan:
 
     __slots__ = (
         "_automaton",
-        "_cache_generation",
         "_matchers",
         "_nothing",
         "_piece_cache",
@@ -406,11 +444,6 @@ class JointScan:
         # Piece by piece only where every matcher would cut its text so.
         self._pieces = _PIECE if all(m._pieces is not None for m in self._matchers) else None
         self._piece_cache: dict[str, _JointPiece] = {}
-        # In step with the tokenizer now; :meth:`scan` brings them all up to date again
-        # when keywords are added to it later.
-        for matcher in self._matchers:
-            matcher._forget_if_stale()
-        self._cache_generation = _tokenizer_generation
 
     @property
     def matchers(self) -> tuple[KeywordMatcher, ...]:
@@ -423,11 +456,6 @@ class JointScan:
 
     def scan_read(self, text: str) -> tuple[tuple[list[tuple[int, str]], ...], frozenset[str]]:
         """:meth:`scan`, and what the reader finds in ``text`` (empty without a reader)."""
-        if self._cache_generation != _tokenizer_generation:
-            self._piece_cache.clear()
-            self._cache_generation = _tokenizer_generation
-            for matcher in self._matchers:
-                matcher._forget_if_stale()
         pieces = self._pieces
         reader = self._reader
         if pieces is None:
@@ -529,8 +557,11 @@ class TextClassifier:
         catalogue: Catalogue,
         *,
         min_score: float = 2.0,
+        dictionary: frozenset[str] | None = None,
     ) -> None:
         """Build from ``{category code: {keyword: weight}}``; use :meth:`load` for files.
+
+        ``dictionary``: what jieba segments with (:class:`KeywordMatcher`).
 
         Ties on score go to the category with the higher default severity (taking burning
         leaves for a fire costs less than the reverse), then to the longer matched
@@ -553,7 +584,7 @@ class TextClassifier:
             category.code: (SEVERITY_RANK[category.severity], count - index)
             for index, category in enumerate(catalogue.categories)
         }
-        self._matcher = KeywordMatcher(self._weights)
+        self._matcher = KeywordMatcher(self._weights, dictionary=dictionary)
         self._classify_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._classify)
 
     @classmethod
@@ -591,7 +622,9 @@ class TextClassifier:
                 seen[word] = keyword
                 own[word] = doc.number(weight_node, f"weight of {keyword!r}", minimum=-100.0)
             weights[code] = own
-        return cls(weights, catalogue, min_score=min_score)
+        return cls(
+            weights, catalogue, min_score=min_score, dictionary=keyword_dictionary(keywords_path)
+        )
 
     @classmethod
     def default(cls) -> TextClassifier:

@@ -47,7 +47,12 @@ from yaml.nodes import Node
 
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Catalogue
-from gridflow.core.classify import KeywordMatcher, normalise
+from gridflow.core.classify import (
+    KeywordMatcher,
+    bundled_dictionary,
+    keyword_dictionary,
+    normalise,
+)
 from gridflow.core.danger_model import MODEL_FILE, DangerModel
 from gridflow.core.danger_patterns import PatternSet, ThingStatePattern
 from gridflow.core.yaml_lines import YamlDocument
@@ -241,6 +246,7 @@ class DangerLexicon:
         events_now: Iterable[str] = (),
         event_blockers: Iterable[str] = (),
         model: DangerModel | None = None,
+        dictionary: frozenset[str] | None = None,
     ) -> None:
         """Build from the configured classes and word lists; :meth:`load` reads the file.
 
@@ -262,7 +268,11 @@ class DangerLexicon:
         差点掉进去), one makes a hazard reading (a hazard marker, a structure's condition)
         an incident, unless a named risk (隐患, 风险) says the report is about a risk.
         ``model``: the learned second opinion (``danger_model.jsonl``) assessment gates
-        on, or ``None`` (the rules alone).
+        on, or ``None`` (the rules alone). ``dictionary``: what jieba segments the text
+        with, the bundle's keywords (:func:`~gridflow.core.classify.keyword_dictionary`;
+        default: the bundled rules'), as the classifier beside it does: the lexicon was
+        tuned reading so (its own words in the dictionary would change how its
+        one-character cues segment: 火很大 as a word hides 火).
         """
         self.cues: Mapping[str, DangerCue] = {cue.name: cue for cue in cues}
         pairs = list(composed)
@@ -330,8 +340,9 @@ class DangerLexicon:
         self._named_risks = frozenset(normalise(word) for word in named_risks)
         if not self._named_risks <= {w for w, (_, m) in kind.items() if m == _HAZARD}:
             raise ValueError("a named risk is not a hazard marker")
-        # Not added to jieba's shared dictionary: the classifier's segmentation stays its own.
-        self._matcher = KeywordMatcher(kind, add_to_dictionary=False)
+        self._matcher = KeywordMatcher(
+            kind, dictionary=dictionary if dictionary is not None else bundled_dictionary()
+        )
         self._events_now = tuple(normalise(word) for word in events_now)
         # One search over the text for all of them (a fifth of readings are hazards).
         self._events_pattern = (
@@ -375,6 +386,8 @@ class DangerLexicon:
         level, a word listed twice (in any list), an empty list.
         """
         doc = YamlDocument(path)
+        # The bundle's keywords beside it segment its texts (KeywordMatcher).
+        keywords = Path(path).parent / "keywords.yaml"
         top = doc.fields(
             doc.root,
             "danger file",
@@ -668,6 +681,7 @@ class DangerLexicon:
             events_now=event_words,
             event_blockers=event_blockers,
             model=model,
+            dictionary=keyword_dictionary(keywords) if keywords.is_file() else None,
         )
 
     @classmethod

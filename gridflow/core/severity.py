@@ -23,7 +23,12 @@ from pathlib import Path
 
 from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import Category
-from gridflow.core.classify import KEYWORDS_FIELDS, KeywordMatcher, normalise
+from gridflow.core.classify import (
+    KEYWORDS_FIELDS,
+    KeywordMatcher,
+    keyword_dictionary,
+    normalise,
+)
 from gridflow.core.tiers import SEVERITY_ORDER, SEVERITY_RANK
 from gridflow.core.yaml_lines import YamlDocument
 from schemas.common import ReporterRole, Severity
@@ -61,8 +66,17 @@ class SeverityRules:
 
     __slots__ = ("_level", "_matcher", "_scan_cached", "_word_rank")
 
-    def __init__(self, keywords: Mapping[Severity, Iterable[str]]) -> None:
-        """Build from ``{level: keywords}``; a word listed under two levels takes the higher."""
+    def __init__(
+        self,
+        keywords: Mapping[Severity, Iterable[str]],
+        *,
+        dictionary: frozenset[str] | None = None,
+    ) -> None:
+        """Build from ``{level: keywords}``; a word listed under two levels takes the higher.
+
+        ``dictionary``: what jieba segments with (:class:`KeywordMatcher`; :meth:`load`
+        passes every word of the keywords file, as the classifier of the bundle does).
+        """
         level: dict[str, Severity] = {}
         for severity, words in keywords.items():
             for word in words:
@@ -70,7 +84,7 @@ class SeverityRules:
                 level[key] = _higher(level.get(key, Severity.LOW), severity)
         self._level = level
         self._word_rank = {word: _RANK[severity] for word, severity in level.items()}
-        self._matcher = KeywordMatcher(level)
+        self._matcher = KeywordMatcher(level, dictionary=dictionary)
         self._scan_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._scan)
 
     @classmethod
@@ -84,7 +98,7 @@ class SeverityRules:
         top = doc.fields(doc.root, "keywords file", optional=KEYWORDS_FIELDS)
         keywords: dict[Severity, list[str]] = {}
         if "severity" not in top:
-            return cls(keywords)
+            return cls(keywords, dictionary=keyword_dictionary(keywords_path))
         seen: dict[str, int] = {}
         for name, (key_node, words_node) in doc.mapping(top["severity"], "severity").items():
             try:
@@ -104,7 +118,7 @@ class SeverityRules:
                     )
                 seen[key] = doc.line(word_node)
                 words.append(word)
-        return cls(keywords)
+        return cls(keywords, dictionary=keyword_dictionary(keywords_path))
 
     @classmethod
     def default(cls) -> SeverityRules:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gridflow.commands import classify_eval
+from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.catalogue import CODE_PATTERN, Catalogue
 from gridflow.core.classify import Classification, KeywordMatcher, TextClassifier
 from gridflow.core.load_errors import ConfigLoadError
@@ -82,6 +83,25 @@ def test_default_is_built_once_and_results_are_cached(classifier: TextClassifier
 )
 def test_keyword_matcher(keywords: list[str], text: str, found: list[tuple[int, str]]) -> None:
     assert KeywordMatcher(keywords).find(text) == found
+
+
+def test_keywords_another_bundle_adds_do_not_change_how_this_one_segments(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    # Each bundle segments with its own keywords.yaml. One shared jieba dictionary made
+    # a worker that had hot-reloaded rules (or a test that loaded others) read a report
+    # otherwise than one started fresh: here 火很大 as a word hid the classifier's 火.
+    text = "楼下火很大"
+    bundled = TextClassifier.load(BUNDLED_RULES / "keywords.yaml", catalogue)
+    assert bundled.matcher.find_text(text) == [(2, "火")]
+    other = tmp_path / "keywords.yaml"
+    other.write_text("categories:\n  SJ0401:\n    火很大: 3\n", encoding="utf-8")
+    assert TextClassifier.load(other, catalogue).matcher.find_text(text) == [(2, "火很大")]
+    assert KeywordMatcher(["火"], dictionary=frozenset({"火很大"})).find_text(text) == []
+    # The bundle loaded before reads as it did, and so does one loaded after.
+    assert bundled.matcher.find_text("楼上火很大") == [(2, "火")]
+    again = TextClassifier.load(BUNDLED_RULES / "keywords.yaml", catalogue)
+    assert again.matcher.find_text("楼上火很大") == [(2, "火")]
 
 
 @pytest.mark.parametrize(

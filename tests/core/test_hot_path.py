@@ -194,8 +194,8 @@ def test_a_joint_scan_finds_what_each_matcher_finds_alone(parts: list[str]) -> N
 def test_a_joint_scan_keeps_each_lists_longest_match() -> None:
     # The classifier's 消防栓 must not hide the danger lexicon's shorter words, nor the
     # reverse: each list resolves overlaps among its own words only.
-    inner = KeywordMatcher(["消防栓"], add_to_dictionary=False)
-    outer = KeywordMatcher(["消防", "栓"], add_to_dictionary=False)
+    inner = KeywordMatcher(["消防栓"], dictionary=frozenset())
+    outer = KeywordMatcher(["消防", "栓"], dictionary=frozenset())
     scanned = JointScan((inner, outer)).scan("消防栓坏了")
     assert scanned[0] == [(0, "消防栓")]
     assert scanned[1] == outer.find_text("消防栓坏了")
