@@ -14,9 +14,11 @@ precision and stayed there at 128). Then:
    on every other round and scores the held one; the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
    the thresholds kept are those with the fewest emergencies read as hazards, then the
-   fewest hazards flagged critical, then the highest critical recall, then the most
-   hazards read as hazards, subject to critical precision >= 0.8 in each held round and
-   hazard precision >= 0.8 over them;
+   fewest emergencies missed and hazards flagged critical (counted alike), then the
+   highest critical recall, then the most hazards read as hazards, subject to critical precision >= 0.8 in each held round and
+   hazard precision >= 0.8 over them; a veto over a reading that names an event
+   (``veto_over_event``) is searched only from 0.9, and the shipped table's is then raised
+   above every ``MUST_STAY_CRITICAL`` report (``kept_critical``);
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
    rules + model): the figures quoted in docs/classification.md;
@@ -41,7 +43,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +52,22 @@ import orjson
 from gridflow.commands import danger_eval
 from gridflow.commands.danger_eval import Assessor, Report, score
 from gridflow.core.bundled import BUNDLED_RULES
-from gridflow.core.danger_model import MODEL_FILE, DangerModel, Thresholds, ngrams
+from gridflow.core.danger_model import MODEL_FILE, OFF, DangerModel, Thresholds, ngrams
 
 #: The blind rounds (holdout), each written by an author who read none of the rules.
-BLIND_ROUNDS = (6, 7, 9, 11, 15, 16)
-#: A threshold above 1 turns that part of the gate off.
-OFF = 1.5
+BLIND_ROUNDS = (6, 7, 9, 11, 15, 16, 24, 25)
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
 MIN_PRECISION = 0.8
 #: The lowest veto threshold searched.
 VETO_FLOOR = 0.75
+#: The vetoes over an event told in the text's own words searched (besides off).
+VETO_OVER_EVENT = (0.9, 0.95, 0.98)
+#: Emergencies told beside a named risk that no veto may turn into a hazard, whatever
+#: the blind rounds favour: a gas pipe leaking now (the console's browser test files it;
+#: session 9's first table vetoed it at 0.81-0.85, the guard against vetoes over events
+#: came from it).
+MUST_STAY_CRITICAL = ("燃气管道泄漏有爆炸危险",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,8 @@ def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
             return True, False
         return False, True
     if held.rules_critical:
-        if held.vetoable and held.chance_hazard >= t.veto and held.chance_critical < t.add:
+        veto = t.veto if held.vetoable else t.veto_over_event
+        if held.chance_hazard >= veto and held.chance_critical < t.add:
             return False, True
         return True, False
     if held.chance_critical >= t.add:
@@ -188,6 +196,8 @@ class Simulated:
     hazards_as_critical: int
     #: critical reports read as hazards (rectification days): the worst error.
     critical_as_hazards: int
+    #: critical reports not flagged critical (read as hazards or not).
+    critical_missed: int
 
 
 def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
@@ -222,6 +232,7 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
         hazard_precision=read_right / read if read else 1.0,
         hazards_as_critical=wrong,
         critical_as_hazards=lost,
+        critical_missed=wanted - right,
     )
 
 
@@ -233,26 +244,33 @@ def _grid(start: float, stop: float, step: float) -> list[float]:
 def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
     """The thresholds the held rounds favour (see the module docstring, step 2)."""
     best: tuple[tuple[float, ...], Thresholds, Simulated] | None = None
-    for add, over, veto, hazard in itertools.product(
+    for add, over, veto, hazard, over_event in itertools.product(
         _grid(0.3, 0.95, 0.05),
         [*_grid(0.8, 0.95, 0.05), 0.98, OFF],
         # A veto turns an emergency reading into rectification days: never on a
         # coin toss (at 0.5-0.55 a bare "商铺发生火灾" became a fire hazard).
         [*_grid(VETO_FLOOR, 0.95, 0.05), OFF],
         [*_grid(0.5, 0.95, 0.05), OFF],
+        # Over an event told in its own words only when very sure (MUST_STAY_CRITICAL).
+        [*VETO_OVER_EVENT, OFF],
     ):
-        if over < add:
+        if over < add or over_event < veto:
             continue
-        t = Thresholds(add=add, add_over_hazard=over, veto=veto, hazard=hazard)
+        t = Thresholds(
+            add=add, add_over_hazard=over, veto=veto, hazard=hazard, veto_over_event=over_event
+        )
         s = simulate(rounds, t)
         if s.worst_precision < MIN_PRECISION or s.hazard_precision < MIN_PRECISION:
             continue
-        # Fewest emergencies read as hazards (they wait days: the worst error), then
-        # fewest hazards flagged critical, then recall, then hazards as hazards; among
-        # equals the most cautious gate (highest thresholds).
+        # Fewest emergencies read as hazards (they wait days: the worst error), then the
+        # fewest emergencies missed and hazards flagged critical counted alike (each a
+        # report routed against its danger: until session 11 hazards flagged critical
+        # came first, and the search gave up emergencies to spare a false alarm), then
+        # recall, then hazards as hazards; among equals the most cautious gate (highest
+        # thresholds).
         key = (
             -s.critical_as_hazards,
-            -s.hazards_as_critical,
+            -(s.critical_missed + s.hazards_as_critical),
             s.recall,
             s.hazard_recall,
             s.precision,
@@ -260,6 +278,7 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
             over,
             veto,
             hazard,
+            over_event,
         )
         if best is None or key > best[0]:
             best = (key, t, s)
@@ -315,7 +334,8 @@ def leave_one_round_out(
     print(
         f"thresholds (leave one round out, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
         f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
-        f"veto {thresholds.veto}, hazard {thresholds.hazard} (simulated: recall "
+        f"veto {thresholds.veto}, hazard {thresholds.hazard}, veto over an event "
+        f"{thresholds.veto_over_event} (simulated: recall "
         f"{simulated.recall:.3f}, precision {simulated.precision:.3f}, hazards "
         f"{simulated.hazard_recall:.3f}, hazards flagged critical {simulated.hazards_as_critical}, "
         f"critical read as hazards {simulated.critical_as_hazards})"
@@ -344,6 +364,35 @@ def leave_one_round_out(
     print(_row(f"rounds {pooled}: rules alone", pooled_rules))
     print(_row(f"rounds {pooled}: rules + model", pooled_gated))
     return thresholds
+
+
+def kept_critical(fitted: Fitted, thresholds: Thresholds, assessor: Assessor) -> Thresholds:
+    """``thresholds`` with ``veto_over_event`` above every ``MUST_STAY_CRITICAL`` report.
+
+    Leave one round out chooses the veto over an event on the blind rounds; the shipped
+    table is trained on more, and may read an emergency told beside a named risk as a
+    hazard more surely than any held-out model did ("燃气管道泄漏有爆炸危险": 0.987 with the
+    table trained through round 30, 0.895 once round 31 told leaks under way beside
+    their risks). Such a veto is raised to the next searched value above them (or off),
+    and said.
+    """
+    probe = fitted.model(Thresholds(OFF, OFF, OFF, OFF))
+    surest = max(
+        (
+            probe.chances(text)[1]
+            for text in MUST_STAY_CRITICAL
+            if assessor.lexicon.read(text).names_an_event
+        ),
+        default=0.0,
+    )
+    if surest < thresholds.veto_over_event:
+        return thresholds
+    raised = min(v for v in (*VETO_OVER_EVENT, OFF) if v > surest)
+    print(
+        f"veto over an event raised from {thresholds.veto_over_event} to {raised}: the "
+        f"table reads an emergency that must stay critical as a hazard at {surest:.3f}"
+    )
+    return replace(thresholds, veto_over_event=raised)
 
 
 def _set_date(path: Path) -> str | None:
@@ -395,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.loro_only:
         return 0
     fitted = fit(reports, c=args.c, keep=args.keep)
+    thresholds = kept_critical(fitted, thresholds, assessor)
     parts = sorted({(r.split, r.round) for r in reports})
     trained_on = {
         "file": args.file.name,

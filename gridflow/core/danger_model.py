@@ -41,7 +41,7 @@ from gridflow.core.bounded_cache import remember
 from gridflow.core.classify import normalise
 from gridflow.core.load_errors import ConfigLoadError
 
-__all__ = ["MODEL_FILE", "DangerModel", "Thresholds", "ngrams", "pieces"]
+__all__ = ["MODEL_FILE", "OFF", "DangerModel", "Thresholds", "ngrams", "pieces"]
 
 #: The model's name in a rules directory (hashed by ``rules_version`` when present).
 MODEL_FILE = "danger_model.jsonl"
@@ -52,6 +52,10 @@ SIZES: tuple[int, ...] = (1, 2, 3)
 MAX_N = max(SIZES)
 _HEADER_FIELDS = frozenset({"format", "features", "bias", "thresholds", "trained_on", "n_grams"})
 _THRESHOLD_FIELDS = frozenset({"add", "add_over_hazard", "veto", "hazard"})
+#: Thresholds a table may leave out (added after the format's first tables: off there).
+_OPTIONAL_THRESHOLDS = frozenset({"veto_over_event"})
+#: A threshold above 1 turns that part of the gate off.
+OFF = 1.5
 _FEATURES = (
     f"char {'/'.join(map(str, SIZES))}-grams of each normalise(clause of text), "
     "count / sqrt(number of n-grams)"
@@ -90,6 +94,11 @@ class Thresholds:
     veto: float
     #: P(hazard) that reads a report as a hazard where the rules read neither.
     hazard: float
+    #: P(hazard) that vetoes a critical reading naming an event in the text's own words
+    #: (``DangerReading.names_an_event``; at least ``veto``): hazards are often told
+    #: with the event they fear (着火了怎么跑, 差点撞到人), so a very sure model may veto
+    #: them, while a leak told now beside a named risk stays critical below it.
+    veto_over_event: float = OFF
 
 
 class DangerModel:
@@ -192,13 +201,21 @@ class DangerModel:
         if not (isinstance(bias, list) and len(bias) == 2 and all(_number(b) for b in bias)):
             raise ConfigLoadError(path, 1, "bias must be [critical, hazard] numbers")
         thresholds = header["thresholds"]
-        if not isinstance(thresholds, dict) or set(thresholds) != _THRESHOLD_FIELDS:
+        if not (
+            isinstance(thresholds, dict)
+            and _THRESHOLD_FIELDS <= set(thresholds) <= _THRESHOLD_FIELDS | _OPTIONAL_THRESHOLDS
+        ):
             raise ConfigLoadError(
-                path, 1, f"thresholds must hold exactly {sorted(_THRESHOLD_FIELDS)}"
+                path,
+                1,
+                f"thresholds must hold {sorted(_THRESHOLD_FIELDS)}"
+                f" and may hold {sorted(_OPTIONAL_THRESHOLDS)}",
             )
         for name, value in thresholds.items():
             if not (_number(value) and 0.0 <= value <= 1.5):
                 raise ConfigLoadError(path, 1, f"threshold {name} must be a number in [0, 1.5]")
+        if thresholds.get("veto_over_event", OFF) < thresholds["veto"]:
+            raise ConfigLoadError(path, 1, "threshold veto_over_event must be at least veto")
         weights: dict[str, tuple[float, float]] = {}
         for number, line in enumerate(lines[1:], start=2):
             row = _json(path, number, line)
@@ -225,7 +242,7 @@ class DangerModel:
         return cls(
             weights,
             (float(bias[0]), float(bias[1])),
-            Thresholds(**{name: float(thresholds[name]) for name in sorted(_THRESHOLD_FIELDS)}),
+            Thresholds(**{name: float(value) for name, value in thresholds.items()}),
             header,
         )
 
@@ -247,6 +264,7 @@ class DangerModel:
                 "add_over_hazard": thresholds.add_over_hazard,
                 "veto": thresholds.veto,
                 "hazard": thresholds.hazard,
+                "veto_over_event": thresholds.veto_over_event,
             },
             "trained_on": dict(trained_on),
             "n_grams": n_grams,

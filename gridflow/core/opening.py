@@ -123,8 +123,9 @@ def assess_report(
       dangerous: a rusted gas riser, a loose facade over a bus stop), the model's confident
       critical reading adds a critical flag the rules did not raise (over their hazard
       reading only when very sure), its confident "a hazard, not critical" vetoes their
-      critical reading, and it reads a hazard where they read neither
-      (``Assessment.opinion`` says which).
+      critical reading (one that names an event in the text's own words only when very
+      sure: hazards are told with the event they fear), and it reads a hazard where they
+      read neither (``Assessment.opinion`` says which).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -178,11 +179,9 @@ def assess_report(
             found = by_rules(replace(reading, hazard=False))
         return _flag_critical(found, fallback, catalogue, lexicon, "added over a hazard")
     if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
-        if (
-            chance_hazard >= limits.veto
-            and chance_critical < limits.add
-            and not reading.names_an_event
-        ):
+        # An event told in the text's own words is vetoed only on a surer word.
+        veto = limits.veto_over_event if reading.names_an_event else limits.veto
+        if chance_hazard >= veto and chance_critical < limits.add:
             # The model's confident "a hazard, not an incident": rectification days.
             vetoed = _as_hazard(
                 event,

@@ -38,11 +38,11 @@ def reports() -> list[Report]:
     return danger_eval.read_reports(danger_eval.DEFAULT_EVAL)
 
 
-#: Tune rounds written as training data for the learned second opinion (session 10, by
-#: other authors): the lexicon was never worked on them, so the rules' tune floors are
+#: Tune rounds written as training data for the learned second opinion (sessions 10 and
+#: 11, by other authors): the lexicon was never worked on them, so the rules' tune floors are
 #: kept for the rounds it was worked on ("tune, worked on"), and these rounds have their
 #: own (the rules' first score on them, TRAINING_FIRST_SCORES).
-TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22, 23)
+TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22, 23, 28, 29, 30, 31)
 WORKED_ON_TUNE = "tune, worked on"
 
 
@@ -201,6 +201,24 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 4,
         "urgent_on_wall_clock": 0.770,
     },
+    # 2026-12-05, session 11's rules (unchanged from session 10's), scored once each (rules
+    # alone; with the table trained through round 23 and not on them: 0.992 / 0.783 /
+    # 0.825 / 6 and 0.976 / 0.801 / 0.875 / 5): 352 and 343 reports, two authors writing
+    # blind (villages and small towns; a big city).
+    "holdout round 24": {
+        "critical_recall": 0.906,
+        "critical_precision": 0.762,
+        "hazard_recall": 0.536,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.629,
+    },
+    "holdout round 25": {
+        "critical_recall": 0.831,
+        "critical_precision": 0.763,
+        "hazard_recall": 0.615,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.656,
+    },
 }
 
 
@@ -283,14 +301,15 @@ TRAINING_FIRST_SCORES: dict[str, dict[str, float]] = {
         "urgent_on_wall_clock": 0.516,
     },
     # Urgent on a wall clock read 0.607 (37 of 61) scored alone and 0.590 (36) in the full
-    # suite: one report's reading depends on what ran before in the process (left for the
-    # next session to pin down; the other figures agree).
+    # suite until session 11: one jieba dictionary was shared by every keyword list of
+    # the process, so a test that loaded other keywords changed how later ones segmented.
+    # Each rules bundle now segments with its own keywords (classify.keyword_dictionary).
     "tune round 19": {
         "critical_recall": 0.770,
         "critical_precision": 0.789,
         "hazard_recall": 0.475,
         "hazards_as_critical": 6,
-        "urgent_on_wall_clock": 0.590,
+        "urgent_on_wall_clock": 0.607,
     },
     "tune round 20": {
         "critical_recall": 0.831,
@@ -313,6 +332,38 @@ TRAINING_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 6,
         "urgent_on_wall_clock": 0.613,
     },
+    # Session 11: hazards told with the words of the event they fear, beside their
+    # incident twins (28); inspection findings (29); camera and sensor alarms (30);
+    # incidents under way told with the risk they carry (有爆炸危险), beside their hazard
+    # twins (31).
+    "tune round 28": {
+        "critical_recall": 0.901,
+        "critical_precision": 0.758,
+        "hazard_recall": 0.728,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.688,
+    },
+    "tune round 29": {
+        "critical_recall": 0.860,
+        "critical_precision": 0.782,
+        "hazard_recall": 0.613,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.705,
+    },
+    "tune round 30": {
+        "critical_recall": 0.820,
+        "critical_precision": 0.739,
+        "hazard_recall": 0.505,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.613,
+    },
+    "tune round 31": {
+        "critical_recall": 0.691,
+        "critical_precision": 0.766,
+        "hazard_recall": 0.748,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.613,
+    },
 }
 
 
@@ -326,39 +377,45 @@ def test_a_training_round_never_falls_below_the_rules_first_score(
 # The shipped table was trained on every part of the set, so these figures say what it
 # has seen, not how it reads new text: that is the leave-one-round-out table
 # (docs/classification.md, "The learned second opinion (shipped)") and each blind round's
-# first score. The model is asked about every report but never vetoes a reading that
-# names an event in the text's own words, so even on what it saw a few hazards stay
-# critical (rounds 9 and 11, and the training rounds most). Floors just under the
-# figures the shipped table reached (2026-12-05, C = 64, asked about every report,
-# trained with tune rounds 12-14 and 17-22 and blind rounds 15-16 after their first
-# score, thresholds chosen safety first): critical
-# recall, critical precision, hazards as hazards, most hazards routed as critical.
+# first score. The model is asked about every report and vetoes a reading that names an
+# event in the text's own words only when very sure (veto_over_event), so even on what it
+# saw a few hazards stay critical. Floors just under the figures the shipped table
+# reached (2026-12-05, session 11: C = 64, trained with tune rounds 12-14, 17-23 and
+# 28-31 and blind rounds 15, 16, 24 and 25 after their first score, thresholds chosen
+# safety first): critical recall, critical precision, hazards as hazards, most hazards
+# routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
-    "tune": (0.99, 0.85, 0.97, 21),
+    "tune": (0.99, 0.85, 0.96, 3),
     "tune round 5": (0.99, 0.91, 0.99, 0),
     "tune round 8": (0.99, 0.96, 0.99, 0),
     "tune round 10": (0.99, 0.99, 0.99, 0),
-    "tune round 12": (0.99, 0.83, 0.97, 2),
-    "tune round 13": (0.98, 0.84, 0.94, 5),
-    "tune round 14": (0.97, 0.82, 0.97, 2),
-    "tune round 17": (0.99, 0.8, 0.94, 3),
-    "tune round 18": (0.99, 0.85, 0.98, 1),
-    "tune round 19": (0.99, 0.85, 0.99, 0),
-    "tune round 20": (0.99, 0.79, 0.96, 5),
-    "tune round 21": (0.99, 0.83, 0.96, 1),
-    "tune round 22": (0.99, 0.82, 0.97, 1),
+    "tune round 12": (0.99, 0.84, 0.99, 0),
+    "tune round 13": (0.99, 0.87, 0.99, 0),
+    "tune round 14": (0.99, 0.82, 0.9, 1),
+    "tune round 17": (0.99, 0.83, 0.97, 0),
+    "tune round 18": (0.99, 0.86, 0.97, 0),
+    "tune round 19": (0.99, 0.85, 0.95, 0),
+    "tune round 20": (0.99, 0.84, 0.94, 2),
+    "tune round 21": (0.99, 0.85, 0.97, 0),
+    "tune round 22": (0.99, 0.83, 0.96, 0),
     "tune round 23": (0.99, 0.99, 0.99, 0),
+    "tune round 28": (0.99, 0.84, 0.98, 0),
+    "tune round 29": (0.99, 0.82, 0.95, 0),
+    "tune round 30": (0.99, 0.83, 0.97, 0),
+    "tune round 31": (0.99, 0.83, 0.99, 0),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
     "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
-    "holdout round 7": (0.99, 0.87, 0.98, 0),
-    "holdout round 9": (0.99, 0.85, 0.96, 2),
-    "holdout round 11": (0.99, 0.84, 0.97, 1),
-    "holdout round 15": (0.99, 0.84, 0.98, 1),
-    "holdout round 16": (0.99, 0.81, 0.98, 1),
-    "holdout": (0.99, 0.87, 0.98, 5),
+    "holdout round 7": (0.99, 0.88, 0.98, 0),
+    "holdout round 9": (0.99, 0.87, 0.98, 0),
+    "holdout round 11": (0.99, 0.85, 0.99, 0),
+    "holdout round 15": (0.99, 0.85, 0.95, 1),
+    "holdout round 16": (0.99, 0.81, 0.99, 0),
+    "holdout round 24": (0.99, 0.84, 0.97, 0),
+    "holdout round 25": (0.99, 0.83, 0.99, 0),
+    "holdout": (0.99, 0.87, 0.98, 1),
 }
 
 

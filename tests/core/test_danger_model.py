@@ -97,6 +97,13 @@ LOAD_ERRORS: list[tuple[str, bytes, int | None, str]] = [
         1,
         "threshold add must be a number in [0, 1.5]",
     ),
+    ("an unknown threshold", _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "vet": 0.9}), ROWS), 1, "may hold ['veto_over_event']"),
+    (
+        "a veto over an event below the veto",
+        _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "veto_over_event": 0.7}), ROWS),
+        1,
+        "threshold veto_over_event must be at least veto",
+    ),
     ("a row not a list", _lines(_header(), [*ROWS[:2], {"隐患": 1}]), 4, "a weight row is [n-gram"),
     ("a weight not a number", _lines(_header(), [*ROWS[:2], ["隐患", "1", 0]]), 4, "a weight row is"),
     ("a row not JSON", _lines(_header(), ROWS[:2]) + b"[\"x\", 1,\n", 4, "not JSON"),
@@ -124,6 +131,12 @@ def test_load_errors_name_file_line_and_what_is_wrong(
     assert message in caught.value.message
 
 
+def test_a_table_from_before_the_veto_over_an_event_never_vetoes_one(tmp_path: Path) -> None:
+    header = _header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7})
+    model = DangerModel.load(_write(tmp_path / MODEL_FILE, header, ROWS))
+    assert model.thresholds.veto_over_event > 1
+
+
 def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / MODEL_FILE
     empty.write_bytes(b"")
@@ -136,10 +149,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999871, 0.0000061),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001354, 0.9997953),
-    ("路灯不亮了", 0.0006030, 0.0007226),
-    ("河边有个娃儿在水里扑腾", 0.9856470, 0.0046112),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999981, 0.0000005),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000775, 0.9998738),
+    ("路灯不亮了", 0.0008361, 0.0010317),
+    ("河边有个娃儿在水里扑腾", 0.9945765, 0.0047165),
 ]
 
 
@@ -155,7 +168,8 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     assert trained_on["file"] == "danger_eval.jsonl"
     assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
     assert (
-        trained_on["thresholds_from"] == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16"
+        trained_on["thresholds_from"]
+        == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16, 24, 25"
     )
     assert 1000 <= len(model) <= 50_000
 
@@ -193,7 +207,7 @@ class Says(DangerModel):
         return self.said
 
 
-GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7)
+GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7, veto_over_event=0.95)
 STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger word: asked all the same
 GUARDRAIL = "人行道护栏缺了一截，外面就是河"  # placed (BJ0203, normal), no danger word
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
@@ -204,6 +218,9 @@ BARE_FIRE = "小区发生火灾"  # the rules: critical (火灾) on the cue alon
 LEAK = "燃气管道泄漏有爆炸危险"  # the rules: critical (<gas-smell>, <burst-vessel>)
 SPLASHING = "河边有个娃儿在水里扑腾"  # the rules: the duty room (unplaced, <into-water>)
 CRACK = "后山那块坡最近裂了好长一条口子"  # the rules: nothing (其他事件)
+ONE_STAIR = (
+    "商场顶楼的游乐场只有一个楼梯通下来，着火了怎么跑"  # the rules: critical (火灾), 着火了 told
+)
 
 # (what the gate does, text, (P(critical), P(hazard)), (category, severity, hazard, opinion))
 GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str | None]]] = [
@@ -215,8 +232,10 @@ GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str 
     ("silent over a hazard unless very sure", HAZARD, (0.9, 0.0), ("ZZ0405", "normal", True, None)),
     ("over a hazard when very sure: the duty room", HAZARD, (0.97, 0.0), ("SJ0620", "high", False, "added over a hazard")),
     ("vetoes the rules' critical reading of a hazard", BARE_FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
-    ("no veto over an event told in its own words", FIRE, (0.1, 0.9), ("SJ0401", "critical", False, None)),
+    ("no veto over an event told in its own words below the surer threshold", FIRE, (0.1, 0.9), ("SJ0401", "critical", False, None)),
     ("no veto over a leak told now, a risk named beside it", LEAK, (0.1, 0.9), ("SJ0405", "critical", False, None)),
+    ("vetoes a hazard told with the event it fears when very sure", ONE_STAIR, (0.1, 0.96), ("ZZ0405", "normal", True, "vetoed")),
+    ("no veto over an event while it reads critical too, however sure", ONE_STAIR, (0.85, 0.99), ("SJ0401", "critical", False, None)),
     ("no veto while it reads critical too", FIRE, (0.85, 0.7), ("SJ0401", "critical", False, None)),
     ("no veto over the duty room's event told in its own words", SPLASHING, (0.1, 0.9), ("SJ0620", "high", False, None)),
     ("silent on the duty room below the veto", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
