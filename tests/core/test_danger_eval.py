@@ -39,9 +39,10 @@ def reports() -> list[Report]:
 
 
 #: Tune rounds written as training data for the learned second opinion (sessions 10 and
-#: 11, by other authors): the lexicon was never worked on them, so the rules' tune floors are
-#: kept for the rounds it was worked on ("tune, worked on"), and these rounds have their
-#: own (the rules' first score on them, TRAINING_FIRST_SCORES).
+#: 11, by other authors): the lexicon was not worked on them (but for twelve hazard
+#: markers taken from rounds 28-31 in session 11), so the rules' tune floors are kept for
+#: the rounds it was worked on ("tune, worked on"), and these rounds have their own (the
+#: rules' first score on them, TRAINING_FIRST_SCORES).
 TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22, 23, 28, 29, 30, 31)
 WORKED_ON_TUNE = "tune, worked on"
 
