@@ -15,10 +15,11 @@ precision and stayed there at 128). Then:
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
    the thresholds kept are those with the fewest emergencies read as hazards, then the
    fewest emergencies missed and hazards flagged critical (counted alike), then the
-   highest critical recall, then the most hazards read as hazards, subject to critical precision >= 0.8 in each held round and
-   hazard precision >= 0.8 over them; a veto over a reading that names an event
-   (``veto_over_event``) is searched only from 0.9, and the shipped table's is then raised
-   above every ``MUST_STAY_CRITICAL`` report (``kept_critical``);
+   highest critical recall, then the most hazards read as hazards, subject to critical
+   precision >= 0.8 in each held round and hazard precision >= 0.8 over them; a veto
+   over a reading that names an event (``veto_over_event``) is searched only from 0.9,
+   and the shipped table's is then raised above every ``MUST_STAY_CRITICAL`` report
+   (``kept_critical``);
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
    rules + model): the figures quoted in docs/classification.md;

@@ -97,16 +97,23 @@ def _tokenizer(words: frozenset[str]) -> Any:
     return tokenizer
 
 
-@functools.lru_cache(maxsize=_TOKENIZERS_KEPT)
 def keyword_dictionary(keywords_path: str | Path) -> frozenset[str]:
     """Every word of a keywords.yaml (categories and severity), normalised.
 
     What jieba segments a bundle's texts with, for all of its matchers (the classifier,
-    the severity words and the danger lexicon beside them: :func:`_tokenizer`). Only
-    read here, not checked: :meth:`TextClassifier.load` and ``SeverityRules.load`` refuse
-    a bad file with its line.
+    the severity words and the danger lexicon beside them: :func:`_tokenizer`). Read each
+    time, not remembered by path: a rules directory's file may change between loads
+    (the tokenizer is remembered by the words themselves).
     """
-    doc = YamlDocument(keywords_path)
+    return dictionary_of(YamlDocument(keywords_path))
+
+
+def dictionary_of(doc: YamlDocument) -> frozenset[str]:
+    """:func:`keyword_dictionary` of an already parsed keywords file (a loader's own).
+
+    Only read here, not checked: :meth:`TextClassifier.load` and ``SeverityRules.load``
+    refuse a bad file with its line.
+    """
     top = doc.fields(doc.root, "keywords file", optional=KEYWORDS_FIELDS)
     words: set[str] = set()
     if "categories" in top:
@@ -121,8 +128,10 @@ def keyword_dictionary(keywords_path: str | Path) -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.cache
 def bundled_dictionary() -> frozenset[str]:
-    """:func:`keyword_dictionary` of the bundled rules (``routing_rules/keywords.yaml``)."""
+    """:func:`keyword_dictionary` of the bundled rules (``routing_rules/keywords.yaml``),
+    read once per process like the bundled classifier."""
     return keyword_dictionary(BUNDLED_RULES / "keywords.yaml")
 
 
@@ -622,9 +631,7 @@ class TextClassifier:
                 seen[word] = keyword
                 own[word] = doc.number(weight_node, f"weight of {keyword!r}", minimum=-100.0)
             weights[code] = own
-        return cls(
-            weights, catalogue, min_score=min_score, dictionary=keyword_dictionary(keywords_path)
-        )
+        return cls(weights, catalogue, min_score=min_score, dictionary=dictionary_of(doc))
 
     @classmethod
     def default(cls) -> TextClassifier:

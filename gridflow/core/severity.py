@@ -26,7 +26,7 @@ from gridflow.core.catalogue import Category
 from gridflow.core.classify import (
     KEYWORDS_FIELDS,
     KeywordMatcher,
-    keyword_dictionary,
+    dictionary_of,
     normalise,
 )
 from gridflow.core.tiers import SEVERITY_ORDER, SEVERITY_RANK
@@ -98,7 +98,7 @@ class SeverityRules:
         top = doc.fields(doc.root, "keywords file", optional=KEYWORDS_FIELDS)
         keywords: dict[Severity, list[str]] = {}
         if "severity" not in top:
-            return cls(keywords, dictionary=keyword_dictionary(keywords_path))
+            return cls(keywords, dictionary=dictionary_of(doc))
         seen: dict[str, int] = {}
         for name, (key_node, words_node) in doc.mapping(top["severity"], "severity").items():
             try:
@@ -118,7 +118,8 @@ class SeverityRules:
                     )
                 seen[key] = doc.line(word_node)
                 words.append(word)
-        return cls(keywords, dictionary=keyword_dictionary(keywords_path))
+        # After the checks above: a bad file is refused with their messages.
+        return cls(keywords, dictionary=dictionary_of(doc))
 
     @classmethod
     def default(cls) -> SeverityRules:

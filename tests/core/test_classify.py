@@ -104,6 +104,18 @@ def test_keywords_another_bundle_adds_do_not_change_how_this_one_segments(
     assert again.matcher.find_text("楼上火很大") == [(2, "火")]
 
 
+def test_a_keywords_file_changed_in_place_segments_with_its_new_words(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    # A rules directory edited between two loads in one process (rules check, diff, a
+    # reload from GRIDFLOW_RULES): the dictionary is the file's words now, not the path's.
+    path = tmp_path / "keywords.yaml"
+    path.write_text("categories:\n  SJ0401:\n    火: 3\n    火很大: 3\n", encoding="utf-8")
+    assert TextClassifier.load(path, catalogue).matcher.find_text("楼下火很大") == [(2, "火很大")]
+    path.write_text("categories:\n  SJ0401:\n    火: 3\n", encoding="utf-8")
+    assert TextClassifier.load(path, catalogue).matcher.find_text("楼下火很大") == [(2, "火")]
+
+
 @pytest.mark.parametrize(
     ("weights", "text", "expected"),
     [
