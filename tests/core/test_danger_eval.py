@@ -38,12 +38,12 @@ def reports() -> list[Report]:
     return danger_eval.read_reports(danger_eval.DEFAULT_EVAL)
 
 
-#: Tune rounds written as training data for the learned second opinion (sessions 10 and
-#: 11, by other authors): the lexicon was not worked on them (but for twelve hazard
+#: Tune rounds written as training data for the learned second opinion (sessions 10, 11
+#: and 12, by other authors): the lexicon was not worked on them (but for twelve hazard
 #: markers taken from rounds 28-31 in session 11), so the rules' tune floors are kept for
 #: the rounds it was worked on ("tune, worked on"), and these rounds have their own (the
 #: rules' first score on them, TRAINING_FIRST_SCORES).
-TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22, 23, 28, 29, 30, 31)
+TRAINING_ONLY = (12, 13, 14, 17, 18, 19, 20, 21, 22, 23, 28, 29, 30, 31, 39, 40, 41)
 WORKED_ON_TUNE = "tune, worked on"
 
 
@@ -220,6 +220,54 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 11,
         "urgent_on_wall_clock": 0.656,
     },
+    # 2026-12-05, session 11: six more authors writing blind, each round scored once when
+    # written (rules alone; session 11's table, not trained on them: 0.984 / 0.826 /
+    # 0.852 / 16 over the six). Rounds 26, 27, 32 and 33 were scored on session 10's
+    # rules, 34 and 35 on session 11's; round 32's two lines that were already in the set
+    # were left out when it joined it (session 12). Their misses were read in session 12,
+    # so they are development data now, and these scores are floors, not new text.
+    "holdout round 26": {
+        "critical_recall": 0.787,
+        "critical_precision": 0.806,
+        "hazard_recall": 0.677,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.610,
+    },
+    "holdout round 27": {
+        "critical_recall": 0.875,
+        "critical_precision": 0.727,
+        "hazard_recall": 0.561,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.726,
+    },
+    "holdout round 32": {
+        "critical_recall": 0.828,
+        "critical_precision": 0.766,
+        "hazard_recall": 0.505,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.783,
+    },
+    "holdout round 33": {
+        "critical_recall": 0.858,
+        "critical_precision": 0.852,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.651,
+    },
+    "holdout round 34": {
+        "critical_recall": 0.879,
+        "critical_precision": 0.752,
+        "hazard_recall": 0.588,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 35": {
+        "critical_recall": 0.860,
+        "critical_precision": 0.782,
+        "hazard_recall": 0.616,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.517,
+    },
 }
 
 
@@ -365,6 +413,29 @@ TRAINING_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 4,
         "urgent_on_wall_clock": 0.613,
     },
+    # Session 12: bare conditions told as hazards (39), machine alerts (40), the border
+    # between hazard and incident told with the same words (41); the rules' first score.
+    "tune round 39": {
+        "critical_recall": 0.841,
+        "critical_precision": 0.785,
+        "hazard_recall": 0.395,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.516,
+    },
+    "tune round 40": {
+        "critical_recall": 0.803,
+        "critical_precision": 0.748,
+        "hazard_recall": 0.570,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.647,
+    },
+    "tune round 41": {
+        "critical_recall": 0.849,
+        "critical_precision": 0.738,
+        "hazard_recall": 0.688,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.689,
+    },
 }
 
 
@@ -386,37 +457,46 @@ def test_a_training_round_never_falls_below_the_rules_first_score(
 # safety first): critical recall, critical precision, hazards as hazards, most hazards
 # routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
-    "tune": (0.99, 0.85, 0.96, 3),
+    "tune": (0.99, 0.84, 0.97, 24),
     "tune round 5": (0.99, 0.91, 0.99, 0),
     "tune round 8": (0.99, 0.96, 0.99, 0),
     "tune round 10": (0.99, 0.99, 0.99, 0),
-    "tune round 12": (0.99, 0.84, 0.99, 0),
-    "tune round 13": (0.99, 0.87, 0.99, 0),
-    "tune round 14": (0.99, 0.82, 0.9, 1),
-    "tune round 17": (0.99, 0.83, 0.97, 0),
-    "tune round 18": (0.99, 0.86, 0.97, 0),
-    "tune round 19": (0.99, 0.85, 0.95, 0),
-    "tune round 20": (0.99, 0.84, 0.94, 2),
-    "tune round 21": (0.99, 0.85, 0.97, 0),
-    "tune round 22": (0.99, 0.83, 0.96, 0),
+    "tune round 12": (0.99, 0.84, 0.98, 1),
+    "tune round 13": (0.99, 0.86, 0.97, 2),
+    "tune round 14": (0.99, 0.82, 0.97, 2),
+    "tune round 17": (0.99, 0.82, 0.97, 1),
+    "tune round 18": (0.99, 0.85, 0.98, 1),
+    "tune round 19": (0.99, 0.85, 0.99, 0),
+    "tune round 20": (0.99, 0.8, 0.97, 4),
+    "tune round 21": (0.99, 0.83, 0.96, 1),
+    "tune round 22": (0.99, 0.82, 0.98, 0),
     "tune round 23": (0.99, 0.99, 0.99, 0),
-    "tune round 28": (0.99, 0.84, 0.98, 0),
-    "tune round 29": (0.99, 0.82, 0.95, 0),
-    "tune round 30": (0.99, 0.83, 0.97, 0),
-    "tune round 31": (0.99, 0.83, 0.99, 0),
+    "tune round 28": (0.99, 0.81, 0.97, 1),
+    "tune round 29": (0.99, 0.81, 0.98, 1),
+    "tune round 30": (0.99, 0.81, 0.96, 2),
+    "tune round 31": (0.98, 0.83, 0.99, 0),
+    "tune round 39": (0.99, 0.85, 0.98, 2),
+    "tune round 40": (0.99, 0.8, 0.97, 2),
+    "tune round 41": (0.99, 0.78, 0.95, 3),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
     "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
-    "holdout round 7": (0.99, 0.88, 0.98, 0),
+    "holdout round 7": (0.99, 0.88, 0.99, 0),
     "holdout round 9": (0.99, 0.87, 0.98, 0),
     "holdout round 11": (0.99, 0.85, 0.99, 0),
-    "holdout round 15": (0.99, 0.85, 0.95, 1),
-    "holdout round 16": (0.99, 0.81, 0.99, 0),
-    "holdout round 24": (0.99, 0.84, 0.97, 0),
-    "holdout round 25": (0.99, 0.83, 0.99, 0),
-    "holdout": (0.99, 0.87, 0.98, 1),
+    "holdout round 15": (0.99, 0.84, 0.98, 1),
+    "holdout round 16": (0.99, 0.81, 0.98, 1),
+    "holdout round 24": (0.99, 0.83, 0.97, 1),
+    "holdout round 25": (0.99, 0.83, 0.98, 1),
+    "holdout round 26": (0.99, 0.87, 0.98, 0),
+    "holdout round 27": (0.99, 0.79, 0.97, 2),
+    "holdout round 32": (0.99, 0.83, 0.98, 1),
+    "holdout round 33": (0.99, 0.88, 0.99, 0),
+    "holdout round 34": (0.99, 0.8, 0.97, 1),
+    "holdout round 35": (0.99, 0.84, 0.97, 1),
+    "holdout": (0.99, 0.85, 0.98, 9),
 }
 
 

@@ -149,10 +149,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999981, 0.0000005),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000775, 0.9998738),
-    ("路灯不亮了", 0.0008361, 0.0010317),
-    ("河边有个娃儿在水里扑腾", 0.9945765, 0.0047165),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999993, 0.0000001),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001220, 0.9998397),
+    ("路灯不亮了", 0.0006778, 0.0008253),
+    ("河边有个娃儿在水里扑腾", 0.9928873, 0.0041724),
 ]
 
 
@@ -169,7 +169,7 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
     assert (
         trained_on["thresholds_from"]
-        == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16, 24, 25"
+        == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35"
     )
     assert 1000 <= len(model) <= 50_000
 
