@@ -32,13 +32,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
 
+from gridflow.core.bundled import BUNDLED_RULES
+from gridflow.core.catalogue import Catalogue
 from gridflow.core.crossvillage import MergeLinks
 from gridflow.core.geo import haversine_m
 from gridflow.core.ids import region_of_case
+from gridflow.core.inhibition import INHIBIT_FILE, InhibitRules
 from gridflow.simulator.events import DUPLICATE_MAX_M
 from gridflow.topics import EVENTS_IN
 
@@ -160,7 +164,8 @@ class Verdict:
     boundary_reports: int = 0
     split_across_villages: int = 0
     #: boundary reports in another case than the report they repeat where the documented
-    #: rules put them (:func:`explain_split`): ``after_close``, ``equidistant`` -> count.
+    #: rules put them (:func:`explain_split`): ``after_close``, ``equidistant``,
+    #: ``inhibited`` -> count.
     split_explained: dict[str, int] = field(default_factory=dict)
     #: cases absorbed into a neighbouring village's case (``merged_into``).
     cross_village_merges: int = 0
@@ -510,6 +515,9 @@ class _History:
         self.states: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         #: case -> (lat, lon) of its first report.
         self.place: dict[str, tuple[float, float]] = {}
+        #: case -> its category when it opened, for the cases above and those the events
+        #: opened.
+        self.category: dict[str, str] = {}
         for d in dispositions:
             case = str(d.get("case_id"))
             listed = [e for e in d.get("events") or () if e in events]
@@ -532,6 +540,8 @@ class _History:
                     self.opened[str(first)] = (float(lat), float(lon), case)
                 if case in cases:
                     self.place[case] = (float(lat), float(lon))
+                if (first in events or case in cases) and isinstance(d.get("category"), str):
+                    self.category[case] = str(d["category"])
             if case in cases and d.get("state") and at is not None:
                 self.states[case].append((at, str(d["state"])))
 
@@ -539,6 +549,19 @@ class _History:
         """``case``'s state after its last disposition at or before ``at``."""
         before = [(t, s) for t, s in self.states.get(case, ()) if t <= at]
         return max(before)[1] if before else None
+
+
+@cache
+def _bundled_inhibit_rules() -> InhibitRules:
+    # The drill's workers run the bundled rules.
+    return InhibitRules.load(BUNDLED_RULES / INHIBIT_FILE, Catalogue.default())
+
+
+def _inhibits(source: str, target: str) -> bool:
+    """Does a bundled inhibit rule let a case of ``source`` take a report of ``target``?"""
+    return any(
+        rule.is_source(source) and rule.is_target(target) for rule in _bundled_inhibit_rules().rules
+    )
 
 
 def explain_split(
@@ -555,7 +578,19 @@ def explain_split(
     two cases' first reports lie within twice the simulator's spread of a boundary report
     (``DUPLICATE_MAX_M``) of the same distance from the boundary report: the nearest
     match of two points that far apart may pick either, as the docs' rule says.
+    ``inhibited``: one of the two opened a case that the town stage attached to a case of
+    another village under an inhibit rule (``routing_rules/inhibit.yaml``: the case holding
+    it is of a source category, the case it opened of a target one), while the other,
+    reported before that source opened or outside its radius, was not
+    (docs/silences.md, "Across village lines").
     """
+    for report, holder in ((boundary, here), (original, there)):
+        opened = history.opened.get(report)
+        if opened is None or opened[2] == holder:
+            continue
+        source, target = history.category.get(holder), history.category.get(opened[2])
+        if source is not None and target is not None and _inhibits(source, target):
+            return "inhibited"
     for closed, late in ((here, original), (there, boundary)):
         arrived = history.arrived.get(late)
         if arrived is None or region_of_case(arrived[1]) != region_of_case(closed):

@@ -399,3 +399,35 @@ def test_two_reports_matched_to_two_about_equally_near_cases_may_stay_apart(
         assert v.split_explained == {"equidistant": 1}
     else:
         assert v.split_across_villages == 1 and not v.passed
+
+
+@pytest.mark.parametrize(
+    ("holder_category", "explained"),
+    [("SJ0404", True), ("SJ0104", False)],
+    ids=[
+        "attached to a flood under the inhibit rule 内涝: by the rules",
+        "same category: a defect",
+    ],
+)
+def test_a_report_attached_to_a_neighbour_s_source_case_by_an_inhibit_rule_may_stay_apart(
+    holder_category: str, explained: bool
+) -> None:
+    # e9 (道路不洁 under V2) opened NEIGHBOUR, which the town stage attached to CASE2, a
+    # flood (积水内涝) of V1 that inhibits road dirt within 1 km; e1, which e9 repeats, was
+    # reported before the flood opened and stayed in its own case CASE.
+    sent = [Sent("valid", ("e0",)), Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    where = {"lat": 29.556, "lon": 106.571}
+    dispositions = [
+        placed(f"{CASE}/dispatch", "dispatch", ["e1"], CASE, 0.0, category="SJ0104", **where),
+        placed(
+            f"{CASE2}/dispatch", "dispatch", ["e0"], CASE2, 1.0, category=holder_category, **where
+        ),
+        *[{**d, "category": "SJ0104"} for d in _absorbed(CASE2, 2.0)[:1]],
+        *_absorbed(CASE2, 2.0)[1:],
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert (v.split_across_villages, v.split_explained) == (0, {"inhibited": 1})
+    else:
+        assert v.split_across_villages == 1 and not v.passed
