@@ -488,6 +488,16 @@ def check(
 
 #: Case states after which a case takes no more reports of its village.
 _FINISHED = frozenset({"closed", "cancelled"})
+#: (partition, offset) of a disposition in the dispositions topic, as the collector read
+#: it (``_src``), when known.
+Src = tuple[int, int] | None
+
+
+def _src(doc: Mapping[str, Any]) -> Src:
+    found = doc.get("_src")
+    if isinstance(found, list) and len(found) == 2 and all(isinstance(x, int) for x in found):
+        return (found[0], found[1])
+    return None
 
 
 def _when(text: Any) -> datetime | None:
@@ -507,12 +517,13 @@ class _History:
     ) -> None:
         events = {e for b, _, o, _ in apart for e in (b, o)}
         cases = {c for _, x, _, y in apart for c in (x, y)}
-        #: event -> (time, case) of the first disposition listing it: where it arrived.
-        self.arrived: dict[str, tuple[datetime, str]] = {}
+        #: event -> (time, case, where the collector read it) of the first disposition
+        #: listing it: where it arrived.
+        self.arrived: dict[str, tuple[datetime, str, Src]] = {}
         #: event -> (lat, lon, case) of the case it opened (its ``dispatch``).
         self.opened: dict[str, tuple[float, float, str]] = {}
-        #: case -> [(time, state)] of its own dispositions.
-        self.states: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+        #: case -> [(time, state, where the collector read it)] of its own dispositions.
+        self.states: dict[str, list[tuple[datetime, str, Src]]] = defaultdict(list)
         #: case -> (lat, lon) of its first report.
         self.place: dict[str, tuple[float, float]] = {}
         #: case -> its category when it opened, for the cases above and those the events
@@ -524,11 +535,12 @@ class _History:
             if not listed and case not in cases:
                 continue
             at = _when(d.get("at"))
+            src = _src(d)
             if at is not None:
                 for e in listed:
                     known = self.arrived.get(e)
                     if known is None or at < known[0]:
-                        self.arrived[e] = (at, case)
+                        self.arrived[e] = (at, case, src)
             lat, lon = d.get("lat"), d.get("lon")
             if (
                 d.get("action") == "dispatch"
@@ -543,11 +555,24 @@ class _History:
                 if (first in events or case in cases) and isinstance(d.get("category"), str):
                     self.category[case] = str(d["category"])
             if case in cases and d.get("state") and at is not None:
-                self.states[case].append((at, str(d["state"])))
+                self.states[case].append((at, str(d["state"]), src))
 
-    def state_at(self, case: str, at: datetime) -> str | None:
-        """``case``'s state after its last disposition at or before ``at``."""
-        before = [(t, s) for t, s in self.states.get(case, ()) if t <= at]
+    def state_at(self, case: str, at: datetime, src: Src = None) -> str | None:
+        """``case``'s state when a disposition at ``at`` (read at ``src``) was decided.
+
+        A disposition's ``at`` is the clock of the record it answers: a report re-keyed
+        to its village's partition keeps its first record's time, so it may be decided
+        after dispositions with a later ``at``. Two dispositions of one partition of the
+        dispositions topic were written in the order they were decided: for those the
+        offsets tell, for the others the times.
+        """
+
+        def earlier(t: datetime, other: Src) -> bool:
+            if src is not None and other is not None and src[0] == other[0]:
+                return other[1] < src[1]
+            return t <= at
+
+        before = [(t, s) for t, s, other in self.states.get(case, ()) if earlier(t, other)]
         return max(before)[1] if before else None
 
 
@@ -595,7 +620,7 @@ def explain_split(
         arrived = history.arrived.get(late)
         if arrived is None or region_of_case(arrived[1]) != region_of_case(closed):
             continue
-        if history.state_at(closed, arrived[0]) in _FINISHED:
+        if history.state_at(closed, arrived[0], arrived[2]) in _FINISHED:
             return "after_close"
     at = history.opened.get(boundary)
     if at is None:

@@ -431,3 +431,32 @@ def test_a_report_attached_to_a_neighbour_s_source_case_by_an_inhibit_rule_may_s
         assert (v.split_across_villages, v.split_explained) == (0, {"inhibited": 1})
     else:
         assert v.split_across_villages == 1 and not v.passed
+
+
+@pytest.mark.parametrize(
+    ("late_offset", "explained"),
+    [(30, True), (10, False)],
+    ids=["decided after the close: a new case, by the rules", "decided before it: a defect"],
+)
+def test_a_re_keyed_report_is_placed_by_when_it_was_decided_not_by_its_record_time(
+    late_offset: int, explained: bool
+) -> None:
+    # e1 came in on another partition and was re-keyed to V1: its dispatch carries its
+    # first record's time (minute 0.5), before CLOSED closed (minute 1), but it was
+    # decided where the dispositions topic's partition 0 puts it (offset 20 is the close).
+    sent = [Sent("valid", ("e0",)), Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    dispositions = [
+        placed(f"{CLOSED}/dispatch", "dispatch", ["e0"], CLOSED, 0.0, lat=29.556, lon=106.571)
+        | {"_src": [0, 1]},
+        *[d | {"_src": [1, 2 + i]} for i, d in enumerate(_absorbed(CLOSED, 0.2))],
+        placed(f"{CLOSED}/1/state", "state", ["e0"], CLOSED, 1.0, state="closed")
+        | {"_src": [0, 20]},
+        placed(f"{LATE}/dispatch", "dispatch", ["e1"], LATE, 0.5, lat=29.5561, lon=106.571)
+        | {"_src": [0, late_offset]},
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert v.split_explained == {"after_close": 1}
+    else:
+        assert v.split_across_villages == 1 and not v.passed
