@@ -517,9 +517,9 @@ class _History:
     ) -> None:
         events = {e for b, _, o, _ in apart for e in (b, o)}
         cases = {c for _, x, _, y in apart for c in (x, y)}
-        #: event -> (time, case, where the collector read it) of the first disposition
-        #: listing it: where it arrived.
-        self.arrived: dict[str, tuple[datetime, str, Src]] = {}
+        #: event -> (time, case, where the collector read them) of the first dispositions
+        #: listing it (the case's and its informs, one time): where it arrived.
+        self.arrived: dict[str, tuple[datetime, str, tuple[Src, ...]]] = {}
         #: event -> (lat, lon, case) of the case it opened (its ``dispatch``).
         self.opened: dict[str, tuple[float, float, str]] = {}
         #: case -> [(time, state, where the collector read it)] of its own dispositions.
@@ -540,7 +540,9 @@ class _History:
                 for e in listed:
                     known = self.arrived.get(e)
                     if known is None or at < known[0]:
-                        self.arrived[e] = (at, case, src)
+                        self.arrived[e] = (at, case, (src,))
+                    elif at == known[0] and case == known[1]:
+                        self.arrived[e] = (at, case, (*known[2], src))
             lat, lon = d.get("lat"), d.get("lon")
             if (
                 d.get("action") == "dispatch"
@@ -557,8 +559,8 @@ class _History:
             if case in cases and d.get("state") and at is not None:
                 self.states[case].append((at, str(d["state"]), src))
 
-    def state_at(self, case: str, at: datetime, src: Src = None) -> str | None:
-        """``case``'s state when a disposition at ``at`` (read at ``src``) was decided.
+    def state_at(self, case: str, at: datetime, srcs: tuple[Src, ...] = ()) -> str | None:
+        """``case``'s state when dispositions at ``at`` (read at ``srcs``) were decided.
 
         A disposition's ``at`` is the clock of the record it answers: a report re-keyed
         to its village's partition keeps its first record's time, so it may be decided
@@ -568,8 +570,10 @@ class _History:
         """
 
         def earlier(t: datetime, other: Src) -> bool:
-            if src is not None and other is not None and src[0] == other[0]:
-                return other[1] < src[1]
+            if other is not None:
+                for src in srcs:
+                    if src is not None and src[0] == other[0]:
+                        return other[1] < src[1]
             return t <= at
 
         before = [(t, s) for t, s, other in self.states.get(case, ()) if earlier(t, other)]
