@@ -17,12 +17,11 @@ precision and stayed there at 128). Then:
    the fewest emergencies missed and hazards flagged critical (counted alike), then the
    highest critical recall, then the most hazards read as hazards net of the urgent
    matters and emergencies read as hazards (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD``
-   each count against it as that many hazards), subject to critical
-   precision >= 0.8 over the held rounds and >= 0.75 in each (``MIN_ROUND_PRECISION``),
-   and hazard precision >= 0.8 over them; a veto
-   over a reading that names an event (``veto_over_event``) is searched only from 0.9,
-   and the shipped table's is then raised above every ``MUST_STAY_CRITICAL`` report
-   (``kept_critical``);
+   each count against it as that many hazards), subject to critical precision >= 0.8
+   over the held rounds and >= 0.75 in each (``MIN_ROUND_PRECISION``), and hazard
+   precision >= 0.8 over them; a veto over a reading that names an event
+   (``veto_over_event``) is searched only from 0.9, and the shipped table's is then
+   raised above every ``MUST_STAY_CRITICAL`` report (``kept_critical``);
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
    rules + model): the figures quoted in docs/classification.md;
@@ -218,11 +217,11 @@ class Simulated:
     critical_missed: int
     #: critical reports the rules flagged critical and the gate read as hazards (a veto
     #: that loses an emergency caught: the worst error).
-    critical_vetoed: int = 0
+    critical_vetoed: int
     #: urgent reports read as hazards (they lose their wall clock).
-    urgent_as_hazards: int = 0
+    urgent_as_hazards: int
     #: hazard reports read as hazards.
-    hazards_kept: int = 0
+    hazards_kept: int
 
 
 def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:

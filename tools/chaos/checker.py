@@ -588,9 +588,7 @@ def _bundled_inhibit_rules() -> InhibitRules:
 
 def _inhibits(source: str, target: str) -> bool:
     """Does a bundled inhibit rule let a case of ``source`` take a report of ``target``?"""
-    return any(
-        rule.is_source(source) and rule.is_target(target) for rule in _bundled_inhibit_rules().rules
-    )
+    return any(rule.is_source(source) for rule in _bundled_inhibit_rules().for_target(target))
 
 
 def explain_split(
