@@ -164,8 +164,8 @@ class Verdict:
     boundary_reports: int = 0
     split_across_villages: int = 0
     #: boundary reports in another case than the report they repeat where the documented
-    #: rules put them (:func:`explain_split`): ``after_close``, ``equidistant``,
-    #: ``inhibited`` -> count.
+    #: rules put them (:func:`explain_split`): ``after_close``, ``beyond_radius``,
+    #: ``equidistant``, ``inhibited`` -> count.
     split_explained: dict[str, int] = field(default_factory=dict)
     #: cases absorbed into a neighbouring village's case (``merged_into``).
     cross_village_merges: int = 0
@@ -526,6 +526,9 @@ class _History:
         self.states: dict[str, list[tuple[datetime, str, Src]]] = defaultdict(list)
         #: case -> (lat, lon) of its first report.
         self.place: dict[str, tuple[float, float]] = {}
+        #: case -> when it opened and where the collector read its dispatch, for the
+        #: cases above.
+        self.opened_at: dict[str, tuple[datetime, Src]] = {}
         #: case -> its category when it opened, for the cases above and those the events
         #: opened.
         self.category: dict[str, str] = {}
@@ -554,6 +557,8 @@ class _History:
                     self.opened[str(first)] = (float(lat), float(lon), case)
                 if case in cases:
                     self.place[case] = (float(lat), float(lon))
+                    if at is not None and case not in self.opened_at:
+                        self.opened_at[case] = (at, src)
                 if (first in events or case in cases) and isinstance(d.get("category"), str):
                     self.category[case] = str(d["category"])
             if case in cases and d.get("state") and at is not None:
@@ -591,6 +596,34 @@ def _inhibits(source: str, target: str) -> bool:
     return any(rule.is_source(source) for rule in _bundled_inhibit_rules().for_target(target))
 
 
+@cache
+def _merge_radius(category: str) -> float | None:
+    # The town stage measures a newly announced case with its own category's radius.
+    found = Catalogue.default().get(category)
+    return found.merge_radius_m if found is not None else None
+
+
+def _beyond_radius(history: _History, here: str, there: str) -> bool:
+    """Are the two cases farther apart than the merge radius of the one opened later?
+
+    Later in the order the two were decided: a dispatch's ``at`` is the clock of the
+    record it answers (a re-keyed report keeps its first record's), so two dispatches
+    read from one partition of the dispositions topic are ordered by offset.
+    """
+    x, y = history.place.get(here), history.place.get(there)
+    first, second = history.opened_at.get(here), history.opened_at.get(there)
+    if x is None or y is None or first is None or second is None:
+        return False
+    (at_here, src_here), (at_there, src_there) = first, second
+    if src_here is not None and src_there is not None and src_here[0] == src_there[0]:
+        later = there if src_there[1] > src_here[1] else here
+    else:
+        later = there if at_there > at_here else here
+    category = history.category.get(later)
+    radius = _merge_radius(category) if category is not None else None
+    return radius is not None and haversine_m(*x, *y) > radius
+
+
 def explain_split(
     history: _History, boundary: str, here: str, original: str, there: str
 ) -> str | None:
@@ -609,7 +642,11 @@ def explain_split(
     another village under an inhibit rule (``routing_rules/inhibit.yaml``: the case holding
     it is of a source category, the case it opened of a target one), while the other,
     reported before that source opened or outside its radius, was not
-    (docs/silences.md, "Across village lines").
+    (docs/silences.md, "Across village lines"). ``beyond_radius``: the two cases lie
+    farther apart than the merge radius of the category of the one opened later: the
+    town stage measures a new case with its own radius (docs/cross-village.md), so it
+    keeps the two apart, though one of the two reports, of a category with a wider
+    radius, joined the other case in its own village.
     """
     for report, holder in ((boundary, here), (original, there)):
         opened = history.opened.get(report)
@@ -624,6 +661,8 @@ def explain_split(
             continue
         if history.state_at(closed, arrived[0], arrived[2]) in _FINISHED:
             return "after_close"
+    if _beyond_radius(history, here, there):
+        return "beyond_radius"
     at = history.opened.get(boundary)
     if at is None:
         return None

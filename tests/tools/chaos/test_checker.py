@@ -460,3 +460,37 @@ def test_a_re_keyed_report_is_placed_by_when_it_was_decided_not_by_its_record_ti
         assert v.split_explained == {"after_close": 1}
     else:
         assert v.split_across_villages == 1 and not v.passed
+
+
+@pytest.mark.parametrize(
+    ("manhole_offset", "explained"),
+    [(20, True), (5, False)],
+    ids=[
+        "the 50 m manhole case decided second: kept apart, by the rules",
+        "the 100 m streetlight case decided second: a defect",
+    ],
+)
+def test_two_cases_farther_apart_than_the_later_one_s_radius_may_stay_apart(
+    manhole_offset: int, explained: bool
+) -> None:
+    # e9 (a streetlight out, BJ0104, 100 m) under V2 opened NEIGHBOUR; e0 (a missing
+    # manhole cover, BJ0101, 50 m) opened CASE2 in V1, 63 m away; e1, which e9 repeats,
+    # joined CASE2 by the first stage's rule (its own radius, 100 m). The town stage
+    # measures the case announced second with that case's own radius.
+    sent = [Sent("valid", ("e0",)), Sent("valid", ("e1",)), Sent("boundary", ("e9",), "e1")]
+    streetlight = {"lat": 29.556 + 63 * 0.000009, "lon": 106.571, "category": "BJ0104"}
+    manhole = {"lat": 29.556, "lon": 106.571, "category": "BJ0101"}
+    dispositions = [
+        placed(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], NEIGHBOUR, 1.0, **streetlight)
+        | {"_src": [3, 10]},
+        placed(f"{CASE2}/dispatch", "dispatch", ["e0"], CASE2, 0.5, **manhole)
+        | {"_src": [3, manhole_offset]},
+        placed(f"{CASE2}/merge/e1", "merge", ["e0", "e1"], CASE2, 1.5, **manhole)
+        | {"_src": [3, 30]},
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert (v.split_across_villages, v.split_explained) == (0, {"beyond_radius": 1})
+    else:
+        assert v.split_across_villages == 1 and not v.passed
