@@ -21,7 +21,11 @@ precision and stayed there at 128). Then:
    over the held rounds and >= 0.75 in each (``MIN_ROUND_PRECISION``), and hazard
    precision >= 0.8 over them; a veto over a reading that names an event
    (``veto_over_event``) is searched only from 0.9, and the shipped table's is then
-   raised above every ``MUST_STAY_CRITICAL`` report (``kept_critical``);
+   raised above every ``MUST_STAY_CRITICAL`` report (``kept_critical``); then, with
+   what is flagged and what is a hazard fixed, which flagged reports run as critical
+   incidents and which the duty room checks first (``doubt``, ``sure``;
+   :func:`choose_doubt`): the fewest hazards run critical (each ``HAZARD_ROUTED``
+   emergencies) plus emergencies sent to the duty room;
 3. **checked**: each held round is assessed again through ``assess_report`` with its
    held-out model and the chosen thresholds, and the table printed (rules alone against
    rules + model): the figures quoted in docs/classification.md;
@@ -45,7 +49,7 @@ import math
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,7 +62,7 @@ from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.danger_model import MODEL_FILE, OFF, DangerModel, Thresholds, ngrams
 
 #: The blind rounds (holdout), each written by an author who read none of the rules.
-BLIND_ROUNDS = (6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35)
+BLIND_ROUNDS = (6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44)
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
 MIN_PRECISION = 0.8
@@ -80,6 +84,11 @@ VETO_OVER_EVENT = (0.9, 0.95, 0.98)
 #: and 2 more of 1,759 emergencies read as hazards).
 URGENT_AS_HAZARD = 2
 CRITICAL_AS_HAZARD = 3
+#: What a hazard run as a critical incident costs, in emergencies the duty room checks
+#: first (``doubt``, ``sure``): the county called out and the city told for what may
+#: happen, against an emergency that waits minutes for the duty room's look (险情待核实,
+#: 10 minutes on the wall clock) before it is re-filed. Project choice, session 13.
+HAZARD_ROUTED = 2
 #: Emergencies told beside a named risk that no veto may turn into a hazard, whatever
 #: the blind rounds favour: a gas pipe leaking now (the console's browser test files it;
 #: session 9's first table vetoed it at 0.81-0.85, the guard against vetoes over events
@@ -183,6 +192,12 @@ class Held:
     #: the rules' reading names no event in the text's own words, so a veto may apply
     #: (``DangerReading.names_an_event``).
     vetoable: bool = True
+    #: the rules' own decision runs as a critical incident (critical, not triage).
+    rules_routed: bool = False
+    #: the model's critical flag (``add``, ``add_over_hazard``) would run as a critical
+    #: incident: the report is placed in a category that is neither the fallback nor a
+    #: hazard category (those go to triage whatever the model is sure of).
+    add_routed: bool = False
 
 
 def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
@@ -199,6 +214,81 @@ def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
     if held.chance_critical >= t.add:
         return True, False
     return False, held.chance_hazard >= t.hazard
+
+
+def routed(held: Held, t: Thresholds) -> bool:
+    """Does the gate run the report as a critical incident (not the duty room first)?"""
+    flagged, hazard = gate(held, t)
+    if not flagged:
+        # A category may run on the emergency policy without a critical reading (a crash
+        # the rules read as normal): the rules' decision stands unless the model read a
+        # hazard (a hazard category, rectification days).
+        return held.rules_routed and hazard == held.rules_hazard
+    if held.rules_critical and not held.rules_hazard:
+        doubted = held.chance_hazard >= t.doubt and held.chance_critical < t.sure
+        return held.rules_routed and not doubted
+    return held.add_routed and held.chance_critical >= t.sure
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Which flagged reports run as critical incidents under the second stage's thresholds."""
+
+    #: hazard reports run as critical incidents (the issue's target: none).
+    hazards_routed: int
+    #: critical reports the first stage's gate runs critical and these send to triage.
+    critical_doubted: int
+    #: urgent and routine reports run as critical incidents.
+    others_routed: int
+    #: critical reports run as critical incidents.
+    critical_routed: int
+
+
+def route_figures(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Routed:
+    """The second stage's figures for thresholds ``t`` over every held round."""
+    sure = replace(t, doubt=OFF, sure=0.0)
+    hazards = doubted = others = kept = 0
+    for members in rounds:
+        for held in members:
+            runs = routed(held, t)
+            if held.label == "hazard":
+                hazards += runs
+            elif held.label == "critical":
+                kept += runs
+                doubted += routed(held, sure) and not runs
+            else:
+                others += runs
+    return Routed(hazards, doubted, others, kept)
+
+
+def choose_doubt(rounds: Sequence[Sequence[Held]], first: Thresholds) -> tuple[Thresholds, Routed]:
+    """``first`` with the ``doubt`` and ``sure`` the held rounds favour.
+
+    Which reports are flagged critical and which read as hazards is the first stage's
+    (:func:`choose`); these two only decide which flagged reports run as critical
+    incidents and which the duty room checks first, so they are chosen after it: the
+    fewest hazards run critical (each ``HAZARD_ROUTED``) plus emergencies sent to the
+    duty room, then the fewest emergencies sent there, then the most cautious (doubt
+    high, sure low).
+    """
+    best: tuple[tuple[float, ...], Thresholds, Routed] | None = None
+    for doubt, sure in itertools.product(
+        [*_grid(0.1, 0.95, 0.05), OFF], [0.0, *_grid(0.3, 0.95, 0.05)]
+    ):
+        if doubt < OFF and doubt > first.veto:
+            continue
+        t = replace(first, doubt=doubt, sure=sure)
+        r = route_figures(rounds, t)
+        key = (
+            -(HAZARD_ROUTED * r.hazards_routed + r.critical_doubted),
+            -r.critical_doubted,
+            doubt,
+            -sure,
+        )
+        if best is None or key > best[0]:
+            best = (key, t, r)
+    assert best is not None  # doubt off, sure 0 is always a candidate
+    return best[1], best[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,10 +421,49 @@ def _row(name: str, outcomes: Sequence[danger_eval.Outcome]) -> str:
     f = score(outcomes)
     lost = sum(o.report.label == "critical" and o.hazard for o in outcomes)
     return (
-        f"| {name} | {f.reports} | {f.critical_recall:.3f} | {f.critical_precision:.3f} "
+        f"| {name} | {f.reports} | {f.critical_recall:.3f} | {f.strict_recall:.3f} "
+        f"| {f.critical_precision:.3f} "
         f"| {f.hazard_recall:.3f} | {f.hazards_as_critical} | {lost} "
         f"| {f.urgent_on_wall_clock:.3f} |"
     )
+
+
+def hold(
+    reports: Sequence[Report],
+    outcomes: dict[int, danger_eval.Outcome],
+    assessor: Assessor,
+    table: Callable[[Thresholds], DangerModel],
+) -> list[Held]:
+    """``reports`` as the gate's simulation sees them with ``table``'s chances.
+
+    ``outcomes``: the rules' own (``assessor`` has no model), by report line; ``table``:
+    the model with the thresholds given (``Fitted.model``).
+    """
+    rules = assessor.lexicon
+    probe = table(Thresholds(OFF, OFF, OFF, OFF))
+    # Every report the rules read no critical in, flagged by the model: does it run
+    # critical (its category placed) or go to the duty room?
+    assessor.lexicon = rules.with_model(table(Thresholds(0.0, 0.0, OFF, OFF)))
+    held: list[Held] = []
+    try:
+        for r in reports:
+            chance_critical, chance_hazard = probe.chances(r.text)
+            o = outcomes[r.line]
+            held.append(
+                Held(
+                    r.label,
+                    o.flagged_critical,
+                    o.hazard,
+                    chance_critical,
+                    chance_hazard,
+                    not rules.read(r.text).names_an_event,
+                    o.routed_critical,
+                    assessor.outcome(r).routed_critical,
+                )
+            )
+    finally:
+        assessor.lexicon = rules
+    return held
 
 
 def _is_blind(report: Report, number: int) -> bool:
@@ -353,24 +482,10 @@ def leave_one_round_out(
     for number in BLIND_ROUNDS:
         fitted = fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
         models[number] = fitted
-        probe = fitted.model(Thresholds(OFF, OFF, OFF, OFF))
-        held: list[Held] = []
-        for r in reports:
-            if _is_blind(r, number):
-                chance_critical, chance_hazard = probe.chances(r.text)
-                o = outcomes[r.line]
-                held.append(
-                    Held(
-                        r.label,
-                        o.flagged_critical,
-                        o.hazard,
-                        chance_critical,
-                        chance_hazard,
-                        not assessor.lexicon.read(r.text).names_an_event,
-                    )
-                )
-        rounds.append(held)
-    thresholds, simulated = choose(rounds)
+        members = [r for r in reports if _is_blind(r, number)]
+        rounds.append(hold(members, outcomes, assessor, fitted.model))
+    first, simulated = choose(rounds)
+    thresholds, doubted = choose_doubt(rounds, first)
     print(
         f"thresholds (leave one round out, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
         f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
@@ -382,11 +497,19 @@ def leave_one_round_out(
         f"{simulated.critical_vetoed}), urgent read as hazards {simulated.urgent_as_hazards})"
     )
     print(
+        f"run critical, or the duty room first: doubt {thresholds.doubt}, sure "
+        f"{thresholds.sure} (simulated: hazards run critical {doubted.hazards_routed}, "
+        f"emergencies to the duty room {doubted.critical_doubted}, emergencies run critical "
+        f"{doubted.critical_routed}, urgent and routine run critical {doubted.others_routed}; "
+        f"without: hazards run critical "
+        f"{route_figures(rounds, replace(thresholds, doubt=OFF, sure=0.0)).hazards_routed})"
+    )
+    print(
         "\n| held round (model trained on the others) | n | critical recall "
-        "| critical precision | hazards as hazards | hazards routed as critical "
+        "| (severity critical alone) | critical precision | hazards as hazards | hazards routed as critical "
         "| emergencies read as hazards | urgent on a wall clock |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     pooled_rules: list[danger_eval.Outcome] = []
     pooled_gated: list[danger_eval.Outcome] = []
     for number in BLIND_ROUNDS:
@@ -400,7 +523,7 @@ def leave_one_round_out(
         print(_row(f"round {number}: rules alone", before))
         print(_row(f"round {number}: rules + model", after))
         changed = Counter(o.opinion for o in after if o.opinion)
-        print(f"| (round {number}: the model {dict(sorted(changed.items()))}) | | | | | | | |")
+        print(f"| (round {number}: the model {dict(sorted(changed.items()))}) | | | | | | | | |")
     pooled = ", ".join(str(number) for number in BLIND_ROUNDS)
     print(_row(f"rounds {pooled}: rules alone", pooled_rules))
     print(_row(f"rounds {pooled}: rules + model", pooled_gated))

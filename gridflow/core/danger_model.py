@@ -53,7 +53,7 @@ MAX_N = max(SIZES)
 _HEADER_FIELDS = frozenset({"format", "features", "bias", "thresholds", "trained_on", "n_grams"})
 _THRESHOLD_FIELDS = frozenset({"add", "add_over_hazard", "veto", "hazard"})
 #: Thresholds a table may leave out (added after the format's first tables: off there).
-_OPTIONAL_THRESHOLDS = frozenset({"veto_over_event"})
+_OPTIONAL_THRESHOLDS = frozenset({"veto_over_event", "doubt", "sure"})
 #: A threshold above 1 turns that part of the gate off.
 OFF = 1.5
 _FEATURES = (
@@ -99,6 +99,17 @@ class Thresholds:
     #: with the event they fear (着火了怎么跑, 差点撞到人), so a very sure model may veto
     #: them, while a leak told now beside a named risk stays critical below it.
     veto_over_event: float = OFF
+    #: P(hazard) at which a critical reading the model did not veto is checked first
+    #: (险情待核实: the town's duty room, minutes) instead of running as a critical incident
+    #: (at most ``veto``), unless the model is ``sure`` of it: the model half believes a
+    #: hazard, and a hazard run as an emergency calls out the county and tells the city.
+    #: Off in older tables.
+    doubt: float = OFF
+    #: P(critical) at which the model is sure someone is in danger now: a critical
+    #: reading is then never doubted, and the model's own flag (``add``,
+    #: ``add_over_hazard``) runs as a critical incident; below it that flag goes to the
+    #: duty room first. 0 in older tables: every such flag ran critical.
+    sure: float = 0.0
 
 
 class DangerModel:
@@ -216,6 +227,9 @@ class DangerModel:
                 raise ConfigLoadError(path, 1, f"threshold {name} must be a number in [0, 1.5]")
         if thresholds.get("veto_over_event", OFF) < thresholds["veto"]:
             raise ConfigLoadError(path, 1, "threshold veto_over_event must be at least veto")
+        if thresholds.get("doubt", OFF) < OFF and thresholds["doubt"] > thresholds["veto"]:
+            # Checked first only below a veto: above it the report is a hazard.
+            raise ConfigLoadError(path, 1, "threshold doubt must be at most veto (or off)")
         weights: dict[str, tuple[float, float]] = {}
         for number, line in enumerate(lines[1:], start=2):
             row = _json(path, number, line)
@@ -265,6 +279,8 @@ class DangerModel:
                 "veto": thresholds.veto,
                 "hazard": thresholds.hazard,
                 "veto_over_event": thresholds.veto_over_event,
+                "doubt": thresholds.doubt,
+                "sure": thresholds.sure,
             },
             "trained_on": dict(trained_on),
             "n_grams": n_grams,

@@ -57,8 +57,10 @@ class Assessment(NamedTuple):
     danger: tuple[str, ...] = ()
     #: what the learned second opinion changed: ``"added"`` (flagged critical where the
     #: rules read nothing), ``"added over a hazard"``, ``"vetoed"`` (a hazard, not the
-    #: rules' critical reading), ``"hazard"`` (a hazard where the rules read neither);
-    #: ``None`` when it changed nothing.
+    #: rules' critical reading), ``"hazard"`` (a hazard where the rules read neither),
+    #: ``"doubted"`` (the rules' critical reading checked first: 险情待核实), ``"added to
+    #: triage"`` and ``"added over a hazard to triage"`` (the model's own flag, not sure
+    #: enough to run critical: checked first); ``None`` when it changed nothing.
     opinion: str | None = None
 
 
@@ -125,7 +127,12 @@ def assess_report(
       reading only when very sure), its confident "a hazard, not critical" vetoes their
       critical reading (one that names an event in the text's own words only when very
       sure: hazards are told with the event they fear), and it reads a hazard where they
-      read neither (``Assessment.opinion`` says which).
+      read neither (``Assessment.opinion`` says which);
+    * and what runs as a critical incident (the county called out, the city told) is
+      what both are sure of: a critical reading the model half takes for a hazard
+      (P(hazard) >= ``doubt``) and is not ``sure`` of (P(critical)), unless its sender
+      marked it critical, and the model's own flag below ``sure``, go to the duty room
+      first (险情待核实, minutes on the wall clock).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -177,6 +184,8 @@ def assess_report(
         # The rules read a hazard; the model is very sure someone is in danger now.
         if reading.hazard:
             found = by_rules(replace(reading, hazard=False))
+        if chance_critical < limits.sure:
+            return _to_triage(found, catalogue, lexicon, "added over a hazard to triage")
         return _flag_critical(found, fallback, catalogue, lexicon, "added over a hazard")
     if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
         # An event told in the text's own words is vetoed only on a surer word.
@@ -195,8 +204,22 @@ def assess_report(
                 active_rules,
             )
             return vetoed._replace(opinion="vetoed")
+        if (
+            chance_hazard >= limits.doubt
+            and chance_critical < limits.sure
+            and found.severity is Severity.CRITICAL
+            and event.severity is not Severity.CRITICAL
+        ):
+            # Half a hazard by the model's reading, and not sure of danger now: the duty
+            # room looks before the county is called out and the city told (an emergency
+            # waits minutes, not days). A sender's own 特急 (a 12345 operator, a
+            # department) is a person's word: it stands.
+            return _to_triage(found, catalogue, lexicon, "doubted")
         return found
     if chance_critical >= limits.add:
+        if chance_critical < limits.sure:
+            # The rules read no danger here: the duty room checks the model's word first.
+            return _to_triage(found, catalogue, lexicon, "added to triage")
         return _flag_critical(found, fallback, catalogue, lexicon, "added")
     if chance_hazard >= limits.hazard:
         hazard = _as_hazard(
@@ -220,14 +243,28 @@ def _flag_critical(
     emergency clock), a placed one runs critical.
     """
     code = found.category.code
-    if found.category is fallback or lexicon.is_hazard_category(code):
-        triage = catalogue.get(lexicon.triage)
-        if triage is not None:
-            severity = higher(at_most(found.severity, Severity.HIGH), Severity.HIGH)
-            return found._replace(category=triage, severity=severity, hazard=False, opinion=opinion)
+    if (found.category is fallback or lexicon.is_hazard_category(code)) and (
+        lexicon.triage in catalogue
+    ):
+        return _to_triage(found, catalogue, lexicon, opinion)
     if code == lexicon.triage:
         return found._replace(hazard=False, opinion=opinion)
     return found._replace(severity=Severity.CRITICAL, hazard=False, opinion=opinion)
+
+
+def _to_triage(
+    found: Assessment, catalogue: Catalogue, lexicon: DangerLexicon, opinion: str
+) -> Assessment:
+    """``found`` checked first (险情待核实): the triage category, ``high``, not a hazard.
+
+    Flagged critical all the same (the duty room's wall clock is minutes); what it is
+    the duty room says when it re-files the case.
+    """
+    triage = catalogue.get(lexicon.triage)
+    if triage is None:  # no triage category: the reading stands (as without a model)
+        return found._replace(opinion=opinion)
+    severity = higher(at_most(found.severity, Severity.HIGH), Severity.HIGH)
+    return found._replace(category=triage, severity=severity, hazard=False, opinion=opinion)
 
 
 def _as_hazard(

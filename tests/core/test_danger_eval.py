@@ -268,6 +268,52 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 7,
         "urgent_on_wall_clock": 0.517,
     },
+    # 2026-12-05, session 12: blind rounds 36-38, scored once with session 12's rules
+    # (/work/coord/s12 in that session), joined the set in session 13.
+    "holdout round 36": {
+        "critical_recall": 0.841,
+        "critical_precision": 0.797,
+        "hazard_recall": 0.646,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 37": {
+        "critical_recall": 0.825,
+        "critical_precision": 0.800,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.690,
+    },
+    "holdout round 38": {
+        "critical_recall": 0.849,
+        "critical_precision": 0.759,
+        "hazard_recall": 0.547,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.705,
+    },
+    # 2026-12-05, session 12: blind rounds 42-44 (written after every change of that
+    # session), scored once, joined the set in session 13.
+    "holdout round 42": {
+        "critical_recall": 0.890,
+        "critical_precision": 0.819,
+        "hazard_recall": 0.625,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 43": {
+        "critical_recall": 0.849,
+        "critical_precision": 0.799,
+        "hazard_recall": 0.606,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 44": {
+        "critical_recall": 0.829,
+        "critical_precision": 0.797,
+        "hazard_recall": 0.542,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.533,
+    },
 }
 
 
@@ -452,51 +498,57 @@ def test_a_training_round_never_falls_below_the_rules_first_score(
 # first score. The model is asked about every report and vetoes a reading that names an
 # event in the text's own words only when very sure (veto_over_event), so even on what it
 # saw a few hazards stay critical. Floors just under the figures the shipped table
-# reached (2026-12-05, session 11: C = 64, trained with tune rounds 12-14, 17-23 and
-# 28-31 and blind rounds 15, 16, 24 and 25 after their first score, thresholds chosen
-# safety first): critical recall, critical precision, hazards as hazards, most hazards
-# routed as critical.
+# reached (2026-12-05, session 13: C = 64, trained with every tune round and blind rounds
+# 6-44 after their first score, thresholds chosen by leave one round out over twenty
+# blind rounds, a doubtful critical reading checked by the duty room first): critical
+# recall, critical precision, hazards as hazards, most hazards routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
-    "tune": (0.99, 0.84, 0.97, 24),
+    "tune": (0.99, 0.84, 0.98, 0),
     "tune round 5": (0.99, 0.91, 0.99, 0),
     "tune round 8": (0.99, 0.96, 0.99, 0),
     "tune round 10": (0.99, 0.99, 0.99, 0),
-    "tune round 12": (0.99, 0.84, 0.98, 1),
-    "tune round 13": (0.99, 0.86, 0.97, 2),
-    "tune round 14": (0.99, 0.82, 0.97, 2),
-    "tune round 17": (0.99, 0.82, 0.97, 1),
-    "tune round 18": (0.99, 0.85, 0.98, 1),
+    "tune round 12": (0.99, 0.84, 0.99, 0),
+    "tune round 13": (0.99, 0.87, 0.98, 0),
+    "tune round 14": (0.99, 0.8, 0.97, 0),
+    "tune round 17": (0.99, 0.82, 0.97, 0),
+    "tune round 18": (0.99, 0.86, 0.99, 0),
     "tune round 19": (0.99, 0.85, 0.99, 0),
-    "tune round 20": (0.99, 0.8, 0.97, 4),
-    "tune round 21": (0.99, 0.83, 0.96, 1),
-    "tune round 22": (0.99, 0.82, 0.98, 0),
+    "tune round 20": (0.99, 0.82, 0.98, 0),
+    "tune round 21": (0.99, 0.83, 0.97, 0),
+    "tune round 22": (0.99, 0.83, 0.99, 0),
     "tune round 23": (0.99, 0.99, 0.99, 0),
-    "tune round 28": (0.99, 0.81, 0.97, 1),
-    "tune round 29": (0.99, 0.81, 0.98, 1),
-    "tune round 30": (0.99, 0.81, 0.96, 2),
+    "tune round 28": (0.99, 0.83, 0.98, 0),
+    "tune round 29": (0.99, 0.81, 0.98, 0),
+    "tune round 30": (0.99, 0.83, 0.99, 0),
     "tune round 31": (0.98, 0.83, 0.99, 0),
-    "tune round 39": (0.99, 0.85, 0.98, 2),
-    "tune round 40": (0.99, 0.8, 0.97, 2),
-    "tune round 41": (0.99, 0.78, 0.95, 3),
+    "tune round 39": (0.99, 0.85, 0.98, 0),
+    "tune round 40": (0.99, 0.8, 0.98, 0),
+    "tune round 41": (0.99, 0.79, 0.96, 0),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
     "holdout round 2": (0.99, 0.98, 0.99, 0),
     "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
     "holdout round 7": (0.99, 0.88, 0.99, 0),
-    "holdout round 9": (0.99, 0.87, 0.98, 0),
+    "holdout round 9": (0.99, 0.87, 0.99, 0),
     "holdout round 11": (0.99, 0.85, 0.99, 0),
-    "holdout round 15": (0.99, 0.84, 0.98, 1),
-    "holdout round 16": (0.99, 0.81, 0.98, 1),
-    "holdout round 24": (0.99, 0.83, 0.97, 1),
-    "holdout round 25": (0.99, 0.83, 0.98, 1),
-    "holdout round 26": (0.99, 0.87, 0.98, 0),
-    "holdout round 27": (0.99, 0.79, 0.97, 2),
-    "holdout round 32": (0.99, 0.83, 0.98, 1),
+    "holdout round 15": (0.99, 0.85, 0.99, 0),
+    "holdout round 16": (0.99, 0.81, 0.98, 0),
+    "holdout round 24": (0.99, 0.83, 0.98, 0),
+    "holdout round 25": (0.99, 0.83, 0.99, 0),
+    "holdout round 26": (0.99, 0.87, 0.99, 0),
+    "holdout round 27": (0.99, 0.8, 0.98, 0),
+    "holdout round 32": (0.99, 0.83, 0.99, 0),
     "holdout round 33": (0.99, 0.88, 0.99, 0),
-    "holdout round 34": (0.99, 0.8, 0.97, 1),
-    "holdout round 35": (0.99, 0.84, 0.97, 1),
-    "holdout": (0.99, 0.85, 0.98, 9),
+    "holdout round 34": (0.99, 0.81, 0.98, 0),
+    "holdout round 35": (0.99, 0.83, 0.97, 0),
+    "holdout round 36": (0.99, 0.85, 0.98, 0),
+    "holdout round 37": (0.99, 0.86, 0.98, 0),
+    "holdout round 38": (0.99, 0.82, 0.98, 0),
+    "holdout round 42": (0.99, 0.85, 0.98, 0),
+    "holdout round 43": (0.99, 0.85, 0.98, 0),
+    "holdout round 44": (0.99, 0.86, 0.98, 0),
+    "holdout": (0.99, 0.85, 0.98, 0),
 }
 
 

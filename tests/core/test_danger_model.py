@@ -97,12 +97,18 @@ LOAD_ERRORS: list[tuple[str, bytes, int | None, str]] = [
         1,
         "threshold add must be a number in [0, 1.5]",
     ),
-    ("an unknown threshold", _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "vet": 0.9}), ROWS), 1, "may hold ['veto_over_event']"),
+    ("an unknown threshold", _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "vet": 0.9}), ROWS), 1, "may hold ['doubt', 'sure', 'veto_over_event']"),
     (
         "a veto over an event below the veto",
         _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "veto_over_event": 0.7}), ROWS),
         1,
         "threshold veto_over_event must be at least veto",
+    ),
+    (
+        "a doubt above the veto",
+        _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "doubt": 0.85}), ROWS),
+        1,
+        "threshold doubt must be at most veto (or off)",
     ),
     ("a row not a list", _lines(_header(), [*ROWS[:2], {"隐患": 1}]), 4, "a weight row is [n-gram"),
     ("a weight not a number", _lines(_header(), [*ROWS[:2], ["隐患", "1", 0]]), 4, "a weight row is"),
@@ -137,6 +143,15 @@ def test_a_table_from_before_the_veto_over_an_event_never_vetoes_one(tmp_path: P
     assert model.thresholds.veto_over_event > 1
 
 
+def test_a_table_from_before_the_duty_room_check_runs_every_critical_reading_critical(
+    tmp_path: Path,
+) -> None:
+    header = _header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7})
+    model = DangerModel.load(_write(tmp_path / MODEL_FILE, header, ROWS))
+    assert model.thresholds.doubt > 1  # no critical reading doubted
+    assert model.thresholds.sure == 0.0  # every flag of the model's own runs critical
+
+
 def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / MODEL_FILE
     empty.write_bytes(b"")
@@ -149,10 +164,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999993, 0.0000001),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001220, 0.9998397),
-    ("路灯不亮了", 0.0006778, 0.0008253),
-    ("河边有个娃儿在水里扑腾", 0.9928873, 0.0041724),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999997, 0.0000001),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0001108, 0.9998989),
+    ("路灯不亮了", 0.0005656, 0.0006619),
+    ("河边有个娃儿在水里扑腾", 0.9927757, 0.0043384),
 ]
 
 
@@ -168,8 +183,8 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     assert trained_on["file"] == "danger_eval.jsonl"
     assert trained_on["reports"] == len(danger_eval.read_reports(danger_eval.DEFAULT_EVAL))
     assert (
-        trained_on["thresholds_from"]
-        == "leave one round out: holdout rounds 6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35"
+        trained_on["thresholds_from"] == "leave one round out: holdout rounds "
+        "6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44"
     )
     assert 1000 <= len(model) <= 50_000
 
@@ -208,6 +223,17 @@ class Says(DangerModel):
 
 
 GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7, veto_over_event=0.95)
+#: The same gate with the duty room's check: a critical reading at P(hazard) >= 0.3 and
+#: the model's own flag, each below P(critical) 0.97 (sure), go to triage first.
+DOUBTING = Thresholds(
+    add=0.8,
+    add_over_hazard=0.95,
+    veto=0.6,
+    hazard=0.7,
+    veto_over_event=0.95,
+    doubt=0.3,
+    sure=0.97,
+)
 STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger word: asked all the same
 GUARDRAIL = "人行道护栏缺了一截，外面就是河"  # placed (BJ0203, normal), no danger word
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
@@ -241,6 +267,20 @@ GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str 
     ("silent on the duty room below the veto", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
     ("reads a hazard where the rules read neither", CRACK, (0.1, 0.8), ("ZZ0306", "normal", True, "hazard")),
     ("silent below the hazard threshold", CRACK, (0.1, 0.65), ("SJ0601", "normal", False, None)),
+]  # fmt: skip
+
+# The same, with the duty room's check (DOUBTING): what runs as a critical incident is
+# what the rules and the model are both sure of.
+DOUBT_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str | None]]] = [
+    ("a critical reading the model half takes for a hazard: the duty room first", BARE_FIRE, (0.1, 0.45), ("SJ0620", "high", False, "doubted")),
+    ("an event told in its own words, half a hazard: the duty room first", FIRE, (0.1, 0.9), ("SJ0620", "high", False, "doubted")),
+    ("a critical reading the model reads as no hazard runs critical", FIRE, (0.1, 0.2), ("SJ0401", "critical", False, None)),
+    ("half a hazard, but the model is sure of danger now: runs critical", FIRE, (0.98, 0.5), ("SJ0401", "critical", False, None)),
+    ("the veto still comes before the doubt", BARE_FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
+    ("the duty room's own reading stays the duty room's", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
+    ("the model's own flag, not sure enough: the duty room first", LIFT, (0.85, 0.1), ("SJ0620", "high", False, "added to triage")),
+    ("the model's own flag, sure: runs critical", LIFT, (0.98, 0.1), ("SJ0803", "critical", False, "added")),
+    ("over a hazard, but not sure: the duty room first", HAZARD, (0.96, 0.0), ("SJ0620", "high", False, "added over a hazard to triage")),
 ]  # fmt: skip
 
 
@@ -281,6 +321,41 @@ def test_the_gate(
         assert found.severity is not Severity.CRITICAL
 
 
+@pytest.mark.parametrize(
+    ("text", "chances", "expected"),
+    [row[1:] for row in DOUBT_TABLE],
+    ids=[row[0] for row in DOUBT_TABLE],
+)
+def test_the_gate_with_the_duty_rooms_check(
+    bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+    text: str,
+    chances: tuple[float, float],
+    expected: tuple[str, str, bool, str | None],
+) -> None:
+    catalogue, classifier, lexicon = bundled
+    model = Says(*chances)
+    model.thresholds = DOUBTING
+    found = assess_report(_event(text), catalogue, classifier, None, lexicon.with_model(model))
+    assert (found.category.code, found.severity.value, found.hazard, found.opinion) == expected
+
+
+def test_a_sender_s_own_critical_is_not_doubted(
+    bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+) -> None:
+    # A 12345 operator's or a department's 特急 is a person's word; the model's doubt is
+    # about readings of the text.
+    catalogue, classifier, lexicon = bundled
+    model = Says(0.1, 0.45)
+    model.thresholds = DOUBTING
+    marked = _event(BARE_FIRE).model_copy(update={"severity": Severity.CRITICAL})
+    found = assess_report(marked, catalogue, classifier, None, lexicon.with_model(model))
+    assert (found.category.code, found.severity, found.opinion) == (
+        "SJ0401",
+        Severity.CRITICAL,
+        None,
+    )
+
+
 def test_with_every_threshold_off_the_rules_decide_alone() -> None:
     reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)[::3]
     rules = Assessor(model=False)
@@ -305,3 +380,41 @@ def test_a_bad_file_in_a_rules_directory_stops_the_load(tmp_path: Path) -> None:
     _write(tmp_path / MODEL_FILE, _header(), [*ROWS[:2], ["火", 1, 0]])
     with pytest.raises(ConfigLoadError, match=r"danger_model.jsonl:4: n-gram '火' listed twice"):
         DangerLexicon.load_beside(tmp_path / "danger.yaml", Catalogue.default())
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        Thresholds(add=0.5, add_over_hazard=0.8, veto=0.75, hazard=0.5, veto_over_event=0.98),
+        Thresholds(
+            add=0.5,
+            add_over_hazard=0.8,
+            veto=0.75,
+            hazard=0.5,
+            veto_over_event=0.98,
+            doubt=0.3,
+            sure=0.7,
+        ),
+    ],
+    ids=["without the duty room's check", "with it"],
+)
+def test_the_trainers_simulation_decides_as_assessment_does(thresholds: Thresholds) -> None:
+    # The thresholds are chosen on the simulation (tools/danger_model.py): it must flag,
+    # read hazards and run critical exactly as assess_report and plan_case do.
+    from tools import danger_model
+
+    def table(limits: Thresholds) -> DangerModel:
+        model = DangerModel.load(BUNDLED_RULES / MODEL_FILE)
+        model.thresholds = limits
+        return model
+
+    reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)[::7]
+    rules = Assessor(model=False)
+    outcomes = {report.line: rules.outcome(report) for report in reports}
+    held = danger_model.hold(reports, outcomes, rules, table)
+    gated = Assessor(model=table(thresholds))
+    for report, simulated in zip(reports, held, strict=True):
+        outcome = gated.outcome(report)
+        decided = (outcome.flagged_critical, outcome.hazard, outcome.routed_critical)
+        gate = danger_model.gate(simulated, thresholds)
+        assert (*gate, danger_model.routed(simulated, thresholds)) == decided, report.text
