@@ -214,8 +214,10 @@ class Says(DangerModel):
 
     __slots__ = ("said",)
 
-    def __init__(self, critical: float, hazard: float) -> None:
-        super().__init__({}, (0.0, 0.0), GATE)
+    def __init__(
+        self, critical: float, hazard: float, thresholds: Thresholds | None = None
+    ) -> None:
+        super().__init__({}, (0.0, 0.0), thresholds or GATE)
         self.said = (critical, hazard)
 
     def chances(self, text: str) -> tuple[float, float]:
@@ -302,41 +304,23 @@ def _event(text: str) -> GridEvent:
 
 
 @pytest.mark.parametrize(
-    ("text", "chances", "expected"),
-    [row[1:] for row in GATE_TABLE],
-    ids=[row[0] for row in GATE_TABLE],
+    ("thresholds", "text", "chances", "expected"),
+    [(GATE, *row[1:]) for row in GATE_TABLE] + [(DOUBTING, *row[1:]) for row in DOUBT_TABLE],
+    ids=[row[0] for row in GATE_TABLE] + [f"checked first: {row[0]}" for row in DOUBT_TABLE],
 )
 def test_the_gate(
     bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+    thresholds: Thresholds,
     text: str,
     chances: tuple[float, float],
     expected: tuple[str, str, bool, str | None],
 ) -> None:
     catalogue, classifier, lexicon = bundled
-    found = assess_report(
-        _event(text), catalogue, classifier, None, lexicon.with_model(Says(*chances))
-    )
+    model = Says(*chances, thresholds)
+    found = assess_report(_event(text), catalogue, classifier, None, lexicon.with_model(model))
     assert (found.category.code, found.severity.value, found.hazard, found.opinion) == expected
     if found.hazard:
         assert found.severity is not Severity.CRITICAL
-
-
-@pytest.mark.parametrize(
-    ("text", "chances", "expected"),
-    [row[1:] for row in DOUBT_TABLE],
-    ids=[row[0] for row in DOUBT_TABLE],
-)
-def test_the_gate_with_the_duty_rooms_check(
-    bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
-    text: str,
-    chances: tuple[float, float],
-    expected: tuple[str, str, bool, str | None],
-) -> None:
-    catalogue, classifier, lexicon = bundled
-    model = Says(*chances)
-    model.thresholds = DOUBTING
-    found = assess_report(_event(text), catalogue, classifier, None, lexicon.with_model(model))
-    assert (found.category.code, found.severity.value, found.hazard, found.opinion) == expected
 
 
 def test_a_sender_s_own_critical_is_not_doubted(
@@ -345,8 +329,7 @@ def test_a_sender_s_own_critical_is_not_doubted(
     # A 12345 operator's or a department's 特急 is a person's word; the model's doubt is
     # about readings of the text.
     catalogue, classifier, lexicon = bundled
-    model = Says(0.1, 0.45)
-    model.thresholds = DOUBTING
+    model = Says(0.1, 0.45, DOUBTING)
     marked = _event(BARE_FIRE).model_copy(update={"severity": Severity.CRITICAL})
     found = assess_report(marked, catalogue, classifier, None, lexicon.with_model(model))
     assert (found.category.code, found.severity, found.opinion) == (
