@@ -18,7 +18,8 @@ precision and stayed there at 128). Then:
    highest critical recall, then the most hazards read as hazards net of the urgent
    matters and emergencies read as hazards (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD``
    each count against it as that many hazards), subject to critical precision >= 0.8
-   over the held rounds and >= 0.75 in each (``MIN_ROUND_PRECISION``), and hazard
+   over the held rounds and >= 0.75 in each, or the rules' own where lower
+   (``MIN_ROUND_PRECISION``), and hazard
    precision >= 0.8 over them; a veto over a reading that names an event
    (``veto_over_event``) is searched only from 0.9, and the shipped table's is then
    raised above every ``MUST_STAY_CRITICAL`` report (``kept_critical``); then, with
@@ -62,13 +63,18 @@ from gridflow.core.bundled import BUNDLED_RULES
 from gridflow.core.danger_model import MODEL_FILE, OFF, DangerModel, Thresholds, ngrams
 
 #: The blind rounds (holdout), each written by an author who read none of the rules.
-BLIND_ROUNDS = (6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44)
+BLIND_ROUNDS = (
+    *(6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44),
+    *range(45, 54),  # session 13's nine blind rounds
+)
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
 MIN_PRECISION = 0.8
 #: The lowest critical precision of any one held round. With fourteen rounds the rules alone
 #: read one (round 27) at 0.73: no gate keeps every round at 0.8, so the pooled precision
-#: keeps the issue's 0.8 and no round may fall below this.
+#: keeps the issue's 0.8 and no round may fall below this, or below the rules' own reading
+#: of it where that is lower (session 13: the rules alone read round 51, a northeastern
+#: winter, at 0.69; the model must not make it worse).
 MIN_ROUND_PRECISION = 0.75
 #: The lowest veto threshold searched.
 VETO_FLOOR = 0.75
@@ -297,7 +303,9 @@ class Simulated:
 
     recall: float
     precision: float
-    worst_precision: float
+    #: the least of each round's precision less its floor (``MIN_ROUND_PRECISION``, or
+    #: the rules' own precision on the round where that is lower): below 0, a round fell.
+    worst_margin: float
     hazard_recall: float
     hazard_precision: float
     hazards_as_critical: int
@@ -320,10 +328,12 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
     vetoed = urgent = 0
     worst = 1.0
     for members in rounds:
-        round_flagged = round_right = 0
+        round_flagged = round_right = rules_flagged = rules_right = 0
         for held in members:
             critical, hazard = gate(held, t)
             is_critical = held.label == "critical"
+            rules_flagged += held.rules_critical
+            rules_right += held.rules_critical and is_critical
             wanted += is_critical
             if critical:
                 round_flagged += 1
@@ -340,11 +350,12 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
                 urgent += held.label == "urgent"
             right += critical and is_critical
         flagged += round_flagged
-        worst = min(worst, round_right / round_flagged if round_flagged else 1.0)
+        floor = min(MIN_ROUND_PRECISION, rules_right / rules_flagged if rules_flagged else 1.0)
+        worst = min(worst, (round_right / round_flagged if round_flagged else 1.0) - floor)
     return Simulated(
         recall=right / wanted if wanted else 1.0,
         precision=right / flagged if flagged else 1.0,
-        worst_precision=worst,
+        worst_margin=worst,
         hazard_recall=kept / hazards if hazards else 1.0,
         hazard_precision=read_right / read if read else 1.0,
         hazards_as_critical=wrong,
@@ -380,11 +391,7 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
             add=add, add_over_hazard=over, veto=veto, hazard=hazard, veto_over_event=over_event
         )
         s = simulate(rounds, t)
-        if (
-            s.precision < MIN_PRECISION
-            or s.worst_precision < MIN_ROUND_PRECISION
-            or s.hazard_precision < MIN_PRECISION
-        ):
+        if s.precision < MIN_PRECISION or s.worst_margin < 0 or s.hazard_precision < MIN_PRECISION:
             continue
         # Fewest emergencies caught and vetoed into hazards (they wait days: the worst
         # error), then the fewest emergencies missed and hazards flagged critical counted
@@ -412,7 +419,7 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
     if best is None:
         raise SystemExit(
             "danger_model: no thresholds keep precision >= 0.8 over the held rounds and "
-            f">= {MIN_ROUND_PRECISION} in each"
+            f">= {MIN_ROUND_PRECISION} (or the rules' own) in each"
         )
     return best[1], best[2]
 

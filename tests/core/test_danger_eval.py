@@ -314,6 +314,71 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.533,
     },
+    # 2026-12-05, session 13: blind rounds 45-53, each scored once with session 13's
+    # rules (/work/coord/s13 in that session), joined the set at that session's end.
+    "holdout round 45": {
+        "critical_recall": 0.835,
+        "critical_precision": 0.763,
+        "hazard_recall": 0.546,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.574,
+    },
+    "holdout round 46": {
+        "critical_recall": 0.778,
+        "critical_precision": 0.766,
+        "hazard_recall": 0.583,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 47": {
+        "critical_recall": 0.873,
+        "critical_precision": 0.786,
+        "hazard_recall": 0.622,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.581,
+    },
+    "holdout round 48": {
+        "critical_recall": 0.810,
+        "critical_precision": 0.803,
+        "hazard_recall": 0.646,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.689,
+    },
+    "holdout round 49": {
+        "critical_recall": 0.817,
+        "critical_precision": 0.824,
+        "hazard_recall": 0.543,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 50": {
+        "critical_recall": 0.754,
+        "critical_precision": 0.748,
+        "hazard_recall": 0.481,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.515,
+    },
+    "holdout round 51": {
+        "critical_recall": 0.688,
+        "critical_precision": 0.694,
+        "hazard_recall": 0.340,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.559,
+    },
+    "holdout round 52": {
+        "critical_recall": 0.883,
+        "critical_precision": 0.837,
+        "hazard_recall": 0.615,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.525,
+    },
+    "holdout round 53": {
+        "critical_recall": 0.865,
+        "critical_precision": 0.858,
+        "hazard_recall": 0.735,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.516,
+    },
 }
 
 
@@ -499,7 +564,7 @@ def test_a_training_round_never_falls_below_the_rules_first_score(
 # event in the text's own words only when very sure (veto_over_event), so even on what it
 # saw a few hazards stay critical. Floors just under the figures the shipped table
 # reached (2026-12-05, session 13: C = 64, trained with every tune round and blind rounds
-# 6-44 after their first score, thresholds chosen by leave one round out over twenty
+# 6-53 after their first score, thresholds chosen by leave one round out over 29
 # blind rounds, a doubtful critical reading checked by the duty room first): critical
 # recall, critical precision, hazards as hazards, most hazards routed as critical.
 SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
@@ -509,7 +574,7 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tune round 10": (0.99, 0.99, 0.99, 0),
     "tune round 12": (0.99, 0.84, 0.99, 0),
     "tune round 13": (0.99, 0.87, 0.98, 0),
-    "tune round 14": (0.99, 0.8, 0.97, 0),
+    "tune round 14": (0.98, 0.8, 0.97, 0),
     "tune round 17": (0.99, 0.82, 0.97, 0),
     "tune round 18": (0.99, 0.86, 0.99, 0),
     "tune round 19": (0.99, 0.85, 0.99, 0),
@@ -521,7 +586,7 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tune round 29": (0.99, 0.81, 0.98, 0),
     "tune round 30": (0.99, 0.83, 0.99, 0),
     "tune round 31": (0.98, 0.83, 0.99, 0),
-    "tune round 39": (0.99, 0.85, 0.98, 0),
+    "tune round 39": (0.99, 0.84, 0.97, 0),
     "tune round 40": (0.99, 0.8, 0.98, 0),
     "tune round 41": (0.99, 0.79, 0.96, 0),
     "holdout round 1": (0.99, 0.97, 0.99, 0),
@@ -529,25 +594,34 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 3": (0.99, 0.97, 0.99, 0),
     "holdout round 4": (0.99, 0.95, 0.99, 0),
     "holdout round 6": (0.99, 0.89, 0.99, 0),
-    "holdout round 7": (0.99, 0.88, 0.99, 0),
-    "holdout round 9": (0.99, 0.87, 0.99, 0),
+    "holdout round 7": (0.99, 0.87, 0.99, 0),
+    "holdout round 9": (0.99, 0.87, 0.98, 0),
     "holdout round 11": (0.99, 0.85, 0.99, 0),
-    "holdout round 15": (0.99, 0.85, 0.99, 0),
+    "holdout round 15": (0.99, 0.84, 0.98, 0),
     "holdout round 16": (0.99, 0.81, 0.98, 0),
-    "holdout round 24": (0.99, 0.83, 0.98, 0),
+    "holdout round 24": (0.99, 0.83, 0.97, 0),
     "holdout round 25": (0.99, 0.83, 0.99, 0),
     "holdout round 26": (0.99, 0.87, 0.99, 0),
     "holdout round 27": (0.99, 0.8, 0.98, 0),
-    "holdout round 32": (0.99, 0.83, 0.99, 0),
+    "holdout round 32": (0.99, 0.82, 0.97, 0),
     "holdout round 33": (0.99, 0.88, 0.99, 0),
     "holdout round 34": (0.99, 0.81, 0.98, 0),
-    "holdout round 35": (0.99, 0.83, 0.97, 0),
+    "holdout round 35": (0.99, 0.84, 0.97, 0),
     "holdout round 36": (0.99, 0.85, 0.98, 0),
     "holdout round 37": (0.99, 0.86, 0.98, 0),
-    "holdout round 38": (0.99, 0.82, 0.98, 0),
+    "holdout round 38": (0.99, 0.83, 0.99, 0),
     "holdout round 42": (0.99, 0.85, 0.98, 0),
     "holdout round 43": (0.99, 0.85, 0.98, 0),
-    "holdout round 44": (0.99, 0.86, 0.98, 0),
+    "holdout round 44": (0.99, 0.86, 0.99, 0),
+    "holdout round 45": (0.99, 0.86, 0.98, 0),
+    "holdout round 46": (0.98, 0.85, 0.99, 0),
+    "holdout round 47": (0.99, 0.85, 0.98, 0),
+    "holdout round 48": (0.99, 0.85, 0.99, 0),
+    "holdout round 49": (0.99, 0.88, 0.99, 0),
+    "holdout round 50": (0.99, 0.83, 0.97, 0),
+    "holdout round 51": (0.97, 0.79, 0.95, 0),
+    "holdout round 52": (0.99, 0.89, 0.99, 0),
+    "holdout round 53": (0.99, 0.89, 0.99, 0),
     "holdout": (0.99, 0.85, 0.98, 0),
 }
 
