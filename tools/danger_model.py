@@ -252,7 +252,7 @@ class Routed:
 
 def route_figures(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Routed:
     """The second stage's figures for thresholds ``t`` over every held round."""
-    sure = replace(t, doubt=OFF, sure=0.0)
+    unchecked = replace(t, doubt=OFF, sure=0.0)
     hazards = doubted = others = kept = 0
     for members in rounds:
         for held in members:
@@ -261,7 +261,7 @@ def route_figures(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Routed:
                 hazards += runs
             elif held.label == "critical":
                 kept += runs
-                doubted += routed(held, sure) and not runs
+                doubted += routed(held, unchecked) and not runs
             else:
                 others += runs
     return Routed(hazards, doubted, others, kept)
@@ -322,18 +322,26 @@ class Simulated:
     hazards_kept: int
 
 
-def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
-    """The gate with thresholds ``t`` over every held round."""
+def round_floors(rounds: Sequence[Sequence[Held]]) -> list[float]:
+    """Each held round's lowest precision: ``MIN_ROUND_PRECISION``, or the rules' own."""
+    floors = []
+    for members in rounds:
+        flagged = sum(held.rules_critical for held in members)
+        right = sum(held.rules_critical and held.label == "critical" for held in members)
+        floors.append(min(MIN_ROUND_PRECISION, right / flagged if flagged else 1.0))
+    return floors
+
+
+def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds, floors: Sequence[float]) -> Simulated:
+    """The gate with thresholds ``t`` over every held round (``floors``: :func:`round_floors`)."""
     wanted = flagged = right = hazards = kept = read = read_right = wrong = lost = 0
     vetoed = urgent = 0
     worst = 1.0
-    for members in rounds:
-        round_flagged = round_right = rules_flagged = rules_right = 0
+    for members, floor in zip(rounds, floors, strict=True):
+        round_flagged = round_right = 0
         for held in members:
             critical, hazard = gate(held, t)
             is_critical = held.label == "critical"
-            rules_flagged += held.rules_critical
-            rules_right += held.rules_critical and is_critical
             wanted += is_critical
             if critical:
                 round_flagged += 1
@@ -350,7 +358,6 @@ def simulate(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Simulated:
                 urgent += held.label == "urgent"
             right += critical and is_critical
         flagged += round_flagged
-        floor = min(MIN_ROUND_PRECISION, rules_right / rules_flagged if rules_flagged else 1.0)
         worst = min(worst, (round_right / round_flagged if round_flagged else 1.0) - floor)
     return Simulated(
         recall=right / wanted if wanted else 1.0,
@@ -375,6 +382,8 @@ def _grid(start: float, stop: float, step: float) -> list[float]:
 def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
     """The thresholds the held rounds favour (see the module docstring, step 2)."""
     best: tuple[tuple[float, ...], Thresholds, Simulated] | None = None
+    # The floors hang on the rules' decisions alone: once, not per candidate.
+    floors = round_floors(rounds)
     for add, over, veto, hazard, over_event in itertools.product(
         _grid(0.3, 0.95, 0.05),
         [*_grid(0.8, 0.95, 0.05), 0.98, OFF],
@@ -390,7 +399,7 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
         t = Thresholds(
             add=add, add_over_hazard=over, veto=veto, hazard=hazard, veto_over_event=over_event
         )
-        s = simulate(rounds, t)
+        s = simulate(rounds, t, floors)
         if s.precision < MIN_PRECISION or s.worst_margin < 0 or s.hazard_precision < MIN_PRECISION:
             continue
         # Fewest emergencies caught and vetoed into hazards (they wait days: the worst

@@ -500,6 +500,23 @@ def _src(doc: Mapping[str, Any]) -> Src:
     return None
 
 
+def _decided_before(t: datetime, src: Src, at: datetime, srcs: tuple[Src, ...]) -> bool:
+    """Was the disposition at ``t`` (read at ``src``) decided no later than those at
+    ``at`` (read at ``srcs``)?
+
+    A disposition's ``at`` is the clock of the record it answers: a report re-keyed to
+    its village's partition keeps its first record's time, so it may be decided after
+    dispositions with a later ``at``. Two dispositions of one partition of the
+    dispositions topic were written in the order they were decided: for those the
+    offsets tell, for the others the times.
+    """
+    if src is not None:
+        for other in srcs:
+            if other is not None and other[0] == src[0]:
+                return src[1] < other[1]
+    return t <= at
+
+
 def _when(text: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text))
@@ -565,23 +582,11 @@ class _History:
                 self.states[case].append((at, str(d["state"]), src))
 
     def state_at(self, case: str, at: datetime, srcs: tuple[Src, ...] = ()) -> str | None:
-        """``case``'s state when dispositions at ``at`` (read at ``srcs``) were decided.
-
-        A disposition's ``at`` is the clock of the record it answers: a report re-keyed
-        to its village's partition keeps its first record's time, so it may be decided
-        after dispositions with a later ``at``. Two dispositions of one partition of the
-        dispositions topic were written in the order they were decided: for those the
-        offsets tell, for the others the times.
-        """
-
-        def earlier(t: datetime, other: Src) -> bool:
-            if other is not None:
-                for src in srcs:
-                    if src is not None and src[0] == other[0]:
-                        return other[1] < src[1]
-            return t <= at
-
-        before = [(t, s) for t, s, other in self.states.get(case, ()) if earlier(t, other)]
+        """``case``'s state when dispositions at ``at`` (read at ``srcs``) were decided
+        (:func:`_decided_before`)."""
+        before = [
+            (t, s) for t, s, src in self.states.get(case, ()) if _decided_before(t, src, at, srcs)
+        ]
         return max(before)[1] if before else None
 
 
@@ -604,21 +609,14 @@ def _merge_radius(category: str) -> float | None:
 
 
 def _beyond_radius(history: _History, here: str, there: str) -> bool:
-    """Are the two cases farther apart than the merge radius of the one opened later?
-
-    Later in the order the two were decided: a dispatch's ``at`` is the clock of the
-    record it answers (a re-keyed report keeps its first record's), so two dispatches
-    read from one partition of the dispositions topic are ordered by offset.
-    """
+    """Are the two cases farther apart than the merge radius of the one opened later
+    (in the order the two dispatches were decided: :func:`_decided_before`)?"""
     x, y = history.place.get(here), history.place.get(there)
     first, second = history.opened_at.get(here), history.opened_at.get(there)
     if x is None or y is None or first is None or second is None:
         return False
     (at_here, src_here), (at_there, src_there) = first, second
-    if src_here is not None and src_there is not None and src_here[0] == src_there[0]:
-        later = there if src_there[1] > src_here[1] else here
-    else:
-        later = there if at_there > at_here else here
+    later = here if _decided_before(at_there, src_there, at_here, (src_here,)) else there
     category = history.category.get(later)
     radius = _merge_radius(category) if category is not None else None
     return radius is not None and haversine_m(*x, *y) > radius
