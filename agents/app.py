@@ -289,6 +289,9 @@ class GridflowApp:
         async def tick() -> None:
             for partition in range(self.settings.partitions):
                 await self.commands.send(value=TICK, partition=partition)
+            # A leader whose timer stalls still reports itself the leader: only this
+            # count standing still shows that no deadline is being checked.
+            self.metrics.tick_sent()
 
         if self.settings.heap_sweep_s > 0:
 
@@ -352,6 +355,9 @@ class GridflowApp:
         self._observe_rules()
         self.metrics.set_open_cases(self.pipeline.open_cases_by_tier())
         self.metrics.set_ready(self.is_ready())
+        # The tick timer runs on Faust's leader only; a group without one escalates
+        # nothing and logs nothing, so every worker says whether it is the one.
+        self.metrics.set_tick_leader(self.app.is_leader())
         self.metrics.set_recovery_progress(self.recovery_progress())
         ends = self.engine.rules.coverage_ends(datetime.now(UTC))
         self.metrics.set_calendar_covered_until(ends.timestamp())

@@ -269,6 +269,18 @@ class Metrics:
             "Partitions actively assigned to this worker.",
             registry=r,
         )
+        self.tick_leader = Gauge(
+            "gridflow_sla_tick_leader",
+            "1 on the worker that sends the SLA ticks (Faust's leader), else 0. Summed over "
+            "the workers it should be 1; 0 means no SLA deadline is checked anywhere.",
+            registry=r,
+        )
+        self.ticks_sent = Counter(
+            "gridflow_sla_ticks_sent_total",
+            "SLA tick rounds this worker sent (a tick into every partition of the commands "
+            "topic), one per tick interval in which it was the leader.",
+            registry=r,
+        )
         self.calendar_covered_until = Gauge(
             "gridflow_calendar_covered_until_timestamp_seconds",
             "End (Unix time) of the days whose official holidays and make-up workdays are "
@@ -338,9 +350,11 @@ class Metrics:
                 self.open_cases.labels(tier=tier, sla_state=state)
             for action in DISPOSITION_ACTIONS:
                 self.dispositions.labels(action=action, tier=tier)
-        # 0 until the worker says otherwise: a fresh worker is neither ready nor recovered.
+        # 0 until the worker says otherwise: a fresh worker is neither ready nor recovered,
+        # nor the tick leader.
         self.ready.set(0)
         self.recovery_progress.set(0)
+        self.tick_leader.set(0)
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -465,6 +479,14 @@ class Metrics:
         """Count ``count`` SLA breaches (the top tier ran out of time)."""
         self._inc(self.sla_breaches, (), count)
 
+    def tick_sent(self) -> None:
+        """Count one round of SLA ticks sent into every partition of the commands topic.
+
+        Deadlines move only when ticks arrive: a leader whose timer stalls still reports
+        ``gridflow_sla_tick_leader`` 1, and only this counter standing still shows it.
+        """
+        self._inc(self.ticks_sent, ())
+
     def report_silenced(self, silence: str) -> None:
         """Count one report that joined the known-matter case of ``silence``."""
         self._inc(self.silenced, (silence,))
@@ -534,6 +556,15 @@ class Metrics:
     def set_ready(self, ready: bool) -> None:
         """Say whether the worker is recovered and processing (the ``/readyz`` answer)."""
         self.ready.set(1 if ready else 0)
+
+    def set_tick_leader(self, leader: bool) -> None:
+        """Say whether this worker is Faust's leader, the one worker that sends SLA ticks.
+
+        The tick timer runs on the leader only: when no worker is the leader, no case
+        escalates or is warned anywhere and nothing else says so. Every worker reports,
+        so the sum over the workers is the number of tick senders (it should be 1).
+        """
+        self.tick_leader.set(1 if leader else 0)
 
     def set_calendar_covered_until(self, timestamp: float) -> None:
         """The end of the holiday calendar's known days (alerted on 30 days ahead)."""

@@ -28,16 +28,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until(
-    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    explain: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` at the deadline."""
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` at the deadline.
+
+    ``explain`` adds what the processes said (metrics, log tails) to the failure: a
+    timeout seen once in CI is otherwise a bare line with nothing to read.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            message = f"timed out after {timeout:.0f} s waiting for {what}"
+            if explain is not None:
+                message += "\n" + explain()
+            raise AssertionError(message)
         time.sleep(interval)
 
 
@@ -138,6 +149,11 @@ class WorkerProcess:
             if all(f'{k}="{v}"' in head for k, v in labels.items()):
                 total += float(value)
         return total
+
+    def explain(self, *metrics: str, lines: int = 40) -> str:
+        """The named metrics' values and the log's tail: what a timed-out wait prints."""
+        values = ", ".join(f"{m}={self.metric(m):g}" for m in metrics)
+        return f"--- worker {self.name}: {values}\n{self.log_tail(lines)}"
 
     def log_tail(self, lines: int = 60) -> str:
         try:

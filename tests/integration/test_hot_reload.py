@@ -145,6 +145,17 @@ def test_a_bundle_that_does_not_match_its_version_is_refused_and_the_rules_stay(
         120,
         "both workers to refuse the bundle",
         interval=0.2,
+        # Workers read grid.rules before deciding a batch; an idle worker's batches are
+        # the leader's SLA ticks, so a wait that times out says who was sending them.
+        explain=lambda: "\n".join(
+            w.explain(
+                "gridflow_rules_reload_failures_total",
+                "gridflow_sla_tick_leader",
+                "gridflow_sla_ticks_sent_total",
+                "gridflow_assigned_partitions",
+            )
+            for w in workers
+        ),
     )
     assert [in_force(w) for w in workers] == [base, base]
     assert "refused" in workers[0].log_tail(400)

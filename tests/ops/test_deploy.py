@@ -207,6 +207,7 @@ def test_the_required_alerts_exist() -> None:
         "GridflowAllWorkersDown",
         "GridflowWorkerNotReady",
         "GridflowEscalationSpike",
+        "GridflowNoTickLeader",
     } <= names
 
 

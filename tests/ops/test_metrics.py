@@ -31,6 +31,8 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "gridflow_recovery_progress_ratio": ("gauge", ()),
     "gridflow_ready": ("gauge", ()),
     "gridflow_assigned_partitions": ("gauge", ()),
+    "gridflow_sla_tick_leader": ("gauge", ()),
+    "gridflow_sla_ticks_sent_total": ("counter", ()),
     "gridflow_batch_size": ("histogram", ()),
     "gridflow_handler_seconds": ("histogram", ("agent",)),
     "gridflow_build_info": ("gauge", ("version", "rules_version")),
@@ -68,6 +70,8 @@ def exercised() -> Metrics:
     m.set_assigned_partitions(4)
     m.set_recovery_progress(0.5)
     m.set_ready(True)
+    m.set_tick_leader(True)
+    m.tick_sent()
     m.set_build_info("0.1.0", "2024-06-01")
     m.set_calendar_covered_until(1_798_732_800.0)
     m.set_rules_in_force("57f6d6039cfb", "2026-12", 2)
@@ -220,3 +224,17 @@ def test_ready_and_handler_timer() -> None:
     with m.time_handler("feedback"):
         pass
     assert sample(m, "gridflow_handler_seconds_count", agent="feedback") == 1
+
+
+def test_tick_leader_starts_at_zero_and_ticks_count_rounds() -> None:
+    m = Metrics()
+    # Summed over the workers it should be 1: a fresh worker must not count as a leader.
+    assert sample(m, "gridflow_sla_tick_leader") == 0
+    assert sample(m, "gridflow_sla_ticks_sent_total") == 0
+    m.set_tick_leader(True)
+    m.tick_sent()
+    m.tick_sent()
+    assert sample(m, "gridflow_sla_tick_leader") == 1
+    assert sample(m, "gridflow_sla_ticks_sent_total") == 2
+    m.set_tick_leader(False)
+    assert sample(m, "gridflow_sla_tick_leader") == 0
