@@ -379,6 +379,51 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 5,
         "urgent_on_wall_clock": 0.516,
     },
+    # 2026-12-06, session 14: blind rounds 57-62 (2,100 reports by six more authors),
+    # each scored once with session 13's rules and table (with the table: 0.975 / 0.886 /
+    # 0.918 / 9 over the six), joined the set the same day.
+    "holdout round 57": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.840,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.533,
+    },
+    "holdout round 58": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.875,
+        "hazard_recall": 0.640,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 59": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.820,
+        "hazard_recall": 0.760,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 60": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.885,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 61": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.890,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 62": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.805,
+        "hazard_recall": 0.590,
+        "hazards_as_critical": 12,
+        "urgent_on_wall_clock": 0.617,
+    },
 }
 
 
