@@ -47,6 +47,7 @@ import argparse
 import hashlib
 import itertools
 import math
+import pickle
 import subprocess
 import sys
 from collections import Counter
@@ -487,20 +488,59 @@ def _is_blind(report: Report, number: int) -> bool:
     return report.split == "holdout" and report.round == number
 
 
+def held_rounds(
+    reports: Sequence[Report],
+    assessor: Assessor,
+    outcomes: dict[int, danger_eval.Outcome],
+    *,
+    c: float,
+    keep: int,
+    cache: Path | None = None,
+) -> tuple[dict[int, Fitted], list[list[Held]]]:
+    """Each blind round's held-out model and held reports.
+
+    Fitting a model per round is most of a run's time, and a model depends only on the
+    set, ``c``, ``keep`` and which rounds are held: ``cache`` is a directory where the
+    models are kept under a name hashing those, so trying another search key or a
+    lexicon change (the held reports are read again with the rules each run) takes
+    minutes instead of fitting every model again.
+    """
+    path: Path | None = None
+    models: dict[int, Fitted] = {}
+    if cache is not None:
+        digest = hashlib.sha256(repr((c, keep, BLIND_ROUNDS)).encode())
+        for report in reports:
+            digest.update(report.model_dump_json().encode())
+        path = cache / f"models-{digest.hexdigest()[:16]}.pickle"
+        if path.exists():
+            print(f"held-out models read from {path}", file=sys.stderr)
+            models = pickle.loads(path.read_bytes())
+    rounds: list[list[Held]] = []
+    for number in BLIND_ROUNDS:
+        if number not in models:
+            print(f"fitting the model without round {number}", file=sys.stderr)
+            models[number] = fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
+        members = [r for r in reports if _is_blind(r, number)]
+        rounds.append(hold(members, outcomes, assessor, models[number].model))
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(models))
+    return models, rounds
+
+
 def leave_one_round_out(
-    reports: Sequence[Report], assessor: Assessor, *, c: float, keep: int
+    reports: Sequence[Report],
+    assessor: Assessor,
+    *,
+    c: float,
+    keep: int,
+    cache: Path | None = None,
 ) -> Thresholds:
     """Print the held rounds' table; return the chosen thresholds."""
     rules = assessor.lexicon
     blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
     outcomes = {r.line: assessor.outcome(r) for r in blind}
-    models: dict[int, Fitted] = {}
-    rounds: list[list[Held]] = []
-    for number in BLIND_ROUNDS:
-        fitted = fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
-        models[number] = fitted
-        members = [r for r in reports if _is_blind(r, number)]
-        rounds.append(hold(members, outcomes, assessor, fitted.model))
+    models, rounds = held_rounds(reports, assessor, outcomes, c=c, keep=keep, cache=cache)
     first, simulated = choose(rounds)
     thresholds, doubted = choose_doubt(rounds, first)
     print(
@@ -613,6 +653,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--C", dest="c", type=float, default=64.0, help="inverse regularisation")
     parser.add_argument("--keep", type=int, default=6000, help="top n-grams kept per model")
     parser.add_argument("--loro-only", action="store_true", help="print the table, write nothing")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep the held-out models here and reuse them while the set and rules are unchanged",
+    )
     args = parser.parse_args(argv)
     try:
         import sklearn
@@ -621,7 +667,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     reports = danger_eval.read_reports(args.file)
     assessor = Assessor(args.rules, model=False)
-    thresholds = leave_one_round_out(reports, assessor, c=args.c, keep=args.keep)
+    thresholds = leave_one_round_out(reports, assessor, c=args.c, keep=args.keep, cache=args.cache)
     if args.loro_only:
         return 0
     fitted = fit(reports, c=args.c, keep=args.keep)

@@ -164,10 +164,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999994, 0.0000000),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000709, 0.9999336),
-    ("路灯不亮了", 0.0009478, 0.0002809),
-    ("河边有个娃儿在水里扑腾", 0.9972727, 0.0018540),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999997, 0.0000000),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000524, 0.9999281),
+    ("路灯不亮了", 0.0008865, 0.0004499),
+    ("河边有个娃儿在水里扑腾", 0.9965936, 0.0018294),
 ]
 
 
@@ -185,7 +185,7 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     assert (
         trained_on["thresholds_from"] == "leave one round out: holdout rounds "
         "6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44, "
-        "45, 46, 47, 48, 49, 50, 51, 52, 53"
+        "45, 46, 47, 48, 49, 50, 51, 52, 53, 57, 58, 59, 60, 61, 62"
     )
     assert 1000 <= len(model) <= 50_000
 
