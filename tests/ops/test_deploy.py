@@ -208,6 +208,7 @@ def test_the_required_alerts_exist() -> None:
         "GridflowWorkerNotReady",
         "GridflowEscalationSpike",
         "GridflowNoTickLeader",
+        "GridflowSLATicksStalled",
     } <= names
 
 
