@@ -495,22 +495,21 @@ def held_rounds(
     *,
     c: float,
     keep: int,
+    set_sha256: str,
     cache: Path | None = None,
 ) -> tuple[dict[int, Fitted], list[list[Held]]]:
     """Each blind round's held-out model and held reports.
 
     Fitting a model per round is most of a run's time, and a model depends only on the
-    set, ``c``, ``keep`` and which rounds are held: ``cache`` is a directory where the
-    models are kept under a name hashing those, so trying another search key or a
-    lexicon change (the held reports are read again with the rules each run) takes
-    minutes instead of fitting every model again.
+    set (``set_sha256``: its file's digest), ``c``, ``keep`` and which rounds are held:
+    ``cache`` is a directory where the models are kept under a name hashing those, so
+    trying another search key or a lexicon change (the held reports are read again with
+    the rules each run) takes minutes instead of fitting every model again.
     """
     path: Path | None = None
     models: dict[int, Fitted] = {}
     if cache is not None:
-        digest = hashlib.sha256(repr((c, keep, BLIND_ROUNDS)).encode())
-        for report in reports:
-            digest.update(report.model_dump_json().encode())
+        digest = hashlib.sha256(repr((set_sha256, c, keep, BLIND_ROUNDS)).encode())
         path = cache / f"models-{digest.hexdigest()[:16]}.pickle"
         if path.exists():
             print(f"held-out models read from {path}", file=sys.stderr)
@@ -534,13 +533,16 @@ def leave_one_round_out(
     *,
     c: float,
     keep: int,
+    set_sha256: str,
     cache: Path | None = None,
 ) -> Thresholds:
     """Print the held rounds' table; return the chosen thresholds."""
     rules = assessor.lexicon
     blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
     outcomes = {r.line: assessor.outcome(r) for r in blind}
-    models, rounds = held_rounds(reports, assessor, outcomes, c=c, keep=keep, cache=cache)
+    models, rounds = held_rounds(
+        reports, assessor, outcomes, c=c, keep=keep, cache=cache, set_sha256=set_sha256
+    )
     first, simulated = choose(rounds)
     thresholds, doubted = choose_doubt(rounds, first)
     print(
@@ -657,7 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cache",
         type=Path,
         default=None,
-        help="keep the held-out models here and reuse them while the set and rules are unchanged",
+        help="keep the held-out models here and reuse them while the set, --C, --keep and the "
+        "blind rounds are unchanged (the rules are read again each run)",
     )
     args = parser.parse_args(argv)
     try:
@@ -667,7 +670,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     reports = danger_eval.read_reports(args.file)
     assessor = Assessor(args.rules, model=False)
-    thresholds = leave_one_round_out(reports, assessor, c=args.c, keep=args.keep, cache=args.cache)
+    # One digest of the set: the models' cache key and the table's header.
+    set_sha256 = hashlib.sha256(args.file.read_bytes()).hexdigest()
+    thresholds = leave_one_round_out(
+        reports, assessor, c=args.c, keep=args.keep, cache=args.cache, set_sha256=set_sha256
+    )
     if args.loro_only:
         return 0
     fitted = fit(reports, c=args.c, keep=args.keep)
@@ -675,7 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = sorted({(r.split, r.round) for r in reports})
     trained_on = {
         "file": args.file.name,
-        "sha256": hashlib.sha256(args.file.read_bytes()).hexdigest(),
+        "sha256": set_sha256,
         "date": _set_date(args.file),
         "reports": len(reports),
         "rounds": {
