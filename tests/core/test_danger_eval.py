@@ -424,6 +424,31 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 12,
         "urgent_on_wall_clock": 0.617,
     },
+    # 2026-12-06, session 14: blind rounds 63-65 (1,050 reports by three more authors),
+    # each scored once with session 14's rules and table (with the table: 0.992 / 0.903 /
+    # 0.910 / 3 over the three), kept in tools/danger_blind/ and joined the set in session
+    # 15.
+    "holdout round 63": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.848,
+        "hazard_recall": 0.610,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 64": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.888,
+        "hazard_recall": 0.660,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 65": {
+        "critical_recall": 0.816,
+        "critical_precision": 0.850,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.600,
+    },
 }
 
 
