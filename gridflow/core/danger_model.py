@@ -53,7 +53,7 @@ MAX_N = max(SIZES)
 _HEADER_FIELDS = frozenset({"format", "features", "bias", "thresholds", "trained_on", "n_grams"})
 _THRESHOLD_FIELDS = frozenset({"add", "add_over_hazard", "veto", "hazard"})
 #: Thresholds a table may leave out (added after the format's first tables: off there).
-_OPTIONAL_THRESHOLDS = frozenset({"veto_over_event", "doubt", "sure"})
+_OPTIONAL_THRESHOLDS = frozenset({"veto_over_event", "doubt", "sure", "unsure"})
 #: A threshold above 1 turns that part of the gate off.
 OFF = 1.5
 _FEATURES = (
@@ -110,6 +110,15 @@ class Thresholds:
     #: ``add_over_hazard``) runs as a critical incident; below it that flag goes to the
     #: duty room first. 0 in older tables: every such flag ran critical.
     sure: float = 0.0
+    #: P(critical) under which a critical reading the model did not veto is checked first
+    #: whatever P(hazard) is: the rules read danger now in a report the classifier placed
+    #: from its text, and the model all but rules it out, so the duty room looks before
+    #: the county is called out (most such reports are hazards, urgent matters or routine
+    #: text with an alarming word). Not for a sender's own code (a camera's alarm type):
+    #: the model reads only the text. Its cost is an emergency the model misreads waiting
+    #: the duty room's minutes; the trainer weighs both (``HAZARD_ROUTED``). 0 in older
+    #: tables: never.
+    unsure: float = 0.0
 
 
 class DangerModel:
@@ -230,6 +239,9 @@ class DangerModel:
         if thresholds.get("doubt", OFF) < OFF and thresholds["doubt"] > thresholds["veto"]:
             # Checked first only below a veto: above it the report is a hazard.
             raise ConfigLoadError(path, 1, "threshold doubt must be at most veto (or off)")
+        if thresholds.get("unsure", 0.0) >= 1.0:
+            # At 1 or over every critical reading would wait for the duty room.
+            raise ConfigLoadError(path, 1, "threshold unsure must be below 1 (0 turns it off)")
         weights: dict[str, tuple[float, float]] = {}
         for number, line in enumerate(lines[1:], start=2):
             row = _json(path, number, line)
@@ -281,6 +293,7 @@ class DangerModel:
                 "veto_over_event": thresholds.veto_over_event,
                 "doubt": thresholds.doubt,
                 "sure": thresholds.sure,
+                "unsure": thresholds.unsure,
             },
             "trained_on": dict(trained_on),
             "n_grams": n_grams,

@@ -130,9 +130,11 @@ def assess_report(
       read neither (``Assessment.opinion`` says which);
     * and what runs as a critical incident (the county called out, the city told) is
       what both are sure of: a critical reading the model half takes for a hazard
-      (P(hazard) >= ``doubt``) and is not ``sure`` of (P(critical)), unless its sender
-      marked it critical, and the model's own flag below ``sure``, go to the duty room
-      first (险情待核实, minutes on the wall clock).
+      (P(hazard) >= ``doubt``) and is not ``sure`` of (P(critical)), or all but rules
+      out in a report the classifier placed from its text (P(critical) < ``unsure``),
+      unless its sender marked it critical, and the
+      model's own flag below ``sure``, go to the duty room first (险情待核实, minutes on
+      the wall clock).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -205,15 +207,19 @@ def assess_report(
             )
             return vetoed._replace(opinion="vetoed")
         if (
-            chance_hazard >= limits.doubt
-            and chance_critical < limits.sure
+            (
+                (chance_hazard >= limits.doubt and chance_critical < limits.sure)
+                or (classified_by is not None and chance_critical < limits.unsure)
+            )
             and found.severity is Severity.CRITICAL
             and event.severity is not Severity.CRITICAL
         ):
-            # Half a hazard by the model's reading, and not sure of danger now: the duty
-            # room looks before the county is called out and the city told (an emergency
-            # waits minutes, not days). A sender's own 特急 (a 12345 operator, a
-            # department) is a person's word: it stands.
+            # Half a hazard by the model's reading and not sure of danger now, or all but
+            # sure there is none: the duty room looks before the county is called out and
+            # the city told (an emergency waits minutes, not days). A sender's own 特急 (a
+            # 12345 operator, a department) is a person's word: it stands. So is the
+            # sender's own code (a camera's fire_smoke): the model reads only the text,
+            # and "AI告警" says nothing either way.
             return _to_triage(found, catalogue, lexicon, "doubted")
         return found
     if chance_critical >= limits.add:

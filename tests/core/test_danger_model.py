@@ -97,7 +97,7 @@ LOAD_ERRORS: list[tuple[str, bytes, int | None, str]] = [
         1,
         "threshold add must be a number in [0, 1.5]",
     ),
-    ("an unknown threshold", _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "vet": 0.9}), ROWS), 1, "may hold ['doubt', 'sure', 'veto_over_event']"),
+    ("an unknown threshold", _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "vet": 0.9}), ROWS), 1, "may hold ['doubt', 'sure', 'unsure', 'veto_over_event']"),
     (
         "a veto over an event below the veto",
         _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "veto_over_event": 0.7}), ROWS),
@@ -109,6 +109,12 @@ LOAD_ERRORS: list[tuple[str, bytes, int | None, str]] = [
         _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "doubt": 0.85}), ROWS),
         1,
         "threshold doubt must be at most veto (or off)",
+    ),
+    (
+        "an unsure that would doubt every critical reading",
+        _lines(_header(thresholds={"add": 0.5, "add_over_hazard": 0.9, "veto": 0.8, "hazard": 0.7, "unsure": 1.0}), ROWS),
+        1,
+        "threshold unsure must be below 1 (0 turns it off)",
     ),
     ("a row not a list", _lines(_header(), [*ROWS[:2], {"隐患": 1}]), 4, "a weight row is [n-gram"),
     ("a weight not a number", _lines(_header(), [*ROWS[:2], ["隐患", "1", 0]]), 4, "a weight row is"),
@@ -150,6 +156,7 @@ def test_a_table_from_before_the_duty_room_check_runs_every_critical_reading_cri
     model = DangerModel.load(_write(tmp_path / MODEL_FILE, header, ROWS))
     assert model.thresholds.doubt > 1  # no critical reading doubted
     assert model.thresholds.sure == 0.0  # every flag of the model's own runs critical
+    assert model.thresholds.unsure == 0.0  # nothing doubted on P(critical) alone
 
 
 def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
@@ -164,10 +171,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999997, 0.0000000),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000524, 0.9999281),
-    ("路灯不亮了", 0.0008865, 0.0004499),
-    ("河边有个娃儿在水里扑腾", 0.9965936, 0.0018294),
+    ("三楼着火了，浓烟滚滚，有人被困", 0.9999998, 0.0000000),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000521, 0.9999436),
+    ("路灯不亮了", 0.0008037, 0.0005828),
+    ("河边有个娃儿在水里扑腾", 0.9965727, 0.0017604),
 ]
 
 
@@ -185,7 +192,7 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
     assert (
         trained_on["thresholds_from"] == "leave one round out: holdout rounds "
         "6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44, "
-        "45, 46, 47, 48, 49, 50, 51, 52, 53, 57, 58, 59, 60, 61, 62"
+        "45, 46, 47, 48, 49, 50, 51, 52, 53, 57, 58, 59, 60, 61, 62, 63, 64, 65"
     )
     assert 1000 <= len(model) <= 50_000
 
@@ -237,6 +244,18 @@ DOUBTING = Thresholds(
     doubt=0.3,
     sure=0.97,
 )
+#: The same with the check on P(critical) alone: a critical reading the model gives under
+#: 0.15 goes to triage first whatever P(hazard) is.
+UNSURE = Thresholds(
+    add=0.8,
+    add_over_hazard=0.95,
+    veto=0.6,
+    hazard=0.7,
+    veto_over_event=0.95,
+    doubt=0.3,
+    sure=0.97,
+    unsure=0.15,
+)
 STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger word: asked all the same
 GUARDRAIL = "人行道护栏缺了一截，外面就是河"  # placed (BJ0203, normal), no danger word
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
@@ -287,6 +306,16 @@ DOUBT_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str
 ]  # fmt: skip
 
 
+# With the check on P(critical) alone (UNSURE): a critical reading the model all but rules
+# out is checked first even where it reads no hazard either.
+UNSURE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str | None]]] = [
+    ("a critical reading the model all but rules out, no hazard read: the duty room first", FIRE, (0.1, 0.2), ("SJ0620", "high", False, "doubted")),
+    ("at the threshold it runs critical", FIRE, (0.15, 0.2), ("SJ0401", "critical", False, None)),
+    ("the veto still comes first", BARE_FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
+    ("the model's own word is not asked about twice: no flag, nothing doubted", LIFT, (0.1, 0.1), ("SJ0803", "high", False, None)),
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def bundled() -> tuple[Catalogue, TextClassifier, DangerLexicon]:
     return Catalogue.default(), TextClassifier.default(), DangerLexicon.default()
@@ -306,8 +335,12 @@ def _event(text: str) -> GridEvent:
 
 @pytest.mark.parametrize(
     ("thresholds", "text", "chances", "expected"),
-    [(GATE, *row[1:]) for row in GATE_TABLE] + [(DOUBTING, *row[1:]) for row in DOUBT_TABLE],
-    ids=[row[0] for row in GATE_TABLE] + [f"checked first: {row[0]}" for row in DOUBT_TABLE],
+    [(GATE, *row[1:]) for row in GATE_TABLE]
+    + [(DOUBTING, *row[1:]) for row in DOUBT_TABLE]
+    + [(UNSURE, *row[1:]) for row in UNSURE_TABLE],
+    ids=[row[0] for row in GATE_TABLE]
+    + [f"checked first: {row[0]}" for row in DOUBT_TABLE]
+    + [f"unsure: {row[0]}" for row in UNSURE_TABLE],
 )
 def test_the_gate(
     bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
@@ -324,13 +357,21 @@ def test_the_gate(
         assert found.severity is not Severity.CRITICAL
 
 
+@pytest.mark.parametrize(
+    ("critical", "hazard", "thresholds"),
+    [(0.1, 0.45, DOUBTING), (0.05, 0.1, UNSURE)],
+    ids=["half a hazard", "critical all but ruled out"],
+)
 def test_a_sender_s_own_critical_is_not_doubted(
     bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+    critical: float,
+    hazard: float,
+    thresholds: Thresholds,
 ) -> None:
     # A 12345 operator's or a department's 特急 is a person's word; the model's doubt is
     # about readings of the text.
     catalogue, classifier, lexicon = bundled
-    model = Says(0.1, 0.45, DOUBTING)
+    model = Says(critical, hazard, thresholds)
     marked = _event(BARE_FIRE).model_copy(update={"severity": Severity.CRITICAL})
     found = assess_report(marked, catalogue, classifier, None, lexicon.with_model(model))
     assert (found.category.code, found.severity, found.opinion) == (
@@ -338,6 +379,27 @@ def test_a_sender_s_own_critical_is_not_doubted(
         Severity.CRITICAL,
         None,
     )
+
+
+def test_a_sender_s_own_code_is_not_doubted_on_the_text_alone(
+    bundled: tuple[Catalogue, TextClassifier, DangerLexicon],
+) -> None:
+    # A camera's fire_smoke places the report (火灾, critical by category); its text says
+    # nothing the model could read either way, so P(critical) alone does not send it to
+    # the duty room. The same words placed by the classifier would go.
+    catalogue, classifier, lexicon = bundled
+    model = Says(0.01, 0.01, UNSURE)
+    camera = _event("AI告警").model_copy(
+        update={"source_network": "video_ai", "category": "fire_smoke"}
+    )
+    found = assess_report(camera, catalogue, classifier, None, lexicon.with_model(model))
+    assert (found.category.code, found.severity, found.opinion) == (
+        "SJ0401",
+        Severity.CRITICAL,
+        None,
+    )
+    told = assess_report(_event(BARE_FIRE), catalogue, classifier, None, lexicon.with_model(model))
+    assert (told.category.code, told.opinion) == ("SJ0620", "doubted")
 
 
 def test_with_every_threshold_off_the_rules_decide_alone() -> None:
@@ -379,8 +441,18 @@ def test_a_bad_file_in_a_rules_directory_stops_the_load(tmp_path: Path) -> None:
             doubt=0.3,
             sure=0.7,
         ),
+        Thresholds(
+            add=0.5,
+            add_over_hazard=0.8,
+            veto=0.75,
+            hazard=0.5,
+            veto_over_event=0.98,
+            doubt=0.3,
+            sure=0.7,
+            unsure=0.2,
+        ),
     ],
-    ids=["without the duty room's check", "with it"],
+    ids=["without the duty room's check", "with it", "with it and on P(critical) alone"],
 )
 def test_the_trainers_simulation_decides_as_assessment_does(thresholds: Thresholds) -> None:
     # The thresholds are chosen on the simulation (tools/danger_model.py): it must flag,
