@@ -449,6 +449,52 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.600,
     },
+    # 2026-12-06, session 15: blind rounds 66-71 (2,119 reports by six more authors),
+    # each scored once with the rules and table of 722002a (with the table: 0.980 / 0.881
+    # / 0.937 / 11 over the six; session 14's table 0.987 / 0.866 / 0.913 / 9), kept in
+    # tools/danger_blind/ and joined the set the same day.
+    "holdout round 66": {
+        "critical_recall": 0.806,
+        "critical_precision": 0.748,
+        "hazard_recall": 0.667,
+        "hazards_as_critical": 15,
+        "urgent_on_wall_clock": 0.574,
+    },
+    "holdout round 67": {
+        "critical_recall": 0.883,
+        "critical_precision": 0.869,
+        "hazard_recall": 0.752,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 68": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.776,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 69": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.894,
+        "hazard_recall": 0.560,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.517,
+    },
+    "holdout round 70": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.833,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 71": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.875,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.633,
+    },
 }
 
 
