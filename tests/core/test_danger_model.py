@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -236,27 +237,10 @@ class Says(DangerModel):
 GATE = Thresholds(add=0.8, add_over_hazard=0.95, veto=0.6, hazard=0.7, veto_over_event=0.95)
 #: The same gate with the duty room's check: a critical reading at P(hazard) >= 0.3 and
 #: the model's own flag, each below P(critical) 0.97 (sure), go to triage first.
-DOUBTING = Thresholds(
-    add=0.8,
-    add_over_hazard=0.95,
-    veto=0.6,
-    hazard=0.7,
-    veto_over_event=0.95,
-    doubt=0.3,
-    sure=0.97,
-)
+DOUBTING = replace(GATE, doubt=0.3, sure=0.97)
 #: The same with the check on P(critical) alone: a critical reading the model gives under
 #: 0.15 goes to triage first whatever P(hazard) is.
-UNSURE = Thresholds(
-    add=0.8,
-    add_over_hazard=0.95,
-    veto=0.6,
-    hazard=0.7,
-    veto_over_event=0.95,
-    doubt=0.3,
-    sure=0.97,
-    unsure=0.15,
-)
+UNSURE = replace(DOUBTING, unsure=0.15)
 STREETLIGHT = "路灯不亮了"  # placed (BJ0104), no danger word: asked all the same
 GUARDRAIL = "人行道护栏缺了一截，外面就是河"  # placed (BJ0203, normal), no danger word
 LIFT = "电梯坏了停在一楼"  # placed (电梯故障 SJ0803, high by default): asked
