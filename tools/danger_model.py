@@ -243,9 +243,9 @@ def routed(held: Held, t: Thresholds) -> bool:
         # hazard (a hazard category, rectification days).
         return held.rules_routed and hazard == held.rules_hazard
     if held.rules_critical and not held.rules_hazard:
-        doubted = (
-            held.chance_hazard >= t.doubt and held.chance_critical < t.sure
-        ) or (held.text_placed and held.chance_critical < t.unsure)
+        doubted = (held.chance_hazard >= t.doubt and held.chance_critical < t.sure) or (
+            held.text_placed and held.chance_critical < t.unsure
+        )
         return held.rules_routed and not doubted
     return held.add_routed and held.chance_critical >= t.sure
 
@@ -492,8 +492,7 @@ def hold(
                     not rules.read(r.text).names_an_event,
                     o.routed_critical,
                     assessor.outcome(r).routed_critical,
-                    r.category is None
-                    or assessor.catalogue.resolve(r.network, r.category) is None,
+                    r.category is None or assessor.catalogue.resolve(r.network, r.category) is None,
                 )
             )
     finally:
