@@ -413,29 +413,15 @@ def test_a_bad_file_in_a_rules_directory_stops_the_load(tmp_path: Path) -> None:
         DangerLexicon.load_beside(tmp_path / "danger.yaml", Catalogue.default())
 
 
+SIMULATED = Thresholds(add=0.5, add_over_hazard=0.8, veto=0.75, hazard=0.5, veto_over_event=0.98)
+
+
 @pytest.mark.parametrize(
     "thresholds",
     [
-        Thresholds(add=0.5, add_over_hazard=0.8, veto=0.75, hazard=0.5, veto_over_event=0.98),
-        Thresholds(
-            add=0.5,
-            add_over_hazard=0.8,
-            veto=0.75,
-            hazard=0.5,
-            veto_over_event=0.98,
-            doubt=0.3,
-            sure=0.7,
-        ),
-        Thresholds(
-            add=0.5,
-            add_over_hazard=0.8,
-            veto=0.75,
-            hazard=0.5,
-            veto_over_event=0.98,
-            doubt=0.3,
-            sure=0.7,
-            unsure=0.2,
-        ),
+        SIMULATED,
+        replace(SIMULATED, doubt=0.3, sure=0.7),
+        replace(SIMULATED, doubt=0.3, sure=0.7, unsure=0.2),
     ],
     ids=["without the duty room's check", "with it", "with it and on P(critical) alone"],
 )
