@@ -264,9 +264,14 @@ class Routed:
     critical_routed: int
 
 
+def unchecked(t: Thresholds) -> Thresholds:
+    """``t`` without the second stage: every critical reading and flag runs critical."""
+    return replace(t, doubt=OFF, sure=0.0, unsure=0.0)
+
+
 def route_figures(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Routed:
     """The second stage's figures for thresholds ``t`` over every held round."""
-    unchecked = replace(t, doubt=OFF, sure=0.0, unsure=0.0)
+    without = unchecked(t)
     hazards = doubted = others = kept = 0
     for members in rounds:
         for held in members:
@@ -275,7 +280,7 @@ def route_figures(rounds: Sequence[Sequence[Held]], t: Thresholds) -> Routed:
                 hazards += runs
             elif held.label == "critical":
                 kept += runs
-                doubted += routed(held, unchecked) and not runs
+                doubted += routed(held, without) and not runs
             else:
                 others += runs
     return Routed(hazards, doubted, others, kept)
@@ -578,7 +583,7 @@ def leave_one_round_out(
         f"emergencies to the duty room {doubted.critical_doubted}, emergencies run critical "
         f"{doubted.critical_routed}, urgent and routine run critical {doubted.others_routed}; "
         f"without: hazards run critical "
-        f"{route_figures(rounds, replace(thresholds, doubt=OFF, sure=0.0, unsure=0.0)).hazards_routed})"
+        f"{route_figures(rounds, unchecked(thresholds)).hazards_routed})"
     )
     print(
         "\n| held round (model trained on the others) | n | critical recall "

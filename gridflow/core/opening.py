@@ -132,9 +132,8 @@ def assess_report(
       what both are sure of: a critical reading the model half takes for a hazard
       (P(hazard) >= ``doubt``) and is not ``sure`` of (P(critical)), or all but rules
       out in a report the classifier placed from its text (P(critical) < ``unsure``),
-      unless its sender marked it critical, and the
-      model's own flag below ``sure``, go to the duty room first (险情待核实, minutes on
-      the wall clock).
+      unless its sender marked it critical, and the model's own flag below ``sure``, go
+      to the duty room first (险情待核实, minutes on the wall clock).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)

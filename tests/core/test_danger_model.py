@@ -297,7 +297,7 @@ UNSURE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, st
     ("a critical reading the model all but rules out, no hazard read: the duty room first", FIRE, (0.1, 0.2), ("SJ0620", "high", False, "doubted")),
     ("at the threshold it runs critical", FIRE, (0.15, 0.2), ("SJ0401", "critical", False, None)),
     ("the veto still comes first", BARE_FIRE, (0.1, 0.7), ("ZZ0405", "normal", True, "vetoed")),
-    ("the model's own word is not asked about twice: no flag, nothing doubted", LIFT, (0.1, 0.1), ("SJ0803", "high", False, None)),
+    ("no critical reading by the rules: nothing to check", LIFT, (0.1, 0.1), ("SJ0803", "high", False, None)),
 ]  # fmt: skip
 
 
