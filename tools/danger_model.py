@@ -70,6 +70,7 @@ BLIND_ROUNDS = (
     *range(57, 63),  # session 14's six (rounds 54-56's files were lost with their machine)
     *range(63, 66),  # session 14's last three, scored once on the table of 656c276
     *range(66, 72),  # session 15's six, scored once on the table of 722002a
+    *range(72, 78),  # session 15's last six, scored once on the table of 2355858
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7

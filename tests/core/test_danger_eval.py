@@ -495,6 +495,51 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.633,
     },
+    # 2026-12-06, session 15: blind rounds 72-77 (2,101 reports by six more authors),
+    # each scored once with the rules and table of 2355858 (with the table: 0.987 / 0.886
+    # / 0.952 / 3 over the six), kept in tools/danger_blind/ and joined the set in session 16.
+    "holdout round 72": {
+        "critical_recall": 0.825,
+        "critical_precision": 0.825,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 73": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.918,
+        "hazard_recall": 0.590,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 74": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.780,
+        "hazard_recall": 0.600,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 75": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.856,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 76": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.888,
+        "hazard_recall": 0.640,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 77": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.844,
+        "hazard_recall": 0.640,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.600,
+    },
 }
 
 
