@@ -215,7 +215,8 @@ class Held:
     add_routed: bool = False
     #: the classifier placed the report from its text (no sender's code, such as a
     #: camera's alarm type): only then is a critical reading doubted on P(critical) alone
-    #: (``unsure``).
+    #: (``unsure``). The rules' outcome says which (``Outcome.text_placed``), as the gate
+    #: reads it.
     text_placed: bool = True
 
 
@@ -498,7 +499,7 @@ def hold(
                     not rules.read(r.text).names_an_event,
                     o.routed_critical,
                     assessor.outcome(r).routed_critical,
-                    r.category is None or assessor.catalogue.resolve(r.network, r.category) is None,
+                    o.text_placed,
                 )
             )
     finally:

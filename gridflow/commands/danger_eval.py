@@ -95,6 +95,9 @@ class Outcome:
     wall_clock: bool
     #: what the learned second opinion changed (``Assessment.opinion``), if anything.
     opinion: str | None = None
+    #: the classifier placed the report from its text (``Assessment.classified_by``), not
+    #: the sender's own code: only such a critical reading is checked on P(critical) alone.
+    text_placed: bool = True
 
     @property
     def wrong(self) -> bool:
@@ -201,6 +204,7 @@ class Assessor:
             routed_critical=plan.priority is Severity.CRITICAL or plan.policy == "emergency",
             wall_clock=self.rules.policies[plan.policy].clock == "wall",
             opinion=found.opinion,
+            text_placed=found.classified_by is not None,
         )
 
 
