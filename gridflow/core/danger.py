@@ -733,6 +733,31 @@ class DangerLexicon:
         """The thing-and-state patterns (compose and urgent), for a :class:`JointScan`."""
         return self._patterns
 
+    def split_negated(
+        self, words: Sequence[tuple[int, str]], found: Sequence[tuple[int, str]]
+    ) -> tuple[Sequence[tuple[int, str]], Sequence[tuple[int, str]]]:
+        """``words`` (another word list's matches in the same text) split into those read as
+        this lexicon reads its own cues and those right after a negation (未起火, 无人员被困).
+
+        ``found``: what :attr:`matcher` found in the text (a joint scan: same positions).
+        """
+        kind, reach = self._kind, self.negation_reach
+        windows = [
+            (position, position + len(word) + reach)
+            for position, word in found
+            if kind[word][1] == _NEGATION
+        ]
+        if not windows or not words:
+            return words, ()
+        kept: list[tuple[int, str]] = []
+        negated: list[tuple[int, str]] = []
+        for position, word in words:
+            if any(start < position <= until for start, until in windows):
+                negated.append((position, word))
+            else:
+                kept.append((position, word))
+        return kept, negated
+
     def read_found(
         self,
         text: str,

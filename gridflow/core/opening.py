@@ -158,6 +158,12 @@ def assess_report(
     role = event.reporter.role if event.reporter else None
     model = lexicon.model if lexicon is not None else None
 
+    # The lexicon parses negation (未起火, 无人员被困): the severity words do not escalate
+    # what it reads as negated, as its own cues do not.
+    severity_found, negated = (
+        lexicon.split_negated(scanned[1], scanned[2]) if lexicon is not None else (scanned[1], ())
+    )
+
     def by_rules(read: DangerReading | None) -> Assessment:
         return _assess_by_rules(
             event,
@@ -169,7 +175,8 @@ def assess_report(
             active_rules,
             lexicon,
             read,
-            scanned[1],
+            severity_found,
+            negated,
             role,
         )
 
@@ -316,6 +323,7 @@ def _assess_by_rules(
     lexicon: DangerLexicon | None,
     reading: DangerReading | None,
     severity_found: Sequence[tuple[int, str]],
+    negated: Sequence[tuple[int, str]],
     role: str | None,
 ) -> Assessment:
     """The rules' assessment (the lexicon's reading, no second opinion)."""
@@ -338,6 +346,13 @@ def _assess_by_rules(
         rules=active_rules,
         found=() if not_real else severity_found,
     )
+    if negated and not not_real:
+        # A danger word right after a negation (未起火, 无人员被困) is no emergency, but a
+        # look within hours all the same: a false escalation to high costs a quick
+        # downgrade by the centre (severity.py), a false critical the county's call-out.
+        asked = active_rules.level_of(negated)
+        if asked is not None:
+            severity = higher(severity, at_most(asked, Severity.HIGH))
     if not_real:
         # Nor does the category's default (溺水, 火灾 are critical by category): a safety
         # talk or a camera alert checked as normal work is no emergency.

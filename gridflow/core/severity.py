@@ -6,8 +6,10 @@ Policy (the max of three, never lower than the category default):
 * keyword escalation: words that mean danger to life (火, 坍塌, 溺水, 燃气泄漏, 被困 …)
   make it ``critical``, words of violence or injury (受伤, 打架, 持刀 …) ``high``. The
   words are configurable in the ``severity:`` section of keywords.yaml. Negation is not
-  parsed (没有人受伤 still escalates): a false escalation costs a quick downgrade by the
-  centre, a missed one costs lives;
+  parsed here (没有人受伤 still escalates): a false escalation costs a quick downgrade by
+  the centre, a missed one costs lives. Assessment with the danger lexicon
+  (``opening.py``) caps a word the lexicon reads as negated (未起火, 无人员被困) at
+  ``high``: a look within hours, not the county's call-out;
 * the reporter's hint. A trained or automatic reporter (``grid_worker``, ``sensor``) is
   trusted: the hint counts in full. Anyone else (``citizen``, ``video_ai``, or an unknown
   role) may raise the severity by at most one level above the category default, because
@@ -145,6 +147,11 @@ class SeverityRules:
             elif level is found and word not in words:
                 words.append(word)
         return found, tuple(words)
+
+    def level_of(self, found: Sequence[tuple[int, str]]) -> Severity | None:
+        """The highest level the escalation words ``found`` (matches of :attr:`matcher`) ask."""
+        rank = max((self._word_rank[word] for _, word in found), default=-1)
+        return SEVERITY_ORDER[rank] if rank >= 0 else None
 
     def assess(
         self,

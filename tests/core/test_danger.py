@@ -387,6 +387,13 @@ def event(text: str, **extra: object) -> GridEvent:
         ("告警类型：车辆冲撞人群 点位：步行街南口", {"source_network": "video_ai"}, "SJ0620", Severity.HIGH, False),
         # An incident elsewhere names the hazard: not routed as critical here.
         ("邻县上周山体滑坡埋了人 我们村后山也有裂口子", {}, "BJ0501", Severity.HIGH, True),
+        # A danger word the lexicon reads as negated asks for a look within hours, not the
+        # county's call-out: 未起火 leaves a hazard category a hazard; 无人员被困 is high.
+        ("【电动车入梯】3号楼电梯内检测到电动车，未起火，已通知物业", {"source_network": "video_ai", "category": "ebike_in_elevator"}, "ZZ0402", Severity.HIGH, True),
+        ("暴雨后下穿通道积水半米，无人员被困，需要抽排", {}, "SJ0404", Severity.HIGH, False),
+        ("暴雨后下穿通道积水半米，有人被困", {}, "SJ0404", Severity.CRITICAL, False),
+        # A negation reaches three characters: a fire after it is still a fire.
+        ("没人管，楼道里着火了", {}, "SJ0401", Severity.CRITICAL, False),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
