@@ -777,7 +777,7 @@ class DangerLexicon:
             return _NOTHING
         kind = self._kind
         reach = self.negation_reach
-        negated_until = -1
+        negated_until = negation_end = -1
         # Positions after a conditional up to the end of its clause (what might happen).
         conditional_until = -1
         normalised: str | None = None
@@ -790,10 +790,15 @@ class DangerLexicon:
         for position, word in found:
             cue, marker = kind[word]
             if marker == _NOT_REAL_MARKER:
+                if position == negation_end:
+                    # 不是误报, 非误报: found real, the opposite of a false alarm. Only
+                    # right after the negation: 非落水 误报 is a false alarm.
+                    continue
                 # A drill, a talk, a rumour found false: no danger now, whatever it names.
                 return _NOT_REAL
             if marker == _NEGATION:
-                negated_until = position + len(word) + reach
+                negation_end = position + len(word)
+                negated_until = negation_end + reach
                 continue
             if marker == _CONDITIONAL:
                 hazard = True

@@ -273,10 +273,26 @@ def test_an_incident_here_beside_one_elsewhere_stays_an_incident(lexicon: Danger
         "群里有人喊着火了，核实是误会",
         # A stove that will not light (the negation is longer than 着火).
         "燃气灶打不着火了",
+        # 非 negates what follows; the false alarm after it still clears the reading.
+        "人员落水告警 复核为村民划船捞水草 非落水 误报",
     ],
 )
 def test_no_danger_in_a_drill_a_talk_or_a_false_alarm(lexicon: DangerLexicon, text: str) -> None:
     assert lexicon.read(text).cues == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A false alarm negated right before it is the opposite: found real.
+        "烟雾浓度超限 已确认非误报 现场明火",
+        "这不是误报，仓库真的着火了",
+    ],
+)
+def test_an_alarm_confirmed_real_is_no_false_alarm(lexicon: DangerLexicon, text: str) -> None:
+    reading = lexicon.read(text)
+    assert not reading.not_real
+    assert reading.level is Severity.CRITICAL
 
 
 @pytest.mark.parametrize(
