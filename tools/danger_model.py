@@ -218,6 +218,9 @@ class Held:
     #: (``unsure``). The rules' outcome says which (``Outcome.text_placed``), as the gate
     #: reads it.
     text_placed: bool = True
+    #: the rules read it high in an incident category on the emergency clock by category
+    #: (``Outcome.clock_by_category``): ``doubt`` sends it to the duty room too.
+    clock_by_category: bool = False
 
 
 def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
@@ -233,7 +236,11 @@ def gate(held: Held, t: Thresholds) -> tuple[bool, bool]:
         return True, False
     if held.chance_critical >= t.add:
         return True, False
-    return False, held.chance_hazard >= t.hazard
+    if held.chance_hazard >= t.hazard:
+        return False, True
+    # On the emergency clock by its category alone (积水内涝, high): the duty room first
+    # when the model half takes it for a hazard.
+    return held.clock_by_category and held.chance_hazard >= t.doubt, False
 
 
 def routed(held: Held, t: Thresholds) -> bool:
@@ -500,6 +507,7 @@ def hold(
                     o.routed_critical,
                     assessor.outcome(r).routed_critical,
                     o.text_placed,
+                    o.clock_by_category,
                 )
             )
     finally:

@@ -37,7 +37,7 @@ from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
 from gridflow.core.danger import DangerLexicon
 from gridflow.core.danger_model import DangerModel
-from gridflow.core.opening import assess_report, plan_case
+from gridflow.core.opening import assess_report, on_the_clock_by_category, plan_case
 from gridflow.core.regions import RegionGraph
 from gridflow.core.rules import RuleSet
 from schemas import GridEvent
@@ -98,6 +98,10 @@ class Outcome:
     #: the classifier placed the report from its text (``Assessment.classified_by``), not
     #: the sender's own code: only such a critical reading is checked on P(critical) alone.
     text_placed: bool = True
+    #: read high in an incident category the routes run on the emergency clock without a
+    #: critical reading (``opening.on_the_clock_by_category``): the model's ``doubt``
+    #: sends such a report to the duty room first.
+    clock_by_category: bool = False
 
     @property
     def wrong(self) -> bool:
@@ -205,6 +209,8 @@ class Assessor:
             wall_clock=self.rules.policies[plan.policy].clock == "wall",
             opinion=found.opinion,
             text_placed=found.classified_by is not None,
+            clock_by_category=found.severity is Severity.HIGH
+            and on_the_clock_by_category(found.category, self.lexicon),
         )
 
 

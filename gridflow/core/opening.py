@@ -58,7 +58,8 @@ class Assessment(NamedTuple):
     #: what the learned second opinion changed: ``"added"`` (flagged critical where the
     #: rules read nothing), ``"added over a hazard"``, ``"vetoed"`` (a hazard, not the
     #: rules' critical reading), ``"hazard"`` (a hazard where the rules read neither),
-    #: ``"doubted"`` (the rules' critical reading checked first: 险情待核实), ``"added to
+    #: ``"doubted"`` (the rules' critical reading, or an incident category's emergency
+    #: clock, checked first: 险情待核实), ``"added to
     #: triage"`` and ``"added over a hazard to triage"`` (the model's own flag, not sure
     #: enough to run critical: checked first); ``None`` when it changed nothing.
     opinion: str | None = None
@@ -133,7 +134,9 @@ def assess_report(
       (P(hazard) >= ``doubt``) and is not ``sure`` of (P(critical)), or all but rules
       out in a report the classifier placed from its text (P(critical) < ``unsure``),
       unless its sender marked it critical, and the model's own flag below ``sure``, go
-      to the duty room first (险情待核实, minutes on the wall clock).
+      to the duty room first (险情待核实, minutes on the wall clock); so does a report an
+      incident category puts on the emergency clock without a critical reading (积水内涝
+      is high by default) that the model half takes for a hazard (``doubt``).
     """
     text = report_text(event)
     category = catalogue.resolve(event.source_network, event.category)
@@ -238,6 +241,17 @@ def assess_report(
             event, text, category, classified_by, catalogue, lexicon, reading, role, active_rules
         )
         return hazard._replace(opinion="hazard")
+    if (
+        chance_hazard >= limits.doubt
+        and found.severity is Severity.HIGH
+        and on_the_clock_by_category(found.category, lexicon)
+        and event.severity is not Severity.CRITICAL
+    ):
+        # An incident category runs on the emergency clock with no critical reading (积水
+        # 内涝, 交通事故 are high by default): half a hazard by the model's reading (a ditch
+        # half blocked, a flood gauge missing), the duty room looks first, as it does for
+        # a critical reading it doubts.
+        return _to_triage(found, catalogue, lexicon, "doubted")
     return found
 
 
@@ -411,6 +425,20 @@ def _urgent_category(
 
 #: Incident categories (突发事件): a hazard report classified here moves to a hazard one.
 _INCIDENTS = ("SJ04",)
+
+
+def on_the_clock_by_category(category: Category, lexicon: DangerLexicon) -> bool:
+    """An incident category that is high by default and not an urgent matter's (积水内涝,
+    交通事故, 供水管爆裂, 树木倒伏): routes.yaml's ``emergencies`` runs a high report of it
+    on the emergency clock with the county informed, without a critical reading.
+
+    The trainer's simulation (tools/danger_model.py) asks the same question.
+    """
+    return (
+        category.code.startswith(_INCIDENTS)
+        and category.severity is Severity.HIGH
+        and category.code not in lexicon.urgent_categories
+    )
 
 
 @functools.lru_cache(maxsize=4)

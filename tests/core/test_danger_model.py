@@ -251,6 +251,8 @@ BARE_FIRE = "小区发生火灾"  # the rules: critical (火灾) on the cue alon
 LEAK = "燃气管道泄漏有爆炸危险"  # the rules: critical (<gas-smell>, <burst-vessel>)
 SPLASHING = "河边有个娃儿在水里扑腾"  # the rules: the duty room (unplaced, <into-water>)
 CRACK = "后山那块坡最近裂了好长一条口子"  # the rules: nothing (其他事件)
+FLOOD = "下穿通道积水半米，车辆过不去"  # the rules: 积水内涝 (high), the emergency clock
+STUCK = "电梯卡在两层楼中间，里面一个老人在喊"  # the rules: 电梯困人 (high), urgent hours
 ONE_STAIR = (
     "商场顶楼的游乐场只有一个楼梯通下来，着火了怎么跑"  # the rules: critical (火灾), 着火了 told
 )
@@ -274,6 +276,7 @@ GATE_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str 
     ("silent on the duty room below the veto", SPLASHING, (0.1, 0.55), ("SJ0620", "high", False, None)),
     ("reads a hazard where the rules read neither", CRACK, (0.1, 0.8), ("ZZ0306", "normal", True, "hazard")),
     ("silent below the hazard threshold", CRACK, (0.1, 0.65), ("SJ0601", "normal", False, None)),
+    ("without the duty room's check, an incident category's clock stands", FLOOD, (0.1, 0.45), ("SJ0404", "high", False, None)),
 ]  # fmt: skip
 
 # The same, with the duty room's check (DOUBTING): what runs as a critical incident is
@@ -288,6 +291,9 @@ DOUBT_TABLE: list[tuple[str, str, tuple[float, float], tuple[str, str, bool, str
     ("the model's own flag, not sure enough: the duty room first", LIFT, (0.85, 0.1), ("SJ0620", "high", False, "added to triage")),
     ("the model's own flag, sure: runs critical", LIFT, (0.98, 0.1), ("SJ0803", "critical", False, "added")),
     ("over a hazard, but not sure: the duty room first", HAZARD, (0.96, 0.0), ("SJ0620", "high", False, "added over a hazard to triage")),
+    ("an incident category's clock, half a hazard: the duty room first", FLOOD, (0.1, 0.45), ("SJ0620", "high", False, "doubted")),
+    ("an incident category's clock, no hazard read: it stands", FLOOD, (0.1, 0.2), ("SJ0404", "high", False, None)),
+    ("an urgent matter's hours are no emergency clock: they stand", STUCK, (0.1, 0.45), ("SJ0420", "high", False, None)),
 ]  # fmt: skip
 
 
