@@ -741,13 +741,15 @@ class DangerLexicon:
 
         ``found``: what :attr:`matcher` found in the text (a joint scan: same positions).
         """
+        if not words:
+            return words, ()
         kind, reach = self._kind, self.negation_reach
         windows = [
             (position, position + len(word) + reach)
             for position, word in found
             if kind[word][1] == _NEGATION
         ]
-        if not windows or not words:
+        if not windows:
             return words, ()
         kept: list[tuple[int, str]] = []
         negated: list[tuple[int, str]] = []

@@ -216,10 +216,11 @@ BUNDLED = RuleSet.load(RULES, regions=RegionGraph.default())
         (facts("BJ0101"), Tier.COUNTY, "urgent_wall", "open-holes", ()),
         (facts("BJ0401"), Tier.TOWN, "greenery", "greenery-components", ()),
         (facts("SJ0404", Severity.HIGH), Tier.TOWN, "emergency", "emergencies", (Tier.COUNTY,)),
-        # An incident category below its default (a drill, a talk, a false alarm: not real)
-        # is everyday work, not the emergency clock its catalogue policy would give.
-        (facts("SJ0401"), Tier.VILLAGE, "grid_standard", "no-emergency-now", ()),
-        (facts("SJ0403", Severity.LOW), Tier.VILLAGE, "grid_standard", "no-emergency-now", ()),
+        # An incident category below its default (a drill, a talk, a false alarm, a fire
+        # out: not real now): the town the same day, not the emergency clock its
+        # catalogue policy would give.
+        (facts("SJ0401"), Tier.TOWN, "high_response", "no-emergency-now", ()),
+        (facts("SJ0403", Severity.LOW), Tier.TOWN, "high_response", "no-emergency-now", ()),
         # Critical: county handles, the city and the centres of the area informed,
         # whatever the category.
         (
