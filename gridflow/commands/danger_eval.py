@@ -209,8 +209,7 @@ class Assessor:
             wall_clock=self.rules.policies[plan.policy].clock == "wall",
             opinion=found.opinion,
             text_placed=found.classified_by is not None,
-            clock_by_category=found.severity is Severity.HIGH
-            and on_the_clock_by_category(found.category, self.lexicon),
+            clock_by_category=on_the_clock_by_category(found, self.lexicon),
         )
 
 

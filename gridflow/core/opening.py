@@ -243,8 +243,7 @@ def assess_report(
         return hazard._replace(opinion="hazard")
     if (
         chance_hazard >= limits.doubt
-        and found.severity is Severity.HIGH
-        and on_the_clock_by_category(found.category, lexicon)
+        and on_the_clock_by_category(found, lexicon)
         and event.severity is not Severity.CRITICAL
     ):
         # An incident category runs on the emergency clock with no critical reading (积水
@@ -427,15 +426,17 @@ def _urgent_category(
 _INCIDENTS = ("SJ04",)
 
 
-def on_the_clock_by_category(category: Category, lexicon: DangerLexicon) -> bool:
-    """An incident category that is high by default and not an urgent matter's (积水内涝,
-    交通事故, 供水管爆裂, 树木倒伏): routes.yaml's ``emergencies`` runs a high report of it
-    on the emergency clock with the county informed, without a critical reading.
+def on_the_clock_by_category(found: Assessment, lexicon: DangerLexicon) -> bool:
+    """``found`` is read high in an incident category that is high by default and not an
+    urgent matter's (积水内涝, 交通事故, 供水管爆裂, 树木倒伏): routes.yaml's ``emergencies``
+    runs it on the emergency clock with the county informed, without a critical reading.
 
     The trainer's simulation (tools/danger_model.py) asks the same question.
     """
+    category = found.category
     return (
-        category.code.startswith(_INCIDENTS)
+        found.severity is Severity.HIGH
+        and category.code.startswith(_INCIDENTS)
         and category.severity is Severity.HIGH
         and category.code not in lexicon.urgent_categories
     )
