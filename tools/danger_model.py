@@ -71,6 +71,7 @@ BLIND_ROUNDS = (
     *range(63, 66),  # session 14's last three, scored once on the table of 656c276
     *range(66, 72),  # session 15's six, scored once on the table of 722002a
     *range(72, 78),  # session 15's last six, scored once on the table of 2355858
+    *range(78, 96),  # session 16's eighteen, scored once on the table of 8e07a03
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
