@@ -68,6 +68,7 @@ _FIELDS = frozenset(
         "negation_reach",
         "negations",
         "not_real",
+        "below_alarm",
         "named_risks",
         "hazard_categories",
         "cues",
@@ -87,6 +88,7 @@ _PATTERN_FIELDS = frozenset({"cue", "things", "states", "window", "clause", "inc
 _CONDITIONS_FIELDS = frozenset({"window", "overridden_by", "patterns", "events"})
 _CONDITION_FIELDS = frozenset({"things", "states", "window"})
 _EVENTS_FIELDS = frozenset({"words", "blockers"})
+_BELOW_ALARM_FIELDS = frozenset({"cues", "words", "unless"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -96,6 +98,9 @@ _INCIDENT = "\x00incident"
 _NEGATION = "\x00negation"
 _CONDITIONAL = "\x00conditional"
 _NOT_REAL_MARKER = "\x00not-real"
+_BELOW_ALARM = "\x00below-alarm"
+#: One-character negations right before a ``below_alarm`` ``unless`` word (未达到报警值).
+_SHORT_NEGATIONS = frozenset("未没不无")
 _ELSEWHERE = "\x00elsewhere"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
@@ -158,6 +163,9 @@ class DangerReading:
     #: an event told as happening here (``events_now``) overrode a hazard reading: in a
     #: hazard category (危化品, 燃气隐患) the report is an incident to verify now.
     event_now: bool = False
+    #: a gas or toxic reading short of an alarm (``below_alarm``: 8%LEL 间歇报警后回落,
+    #: 低于报警阈值, 自检), with no other class's cue and no incident marker: at most high.
+    below_alarm: bool = False
 
     @property
     def names_an_event(self) -> bool:
@@ -207,6 +215,8 @@ class DangerLexicon:
         "_incident_patterns",
         "_kind",
         "_matcher",
+        "below_alarm_cues",
+        "below_alarm_unless",
         "_named_risks",
         "_pattern_cue",
         "_pattern_order",
@@ -231,6 +241,9 @@ class DangerLexicon:
         conditionals: Iterable[str] = (),
         negations: Iterable[str] = (),
         not_real: Iterable[str] = (),
+        below_alarm: Iterable[str] = (),
+        below_alarm_cues: Iterable[str] = (),
+        below_alarm_unless: Iterable[str] = (),
         named_risks: Iterable[str] = (),
         negation_reach: int = 3,
         triage: str,
@@ -256,6 +269,11 @@ class DangerLexicon:
         ``incident_patterns``: names of ``composed`` patterns that mark an incident (a
         person's state now, a dike giving way), like an incident marker;
         ``conditions``: hazards told as a structure's condition (:class:`Conditions`);
+        ``below_alarm``: words of a gas or toxic reading short of an alarm (低于报警阈值,
+        间歇报警, 回落, 自检): with cues of ``below_alarm_cues`` classes only and no
+        incident marker and none of ``below_alarm_unless`` (past the threshold, someone
+        feeling it: 头晕恶心 is a gas cue) anywhere in the text, the reading is
+        :attr:`DangerReading.below_alarm`;
         ``named_risks``: hazard markers that name the risk (隐患, 风险): beside one, an
         incident pattern does not make the report an incident (有管涌的风险);
         ``elsewhere``: markers of an incident elsewhere or earlier (隔壁县, 去年): up to
@@ -292,6 +310,11 @@ class DangerLexicon:
         unknown = conditions.overridden_by - set(self.cues)
         if unknown:
             raise ValueError(f"conditions: unknown cue classes {sorted(unknown)}")
+        self.below_alarm_cues = frozenset(below_alarm_cues)
+        self.below_alarm_unless = tuple(normalise(word) for word in below_alarm_unless)
+        unknown = self.below_alarm_cues - set(self.cues)
+        if unknown:
+            raise ValueError(f"below_alarm: unknown cue classes {sorted(unknown)}")
         self._condition_names = frozenset(p.name for p in conditions.patterns)
         self._incident_patterns = frozenset(incident_patterns)
         if not self._incident_patterns <= set(self._pattern_cue):
@@ -325,6 +348,7 @@ class DangerLexicon:
             (conditionals, _CONDITIONAL),
             (not_real, _NOT_REAL_MARKER),
             (elsewhere, _ELSEWHERE),
+            (below_alarm, _BELOW_ALARM),
         )
         for listed, marker in markers:
             for raw in listed:
@@ -639,6 +663,20 @@ class DangerLexicon:
                     )
                 )
         hazard_marker_words = words("hazard_markers", top["hazard_markers"], "hazard_markers")
+        below_alarm_words: list[str] = []
+        below_alarm_cues: frozenset[str] = frozenset()
+        below_alarm_unless: tuple[str, ...] = ()
+        if "below_alarm" in top:
+            section = doc.fields(
+                top["below_alarm"],
+                "below_alarm",
+                required=frozenset({"cues", "words"}),
+                optional=_BELOW_ALARM_FIELDS,
+            )
+            below_alarm_cues = cue_set(section["cues"], "below_alarm cues")
+            below_alarm_words = words("below_alarm", section["words"], "below_alarm words")
+            if "unless" in section:
+                below_alarm_unless = word_list(section["unless"], "below_alarm unless")
         event_words: tuple[str, ...] = ()
         event_blockers: tuple[str, ...] = ()
         if "events_now" in top:
@@ -664,6 +702,9 @@ class DangerLexicon:
             if "negations" in top
             else (),
             not_real=words("not_real", top["not_real"], "not_real") if "not_real" in top else (),
+            below_alarm=below_alarm_words,
+            below_alarm_cues=below_alarm_cues,
+            below_alarm_unless=below_alarm_unless,
             named_risks=named_risks(top["named_risks"]) if "named_risks" in top else (),
             negation_reach=reach,
             triage=triage,
@@ -784,7 +825,7 @@ class DangerLexicon:
         conditional_until = -1
         normalised: str | None = None
         classes: set[str] = set()
-        hazard = incident = named_risk = False
+        hazard = incident = named_risk = short_of_alarm = False
         # Clauses telling what might happen or what happened elsewhere or earlier.
         quiet: list[tuple[int, int]] = []
         elsewhere_until = -1
@@ -827,6 +868,8 @@ class DangerLexicon:
             if marker == _HAZARD:
                 hazard = True
                 named_risk = named_risk or word in self._named_risks
+            elif marker == _BELOW_ALARM:
+                short_of_alarm = short_of_alarm or position > negated_until
             elif marker == _INCIDENT and position >= conditional_until:
                 # 没有人被困 says nobody is: a negated incident marker is no incident.
                 incident = incident or position > negated_until
@@ -877,7 +920,24 @@ class DangerLexicon:
             tuple(words),
             urgent,
             event_now=event is not None,
+            below_alarm=short_of_alarm
+            and not incident
+            and bool(classes)
+            and classes <= self.below_alarm_cues
+            and not self._past_alarm(normalise(text) if normalised is None else normalised),
         )
+
+    def _past_alarm(self, normalised: str) -> bool:
+        # Rare (a reading short of an alarm), so a plain search, not the matcher: the gas
+        # class holds some of these (头晕恶心), and the longest matched word would hide
+        # them. Right after 未, 没, 不 or 无 one says the opposite (未达到报警值).
+        for word in self.below_alarm_unless:
+            start = normalised.find(word)
+            while start >= 0:
+                if start == 0 or normalised[start - 1] not in _SHORT_NEGATIONS:
+                    return True
+                start = normalised.find(word, start + 1)
+        return False
 
     def tells_event(self, text: str) -> bool:
         """Does ``text`` tell an event happening here (``events_now``), outside what might

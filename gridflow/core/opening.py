@@ -382,6 +382,21 @@ def _assess_by_rules(
             severity = higher(severity, at_most(level, Severity.HIGH))
         else:
             severity = higher(severity, level)
+    if (
+        reading.below_alarm
+        and severity is Severity.CRITICAL
+        and event.severity is not Severity.CRITICAL
+    ):
+        # A gas reading short of an alarm (8%LEL 间歇报警后回落, 低于报警阈值, a self-test)
+        # and nothing else: the gas company within hours, not the county's call-out,
+        # whatever the gas words or the category (燃气泄漏 is critical by default) ask.
+        # A sender's own 特急 is a person's word: it stands.
+        severity = Severity.HIGH
+        triage = catalogue.get(lexicon.triage)
+        if lexicon.is_hazard_category(category.code) and triage is not None:
+            # In a hazard category (燃气设施) it would wait rectification days: the duty
+            # room looks within minutes instead.
+            category = triage
     hazard = (
         lexicon.is_hazard_category(category.code)
         and severity is not Severity.CRITICAL
