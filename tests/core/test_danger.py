@@ -296,6 +296,35 @@ def test_an_alarm_confirmed_real_is_no_false_alarm(lexicon: DangerLexicon, text:
 
 
 @pytest.mark.parametrize(
+    ("text", "short_of_alarm"),
+    [
+        # A faint smell that comes and goes, a sensor's alarm that falls back, a reading
+        # under the threshold, a self-test: gas words, no danger now.
+        ("楼道里一股淡淡的煤气味，时有时无，找不到是哪家的", True),
+        ("厨房可燃气体探测器间歇报警，最高9%LEL，随即回落", True),
+        ("可燃气体传感器例行自检，读数正常", True),
+        ("调压箱可燃气体读数未达报警阈值，已通知燃气公司巡检", True),
+        # Someone feeling it (the gas class holds 头晕恶心), a reading jumping or past
+        # the alarm, someone down: not short of an alarm.
+        ("煤气味时有时无，老太太说头晕恶心", False),
+        ("可燃气体浓度回落后又骤升到60%LEL，持续报警", False),
+        ("燃气味一阵有一阵没，进屋一看人躺在地上叫不醒", False),
+        # 未 right before an unless word says the opposite: still short of the alarm.
+        ("可燃气体探测器间歇报警，浓度未达到报警值", True),
+        # Another class than gas and toxic: a fire is a fire, whatever the gas reads.
+        ("燃气浓度回落了，但是灶台那边已经烧起来了", False),
+        # Everyday text with the same words and no gas cue.
+        ("社区花园里桂花开了，淡淡的香味", False),
+        ("电梯故障已排除，系统复位后运行正常", False),
+    ],
+)  # fmt: skip
+def test_a_gas_reading_short_of_an_alarm(
+    lexicon: DangerLexicon, text: str, short_of_alarm: bool
+) -> None:
+    assert lexicon.read(text).below_alarm is short_of_alarm
+
+
+@pytest.mark.parametrize(
     ("text", "matter"),
     [
         ("电梯卡在两层楼中间，里面一个老人在喊", "lift-trapped"),
@@ -410,6 +439,12 @@ def event(text: str, **extra: object) -> GridEvent:
         ("暴雨后下穿通道积水半米，有人被困", {}, "SJ0404", Severity.CRITICAL, False),
         # A negation reaches three characters: a fire after it is still a fire.
         ("没人管，楼道里着火了", {}, "SJ0401", Severity.CRITICAL, False),
+        # A gas reading short of an alarm asks for high: the gas company within hours,
+        # not the county's call-out, whatever 燃气泄漏's critical default says …
+        ("楼道里一股淡淡的煤气味，时有时无，找不到是哪家的", {}, "SJ0405", Severity.HIGH, False),
+        ("厨房燃气探测器间歇报警，最高9%LEL，随即回落", {}, "BJ0110", Severity.HIGH, False),
+        # … but not beside someone feeling it.
+        ("楼道里一股淡淡的煤气味，时有时无，老太太说头晕恶心", {}, "SJ0405", Severity.CRITICAL, False),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
@@ -441,6 +476,9 @@ def test_assessment(
         ("      incident: true\n", "      incident: maybe\n", "incident: maybe", "true or false"),
         ("  blockers: [回头,", "  blocker: [回头,", "  blocker: [回头,", "unknown field 'blocker'"),
         ("elsewhere: [隔壁县,", "elsewhere: [隔壁县, 隔壁县,", "elsewhere: [隔壁县, 隔壁县,", "already listed"),
+        ("  cues: [gas, toxic]\n", "  cues: [gas, fumes]\n", "cues: [gas, fumes]", "unknown cue class 'fumes'"),
+        ("  unless: [头晕,", "  except: [头晕,", "  except: [头晕,", "unknown field 'except'"),
+        ("  words: [未达报警,", "  words: [未达报警, 未达报警,", "words: [未达报警, 未达报警,", "already listed"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
