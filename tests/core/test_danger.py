@@ -46,6 +46,10 @@ def lexicon() -> DangerLexicon:
         # … unless it is what might happen (a conditional's clause) or negated.
         ("怕有人被困在里面", ("trapped",), True, False),
         ("没有人被困，后墙裂缝存在隐患", (), True, False),
+        # An inspection's finding (检查发现, 抽查发现) is a hazard, as 巡查发现 is …
+        ("检查发现麻辣烫店把液化气瓶放在后门楼梯下，旁边就是插座", (), True, False),
+        # … unless a person's state now says otherwise (意识模糊 is an incident marker).
+        ("安全检查时发现地窖里一名工人意识模糊", ("unconscious",), False, True),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
@@ -214,6 +218,10 @@ def test_a_victim_or_a_failing_dike_is_an_incident(lexicon: DangerLexicon, text:
         ("排查发现化粪池盖板破损，一名小孩掉进池里", "掉进"),
         ("巡查发现院子地面在往下塌，屋里还有人在睡觉", "在往下"),
         ("楼梯扶手松动，一个老人扶着就跌进了楼下天井", "跌进"),
+        # An inspection's finding (检查发现) is a hazard marker; gas or steam escaping now
+        # (喷出, 嘶嘶) is an event.
+        ("检查时发现后厨燃气胶管被烧穿，火苗从管子里喷出来", "喷出"),
+        ("入户检查发现液化气罐角阀嘶嘶响，屋里一股味", "嘶嘶"),
     ],
 )
 def test_an_event_told_as_happening_overrides_a_hazard_reading(
