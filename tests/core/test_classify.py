@@ -42,6 +42,7 @@ def catalogue() -> Catalogue:
         ("公交站牌上贴满了小广告", "SJ0201"),  # 公交站 is where, 小广告 is what
         ("厨房着火了", "SJ0401"),
         ("火很大", "SJ0401"),  # 火 as a word
+        ("燃气灶打不着火了", "BJ0110"),  # a stove that will not light is no fire (-4)
         ("河里有人落水了", "SJ0403"),
         ("对面工地扬尘很大", "SJ0705"),
         ("KTV太吵了", "SJ0703"),

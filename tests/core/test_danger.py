@@ -431,7 +431,7 @@ def event(text: str, **extra: object) -> GridEvent:
         # A talk, a campaign, praise, a checked alert: not critical whatever the category's
         # default (溺水 and 火灾 are critical by category), and no hazard either.
         ("社区请消防员来讲防溺水讲座，家长可以带孩子来", {}, "SJ0403", Severity.NORMAL, False),
-        ("表扬一下燃气公司，我家灶打不着火第二天就修好了", {}, "SJ0401", Severity.NORMAL, False),
+        ("表扬一下消防队，上个月我家厨房着火，他们五分钟就到了", {}, "SJ0401", Severity.NORMAL, False),
         ("AI识别：烟火 点位：夜市 经人工复核为烧烤正常作业", {"source_network": "video_ai"}, "SJ0506", Severity.NORMAL, False),
         # An event here in a hazard category (危化品): the duty room verifies it now.
         ("危化品仓库的储罐阀门坏了，液体涌出来，一个工人皮肤灼伤", {}, "SJ0620", Severity.HIGH, False),
