@@ -79,6 +79,7 @@ _FIELDS = frozenset(
         "conditions",
         "urgent",
         "elsewhere",
+        "away",
         "events_now",
     }
 )
@@ -102,6 +103,7 @@ _BELOW_ALARM = "\x00below-alarm"
 #: One-character negations right before a ``below_alarm`` ``unless`` word (未达到报警值).
 _SHORT_NEGATIONS = frozenset("未没不无")
 _ELSEWHERE = "\x00elsewhere"
+_AWAY = "\x00away"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 #: An incident told elsewhere or earlier ends at a space too: grid workers' notes use
@@ -256,6 +258,7 @@ class DangerLexicon:
         incident_patterns: Iterable[str] = (),
         conditions: Conditions = Conditions(),
         elsewhere: Iterable[str] = (),
+        away: Iterable[str] = (),
         events_now: Iterable[str] = (),
         event_blockers: Iterable[str] = (),
         model: DangerModel | None = None,
@@ -280,6 +283,8 @@ class DangerLexicon:
         the end of their clause, what is told happened there, not here (an incident
         marker in it does not count), and a report telling one is a hazard unless the
         rest of it tells an incident;
+        ``away``: someone away (来电人在外地), longer than the elsewhere words they hold,
+        so that a call about a parent at home tells no incident elsewhere;
         ``events_now``: an event in progress or done (掉进, 砸中, 引燃, 蔓延, 在往下, 倒地,
         灼伤), a victim or a person in danger (屋头还有): outside a conditional or an
         elsewhere clause and not right after a negation or a compose blocker (没有人受伤,
@@ -348,6 +353,7 @@ class DangerLexicon:
             (conditionals, _CONDITIONAL),
             (not_real, _NOT_REAL_MARKER),
             (elsewhere, _ELSEWHERE),
+            (away, _AWAY),
             (below_alarm, _BELOW_ALARM),
         )
         for listed, marker in markers:
@@ -355,7 +361,7 @@ class DangerLexicon:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE)
+                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -719,6 +725,7 @@ class DangerLexicon:
             elsewhere=words("elsewhere", top["elsewhere"], "elsewhere")
             if "elsewhere" in top
             else (),
+            away=words("away", top["away"], "away") if "away" in top else (),
             events_now=event_words,
             event_blockers=event_blockers,
             model=model,
@@ -843,6 +850,8 @@ class DangerLexicon:
                 negation_end = position + len(word)
                 negated_until = negation_end + reach
                 continue
+            if marker == _AWAY:
+                continue  # someone away (来电人在外地): it only keeps 外地 from matching
             if marker == _CONDITIONAL:
                 hazard = True
                 if normalised is None:

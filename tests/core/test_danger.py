@@ -46,6 +46,10 @@ def lexicon() -> DangerLexicon:
         # … unless it is what might happen (a conditional's clause) or negated.
         ("怕有人被困在里面", ("trapped",), True, False),
         ("没有人被困，后墙裂缝存在隐患", (), True, False),
+        # Someone away (我在外地) is no incident elsewhere: the call is about home …
+        ("我妈在家，电话里说屋里进水到腰了，人下不了床，我在外地", ("drowning",), False, False),
+        # … an incident in another place (外地有个小区) names a hazard here.
+        ("外地有个小区楼道着火烧死了人，我们楼道也堆满了纸箱", ("fire",), True, False),
         # An inspection's finding (检查发现, 抽查发现) is a hazard, as 巡查发现 is …
         ("检查发现麻辣烫店把液化气瓶放在后门楼梯下，旁边就是插座", (), True, False),
         # … unless a person's state now says otherwise (意识模糊 is an incident marker).
@@ -487,6 +491,7 @@ def test_assessment(
         ("  cues: [gas, toxic]\n", "  cues: [gas, fumes]\n", "cues: [gas, fumes]", "unknown cue class 'fumes'"),
         ("  unless: [头晕,", "  except: [头晕,", "  except: [头晕,", "unknown field 'except'"),
         ("  words: [未达报警,", "  words: [未达报警, 未达报警,", "words: [未达报警, 未达报警,", "already listed"),
+        ("away: [在外地,", "away: [在外地, 在外地,", "away: [在外地, 在外地,", "already listed"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
