@@ -104,6 +104,10 @@ def test_strongest_cue_first(lexicon: DangerLexicon) -> None:
         ("小孩翻出阳台，挂在防盗网外面", "fall"),
         ("门口有人举着一把西瓜刀在晃", "violence"),
         ("对面沙滩上还有几个人没跑出来", "trapped"),
+        # Fuel and a threat to light it; a tanker losing its load; a sensor past its alarm.
+        ("有个男的在超市门口往身上泼了汽油，说要点火", "fire"),
+        ("路口一辆槽罐车漏油，油顺着坡往下淌", "toxic"),
+        ("地下室可燃气体浓度已超过报警值", "gas"),
     ],
 )
 def test_a_thing_and_its_state_is_a_cue(lexicon: DangerLexicon, text: str, cue: str) -> None:
@@ -117,6 +121,8 @@ def test_a_thing_and_its_state_is_a_cue(lexicon: DangerLexicon, text: str, cue: 
         "屋里暂时没有天然气味道",
         "河边的护栏不会倒吧",
         "燃气公司下周来抄表，家里要留人",
+        "小卖部私存了几箱酒精和打火机",
+        "洒水车漏了些柴油，路面有点滑",
         # Everyday words made of a thing's or a state's characters (ignore list).
         "楼下的火锅店营业到两点",
         "河粉店门口排长队",
