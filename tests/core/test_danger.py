@@ -32,6 +32,8 @@ def lexicon() -> DangerLexicon:
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
         ("骑手倒在地上不动，腿上在流血", ("injury",), False, False),
+        # White smoke from a store is smoke (a sensor's 白烟 beside its heat alarm).
+        ("电池仓温度骤升，画面可见白烟", ("smoke",), False, False),
         # Hazards: 存在…隐患, 有…风险, 万一, 防止, 未发生.
         ("楼道堆满杂物，存在火灾隐患", ("fire",), True, False),
         ("出租屋电线乱拉，万一着火了跑都跑不脱", ("fire",), True, False),
