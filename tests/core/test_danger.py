@@ -234,6 +234,8 @@ def test_a_victim_or_a_failing_dike_is_an_incident(lexicon: DangerLexicon, text:
         # (喷出, 嘶嘶) is an event.
         ("检查时发现后厨燃气胶管被烧穿，火苗从管子里喷出来", "喷出"),
         ("入户检查发现液化气罐角阀嘶嘶响，屋里一股味", "嘶嘶"),
+        # Someone in the water now, beside 救生衣 (a hazard marker of the missing kind).
+        ("渔船翻了，两个人落水，一个没穿救生衣", "落水"),
     ],
 )
 def test_an_event_told_as_happening_overrides_a_hazard_reading(
