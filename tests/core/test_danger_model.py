@@ -172,10 +172,10 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
 # The shipped table's probabilities for a few texts (to 1e-6). Retraining the table
 # (python -m tools.danger_model) changes them: update these with it.
 BUNDLED_GOLDEN = [
-    ("三楼着火了，浓烟滚滚，有人被困", 0.9999999, 0.0000000),
-    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000873, 0.9999215),
-    ("路灯不亮了", 0.0007033, 0.0004531),
-    ("河边有个娃儿在水里扑腾", 0.9977295, 0.0026251),
+    ("三楼着火了，浓烟滚滚，有人被困", 1.0000000, 0.0000000),
+    ("楼道里堆满了纸箱杂物，存在火灾隐患", 0.0000497, 0.9999338),
+    ("路灯不亮了", 0.0008820, 0.0004510),
+    ("河边有个娃儿在水里扑腾", 0.9985048, 0.0016778),
 ]
 
 
@@ -194,7 +194,8 @@ def test_the_shipped_table_says_what_it_was_trained_on() -> None:
         trained_on["thresholds_from"] == "leave one round out: holdout rounds "
         "6, 7, 9, 11, 15, 16, 24, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 42, 43, 44, "
         "45, 46, 47, 48, 49, 50, 51, 52, 53, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, "
-        "67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77"
+        "67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, "
+        "86, 87, 88, 89, 90, 91, 92, 93, 94, 95"
     )
     assert 1000 <= len(model) <= 50_000
 
