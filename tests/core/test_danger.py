@@ -110,6 +110,8 @@ def test_strongest_cue_first(lexicon: DangerLexicon) -> None:
         ("有个男的在超市门口往身上泼了汽油，说要点火", "fire"),
         ("路口一辆槽罐车漏油，油顺着坡往下淌", "toxic"),
         ("地下室可燃气体浓度已超过报警值", "gas"),
+        # Headache and sickness beside a coal fire or a boiler (fumes-and-symptoms).
+        ("屋里烧煤取暖，老两口早上起来都头疼想吐", "gas"),
     ],
 )
 def test_a_thing_and_its_state_is_a_cue(lexicon: DangerLexicon, text: str, cue: str) -> None:
