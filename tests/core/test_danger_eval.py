@@ -670,6 +670,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 6,
         "urgent_on_wall_clock": 0.550,
     },
+    # 2026-12-06, session 17: blind rounds 96-107 (4,200 reports by twelve more authors),
+    # scored once with a1c97ac's rules alone before any line was read (rules and table:
+    # 0.983 / 0.880 / 0.920 / 7), kept in tools/danger_blind/ and joined the set in
+    # session 18 (round 99 without its one line that repeated a report of the set).
+    "holdout round 96": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.888,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.450,
+    },
+    "holdout round 97": {
+        "critical_recall": 0.912,
+        "critical_precision": 0.857,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 98": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.788,
+        "hazard_recall": 0.590,
+        "hazards_as_critical": 13,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 99": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.849,
+        "hazard_recall": 0.600,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 100": {
+        "critical_recall": 0.784,
+        "critical_precision": 0.817,
+        "hazard_recall": 0.570,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 101": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.840,
+        "hazard_recall": 0.580,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 102": {
+        "critical_recall": 0.816,
+        "critical_precision": 0.829,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 11,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 103": {
+        "critical_recall": 0.928,
+        "critical_precision": 0.899,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 104": {
+        "critical_recall": 0.752,
+        "critical_precision": 0.862,
+        "hazard_recall": 0.570,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.533,
+    },
+    "holdout round 105": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.831,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.733,
+    },
+    "holdout round 106": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.806,
+        "hazard_recall": 0.590,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 107": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.820,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.533,
+    },
 }
 
 
