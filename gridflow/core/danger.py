@@ -81,6 +81,7 @@ _FIELDS = frozenset(
         "elsewhere",
         "away",
         "events_now",
+        "flight",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
@@ -90,6 +91,7 @@ _CONDITIONS_FIELDS = frozenset({"window", "overridden_by", "patterns", "events"}
 _CONDITION_FIELDS = frozenset({"things", "states", "window"})
 _EVENTS_FIELDS = frozenset({"words", "blockers"})
 _BELOW_ALARM_FIELDS = frozenset({"cues", "words", "unless"})
+_FLIGHT_FIELDS = frozenset({"fires", "words"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -104,6 +106,7 @@ _BELOW_ALARM = "\x00below-alarm"
 _SHORT_NEGATIONS = frozenset("未没不无")
 _ELSEWHERE = "\x00elsewhere"
 _AWAY = "\x00away"
+_FLIGHT = "\x00flight"
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 #: An incident told elsewhere or earlier ends at a space too: grid workers' notes use
@@ -213,6 +216,7 @@ class DangerLexicon:
         "_event_blockers",
         "_events_now",
         "_events_pattern",
+        "_flight_fires",
         "_hazard_prefixes",
         "_incident_patterns",
         "_kind",
@@ -261,6 +265,8 @@ class DangerLexicon:
         away: Iterable[str] = (),
         events_now: Iterable[str] = (),
         event_blockers: Iterable[str] = (),
+        flight: Iterable[str] = (),
+        flight_fires: Iterable[str] = (),
         model: DangerModel | None = None,
         dictionary: frozenset[str] | None = None,
     ) -> None:
@@ -290,6 +296,9 @@ class DangerLexicon:
         elsewhere clause and not right after a negation or a compose blocker (没有人受伤,
         差点掉进去), one makes a hazard reading (a hazard marker, a structure's condition)
         an incident, unless a named risk (隐患, 风险) says the report is about a risk.
+        ``flight``: what one would do if a fire broke out (都跑不出, 往哪跑, 咋办): after
+        one of ``flight_fires`` in the same clause (着火了都跑不出去, 着火咋办), the
+        clause up to it tells what might happen, like a conditional's.
         ``model``: the learned second opinion (``danger_model.jsonl``) assessment gates
         on, or ``None`` (the rules alone). ``dictionary``: what jieba segments the text
         with, the bundle's keywords (:func:`~gridflow.core.classify.keyword_dictionary`;
@@ -312,14 +321,15 @@ class DangerLexicon:
         )
         # One set for both: one pass over each piece of a report's text.
         self.conditions = conditions
-        unknown = conditions.overridden_by - set(self.cues)
-        if unknown:
-            raise ValueError(f"conditions: unknown cue classes {sorted(unknown)}")
         self.below_alarm_cues = frozenset(below_alarm_cues)
         self.below_alarm_unless = tuple(normalise(word) for word in below_alarm_unless)
-        unknown = self.below_alarm_cues - set(self.cues)
-        if unknown:
-            raise ValueError(f"below_alarm: unknown cue classes {sorted(unknown)}")
+        for section, named in (
+            ("conditions", conditions.overridden_by),
+            ("below_alarm", self.below_alarm_cues),
+        ):
+            unknown = named - set(self.cues)
+            if unknown:
+                raise ValueError(f"{section}: unknown cue classes {sorted(unknown)}")
         self._condition_names = frozenset(p.name for p in conditions.patterns)
         self._incident_patterns = frozenset(incident_patterns)
         if not self._incident_patterns <= set(self._pattern_cue):
@@ -355,13 +365,14 @@ class DangerLexicon:
             (elsewhere, _ELSEWHERE),
             (away, _AWAY),
             (below_alarm, _BELOW_ALARM),
+            (flight, _FLIGHT),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY)
+                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY, _FLIGHT)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -391,6 +402,9 @@ class DangerLexicon:
                 ]
             )
         )
+        self._flight_fires = tuple(normalise(word) for word in flight_fires)
+        if any(kind_ == _FLIGHT for _, kind_ in kind.values()) and not self._flight_fires:
+            raise ValueError("flight words need fires to follow")
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
         #: the learned second opinion, or ``None``: assessment (``opening.py``) gates on it.
         self.model = model
@@ -448,6 +462,14 @@ class DangerLexicon:
                 seen[key] = doc.line(item)
                 found.append(word)
             return found
+
+        def section(
+            key: str, required: frozenset[str], optional: frozenset[str]
+        ) -> dict[str, Node] | None:
+            # An optional section of the file: its fields, or None when it is left out.
+            if key not in top:
+                return None
+            return doc.fields(top[key], key, required=required, optional=optional)
 
         def named_risks(node: Node) -> list[str]:
             listed = {normalise(word) for word in hazard_marker_words}
@@ -567,13 +589,8 @@ class DangerLexicon:
         ignore: tuple[str, ...] = ()
         blockers: tuple[str, ...] = ()
         window = 6
-        if "compose" in top:
-            compose = doc.fields(
-                top["compose"],
-                "compose",
-                required=frozenset({"patterns"}),
-                optional=_COMPOSE_FIELDS,
-            )
+        compose = section("compose", frozenset({"patterns"}), _COMPOSE_FIELDS)
+        if compose is not None:
             if "window" in compose:
                 window = int(doc.number(compose["window"], "compose window", minimum=1))
             if "ignore" in compose:
@@ -594,21 +611,18 @@ class DangerLexicon:
                 if flag(fields, "incident", name, False):
                     incident_patterns.append(name)
         conditions = Conditions()
-        if "conditions" in top:
-            section = doc.fields(
-                top["conditions"],
-                "conditions",
-                required=frozenset({"patterns", "overridden_by"}),
-                optional=_CONDITIONS_FIELDS,
-            )
+        condition_fields = section(
+            "conditions", frozenset({"patterns", "overridden_by"}), _CONDITIONS_FIELDS
+        )
+        if condition_fields is not None:
             condition_window = window
-            if "window" in section:
+            if "window" in condition_fields:
                 condition_window = int(
-                    doc.number(section["window"], "conditions window", minimum=1)
+                    doc.number(condition_fields["window"], "conditions window", minimum=1)
                 )
             taken = {p.name for p, _ in composed}
             found_conditions: list[ThingStatePattern] = []
-            for name, (key, body) in doc.mapping(section["patterns"], "patterns").items():
+            for name, (key, body) in doc.mapping(condition_fields["patterns"], "patterns").items():
                 if name in taken:
                     raise doc.error(key, f"condition {name!r} has a compose pattern's name")
                 fields = doc.fields(
@@ -620,8 +634,10 @@ class DangerLexicon:
                 found_conditions.append(pattern(name, fields, condition_window, True))
             conditions = Conditions(
                 tuple(found_conditions),
-                cue_set(section["overridden_by"], "conditions overridden_by"),
-                word_list(section["events"], "conditions events") if "events" in section else (),
+                cue_set(condition_fields["overridden_by"], "conditions overridden_by"),
+                word_list(condition_fields["events"], "conditions events")
+                if "events" in condition_fields
+                else (),
             )
         matters: list[tuple[UrgentMatter, ThingStatePattern | None]] = []
         if "urgent" in top:
@@ -672,29 +688,25 @@ class DangerLexicon:
         below_alarm_words: list[str] = []
         below_alarm_cues: frozenset[str] = frozenset()
         below_alarm_unless: tuple[str, ...] = ()
-        if "below_alarm" in top:
-            section = doc.fields(
-                top["below_alarm"],
-                "below_alarm",
-                required=frozenset({"cues", "words"}),
-                optional=_BELOW_ALARM_FIELDS,
-            )
-            below_alarm_cues = cue_set(section["cues"], "below_alarm cues")
-            below_alarm_words = words("below_alarm", section["words"], "below_alarm words")
-            if "unless" in section:
-                below_alarm_unless = word_list(section["unless"], "below_alarm unless")
+        below = section("below_alarm", frozenset({"cues", "words"}), _BELOW_ALARM_FIELDS)
+        if below is not None:
+            below_alarm_cues = cue_set(below["cues"], "below_alarm cues")
+            below_alarm_words = words("below_alarm", below["words"], "below_alarm words")
+            if "unless" in below:
+                below_alarm_unless = word_list(below["unless"], "below_alarm unless")
         event_words: tuple[str, ...] = ()
         event_blockers: tuple[str, ...] = ()
-        if "events_now" in top:
-            section = doc.fields(
-                top["events_now"],
-                "events_now",
-                required=frozenset({"words"}),
-                optional=_EVENTS_FIELDS,
-            )
-            event_words = word_list(section["words"], "events_now words")
-            if "blockers" in section:
-                event_blockers = word_list(section["blockers"], "events_now blockers")
+        events = section("events_now", frozenset({"words"}), _EVENTS_FIELDS)
+        if events is not None:
+            event_words = word_list(events["words"], "events_now words")
+            if "blockers" in events:
+                event_blockers = word_list(events["blockers"], "events_now blockers")
+        flight_words: list[str] = []
+        flight_fires: tuple[str, ...] = ()
+        flight = section("flight", _FLIGHT_FIELDS, _FLIGHT_FIELDS)
+        if flight is not None:
+            flight_words = words("flight", flight["words"], "flight words")
+            flight_fires = word_list(flight["fires"], "flight fires")
         return cls(
             cues,
             hazard_markers=hazard_marker_words,
@@ -728,6 +740,8 @@ class DangerLexicon:
             away=words("away", top["away"], "away") if "away" in top else (),
             events_now=event_words,
             event_blockers=event_blockers,
+            flight=flight_words,
+            flight_fires=flight_fires,
             model=model,
             dictionary=keyword_dictionary(keywords) if keywords.is_file() else None,
         )
@@ -833,6 +847,9 @@ class DangerLexicon:
         normalised: str | None = None
         classes: set[str] = set()
         hazard = incident = named_risk = short_of_alarm = False
+        # Where the incident marker that made ``incident`` stands (a flight clause after it
+        # may take it back: 着火了都跑不出去).
+        incident_from = -1
         # Clauses telling what might happen or what happened elsewhere or earlier.
         quiet: list[tuple[int, int]] = []
         elsewhere_until = -1
@@ -852,6 +869,18 @@ class DangerLexicon:
                 continue
             if marker == _AWAY:
                 continue  # someone away (来电人在外地): it only keeps 外地 from matching
+            if marker == _FLIGHT:
+                if normalised is None:
+                    normalised = normalise(text)
+                start = self._flight_start(normalised, position)
+                if start is not None:
+                    # 着火了都跑不出去: the fire before it in its clause might happen.
+                    hazard = True
+                    quiet.append((start, position + len(word)))
+                    if incident and incident_from >= start:
+                        incident, incident_from = False, -1
+                    words.append(word)
+                continue
             if marker == _CONDITIONAL:
                 hazard = True
                 if normalised is None:
@@ -879,9 +908,14 @@ class DangerLexicon:
                 named_risk = named_risk or word in self._named_risks
             elif marker == _BELOW_ALARM:
                 short_of_alarm = short_of_alarm or position > negated_until
-            elif marker == _INCIDENT and position >= conditional_until:
+            elif (
+                marker == _INCIDENT
+                and position >= conditional_until
+                and not incident
                 # 没有人被困 says nobody is: a negated incident marker is no incident.
-                incident = incident or position > negated_until
+                and position > negated_until
+            ):
+                incident, incident_from = True, position
             if cue and position > negated_until:
                 classes.add(cue)
             words.append(word)
@@ -969,7 +1003,21 @@ class DangerLexicon:
                 while end < len(normalised) and normalised[end] not in ends:
                     end += 1
                 quiet.append((position, end))
+            elif marker == _FLIGHT:
+                start = self._flight_start(normalised, position)
+                if start is not None:
+                    quiet.append((start, position + len(word)))
         return self._event_now(normalised, quiet) is not None
+
+    def _flight_start(self, normalised: str, position: int) -> int | None:
+        # Rare (咋办, 往哪跑): where the flight word's clause starts, when a fire is told in
+        # it before the word (着火了都跑不出去, 真烧起来往哪跑), else None. Spaces end a
+        # clause too: 一家子都叫不醒 咋办 keeps its incident.
+        start = position
+        while start > 0 and normalised[start - 1] not in _ELSEWHERE_END:
+            start -= 1
+        clause = normalised[start:position]
+        return start if any(fire in clause for fire in self._flight_fires) else None
 
     def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
         # Read only for a hazard reading (few): the first event word told as happening.

@@ -9,7 +9,7 @@ import pytest
 
 from gridflow.core.catalogue import Catalogue
 from gridflow.core.classify import TextClassifier
-from gridflow.core.danger import DangerLexicon
+from gridflow.core.danger import Conditions, DangerLexicon
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.core.opening import assess_report
 from schemas import GridEvent
@@ -48,6 +48,16 @@ def lexicon() -> DangerLexicon:
         # … unless it is what might happen (a conditional's clause) or negated.
         ("怕有人被困在里面", ("trapped",), True, False),
         ("没有人被困，后墙裂缝存在隐患", (), True, False),
+        # A fire told with how one would flee it, in one clause, might happen (flight) …
+        ("楼道堆满电瓶车，真着火了都跑不出去", ("fire",), True, False),
+        ("民宿窗户全焊死了，着了火往哪跑", ("fire",), True, False),
+        ("楼梯间堆满纸箱，着火咋办", ("fire",), True, False),
+        # … but someone unable to get out of a fire now is trapped, and a fire in a clause
+        # of its own is burning (the question comes after it).
+        ("家里着火了跑不出去了快来人", ("fire",), False, True),
+        ("屋里电线起火了，婆婆还在二楼，怎么办", ("fire",), False, True),
+        # A flight word after no fire takes nothing back: the person's state stays.
+        ("一屋子煤烟味 一家子都叫不醒 咋办啊", ("unconscious",), False, True),
         # Someone away (我在外地) is no incident elsewhere: the call is about home …
         ("我妈在家，电话里说屋里进水到腰了，人下不了床，我在外地", ("drowning",), False, False),
         # … an incident in another place (外地有个小区) names a hazard here.
@@ -481,6 +491,23 @@ def test_assessment(
 
 
 @pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"conditions": Conditions(overridden_by=frozenset({"fire"}))}, "conditions: unknown"),
+        ({"below_alarm_cues": ["gas"]}, "below_alarm: unknown cue classes ['gas']"),
+        ({"flight": ["咋办"]}, "flight words need fires"),
+    ],
+)
+def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
+    section: dict[str, object], message: str
+) -> None:
+    # The loader names file and line for these; code building a lexicon directly (tests,
+    # tools) gets the same refusal as a ValueError.
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        DangerLexicon([], hazard_markers=[], incident_markers=[], triage="SJ0620", **section)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     ("old", "new", "at", "message"),
     [
         # (text replaced once, its replacement, the text on the line the error names)
@@ -504,6 +531,8 @@ def test_assessment(
         ("  unless: [头晕,", "  except: [头晕,", "  except: [头晕,", "unknown field 'except'"),
         ("  words: [未达报警,", "  words: [未达报警, 未达报警,", "words: [未达报警, 未达报警,", "already listed"),
         ("away: [在外地,", "away: [在外地, 在外地,", "away: [在外地, 在外地,", "already listed"),
+        ("  fires: [着火,", "  fire: [着火,", "  fire: [着火,", "unknown field 'fire'"),
+        ("往哪跑, 往哪里跑", "往哪跑, 往哪跑", "往哪跑, 往哪跑", "already listed"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
