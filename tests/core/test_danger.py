@@ -58,6 +58,11 @@ def lexicon() -> DangerLexicon:
         ("屋里电线起火了，婆婆还在二楼，怎么办", ("fire",), False, True),
         # A flight word after no fire takes nothing back: the person's state stays.
         ("一屋子煤烟味 一家子都叫不醒 咋办啊", ("unconscious",), False, True),
+        # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
+        ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
+        ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
+        # … unless the report tells it happening again now.
+        ("前几年这里也出过事，刚才一个孩子掉下去了", ("fall",), False, True),
         # Someone away (我在外地) is no incident elsewhere: the call is about home …
         ("我妈在家，电话里说屋里进水到腰了，人下不了床，我在外地", ("drowning",), False, False),
         # … an incident in another place (外地有个小区) names a hazard here.
