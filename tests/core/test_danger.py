@@ -61,6 +61,10 @@ def lexicon() -> DangerLexicon:
         # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
         ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
         ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
+        ("电动三轮天天在屋里充电，插排搁炕沿上，上回还冒过烟", ("smoke",), True, False),
+        ("散堆的硫磺前几天冒过一次蓝火被踩灭了", ("fire",), True, False),
+        # A finding put under watch (纳入监测, 加密巡查) is a hazard to follow up.
+        ("后山新出现一条裂缝，暂无扩大，需纳入监测", (), True, False),
         # … unless the report tells it happening again now.
         ("前几年这里也出过事，刚才一个孩子掉下去了", ("fall",), False, True),
         # Someone away (我在外地) is no incident elsewhere: the call is about home …
