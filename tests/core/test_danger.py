@@ -58,6 +58,12 @@ def lexicon() -> DangerLexicon:
         ("屋里电线起火了，婆婆还在二楼，怎么办", ("fire",), False, True),
         # A flight word after no fire takes nothing back: the person's state stays.
         ("一屋子煤烟味 一家子都叫不醒 咋办啊", ("unconscious",), False, True),
+        # Just now (刚才), someone not out yet (没出来), people calling out (在喊), a reading
+        # jumping (突增): an incident, whatever hazard word the report also holds (鼓包, 松了).
+        ("早上报的那面鼓包的围墙刚才倒了，压到一个卖菜的婆婆", ("collapse",), False, True),
+        ("屋顶整个坐下来 屋头的老两口没出来", (), False, True),
+        ("过山车停在半空最高处，安全压杠松了一个，上面的游客在喊", (), False, True),
+        ("渠堤位移突增45mm，画面可见堤坡土体滑落", (), False, True),
         # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
         ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
         ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
