@@ -64,6 +64,9 @@ def lexicon() -> DangerLexicon:
         ("屋顶整个坐下来 屋头的老两口没出来", (), False, True),
         ("过山车停在半空最高处，安全压杠松了一个，上面的游客在喊", (), False, True),
         ("渠堤位移突增45mm，画面可见堤坡土体滑落", (), False, True),
+        # … and so do people who got out or are lying down now (跑出来, 躺在地上, 刚塌).
+        ("后坡的房子裂了，人都跑出来了，怕还要垮", ("collapse", "subsidence"), False, True),
+        ("门窗紧闭，屋里烧着炭盆，人躺在地上", ("fire",), False, True),
         # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
         ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
         ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
