@@ -67,6 +67,11 @@ def lexicon() -> DangerLexicon:
         # … and so do people who got out or are lying down now (跑出来, 躺在地上, 刚塌).
         ("后坡的房子裂了，人都跑出来了，怕还要垮", ("collapse", "subsidence"), False, True),
         ("门窗紧闭，屋里烧着炭盆，人躺在地上", ("fire",), False, True),
+        # Events now beside a hazard word (排查, 堆放, 老化): no answer from below, a cloud
+        # spreading, a vehicle gone over (events_now 无应答, 持续扩散, 坠入, 往外窜 …).
+        ("排查时井下两名作业人员无应答", (), False, True),
+        ("储罐区围堰堆放杂物，泄漏的气体正往村里持续扩散", ("gas",), False, True),
+        ("老桥护栏老化，一辆三轮车刚坠入河中", (), False, True),
         # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
         ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
         ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
