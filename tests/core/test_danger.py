@@ -72,6 +72,11 @@ def lexicon() -> DangerLexicon:
         ("排查时井下两名作业人员无应答", (), False, True),
         ("储罐区围堰堆放杂物，泄漏的气体正往村里持续扩散", ("gas",), False, True),
         ("老桥护栏老化，一辆三轮车刚坠入河中", (), False, True),
+        # 着了 (caught fire) is an event; 着了咋办 asks what if, and 睡着了 is no fire: someone
+        # asleep and not breathing stays an incident.
+        ("出料口往外掉火星子，烘干机里面着了", (), False, True),
+        ("楼道里一排电动车在充电 着了咋办啊", (), True, False),
+        ("爷爷睡着了就没呼吸了咋办", ("unconscious",), False, True),
         # Something that happened here before (着过火, 出过事, 塌过一回) names a hazard …
         ("去年隔壁同类店着过火，现在一楼夜里还在充十几台电动车", (), True, False),
         ("那个坡早些年塌过一回，今年雨水多", ("collapse",), True, False),
