@@ -94,6 +94,11 @@ def lexicon() -> DangerLexicon:
         ("检查发现麻辣烫店把液化气瓶放在后门楼梯下，旁边就是插座", (), True, False),
         # … unless a person's state now says otherwise (意识模糊 is an incident marker).
         ("安全检查时发现地窖里一名工人意识模糊", ("unconscious",), False, True),
+        # What happens whenever it rains or the river rises (一下雨就, 涨水就, 每年都) and what
+        # surely will (肯定要) is told as a condition: a hazard.
+        ("那个涵洞一下雨就积水，娃儿们放学都从那里走", (), True, False),
+        ("桥墩涨水就被冲，桥面已经有裂缝", ("drowning",), True, False),
+        ("地下室排污泵坏了，再下暴雨肯定要淹", (), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
