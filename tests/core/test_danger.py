@@ -99,6 +99,9 @@ def lexicon() -> DangerLexicon:
         ("那个涵洞一下雨就积水，娃儿们放学都从那里走", (), True, False),
         ("桥墩涨水就被冲，桥面已经有裂缝", ("drowning",), True, False),
         ("地下室排污泵坏了，再下暴雨肯定要淹", (), True, False),
+        # An inspection's finding about a cylinder or a device (无检验标识, 锈蚀, 未安装, 直晒).
+        ("菜场门口堆了十几只液化气瓶，太阳直晒", (), True, False),
+        ("小饭馆的液化气钢瓶没有检验标识，阀门锈蚀", (), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
