@@ -102,6 +102,11 @@ def lexicon() -> DangerLexicon:
         # An inspection's finding about a cylinder or a device (无检验标识, 锈蚀, 未安装, 直晒).
         ("菜场门口堆了十几只液化气瓶，太阳直晒", (), True, False),
         ("小饭馆的液化气钢瓶没有检验标识，阀门锈蚀", (), True, False),
+        # If it really caught fire (真着火了) is a condition; a reading with no smoke or fire
+        # (无烟无火) and a fire-danger rating (火险) are hazards.
+        ("小区消火栓打开没水，真着火了用不成", ("fire",), True, False),
+        ("配电房红外测温接头89℃，高于阈值，无烟无火", ("smoke",), True, False),
+        ("林区周边焚烧点多，火险四级", (), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
