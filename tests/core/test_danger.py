@@ -107,6 +107,10 @@ def lexicon() -> DangerLexicon:
         ("小区消火栓打开没水，真着火了用不成", ("fire",), True, False),
         ("配电房红外测温接头89℃，高于阈值，无烟无火", ("smoke",), True, False),
         ("林区周边焚烧点多，火险四级", (), True, False),
+        # A slope's crack with homes below, a reading under its alarm, what may give way.
+        ("后山坡上出现一条横着的裂缝，坡下住了四户人家", (), True, False),
+        ("边坡监测点累计位移12mm，超黄色阈值，当前速率平稳", (), True, False),
+        ("塘边土坡被雨水冲出凹槽，可能塌", ("collapse",), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
