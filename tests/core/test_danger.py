@@ -111,6 +111,9 @@ def lexicon() -> DangerLexicon:
         ("后山坡上出现一条横着的裂缝，坡下住了四户人家", (), True, False),
         ("边坡监测点累计位移12mm，超黄色阈值，当前速率平稳", (), True, False),
         ("塘边土坡被雨水冲出凹槽，可能塌", ("collapse",), True, False),
+        # A wire in standing water, a reading with advice to close: hazards, not a flood now.
+        ("充电棚插线板泡在积水里，接头用胶布缠着", (), True, False),
+        ("下穿通道积水15厘米，建议封闭", (), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
