@@ -39,6 +39,12 @@ Needs scikit-learn (the ``danger-model`` extra, not a runtime dependency)::
     .venv/bin/pip install -e '.[test,danger-model]'
     .venv/bin/python -m tools.danger_model              # LORO table, then writes the file
     .venv/bin/python -m tools.danger_model --loro-only  # the table, nothing written
+    .venv/bin/python -m tools.danger_model --jobs 2 --cache /tmp/models  # both cores
+
+``--jobs``: the held-out models are fitted in that many processes, each with one BLAS
+thread. Two processes whose BLAS pools each want both cores run slower than one (session
+18: a fit took 4-5 minutes against 43 s with one thread each), so the workers are pinned
+to one thread; the shipped table (one fit, in this process) is fitted as before.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ import argparse
 import hashlib
 import itertools
 import math
+import multiprocessing
+import os
 import pickle
 import subprocess
 import sys
@@ -530,6 +538,7 @@ def held_rounds(
     keep: int,
     set_sha256: str,
     cache: Path | None = None,
+    jobs: int = 1,
 ) -> tuple[dict[int, Fitted], list[list[Held]]]:
     """Each blind round's held-out model and held reports.
 
@@ -547,6 +556,9 @@ def held_rounds(
         if path.exists():
             print(f"held-out models read from {path}", file=sys.stderr)
             models = pickle.loads(path.read_bytes())
+    missing = [number for number in BLIND_ROUNDS if number not in models]
+    if jobs > 1 and len(missing) > 1:
+        models.update(_fit_in_processes(reports, missing, c=c, keep=keep, jobs=jobs))
     rounds: list[list[Held]] = []
     for number in BLIND_ROUNDS:
         if number not in models:
@@ -560,6 +572,42 @@ def held_rounds(
     return models, rounds
 
 
+#: The set, for forked workers (they inherit it instead of receiving it with each task).
+_WORKER_REPORTS: Sequence[Report] = ()
+
+
+def _fit_without(number: int, c: float, keep: int) -> tuple[int, Fitted]:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return number, fit([r for r in _WORKER_REPORTS if not _is_blind(r, number)], c=c, keep=keep)
+
+
+def _fit_in_processes(
+    reports: Sequence[Report], numbers: Sequence[int], *, c: float, keep: int, jobs: int
+) -> dict[int, Fitted]:
+    """The held-out models of ``numbers``, fitted in ``jobs`` forked processes."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    global _WORKER_REPORTS
+    _WORKER_REPORTS = reports
+    fitted: dict[int, Fitted] = {}
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_fit_without, number, c, keep) for number in numbers]
+            for future in as_completed(futures):
+                number, model = future.result()
+                fitted[number] = model
+                print(
+                    f"fitted the model without round {number} ({len(fitted)} of {len(numbers)})",
+                    file=sys.stderr,
+                )
+    finally:
+        _WORKER_REPORTS = ()
+    return fitted
+
+
 def leave_one_round_out(
     reports: Sequence[Report],
     assessor: Assessor,
@@ -568,13 +616,14 @@ def leave_one_round_out(
     keep: int,
     set_sha256: str,
     cache: Path | None = None,
+    jobs: int = 1,
 ) -> Thresholds:
     """Print the held rounds' table; return the chosen thresholds."""
     rules = assessor.lexicon
     blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
     outcomes = {r.line: assessor.outcome(r) for r in blind}
     models, rounds = held_rounds(
-        reports, assessor, outcomes, c=c, keep=keep, cache=cache, set_sha256=set_sha256
+        reports, assessor, outcomes, c=c, keep=keep, cache=cache, set_sha256=set_sha256, jobs=jobs
     )
     first, simulated = choose(rounds)
     thresholds, doubted = choose_doubt(rounds, first)
@@ -696,7 +745,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the held-out models here and reuse them while the set, --C, --keep and the "
         "blind rounds are unchanged (the rules are read again each run)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes fitting the held-out models, one BLAS thread each (default: the "
+        "machine's cores)",
+    )
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     try:
         import sklearn
     except ImportError:
@@ -707,7 +765,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One digest of the set: the models' cache key and the table's header.
     set_sha256 = hashlib.sha256(args.file.read_bytes()).hexdigest()
     thresholds = leave_one_round_out(
-        reports, assessor, c=args.c, keep=args.keep, cache=args.cache, set_sha256=set_sha256
+        reports,
+        assessor,
+        c=args.c,
+        keep=args.keep,
+        cache=args.cache,
+        set_sha256=set_sha256,
+        jobs=args.jobs,
     )
     if args.loro_only:
         return 0

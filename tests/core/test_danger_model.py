@@ -220,6 +220,24 @@ def test_pure_scoring_equals_the_trainer_and_training_is_deterministic(tmp_path:
     assert DangerModel.load(first).chances(held[0].text) == model.chances(held[0].text)
 
 
+def test_held_out_models_fitted_in_processes_are_the_ones_fitted_here() -> None:
+    # tools/danger_model.py --jobs: forked workers, one BLAS thread each, fit the same
+    # held-out models as one process does (the table is the same to its written decimals).
+    pytest.importorskip("sklearn")
+    from tools import danger_model
+
+    reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)[::20]
+    numbers = [6, 7]
+    forked = danger_model._fit_in_processes(reports, numbers, c=16.0, keep=500, jobs=2)
+    assert sorted(forked) == numbers
+    for number in numbers:
+        here = danger_model.fit(
+            [r for r in reports if not danger_model._is_blind(r, number)], c=16.0, keep=500
+        )
+        assert forked[number].weights == here.weights
+        assert forked[number].bias == here.bias
+
+
 class Says(DangerModel):
     """A model that says what it is told: the gate apart from any table."""
 
