@@ -114,6 +114,9 @@ def lexicon() -> DangerLexicon:
         # A wire in standing water, a reading with advice to close: hazards, not a flood now.
         ("充电棚插线板泡在积水里，接头用胶布缠着", (), True, False),
         ("下穿通道积水15厘米，建议封闭", (), True, False),
+        # Sparks once before, someone still living in a cracked house: hazards.
+        ("电表箱进水结冰，前晚冒过火花，现已断电待修", ("fire",), True, False),
+        ("土坯房墙裂了，老人还住在里面", (), True, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
