@@ -114,6 +114,9 @@ def lexicon() -> DangerLexicon:
         # A wire in standing water, a reading with advice to close: hazards, not a flood now.
         ("充电棚插线板泡在积水里，接头用胶布缠着", (), True, False),
         ("下穿通道积水15厘米，建议封闭", (), True, False),
+        # No railing by the water, children by a pond with no adult: hazards.
+        ("塘边没有护栏，娃娃们放学常去耍", (), True, False),
+        ("防溺水识别：水塘岸边检测到3名未成年人，无成人看护", ("drowning",), True, False),
         # Sparks once before, someone still living in a cracked house: hazards.
         ("电表箱进水结冰，前晚冒过火花，现已断电待修", ("fire",), True, False),
         ("土坯房墙裂了，老人还住在里面", (), True, False),
