@@ -321,6 +321,10 @@ class DangerLexicon:
         )
         # One set for both: one pass over each piece of a report's text.
         self.conditions = conditions
+        flight = tuple(flight)
+        self._flight_fires = tuple(normalise(word) for word in flight_fires)
+        if flight and not self._flight_fires:
+            raise ValueError("flight words need fires to follow")
         self.below_alarm_cues = frozenset(below_alarm_cues)
         self.below_alarm_unless = tuple(normalise(word) for word in below_alarm_unless)
         for section, named in (
@@ -402,9 +406,6 @@ class DangerLexicon:
                 ]
             )
         )
-        self._flight_fires = tuple(normalise(word) for word in flight_fires)
-        if any(kind_ == _FLIGHT for _, kind_ in kind.values()) and not self._flight_fires:
-            raise ValueError("flight words need fires to follow")
         self._read_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read)
         #: the learned second opinion, or ``None``: assessment (``opening.py``) gates on it.
         self.model = model
