@@ -563,7 +563,7 @@ def held_rounds(
     for number in BLIND_ROUNDS:
         if number not in models:
             print(f"fitting the model without round {number}", file=sys.stderr)
-            models[number] = fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
+            models[number] = fit_without(reports, number, c=c, keep=keep)
         members = [r for r in reports if _is_blind(r, number)]
         rounds.append(hold(members, outcomes, assessor, models[number].model))
     if path is not None and not path.exists():
@@ -572,15 +572,20 @@ def held_rounds(
     return models, rounds
 
 
+def fit_without(reports: Sequence[Report], number: int, *, c: float, keep: int) -> Fitted:
+    """The held-out model of blind round ``number``: fitted on every other report."""
+    return fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
+
+
 #: The set, for forked workers (they inherit it instead of receiving it with each task).
 _WORKER_REPORTS: Sequence[Report] = ()
 
 
-def _fit_without(number: int, c: float, keep: int) -> tuple[int, Fitted]:
+def _worker_fit(number: int, c: float, keep: int) -> tuple[int, Fitted]:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        return number, fit([r for r in _WORKER_REPORTS if not _is_blind(r, number)], c=c, keep=keep)
+        return number, fit_without(_WORKER_REPORTS, number, c=c, keep=keep)
 
 
 def _fit_in_processes(
@@ -595,7 +600,7 @@ def _fit_in_processes(
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_fit_without, number, c, keep) for number in numbers]
+            futures = [pool.submit(_worker_fit, number, c, keep) for number in numbers]
             for future in as_completed(futures):
                 number, model = future.result()
                 fitted[number] = model
