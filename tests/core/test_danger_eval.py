@@ -758,6 +758,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 9,
         "urgent_on_wall_clock": 0.533,
     },
+    # 2026-12-06, session 18: blind rounds 108-119 (4,202 reports by twelve more authors),
+    # scored once with 96e21d5's rules alone before any line was read (rules and table:
+    # 0.992 / 0.887 / 0.936 / 7), kept in tools/danger_blind/ and joined the set in
+    # session 19 (round 110 without its one line that repeated another of its own).
+    "holdout round 108": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.862,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 109": {
+        "critical_recall": 0.784,
+        "critical_precision": 0.899,
+        "hazard_recall": 0.570,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.433,
+    },
+    "holdout round 110": {
+        "critical_recall": 0.816,
+        "critical_precision": 0.843,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.593,
+    },
+    "holdout round 111": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.878,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 112": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.912,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 113": {
+        "critical_recall": 0.768,
+        "critical_precision": 0.865,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.467,
+    },
+    "holdout round 114": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.815,
+        "hazard_recall": 0.653,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.597,
+    },
+    "holdout round 115": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.911,
+        "hazard_recall": 0.830,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 116": {
+        "critical_recall": 0.904,
+        "critical_precision": 0.876,
+        "hazard_recall": 0.640,
+        "hazards_as_critical": 1,
+        "urgent_on_wall_clock": 0.533,
+    },
+    "holdout round 117": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.745,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 12,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 118": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.873,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.583,
+    },
+    "holdout round 119": {
+        "critical_recall": 0.928,
+        "critical_precision": 0.892,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.617,
+    },
 }
 
 
@@ -1053,7 +1141,19 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 105": (0.99, 0.9, 0.98, 0),
     "holdout round 106": (0.99, 0.9, 0.99, 0),
     "holdout round 107": (0.99, 0.9, 0.96, 0),
-    "holdout": (0.99, 0.88, 0.97, 0),
+    "holdout round 108": (0.99, 0.9, 0.92, 0),
+    "holdout round 109": (0.99, 0.92, 0.99, 0),
+    "holdout round 110": (0.98, 0.86, 0.9, 0),
+    "holdout round 111": (0.98, 0.89, 0.96, 0),
+    "holdout round 112": (0.99, 0.91, 0.91, 1),
+    "holdout round 113": (0.98, 0.86, 0.92, 1),
+    "holdout round 114": (0.99, 0.86, 0.9, 0),
+    "holdout round 115": (0.99, 0.93, 0.97, 1),
+    "holdout round 116": (0.99, 0.89, 0.98, 0),
+    "holdout round 117": (0.99, 0.77, 0.88, 2),
+    "holdout round 118": (0.97, 0.91, 0.94, 2),
+    "holdout round 119": (0.99, 0.92, 0.95, 0),
+    "holdout": (0.99, 0.88, 0.97, 7),
 }
 
 
