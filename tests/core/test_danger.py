@@ -120,6 +120,16 @@ def lexicon() -> DangerLexicon:
         # Sparks once before, someone still living in a cracked house: hazards.
         ("电表箱进水结冰，前晚冒过火花，现已断电待修", ("fire",), True, False),
         ("土坯房墙裂了，老人还住在里面", (), True, False),
+        # What easily follows, what one would come to: hazards (session 19).
+        ("交警：急弯处有人停车拍照，易引发追尾", (), True, False),
+        ("车间粉尘很大，除尘器不开，听说粉尘会爆炸", ("fire",), True, False),
+        ("热水器装在封闭卫生间里，没有排烟管，洗久了会中毒", ("toxic",), True, False),
+        # A chimney smoking is no fire now; people overcome beside it are an incident.
+        ("锅炉房烧废轮胎，烟囱冒黑烟，轮胎堆在门外，易燃", ("smoke",), True, False),
+        ("烟囱冒黑烟，屋里两个人熏倒了，赶紧来人", ("smoke",), False, True),
+        # A small part given way is a condition; 塌了一角 with someone under it is not.
+        ("河边步道塌了一小截，旁边还有裂缝", ("collapse",), True, False),
+        ("屋顶塌了一角，压住一个卸货的工人", ("collapse",), False, True),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
