@@ -127,6 +127,10 @@ def lexicon() -> DangerLexicon:
         # A chimney smoking is no fire now; people overcome beside it are an incident.
         ("锅炉房烧废轮胎，烟囱冒黑烟，轮胎堆在门外，易燃", ("smoke",), True, False),
         ("烟囱冒黑烟，屋里两个人熏倒了，赶紧来人", ("smoke",), False, True),
+        # 差点 (a near miss) negates the fall after it, as 没 does: no emergency (the
+        # missing cover is a condition; open-manhole keeps it on wall-clock hours).
+        ("井盖没了，已经有电动车差点掉进去", (), True, False),
+        ("河边栏杆缺了一块，晚上差点一脚踩空", (), False, False),
         # A small part given way is a condition; 塌了一角 with someone under it is not.
         ("河边步道塌了一小截，旁边还有裂缝", ("collapse",), True, False),
         ("屋顶塌了一角，压住一个卸货的工人", ("collapse",), False, True),
@@ -435,6 +439,11 @@ def test_a_gas_reading_short_of_an_alarm(
         ("两伙人在街上干起来了", "fight"),
         ("有人在烧烤摊打架", "fight"),  # the violence cue
         ("有个骑手摔倒在路边起不来", "people-down"),
+        # 差点 negates the fall (no subsidence cue), the hole is there (session 19).
+        ("路面一个坑积了水看不出深浅，有个电瓶车差点栽进去", "near-miss-hole"),
+        ("井盖被车压翻了，半个井口露着", "open-manhole"),
+        ("学校门口的红绿灯坏了，车和学生抢着过", "signals-out"),
+        ("路口信号灯不亮，交通很乱", "signals-out"),
     ],
 )
 def test_urgent_matters_are_read_from_the_text(
@@ -453,6 +462,7 @@ def test_urgent_matters_are_read_from_the_text(
         "社区请独居老人来登记体检",
         "盲道被破坏，地砖翘起。位置：井口村",
         "路面出现大坑，车过要绕",  # a pothole (道路破损), not a hole left open
+        "红绿灯时间太短，老人过不完马路",  # a timing request, not lights out
     ],
 )
 def test_no_urgent_matter_in_everyday_text(lexicon: DangerLexicon, text: str) -> None:
