@@ -82,6 +82,7 @@ BLIND_ROUNDS = (
     *range(78, 96),  # session 16's eighteen, scored once on the table of 8e07a03
     *range(96, 108),  # session 17's twelve, scored once on the table of a1c97ac
     *range(108, 120),  # session 18's twelve, scored once on the table of 96e21d5
+    *range(121, 133),  # session 19's twelve, scored once on the table of 6da72b0
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7

@@ -846,6 +846,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.617,
     },
+    # 2026-12-06, session 19: blind rounds 121-132 (4,205 reports by twelve more authors),
+    # scored once with 6da72b0's rules alone before any line was read (rules and table:
+    # 0.991 / 0.894 / 0.963 / 6), kept in tools/danger_blind/ and joined the set in
+    # session 20 (round 125 without its one line the set already had).
+    "holdout round 121": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.900,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.500,
+    },
+    "holdout round 122": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.902,
+        "hazard_recall": 0.820,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.733,
+    },
+    "holdout round 123": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.868,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 124": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.863,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.556,
+    },
+    "holdout round 125": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.879,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 126": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.750,
+        "hazard_recall": 0.600,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 127": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.842,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 128": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.926,
+        "hazard_recall": 0.790,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.533,
+    },
+    "holdout round 129": {
+        "critical_recall": 0.912,
+        "critical_precision": 0.891,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 130": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.824,
+        "hazard_recall": 0.590,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 131": {
+        "critical_recall": 0.792,
+        "critical_precision": 0.811,
+        "hazard_recall": 0.570,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 132": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.915,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.517,
+    },
 }
 
 
