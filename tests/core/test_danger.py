@@ -71,7 +71,7 @@ def lexicon() -> DangerLexicon:
         # spreading, a vehicle gone over (events_now 无应答, 持续扩散, 坠入, 往外窜 …).
         ("排查时井下两名作业人员无应答", (), False, True),
         ("储罐区围堰堆放杂物，泄漏的气体正往村里持续扩散", ("gas",), False, True),
-        ("老桥护栏老化，一辆三轮车刚坠入河中", (), False, True),
+        ("老桥护栏老化，一辆三轮车刚坠入河中", ("fall",), False, True),
         # 着了 (caught fire) is an event; 着了咋办 asks what if, and 睡着了 is no fire: someone
         # asleep and not breathing stays an incident.
         ("出料口往外掉火星子，烘干机里面着了", (), False, True),
@@ -134,6 +134,21 @@ def lexicon() -> DangerLexicon:
         # A small part given way is a condition; 塌了一角 with someone under it is not.
         ("河边步道塌了一小截，旁边还有裂缝", ("collapse",), True, False),
         ("屋顶塌了一角，压住一个卸货的工人", ("collapse",), False, True),
+        # Session 20: a vehicle gone into the water, someone unable to get free, a power
+        # line down and arcing are incidents; a reading steady or nothing unusual in the
+        # gully, a fire put out, a structure sagging or feeling about to give way, and a
+        # brick that fell but hit nobody (好在冇, the southern 没) are hazards.
+        ("一辆面包车坠入水库，车顶还露在外面", ("fall",), False, True),
+        ("清污工被吸在栅栏上，无法脱身", ("trapped",), False, False),
+        ("变压器旁电线落地，冒着弧光", ("electric",), False, False),
+        ("裂缝计读数日增1mm，速率平稳", (), True, False),
+        ("雨量站达关注阈值，沟道暂无异常", (), True, False),
+        ("前天仓库那把火已经扑灭了，没伤人", (), True, False),
+        ("板房顶上积雪太厚，感觉要塌", ("collapse",), True, False),
+        ("大棚顶积水兜成一大兜，棚子往下塌腰了", ("collapse",), True, False),
+        ("屋檐瓦片掉了一片在路上，好在冇砸到人", (), False, False),
+        # 有冇 asks whether: no negation.
+        ("有冇人受伤还不知道，车子翻在沟里", ("injury",), False, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
         ("后山的坡搞不好哪天就垮下来", ("collapse",), True, False),
         ("车间粉尘很大，有爆炸的可能", ("fire",), True, False),
@@ -444,6 +459,10 @@ def test_a_gas_reading_short_of_an_alarm(
         ("井盖被车压翻了，半个井口露着", "open-manhole"),
         ("学校门口的红绿灯坏了，车和学生抢着过", "signals-out"),
         ("路口信号灯不亮，交通很乱", "signals-out"),
+        # A lift stopped between floors with its door open (停在半层) is the lift's matter,
+        # whatever 井 a place name holds (沙井坊): session 20.
+        ("沙井坊某楼电梯门开着不关，轿厢停在半层，有住户差点踩空", "lift-trapped"),
+        ("雨水井的篦子没了，有个小孩差点踩进去", "near-miss-hole"),
     ],
 )
 def test_urgent_matters_are_read_from_the_text(
@@ -463,6 +482,7 @@ def test_urgent_matters_are_read_from_the_text(
         "盲道被破坏，地砖翘起。位置：井口村",
         "路面出现大坑，车过要绕",  # a pothole (道路破损), not a hole left open
         "红绿灯时间太短，老人过不完马路",  # a timing request, not lights out
+        "沙井街口地面结冰，我差点跌一跤",  # a place name's 井 is no hole
     ],
 )
 def test_no_urgent_matter_in_everyday_text(lexicon: DangerLexicon, text: str) -> None:
