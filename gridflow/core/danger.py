@@ -28,7 +28,11 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
 * **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
   people down, read from the text whichever 小类 the keywords chose; assessment
   (``opening.py``) moves such a report to the matter's category, which runs on
-  wall-clock hours.
+  wall-clock hours;
+* **hazard twins** (``hazard_twins``): an incident category the keywords also choose for
+  the thing itself (液化气瓶 → 燃气泄漏) has a twin hazard category (燃气安全隐患): a report
+  in it that tells no danger at all (:meth:`DangerLexicon.tells_no_danger`) is the twin's
+  hazard, and so is a hazard report without a cue filed under it.
 
 Decisions are data (``DangerReading``), remembered per text: the classifier runs per
 event and report texts repeat.
@@ -65,6 +69,7 @@ _FIELDS = frozenset(
         "version",
         "triage",
         "hazard_fallback",
+        "hazard_twins",
         "negation_reach",
         "negations",
         "not_real",
@@ -231,6 +236,7 @@ class DangerLexicon:
         "conditions",
         "cues",
         "hazard_fallback",
+        "hazard_twins",
         "model",
         "negation_reach",
         "triage",
@@ -255,6 +261,7 @@ class DangerLexicon:
         triage: str,
         hazard_categories: Iterable[str] = (),
         hazard_fallback: str | None = None,
+        hazard_twins: Mapping[str, str] | None = None,
         composed: Iterable[tuple[ThingStatePattern, str]] = (),
         compose_ignore: Iterable[str] = (),
         compose_blockers: Iterable[str] = (),
@@ -350,6 +357,7 @@ class DangerLexicon:
         self._pattern_order = tuple(p.name for p, _ in pairs)
         self.triage = triage
         self.hazard_fallback = hazard_fallback
+        self.hazard_twins: Mapping[str, str] = dict(hazard_twins or {})
         self.negation_reach = negation_reach
         self._hazard_prefixes = tuple(hazard_categories)
         cue_of: dict[str, str] = {}
@@ -534,6 +542,17 @@ class DangerLexicon:
                 raise doc.error(
                     top["hazard_fallback"], f"hazard category {fallback!r} is not in the catalogue"
                 )
+        twins: dict[str, str] = {}
+        if "hazard_twins" in top:
+            for code, (key, value) in doc.mapping(top["hazard_twins"], "hazard_twins").items():
+                twin = doc.scalar(value, f"hazard twin of {code}")
+                if code not in catalogue:
+                    raise doc.error(key, f"category {code!r} is not in the catalogue")
+                if twin not in catalogue:
+                    raise doc.error(value, f"hazard category {twin!r} is not in the catalogue")
+                if not twin.startswith(tuple(prefixes)):
+                    raise doc.error(value, f"{twin!r} is not a hazard category (hazard_categories)")
+                twins[code] = twin
         reach = 3
         if "negation_reach" in top:
             reach = int(doc.number(top["negation_reach"], "negation_reach", minimum=0))
@@ -729,6 +748,7 @@ class DangerLexicon:
             triage=triage,
             hazard_categories=prefixes,
             hazard_fallback=fallback,
+            hazard_twins=twins,
             composed=composed,
             compose_ignore=ignore,
             compose_blockers=blockers,
@@ -771,13 +791,34 @@ class DangerLexicon:
                 return self.cues[cue].level
         return None
 
-    def hazard_category(self, reading: DangerReading) -> str | None:
-        """The hazard category for a hazard report: its strongest cue's, else the fallback.
+    def hazard_category(self, reading: DangerReading, category: str = "") -> str | None:
+        """The hazard category for a hazard report: its strongest cue's, else the twin of
+        the incident ``category`` it was filed under (燃气泄漏 → 燃气安全隐患), else the
+        fallback.
 
         Without a cue (隧道渗水结冰，容易发生交通事故) a hazard the classifier filed as an
         incident still must not run on the incident's emergency clock.
         """
-        return self.cues[reading.cues[0]].hazard_category if reading.cues else self.hazard_fallback
+        if reading.cues:
+            return self.cues[reading.cues[0]].hazard_category
+        return self.hazard_twins.get(category, self.hazard_fallback)
+
+    def tells_no_danger(self, reading: DangerReading, category: str, text: str) -> bool:
+        """Is a report in a twinned incident category (``hazard_twins``: 燃气泄漏) about the
+        thing rather than an incident: no cue, no incident marker, no event told?
+
+        The keywords file a report under 燃气泄漏 for its 液化气瓶; the category's default
+        makes it critical. Told with no danger at all (气瓶堆在楼道口, 钢瓶过期), it is the
+        twin hazard (燃气安全隐患), rectified in days.
+        """
+        return (
+            category in self.hazard_twins
+            and not reading.cues
+            and not reading.names_an_event
+            and reading.urgent is None
+            and not reading.not_real
+            and not self.tells_event(text)
+        )
 
     @property
     def matcher(self) -> KeywordMatcher:

@@ -317,7 +317,7 @@ def _as_hazard(
         or category.severity is Severity.CRITICAL
         or (category.code.startswith(_INCIDENTS) or category.code == lexicon.triage)
     ):
-        moved = catalogue.get(lexicon.hazard_category(reading) or "")
+        moved = catalogue.get(lexicon.hazard_category(reading, category.code) or "")
         category = moved or category
     # No danger words: a hazard is what may happen. Capped at high, never critical.
     severity = assess_severity(category, event.severity, "", reporter_role=role, rules=rules)
@@ -340,7 +340,21 @@ def _assess_by_rules(
     role: str | None,
 ) -> Assessment:
     """The rules' assessment (the lexicon's reading, no second opinion)."""
-    if reading is not None and lexicon is not None and reading.hazard:
+    if (
+        reading is not None
+        and lexicon is not None
+        and (
+            reading.hazard
+            or (
+                # 燃气泄漏 filed for a 液化气瓶 and nothing said of a leak, a smell or
+                # anyone hurt (气瓶堆在楼道口): the twin hazard, not the county's call-out.
+                # Severity words (紧急) or a sender's 特急 are a person's word: they stand.
+                not severity_found
+                and event.severity is not Severity.CRITICAL
+                and lexicon.tells_no_danger(reading, category.code, text)
+            )
+        )
+    ):
         return _as_hazard(
             event, text, category, classified_by, catalogue, lexicon, reading, role, active_rules
         )

@@ -573,6 +573,14 @@ def event(text: str, **extra: object) -> GridEvent:
         ("厨房燃气探测器间歇报警，最高9%LEL，随即回落", {}, "BJ0110", Severity.HIGH, False),
         # … but not beside someone feeling it.
         ("楼道里一股淡淡的煤气味，时有时无，老太太说头晕恶心", {}, "SJ0405", Severity.CRITICAL, False),
+        # 燃气泄漏 filed for a 液化气瓶 that tells no leak, smell or harm is its twin hazard
+        # (燃气安全隐患, rectified in days), not the county's call-out (session 20) …
+        ("夜市摊点把液化气瓶堆在居民楼道口，瓶身锈得厉害", {}, "ZZ0304", Severity.NORMAL, True),
+        # … but a leak told in any words, someone pinned, or a sender's 特急 stays critical.
+        ("液化气瓶阀门断了，气往外喷，白茫茫一片", {}, "SJ0405", Severity.CRITICAL, False),
+        ("拉液化气瓶的三轮翻了，司机卡在驾驶室里", {}, "SJ0405", Severity.CRITICAL, False),
+        ("液化气站门口停着一辆拉钢瓶的三轮车", {"severity": "critical"}, "SJ0405", Severity.CRITICAL, False),
+        ("液化气站门口停着一辆拉钢瓶的三轮车", {}, "ZZ0304", Severity.NORMAL, True),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
@@ -610,6 +618,9 @@ def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
         ("hazard: ZZ0405", "hazard: ZZ0499", "hazard: ZZ0499", "not in the catalogue"),
         ("火苗,", "火灾,", "火灾, 火势", "already listed"),
         ("hazard_fallback: ZZ0306", "hazard_fallback: ZZ0399", "hazard_fallback: ZZ0399", "not in the catalogue"),
+        ("  SJ0405: ZZ0304", "  SJ0499: ZZ0304", "SJ0499: ZZ0304", "category 'SJ0499' is not in the catalogue"),
+        ("  SJ0405: ZZ0304", "  SJ0405: ZZ0399", "SJ0405: ZZ0399", "hazard category 'ZZ0399'"),
+        ("  SJ0405: ZZ0304", "  SJ0405: SJ0402", "SJ0405: SJ0402", "'SJ0402' is not a hazard category"),
         ("version: 1", "version: 1\nlexicon: x", "lexicon: x", "unknown field 'lexicon'"),
         ("      cue: gas\n", "      cue: gases\n", "cue: gases", "unknown cue class 'gases'"),
         ("    category: SJ0420", "    category: SJ0499", "category: SJ0499", "not in the catalogue"),
