@@ -463,6 +463,12 @@ def test_a_gas_reading_short_of_an_alarm(
         # whatever 井 a place name holds (沙井坊): session 20.
         ("沙井坊某楼电梯门开着不关，轿厢停在半层，有住户差点踩空", "lift-trapped"),
         ("雨水井的篦子没了，有个小孩差点踩进去", "near-miss-hole"),
+        # Someone gone missing is its own matter (人员走失, session 20), before a door
+        # nobody opens; fights told as 互殴 or 肢体冲突 are fights.
+        ("家里老人有点糊涂，早上出门到现在没回来", "missing-person"),
+        ("孩子放学未归，家长找了两个小时", "missing-person"),
+        ("超市里两名顾客排队时互殴，已被保安分开", "fight"),
+        ("两个家长在校门口发生肢体冲突", "fight"),
     ],
 )
 def test_urgent_matters_are_read_from_the_text(
@@ -483,6 +489,8 @@ def test_urgent_matters_are_read_from_the_text(
         "路面出现大坑，车过要绕",  # a pothole (道路破损), not a hole left open
         "红绿灯时间太短，老人过不完马路",  # a timing request, not lights out
         "沙井街口地面结冰，我差点跌一跤",  # a place name's 井 is no hole
+        "社区开展防走失手环发放活动",  # no one missing
+        "球场上两队拼抢激烈，身体对抗多",  # a match, not a fight
     ],
 )
 def test_no_urgent_matter_in_everyday_text(lexicon: DangerLexicon, text: str) -> None:
@@ -539,6 +547,7 @@ def event(text: str, **extra: object) -> GridEvent:
         ("电梯卡在两层楼中间，里面一个老人在喊", {}, "SJ0420", Severity.HIGH, False),
         ("精神病人发病了，在街上砸车窗", {}, "ZZ0521", Severity.HIGH, False),
         ("独居老人好几天没出门，敲门没人应", {}, "ZZ0520", Severity.HIGH, False),
+        ("一个老年痴呆的婆婆在公交站坐了一下午，找不到家", {}, "ZZ0522", Severity.HIGH, False),
         # … also from a network's own code: the text says what is happening.
         ("电梯停在两层之间，里面有人", {"category": "SJ0803"}, "SJ0420", Severity.HIGH, False),
         # … an open hole even in a hazard report (it is there now) …
