@@ -49,6 +49,9 @@ def catalogue() -> Catalogue:
         ("ＫＴＶ太吵了", "SJ0703"),  # full-width letters are normalised
         ("消防通道被车堵了", "ZZ0401"),
         ("有人在楼道飞线充电", "ZZ0402"),
+        # 来电 is the power coming back (几时来电), not the caller (来电人反映): session 20.
+        ("停了一天了，几时来电", "SJ0902"),
+        ("来电人反映门口有人摆摊", "SJ0501"),
     ],
 )
 def test_classifies_typical_reports(classifier: TextClassifier, text: str, code: str) -> None:
