@@ -147,6 +147,7 @@ def lexicon() -> DangerLexicon:
         ("板房顶上积雪太厚，感觉要塌", ("collapse",), True, False),
         ("大棚顶积水兜成一大兜，棚子往下塌腰了", ("collapse",), True, False),
         ("屋檐瓦片掉了一片在路上，好在冇砸到人", (), False, False),
+        ("田坎上烧枯枝，火势较小，有人看守", ("fire",), True, False),
         # 有冇 asks whether: no negation.
         ("有冇人受伤还不知道，车子翻在沟里", ("injury",), False, False),
         # Hazards said without 存在/隐患: 搞不好哪天, 有…的可能.
