@@ -809,7 +809,8 @@ class DangerLexicon:
 
         The keywords file a report under 燃气泄漏 for its 液化气瓶; the category's default
         makes it critical. Told with no danger at all (气瓶堆在楼道口, 钢瓶过期), it is the
-        twin hazard (燃气安全隐患), rectified in days.
+        twin hazard (燃气安全隐患), rectified in days. Only for a report the keywords
+        placed: a sender's own code (a camera's gas_leak alarm) is the assessment's to keep.
         """
         return (
             category in self.hazard_twins

@@ -346,10 +346,12 @@ def _assess_by_rules(
         and (
             reading.hazard
             or (
-                # 燃气泄漏 filed for a 液化气瓶 and nothing said of a leak, a smell or
-                # anyone hurt (气瓶堆在楼道口): the twin hazard, not the county's call-out.
-                # Severity words (紧急) or a sender's 特急 are a person's word: they stand.
-                not severity_found
+                # 燃气泄漏 filed by the keywords for a 液化气瓶 and nothing said of a leak,
+                # a smell or anyone hurt (气瓶堆在楼道口): the twin hazard, not the county's
+                # call-out. A sender's own code (a camera's gas_leak), its 特急 and severity
+                # words (紧急) are a person's or a sensor's word: they stand.
+                classified_by is not None
+                and not severity_found
                 and event.severity is not Severity.CRITICAL
                 and lexicon.tells_no_danger(reading, category.code, text)
             )
