@@ -791,7 +791,7 @@ class DangerLexicon:
                 return self.cues[cue].level
         return None
 
-    def hazard_category(self, reading: DangerReading, category: str = "") -> str | None:
+    def hazard_category(self, reading: DangerReading, category: str) -> str | None:
         """The hazard category for a hazard report: its strongest cue's, else the twin of
         the incident ``category`` it was filed under (燃气泄漏 → 燃气安全隐患), else the
         fallback.
@@ -809,8 +809,9 @@ class DangerLexicon:
 
         The keywords file a report under 燃气泄漏 for its 液化气瓶; the category's default
         makes it critical. Told with no danger at all (气瓶堆在楼道口, 钢瓶过期), it is the
-        twin hazard (燃气安全隐患), rectified in days. Only for a report the keywords
-        placed: a sender's own code (a camera's gas_leak alarm) is the assessment's to keep.
+        twin hazard (燃气安全隐患), rectified in days. The text alone decides here; the
+        assessment (``opening.py``) asks only about a report the keywords placed, with no
+        severity word and no sender's 特急: a camera's gas_leak alarm keeps its code.
         """
         return (
             category in self.hazard_twins
