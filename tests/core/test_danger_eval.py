@@ -934,6 +934,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 2,
         "urgent_on_wall_clock": 0.517,
     },
+    # 2026-12-06, session 20: blind rounds 133-144 (4,202 reports by twelve more authors),
+    # scored once with 492a901's rules alone before any line was read (rules and table:
+    # 0.993 / 0.870 / 0.911 / 6), kept in tools/danger_blind/ and joined the set in
+    # session 21 (rounds 133, 139 and 142 without their one line the set already had).
+    "holdout round 133": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.847,
+        "hazard_recall": 0.610,
+        "hazards_as_critical": 1,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 134": {
+        "critical_recall": 0.921,
+        "critical_precision": 0.859,
+        "hazard_recall": 0.694,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.550,
+    },
+    "holdout round 135": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.879,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 136": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.814,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 137": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.880,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 138": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.863,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 139": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.909,
+        "hazard_recall": 0.660,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 140": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.888,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.550,
+    },
+    "holdout round 141": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.923,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 142": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.893,
+        "hazard_recall": 0.650,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 143": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.839,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.435,
+    },
+    "holdout round 144": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.852,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.517,
+    },
 }
 
 
