@@ -549,6 +549,12 @@ def event(text: str, **extra: object) -> GridEvent:
         ("精神病人发病了，在街上砸车窗", {}, "ZZ0521", Severity.HIGH, False),
         ("独居老人好几天没出门，敲门没人应", {}, "ZZ0520", Severity.HIGH, False),
         ("一个老年痴呆的婆婆在公交站坐了一下午，找不到家", {}, "ZZ0522", Severity.HIGH, False),
+        # A power cut where someone lives on a machine: 停电涉居家医疗设备, the 供电所 within hours …
+        ("停电一整天了，楼上有个老人要用制氧机，家里备用电池快没电了", {}, "SJ0904", Severity.HIGH, False),
+        # … a caller (来电人) is no power line: 停水 stays 停水 …
+        ("来电人反映整栋楼停水了，楼里有个做透析的老人", {}, "SJ0901", Severity.NORMAL, False),
+        # … and breathing trouble now stays an emergency.
+        ("停电了，屋里老人的制氧机停了，现在喘不上气，嘴唇发紫", {}, "SJ0904", Severity.CRITICAL, False),
         # … also from a network's own code: the text says what is happening.
         ("电梯停在两层之间，里面有人", {"category": "SJ0803"}, "SJ0420", Severity.HIGH, False),
         # … an open hole even in a hazard report (it is there now) …
