@@ -243,7 +243,7 @@ def test_kpis_count_silenced_and_inhibited_reports_in_events_in_across_workers(
         produce_sync(
             dep.bootstrap, dep.topic(EVENTS_IN), [*silenced, event("fire-k", "SJ0401", FIRE)]
         )
-        out.wait_for(lambda rs: bool(with_event(rs, "fire-k")), 60, "the fire's case")
+        out.wait_for(lambda rs: bool(with_event(rs, "fire-k")), 120, "the fire's case")
         produce_sync(
             dep.bootstrap,
             dep.topic(EVENTS_IN),
@@ -261,7 +261,9 @@ def test_kpis_count_silenced_and_inhibited_reports_in_events_in_across_workers(
                 and sum(r["action"] == "merge" and "works-kpi" in r.get("reason", "") for r in rs)
                 == 2
             ),
-            60,
+            # Two workers on Apache Kafka under a loaded CI run once needed more than 60 s
+            # (session 20, acfd2cd); a deadline, not a wait: a pass returns at once.
+            120,
             "every report decided",
         )
         assert len([r for r in records if "works-kpi" in r.get("reason", "")]) == 3
