@@ -13,8 +13,8 @@ precision and stayed there at 128). Then:
 2. **thresholds, honestly**: for each blind round (``BLIND_ROUNDS``) a model is trained
    on every other round and scores the held one; the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
-   the thresholds kept are those with the fewest emergencies vetoed into hazards, then
-   the fewest emergencies missed and hazards flagged critical (counted alike), then the
+   the thresholds kept are those with the fewest emergencies vetoed into hazards (each
+   ``VETOED_EMERGENCY`` times), emergencies missed and hazards flagged critical, then the
    highest critical recall, then the most hazards read as hazards net of the urgent
    matters and emergencies read as hazards (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD``
    each count against it as that many hazards), subject to critical precision >= 0.8
@@ -108,6 +108,18 @@ VETO_OVER_EVENT = (0.9, 0.95, 0.98)
 #: and 2 more of 1,759 emergencies read as hazards).
 URGENT_AS_HAZARD = 2
 CRITICAL_AS_HAZARD = 3
+#: What an emergency the rules caught and a veto turned into a hazard costs, in emergencies
+#: missed or hazards flagged critical. Until session 20 it came before everything (the
+#: key's first term): over 104 rounds the search then turned every veto off to spare a
+#: handful of emergencies and flagged some 500 more hazards critical, and on blind rounds
+#: 133-144 that table read fewer hazards as hazards (0.911 against 0.966) and lost
+#: precision (0.870 against 0.900) beside session 19's, which vetoed at 0.8. Session 21
+#: chose the key by a nested check before reading any blind round of its own: thresholds
+#: chosen on nine blocks of twelve held rounds, scored on the tenth, pooled over 116
+#: rounds: this weight read hazards as hazards 0.965 against 0.923, critical precision
+#: 0.890 against 0.865, at the same recall (0.990) and hazards run critical (58), with 58
+#: emergencies read as hazards against 54 (5 of them vetoed, against 1). Project choice.
+VETOED_EMERGENCY = 3
 #: What a hazard run as a critical incident costs, in emergencies the duty room checks
 #: first (``doubt``, ``sure``): the county called out and the city told for what may
 #: happen, against an emergency that waits minutes for the duty room's look (险情待核实,
@@ -446,16 +458,15 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
         s = simulate(rounds, t, floors)
         if s.precision < MIN_PRECISION or s.worst_margin < 0 or s.hazard_precision < MIN_PRECISION:
             continue
-        # Fewest emergencies caught and vetoed into hazards (they wait days: the worst
-        # error), then the fewest emergencies missed and hazards flagged critical counted
-        # alike (each a report routed against its danger: until session 11 hazards
-        # flagged critical came first, and the search gave up emergencies to spare a
-        # false alarm), then recall, then hazards as hazards net of what reading hazards
+        # Fewest emergencies vetoed into hazards (they wait days: the worst error, each
+        # VETOED_EMERGENCY; until session 20 before everything else), emergencies missed
+        # and hazards flagged critical (each a report routed against its danger: until
+        # session 11 hazards flagged critical came first, and the search gave up
+        # emergencies to spare a false alarm), then recall, then hazards as hazards net of what reading hazards
         # costs (URGENT_AS_HAZARD, CRITICAL_AS_HAZARD); among equals the most cautious
         # gate (highest thresholds).
         key = (
-            -s.critical_vetoed,
-            -(s.critical_missed + s.hazards_as_critical),
+            -(VETOED_EMERGENCY * s.critical_vetoed + s.critical_missed + s.hazards_as_critical),
             s.recall,
             s.hazards_kept
             - URGENT_AS_HAZARD * s.urgent_as_hazards
