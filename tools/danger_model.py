@@ -462,9 +462,9 @@ def choose(rounds: Sequence[Sequence[Held]]) -> tuple[Thresholds, Simulated]:
         # VETOED_EMERGENCY; until session 20 before everything else), emergencies missed
         # and hazards flagged critical (each a report routed against its danger: until
         # session 11 hazards flagged critical came first, and the search gave up
-        # emergencies to spare a false alarm), then recall, then hazards as hazards net of what reading hazards
-        # costs (URGENT_AS_HAZARD, CRITICAL_AS_HAZARD); among equals the most cautious
-        # gate (highest thresholds).
+        # emergencies to spare a false alarm), then recall, then hazards as hazards net
+        # of what reading hazards costs (URGENT_AS_HAZARD, CRITICAL_AS_HAZARD); among
+        # equals the most cautious gate (highest thresholds).
         key = (
             -(VETOED_EMERGENCY * s.critical_vetoed + s.critical_missed + s.hazards_as_critical),
             s.recall,
