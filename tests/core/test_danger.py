@@ -597,11 +597,15 @@ def event(text: str, **extra: object) -> GridEvent:
         ("拉液化气瓶的三轮翻了，司机卡在驾驶室里", {}, "SJ0405", Severity.CRITICAL, False),
         ("液化气站门口停着一辆拉钢瓶的三轮车", {"severity": "critical"}, "SJ0405", Severity.CRITICAL, False),
         ("液化气站门口停着一辆拉钢瓶的三轮车", {}, "ZZ0304", Severity.NORMAL, True),
-        # The sender's own code is its word: a camera's gas_leak alarm stays critical; a
-        # 燃气泄漏 work order that says nothing more goes to the duty room (the model doubts
-        # it), not to rectification days.
+        # The sender's own code is its word: a camera's gas_leak alarm stays critical. A
+        # 燃气泄漏 work order that says nothing more than 液化气瓶 went to the duty room
+        # under session 20's table (no veto); session 21's table vetoes it at 0.75 into
+        # the twin hazard, 燃气安全隐患, rectified in days. Measured as part of the key's
+        # trade-off (five vetoed emergencies in 14,760), not chosen for this report: the
+        # row records it so that exempting a sender's code from the veto, as ``unsure``
+        # is, stays a visible open question (issue 12, session 21's note).
         ("AI告警", {"source_network": "video_ai", "category": "gas_leak"}, "SJ0405", Severity.CRITICAL, False),
-        ("液化气瓶", {"category": "SJ0405"}, "SJ0620", Severity.HIGH, False),
+        ("液化气瓶", {"category": "SJ0405"}, "ZZ0304", Severity.NORMAL, True),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
