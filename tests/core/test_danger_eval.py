@@ -1022,6 +1022,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.517,
     },
+    # 2026-12-07, session 21: blind rounds 145-156 (4,200 reports by twelve more authors),
+    # scored once with 53ada28's rules alone before any line was read (rules and table:
+    # 0.991 / 0.887 / 0.936 / 10), kept in tools/danger_blind/ and joined the set in
+    # session 22 (no line the set already had).
+    "holdout round 145": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.817,
+        "hazard_recall": 0.760,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.783,
+    },
+    "holdout round 146": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.837,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.867,
+    },
+    "holdout round 147": {
+        "critical_recall": 0.776,
+        "critical_precision": 0.815,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 148": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.840,
+        "hazard_recall": 0.610,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 149": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.887,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.600,
+    },
+    "holdout round 150": {
+        "critical_recall": 0.904,
+        "critical_precision": 0.831,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 151": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.873,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 152": {
+        "critical_recall": 0.920,
+        "critical_precision": 0.891,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.750,
+    },
+    "holdout round 153": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.872,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 154": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.893,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 155": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.863,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 156": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.881,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.683,
+    },
 }
 
 
