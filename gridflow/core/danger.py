@@ -87,6 +87,7 @@ _FIELDS = frozenset(
         "away",
         "events_now",
         "flight",
+        "checks",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
@@ -97,6 +98,7 @@ _CONDITION_FIELDS = frozenset({"things", "states", "window"})
 _EVENTS_FIELDS = frozenset({"words", "blockers"})
 _BELOW_ALARM_FIELDS = frozenset({"cues", "words", "unless"})
 _FLIGHT_FIELDS = frozenset({"fires", "words"})
+_CHECKS_FIELDS = frozenset({"words", "confirm"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -112,6 +114,10 @@ _SHORT_NEGATIONS = frozenset("未没不无")
 _ELSEWHERE = "\x00elsewhere"
 _AWAY = "\x00away"
 _FLIGHT = "\x00flight"
+_CHECK = "\x00check"
+_CONFIRM = "\x00confirm"
+#: What right after a check word makes it a question (核查是否, 核实是不是).
+_ASKS = frozenset("否不")
 #: Marks that end a clause (a conditional's reach), after normalisation.
 _CLAUSE_END = frozenset(",.;:!?，。；：！？、\n")
 #: An incident told elsewhere or earlier ends at a space too: grid workers' notes use
@@ -274,6 +280,8 @@ class DangerLexicon:
         event_blockers: Iterable[str] = (),
         flight: Iterable[str] = (),
         flight_fires: Iterable[str] = (),
+        checks: Iterable[str] = (),
+        confirm: Iterable[str] = (),
         model: DangerModel | None = None,
         dictionary: frozenset[str] | None = None,
     ) -> None:
@@ -306,6 +314,11 @@ class DangerLexicon:
         ``flight``: what one would do if a fire broke out (都跑不出, 往哪跑, 咋办): after
         one of ``flight_fires`` in the same clause (着火了都跑不出去, 着火咋办), the
         clause up to it tells what might happen, like a conditional's.
+        ``checks``: a check's finding (核实为, 复核为): what its clause says the alert or
+        report turned out to be. A finding with no cue, no incident marker and none of
+        ``confirm`` (真实, 属实) in its clause replaces what was told before it (the
+        alert's 检测到烟雾 raises nothing); what is told after its clause still counts;
+        with nothing after it, the reading is :attr:`DangerReading.not_real`.
         ``model``: the learned second opinion (``danger_model.jsonl``) assessment gates
         on, or ``None`` (the rules alone). ``dictionary``: what jieba segments the text
         with, the bundle's keywords (:func:`~gridflow.core.classify.keyword_dictionary`;
@@ -329,6 +342,9 @@ class DangerLexicon:
         # One set for both: one pass over each piece of a report's text.
         self.conditions = conditions
         flight = tuple(flight)
+        checks, confirm = tuple(checks), tuple(confirm)
+        if confirm and not checks:
+            raise ValueError("confirm words need check words")
         self._flight_fires = tuple(normalise(word) for word in flight_fires)
         if flight and not self._flight_fires:
             raise ValueError("flight words need fires to follow")
@@ -378,13 +394,16 @@ class DangerLexicon:
             (away, _AWAY),
             (below_alarm, _BELOW_ALARM),
             (flight, _FLIGHT),
+            (checks, _CHECK),
+            (confirm, _CONFIRM),
         )
         for listed, marker in markers:
             for raw in listed:
                 word = normalise(raw)
                 held = (
                     ""
-                    if marker in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY, _FLIGHT)
+                    if marker
+                    in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY, _FLIGHT, _CHECK, _CONFIRM)
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -727,6 +746,13 @@ class DangerLexicon:
         if flight is not None:
             flight_words = words("flight", flight["words"], "flight words")
             flight_fires = word_list(flight["fires"], "flight fires")
+        check_words: list[str] = []
+        confirm_words: list[str] = []
+        checks = section("checks", frozenset({"words"}), _CHECKS_FIELDS)
+        if checks is not None:
+            check_words = words("checks", checks["words"], "checks words")
+            if "confirm" in checks:
+                confirm_words = words("checks", checks["confirm"], "checks confirm")
         return cls(
             cues,
             hazard_markers=hazard_marker_words,
@@ -763,6 +789,8 @@ class DangerLexicon:
             event_blockers=event_blockers,
             flight=flight_words,
             flight_fires=flight_fires,
+            checks=check_words,
+            confirm=confirm_words,
             model=model,
             dictionary=keyword_dictionary(keywords) if keywords.is_file() else None,
         )
@@ -898,8 +926,30 @@ class DangerLexicon:
         quiet: list[tuple[int, int]] = []
         elsewhere_until = -1
         words: list[str] = []
+        # A check's finding (核实为…): its clause, whether it confirmed the danger, and
+        # what was read before it (set aside until the finding says whether it stands).
+        check_from = check_until = -1
+        confirmed = False
+        before: tuple[set[str], bool, bool, bool, bool, list[str]] | None = None
         for position, word in found:
             cue, marker = kind[word]
+            if marker == _CHECK:
+                if normalised is None:
+                    normalised = normalise(text)
+                end = position + len(word)
+                # 核查是否合规, 核实是不是: a question asked, not a finding.
+                if before is None and normalised[end : end + 1] not in _ASKS:
+                    while end < len(normalised) and normalised[end] not in _CLAUSE_END:
+                        end += 1
+                    check_from, check_until = position, end
+                    before = (classes, incident, hazard, named_risk, short_of_alarm, words)
+                    classes, words = set(), [word]
+                    incident = hazard = named_risk = short_of_alarm = False
+                    incident_from = -1
+                continue
+            if marker == _CONFIRM:
+                confirmed = confirmed or check_from <= position < check_until
+                continue
             if marker == _NOT_REAL_MARKER:
                 if position == negation_end:
                     # 不是误报, 非误报: found real, the opposite of a false alarm. Only
@@ -960,9 +1010,30 @@ class DangerLexicon:
                 and position > negated_until
             ):
                 incident, incident_from = True, position
+                confirmed = confirmed or check_from <= position < check_until
             if cue and position > negated_until:
                 classes.add(cue)
+                confirmed = confirmed or check_from <= position < check_until
             words.append(word)
+        if before is not None:
+            if confirmed:
+                # 复核为真实火情, 核实为明火: the finding confirms what was told before it.
+                classes.update(before[0])
+                incident = incident or before[1]
+                hazard = hazard or before[2]
+                named_risk = named_risk or before[3]
+                short_of_alarm = short_of_alarm or before[4]
+                words = [*before[5], *words]
+            elif not (classes or incident or hazard):
+                # Checked and found no danger (核实为村民熏腊肉): like an alarm found false.
+                return _NOT_REAL
+            else:
+                # What the alert told before the finding happened nowhere: no event in it.
+                quiet.append((0, check_until))
+                if hazard and not incident:
+                    # … but it names what a hazard told after the finding is about (烟雾 …
+                    # 核实为烧秸秆，柴草紧贴房屋: 消防隐患); a hazard's cues raise nothing.
+                    classes.update(before[0])
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
         if elsewhere_until >= 0 and composed:

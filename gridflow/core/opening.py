@@ -201,8 +201,15 @@ def assess_report(
     if found.severity is Severity.CRITICAL or found.category.code == lexicon.triage:
         # An event told in the text's own words is vetoed only on a surer word.
         veto = limits.veto_over_event if reading.names_an_event else limits.veto
-        if chance_hazard >= veto and chance_critical < limits.add:
-            # The model's confident "a hazard, not an incident": rectification days.
+        if (
+            chance_hazard >= veto
+            and chance_critical < limits.add
+            and event.severity is not Severity.CRITICAL
+        ):
+            # The model's confident "a hazard, not an incident": rectification days. A
+            # sender's own 特急 is a person's word and stands, as it does against the doubt
+            # below and the rules' "tells no danger" (the set carries no sender's severity,
+            # so the trainer's gate need not model it).
             vetoed = _as_hazard(
                 event,
                 text,

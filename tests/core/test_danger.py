@@ -414,6 +414,32 @@ def test_an_alarm_confirmed_real_is_no_false_alarm(lexicon: DangerLexicon, text:
 
 
 @pytest.mark.parametrize(
+    ("text", "cues", "hazard", "not_real"),
+    [
+        # A check's finding that names no danger replaces the alert's words: no cue, and
+        # with nothing told after it, like an alarm found false.
+        ("【烟火识别】河湾村摄像头检测到烟雾，置信度0.80。网格员核实为村民在院里熏豆腐干，已提醒", (), False, True),
+        ("【人员落水】南渠口检测到人员入水，复核为渔民穿皮衩下水收网", (), False, True),
+        # A finding with a danger word or a confirming word keeps everything told.
+        ("【烟火识别】河湾村检测到烟雾，核实为柴房起火", ("fire", "smoke"), False, False),
+        ("烟感报警，复核为真实火情", (), False, False),
+        # What is told after the finding still counts: a fire now …
+        ("【烟火识别】河湾村检测到烟雾，核实为村民烧秸秆，火已引燃旁边的柴垛", ("fire",), False, False),
+        # … or a hazard, about what the alert named (烟雾: a fire hazard).
+        ("【烟火识别】后街检测到烟雾，核实为烧纸钱，存在火灾隐患", ("fire", "smoke"), True, False),
+        # A check asked for is no finding (核查是否, 核实是不是).
+        # (不是 negates 着火 as it always does; the smoke stays.)
+        ("楼道里一直冒烟，请物业核实是不是着火了", ("smoke",), False, False),
+    ],
+)  # fmt: skip
+def test_a_check_that_finds_no_danger_clears_the_alert(
+    lexicon: DangerLexicon, text: str, cues: tuple[str, ...], hazard: bool, not_real: bool
+) -> None:
+    reading = lexicon.read(text)
+    assert (reading.cues, reading.hazard, reading.not_real) == (cues, hazard, not_real)
+
+
+@pytest.mark.parametrize(
     ("text", "short_of_alarm"),
     [
         # A faint smell that comes and goes, a sensor's alarm that falls back, a reading
@@ -569,6 +595,9 @@ def event(text: str, **extra: object) -> GridEvent:
         ("社区请消防员来讲防溺水讲座，家长可以带孩子来", {}, "SJ0403", Severity.NORMAL, False),
         ("表扬一下消防队，上个月我家厨房着火，他们五分钟就到了", {}, "SJ0401", Severity.NORMAL, False),
         ("AI识别：烟火 点位：夜市 经人工复核为烧烤正常作业", {"source_network": "video_ai"}, "SJ0506", Severity.NORMAL, False),
+        # A camera's fire alert a person checked and found no fire: not the county's
+        # call-out, whatever 火灾's critical default says (session 22).
+        ("检测到烟雾，置信度0.80。网格员核实为村民在院里熏豆腐干，已提醒", {"source_network": "video_ai", "category": "fire_smoke"}, "SJ0401", Severity.NORMAL, False),
         # An event here in a hazard category (危化品): the duty room verifies it now.
         ("危化品仓库的储罐阀门坏了，液体涌出来，一个工人皮肤灼伤", {}, "SJ0620", Severity.HIGH, False),
         # Camera alerts that are emergencies by their type carry a critical cue from it
@@ -600,12 +629,16 @@ def event(text: str, **extra: object) -> GridEvent:
         # The sender's own code is its word: a camera's gas_leak alarm stays critical. A
         # 燃气泄漏 work order that says nothing more than 液化气瓶 went to the duty room
         # under session 20's table (no veto); session 21's table vetoes it at 0.75 into
-        # the twin hazard, 燃气安全隐患, rectified in days. Measured as part of the key's
-        # trade-off (five vetoed emergencies in 14,760), not chosen for this report: the
-        # row records it so that exempting a sender's code from the veto, as ``unsure``
-        # is, stays a visible open question (issue 12, session 21's note).
+        # the twin hazard, 燃气安全隐患, rectified in days. Session 22 measured exempting
+        # a sender's code from the veto: over 116 held rounds the veto took two reports
+        # the rules read critical from a code, both hazards, no emergency; the veto stays
+        # (docs/classification.md, "The veto and the sender's word").
         ("AI告警", {"source_network": "video_ai", "category": "gas_leak"}, "SJ0405", Severity.CRITICAL, False),
         ("液化气瓶", {"category": "SJ0405"}, "ZZ0304", Severity.NORMAL, True),
+        # The veto is the model's inference, as the doubt is: a sender's 特急 stands against
+        # both (session 22; it was vetoed into the hazard at high before).
+        ("液化气瓶", {"category": "SJ0405", "severity": "critical"}, "SJ0405", Severity.CRITICAL, False),
+        ("液化气瓶", {"severity": "critical"}, "SJ0405", Severity.CRITICAL, False),
         # Family disputes keep their own handling (婚姻家庭纠纷 keep).
         ("夫妻吵架，疑似家暴", {"category": "ZZ0102"}, "ZZ0102", Severity.HIGH, False),
     ],
@@ -623,6 +656,7 @@ def test_assessment(
         ({"conditions": Conditions(overridden_by=frozenset({"fire"}))}, "conditions: unknown"),
         ({"below_alarm_cues": ["gas"]}, "below_alarm: unknown cue classes ['gas']"),
         ({"flight": ["咋办"]}, "flight words need fires"),
+        ({"confirm": ["真实"]}, "confirm words need check words"),
     ],
 )
 def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
@@ -663,6 +697,9 @@ def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
         ("away: [在外地,", "away: [在外地, 在外地,", "away: [在外地, 在外地,", "already listed"),
         ("  fires: [着火,", "  fire: [着火,", "  fire: [着火,", "unknown field 'fire'"),
         ("往哪跑, 往哪里跑", "往哪跑, 往哪跑", "往哪跑, 往哪跑", "already listed"),
+        ("  confirm: [真实,", "  confirms: [真实,", "  confirms: [真实,", "unknown field 'confirms'"),
+        ("  words: [核实为,", "  words: [核实为, 核实为,", "words: [核实为, 核实为,", "already listed"),
+        ("  words: [核实为,", "  word: [核实为,", "  word: [核实为,", "unknown field 'word'"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
