@@ -543,6 +543,15 @@ def _is_blind(report: Report, number: int) -> bool:
     return report.split == "holdout" and report.round == number
 
 
+def blocks(size: int) -> list[tuple[int, ...]]:
+    """``BLIND_ROUNDS`` in consecutive blocks of ``size`` (the last may be shorter).
+
+    Consecutive rounds were mostly written in one session from one brief: holding a
+    block out holds out its session's authors together, as new text will be.
+    """
+    return [BLIND_ROUNDS[i : i + size] for i in range(0, len(BLIND_ROUNDS), size)]
+
+
 def held_rounds(
     reports: Sequence[Report],
     assessor: Assessor,
@@ -553,49 +562,73 @@ def held_rounds(
     set_sha256: str,
     cache: Path | None = None,
     jobs: int = 1,
+    block: int = 1,
 ) -> tuple[dict[int, Fitted], list[list[Held]]]:
     """Each blind round's held-out model and held reports.
 
-    Fitting a model per round is most of a run's time, and a model depends only on the
-    set (``set_sha256``: its file's digest), ``c``, ``keep`` and which rounds are held:
+    ``block``: the rounds are held out that many at a time (:func:`blocks`): each model is
+    trained on every report outside its block and scores each round in it. One (leave one
+    round out) fits a model per round; twelve fits a tenth as many, each on a little less.
+
+    Fitting the models is most of a run's time, and a model depends only on the set
+    (``set_sha256``: its file's digest), ``c``, ``keep`` and which rounds are held:
     ``cache`` is a directory where the models are kept under a name hashing those, so
     trying another search key or a lexicon change (the held reports are read again with
     the rules each run) takes minutes instead of fitting every model again.
     """
     path: Path | None = None
-    models: dict[int, Fitted] = {}
+    groups = blocks(block)
+    fitted: dict[tuple[int, ...], Fitted] = {}
     if cache is not None:
-        digest = hashlib.sha256(repr((set_sha256, c, keep, BLIND_ROUNDS)).encode())
+        # Leave one round out keeps the key it always had (its models are cached by round).
+        key = (set_sha256, c, keep, BLIND_ROUNDS) + ((block,) if block > 1 else ())
+        digest = hashlib.sha256(repr(key).encode())
         path = cache / f"models-{digest.hexdigest()[:16]}.pickle"
         if path.exists():
             print(f"held-out models read from {path}", file=sys.stderr)
-            models = pickle.loads(path.read_bytes())
-    missing = [number for number in BLIND_ROUNDS if number not in models]
+            kept = pickle.loads(path.read_bytes())
+            fitted = {(k,) if isinstance(k, int) else k: v for k, v in kept.items()}
+    missing = [group for group in groups if group not in fitted]
     if jobs > 1 and len(missing) > 1:
-        models.update(_fit_in_processes(reports, missing, c=c, keep=keep, jobs=jobs))
+        fitted.update(_fit_in_processes(reports, missing, c=c, keep=keep, jobs=jobs))
+    for group in groups:
+        if group not in fitted:
+            print(f"fitting the model without rounds {_named(group)}", file=sys.stderr)
+            fitted[group] = fit_without(reports, group, c=c, keep=keep)
+    models = {number: fitted[group] for group in groups for number in group}
     rounds: list[list[Held]] = []
     for number in BLIND_ROUNDS:
-        if number not in models:
-            print(f"fitting the model without round {number}", file=sys.stderr)
-            models[number] = fit_without(reports, number, c=c, keep=keep)
         members = [r for r in reports if _is_blind(r, number)]
         rounds.append(hold(members, outcomes, assessor, models[number].model))
     if path is not None and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(models))
+        # By round when one is held at a time: the format session 21's caches have.
+        kept = {g[0]: f for g, f in fitted.items()} if block == 1 else fitted
+        path.write_bytes(pickle.dumps(kept))
     return models, rounds
 
 
-def fit_without(reports: Sequence[Report], number: int, *, c: float, keep: int) -> Fitted:
-    """The held-out model of blind round ``number``: fitted on every other report."""
-    return fit([r for r in reports if not _is_blind(r, number)], c=c, keep=keep)
+def _named(group: tuple[int, ...]) -> str:
+    return str(group[0]) if len(group) == 1 else f"{group[0]}-{group[-1]}"
+
+
+def fit_without(
+    reports: Sequence[Report], numbers: int | tuple[int, ...], *, c: float, keep: int
+) -> Fitted:
+    """The held-out model of blind round(s) ``numbers``: fitted on every other report."""
+    held = (numbers,) if isinstance(numbers, int) else numbers
+    return fit(
+        [r for r in reports if not any(_is_blind(r, number) for number in held)], c=c, keep=keep
+    )
 
 
 #: The set, for forked workers (they inherit it instead of receiving it with each task).
 _WORKER_REPORTS: Sequence[Report] = ()
 
 
-def _worker_fit(number: int, c: float, keep: int) -> tuple[int, Fitted]:
+def _worker_fit(
+    number: int | tuple[int, ...], c: float, keep: int
+) -> tuple[int | tuple[int, ...], Fitted]:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
@@ -603,14 +636,20 @@ def _worker_fit(number: int, c: float, keep: int) -> tuple[int, Fitted]:
 
 
 def _fit_in_processes(
-    reports: Sequence[Report], numbers: Sequence[int], *, c: float, keep: int, jobs: int
-) -> dict[int, Fitted]:
-    """The held-out models of ``numbers``, fitted in ``jobs`` forked processes."""
+    reports: Sequence[Report],
+    numbers: Sequence[Any],
+    *,
+    c: float,
+    keep: int,
+    jobs: int,
+) -> dict[Any, Fitted]:
+    """The held-out models of ``numbers`` (rounds, or blocks of them), fitted in ``jobs``
+    forked processes."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _WORKER_REPORTS
     _WORKER_REPORTS = reports
-    fitted: dict[int, Fitted] = {}
+    fitted: dict[Any, Fitted] = {}
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -618,8 +657,9 @@ def _fit_in_processes(
             for future in as_completed(futures):
                 number, model = future.result()
                 fitted[number] = model
+                held = _named(number) if isinstance(number, tuple) else str(number)
                 print(
-                    f"fitted the model without round {number} ({len(fitted)} of {len(numbers)})",
+                    f"fitted the model without round {held} ({len(fitted)} of {len(numbers)})",
                     file=sys.stderr,
                 )
     finally:
@@ -636,18 +676,27 @@ def leave_one_round_out(
     set_sha256: str,
     cache: Path | None = None,
     jobs: int = 1,
+    block: int = 1,
 ) -> Thresholds:
     """Print the held rounds' table; return the chosen thresholds."""
     rules = assessor.lexicon
     blind = [r for r in reports if any(_is_blind(r, number) for number in BLIND_ROUNDS)]
     outcomes = {r.line: assessor.outcome(r) for r in blind}
     models, rounds = held_rounds(
-        reports, assessor, outcomes, c=c, keep=keep, cache=cache, set_sha256=set_sha256, jobs=jobs
+        reports,
+        assessor,
+        outcomes,
+        c=c,
+        keep=keep,
+        cache=cache,
+        set_sha256=set_sha256,
+        jobs=jobs,
+        block=block,
     )
     first, simulated = choose(rounds)
     thresholds, doubted = choose_doubt(rounds, first)
     print(
-        f"thresholds (leave one round out, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
+        f"thresholds ({held_out(block)}, rounds {', '.join(map(str, BLIND_ROUNDS))}): "
         f"add {thresholds.add}, add over a hazard {thresholds.add_over_hazard}, "
         f"veto {thresholds.veto}, hazard {thresholds.hazard}, veto over an event "
         f"{thresholds.veto_over_event} (simulated: recall "
@@ -689,6 +738,13 @@ def leave_one_round_out(
     print(_row(f"rounds {pooled}: rules alone", pooled_rules))
     print(_row(f"rounds {pooled}: rules + model", pooled_gated))
     return thresholds
+
+
+def held_out(block: int) -> str:
+    """How the thresholds' held-out probabilities were made, as the table's header says."""
+    if block == 1:
+        return "leave one round out"
+    return f"leave one block of {block} rounds out"
 
 
 def kept_critical(fitted: Fitted, thresholds: Thresholds, assessor: Assessor) -> Thresholds:
@@ -771,9 +827,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="processes fitting the held-out models, one BLAS thread each (default: the "
         "machine's cores)",
     )
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=1,
+        help="hold the blind rounds out this many at a time, in their order (1: leave one "
+        "round out; 12: a tenth of the fits, each session's twelve authors held together)",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.block < 1:
+        parser.error("--block must be at least 1")
     try:
         import sklearn
     except ImportError:
@@ -791,6 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache=args.cache,
         set_sha256=set_sha256,
         jobs=args.jobs,
+        block=args.block,
     )
     if args.loro_only:
         return 0
@@ -805,7 +871,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rounds": {
             split: [number for s, number in parts if s == split] for split in ("tune", "holdout")
         },
-        "thresholds_from": "leave one round out: holdout rounds "
+        "thresholds_from": f"{held_out(args.block)}: holdout rounds "
         + ", ".join(map(str, BLIND_ROUNDS)),
         "C": args.c,
         "keep": args.keep,

@@ -239,6 +239,32 @@ def test_held_out_models_fitted_in_processes_are_the_ones_fitted_here() -> None:
         assert forked[number].bias == here.bias
 
 
+def test_blocks_hold_the_blind_rounds_out_in_order() -> None:
+    # tools/danger_model.py --block: each block's model scores its rounds; together the
+    # blocks hold every blind round out exactly once, in order.
+    from tools import danger_model
+
+    for size in (1, 12):
+        groups = danger_model.blocks(size)
+        assert [n for group in groups for n in group] == list(danger_model.BLIND_ROUNDS)
+        assert all(len(group) == size for group in groups[:-1])
+        assert 1 <= len(groups[-1]) <= size
+    assert danger_model.held_out(1) == "leave one round out"
+    assert danger_model.held_out(12) == "leave one block of 12 rounds out"
+
+
+def test_a_block_s_model_is_fitted_without_every_round_of_the_block() -> None:
+    pytest.importorskip("sklearn")
+    from tools import danger_model
+
+    reports = danger_eval.read_reports(danger_eval.DEFAULT_EVAL)[::40]
+    block = (6, 7)
+    held = danger_model.fit_without(reports, block, c=16.0, keep=300)
+    outside = [r for r in reports if not (r.split == "holdout" and r.round in block)]
+    assert len(outside) < len(reports)
+    assert held.weights == danger_model.fit(outside, c=16.0, keep=300).weights
+
+
 class Says(DangerModel):
     """A model that says what it is told: the gate apart from any table."""
 
