@@ -84,6 +84,8 @@ BLIND_ROUNDS = (
     *range(108, 120),  # session 18's twelve, scored once on the table of 96e21d5
     *range(121, 133),  # session 19's twelve, scored once on the table of 6da72b0
     *range(133, 145),  # session 20's twelve, scored once on the table of 492a901
+    *range(145, 157),  # session 21's twelve, scored once on the table of 53ada28
+    *range(157, 169),  # session 22's twelve, scored once on 53ada28's table with c98a205's rules
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
