@@ -28,6 +28,14 @@ def lexicon() -> DangerLexicon:
     [
         # Incidents phrased without the classifier's words: the cue still finds them.
         ("楼下一股臭鸡蛋味，越来越冲", ("gas",), False, False),
+        # Session 22: into a lake, a hanging, gas gathering, drinking water stopped.
+        ("小伙子在桥上说要跳湖", ("drowning",), False, False),
+        ("老人在家中自缢，已无呼吸心跳", ("unconscious",), False, False),
+        ("车库里燃气聚集报警", ("gas",), False, False),
+        ("水厂通知沿河村庄暂停饮用自来水", ("toxic",), False, False),
+        # What has not yet ended is under way (尚未控制); 尚未 alone stays a hazard.
+        ("煤气柜泄漏尚未控制，三名工人送医", ("gas",), False, True),
+        ("危房里的老两口尚未搬离", (), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
