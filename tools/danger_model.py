@@ -11,7 +11,9 @@ precision and stayed there at 128). Then:
    and both models fitted again on it alone (so the shipped table's probabilities are the
    fitted model's, not an approximation of a bigger one);
 2. **thresholds, honestly**: for each blind round (``BLIND_ROUNDS``) a model is trained
-   on every other round and scores the held one; the gate (``opening.py``) is simulated
+   on every other round and scores the held one (``--block N``: on every round outside
+   its block of N consecutive rounds, one model a block; since session 22 the shipped
+   table's thresholds come from blocks of twelve, a tenth of the fits); the gate (``opening.py``) is simulated
    over a grid of thresholds on the rules' decisions and the held-out probabilities, and
    the thresholds kept are those with the fewest emergencies vetoed into hazards (each
    ``VETOED_EMERGENCY`` times), emergencies missed and hazards flagged critical, then the
@@ -40,6 +42,7 @@ Needs scikit-learn (the ``danger-model`` extra, not a runtime dependency)::
     .venv/bin/python -m tools.danger_model              # LORO table, then writes the file
     .venv/bin/python -m tools.danger_model --loro-only  # the table, nothing written
     .venv/bin/python -m tools.danger_model --jobs 2 --cache /tmp/models  # both cores
+    .venv/bin/python -m tools.danger_model --jobs 2 --block 12            # as shipped
 
 ``--jobs``: the held-out models are fitted in that many processes, each with one BLAS
 thread. Two processes whose BLAS pools each want both cores run slower than one (session
