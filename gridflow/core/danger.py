@@ -25,6 +25,10 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   condition) into an incident: an emergency read as a hazard is the worst error;
 * **elsewhere** (``elsewhere``): an incident told as elsewhere or earlier (隔壁县上周,
   邻市, 去年) is not this report's: it names a hazard here;
+* **a check's finding** (``checks``): 核实为, 复核为 and the clause after it, what an
+  alert or a report turned out to be: a finding that names no danger (核实为村民熏腊肉)
+  clears what was told before it, and with nothing told after it the report reads as
+  not real;
 * **urgent matters** (``urgent``): 电梯困人, 肇事肇祸, 独居人员失联, open holes, fights,
   people down, read from the text whichever 小类 the keywords chose; assessment
   (``opening.py``) moves such a report to the matter's category, which runs on
