@@ -13,9 +13,10 @@ precision and stayed there at 128). Then:
 2. **thresholds, honestly**: for each blind round (``BLIND_ROUNDS``) a model is trained
    on every other round and scores the held one (``--block N``: on every round outside
    its block of N consecutive rounds, one model a block; since session 22 the shipped
-   table's thresholds come from blocks of twelve, a tenth of the fits); the gate (``opening.py``) is simulated
-   over a grid of thresholds on the rules' decisions and the held-out probabilities, and
-   the thresholds kept are those with the fewest emergencies vetoed into hazards (each
+   table's thresholds come from blocks of twelve, a tenth of the fits); the gate
+   (``opening.py``) is simulated over a grid of thresholds on the rules' decisions and
+   the held-out probabilities, and the thresholds kept are those with the fewest
+   emergencies vetoed into hazards (each
    ``VETOED_EMERGENCY`` times), emergencies missed and hazards flagged critical, then the
    highest critical recall, then the most hazards read as hazards net of the urgent
    matters and emergencies read as hazards (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD``
@@ -663,8 +664,9 @@ def _fit_in_processes(
                 number, model = future.result()
                 fitted[number] = model
                 held = _named(number) if isinstance(number, tuple) else str(number)
+                what = "rounds" if isinstance(number, tuple) and len(number) > 1 else "round"
                 print(
-                    f"fitted the model without round {held} ({len(fitted)} of {len(numbers)})",
+                    f"fitted the model without {what} {held} ({len(fitted)} of {len(numbers)})",
                     file=sys.stderr,
                 )
     finally:
