@@ -632,7 +632,8 @@ def explain_split(
     of that same village, had been closed or cancelled: the first stage opens a new case
     for it (a finished case takes no more reports of its village), while the town stage
     still links a neighbour's report to the finished case ("Cases that finished
-    meanwhile"). ``equidistant``: each was attached to a case it did not open, and the
+    meanwhile"); or the case holding one of them was opened in the other's village by a
+    repeat that came after the other's case had finished there. ``equidistant``: each was attached to a case it did not open, and the
     two cases' first reports lie within twice the simulator's spread of a boundary report
     (``DUPLICATE_MAX_M``) of the same distance from the boundary report: the nearest
     match of two points that far apart may pick either, as the docs' rule says.
@@ -658,6 +659,16 @@ def explain_split(
         if arrived is None or region_of_case(arrived[1]) != region_of_case(closed):
             continue
         if history.state_at(closed, arrived[0], arrived[2]) in _FINISHED:
+            return "after_close"
+    for closed, later in ((there, here), (here, there)):
+        # A repeat of the same incident reached the village after its case had finished
+        # and opened a second case there, which the other report then joined (the chaos
+        # drill, session 22: a 城管 repeat applied after the grid worker's case closed; the
+        # boundary report matched the nearer of the two).
+        opened = history.opened_at.get(later)
+        if opened is None or region_of_case(later) != region_of_case(closed):
+            continue
+        if history.state_at(closed, opened[0], (opened[1],)) in _FINISHED:
             return "after_close"
     if _beyond_radius(history, here, there):
         return "beyond_radius"

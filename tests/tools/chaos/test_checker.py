@@ -370,6 +370,47 @@ def test_a_report_after_its_village_s_case_closed_may_stay_apart(
 
 
 @pytest.mark.parametrize(
+    ("closed_at", "explained"),
+    [(1.0, True), (3.0, False)],
+    ids=["the repeat came after the close: a second case, by the rules", "open then: a defect"],
+)
+def test_a_boundary_report_may_join_a_case_a_repeat_opened_after_the_first_closed(
+    closed_at: float, explained: bool
+) -> None:
+    # e1 opened CLOSED in V1; e2, another network's report of the same incident, reached
+    # V1 at minute 2 and opened LATE; e9 (e1's repeat under V2) opened NEIGHBOUR, which the
+    # town stage absorbed into LATE, the nearer (the chaos drill's one split of session 22).
+    sent = [
+        Sent("valid", ("e1",)),
+        Sent("duplicate", ("e2",), "e1"),
+        Sent("boundary", ("e9",), "e1"),
+    ]
+    where = {"lat": 29.556, "lon": 106.571}
+    dispositions = [
+        placed(f"{CLOSED}/dispatch", "dispatch", ["e1"], CLOSED, 0.0, **where),
+        placed(f"{CLOSED}/1/state", "state", ["e1"], CLOSED, closed_at, state="closed"),
+        placed(f"{LATE}/dispatch", "dispatch", ["e2"], LATE, 2.0, lat=29.5561, lon=106.571),
+        placed(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], NEIGHBOUR, 2.5, **where),
+        placed(
+            f"{NEIGHBOUR}/merged_into/{LATE}",
+            "state",
+            ["e9"],
+            NEIGHBOUR,
+            2.5,
+            state="merged",
+            merged_into=LATE,
+        ),
+        placed(f"{LATE}/xmerge/{NEIGHBOUR}", "merge", ["e2", "e9"], LATE, 2.5),
+    ]
+    v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    if explained:
+        assert v.passed, v.failures()
+        assert (v.split_across_villages, v.split_explained) == (0, {"after_close": 1})
+    else:
+        assert v.split_across_villages == 1 and not v.passed
+
+
+@pytest.mark.parametrize(
     ("metres", "explained"),
     [(0.0, True), (400.0, False)],
     ids=["two cases about equally near: either", "one far nearer: a defect"],
