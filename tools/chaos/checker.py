@@ -665,10 +665,10 @@ def explain_split(
         # and opened a second case there, which the other report then joined (the chaos
         # drill, session 22: a 城管 repeat applied after the grid worker's case closed; the
         # boundary report matched the nearer of the two).
-        opened = history.opened_at.get(later)
-        if opened is None or region_of_case(later) != region_of_case(closed):
+        started = history.opened_at.get(later)
+        if started is None or region_of_case(later) != region_of_case(closed):
             continue
-        if history.state_at(closed, opened[0], (opened[1],)) in _FINISHED:
+        if history.state_at(closed, started[0], (started[1],)) in _FINISHED:
             return "after_close"
     if _beyond_radius(history, here, there):
         return "beyond_radius"
