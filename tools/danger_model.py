@@ -16,11 +16,11 @@ precision and stayed there at 128). Then:
    table's thresholds come from blocks of twelve, a tenth of the fits); the gate
    (``opening.py``) is simulated over a grid of thresholds on the rules' decisions and
    the held-out probabilities, and the thresholds kept are those with the fewest
-   emergencies vetoed into hazards (each
-   ``VETOED_EMERGENCY`` times), emergencies missed and hazards flagged critical, then the
-   highest critical recall, then the most hazards read as hazards net of the urgent
-   matters and emergencies read as hazards (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD``
-   each count against it as that many hazards), subject to critical precision >= 0.8
+   emergencies vetoed into hazards (each ``VETOED_EMERGENCY`` times), emergencies missed
+   and hazards flagged critical, then the highest critical recall, then the most hazards
+   read as hazards net of the urgent matters and emergencies read as hazards
+   (``URGENT_AS_HAZARD``, ``CRITICAL_AS_HAZARD`` each count against it as that many
+   hazards), subject to critical precision >= 0.8
    over the held rounds and >= 0.75 in each, or the rules' own where lower
    (``MIN_ROUND_PRECISION``), and hazard
    precision >= 0.8 over them; a veto over a reading that names an event

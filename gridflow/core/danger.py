@@ -943,9 +943,7 @@ class DangerLexicon:
                 end = position + len(word)
                 # 核查是否合规, 核实是不是: a question asked, not a finding.
                 if before is None and normalised[end : end + 1] not in _ASKS:
-                    while end < len(normalised) and normalised[end] not in _CLAUSE_END:
-                        end += 1
-                    check_from, check_until = position, end
+                    check_from, check_until = position, _ends(normalised, end, _CLAUSE_END)
                     before = (classes, incident, hazard, named_risk, short_of_alarm, words)
                     classes, words = set(), [word]
                     incident = hazard = named_risk = short_of_alarm = False
@@ -983,17 +981,13 @@ class DangerLexicon:
                 hazard = True
                 if normalised is None:
                     normalised = normalise(text)
-                end = position + len(word)
-                while end < len(normalised) and normalised[end] not in _CLAUSE_END:
-                    end += 1
+                end = _ends(normalised, position + len(word), _CLAUSE_END)
                 conditional_until = end
                 quiet.append((position, end))
             elif marker == _ELSEWHERE:
                 if normalised is None:
                     normalised = normalise(text)
-                end = position + len(word)
-                while end < len(normalised) and normalised[end] not in _ELSEWHERE_END:
-                    end += 1
+                end = _ends(normalised, position + len(word), _ELSEWHERE_END)
                 elsewhere_until = conditional_until = max(conditional_until, end)
                 quiet.append((position, end))
                 words.append(word)
@@ -1180,5 +1174,13 @@ class DangerLexicon:
 
 
 @functools.cache
+def _ends(normalised: str, start: int, marks: frozenset[str]) -> int:
+    """Where the clause running from ``start`` ends: the next of ``marks``, or the end."""
+    end = start
+    while end < len(normalised) and normalised[end] not in marks:
+        end += 1
+    return end
+
+
 def _default_lexicon() -> DangerLexicon:
     return DangerLexicon.load_beside(BUNDLED_RULES / "danger.yaml", Catalogue.default())

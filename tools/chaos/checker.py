@@ -633,10 +633,11 @@ def explain_split(
     for it (a finished case takes no more reports of its village), while the town stage
     still links a neighbour's report to the finished case ("Cases that finished
     meanwhile"); or the case holding one of them was opened in the other's village by a
-    repeat that came after the other's case had finished there. ``equidistant``: each was attached to a case it did not open, and the
-    two cases' first reports lie within twice the simulator's spread of a boundary report
-    (``DUPLICATE_MAX_M``) of the same distance from the boundary report: the nearest
-    match of two points that far apart may pick either, as the docs' rule says.
+    repeat that came after the other's case had finished there. ``equidistant``: each
+    was attached to a case it did not open, and the two cases' first reports lie within
+    twice the simulator's spread of a boundary report (``DUPLICATE_MAX_M``) of the same
+    distance from the boundary report: the nearest match of two points that far apart
+    may pick either, as the docs' rule says.
     ``inhibited``: one of the two opened a case that the town stage attached to a case of
     another village under an inhibit rule (``routing_rules/inhibit.yaml``: the case holding
     it is of a source category, the case it opened of a target one), while the other,

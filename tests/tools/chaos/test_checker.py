@@ -325,8 +325,11 @@ def placed(
     return disp(did, action, events, case=case, at=at(minute), **extra)
 
 
-def _absorbed(into: str, minute: float, metres: float = 0.0) -> list[dict[str, Any]]:
-    """e9 under V2 opens NEIGHBOUR, which the town stage absorbs into ``into``."""
+def _absorbed(
+    into: str, minute: float, metres: float = 0.0, survivor: str = "e0"
+) -> list[dict[str, Any]]:
+    """e9 under V2 opens NEIGHBOUR, which the town stage absorbs into ``into`` (whose
+    report is ``survivor``)."""
     where = {"lat": 29.556 + metres * 0.000009, "lon": 106.571}
     return [
         placed(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], NEIGHBOUR, minute, **where),
@@ -339,7 +342,7 @@ def _absorbed(into: str, minute: float, metres: float = 0.0) -> list[dict[str, A
             state="merged",
             merged_into=into,
         ),
-        placed(f"{into}/xmerge/{NEIGHBOUR}", "merge", ["e0", "e9"], into, minute),
+        placed(f"{into}/xmerge/{NEIGHBOUR}", "merge", [survivor, "e9"], into, minute),
     ]
 
 
@@ -385,22 +388,11 @@ def test_a_boundary_report_may_join_a_case_a_repeat_opened_after_the_first_close
         Sent("duplicate", ("e2",), "e1"),
         Sent("boundary", ("e9",), "e1"),
     ]
-    where = {"lat": 29.556, "lon": 106.571}
     dispositions = [
-        placed(f"{CLOSED}/dispatch", "dispatch", ["e1"], CLOSED, 0.0, **where),
+        placed(f"{CLOSED}/dispatch", "dispatch", ["e1"], CLOSED, 0.0, lat=29.556, lon=106.571),
         placed(f"{CLOSED}/1/state", "state", ["e1"], CLOSED, closed_at, state="closed"),
         placed(f"{LATE}/dispatch", "dispatch", ["e2"], LATE, 2.0, lat=29.5561, lon=106.571),
-        placed(f"{NEIGHBOUR}/dispatch", "dispatch", ["e9"], NEIGHBOUR, 2.5, **where),
-        placed(
-            f"{NEIGHBOUR}/merged_into/{LATE}",
-            "state",
-            ["e9"],
-            NEIGHBOUR,
-            2.5,
-            state="merged",
-            merged_into=LATE,
-        ),
-        placed(f"{LATE}/xmerge/{NEIGHBOUR}", "merge", ["e2", "e9"], LATE, 2.5),
+        *_absorbed(LATE, 2.5, survivor="e2"),
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
     if explained:
