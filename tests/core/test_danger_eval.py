@@ -1198,6 +1198,93 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 4,
         "urgent_on_wall_clock": 0.667,
     },
+    # 2026-12-07, session 22: blind rounds 169-180 (4,200 reports by twelve more authors),
+    # scored once with 00fccc2's rules alone before any line was read (00fccc2's rules and
+    # table: 0.991 / 0.904 / 0.962 / 7); joined the set in session 23.
+    "holdout round 169": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.869,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 170": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.877,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.733,
+    },
+    "holdout round 171": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.889,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 1,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 172": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.867,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 173": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.876,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 174": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.848,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.750,
+    },
+    "holdout round 175": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.881,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 176": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.911,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 177": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.818,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 178": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.809,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 179": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.842,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 180": {
+        "critical_recall": 0.776,
+        "critical_precision": 0.843,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.767,
+    },
 }
 
 
