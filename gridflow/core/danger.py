@@ -25,6 +25,9 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   condition) into an incident: an emergency read as a hazard is the worst error;
 * **elsewhere** (``elsewhere``): an incident told as elsewhere or earlier (隔壁县上周,
   邻市, 去年) is not this report's: it names a hazard here;
+* **a fire that did not catch** (``not_caught``: 没烧起来, 没起火): a hazard marker
+  after which the fire and smoke told before it (昨晚电线冒烟) are no event now: the
+  scorched wire is left to rectify;
 * **a check's finding** (``checks``): 核实为, 复核为 and the clause after it, what an
   alert or a report turned out to be: a finding that names no danger (核实为村民熏腊肉)
   clears what was told before it, and with nothing told after it the report reads as
@@ -92,6 +95,7 @@ _FIELDS = frozenset(
         "events_now",
         "flight",
         "checks",
+        "not_caught",
     }
 )
 _CUE_FIELDS = frozenset({"level", "hazard", "words", "not_in"})
@@ -103,6 +107,7 @@ _EVENTS_FIELDS = frozenset({"words", "blockers"})
 _BELOW_ALARM_FIELDS = frozenset({"cues", "words", "unless"})
 _FLIGHT_FIELDS = frozenset({"fires", "words"})
 _CHECKS_FIELDS = frozenset({"words", "confirm"})
+_NOT_CAUGHT_FIELDS = frozenset({"words", "cues"})
 _URGENT_FIELDS = frozenset({"category", "cues", "things", "states", "keep", "even_as_hazard"})
 _CACHE_SIZE = 8192
 _RANK = {Severity.LOW: 0, Severity.NORMAL: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -120,6 +125,7 @@ _AWAY = "\x00away"
 _FLIGHT = "\x00flight"
 _CHECK = "\x00check"
 _CONFIRM = "\x00confirm"
+_NOT_CAUGHT = "\x00not-caught"
 #: What right after a check word makes it a question (核查是否, 核实是不是).
 _ASKS = frozenset("否不")
 #: Marks that end a clause (a conditional's reach), after normalisation.
@@ -237,9 +243,11 @@ class DangerLexicon:
         "_kind",
         "_matcher",
         "_named_risks",
+        "_not_caught_cues",
         "_pattern_cue",
         "_pattern_order",
         "_patterns",
+        "_quieted_events",
         "_read_cached",
         "below_alarm_cues",
         "below_alarm_unless",
@@ -286,6 +294,8 @@ class DangerLexicon:
         flight_fires: Iterable[str] = (),
         checks: Iterable[str] = (),
         confirm: Iterable[str] = (),
+        not_caught: Iterable[str] = (),
+        not_caught_cues: Iterable[str] = (),
         model: DangerModel | None = None,
         dictionary: frozenset[str] | None = None,
     ) -> None:
@@ -323,6 +333,10 @@ class DangerLexicon:
         ``confirm`` (真实, 属实) in its clause replaces what was told before it (the
         alert's 检测到烟雾 raises nothing); what is told after its clause still counts;
         with nothing after it, the reading is :attr:`DangerReading.not_real`.
+        ``not_caught``: a fire that did not catch (没烧起来, 没起火): with no cue outside
+        ``not_caught_cues`` (fire, smoke) in the report, a hazard marker; the events now of
+        those classes (an event word holding one of their words: 冒烟, 着火) told before it
+        are over, no event now; other events (流血, 掉进) and events after it still are.
         ``model``: the learned second opinion (``danger_model.jsonl``) assessment gates
         on, or ``None`` (the rules alone). ``dictionary``: what jieba segments the text
         with, the bundle's keywords (:func:`~gridflow.core.classify.keyword_dictionary`;
@@ -353,10 +367,15 @@ class DangerLexicon:
         if flight and not self._flight_fires:
             raise ValueError("flight words need fires to follow")
         self.below_alarm_cues = frozenset(below_alarm_cues)
+        self._not_caught_cues = frozenset(not_caught_cues)
+        not_caught = tuple(not_caught)
+        if not_caught and not self._not_caught_cues:
+            raise ValueError("not_caught words need the cue classes they put out")
         self.below_alarm_unless = tuple(normalise(word) for word in below_alarm_unless)
         for section, named in (
             ("conditions", conditions.overridden_by),
             ("below_alarm", self.below_alarm_cues),
+            ("not_caught", self._not_caught_cues),
         ):
             unknown = named - set(self.cues)
             if unknown:
@@ -386,7 +405,7 @@ class DangerLexicon:
                 cue_of[normalise(word)] = cue.name
         # word -> (cue class or "", marker or ""). A marker that holds a cue word (着火了
         # holds 着火) counts as that cue too: the longest word wins the match, and the cue
-        # must not be lost to it.
+        # must not be lost to it. Not a fire that did not catch (没起火 holds 起火).
         kind: dict[str, tuple[str, str]] = {word: (name, "") for word, name in cue_of.items()}
         markers = (
             (negations, _NEGATION),
@@ -400,6 +419,7 @@ class DangerLexicon:
             (flight, _FLIGHT),
             (checks, _CHECK),
             (confirm, _CONFIRM),
+            (not_caught, _NOT_CAUGHT),
         )
         for listed, marker in markers:
             for raw in listed:
@@ -407,7 +427,16 @@ class DangerLexicon:
                 held = (
                     ""
                     if marker
-                    in (_NEGATION, _NOT_REAL_MARKER, _ELSEWHERE, _AWAY, _FLIGHT, _CHECK, _CONFIRM)
+                    in (
+                        _NEGATION,
+                        _NOT_REAL_MARKER,
+                        _ELSEWHERE,
+                        _AWAY,
+                        _FLIGHT,
+                        _CHECK,
+                        _CONFIRM,
+                        _NOT_CAUGHT,
+                    )
                     else cue_of.get(word)
                     or next((name for cue_word, name in cue_of.items() if cue_word in word), "")
                 )
@@ -427,6 +456,14 @@ class DangerLexicon:
             )
             if self._events_now
             else None
+        )
+        quieting = [
+            normalise(word) for name in self._not_caught_cues for word in self.cues[name].words
+        ]
+        # Event words of a fire or smoke (冒烟 holds the smoke word 冒烟): before a fire that
+        # did not catch, no event now.
+        self._quieted_events = frozenset(
+            word for word in self._events_now if any(q in word for q in quieting)
         )
         self._event_blockers = tuple(
             dict.fromkeys(
@@ -757,6 +794,12 @@ class DangerLexicon:
             check_words = words("checks", checks["words"], "checks words")
             if "confirm" in checks:
                 confirm_words = words("checks", checks["confirm"], "checks confirm")
+        not_caught_words: list[str] = []
+        not_caught_cues: frozenset[str] = frozenset()
+        caught = section("not_caught", _NOT_CAUGHT_FIELDS, _NOT_CAUGHT_FIELDS)
+        if caught is not None:
+            not_caught_words = words("not_caught", caught["words"], "not_caught words")
+            not_caught_cues = cue_set(caught["cues"], "not_caught cues")
         return cls(
             cues,
             hazard_markers=hazard_marker_words,
@@ -795,6 +838,8 @@ class DangerLexicon:
             flight_fires=flight_fires,
             checks=check_words,
             confirm=confirm_words,
+            not_caught=not_caught_words,
+            not_caught_cues=not_caught_cues,
             model=model,
             dictionary=keyword_dictionary(keywords) if keywords.is_file() else None,
         )
@@ -934,6 +979,9 @@ class DangerLexicon:
         # what was read before it (set aside until the finding says whether it stands).
         check_from = check_until = -1
         confirmed = False
+        # Where the last fire that did not catch (没烧起来) was told: the fire and smoke
+        # events before it are over.
+        not_caught_at = -1
         before: tuple[set[str], bool, bool, bool, bool, list[str]] | None = None
         for position, word in found:
             cue, marker = kind[word]
@@ -952,6 +1000,12 @@ class DangerLexicon:
             if marker == _CONFIRM:
                 confirmed = confirmed or check_from <= position < check_until
                 continue
+            if marker == _NOT_CAUGHT:
+                if normalised is None:
+                    normalised = normalise(text)
+                if _asks_whether(normalised, position):
+                    continue  # 着没着火, 有没有着火: asked, not told
+                not_caught_at = position
             if marker == _NOT_REAL_MARKER:
                 if position == negation_end:
                     # 不是误报, 非误报: found real, the opposite of a false alarm. Only
@@ -1034,6 +1088,10 @@ class DangerLexicon:
                     classes.update(before[0])
         classes.update(composed)
         words.extend(f"<{name}>" for name in patterns)
+        if not_caught_at >= 0 and classes <= self._not_caught_cues:
+            # Only a fire or smoke told, and it did not catch: the cause is left (a
+            # scorched wire), a hazard. Any other danger (卡在车里) still stands.
+            hazard = True
         if elsewhere_until >= 0 and composed:
             # Patterns are not placed: beside an incident told elsewhere or earlier, what
             # they found is taken as that incident (外地塔吊倒了砸死人).
@@ -1049,7 +1107,9 @@ class DangerLexicon:
         )
         event: str | None = None
         if (hazard or condition) and not incident and not named_risk:
-            event = self._event_now(normalise(text) if normalised is None else normalised, quiet)
+            event = self._event_now(
+                normalise(text) if normalised is None else normalised, quiet, not_caught_at
+            )
             if event is not None:
                 # Something is happening or has happened here: not a hazard to rectify.
                 incident, condition = True, False
@@ -1106,10 +1166,13 @@ class DangerLexicon:
         if self._events_pattern is None or self._events_pattern.search(normalised) is None:
             return False
         quiet: list[tuple[int, int]] = []
+        not_caught_at = -1
         for position, word in self._matcher.find_text(text):
             _cue, marker = self._kind[word]
             if marker == _HAZARD and word in self._named_risks:
                 return False
+            if marker == _NOT_CAUGHT and not _asks_whether(normalised, position):
+                not_caught_at = position
             if marker in (_CONDITIONAL, _ELSEWHERE):
                 ends = _CLAUSE_END if marker == _CONDITIONAL else _ELSEWHERE_END
                 end = position + len(word)
@@ -1120,7 +1183,7 @@ class DangerLexicon:
                 start = self._flight_start(normalised, position)
                 if start is not None:
                     quiet.append((start, position + len(word)))
-        return self._event_now(normalised, quiet) is not None
+        return self._event_now(normalised, quiet, not_caught_at) is not None
 
     def _flight_start(self, normalised: str, position: int) -> int | None:
         # Rare (咋办, 往哪跑): where the flight word's clause starts, when a fire is told in
@@ -1132,8 +1195,11 @@ class DangerLexicon:
         clause = normalised[start:position]
         return start if any(fire in clause for fire in self._flight_fires) else None
 
-    def _event_now(self, normalised: str, quiet: Sequence[tuple[int, int]]) -> str | None:
+    def _event_now(
+        self, normalised: str, quiet: Sequence[tuple[int, int]], not_caught_at: int = -1
+    ) -> str | None:
         # Read only for a hazard reading (few): the first event word told as happening.
+        # ``not_caught_at``: where a fire that did not catch was told (-1: none).
         if self._events_pattern is None:
             return None
         blockers = self._event_blockers
@@ -1144,8 +1210,10 @@ class DangerLexicon:
             before = normalised[max(0, start - _EVENT_BLOCK_REACH) : start]
             cut = max(before.rfind(mark) for mark in _ELSEWHERE_END)
             before = before[cut + 1 :]
-            if not any(a <= start < b for a, b in quiet) and not any(
-                blocker in before for blocker in blockers
+            if (
+                not any(a <= start < b for a, b in quiet)
+                and not any(blocker in before for blocker in blockers)
+                and not (start < not_caught_at and found.group() in self._quieted_events)
             ):
                 return found.group()
             found = search(normalised, start + 1)
@@ -1171,6 +1239,15 @@ class DangerLexicon:
         cue_of = self._pattern_cue
         names = tuple(name for name in self._pattern_order if name in found)
         return frozenset(cue_of[name] for name in names), names, found
+
+
+def _asks_whether(normalised: str, position: int) -> bool:
+    """Is the 没 word at ``position`` the second half of a question (着没着火, 有没有着火,
+    烧没烧起来: the character before 没 repeats the one after it)?"""
+    return (
+        position > 0
+        and normalised[position - 1 : position] == normalised[position + 1 : position + 2]
+    )
 
 
 @functools.cache

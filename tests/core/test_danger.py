@@ -36,6 +36,23 @@ def lexicon() -> DangerLexicon:
         # What has not yet ended is under way (尚未控制); 尚未 alone stays a hazard.
         ("煤气柜泄漏尚未控制，三名工人送医", ("gas",), False, True),
         ("危房里的老两口尚未搬离", (), True, False),
+        # Session 23: a fire that did not catch (没烧起来) leaves the smoke told before it a
+        # hazard (the scorched wire) …
+        ("昨晚电线冒烟，已经拉闸，没烧起来，烧黑了一段线", ("smoke",), True, False),
+        ("电动车充电冒烟，拔了插头没着起来，插线板烧黑了", ("smoke",), True, False),
+        # … and so does a fire out (浇灭) or no open flame (无明火) after a check's finding
+        # that named one (引燃, 冒烟).
+        ("垃圾点检测到烟雾，核实为烟头引燃纸屑，已被保洁浇灭", ("fire", "smoke"), True, False),
+        ("煤场检测到烟雾，复核为煤堆自燃冒烟，无明火", ("fire", "smoke"), True, False),
+        # … but not an incident marker, an event after it, or another danger beside it.
+        ("楼道里浓烟滚滚，无明火，有老人出不来", ("smoke", "trapped"), False, False),
+        ("厨房冒烟了，还没起火，老人还在里面", ("smoke", "trapped"), False, True),
+        ("电动车电瓶冒烟了，推到空地上了，没着火，还在冒", ("smoke",), False, True),
+        ("车撞上护栏没起火，司机腿上在流血", ("injury",), False, False),
+        ("车撞了电线杆，没起火，司机卡在车里出不来", ("trapped",), False, False),
+        # Asked, not told: 着没着火, 有没有着火.
+        ("隔壁空屋一直往外冒烟，敲门没人应，不知道着没着火", ("smoke",), False, False),
+        ("楼下仓库冒烟，看不清有没有着火", ("smoke",), False, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
@@ -665,6 +682,11 @@ def test_assessment(
         ({"below_alarm_cues": ["gas"]}, "below_alarm: unknown cue classes ['gas']"),
         ({"flight": ["咋办"]}, "flight words need fires"),
         ({"confirm": ["真实"]}, "confirm words need check words"),
+        ({"not_caught": ["没起火"]}, "not_caught words need the cue classes"),
+        (
+            {"not_caught": ["没起火"], "not_caught_cues": ["fire"]},
+            "not_caught: unknown cue classes ['fire']",
+        ),
     ],
 )
 def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
@@ -708,6 +730,9 @@ def test_a_lexicon_built_in_code_refuses_what_its_sections_cannot_use(
         ("  confirm: [真实,", "  confirms: [真实,", "  confirms: [真实,", "unknown field 'confirms'"),
         ("  words: [核实为,", "  words: [核实为, 核实为,", "words: [核实为, 核实为,", "already listed"),
         ("  words: [核实为,", "  word: [核实为,", "  word: [核实为,", "unknown field 'word'"),
+        ("  cues: [fire, smoke]\n", "  cues: [fire, fume]\n", "cues: [fire, fume]", "unknown cue class 'fume'"),
+        ("  words: [没烧起来,", "  words: [没烧起来, 没烧起来,", "words: [没烧起来, 没烧起来,", "already listed"),
+        ("not_caught:\n  cues:", "not_caught:\n  put_out: [x]\n  cues:", "put_out: [x]", "unknown field 'put_out'"),
     ],
 )  # fmt: skip
 def test_load_errors_name_file_and_line(
