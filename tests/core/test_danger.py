@@ -53,6 +53,11 @@ def lexicon() -> DangerLexicon:
         # Asked, not told: 着没着火, 有没有着火.
         ("隔壁空屋一直往外冒烟，敲门没人应，不知道着没着火", ("smoke",), False, False),
         ("楼下仓库冒烟，看不清有没有着火", ("smoke",), False, False),
+        # Gas hissing as people write it, someone pinned under what fell, what is slippery
+        # (a hazard: ice from a frozen pipe).
+        ("燃气表井旁的地面在哧哧往外冒气", ("gas",), False, False),
+        ("彩钢棚掀起来拍在人行道上，底下压着个卖凉皮的大姐", ("trapped",), False, False),
+        ("水管冻裂结了冰，冰面延伸到路上，老人进出易滑倒", (), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
