@@ -25,9 +25,9 @@ answers two questions around it, from the lexicon in ``routing_rules/danger.yaml
   condition) into an incident: an emergency read as a hazard is the worst error;
 * **elsewhere** (``elsewhere``): an incident told as elsewhere or earlier (隔壁县上周,
   邻市, 去年) is not this report's: it names a hazard here;
-* **a fire that did not catch** (``not_caught``: 没烧起来, 没起火): a hazard marker
-  after which the fire and smoke told before it (昨晚电线冒烟) are no event now: the
-  scorched wire is left to rectify;
+* **a fire that did not catch or is out** (``not_caught``: 没烧起来, 没起火, 无明火,
+  浇灭): when only fire or smoke is told, a hazard marker, and the fire and smoke told
+  before it (昨晚电线冒烟) are no event now: the scorched wire is left to rectify;
 * **a check's finding** (``checks``): 核实为, 复核为 and the clause after it, what an
   alert or a report turned out to be: a finding that names no danger (核实为村民熏腊肉)
   clears what was told before it, and with nothing told after it the report reads as
@@ -1242,11 +1242,12 @@ class DangerLexicon:
 
 
 def _asks_whether(normalised: str, position: int) -> bool:
-    """Is the 没 word at ``position`` the second half of a question (着没着火, 有没有着火,
-    烧没烧起来: the character before 没 repeats the one after it)?"""
-    return (
-        position > 0
-        and normalised[position - 1 : position] == normalised[position + 1 : position + 2]
+    """Is the 没 or 无 word at ``position`` the second half of a question (着没着火,
+    有没有着火, 烧没烧起来: the character before it repeats the one after 没; 有无明火)?"""
+    before = normalised[position - 1 : position] if position > 0 else ""
+    return bool(before) and (
+        before == normalised[position + 1 : position + 2]
+        or (before == "有" and normalised[position : position + 1] == "无")
     )
 
 

@@ -53,6 +53,7 @@ def lexicon() -> DangerLexicon:
         # Asked, not told: 着没着火, 有没有着火.
         ("隔壁空屋一直往外冒烟，敲门没人应，不知道着没着火", ("smoke",), False, False),
         ("楼下仓库冒烟，看不清有没有着火", ("smoke",), False, False),
+        ("仓库冒烟，请核实有无明火", ("smoke",), False, False),
         # Gas hissing as people write it, someone pinned under what fell, what is slippery
         # (a hazard: ice from a frozen pipe).
         ("燃气表井旁的地面在哧哧往外冒气", ("gas",), False, False),
