@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from gridflow.topics import COMMANDS, EVENTS_IN, FEEDBACK
-from tools.chaos.checker import Sent, check, reflected_kind, summary_lines
+from tools.chaos.checker import Sent, Verdict, check, reflected_kind, summary_lines
 
 EVENTS = "p." + EVENTS_IN
 CASE = "500103001003-aaaaaaaaaaaa"
@@ -346,6 +346,16 @@ def _absorbed(
     ]
 
 
+def _split_apart(v: Verdict, explained: bool, reason: str) -> None:
+    """Explained: the run passes with no split across villages and one pair apart for
+    ``reason``; otherwise the pair is a split across villages and the run fails."""
+    if explained:
+        assert v.passed, v.failures()
+        assert (v.split_across_villages, v.split_explained) == (0, {reason: 1})
+    else:
+        assert v.split_across_villages == 1 and not v.passed
+
+
 @pytest.mark.parametrize(
     ("closed_at", "explained"),
     [(1.0, True), (3.0, False)],
@@ -364,12 +374,9 @@ def test_a_report_after_its_village_s_case_closed_may_stay_apart(
         *_absorbed(CLOSED, 2.5),
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
+    _split_apart(v, explained, "after_close")
     if explained:
-        assert v.passed, v.failures()
-        assert (v.split_across_villages, v.split_explained) == (0, {"after_close": 1})
         assert any("apart as the rules say" in line for line in summary_lines(v))
-    else:
-        assert v.split_across_villages == 1 and not v.passed
 
 
 @pytest.mark.parametrize(
@@ -395,11 +402,7 @@ def test_a_boundary_report_may_join_a_case_a_repeat_opened_after_the_first_close
         *_absorbed(LATE, 2.5, survivor="e2"),
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
-    if explained:
-        assert v.passed, v.failures()
-        assert (v.split_across_villages, v.split_explained) == (0, {"after_close": 1})
-    else:
-        assert v.split_across_villages == 1 and not v.passed
+    _split_apart(v, explained, "after_close")
 
 
 @pytest.mark.parametrize(
@@ -427,11 +430,7 @@ def test_two_reports_matched_to_two_about_equally_near_cases_may_stay_apart(
         *_absorbed(CASE2, 1.0),
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
-    if explained:
-        assert v.passed, v.failures()
-        assert v.split_explained == {"equidistant": 1}
-    else:
-        assert v.split_across_villages == 1 and not v.passed
+    _split_apart(v, explained, "equidistant")
 
 
 @pytest.mark.parametrize(
@@ -459,11 +458,7 @@ def test_a_report_attached_to_a_neighbour_s_source_case_by_an_inhibit_rule_may_s
         *_absorbed(CASE2, 2.0)[1:],
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
-    if explained:
-        assert v.passed, v.failures()
-        assert (v.split_across_villages, v.split_explained) == (0, {"inhibited": 1})
-    else:
-        assert v.split_across_villages == 1 and not v.passed
+    _split_apart(v, explained, "inhibited")
 
 
 @pytest.mark.parametrize(
@@ -488,11 +483,7 @@ def test_a_re_keyed_report_is_placed_by_when_it_was_decided_not_by_its_record_ti
         | {"_src": [0, late_offset]},
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
-    if explained:
-        assert v.passed, v.failures()
-        assert v.split_explained == {"after_close": 1}
-    else:
-        assert v.split_across_villages == 1 and not v.passed
+    _split_apart(v, explained, "after_close")
 
 
 @pytest.mark.parametrize(
@@ -522,8 +513,4 @@ def test_two_cases_farther_apart_than_the_later_one_s_radius_may_stay_apart(
         | {"_src": [3, 30]},
     ]
     v = check(sent, dispositions, [], [], events_topic=EVENTS)
-    if explained:
-        assert v.passed, v.failures()
-        assert (v.split_across_villages, v.split_explained) == (0, {"beyond_radius": 1})
-    else:
-        assert v.split_across_villages == 1 and not v.passed
+    _split_apart(v, explained, "beyond_radius")
