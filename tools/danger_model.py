@@ -91,6 +91,7 @@ BLIND_ROUNDS = (
     *range(145, 157),  # session 21's twelve, scored once on the table of 53ada28
     *range(157, 169),  # session 22's twelve, scored once on 53ada28's table with c98a205's rules
     *range(169, 181),  # session 22's last twelve, scored once on the table of 00fccc2
+    *range(181, 193),  # session 23's twelve, scored once on the table of e0e072d
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7

@@ -1285,6 +1285,93 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 6,
         "urgent_on_wall_clock": 0.767,
     },
+    # 2026-12-07, session 23: blind rounds 181-192 (4,200 reports by twelve more authors),
+    # scored once with e0e072d's rules alone before any line was read (e0e072d's rules and
+    # table: 0.996 / 0.909 / 0.963 / 6); joined the set in session 24.
+    "holdout round 181": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.863,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 182": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.871,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.633,
+    },
+    "holdout round 183": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.818,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 184": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.855,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 185": {
+        "critical_recall": 0.904,
+        "critical_precision": 0.850,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.800,
+    },
+    "holdout round 186": {
+        "critical_recall": 0.792,
+        "critical_precision": 0.868,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 187": {
+        "critical_recall": 0.928,
+        "critical_precision": 0.879,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 188": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.851,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 189": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.893,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 190": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.882,
+        "hazard_recall": 0.800,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 191": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.867,
+        "hazard_recall": 0.760,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.767,
+    },
+    "holdout round 192": {
+        "critical_recall": 0.912,
+        "critical_precision": 0.912,
+        "hazard_recall": 0.620,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.667,
+    },
 }
 
 
