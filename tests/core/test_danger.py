@@ -59,6 +59,18 @@ def lexicon() -> DangerLexicon:
         ("燃气表井旁的地面在哧哧往外冒气", ("gas",), False, False),
         ("彩钢棚掀起来拍在人行道上，底下压着个卖凉皮的大姐", ("trapped",), False, False),
         ("水管冻裂结了冰，冰面延伸到路上，老人进出易滑倒", (), True, False),
+        # Session 24: an arc on a live line; water jetting from a sluice gate with mud in it
+        # (piping under the gate); the sea all round someone on the flats …
+        ("风筝缠在10kV线上持续放电拉弧，线下有人", ("electric",), False, False),
+        ("变压器下面有电弧闪光，积水里有人走", ("electric",), False, False),
+        ("北闸闸门边缝漏水加大，水柱带泥", ("drowning",), False, True),
+        ("赶海走远了，潮水回来了，四周都是水", ("drowning",), False, False),
+        # … but a field gate left open floods a road (漫过 at a gate is no dike giving way),
+        # if the water rises again (再涨) is a condition, and a house its family has left
+        # (暂住亲戚家，房子空着) is a hazard.
+        ("渠道闸门被打开了，水往村道上漫过路面", (), False, False),
+        ("沙洲上搭棚放牛，水位一天涨二十公分，再涨人就要被困", ("trapped",), True, False),
+        ("屋后山体下雨时往下滚碎石，一家人已暂住亲戚家，房子空着", ("landslide",), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
