@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -156,10 +157,30 @@ class WorkerProcess:
         return f"--- worker {self.name}: {values}\n{self.log_tail(lines)}"
 
     def log_tail(self, lines: int = 60) -> str:
+        """The log's last ``lines`` lines, a warning repeated every few seconds kept twice.
+
+        A stuck wait logs the same warning until the test gives up ("No event received for
+        active tp … since recovery start", every 5 s for two partitions): kept whole, it
+        pushes out what led to it (the rebalance, the highwater tables).
+        """
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
+        kept: list[str] = []
+        seen: dict[str, int] = {}
+        left_out = 0
+        for line in reversed(text):
+            shape = re.sub(r"[0-9.:,]+", "#", line)
+            seen[shape] = seen.get(shape, 0) + 1
+            if seen[shape] > 2:
+                left_out += 1
+                continue
+            kept.append(line)
+            if len(kept) == lines:
+                break
+        tail = "\n".join(reversed(kept))
+        return f"({left_out} repeated lines left out)\n{tail}" if left_out else tail
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, no commit."""
