@@ -71,6 +71,15 @@ def lexicon() -> DangerLexicon:
         ("渠道闸门被打开了，水往村道上漫过路面", (), False, False),
         ("沙洲上搭棚放牛，水位一天涨二十公分，再涨人就要被困", ("trapped",), True, False),
         ("屋后山体下雨时往下滚碎石，一家人已暂住亲戚家，房子空着", ("landslide",), True, False),
+        # Cut off by the tide, a car under water to its roof, a snake bite; people from
+        # elsewhere (外地人) are no incident elsewhere, the news from there is; haggling
+        # (砍价砍了半天) cuts nobody.
+        ("滩涂有两名儿童被潮水围困，家长已下水寻找", ("drowning", "trapped"), False, False),
+        ("桥洞子里泡着辆面包车，就露个车顶，不知道里头有没有人", ("drowning",), False, False),
+        ("我妈在菜地被蛇咬了，腿肿得跟馒头一样", ("toxic",), False, False),
+        ("挖蛤的几个外地人困在滩中间的高岗上，水快到腰了", ("drowning", "trapped"), False, False),
+        ("前几天看新闻说外地有自建房垮塌死了人，我们这栋也裂了", ("collapse",), True, False),
+        ("她砍价砍了半天，商户乱要价", (), False, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
