@@ -8,7 +8,7 @@ place. Replayed inputs are recognised by their ids and change nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, cast
 
@@ -1025,10 +1025,8 @@ class Engine:
         case.escalated.append(up.value)
         case.supervisor = self.regions.ancestor(case.region, up)
         policy = self._policy(case)
-        if policy.supervise is not None:
-            supervised = replace(
-                policy, accept=policy.supervise, resolve=policy.supervise, verify=policy.supervise
-            )
+        supervised = policy.supervised()
+        if supervised is not None:
             deadline, warn = stage_timestamps(
                 self.rules.calendar, supervised, cast(Stage, missed), utc(now), self.sla_scale
             )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -99,6 +99,13 @@ class SlaPolicy:
         if stage == "verify":
             return self.verify
         raise ValueError(f"unknown SLA stage {stage!r}")
+
+    def supervised(self) -> SlaPolicy | None:
+        """The policy a missed stage runs under once the tier above supervises it (督办):
+        every stage the ``supervise`` time; ``None`` without one (the full stage again)."""
+        if self.supervise is None:
+            return None
+        return replace(self, accept=self.supervise, resolve=self.supervise, verify=self.supervise)
 
 
 def _advance(calendar: WorkCalendar, clock: Clock, start: datetime, amount: timedelta) -> datetime:

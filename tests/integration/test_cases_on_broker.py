@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +42,9 @@ def sla_scale_for(accept_s: float, supervised_s: float | None = None) -> float:
     now = datetime.now(UTC)
     span = (stage_deadline(calendar, policy, "accept", now) - now).total_seconds()
     scale = accept_s / span
-    if supervised_s is not None and policy.supervise is not None:
+    supervised = policy.supervised()
+    if supervised_s is not None and supervised is not None:
         escalated = now + timedelta(seconds=accept_s)
-        supervised = replace(policy, accept=policy.supervise)
         then = stage_deadline(calendar, supervised, "accept", escalated)
         scale = min(scale, supervised_s / (then - escalated).total_seconds())
     return scale
