@@ -101,11 +101,13 @@ export async function renderSilences(main) {
     form.querySelectorAll('button').forEach((b) => { b.disabled = true; });
     try {
       const done = await api(`/v1/silences/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
+      // The list first, then the word that it is done: a duty officer (or a test) reading
+      // the message finds the table already showing the change.
+      await load();
       message.className = '';
       message.textContent = action === 'extend'
         ? `已延长静默 ${id} 至 ${fmtTime(done.silence.ends_at)}`
         : `已解除静默 ${id}：5 秒后匹配的上报恢复正常立案`;
-      await load();
     } catch (err) {
       message.className = 'error';
       message.textContent = refusalText(err);
@@ -133,11 +135,11 @@ export async function renderSilences(main) {
     error.textContent = '';
     try {
       const made = await api('/v1/silences', { method: 'POST', body });
-      message.className = '';
-      message.textContent = `已新建静默 ${made.silence.silence_id}（${label(SILENCE_KINDS, made.silence.kind)}），至 ${fmtTime(made.silence.ends_at)}`;
       form.reset();
       f.center_code.value = me.region.code;
-      await load();
+      await load();  // as above: the row is in the table before the message says so
+      message.className = '';
+      message.textContent = `已新建静默 ${made.silence.silence_id}（${label(SILENCE_KINDS, made.silence.kind)}），至 ${fmtTime(made.silence.ends_at)}`;
     } catch (err) {
       error.textContent = refusalText(err);
     }
