@@ -80,6 +80,14 @@ def lexicon() -> DangerLexicon:
         ("挖蛤的几个外地人困在滩中间的高岗上，水快到腰了", ("drowning", "trapped"), False, False),
         ("前几天看新闻说外地有自建房垮塌死了人，我们这栋也裂了", ("collapse",), True, False),
         ("她砍价砍了半天，商户乱要价", (), False, False),
+        # Session 25: what may overflow or topple (可能溢流, 可能倒伏) is a hazard, as are
+        # embers left after a burning (余烬) — but not someone beside them who does not wake,
+        # nor a stroke told as 人可能倒地了 (bare 可能倒 is no condition).
+        ("调节池水位接近池顶，再下雨可能溢流进河", (), True, False),
+        ("古树树干中空，大风时可能倒伏，正对人行道", (), True, False),
+        ("秸秆烧完了，地上还有余烬，离林子就几米", (), True, False),
+        ("流浪汉倒在炭炉边，炉里还有余烬，叫不醒", ("unconscious",), False, True),
+        ("人可能倒地了，电话里说话含糊，半边身子不能动", ("unconscious",), False, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
