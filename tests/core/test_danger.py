@@ -86,8 +86,14 @@ def lexicon() -> DangerLexicon:
         ("调节池水位接近池顶，再下雨可能溢流进河", (), True, False),
         ("古树树干中空，大风时可能倒伏，正对人行道", (), True, False),
         ("秸秆烧完了，地上还有余烬，离林子就几米", (), True, False),
+        ("祭扫后坟头残留纸钱灰烬，周边枯草多", (), True, False),
         ("流浪汉倒在炭炉边，炉里还有余烬，叫不醒", ("unconscious",), False, True),
         ("人可能倒地了，电话里说话含糊，半边身子不能动", ("unconscious",), False, False),
+        # Workers gone down a sewer and not heard from; someone over a roof's parapet;
+        # villagers ill after drinking the water.
+        ("检查井清淤，2名施工人员下井后失联，井口能闻到臭味", ("trapped",), False, False),
+        ("[高空危险] 楼顶检测到一人越过女儿墙站在楼边，已持续10分钟", ("fall",), False, False),
+        ("水源地发现大片油污，自来水有柴油味，已有村民喝后腹痛", ("toxic",), False, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
