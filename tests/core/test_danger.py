@@ -94,6 +94,16 @@ def lexicon() -> DangerLexicon:
         ("检查井清淤，2名施工人员下井后失联，井口能闻到臭味", ("trapped",), False, False),
         ("[高空危险] 楼顶检测到一人越过女儿墙站在楼边，已持续10分钟", ("fall",), False, False),
         ("水源地发现大片油污，自来水有柴油味，已有村民喝后腹痛", ("toxic",), False, False),
+        # A house burning whole that villagers cannot hold back (a hazard marker 很近 beside
+        # it); a tourist thrown into the river (the life jacket is no hazard then); a
+        # waterworks still drawing below a spill (尚未 is no hazard there); a child half out
+        # of a window; a child gone quiet in a locked car. 在烧烤 is no fire.
+        ("一栋木楼整栋在烧，旁边几栋挨得很近，村民拿桶泼水根本压不住", ("fire",), False, True),
+        ("快艇和另一条船擦到，有个游客甩到江里，穿了救生衣但水急", ("drowning",), False, True),
+        ("取水口上游发现油污带，长约2公里，水厂尚未停止取水", ("toxic",), False, True),
+        ("窗外防盗网上挂着个小孩，半个身子在外头，家里没大人", ("fall",), False, False),
+        ("小娃儿锁在车里，车窗关死，娃儿已经不哭了", ("unconscious",), False, False),
+        ("楼下在烧烤，烟飘进屋里", ("smoke",), False, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
