@@ -93,7 +93,7 @@ BLIND_ROUNDS = (
     *range(169, 181),  # session 22's last twelve, scored once on the table of 00fccc2
     *range(181, 193),  # session 23's twelve, scored once on the table of e0e072d
     *range(193, 205),  # session 24's twelve, scored once on the table of 9505617
-    *range(205, 217),  # session 24's last twelve, scored once on 9505617's table with 305e995's rules
+    *range(205, 217),  # session 24's last twelve, on 9505617's table and 305e995's rules
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
