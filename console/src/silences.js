@@ -99,21 +99,35 @@ export async function renderSilences(main) {
     const body = action === 'extend' ? { duration_s: Number(form.elements.days.value) * 86400 } : {};
     if (note) body.comment = note;
     form.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    let done;
     try {
-      const done = await api(`/v1/silences/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
-      // The list first, then the word that it is done: a duty officer (or a test) reading
-      // the message finds the table already showing the change.
-      await load();
-      message.className = '';
-      message.textContent = action === 'extend'
-        ? `已延长静默 ${id} 至 ${fmtTime(done.silence.ends_at)}`
-        : `已解除静默 ${id}：5 秒后匹配的上报恢复正常立案`;
+      done = await api(`/v1/silences/${encodeURIComponent(id)}/${action}`, { method: 'POST', body });
     } catch (err) {
       message.className = 'error';
       message.textContent = refusalText(err);
       form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+      return;
     }
+    const said = action === 'extend'
+      ? `已延长静默 ${id} 至 ${fmtTime(done.silence.ends_at)}`
+      : `已解除静默 ${id}：5 秒后匹配的上报恢复正常立案`;
+    await showDone(said);
   });
+
+  // The list first, then the word that it is done: a duty officer (or a test) reading the
+  // message finds the table already showing the change. A list that fails to reload says
+  // so beside what was done, so nobody makes the same silence twice.
+  async function showDone(said) {
+    try {
+      await load();
+    } catch (err) {
+      message.className = 'error';
+      message.textContent = `${said}；列表刷新失败（${refusalText(err)}），请稍后刷新`;
+      return;
+    }
+    message.className = '';
+    message.textContent = said;
+  }
 
   const form = main.querySelector('#silence-form');
   form.addEventListener('submit', async (ev) => {
@@ -133,16 +147,16 @@ export async function renderSilences(main) {
     };
     const error = main.querySelector('#silence-form-error');
     error.textContent = '';
+    let made;
     try {
-      const made = await api('/v1/silences', { method: 'POST', body });
-      form.reset();
-      f.center_code.value = me.region.code;
-      await load();  // as above: the row is in the table before the message says so
-      message.className = '';
-      message.textContent = `已新建静默 ${made.silence.silence_id}（${label(SILENCE_KINDS, made.silence.kind)}），至 ${fmtTime(made.silence.ends_at)}`;
+      made = await api('/v1/silences', { method: 'POST', body });
     } catch (err) {
       error.textContent = refusalText(err);
+      return;
     }
+    form.reset();
+    f.center_code.value = me.region.code;
+    await showDone(`已新建静默 ${made.silence.silence_id}（${label(SILENCE_KINDS, made.silence.kind)}），至 ${fmtTime(made.silence.ends_at)}`);
   });
   stateEl.addEventListener('change', () => load().catch((err) => { message.textContent = refusalText(err); }));
   await load();
