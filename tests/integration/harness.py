@@ -273,10 +273,14 @@ class Collector:
         return self.records
 
     def wait_for(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float, what: str
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float,
+        what: str,
+        explain: Callable[[], str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Poll until ``predicate(records)`` holds."""
-        wait_until(lambda: predicate(self.poll()), timeout, what, interval=0.0)
+        """Poll until ``predicate(records)`` holds (``explain``: as :func:`wait_until`'s)."""
+        wait_until(lambda: predicate(self.poll()), timeout, what, interval=0.0, explain=explain)
         return self.records
 
     def close(self) -> None:

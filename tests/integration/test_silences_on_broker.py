@@ -265,6 +265,12 @@ def test_kpis_count_silenced_and_inhibited_reports_in_events_in_across_workers(
             # (session 20, acfd2cd); a deadline, not a wait: a pass returns at once.
             120,
             "every report decided",
+            # Timed out once more in session 25's second CI (on Apache Kafka): say which
+            # reports were still undecided and what each worker logged.
+            explain=lambda: "\n".join(
+                [f"undecided: {[e for e in every if not with_event(out.records, e)]}"]
+                + [f"--- {w.name}\n{w.log_tail()}" for w in workers]
+            ),
         )
         assert len([r for r in records if "works-kpi" in r.get("reason", "")]) == 3
         # A clean stop publishes the open windows (partial records; consumers sum them).
