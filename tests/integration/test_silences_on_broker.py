@@ -269,7 +269,7 @@ def test_kpis_count_silenced_and_inhibited_reports_in_events_in_across_workers(
             # reports were still undecided and what each worker logged.
             explain=lambda: "\n".join(
                 [f"undecided: {[e for e in every if not with_event(out.records, e)]}"]
-                + [f"--- {w.name}\n{w.log_tail()}" for w in workers]
+                + [w.explain("gridflow_assigned_partitions", lines=60) for w in workers]
             ),
         )
         assert len([r for r in records if "works-kpi" in r.get("reason", "")]) == 3
