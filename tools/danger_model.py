@@ -94,6 +94,8 @@ BLIND_ROUNDS = (
     *range(181, 193),  # session 23's twelve, scored once on the table of e0e072d
     *range(193, 205),  # session 24's twelve, scored once on the table of 9505617
     *range(205, 217),  # session 24's last twelve, on 9505617's table and 305e995's rules
+    *range(217, 229),  # session 25's twelve, scored once on the table of 32752b3
+    *range(229, 241),  # session 25's last twelve, on 32752b3's table and 09964da's rules
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
