@@ -16,6 +16,13 @@
 - The input topics are not read by Faust at all (gridflow/runtime/reader.py says why); the
   patches here concern only what Faust still reads: the commands topic for the table's
   assignment, and the changelog.
+- Faust hands aiokafka its live set of active partitions to take fetched records of, and
+  empties it at every rebalance (it pauses the whole assignment) until recovery resumes
+  the changelog. aiokafka reads an empty set as "every partition": a fetch call still
+  waiting from before the rebalance then took the changelog rows recovery had just
+  sought back to, and Faust dropped them as not active. Recovery waited for rows already
+  consumed, forever ("No event received for active tp", seen on Apache Kafka in two-worker
+  tests). aiokafka now sees the live set through :class:`LivePartitions`, never empty.
 - Faust's consumer stops fetching the commands topic's partitions once it has delivered
   a record of each (``faust_table.mute_partition``: the input reader reads them, Faust's
   stream only dropped them). Its livelock check would log "no fetch request" for them
@@ -27,8 +34,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Set
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -44,6 +51,7 @@ _STATE: dict[str, Any] = {
 _original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 _original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
 _original_verify_event_path = faust_aiokafka.Consumer.verify_event_path
+_original_fetch_records = faust_aiokafka.AIOKafkaConsumerThread._fetch_records
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
@@ -161,6 +169,39 @@ async def _highwaters(self: Any, partitions: Any) -> Mapping[Any, int]:
     return fixed
 
 
+class LivePartitions:
+    """Faust's live set of active partitions as aiokafka's ``fetched_records`` filter.
+
+    aiokafka tests ``if partitions and tp not in partitions``: an empty set passes every
+    partition. Faust's set empties while a fetch call waits (the rebalance pauses every
+    partition), so the filter must stay truthy and keep following the set.
+    """
+
+    __slots__ = ("_tps",)
+
+    def __init__(self, tps: Set[Any]) -> None:
+        self._tps = tps
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._tps
+
+
+async def _fetch_records(
+    self: Any,
+    consumer: Any,
+    active_partitions: Set[Any] | None,
+    timeout: float | None = None,
+    max_records: int | None = None,
+) -> Any:
+    live = None if active_partitions is None else LivePartitions(active_partitions)
+    return await _original_fetch_records(
+        self, consumer, cast(Any, live), timeout=timeout, max_records=max_records
+    )
+
+
 def _verify_event_path(self: Any, now: float, tp: Any) -> None:
     # A paused partition is not fetched on purpose: not a stalled stream.
     if tp in self._paused_partitions:
@@ -175,8 +216,8 @@ def install(
     *,
     read_committed: Mapping[str, Any] | None = None,
 ) -> None:
-    """Patch Faust's consumer thread: fetch wait, the livelock check of muted partitions,
-    and (given ``client``, for the embedded broker only) end offsets checked by a fetch.
+    """Patch Faust's consumer thread: fetch wait, the records taken from aiokafka, the
+    livelock check of muted partitions, and (given ``client``, for the embedded broker only) end offsets checked by a fetch.
     ``read_committed`` (exactly-once: the client to read the changelog with) makes
     recovery read committed rows only and end at the last of them."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
@@ -186,4 +227,5 @@ def install(
     thread = faust_aiokafka.AIOKafkaConsumerThread
     thread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
     thread._highwaters = _highwaters  # type: ignore[method-assign]
+    thread._fetch_records = _fetch_records  # type: ignore[method-assign]
     faust_aiokafka.Consumer.verify_event_path = _verify_event_path  # type: ignore[method-assign]
