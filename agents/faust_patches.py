@@ -217,7 +217,8 @@ def install(
     read_committed: Mapping[str, Any] | None = None,
 ) -> None:
     """Patch Faust's consumer thread: fetch wait, the records taken from aiokafka, the
-    livelock check of muted partitions, and (given ``client``, for the embedded broker only) end offsets checked by a fetch.
+    livelock check of muted partitions, and (given ``client``, for the embedded broker
+    only) end offsets checked by a fetch.
     ``read_committed`` (exactly-once: the client to read the changelog with) makes
     recovery read committed rows only and end at the last of them."""
     _STATE["fetch_max_wait_ms"] = fetch_max_wait_ms
