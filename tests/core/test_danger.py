@@ -104,8 +104,8 @@ def lexicon() -> DangerLexicon:
         ("窗外防盗网上挂着个小孩，半个身子在外头，家里没大人", ("fall",), False, False),
         ("小娃儿锁在车里，车窗关死，娃儿已经不哭了", ("unconscious",), False, False),
         ("楼下在烧烤，烟飘进屋里", ("smoke",), False, False),
-        # Session 26: miners not yet out of a gassy face (尚未 is no hazard there); an order
-        # to evacuate now; a child thrown from a ride.
+        # Session 26: miners not yet out after water broke into a working (尚未 is no hazard
+        # there); an order to evacuate now; a child thrown from a ride.
         ("采空区透水，井下人员定位显示还有6人尚未撤出", ("drowning",), False, True),
         ("坡体持续变形、房屋开裂，请立即撤离危险区17户人员", ("landslide",), False, True),
         ("广场旋转飞椅运行中链条断裂，有儿童被甩出", ("fall",), False, False),
