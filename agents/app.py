@@ -25,6 +25,7 @@ from faust.types import StreamT
 
 from agents import faust_patches
 from agents.faust_table import CaseTable, aiokafka_producer, mute_partition
+from agents.stall_report import watch_stop
 from gridflow import __version__
 from gridflow.config import Settings
 from gridflow.core.engine import Engine
@@ -77,10 +78,15 @@ class _App(faust.App):
     before_stop: Any = None
 
     async def on_stop(self) -> None:
-        if self.before_stop is not None:
-            # The batch in flight finishes and is delivered while producer and tables work.
-            await self.before_stop()
-        await super().on_stop()
+        stalled = watch_stop()
+        try:
+            if self.before_stop is not None:
+                # The batch in flight finishes and is delivered while producer and tables
+                # work.
+                await self.before_stop()
+            await super().on_stop()
+        finally:
+            stalled.cancel()
 
 
 class GridflowApp:
