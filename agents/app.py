@@ -35,6 +35,7 @@ from gridflow.kafka_client import client_kwargs, kafka_security
 from gridflow.metrics import Metrics
 from gridflow.reference import load_engine
 from gridflow.rules_bundles import load_bundle_engine
+from gridflow.runtime import consumer_stop
 from gridflow.runtime.checkpoint import Rows
 from gridflow.runtime.exactly_once import PartitionTransactions, UnsupportedGuarantee
 from gridflow.runtime.fetch_holes import FetchHoles
@@ -132,6 +133,8 @@ class GridflowApp:
                 "transactions are unusable: use at_least_once"
             )
         # The end-offset probe is for Tansu's wrong ListOffsets answers only.
+        # A stop right after a rebalance's revoke must not wait for ever on aiokafka.
+        consumer_stop.install()
         faust_patches.install(
             settings.fetch_max_wait_ms,
             client_kwargs(settings) if tansu else None,

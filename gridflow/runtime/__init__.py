@@ -13,5 +13,6 @@ testable without Faust and runs without an await per record.
 * :mod:`~gridflow.runtime.heap`: the garbage-collector policy of a worker;
 * :mod:`~gridflow.runtime.kpi_publisher`: the per-county KPI windows of a worker;
 * :mod:`~gridflow.runtime.rules_timeline`: the rules in force at an instant (hot reload);
-* :mod:`~gridflow.runtime.rules_follower`: reads ``grid.rules`` into that timeline.
+* :mod:`~gridflow.runtime.rules_follower`: reads ``grid.rules`` into that timeline;
+* :mod:`~gridflow.runtime.consumer_stop`: aiokafka's consumer stop, made to finish.
 """
