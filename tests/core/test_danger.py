@@ -109,6 +109,16 @@ def lexicon() -> DangerLexicon:
         ("采空区透水，井下人员定位显示还有6人尚未撤出", ("drowning",), False, True),
         ("坡体持续变形、房屋开裂，请立即撤离危险区17户人员", ("landslide",), False, True),
         ("广场旋转飞椅运行中链条断裂，有儿童被甩出", ("fall",), False, False),
+        # Session 27: a gassing's symptoms and an order to check at once (排查 alone marks a
+        # hazard); a CO alarm whose calls go unanswered (报警器 alone marks one); someone
+        # walking into a river; a dike slumping; firedamp over its limit. Ground slumping
+        # again after last year's slide stays a hazard.
+        ("二氧化硫浓度异常飙升，工人喉咙灼痛、流泪，请紧急排查", ("toxic",), False, True),
+        ("[一氧化碳] 独居老人户CO报警器读数600ppm，三次外呼均未接听", ("gas",), False, True),
+        ("一个喝醉的男子自己往河里走，水已经齐胸口", ("drowning",), False, False),
+        ("堤顶裂开一条缝，背水坡整块往下坐，坡脚有十几户人", ("landslide",), False, False),
+        ("井下采煤工作面瓦斯超限，人员定位显示还有人在里面", ("gas",), False, False),
+        ("屋后的坡去年滑过一回，今年又往下坐了，墙上裂了口子", ("landslide",), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
