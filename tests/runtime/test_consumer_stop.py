@@ -15,22 +15,16 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer.fetcher import Fetcher
 from broker_under_test import BrokerUnderTest
+from harness import create_topic
 
 from gridflow.runtime import consumer_stop
 
 
 @pytest.fixture
 async def consumer(broker: BrokerUnderTest) -> AsyncIterator[AIOKafkaConsumer]:
-    topic = f"stop-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    topic = await create_topic(broker.bootstrap, f"stop-{uuid.uuid4().hex[:8]}", 1)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=broker.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
     )
