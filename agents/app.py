@@ -132,9 +132,9 @@ class GridflowApp:
                 f"the broker at {settings.kafka_bootstrap} is the embedded broker, whose "
                 "transactions are unusable: use at_least_once"
             )
-        # The end-offset probe is for Tansu's wrong ListOffsets answers only.
         # A stop right after a rebalance's revoke must not wait for ever on aiokafka.
         consumer_stop.install()
+        # The end-offset probe is for Tansu's wrong ListOffsets answers only.
         faust_patches.install(
             settings.fetch_max_wait_ms,
             client_kwargs(settings) if tansu else None,
