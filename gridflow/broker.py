@@ -18,8 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
+
+from aiokafka.errors import KafkaError
 
 from gridflow.parent_death import killed_with_parent_in_own_group
+
+T = TypeVar("T")
 
 #: The cluster id the embedded broker is started with, and Tansu's own default: a worker
 #: that finds either turns on the workarounds for Tansu's wrong end offsets
@@ -107,6 +112,28 @@ def wait_for_cluster(bootstrap: str, security_protocol: str, log: logging.Logger
             delay,
         ),
     )
+
+
+def while_unavailable(step: Callable[[], T], what: str, log: logging.Logger) -> T:
+    """Run a service's startup ``step`` against the cluster until no broker error stops it.
+
+    The cluster answering (``wait_for_cluster``) is not every broker answering: a worker
+    started while one broker of three was down exited with "NodeNotReadyError" when its
+    admin request went to that one (the chaos drill on Apache Kafka, session 27). An error
+    aiokafka marks retriable is retried with the same backoff as ``wait_for_brokers``,
+    logging each retry; any other error is raised at once.
+    """
+    delay, attempt = 0.5, 0
+    while True:
+        try:
+            return step()
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            attempt += 1
+            log.warning("%s failed (%s; attempt %d); retrying in %.1f s", what, exc, attempt, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

@@ -9,7 +9,7 @@ import logging
 import socket
 import sys
 
-from gridflow.broker import TANSU_CLUSTER_IDS, wait_for_cluster
+from gridflow.broker import TANSU_CLUSTER_IDS, wait_for_cluster, while_unavailable
 from gridflow.config import load_settings
 from gridflow.core.load_errors import ConfigLoadError
 from gridflow.kafka_client import TopicLayoutError, cluster_id, ensure_topics
@@ -92,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
             broker.bootstrap,
         )
     wait_for_cluster(settings.kafka_bootstrap, settings.kafka_security_protocol, log)
-    tansu = asyncio.run(cluster_id(settings)) in TANSU_CLUSTER_IDS
+    found = while_unavailable(
+        lambda: asyncio.run(cluster_id(settings)), "reading the cluster's id", log
+    )
+    tansu = found in TANSU_CLUSTER_IDS
     if tansu:
         log.info("the broker is the embedded Tansu: its end-offset workarounds are on")
     try:
@@ -106,7 +109,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"gridflow worker: {exc}", file=sys.stderr)
         return 2
     try:
-        created = asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app)))
+        created = while_unavailable(
+            lambda: asyncio.run(ensure_topics(settings, extra=_changelogs(gridflow_app))),
+            "creating the topics",
+            log,
+        )
     except TopicLayoutError as exc:
         print(f"gridflow worker: {exc}", file=sys.stderr)
         return 2
