@@ -23,6 +23,10 @@
   sought back to, and Faust dropped them as not active. Recovery waited for rows already
   consumed, forever ("No event received for active tp", seen on Apache Kafka in two-worker
   tests). aiokafka now sees the live set through :class:`LivePartitions`, never empty.
+- Faust declares its own topics at start (the assignor's leader topic) by asking the
+  first broker of its metadata for the controller; with that broker down the worker
+  exited with ``NodeNotReadyError`` (the chaos drill on Apache Kafka, session 27). The
+  declaration is retried while aiokafka calls the error retriable.
 - Faust's consumer stops fetching the commands topic's partitions once it has delivered
   a record of each (``faust_table.mute_partition``: the input reader reads them, Faust's
   stream only dropped them). Its livelock check would log "no fetch request" for them
@@ -40,6 +44,8 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from gridflow.broker import while_unavailable_async
+
 log = logging.getLogger("gridflow.recovery")
 
 _STATE: dict[str, Any] = {
@@ -52,6 +58,7 @@ _original_create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
 _original_highwaters = faust_aiokafka.AIOKafkaConsumerThread._highwaters
 _original_verify_event_path = faust_aiokafka.Consumer.verify_event_path
 _original_fetch_records = faust_aiokafka.AIOKafkaConsumerThread._fetch_records
+_original_create_topic = faust_aiokafka.Transport._create_topic
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
@@ -210,6 +217,17 @@ def _verify_event_path(self: Any, now: float, tp: Any) -> None:
     return None
 
 
+async def _create_topic(
+    self: Any, owner: Any, client: Any, topic: str, partitions: int, replication: int, **kw: Any
+) -> None:
+    await while_unavailable_async(
+        lambda: _original_create_topic(self, owner, client, topic, partitions, replication, **kw),
+        f"declaring topic {topic}",
+        log,
+        stopping=lambda: bool(owner.should_stop),
+    )
+
+
 def install(
     fetch_max_wait_ms: int,
     client: Mapping[str, Any] | None = None,
@@ -230,3 +248,4 @@ def install(
     thread._highwaters = _highwaters  # type: ignore[method-assign]
     thread._fetch_records = _fetch_records  # type: ignore[method-assign]
     faust_aiokafka.Consumer.verify_event_path = _verify_event_path  # type: ignore[method-assign]
+    faust_aiokafka.Transport._create_topic = _create_topic  # type: ignore[method-assign]

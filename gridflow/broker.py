@@ -8,13 +8,14 @@ Storage is memory only: a broker restart loses every topic (see README, Reliabil
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import socket
 import struct
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -128,12 +129,38 @@ def while_unavailable(step: Callable[[], T], what: str, log: logging.Logger) -> 
         try:
             return step()
         except KafkaError as exc:
-            if not exc.retriable:
-                raise
             attempt += 1
-            log.warning("%s failed (%s; attempt %d); retrying in %.1f s", what, exc, attempt, delay)
+            _log_retry(exc, what, attempt, delay, log)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+async def while_unavailable_async(
+    step: Callable[[], Awaitable[T]],
+    what: str,
+    log: logging.Logger,
+    stopping: Callable[[], bool] = lambda: False,
+) -> T:
+    """:func:`while_unavailable` for a step on a running loop (Faust's topic creation);
+    an error is raised at once when ``stopping()`` says the service is stopping."""
+    delay, attempt = 0.5, 0
+    while True:
+        try:
+            return await step()
+        except KafkaError as exc:
+            if stopping():
+                raise
+            attempt += 1
+            _log_retry(exc, what, attempt, delay, log)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _log_retry(exc: KafkaError, what: str, attempt: int, delay: float, log: logging.Logger) -> None:
+    """Raise ``exc`` unless aiokafka calls it retriable; else say that ``what`` waits."""
+    if not exc.retriable:
+        raise exc
+    log.warning("%s failed (%s; attempt %d); retrying in %.1f s", what, exc, attempt, delay)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

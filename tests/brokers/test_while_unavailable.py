@@ -19,7 +19,7 @@ from aiokafka.errors import (
     UnsupportedVersionError,
 )
 
-from gridflow.broker import while_unavailable
+from gridflow.broker import while_unavailable, while_unavailable_async
 
 log = logging.getLogger("test.while_unavailable")
 
@@ -59,4 +59,26 @@ def test_an_error_no_wait_cures_is_raised_at_once(error: KafkaError) -> None:
     step = FailsFirst(error, times=1)
     with pytest.raises(type(error)):
         while_unavailable(step, "creating the topics", log)
+    assert step.calls == 1
+
+
+async def test_a_step_on_the_loop_waits_out_a_broker_down_too() -> None:
+    """Faust's declaration of its own topics at start (agents/faust_patches.py)."""
+    step = FailsFirst(NodeNotReadyError("node 1"), times=2)
+
+    async def declare() -> str:
+        return step()
+
+    assert await while_unavailable_async(declare, "declaring topic t", log) == "done"
+    assert step.calls == 3
+
+
+async def test_a_stopping_service_does_not_wait() -> None:
+    step = FailsFirst(NodeNotReadyError("node 1"), times=1)
+
+    async def declare() -> str:
+        return step()
+
+    with pytest.raises(NodeNotReadyError):
+        await while_unavailable_async(declare, "declaring topic t", log, stopping=lambda: True)
     assert step.calls == 1
