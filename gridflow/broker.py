@@ -15,7 +15,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -82,18 +82,27 @@ def wait_for_brokers(
     """
     addresses = [a.strip() for a in bootstrap.split(",") if a.strip()]
     deadline = None if timeout is None else time.monotonic() + timeout
-    delay, attempt = 0.5, 0
+    delays = _backoff()
+    attempt = 0
     while True:
         for address in addresses:
             host, _, port = address.rpartition(":")
             if metadata_ok(host or "127.0.0.1", int(port), timeout=2.0):
                 return True
         attempt += 1
+        delay = next(delays)
         if deadline is not None and time.monotonic() + delay > deadline:
             return False
         if on_retry is not None:
             on_retry(attempt, delay, bootstrap)
         time.sleep(delay)
+
+
+def _backoff() -> Iterator[float]:
+    """The waits between retries of a service's calls to the cluster: 0.5 s doubling to 10 s."""
+    delay = 0.5
+    while True:
+        yield delay
         delay = min(delay * 2, 10.0)
 
 
@@ -124,15 +133,16 @@ def while_unavailable(step: Callable[[], T], what: str, log: logging.Logger) -> 
     aiokafka marks retriable is retried with the same backoff as ``wait_for_brokers``,
     logging each retry; any other error is raised at once.
     """
-    delay, attempt = 0.5, 0
+    delays = _backoff()
+    attempt = 0
     while True:
         try:
             return step()
         except KafkaError as exc:
             attempt += 1
+            delay = next(delays)
             _log_retry(exc, what, attempt, delay, log)
             time.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 async def while_unavailable_async(
@@ -143,7 +153,8 @@ async def while_unavailable_async(
 ) -> T:
     """:func:`while_unavailable` for a step on a running loop (Faust's topic creation);
     an error is raised at once when ``stopping()`` says the service is stopping."""
-    delay, attempt = 0.5, 0
+    delays = _backoff()
+    attempt = 0
     while True:
         try:
             return await step()
@@ -151,9 +162,9 @@ async def while_unavailable_async(
             if stopping():
                 raise
             attempt += 1
+            delay = next(delays)
             _log_retry(exc, what, attempt, delay, log)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
 
 def _log_retry(exc: KafkaError, what: str, attempt: int, delay: float, log: logging.Logger) -> None:
