@@ -1896,6 +1896,94 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 7,
         "urgent_on_wall_clock": 0.700,
     },
+    # 2026-12-07, session 27: blind rounds 265-276 (4,200 reports by twelve more authors),
+    # scored once with 86e921c's rules alone before any line was read (86e921c's rules and
+    # table: 0.997 / 0.907 / 0.968 / 4); joined the set in session 28 (round 265 less one
+    # routine text the set already held).
+    "holdout round 265": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.848,
+        "hazard_recall": 0.820,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 266": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.874,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 267": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.812,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 268": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.806,
+        "hazard_recall": 0.610,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 269": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.884,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.783,
+    },
+    "holdout round 270": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.888,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 271": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.879,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 272": {
+        "critical_recall": 0.896,
+        "critical_precision": 0.882,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 273": {
+        "critical_recall": 0.904,
+        "critical_precision": 0.919,
+        "hazard_recall": 0.630,
+        "hazards_as_critical": 1,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 274": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.812,
+        "hazard_recall": 0.610,
+        "hazards_as_critical": 12,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 275": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.905,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 276": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.860,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.650,
+    },
 }
 
 
