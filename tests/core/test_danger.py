@@ -119,6 +119,25 @@ def lexicon() -> DangerLexicon:
         ("堤顶裂开一条缝，背水坡整块往下坐，坡脚有十几户人", ("landslide",), False, False),
         ("井下采煤工作面瓦斯超限，人员定位显示还有人在里面", ("gas",), False, False),
         ("屋后的坡去年滑过一回，今年又往下坐了，墙上裂了口子", ("landslide",), True, False),
+        # Session 28: a boat over with people in the water (救生衣 alone marks a hazard: a
+        # jetty short of life jackets stays one); after an earthquake, an order to count the
+        # dead and hurt (an order to check after a flood elsewhere stays a hazard); a release
+        # still going on beside hot work; a herder caught in a white-out (a blizzard that
+        # may blow smoke back stays a hazard); someone frozen stiff or hypothermic; a
+        # chimney blowing back; grease in an exhaust duct, and what its flames would do.
+        ("水库里一条钓鱼船翻了，三个人在水里，只有一个穿了救生衣", ("drowning",), False, True),
+        ("海面上看不到人了，他没穿救生衣", (), False, True),
+        ("码头救生衣不够，一条船只有四件", (), True, False),
+        ("地震后老街有两间土房倒了，请立即排查人员伤亡", ("collapse", "casualties"), False, True),
+        ("上游县发生山洪，请各村立即排查沟口住户", ("drowning",), True, False),
+        ("化工厂储罐阀门断裂，氯气大量外泄，旁边的焊工仍未停止作业", ("toxic",), False, True),
+        ("牧民早上去找羊，碰上白毛风，到现在没回来", ("trapped",), False, False),
+        ("白毛风一刮烟囱容易倒烟，已发放防风帽", ("trapped", "toxic"), True, False),
+        ("桥洞下一个流浪的人冻僵了，身上就一件单衣", ("unconscious",), False, False),
+        ("登山的驴友说同伴失温走不动了", ("unconscious",), False, False),
+        ("老屋烟囱倒灌，老两口头晕呕吐，已抬到院子里", ("toxic",), False, False),
+        ("饭店后厨排烟管道油垢很厚，半年没清洗", (), True, False),
+        ("后厨烟道油垢厚，灶火一大火苗会窜进烟道", ("fire",), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
@@ -421,8 +440,11 @@ def test_a_victim_or_a_failing_dike_is_an_incident(lexicon: DangerLexicon, text:
         # (喷出, 嘶嘶) is an event.
         ("检查时发现后厨燃气胶管被烧穿，火苗从管子里喷出来", "喷出"),
         ("入户检查发现液化气罐角阀嘶嘶响，屋里一股味", "嘶嘶"),
-        # Someone in the water now, beside 救生衣 (a hazard marker of the missing kind).
-        ("渔船翻了，两个人落水，一个没穿救生衣", "落水"),
+        # Someone in the water now, beside 救生衣 (a hazard marker of the missing kind);
+        # session 28: a boat over is an event too (船翻了, 打翻了, 翻船).
+        ("两个人从渔船上落水，一个没穿救生衣", "落水"),
+        ("渔船翻了，两个人落水，一个没穿救生衣", "船翻了"),
+        ("龙舟训练时打翻了，几个队员没穿救生衣", "打翻了"),
     ],
 )
 def test_an_event_told_as_happening_overrides_a_hazard_reading(
