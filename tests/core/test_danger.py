@@ -138,6 +138,10 @@ def lexicon() -> DangerLexicon:
         ("老屋烟囱倒灌，老两口头晕呕吐，已抬到院子里", ("toxic",), False, False),
         ("饭店后厨排烟管道油垢很厚，半年没清洗", (), True, False),
         ("后厨烟道油垢厚，灶火一大火苗会窜进烟道", ("fire",), True, False),
+        # Ice giving way under people (冰裂了); a cracked stretch of ice not yet fenced off
+        # stays a hazard.
+        ("水库上冰裂了，两个钓鱼的站的那块冰漂走了", ("drowning",), False, False),
+        ("河边冰面开裂的地方还没设警示牌", (), True, False),
         ("娃儿掉到堰塘头去了", ("drowning",), False, False),
         ("路中间陷下去一个大洞", ("subsidence",), False, False),
         ("厨房着火了，快来人", ("fire",), False, True),
