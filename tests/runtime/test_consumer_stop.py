@@ -59,10 +59,12 @@ async def _stop_while_the_routine_awaits_a_cancelled_fetch(consumer: AIOKafkaCon
 
     True when the stop returned within 5 s."""
     fetcher = consumer._fetcher
+    started = asyncio.Event()
     held = asyncio.Event()
     release = asyncio.Event()
 
     async def slow_to_cancel() -> bool:
+        started.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -71,7 +73,11 @@ async def _stop_while_the_routine_awaits_a_cancelled_fetch(consumer: AIOKafkaCon
             raise
         return False
 
-    fetcher._pending_tasks.add(asyncio.create_task(slow_to_cancel()))
+    # Started before the routine can see it: a task cancelled before its first step never
+    # runs its handler, and the routine, already woken by a fetch, would end it so.
+    slow = asyncio.create_task(slow_to_cancel())
+    await started.wait()
+    fetcher._pending_tasks.add(slow)
     consumer.assign([])
     await asyncio.wait_for(held.wait(), 5)  # the routine cancelled it and awaits its end
     stop = asyncio.create_task(consumer.stop())
