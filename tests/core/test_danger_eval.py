@@ -1984,6 +1984,93 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 8,
         "urgent_on_wall_clock": 0.650,
     },
+    # 2026-12-07, session 28: blind rounds 277-288 (4,200 reports by twelve more authors),
+    # scored once with 026c9ee's rules alone before any line was read (026c9ee's rules and
+    # table: 0.996 / 0.917 / 0.982 / 1); joined the set in session 29.
+    "holdout round 277": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.828,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 12,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 278": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.867,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.783,
+    },
+    "holdout round 279": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.847,
+        "hazard_recall": 0.660,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.733,
+    },
+    "holdout round 280": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.910,
+        "hazard_recall": 0.780,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 281": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.916,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 282": {
+        "critical_recall": 0.792,
+        "critical_precision": 0.900,
+        "hazard_recall": 0.790,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 283": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.843,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 284": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.887,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 285": {
+        "critical_recall": 0.800,
+        "critical_precision": 0.847,
+        "hazard_recall": 0.780,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.850,
+    },
+    "holdout round 286": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.865,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 287": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.873,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 2,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 288": {
+        "critical_recall": 0.824,
+        "critical_precision": 0.851,
+        "hazard_recall": 0.740,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.667,
+    },
 }
 
 
@@ -2447,7 +2534,8 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 274": (0.99, 0.91, 0.99, 0),
     "holdout round 275": (0.99, 0.93, 0.99, 0),
     "holdout round 276": (0.99, 0.91, 0.99, 0),
-    "holdout": (0.99, 0.92, 0.99, 5),
+    # 6 until the table is retrained over rounds 277-288 (it was fitted before they joined).
+    "holdout": (0.99, 0.92, 0.99, 6),
 }
 
 
