@@ -138,6 +138,11 @@ def lexicon() -> DangerLexicon:
         ("老屋烟囱倒灌，老两口头晕呕吐，已抬到院子里", ("toxic",), False, False),
         ("饭店后厨排烟管道油垢很厚，半年没清洗", (), True, False),
         ("后厨烟道油垢厚，灶火一大火苗会窜进烟道", ("fire",), True, False),
+        # Session 29: a flood command's word that people are still in the flood's way, and
+        # people going down to take photos where it is unsafe (a hazard beside the water).
+        ("渭河洪峰今晚抵达，滩区尚有约200名群众未撤离", ("trapped",), False, True),
+        ("江滩亲水平台被江水淹了，还有人下去拍照", ("drowning",), True, False),
+        ("景区悬崖边没护栏，游客翻过去下去拍照", (), True, False),
         # Ice giving way under people (冰裂了); a cracked stretch of ice not yet fenced off
         # stays a hazard.
         ("水库上冰裂了，两个钓鱼的站的那块冰漂走了", ("drowning",), False, False),
