@@ -2071,6 +2071,93 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 4,
         "urgent_on_wall_clock": 0.667,
     },
+    # 2026-12-08, session 29: blind rounds 289-300 (4,200 reports by twelve more authors),
+    # scored once with d9fd398's rules alone before any line was read (d9fd398's rules and
+    # table: 0.993 / 0.924 / 0.985 / 1); joined the set in session 30.
+    "holdout round 289": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.864,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.733,
+    },
+    "holdout round 290": {
+        "critical_recall": 0.888,
+        "critical_precision": 0.881,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.617,
+    },
+    "holdout round 291": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.793,
+        "hazard_recall": 0.670,
+        "hazards_as_critical": 6,
+        "urgent_on_wall_clock": 0.750,
+    },
+    "holdout round 292": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.883,
+        "hazard_recall": 0.770,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 293": {
+        "critical_recall": 0.840,
+        "critical_precision": 0.861,
+        "hazard_recall": 0.760,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.783,
+    },
+    "holdout round 294": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.886,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.533,
+    },
+    "holdout round 295": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.870,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 296": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.894,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 297": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.850,
+        "hazard_recall": 0.720,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 298": {
+        "critical_recall": 0.848,
+        "critical_precision": 0.841,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 299": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.877,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.667,
+    },
+    "holdout round 300": {
+        "critical_recall": 0.864,
+        "critical_precision": 0.871,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.683,
+    },
 }
 
 
@@ -2546,7 +2633,7 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 286": (0.99, 0.91, 0.99, 0),
     "holdout round 287": (0.99, 0.91, 0.99, 0),
     "holdout round 288": (0.98, 0.91, 0.99, 0),
-    "holdout": (0.99, 0.92, 0.99, 3),
+    "holdout": (0.99, 0.92, 0.99, 4),
 }
 
 
