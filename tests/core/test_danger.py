@@ -143,6 +143,15 @@ def lexicon() -> DangerLexicon:
         ("渭河洪峰今晚抵达，滩区尚有约200名群众未撤离", ("trapped",), False, True),
         ("江滩亲水平台被江水淹了，还有人下去拍照", ("drowning",), True, False),
         ("景区悬崖边没护栏，游客翻过去下去拍照", (), True, False),
+        # Session 30: an avalanche (a slope radar's 雪体滑移 too), a vehicle on fire, someone
+        # in fits, protesters up a tower crane, a fire out of control beside stored drums (堆放
+        # alone marks a hazard).
+        ("骆驼峰滑雪场高级道发生雪崩，已确认2名滑雪者失联", ("landslide",), False, False),
+        ("[雪崩监测] 雷达检测到雪体滑移，下方公路有车辆正在通行", ("landslide",), False, True),
+        ("加油站门口一辆车着了，离加油机不到十米", ("fire",), False, False),
+        ("工地上一个搬砖的大爷中暑了，倒在太阳底下抽筋", ("unconscious",), False, False),
+        ("约百名讨薪工人聚集，部分人员爬上塔吊，情绪激动", ("fall",), False, False),
+        ("一处非法炼油点发生爆燃，周边堆放大量油桶，火势未控制", ("fire",), False, True),
         # Ice giving way under people (冰裂了); a cracked stretch of ice not yet fenced off
         # stays a hazard.
         ("水库上冰裂了，两个钓鱼的站的那块冰漂走了", ("drowning",), False, False),
