@@ -100,6 +100,7 @@ BLIND_ROUNDS = (
     *range(253, 265),  # session 26's last twelve, on 4acd6da's table and ee3c593's rules
     *range(265, 277),  # session 27's twelve, scored once on the table of 86e921c
     *range(277, 289),  # session 28's twelve, scored once on the table of 026c9ee
+    *range(289, 301),  # session 29's twelve, scored once on the table of d9fd398
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
