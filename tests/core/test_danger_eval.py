@@ -2158,6 +2158,93 @@ BLIND_FIRST_SCORES: dict[str, dict[str, float]] = {
         "hazards_as_critical": 3,
         "urgent_on_wall_clock": 0.683,
     },
+    # 2026-12-08, session 30: blind rounds 301-312 (4,200 reports by twelve more authors),
+    # scored once with 2b86830's rules alone before any line was read (2b86830's rules and
+    # table: 0.993 / 0.918 / 0.977 / 5); joined the set in session 31.
+    "holdout round 301": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.856,
+        "hazard_recall": 0.640,
+        "hazards_as_critical": 9,
+        "urgent_on_wall_clock": 0.683,
+    },
+    "holdout round 302": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.892,
+        "hazard_recall": 0.690,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 303": {
+        "critical_recall": 0.776,
+        "critical_precision": 0.866,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 3,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 304": {
+        "critical_recall": 0.808,
+        "critical_precision": 0.835,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.700,
+    },
+    "holdout round 305": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.867,
+        "hazard_recall": 0.750,
+        "hazards_as_critical": 4,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 306": {
+        "critical_recall": 0.832,
+        "critical_precision": 0.825,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.800,
+    },
+    "holdout round 307": {
+        "critical_recall": 0.856,
+        "critical_precision": 0.870,
+        "hazard_recall": 0.660,
+        "hazards_as_critical": 10,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 308": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.872,
+        "hazard_recall": 0.710,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.567,
+    },
+    "holdout round 309": {
+        "critical_recall": 0.816,
+        "critical_precision": 0.872,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 7,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 310": {
+        "critical_recall": 0.760,
+        "critical_precision": 0.826,
+        "hazard_recall": 0.680,
+        "hazards_as_critical": 5,
+        "urgent_on_wall_clock": 0.650,
+    },
+    "holdout round 311": {
+        "critical_recall": 0.880,
+        "critical_precision": 0.859,
+        "hazard_recall": 0.700,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.717,
+    },
+    "holdout round 312": {
+        "critical_recall": 0.872,
+        "critical_precision": 0.865,
+        "hazard_recall": 0.730,
+        "hazards_as_critical": 8,
+        "urgent_on_wall_clock": 0.667,
+    },
 }
 
 
@@ -2645,7 +2732,7 @@ SHIPPED_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "holdout round 298": (0.99, 0.91, 0.98, 0),
     "holdout round 299": (0.99, 0.94, 0.99, 0),
     "holdout round 300": (0.99, 0.91, 0.99, 0),
-    "holdout": (0.99, 0.92, 0.99, 6),
+    "holdout": (0.99, 0.92, 0.99, 11),
 }
 
 
