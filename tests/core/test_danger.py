@@ -152,6 +152,24 @@ def lexicon() -> DangerLexicon:
         ("工地上一个搬砖的大爷中暑了，倒在太阳底下抽筋", ("unconscious",), False, False),
         ("约百名讨薪工人聚集，部分人员爬上塔吊，情绪激动", ("fall",), False, False),
         ("一处非法炼油点发生爆燃，周边堆放大量油桶，火势未控制", ("fire",), False, True),
+        # Session 31: falling into a river, a lake or a pond said the short way, a car run
+        # into the river, clothes floating, through the ice (a hole left unfilled stays a
+        # hazard); someone outside a bridge's rail or saying they will jump (into a lake: drowning); a car hitting
+        # someone, a person lying in the traffic; half buried; too cold to speak, delirium
+        # after wild mushrooms.
+        ("码头边有个小孩掉江里了，大人在岸上哭", ("drowning",), False, False),
+        ("村口那辆面包车冲到河里去了，看不到司机", ("drowning",), False, False),
+        ("塘边只看见一件衣服在水上漂，洗衣服的老太太不见了", ("drowning",), False, False),
+        ("水库冰面上一个钓鱼的掉冰窟窿里了，扒着冰沿", ("drowning",), False, False),
+        ("江边有个打鱼凿的冰窟窿没填，周围没有警示", (), True, False),
+        ("大桥上一名男子站在护栏外侧，情绪激动", ("fall",), False, False),
+        ("楼顶一个小伙子坐在边上说要跳，家属在劝", ("fall",), False, False),
+        ("一个女的在江边说要跳江，谁劝都不听", ("drowning",), False, False),
+        ("学校门口一辆车撞人了，孩子躺在路边哭", ("struck",), False, False),
+        ("一个醉汉躺在快车道上，车从他身边擦过去", ("struck",), False, False),
+        ("砂石场一个工人被砂堆埋了半截，工友在用手刨", ("trapped",), False, False),
+        ("放牛的老汉在山里找到了，冻得不会说话了", ("unconscious",), False, False),
+        ("一家人吃了自己采的野菌子，老人开始说胡话", ("unconscious",), False, False),
         # Ice giving way under people (冰裂了); a cracked stretch of ice not yet fenced off
         # stays a hazard.
         ("水库上冰裂了，两个钓鱼的站的那块冰漂走了", ("drowning",), False, False),
