@@ -101,6 +101,7 @@ BLIND_ROUNDS = (
     *range(265, 277),  # session 27's twelve, scored once on the table of 86e921c
     *range(277, 289),  # session 28's twelve, scored once on the table of 026c9ee
     *range(289, 301),  # session 29's twelve, scored once on the table of d9fd398
+    *range(301, 313),  # session 30's twelve, scored once on the table of 2b86830
 )
 #: Decimals a weight is written with: the probabilities move by well under 1e-6.
 DECIMALS = 7
