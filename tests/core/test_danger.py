@@ -154,9 +154,9 @@ def lexicon() -> DangerLexicon:
         ("一处非法炼油点发生爆燃，周边堆放大量油桶，火势未控制", ("fire",), False, True),
         # Session 31: falling into a river, a lake or a pond said the short way, a car run
         # into the river, clothes floating, through the ice (a hole left unfilled stays a
-        # hazard); someone outside a bridge's rail or saying they will jump (into a lake: drowning); a car hitting
-        # someone, a person lying in the traffic; half buried; too cold to speak, delirium
-        # after wild mushrooms.
+        # hazard); someone outside a bridge's rail or saying they will jump (into the water:
+        # drowning); a car hitting someone, a person lying in the traffic; half buried; too
+        # cold to speak, delirium after wild mushrooms.
         ("码头边有个小孩掉江里了，大人在岸上哭", ("drowning",), False, False),
         ("村口那辆面包车冲到河里去了，看不到司机", ("drowning",), False, False),
         ("塘边只看见一件衣服在水上漂，洗衣服的老太太不见了", ("drowning",), False, False),
